@@ -1,0 +1,1 @@
+"""The platform's services: ingress, orders, notifier."""

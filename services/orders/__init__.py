@@ -1,0 +1,1 @@
+"""The orders service: menu, conversation, orders on PostgreSQL."""

@@ -324,9 +324,7 @@ def _str(m: Mapping[str, Any], key: str, path: str, default: str | None = None) 
 def _code(m: Mapping[str, Any], path: str) -> str:
     value = _str(m, "code", path)
     if not _CODE_RE.match(value):
-        raise MenuError(
-            f"{path}.code", f"use lowercase letters, digits, '-' or '_', got {value!r}"
-        )
+        raise MenuError(f"{path}.code", f"use lowercase letters, digits, '-' or '_', got {value!r}")
     return value
 
 
@@ -380,9 +378,7 @@ def _store(value: object, path: str) -> Store:
     delivery = Delivery(
         enabled=_bool(delivery_raw, "enabled", dpath, False),
         fee=parse_price(delivery_raw.get("fee", "0"), f"{dpath}.fee"),
-        minimum_order=parse_price(
-            delivery_raw.get("minimum_order", "0"), f"{dpath}.minimum_order"
-        ),
+        minimum_order=parse_price(delivery_raw.get("minimum_order", "0"), f"{dpath}.minimum_order"),
     )
     pickup_raw = _mapping(m.get("pickup", {"enabled": True}), f"{path}.pickup")
     prep = _int(m, "preparation_minutes", path, 20)

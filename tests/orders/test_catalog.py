@@ -63,7 +63,10 @@ def test_unit_price_applies_defaults_deltas_and_qualifiers() -> None:
     menu = load_menu_file(demo_menu_path())
     assert menu.unit_price("margherita") == 950
     assert menu.unit_price("margherita", [ChosenOption("size", "small")]) == 800
-    large_extra_cheese = [ChosenOption("size", "large"), ChosenOption("toppings", "cheese", "extra")]
+    large_extra_cheese = [
+        ChosenOption("size", "large"),
+        ChosenOption("toppings", "cheese", "extra"),
+    ]
     # extra charges the option price twice (documented in docs/menu-format.md)
     assert menu.unit_price("pepperoni", large_extra_cheese) == 1100 + 300 + 200
     with pytest.raises(KeyError):
@@ -71,7 +74,8 @@ def test_unit_price_applies_defaults_deltas_and_qualifiers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("cents", "text"), [(950, "9.50"), (-150, "-1.50"), (0, "0.00"), (5, "0.05"), (123456, "1234.56")]
+    ("cents", "text"),
+    [(950, "9.50"), (-150, "-1.50"), (0, "0.00"), (5, "0.05"), (123456, "1234.56")],
 )
 def test_format_money(cents: int, text: str) -> None:
     assert format_money(cents) == text

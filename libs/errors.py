@@ -1,0 +1,44 @@
+"""The mesh's error tree, drawn once; consumers choose ack, retry or dead-letter by type.
+
+    MeshError
+    ├── SettingsError            a missing or malformed environment variable (start-up stops)
+    ├── EnvelopeError            a stream entry that cannot be decoded (dead-lettered at once)
+    ├── PermanentError           handling can never succeed for this entry (dead-lettered at once)
+    └── RetryableError           a dependency failed; the entry stays pending and is retried
+        └── DependencyUnavailable   Redis or PostgreSQL is down or too slow
+
+A consumer acks an entry only after its handler returned; any exception that is not a
+`PermanentError`/`EnvelopeError` leaves the entry pending, so it is delivered again after the
+visibility timeout (XAUTOCLAIM) and dead-lettered once it has been delivered too often.
+"""
+
+from __future__ import annotations
+
+
+class MeshError(Exception):
+    """Base of every error the mesh raises on purpose."""
+
+
+class SettingsError(MeshError):
+    """A setting is missing or malformed; `name` is the environment variable at fault."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+class EnvelopeError(MeshError):
+    """A stream entry is not a valid envelope (bad JSON, unknown version, missing field)."""
+
+
+class PermanentError(MeshError):
+    """Handling this entry can never succeed; it goes to the dead-letter stream."""
+
+
+class RetryableError(MeshError):
+    """Handling failed for a reason that may pass; the entry stays pending."""
+
+
+class DependencyUnavailable(RetryableError):
+    """A dependency (Redis, PostgreSQL, Twilio) is unreachable or too slow."""

@@ -1,0 +1,106 @@
+"""`/health`, `/ready` and `/metrics`, the same on every service.
+
+- `GET /health`: liveness. Touches no dependency; 503 when a background task the service
+  needs (its consumer, its relay) has died, so the platform restarts it.
+- `GET /ready`: readiness. JSON `{"status": "ok"|"unavailable", "checks": {name: {"ok": bool,
+  "detail": str}}}`; 503 while any check fails. Each check is bounded by `CHECK_TIMEOUT_S`.
+- `GET /metrics`: Prometheus text format; with METRICS_TOKEN set, only for
+  `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from libs import metrics
+
+CHECK_TIMEOUT_S = 2.0
+
+ReadinessCheck = Callable[[], Awaitable[str]]
+LivenessCheck = Callable[[], str | None]
+
+
+@dataclass
+class Probes:
+    """What a service reports about itself.
+
+    `readiness`: name -> async check that returns a short detail and raises when the
+    dependency is not usable. `liveness`: name -> sync check that returns None when fine, or
+    a reason the process must be restarted.
+    """
+
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+    liveness: dict[str, LivenessCheck] = field(default_factory=dict)
+
+
+def task_liveness(get_task: Callable[[], asyncio.Task[None] | None]) -> LivenessCheck:
+    """A liveness check that fails once the task returned by `get_task()` has ended."""
+
+    def check() -> str | None:
+        task = get_task()
+        if task is None:
+            return None
+        if task.done():
+            exc = None if task.cancelled() else task.exception()
+            return f"task ended: {exc!r}" if exc else "task ended"
+        return None
+
+    return check
+
+
+async def _run_check(check: ReadinessCheck) -> tuple[bool, str]:
+    try:
+        return True, await asyncio.wait_for(check(), CHECK_TIMEOUT_S)
+    except TimeoutError:
+        return False, f"timed out after {CHECK_TIMEOUT_S:g}s"
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _json(body: Mapping[str, object], status: int) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def routes(get_probes: Callable[[Request], Probes], metrics_token: str | None) -> list[Route]:
+    """Starlette routes for the three endpoints; `get_probes` finds the probes of the app."""
+
+    async def health(request: Request) -> Response:
+        failures = {
+            name: reason
+            for name, check in get_probes(request).liveness.items()
+            if (reason := check()) is not None
+        }
+        if failures:
+            return _json({"status": "failing", "failures": failures}, 503)
+        return _json({"status": "ok"}, 200)
+
+    async def ready(request: Request) -> Response:
+        probes = get_probes(request).readiness
+        results = await asyncio.gather(*(_run_check(c) for c in probes.values()))
+        checks = {
+            name: {"ok": ok, "detail": detail} for name, (ok, detail) in zip(probes, results, strict=True)
+        }
+        ok = all(ok for ok, _ in results)
+        return _json({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+    async def metrics_endpoint(request: Request) -> Response:
+        if metrics_token is not None:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {metrics_token}".encode()):
+                return Response("unauthorized\n", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]

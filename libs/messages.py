@@ -1,0 +1,153 @@
+"""Stream names and the one envelope every stream entry carries.
+
+Wiring (every name below is prefixed with REDIS_KEY_PREFIX, default `wa`):
+
+| stream                  | producer              | consumer group | what an entry holds                   |
+|-------------------------|-----------------------|----------------|---------------------------------------|
+| `{p}:inbound`           | ingress               | `orders`       | an inbound message or status callback |
+| `{p}:outbound`          | orders (outbox relay) | `notifier`     | one reply to send through Twilio       |
+| `{p}:inbound:dead`      | orders' consumer      | (none)         | inbound entries that failed too often |
+| `{p}:outbound:dead`     | notifier's consumer   | (none)         | replies that failed too often         |
+
+Each entry has one field, `e`, holding the envelope encoded with orjson. Dead letters keep the
+original `e` and add `error`, `original_id`, `stream`, `group`, `deliveries`, `failed_at`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import orjson
+
+from libs.errors import EnvelopeError
+
+SCHEMA_VERSION: Final = 1
+ENTRY_FIELD: Final = b"e"
+
+# Envelope kinds.
+INBOUND_MESSAGE: Final = "inbound_message"
+STATUS_CALLBACK: Final = "status_callback"
+REPLY: Final = "reply"
+KINDS: Final = frozenset({INBOUND_MESSAGE, STATUS_CALLBACK, REPLY})
+
+ORDERS_GROUP: Final = "orders"
+NOTIFIER_GROUP: Final = "notifier"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Every Redis key name of the mesh, derived from one prefix (arq's constants, as a type)."""
+
+    prefix: str = "wa"
+
+    @property
+    def inbound(self) -> str:
+        """Stream of inbound messages and status callbacks (ingress -> orders)."""
+        return f"{self.prefix}:inbound"
+
+    @property
+    def outbound(self) -> str:
+        """Stream of replies to send (orders -> notifier)."""
+        return f"{self.prefix}:outbound"
+
+    def dead_letters(self, stream: str) -> str:
+        """Dead-letter stream for `stream`."""
+        return f"{stream}:dead"
+
+    def dedupe(self, token: str) -> str:
+        """Dedupe key of one webhook (MessageSid, or MessageSid:MessageStatus)."""
+        return f"{self.prefix}:dedupe:{token}"
+
+    def rate(self, scope: str, subject: str) -> str:
+        """Rate-limit counter key for `subject` (an address or a customer) in `scope`."""
+        return f"{self.prefix}:rate:{scope}:{subject}"
+
+    def send_state(self, reply_id: str) -> str:
+        """Notifier's record of one reply's send attempt (`sending` / `sent` / `failed`)."""
+        return f"{self.prefix}:send:{reply_id}"
+
+    def customer_cursor(self, customer: str) -> str:
+        """Sequence number of the last reply handed to Twilio for one customer."""
+        return f"{self.prefix}:cursor:{customer}"
+
+    def token_bucket(self, sender: str) -> str:
+        """Outbound send-rate token bucket of one sender."""
+        return f"{self.prefix}:bucket:{sender}"
+
+    def events(self) -> str:
+        """Stream of order events for live dashboards."""
+        return f"{self.prefix}:events"
+
+
+def new_id() -> str:
+    """A fresh random id (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One stream entry: a schema version, ids, when it was received, and Twilio's fields.
+
+    `fields` are Twilio's form fields as received (names such as MessageSid, From, Body, WaId,
+    ProfileName, MessageStatus, ErrorCode), all strings. `received_at` is Unix time in seconds.
+    `request_id` is logged by every service that touches the entry.
+    """
+
+    kind: str
+    fields: dict[str, str]
+    id: str = field(default_factory=new_id)
+    request_id: str = field(default_factory=new_id)
+    received_at: float = field(default_factory=time.time)
+    version: int = SCHEMA_VERSION
+
+    def encode(self) -> bytes:
+        """Serialize with orjson; the result goes in the entry's `e` field."""
+        return orjson.dumps(
+            {
+                "v": self.version,
+                "kind": self.kind,
+                "id": self.id,
+                "request_id": self.request_id,
+                "received_at": self.received_at,
+                "fields": self.fields,
+            }
+        )
+
+    @classmethod
+    def decode(cls, data: bytes | str) -> Envelope:
+        """Parse an encoded envelope.
+
+        Raises `EnvelopeError` for bad JSON, an unknown schema version or kind, or a field of
+        the wrong type; such an entry can never be handled and is dead-lettered.
+        """
+        try:
+            raw: Any = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise EnvelopeError(f"not JSON: {exc}") from None
+        if not isinstance(raw, dict):
+            raise EnvelopeError("envelope is not an object")
+        if raw.get("v") != SCHEMA_VERSION:
+            raise EnvelopeError(f"unsupported envelope version {raw.get('v')!r}")
+        kind, fields = raw.get("kind"), raw.get("fields")
+        if kind not in KINDS:
+            raise EnvelopeError(f"unknown envelope kind {kind!r}")
+        if not isinstance(fields, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
+        ):
+            raise EnvelopeError("fields must map strings to strings")
+        ids = (raw.get("id"), raw.get("request_id"))
+        if not all(isinstance(i, str) and i for i in ids):
+            raise EnvelopeError("id and request_id must be non-empty strings")
+        received_at = raw.get("received_at")
+        if not isinstance(received_at, int | float):
+            raise EnvelopeError("received_at must be a number")
+        return cls(
+            kind=kind,
+            fields=fields,
+            id=raw["id"],
+            request_id=raw["request_id"],
+            received_at=float(received_at),
+        )

@@ -1,0 +1,450 @@
+"""The one Redis Streams client of the mesh: consumer groups, acks, reclaim, dead letters, trim.
+
+Services never spell XREADGROUP themselves; they build a `StreamConsumer` with a handler and
+run it. The semantics it holds (https://redis.io/docs/latest/develop/data-types/streams/):
+
+- The group is created idempotently with `XGROUP CREATE ... 0 MKSTREAM` (BUSYGROUP ignored),
+  starting at the stream's beginning so entries written before the group existed are not lost.
+- Entries are read with `XREADGROUP ... BLOCK` (shorter than the socket timeout) and acked with
+  one `XACK` per batch, only after every handler in the batch returned.
+- On start, the consumer first drains its own pending entries (`XREADGROUP ... 0`).
+- A handler failure leaves the entry pending. After `visibility_timeout_ms` idle, some consumer
+  claims it with `XAUTOCLAIM` (both reply shapes: Redis 6.2 returns deleted entries with no
+  fields; 7+ lists their ids in a third element) and handles it again; past `max_deliveries`
+  it is moved to the dead-letter stream with the error and the original id, then acked.
+- `EnvelopeError`/`PermanentError` dead-letter at once. `DependencyUnavailable` pauses reading
+  with jittered backoff, then retries this consumer's own pending entries before new ones.
+- Trimming uses `XTRIM MINID` at the oldest entry any group still needs (its oldest pending
+  entry, or the first one not yet delivered), so an unacked entry is never trimmed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from libs import metrics
+from libs.connections import MAX_BLOCK_MS
+from libs.errors import DependencyUnavailable, EnvelopeError, PermanentError
+from libs.logs import request_id
+from libs.messages import ENTRY_FIELD, Envelope
+
+log = logging.getLogger("libs.streams")
+
+
+def consumer_name(service: str) -> str:
+    """A consumer name unique to this process: service, host, pid and 6 random hex digits.
+
+    Replicas and the old and new processes of a deploy overlap, so the pid alone is not enough.
+    """
+    return f"{service}-{socket.gethostname()}-{os.getpid()}-{random.getrandbits(24):06x}"
+
+
+def backoff_delay(attempt: int, *, base: float = 0.1, cap: float = 5.0) -> float:
+    """Full-jitter exponential backoff in seconds: uniform(0, min(cap, base * 2**attempt)).
+
+    Source: https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
+    """
+    return random.uniform(0, min(cap, base * (2 ** min(attempt, 30))))
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One stream entry as delivered: its id, raw fields, and how often it was delivered."""
+
+    id: str
+    fields: dict[bytes, bytes]
+    deliveries: int = 1
+
+    def envelope(self) -> Envelope:
+        """Decode the entry's envelope; raises `EnvelopeError` when it is missing or invalid."""
+        data = self.fields.get(ENTRY_FIELD)
+        if data is None:
+            raise EnvelopeError(f"entry {self.id} has no {ENTRY_FIELD.decode()!r} field")
+        return Envelope.decode(data)
+
+
+def _id(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def parse_autoclaim(reply: Sequence[Any]) -> tuple[str, list[Entry], list[str]]:
+    """Normalise an XAUTOCLAIM reply as parsed by redis-py into (next_start, entries, deleted).
+
+    Redis 6.2 replies `[next, [[id, fields], [id, nil], ...]]` (a deleted entry has no
+    fields); Redis 7+ and Valkey reply `[next, [[id, fields], ...], [deleted ids]]`.
+    https://redis.io/docs/latest/commands/xautoclaim/
+    """
+    next_start = _id(reply[0])
+    entries: list[Entry] = []
+    deleted: list[str] = [_id(d) for d in reply[2]] if len(reply) > 2 and reply[2] else []
+    for item in reply[1] or ():
+        entry_id, fields = item[0], item[1]
+        if entry_id is None:
+            continue
+        if not fields:
+            deleted.append(_id(entry_id))
+        else:
+            entries.append(Entry(_id(entry_id), dict(fields)))
+    return next_start, entries, deleted
+
+
+def _parse_stream_id(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _next_id(entry_id: str) -> str:
+    ms, seq = _parse_stream_id(entry_id)
+    return f"{ms}-{seq + 1}"
+
+
+class StreamGroup:
+    """Commands on one stream as seen by one consumer of one group."""
+
+    def __init__(self, redis: aioredis.Redis, stream: str, group: str, consumer: str) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer
+
+    async def ensure_group(self) -> None:
+        """Create the group (and the stream) if missing; idempotent across replicas."""
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def read(self, *, count: int, block_ms: int | None, pending: bool = False) -> list[Entry]:
+        """XREADGROUP: new entries (`>`), or this consumer's own pending ones (`0`)."""
+        reply: Any = await self.redis.xreadgroup(
+            self.group,
+            self.consumer,
+            {self.stream: "0" if pending else ">"},
+            count=count,
+            block=None if pending else block_ms,
+        )
+        entries: list[Entry] = []
+        for _stream, items in reply or ():
+            for entry_id, fields in items:
+                if fields:  # an own pending entry that was deleted meanwhile has no fields
+                    entries.append(Entry(_id(entry_id), dict(fields)))
+                elif pending:
+                    await self.ack([_id(entry_id)])
+        return entries
+
+    async def autoclaim(self, *, min_idle_ms: int, count: int, start: str = "0-0") -> tuple[str, list[Entry]]:
+        """XAUTOCLAIM idle entries to this consumer; acks entries deleted from the stream."""
+        reply: Any = await self.redis.execute_command(  # type: ignore[no-untyped-call]
+            "XAUTOCLAIM",
+            self.stream,
+            self.group,
+            self.consumer,
+            min_idle_ms,
+            start,
+            "COUNT",
+            count,
+        )
+        next_start, entries, deleted = parse_autoclaim(reply)
+        if deleted:
+            await self.ack(deleted)  # 6.2 keeps deleted ids pending; acking clears them
+        return next_start, entries
+
+    async def delivery_counts(self, ids: Sequence[str]) -> dict[str, int]:
+        """Times each pending entry in `ids` was delivered (XPENDING, extended form)."""
+        if not ids:
+            return {}
+        rows: Any = await self.redis.xpending_range(
+            self.stream,
+            self.group,
+            min=min(ids, key=_parse_stream_id),
+            max=max(ids, key=_parse_stream_id),
+            count=max(len(ids), 1) * 4,
+        )
+        wanted = set(ids)
+        return {
+            _id(r["message_id"]): int(r["times_delivered"]) for r in rows if _id(r["message_id"]) in wanted
+        }
+
+    async def ack(self, ids: Iterable[str]) -> None:
+        """XACK the given ids."""
+        ids = list(ids)
+        if ids:
+            await self.redis.xack(self.stream, self.group, *ids)
+
+    async def dead_letter(self, entry: Entry, error: str, dead_stream: str) -> None:
+        """Copy `entry` to `dead_stream` with the error and original id, then XACK it, atomically."""
+        fields: dict[Any, Any] = dict(entry.fields)
+        fields.update(
+            {
+                "error": error[:2000],
+                "original_id": entry.id,
+                "stream": self.stream,
+                "group": self.group,
+                "deliveries": str(entry.deliveries),
+                "failed_at": f"{time.time():.3f}",
+            }
+        )
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(dead_stream, fields, maxlen=100_000, approximate=True)
+            pipe.xack(self.stream, self.group, entry.id)
+            await pipe.execute()
+
+    async def group_info(self) -> dict[str, Any] | None:
+        """This group's XINFO GROUPS row (name, consumers, pending, last-delivered-id, lag)."""
+        for row in await self.redis.xinfo_groups(self.stream):
+            if _id(row["name"]) == self.group:
+                return dict(row)
+        return None
+
+    async def trim(self) -> int:
+        """XTRIM MINID at the oldest entry any group still needs; returns entries removed."""
+        groups = await self.redis.xinfo_groups(self.stream)
+        if not groups:
+            return 0
+        floor: tuple[int, int] | None = None
+        for row in groups:
+            name = _id(row["name"])
+            keep = _next_id(_id(row["last-delivered-id"]))
+            if int(row["pending"]):
+                summary = await self.redis.xpending(self.stream, name)
+                if summary and summary.get("min"):
+                    keep = _id(summary["min"])
+            candidate = _parse_stream_id(keep)
+            floor = candidate if floor is None or candidate < floor else floor
+        if floor is None:
+            return 0
+        return int(await self.redis.xtrim(self.stream, minid=f"{floor[0]}-{floor[1]}", approximate=False))
+
+    async def prune_consumers(self, *, idle_ms: int) -> list[str]:
+        """Delete consumers idle over `idle_ms` with nothing pending (deleting discards pending)."""
+        removed: list[str] = []
+        for row in await self.redis.xinfo_consumers(self.stream, self.group):
+            name = _id(row["name"])
+            if name != self.consumer and int(row["pending"]) == 0 and int(row["idle"]) > idle_ms:
+                await self.redis.xgroup_delconsumer(self.stream, self.group, name)
+                removed.append(name)
+        return removed
+
+
+Handler = Callable[[Entry], Awaitable[None]]
+KeyOf = Callable[[Entry], str]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerConfig:
+    """Tuning of one consumer. Times in milliseconds unless named `_s` (seconds).
+
+    `visibility_timeout_ms` must exceed the slowest handler: an entry idle that long is
+    presumed abandoned and handled again by whichever consumer claims it.
+    """
+
+    batch_size: int = 64
+    block_ms: int = MAX_BLOCK_MS
+    visibility_timeout_ms: int = 60_000
+    max_deliveries: int = 5
+    concurrency: int = 32
+    maintenance_interval_s: float = 5.0
+    consumer_idle_prune_ms: int = 3_600_000
+
+
+@dataclass
+class StreamConsumer:
+    """Runs `handler` for every entry of `stream` delivered to `group`, as `consumer`.
+
+    `key_of(entry)` names the serialisation key (a customer): entries of one key in a batch
+    are handled in order, one at a time; different keys run concurrently up to
+    `config.concurrency`. `run()` returns after `stop()` once in-flight entries are acked.
+    """
+
+    redis: aioredis.Redis
+    stream: str
+    group: str
+    consumer: str
+    handler: Handler
+    dead_letter_stream: str
+    config: ConsumerConfig = field(default_factory=ConsumerConfig)
+    key_of: KeyOf | None = None
+    healthy: bool = field(default=False, init=False)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _retry_own: bool = field(default=True, init=False)
+    _paused_until: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self.group_client = StreamGroup(self.redis, self.stream, self.group, self.consumer)
+        self._labels = {"stream": self.stream, "group": self.group}
+
+    def stop(self) -> None:
+        """Ask `run()` to finish the batch in hand and return."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once `stop()` was called."""
+        return self._stopping.is_set()
+
+    async def run(self) -> None:
+        """Consume until stopped, surviving Redis outages with jittered backoff."""
+        attempt = 0
+        next_maintenance = 0.0
+        while not self.stopping:
+            try:
+                if attempt or not self.healthy:
+                    await self.group_client.ensure_group()
+                self.healthy = True
+                if time.monotonic() >= next_maintenance:
+                    await self._maintain()
+                    next_maintenance = time.monotonic() + self.config.maintenance_interval_s
+                if self._retry_own:
+                    entries = await self.group_client.read(
+                        count=self.config.batch_size, block_ms=None, pending=True
+                    )
+                    self._retry_own = bool(entries)
+                    entries = await self._with_counts(entries)
+                else:
+                    entries = await self.group_client.read(
+                        count=self.config.batch_size, block_ms=self.config.block_ms
+                    )
+                attempt = 0
+                if entries:
+                    await self._process(entries)
+                    await self._pause_if_needed()
+            except (RedisError, OSError) as exc:
+                self.healthy = False
+                delay = backoff_delay(attempt, base=0.2, cap=5.0)
+                attempt += 1
+                log.warning(
+                    "stream read failed; retrying",
+                    extra={"stream": self.stream, "error": repr(exc), "retry_in_s": round(delay, 2)},
+                )
+                await self._sleep(delay)
+        log.info("consumer stopped", extra={"stream": self.stream, "consumer": self.consumer})
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _pause_if_needed(self) -> None:
+        delay = self._paused_until - time.monotonic()
+        if delay > 0:
+            await self._sleep(delay)
+
+    async def _with_counts(self, entries: list[Entry]) -> list[Entry]:
+        counts = await self.group_client.delivery_counts([e.id for e in entries])
+        return [Entry(e.id, e.fields, counts.get(e.id, e.deliveries)) for e in entries]
+
+    async def _maintain(self) -> None:
+        """Reclaim idle entries, refresh lag/pending gauges, trim, prune dead consumers."""
+        start = "0-0"
+        for _ in range(10):  # bounded: at most 10 pages per cycle
+            start, claimed = await self.group_client.autoclaim(
+                min_idle_ms=self.config.visibility_timeout_ms,
+                count=self.config.batch_size,
+                start=start,
+            )
+            if claimed:
+                metrics.STREAM_RECLAIMED.labels(**self._labels).inc(len(claimed))
+                log.info("reclaimed idle entries", extra={"stream": self.stream, "count": len(claimed)})
+                await self._process(await self._with_counts(claimed))
+            if start == "0-0" or self.stopping:
+                break
+        info = await self.group_client.group_info()
+        if info:
+            metrics.CONSUMER_PENDING.labels(**self._labels).set(int(info.get("pending") or 0))
+            if info.get("lag") is not None:
+                metrics.CONSUMER_LAG.labels(**self._labels).set(int(info["lag"]))
+        await self.group_client.trim()
+        await self.group_client.prune_consumers(idle_ms=self.config.consumer_idle_prune_ms)
+
+    async def _process(self, entries: list[Entry]) -> None:
+        metrics.STREAM_CONSUMED.labels(**self._labels).inc(len(entries))
+        done: list[str] = []
+        lanes: OrderedDict[str, list[Entry]] = OrderedDict()
+        for entry in entries:
+            if entry.deliveries > self.config.max_deliveries:
+                await self._dead_letter(entry, "delivered too often")
+                continue
+            key = self._key(entry)
+            lanes.setdefault(key, []).append(entry)
+        sem = asyncio.Semaphore(self.config.concurrency)
+
+        async def lane(items: list[Entry]) -> None:
+            async with sem:
+                for item in items:
+                    if await self._handle(item):
+                        done.append(item.id)
+                    else:
+                        break  # keep the lane's order: later entries wait for a redelivery
+
+        await asyncio.gather(*(lane(items) for items in lanes.values()))
+        await self.group_client.ack(done)
+        metrics.STREAM_ACKED.labels(**self._labels).inc(len(done))
+
+    def _key(self, entry: Entry) -> str:
+        if self.key_of is None:
+            return entry.id
+        try:
+            return self.key_of(entry)
+        except Exception:  # an undecodable entry gets its own lane and fails in the handler
+            return entry.id
+
+    async def _handle(self, entry: Entry) -> bool:
+        """Run the handler; True when the entry may be acked (handled or dead-lettered)."""
+        started = time.perf_counter()
+        token = request_id.set(entry.id)
+        try:
+            await self.handler(entry)
+            return True
+        except (EnvelopeError, PermanentError) as exc:
+            await self._dead_letter(entry, f"{type(exc).__name__}: {exc}")
+            return True  # already acked with the dead letter; the lane goes on
+        except DependencyUnavailable as exc:
+            self._pause(exc)
+            return False
+        except Exception as exc:
+            metrics.STREAM_HANDLER_ERRORS.labels(**self._labels).inc()
+            log.exception(
+                "handler failed; entry stays pending",
+                extra={"stream": self.stream, "entry_id": entry.id, "deliveries": entry.deliveries},
+            )
+            if entry.deliveries >= self.config.max_deliveries:
+                await self._dead_letter(entry, f"{type(exc).__name__}: {exc}")
+                return True
+            return False
+        finally:
+            request_id.reset(token)
+            metrics.STREAM_HANDLE_DURATION.labels(**self._labels).observe(time.perf_counter() - started)
+
+    def _pause(self, exc: Exception) -> None:
+        self._retry_own = True
+        self.healthy = False
+        delay = backoff_delay(3, base=0.2, cap=2.0) + 0.2
+        self._paused_until = max(self._paused_until, time.monotonic() + delay)
+        metrics.STREAM_HANDLER_ERRORS.labels(**self._labels).inc()
+        log.warning("dependency unavailable; pausing", extra={"stream": self.stream, "error": str(exc)})
+
+    async def _dead_letter(self, entry: Entry, error: str) -> None:
+        await self.group_client.dead_letter(entry, error, self.dead_letter_stream)
+        metrics.STREAM_DEAD_LETTERED.labels(**self._labels).inc()
+        log.error(
+            "entry dead-lettered",
+            extra={
+                "stream": self.stream,
+                "entry_id": entry.id,
+                "error": error,
+                "deliveries": entry.deliveries,
+            },
+        )

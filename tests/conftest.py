@@ -1,0 +1,119 @@
+"""Shared fixtures: a real PostgreSQL and a real Redis, isolated per test.
+
+Servers come from TEST_DATABASE_URL / TEST_REDIS_URL (defaults: the machine's local servers).
+When one does not answer, the session fails with a message saying how to start it; nothing is
+skipped. Each test gets its own database (created from a migrated template) and its own Redis
+key prefix, so tests never see each other's rows, streams or keys.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis.asyncio as aioredis
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
+ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+TEMPLATE_DB = f"wa_test_template_{os.getpid()}"
+
+# Twilio fixtures' signing token and a matching account (see shared/twilio/facts.md).
+AUTH_TOKEN = "9f2c1e7a5b3d4c6e8f0a1b2c3d4e5f60"
+
+
+def _require(what: str, check: callable, hint: str) -> None:  # type: ignore[valid-type]
+    try:
+        check()
+    except Exception as exc:
+        pytest.exit(f"{what} is not reachable ({exc}). {hint}", returncode=3)
+
+
+def _dsn_for(database: str) -> str:
+    base = psycopg.conninfo.conninfo_to_dict(ADMIN_DSN)
+    base["dbname"] = database
+    return psycopg.conninfo.make_conninfo(**base)
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A database with every migration applied, used as the template for per-test databases."""
+    _require(
+        "PostgreSQL at TEST_DATABASE_URL",
+        lambda: psycopg.connect(ADMIN_DSN, connect_timeout=3).close(),
+        "Start it (make services-up) or set TEST_DATABASE_URL.",
+    )
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE_DB)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+    from services.orders.migrations import apply_migrations
+
+    with psycopg.connect(_dsn_for(TEMPLATE_DB), autocommit=True) as conn:
+        apply_migrations(conn)
+    yield TEMPLATE_DB
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE_DB)))
+
+
+@pytest.fixture
+def database_url(pg_template: str) -> Iterator[str]:
+    """A fresh, migrated database of this test's own; dropped afterwards."""
+    name = f"wa_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(pg_template))
+        )
+    yield _dsn_for(name)
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis URL, checked once."""
+    import redis
+
+    _require(
+        "Redis at TEST_REDIS_URL",
+        lambda: redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping(),
+        "Start it (make services-up) or set TEST_REDIS_URL.",
+    )
+    return REDIS_URL
+
+
+@pytest.fixture
+def key_prefix(redis_url: str) -> Iterator[str]:
+    """A Redis key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    yield prefix
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """An asyncio Redis client for the test Redis."""
+    from libs.connections import redis_client as make
+
+    client = make(redis_url)
+    yield client
+    await client.aclose()
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -4,10 +4,17 @@ Wiring (every name below is prefixed with REDIS_KEY_PREFIX, default `wa`):
 
 | stream                  | producer              | consumer group | what an entry holds                   |
 |-------------------------|-----------------------|----------------|---------------------------------------|
-| `{p}:inbound`           | ingress               | `orders`       | an inbound message or status callback |
+| `{p}:inbound`           | ingress, notifier     | `orders`       | inbound message, status callback, send result |
 | `{p}:outbound`          | orders (outbox relay) | `notifier`     | one reply to send through Twilio       |
 | `{p}:inbound:dead`      | orders' consumer      | (none)         | inbound entries that failed too often |
 | `{p}:outbound:dead`     | notifier's consumer   | (none)         | replies that failed too often         |
+
+Envelope kinds and their `fields`:
+- `inbound_message` / `status_callback`: Twilio's form fields exactly as posted.
+- `reply` (orders -> notifier): `reply_id` (outbox id), `To`, `seq` (per-customer sequence,
+  decimal), and either `Body` or `ContentSid` + `ContentVariables` (a JSON string).
+- `send_result` (notifier -> orders): `reply_id`, `outcome` (`sent`, `failed`), and when known
+  `MessageSid`, `ErrorCode`, `ErrorMessage`.
 
 Each entry has one field, `e`, holding the envelope encoded with orjson. Dead letters keep the
 original `e` and add `error`, `original_id`, `stream`, `group`, `deliveries`, `failed_at`.
@@ -31,7 +38,8 @@ ENTRY_FIELD: Final = b"e"
 INBOUND_MESSAGE: Final = "inbound_message"
 STATUS_CALLBACK: Final = "status_callback"
 REPLY: Final = "reply"
-KINDS: Final = frozenset({INBOUND_MESSAGE, STATUS_CALLBACK, REPLY})
+SEND_RESULT: Final = "send_result"
+KINDS: Final = frozenset({INBOUND_MESSAGE, STATUS_CALLBACK, REPLY, SEND_RESULT})
 
 ORDERS_GROUP: Final = "orders"
 NOTIFIER_GROUP: Final = "notifier"

@@ -4,7 +4,7 @@ Wiring (every name below is prefixed with REDIS_KEY_PREFIX, default `wa`):
 
 | stream                  | producer              | consumer group | what an entry holds                   |
 |-------------------------|-----------------------|----------------|---------------------------------------|
-| `{p}:inbound`           | ingress, notifier     | `orders`       | inbound message, status callback, send result |
+| `{p}:inbound`           | ingress, notifier     | `orders`       | message, status callback, send result |
 | `{p}:outbound`          | orders (outbox relay) | `notifier`     | one reply to send through Twilio       |
 | `{p}:inbound:dead`      | orders' consumer      | (none)         | inbound entries that failed too often |
 | `{p}:outbound:dead`     | notifier's consumer   | (none)         | replies that failed too often         |

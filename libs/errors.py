@@ -41,4 +41,12 @@ class RetryableError(MeshError):
 
 
 class DependencyUnavailable(RetryableError):
-    """A dependency (Redis, PostgreSQL, Twilio) is unreachable or too slow."""
+    """A dependency (Redis, PostgreSQL, Twilio) is unreachable or too slow.
+
+    `retry_after` (seconds, optional) is how long the dependency asked us to stay away (a
+    `Retry-After`, a daily cap); the consumer pauses at least that long before reading again.
+    """
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

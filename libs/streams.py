@@ -242,6 +242,7 @@ class StreamGroup:
 
 Handler = Callable[[Entry], Awaitable[None]]
 KeyOf = Callable[[Entry], str]
+DeadLetterHook = Callable[[Entry, str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +269,10 @@ class StreamConsumer:
     `key_of(entry)` names the serialisation key (a customer): entries of one key in a batch
     are handled in order, one at a time; different keys run concurrently up to
     `config.concurrency`. `run()` returns after `stop()` once in-flight entries are acked.
+
+    `on_dead_letter(entry, error)`, when given, runs after an entry was dead-lettered and acked,
+    so a service can settle what the entry held up (a customer's reply order, for one); its
+    failures are logged, never raised.
     """
 
     redis: aioredis.Redis
@@ -278,6 +283,7 @@ class StreamConsumer:
     dead_letter_stream: str
     config: ConsumerConfig = field(default_factory=ConsumerConfig)
     key_of: KeyOf | None = None
+    on_dead_letter: DeadLetterHook | None = None
     healthy: bool = field(default=False, init=False)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _retry_own: bool = field(default=True, init=False)
@@ -428,13 +434,16 @@ class StreamConsumer:
             request_id.reset(token)
             metrics.STREAM_HANDLE_DURATION.labels(**self._labels).observe(time.perf_counter() - started)
 
-    def _pause(self, exc: Exception) -> None:
+    def _pause(self, exc: DependencyUnavailable) -> None:
         self._retry_own = True
         self.healthy = False
-        delay = backoff_delay(3, base=0.2, cap=2.0) + 0.2
+        delay = max(backoff_delay(3, base=0.2, cap=2.0) + 0.2, exc.retry_after or 0.0)
         self._paused_until = max(self._paused_until, time.monotonic() + delay)
         metrics.STREAM_HANDLER_ERRORS.labels(**self._labels).inc()
-        log.warning("dependency unavailable; pausing", extra={"stream": self.stream, "error": str(exc)})
+        log.warning(
+            "dependency unavailable; pausing",
+            extra={"stream": self.stream, "error": str(exc), "pause_s": round(delay, 2)},
+        )
 
     async def _dead_letter(self, entry: Entry, error: str) -> None:
         await self.group_client.dead_letter(entry, error, self.dead_letter_stream)
@@ -448,3 +457,8 @@ class StreamConsumer:
                 "deliveries": entry.deliveries,
             },
         )
+        if self.on_dead_letter is not None:
+            try:
+                await self.on_dead_letter(entry, error)
+            except Exception:
+                log.exception("dead-letter hook failed", extra={"stream": self.stream, "entry_id": entry.id})

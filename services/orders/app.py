@@ -1,0 +1,152 @@
+"""The orders service as an ASGI app: lifespan (pool, Redis, consumer, relay) and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+from psycopg_pool import AsyncConnectionPool
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+
+from libs import health
+from libs.connections import redis_client
+from libs.messages import ORDERS_GROUP, Keys
+from libs.server import HttpMetrics
+from libs.streams import ConsumerConfig, StreamConsumer, backoff_delay, consumer_name
+from services.orders.consumer import InboundHandler, customer_key
+from services.orders.db import Conn, make_pool, observe_pool
+from services.orders.relay import OutboxRelay
+from services.orders.settings import OrdersSettings
+from services.orders.store import StoreCache
+
+log = logging.getLogger("services.orders")
+
+STARTUP_ATTEMPTS = 6
+
+
+@dataclass
+class OrdersState:
+    """What the lifespan opened, in the order it opened it."""
+
+    settings: OrdersSettings
+    keys: Keys
+    pool: AsyncConnectionPool[Conn]
+    redis: aioredis.Redis
+    stores: StoreCache
+    consumer: StreamConsumer
+    relay: OutboxRelay
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    probes: health.Probes = field(default_factory=health.Probes)
+
+
+async def wait_for_dependencies(pool: AsyncConnectionPool[Conn], redis: aioredis.Redis) -> None:
+    """Wait for PostgreSQL and Redis with bounded, exponentially spaced attempts, logging each.
+
+    Gives up quietly after `STARTUP_ATTEMPTS`: the service starts anyway, `/ready` says 503, and
+    the consumer and relay keep retrying, so a late database never makes the process crash-loop.
+    """
+    for attempt in range(STARTUP_ATTEMPTS):
+        problems = []
+        try:
+            async with pool.connection(timeout=2) as conn:
+                await conn.execute("SELECT 1")
+        except Exception as exc:
+            problems.append(f"postgresql: {type(exc).__name__}")
+        try:
+            await redis.ping()
+        except Exception as exc:
+            problems.append(f"redis: {type(exc).__name__}")
+        if not problems:
+            log.info("dependencies reachable", extra={"attempt": attempt + 1})
+            return
+        delay = min(8.0, 0.25 * 2**attempt) + backoff_delay(0, base=0.25)
+        log.warning(
+            "waiting for dependencies",
+            extra={"attempt": attempt + 1, "problems": problems, "retry_in_s": round(delay, 2)},
+        )
+        await asyncio.sleep(delay)
+    log.error("dependencies still unreachable; starting anyway, not ready")
+
+
+def create_app(settings: OrdersSettings, extra_routes: list[BaseRoute] | None = None) -> Starlette:
+    """Build the orders app. Nothing connects until the lifespan starts."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        keys = Keys(settings.common.key_prefix)
+        pool = make_pool(settings)
+        log.info("opening database pool")
+        await pool.open(wait=False)
+        log.info("connecting to redis")
+        redis = redis_client(settings.common.redis_url)
+        stores = StoreCache(settings.store_code)
+        relay = OutboxRelay(pool, redis, keys, slow_s=settings.slow_query_s)
+        handler = InboundHandler(
+            pool, stores, cart_ttl_s=settings.cart_ttl_s, slow_s=settings.slow_query_s, on_commit=relay.notify
+        )
+        consumer = StreamConsumer(
+            redis=redis,
+            stream=keys.inbound,
+            group=ORDERS_GROUP,
+            consumer=consumer_name("orders"),
+            handler=handler,
+            dead_letter_stream=keys.dead_letters(keys.inbound),
+            config=ConsumerConfig(
+                visibility_timeout_ms=settings.visibility_timeout_ms,
+                max_deliveries=settings.max_deliveries,
+                concurrency=settings.consumer_concurrency,
+            ),
+            key_of=customer_key,
+        )
+        state = OrdersState(settings, keys, pool, redis, stores, consumer, relay)
+        app.state.orders = state
+
+        async def check_db() -> str:
+            observe_pool(pool)
+            async with pool.connection(timeout=1.5) as conn:
+                await conn.execute("SELECT 1")
+            return "ok"
+
+        async def check_redis() -> str:
+            await redis.ping()
+            return "ok"
+
+        state.probes.readiness.update({"postgresql": check_db, "redis": check_redis})
+        await wait_for_dependencies(pool, redis)
+        log.info("starting consumer and outbox relay", extra={"consumer": consumer.consumer})
+        consumer_task = asyncio.create_task(consumer.run(), name="consumer")
+        relay_task = asyncio.create_task(relay.run(), name="relay")
+        state.tasks = [consumer_task, relay_task]
+        state.probes.liveness.update(
+            {
+                "consumer": health.task_liveness(lambda: consumer_task),
+                "relay": health.task_liveness(lambda: relay_task),
+            }
+        )
+        try:
+            yield
+        finally:
+            log.info("stopping consumer")
+            consumer.stop()
+            await asyncio.wait({consumer_task}, timeout=15)
+            relay.stop()
+            await asyncio.wait({relay_task}, timeout=5)
+            for task in state.tasks:
+                task.cancel()
+            log.info("closing redis and database pool")
+            await redis.aclose()
+            await pool.close()
+            log.info("stopped")
+
+    def probes(request: Request) -> health.Probes:
+        return request.app.state.orders.probes  # type: ignore[no-any-return]
+
+    routes: list[BaseRoute] = [*health.routes(probes, settings.common.metrics_token), *(extra_routes or [])]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HttpMetrics)])

@@ -1,0 +1,215 @@
+"""orders' handler for the inbound stream: messages, status callbacks and send results.
+
+One inbound message is handled in ONE transaction: its MessageSid is recorded in `inbox`
+(`ON CONFLICT DO NOTHING`: a redelivery finds the row and changes nothing), the customer row
+is upserted and locked (two replicas handling one customer's messages serialize on it), the
+conversation changes carts and orders, and the replies are written to `outbox`. The consumer
+acks the stream entry only after the commit; the relay publishes the outbox afterwards.
+
+Status callbacks move an outbox row's delivery state forward only (queued < sent < delivered <
+read; failed/undelivered are final), whatever order Twilio's callbacks arrive in
+(https://www.twilio.com/docs/messaging/guides/track-outbound-message-status).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from libs import metrics
+from libs.errors import PermanentError, RetryableError
+from libs.messages import INBOUND_MESSAGE, SEND_RESULT, STATUS_CALLBACK, Envelope
+from libs.streams import Entry
+from services.orders.conversation import Inbound, Turn, respond
+from services.orders.db import Conn, transaction
+from services.orders.outbox import queue_replies
+from services.orders.store import StoreCache
+
+log = logging.getLogger("services.orders.consumer")
+
+STATUS_RANK = {
+    "accepted": 1,
+    "queued": 1,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "read": 4,
+    "undelivered": 5,
+    "failed": 5,
+    "canceled": 5,
+}
+
+
+def customer_key(entry: Entry) -> str:
+    """Serialization key of an entry: the customer (`From`/`To`) or the reply id."""
+    env = entry.envelope()
+    f = env.fields
+    if env.kind == INBOUND_MESSAGE:
+        return f.get("From", entry.id)
+    return f.get("reply_id") or f.get("MessageSid") or entry.id
+
+
+class InboundHandler:
+    """Handles one entry of the inbound stream; see the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Conn],
+        stores: StoreCache,
+        *,
+        cart_ttl_s: int,
+        slow_s: float,
+        on_commit: Callable[[], None],
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.pool = pool
+        self.stores = stores
+        self.cart_ttl = dt.timedelta(seconds=cart_ttl_s)
+        self.slow_s = slow_s
+        self.on_commit = on_commit
+        self.now = now or (lambda: dt.datetime.now(dt.UTC))
+
+    async def __call__(self, entry: Entry) -> None:
+        """Handle `entry`; raises `EnvelopeError`/`PermanentError` (dead letter) or retryable errors."""
+        env = entry.envelope()
+        if env.kind == INBOUND_MESSAGE:
+            await self.handle_message(env)
+        elif env.kind == STATUS_CALLBACK:
+            await self.handle_status(env)
+        elif env.kind == SEND_RESULT:
+            await self.handle_send_result(env)
+        else:
+            raise PermanentError(f"orders does not handle {env.kind!r} entries")
+
+    async def handle_message(self, env: Envelope) -> None:
+        """Record, converse, and queue replies for one inbound WhatsApp message."""
+        inbound = Inbound.from_fields(env.fields)
+        if not inbound.message_sid or not inbound.sender:
+            raise PermanentError("inbound message without MessageSid or From")
+        received_at = dt.datetime.fromtimestamp(env.received_at, dt.UTC)
+        wrote = 0
+        async with transaction(self.pool, slow_s=self.slow_s) as conn:
+            store = await self.stores.current(conn)
+            if store is None:
+                raise RetryableError("no store is loaded yet (run load-menu)")
+            cur = await conn.execute(
+                "INSERT INTO inbox (message_sid, body, fields, received_at) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (message_sid) DO NOTHING",
+                (inbound.message_sid, inbound.body, Jsonb(_stored_fields(env.fields)), received_at),
+            )
+            if cur.rowcount == 0:
+                metrics.INBOUND_MESSAGES.labels("duplicate").inc()
+                return
+            customer = await _upsert_customer(conn, store.id, inbound, received_at)
+            turn = Turn(
+                conn=conn,
+                store=store,
+                customer=customer,
+                inbound=inbound,
+                now=self.now(),
+                cart_ttl=self.cart_ttl,
+            )
+            replies, outcome = await respond(turn)
+            await conn.execute(
+                "UPDATE inbox SET customer_id = %s, outcome = %s WHERE message_sid = %s",
+                (customer["id"], outcome, inbound.message_sid),
+            )
+            wrote = await queue_replies(conn, customer["id"], customer["address"], replies)
+        metrics.INBOUND_MESSAGES.labels(outcome).inc()
+        if wrote:
+            self.on_commit()
+
+    async def handle_status(self, env: Envelope) -> None:
+        """Record a status callback; never moves a message's state backwards."""
+        f = env.fields
+        sid, status = f.get("MessageSid", ""), f.get("MessageStatus", "").lower()
+        if not sid or status not in STATUS_RANK:
+            raise PermanentError(f"status callback without MessageSid or with status {status!r}")
+        rank = STATUS_RANK[status]
+        error_code = f.get("ErrorCode") or None
+        async with transaction(self.pool, slow_s=self.slow_s) as conn:
+            await conn.execute(
+                "INSERT INTO delivery_events (message_sid, status, status_rank, error_code)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (message_sid, status) DO NOTHING",
+                (sid, status, rank, error_code),
+            )
+            await conn.execute(
+                "UPDATE outbox SET status = %s, status_rank = %s, status_updated_at = now(),"
+                " error_code = COALESCE(%s, error_code)"
+                " WHERE twilio_sid = %s AND status_rank < %s",
+                (status, rank, error_code, sid, rank),
+            )
+        metrics.DELIVERY_STATUS.labels(status).inc()
+
+    async def handle_send_result(self, env: Envelope) -> None:
+        """Record the notifier's outcome for one reply: its MessageSid, or the final error."""
+        f = env.fields
+        try:
+            reply_id = int(f.get("reply_id", ""))
+        except ValueError:
+            raise PermanentError(f"send result with a bad reply_id {f.get('reply_id')!r}") from None
+        outcome = f.get("outcome", "")
+        sid = f.get("MessageSid") or None
+        async with transaction(self.pool, slow_s=self.slow_s) as conn:
+            if outcome == "sent":
+                await conn.execute(
+                    "UPDATE outbox SET twilio_sid = %s, status = 'queued', status_rank = 1,"
+                    " status_updated_at = now() WHERE id = %s AND status_rank < 1",
+                    (sid, reply_id),
+                )
+                # Callbacks that beat the send result to us: apply the furthest one.
+                await conn.execute(
+                    """
+                    UPDATE outbox o SET status = e.status, status_rank = e.status_rank,
+                        error_code = COALESCE(e.error_code, o.error_code), status_updated_at = now()
+                    FROM (SELECT status, status_rank, error_code FROM delivery_events
+                          WHERE message_sid = %s ORDER BY status_rank DESC LIMIT 1) e
+                    WHERE o.id = %s AND o.status_rank < e.status_rank
+                    """,
+                    (sid, reply_id),
+                )
+            elif outcome == "failed":
+                await conn.execute(
+                    "UPDATE outbox SET status = 'failed', status_rank = 5,"
+                    " twilio_sid = COALESCE(%s, twilio_sid), error_code = %s, error_message = %s,"
+                    " status_updated_at = now() WHERE id = %s",
+                    (sid, f.get("ErrorCode") or None, (f.get("ErrorMessage") or "")[:500], reply_id),
+                )
+            else:
+                raise PermanentError(f"send result with unknown outcome {outcome!r}")
+
+
+_KEEP_FIELDS = (
+    "MessageSid", "From", "To", "Body", "ProfileName", "WaId", "NumMedia", "MessageType",
+    "ButtonPayload", "ButtonText", "Latitude", "Longitude", "Address", "Label",
+)  # fmt: skip
+
+
+def _stored_fields(fields: dict[str, str]) -> dict[str, str]:
+    """The Twilio fields worth keeping with the inbox row (not the whole webhook)."""
+    return {k: fields[k] for k in _KEEP_FIELDS if k in fields}
+
+
+async def _upsert_customer(conn: Conn, store_id: int, inbound: Inbound, at: dt.datetime) -> dict[str, Any]:
+    """Create or update the customer and lock its row until the transaction ends."""
+    row = await (
+        await conn.execute(
+            """
+            INSERT INTO customers (store_id, address, wa_id, profile_name, last_inbound_at)
+            VALUES (%s, %s, %s, %s, %s)
+            ON CONFLICT (store_id, address) DO UPDATE SET
+                wa_id = COALESCE(EXCLUDED.wa_id, customers.wa_id),
+                profile_name = COALESCE(EXCLUDED.profile_name, customers.profile_name),
+                last_inbound_at = GREATEST(customers.last_inbound_at, EXCLUDED.last_inbound_at)
+            RETURNING *
+            """,
+            (store_id, inbound.sender, inbound.wa_id, inbound.profile_name, at),
+        )
+    ).fetchone()
+    assert row is not None
+    return dict(row)

@@ -1,0 +1,119 @@
+"""The customer's cart in PostgreSQL: lines with copies of name, unit price and options."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from services.orders.catalog import format_money
+from services.orders.db import Conn
+
+MAX_QUANTITY = 99
+
+
+@dataclass(frozen=True, slots=True)
+class CartLine:
+    """One cart line. Prices in cents; `options` are dicts {group, option, name, qualifier, price_cents}."""
+
+    id: int
+    item_code: str
+    name: str
+    unit_price_cents: int
+    quantity: int
+    options: list[dict[str, Any]] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    notes: str = ""
+
+    @property
+    def total_cents(self) -> int:
+        """Unit price times quantity, in cents."""
+        return self.unit_price_cents * self.quantity
+
+    def describe(self) -> str:
+        """`2 x Pepperoni (Large, extra Cheese; no Onions) — 27.00`"""
+        extras = [
+            f"{o['qualifier']} {o['name']}" if o.get("qualifier") else str(o["name"]) for o in self.options
+        ]
+        extras += [f"no {name}" for name in self.excluded]
+        if self.notes:
+            extras.append(self.notes)
+        detail = f" ({', '.join(extras)})" if extras else ""
+        return f"{self.quantity} x {self.name}{detail} — {format_money(self.total_cents)}"
+
+
+async def load_cart(conn: Conn, customer_id: int) -> list[CartLine]:
+    """The cart's lines in the order they were added."""
+    cur = await conn.execute(
+        "SELECT id, item_code, name, unit_price_cents, quantity, options, excluded, notes"
+        " FROM cart_lines WHERE customer_id = %s ORDER BY position, id",
+        (customer_id,),
+    )
+    return [CartLine(**row) for row in await cur.fetchall()]
+
+
+async def add_line(
+    conn: Conn,
+    customer_id: int,
+    *,
+    item_code: str,
+    name: str,
+    unit_price_cents: int,
+    quantity: int,
+    options: list[dict[str, Any]] | None = None,
+    excluded: list[str] | None = None,
+    notes: str = "",
+    now: dt.datetime,
+) -> None:
+    """Add a line, or raise the quantity of an identical one (same item, options and notes)."""
+    options, excluded = options or [], excluded or []
+    cur = await conn.execute(
+        "UPDATE cart_lines SET quantity = LEAST(quantity + %s, %s)"
+        " WHERE customer_id = %s AND item_code = %s AND options = %s AND excluded = %s AND notes = %s",
+        (quantity, MAX_QUANTITY, customer_id, item_code, Jsonb(options), Jsonb(excluded), notes),
+    )
+    if cur.rowcount == 0:
+        await conn.execute(
+            "INSERT INTO cart_lines (customer_id, item_code, name, unit_price_cents, quantity, options,"
+            " excluded, notes, position)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+            " (SELECT COALESCE(max(position), 0) + 1 FROM cart_lines WHERE customer_id = %s))",
+            (
+                customer_id,
+                item_code,
+                name,
+                unit_price_cents,
+                min(quantity, MAX_QUANTITY),
+                Jsonb(options),
+                Jsonb(excluded),
+                notes,
+                customer_id,
+            ),
+        )
+    await touch(conn, customer_id, now)
+
+
+async def touch(conn: Conn, customer_id: int, now: dt.datetime) -> None:
+    """Record cart activity (the idle timer restarts)."""
+    await conn.execute("UPDATE customers SET cart_updated_at = %s WHERE id = %s", (now, customer_id))
+
+
+async def clear_cart(conn: Conn, customer_id: int) -> int:
+    """Remove every line; returns how many there were."""
+    cur = await conn.execute("DELETE FROM cart_lines WHERE customer_id = %s", (customer_id,))
+    return cur.rowcount
+
+
+def subtotal(lines: list[CartLine]) -> int:
+    """Sum of the lines' totals, in cents."""
+    return sum(line.total_cents for line in lines)
+
+
+def render_cart(lines: list[CartLine]) -> str:
+    """The cart as a WhatsApp message: one line per item, then the subtotal."""
+    if not lines:
+        return "Your cart is empty. Send *menu* to see what we have."
+    body = "\n".join(f"{i}. {line.describe()}" for i, line in enumerate(lines, 1))
+    return f"🛒 Your cart:\n{body}\nSubtotal: {format_money(subtotal(lines))}"

@@ -1,0 +1,97 @@
+"""orders' PostgreSQL pool: sized, checked, bounded, with statement timeouts and slow-query logs.
+
+The pool is opened in the ASGI lifespan (`open=False`, then `open()`) and closed after the
+consumer stops (https://www.psycopg.org/psycopg3/docs/advanced/pool.html). Every connection
+gets `statement_timeout`; a connection that waited longer than `pool_timeout_s` raises
+`PoolTimeout`; more than `pool_max_waiting` waiters raise `TooManyRequests`. Both, and every
+`OperationalError`, mean the database is unavailable: callers turn them into
+`DependencyUnavailable` so the entry stays in the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
+
+from libs import metrics
+from libs.errors import DependencyUnavailable
+from services.orders.settings import OrdersSettings
+
+log = logging.getLogger("services.orders.db")
+
+Conn = AsyncConnection[dict[str, Any]]
+T = TypeVar("T")
+
+UNAVAILABLE = (psycopg.OperationalError, PoolTimeout, TooManyRequests)
+
+
+def make_pool(settings: OrdersSettings) -> AsyncConnectionPool[Conn]:
+    """A closed pool configured from `settings`; call `await pool.open()` in the lifespan."""
+
+    async def configure(conn: Conn) -> None:
+        await conn.execute(f"SET statement_timeout = {int(settings.statement_timeout_ms)}")
+        await conn.execute("SET lock_timeout = '3s'")
+        await conn.set_autocommit(False)
+        await conn.commit()
+
+    return AsyncConnectionPool(
+        settings.database_url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        timeout=settings.pool_timeout_s,
+        max_waiting=settings.pool_max_waiting,
+        open=False,
+        configure=configure,
+        check=AsyncConnectionPool.check_connection,
+        reconnect_timeout=0,  # keep trying forever; readiness reports the outage meanwhile
+        kwargs={"row_factory": dict_row, "connect_timeout": 3, "application_name": "orders"},
+        name="orders",
+    )
+
+
+def observe_pool(pool: AsyncConnectionPool[Conn]) -> None:
+    """Copy the pool's size, lent and waiting counts into the Prometheus gauges."""
+    stats = pool.get_stats()
+    size = stats.get("pool_size", 0)
+    metrics.DB_POOL_SIZE.set(size)
+    metrics.DB_POOL_IN_USE.set(size - stats.get("pool_available", 0))
+    metrics.DB_POOL_WAITING.set(stats.get("requests_waiting", 0))
+
+
+@asynccontextmanager
+async def transaction(pool: AsyncConnectionPool[Conn], *, slow_s: float) -> AsyncIterator[Conn]:
+    """A connection in one transaction; commits on success, rolls back on error.
+
+    Raises `DependencyUnavailable` when the database cannot be reached or the pool is
+    exhausted. Logs the transaction when it took longer than `slow_s` seconds. A cancelled
+    caller returns the connection to the pool (the pool's context manager guarantees it).
+    """
+    started = time.perf_counter()
+    try:
+        async with pool.connection() as conn, conn.transaction():
+            yield conn
+    except UNAVAILABLE as exc:
+        raise DependencyUnavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
+    finally:
+        elapsed = time.perf_counter() - started
+        if elapsed > slow_s:
+            log.warning("slow transaction", extra={"duration_s": round(elapsed, 3)})
+
+
+async def with_retry_on_conflict(fn: Callable[[], Awaitable[T]], attempts: int = 3) -> T:
+    """Run `fn` again when PostgreSQL reports a serialization failure or deadlock."""
+    for attempt in range(attempts):
+        try:
+            return await fn()
+        except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected):
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,117 @@
+"""The outbox relay: publishes committed outbox rows to the outbound stream, in order.
+
+One relay publishes at a time across all replicas (`pg_try_advisory_xact_lock`), taking rows
+in id order, so the stream holds a customer's replies in the order orders wrote them. The XADDs
+go out in one pipeline, then the rows are marked published in the same transaction that held
+the lock. A crash between the two republishes those rows; the notifier recognises a reply it
+already sent by `reply_id` and sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Final
+
+import redis.asyncio as aioredis
+from psycopg_pool import AsyncConnectionPool
+from redis.exceptions import RedisError
+
+from libs import metrics
+from libs.errors import DependencyUnavailable
+from libs.messages import ENTRY_FIELD, REPLY, Envelope, Keys
+from libs.streams import backoff_delay
+from services.orders.db import Conn, transaction
+
+log = logging.getLogger("services.orders.relay")
+
+RELAY_LOCK: Final = 0x7761_7265_6C61  # "warela"
+BATCH: Final = 500
+POLL_S: Final = 1.0
+
+
+class OutboxRelay:
+    """Background task: wake on `notify()` (or every second) and publish pending outbox rows."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool[Conn], redis: aioredis.Redis, keys: Keys, *, slow_s: float
+    ) -> None:
+        self.pool = pool
+        self.redis = redis
+        self.keys = keys
+        self.slow_s = slow_s
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.healthy = True
+
+    def notify(self) -> None:
+        """Tell the relay that rows were committed; it publishes them promptly."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the batch in hand and return from `run()`."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until stopped; outages of Redis or PostgreSQL are retried with backoff."""
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                published = await self.publish_once()
+                attempt = 0
+                self.healthy = True
+                if published == BATCH:
+                    continue
+            except (DependencyUnavailable, RedisError, OSError) as exc:
+                self.healthy = False
+                delay = backoff_delay(attempt, base=0.2, cap=5.0)
+                attempt += 1
+                log.warning(
+                    "relay failed; retrying", extra={"error": str(exc), "retry_in_s": round(delay, 2)}
+                )
+                await asyncio.sleep(delay)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_S)
+            self._wake.clear()
+
+    async def publish_once(self) -> int:
+        """Publish up to `BATCH` pending rows; returns how many were published."""
+        async with transaction(self.pool, slow_s=self.slow_s) as conn:
+            got = await (
+                await conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS ok", (RELAY_LOCK,))
+            ).fetchone()
+            if not got or not got["ok"]:
+                return 0
+            rows = await (
+                await conn.execute(
+                    "SELECT id, to_address, seq, body, content_sid, content_variables FROM outbox"
+                    " WHERE published_at IS NULL AND status = 'pending' ORDER BY id LIMIT %s",
+                    (BATCH,),
+                )
+            ).fetchall()
+            backlog = await (
+                await conn.execute(
+                    "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL AND status = 'pending'"
+                )
+            ).fetchone()
+            metrics.OUTBOX_BACKLOG.set(int(backlog["n"]) - len(rows) if backlog else 0)
+            if not rows:
+                return 0
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for row in rows:
+                    fields = {"reply_id": str(row["id"]), "To": row["to_address"], "seq": str(row["seq"])}
+                    if row["body"] is not None:
+                        fields["Body"] = row["body"]
+                    else:
+                        fields["ContentSid"] = row["content_sid"]
+                        fields["ContentVariables"] = row["content_variables"] or "{}"
+                    envelope = Envelope(kind=REPLY, fields=fields, id=f"reply-{row['id']}")
+                    pipe.xadd(self.keys.outbound, {ENTRY_FIELD: envelope.encode()})
+                await pipe.execute()
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", ([r["id"] for r in rows],)
+            )
+            return len(rows)

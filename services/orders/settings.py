@@ -1,0 +1,70 @@
+"""orders' settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from libs.errors import SettingsError
+from libs.settings import CommonSettings, env_float, env_int, env_optional, env_url
+
+MIN_ADMIN_TOKEN_LENGTH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersSettings:
+    """Everything orders reads. Times in seconds unless the name says otherwise.
+
+    `admin_api_token` None disables the staff API (every call 401); in production it must be
+    set and at least 32 characters. `cart_ttl_s` is how long an idle cart lives.
+    """
+
+    common: CommonSettings
+    database_url: str
+    admin_api_token: str | None
+    store_code: str | None
+    cart_ttl_s: int
+    pool_min_size: int
+    pool_max_size: int
+    pool_timeout_s: float
+    pool_max_waiting: int
+    statement_timeout_ms: int
+    slow_query_s: float
+    visibility_timeout_ms: int
+    max_deliveries: int
+    consumer_concurrency: int
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> OrdersSettings:
+        """Build from `environ`; raises `SettingsError` naming the first bad variable."""
+        common = CommonSettings.from_env(environ, default_port=8001)
+        token = env_optional(environ, "ADMIN_API_TOKEN")
+        if common.production and (token is None or len(token) < MIN_ADMIN_TOKEN_LENGTH):
+            raise SettingsError(
+                "ADMIN_API_TOKEN",
+                f"must be set to a random string of at least {MIN_ADMIN_TOKEN_LENGTH} characters "
+                "in production",
+            )
+        pool_max = env_int(environ, "DB_POOL_MAX_SIZE", 10, minimum=1, maximum=200)
+        return cls(
+            common=common,
+            database_url=env_url(
+                environ,
+                "DATABASE_URL",
+                "postgresql://postgres@127.0.0.1:5432/postgres",
+                schemes=("postgresql", "postgres"),
+            ),
+            admin_api_token=token,
+            store_code=env_optional(environ, "STORE_CODE"),
+            cart_ttl_s=env_int(environ, "CART_TTL_SECONDS", 4 * 3600, minimum=60),
+            pool_min_size=env_int(environ, "DB_POOL_MIN_SIZE", 2, minimum=0, maximum=pool_max),
+            pool_max_size=pool_max,
+            pool_timeout_s=env_float(environ, "DB_POOL_TIMEOUT_SECONDS", 5.0, minimum=0.1),
+            pool_max_waiting=env_int(environ, "DB_POOL_MAX_WAITING", 100, minimum=0),
+            statement_timeout_ms=env_int(environ, "DB_STATEMENT_TIMEOUT_MS", 5000, minimum=100),
+            slow_query_s=env_float(environ, "DB_SLOW_QUERY_SECONDS", 0.2, minimum=0.0),
+            visibility_timeout_ms=env_int(environ, "STREAM_VISIBILITY_TIMEOUT_MS", 60_000, minimum=1000),
+            max_deliveries=env_int(environ, "STREAM_MAX_DELIVERIES", 5, minimum=1, maximum=100),
+            consumer_concurrency=env_int(environ, "CONSUMER_CONCURRENCY", 16, minimum=1),
+        )

@@ -1,0 +1,81 @@
+"""The ingress ASGI app: webhook paths as raw ASGI, health and metrics through starlette."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.types import Receive, Scope, Send
+
+from libs import health
+from libs.connections import redis_client
+from libs.messages import Keys
+from libs.server import HttpMetrics
+from services.ingress.enqueue import Enqueuer
+from services.ingress.settings import IngressSettings
+from services.ingress.webhooks import Webhooks
+
+log = logging.getLogger("services.ingress.app")
+
+
+class IngressApp:
+    """Routes the two webhook paths to `webhooks` before starlette's router sees them.
+
+    Attributes for tests and tools: `settings`, `webhooks`, `probes`, `starlette`.
+    """
+
+    def __init__(self, settings: IngressSettings) -> None:
+        self.settings = settings
+        self.webhooks = Webhooks(settings)
+        self.probes = health.Probes()
+        self.starlette = Starlette(
+            routes=health.routes(lambda _request: self.probes, settings.common.metrics_token),
+            middleware=[Middleware(HttpMetrics)],
+            lifespan=self._lifespan,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in self.webhooks.endpoints:
+            await self.webhooks(scope, receive, send)
+            return
+        await self.starlette(scope, receive, send)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        """Create the Redis client (it connects on first use, so a Redis outage at start-up
+        only makes /ready and the webhooks answer 503 until it returns), then close it."""
+        common = self.settings.common
+        log.info("starting: redis client, enqueuer")
+        client = redis_client(common.redis_url)
+        enqueuer = Enqueuer(
+            client,
+            Keys(common.key_prefix),
+            dedupe_ttl_s=self.settings.dedupe_ttl_s,
+            customer_limit=self.settings.customer_limit,
+            customer_window_s=self.settings.customer_window_s,
+            bad_signature_window_s=self.settings.bad_signature_window_s,
+            timeout_s=self.settings.redis_timeout_s,
+        )
+        self.webhooks.enqueuer = enqueuer
+        self.probes.readiness["redis"] = enqueuer.ping
+        log.info("started")
+        try:
+            yield
+        finally:
+            log.info("stopping: enqueuer, redis client")
+            self.webhooks.enqueuer = None
+            self.probes.readiness.pop("redis", None)
+            await enqueuer.close()
+            await client.aclose()
+            log.info("stopped")
+
+
+def create_app(settings: IngressSettings | None = None) -> IngressApp:
+    """The ingress app for `settings` (default: from the environment); connects nothing yet.
+
+    Raises `SettingsError` when `settings` is None and the environment is incomplete.
+    """
+    return IngressApp(settings if settings is not None else IngressSettings.from_env())

@@ -1,0 +1,94 @@
+"""Strict parsing of Twilio's `application/x-www-form-urlencoded` webhook bodies.
+
+Twilio posts every parameter as a UTF-8, percent-encoded form field
+(https://www.twilio.com/docs/messaging/guides/webhook-request). The signature covers every
+parameter, blank values and repeats included
+(https://www.twilio.com/docs/usage/webhooks/webhooks-security), so nothing is dropped here:
+`a=&a=x` gives `{"a": ["", "x"]}`. What a browser form parser would tolerate, this rejects:
+broken percent-escapes, bytes that are not UTF-8, too many fields, overlong names or values.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+from urllib.parse import unquote_to_bytes
+
+# A `%` not followed by two hex digits.
+_BAD_ESCAPE: Final = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+MAX_NAME_CHARS: Final = 128
+
+
+class FormError(ValueError):
+    """The body is not an acceptable form; `reason` is a short, log-safe phrase."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Params(dict[str, list[str]]):
+    """Decoded form fields: name -> every value in arrival order (at least one).
+
+    `getall` is what twilio's `RequestValidator.compute_signature` looks up first, so it signs
+    repeated parameters without a failed attribute probe per field.
+    """
+
+    def getall(self, name: str) -> list[str]:
+        """Every value of `name`, in arrival order; raises KeyError when absent."""
+        return self[name]
+
+    def first(self, name: str) -> str | None:
+        """The first value of `name`, or None when absent."""
+        values = self.get(name)
+        return values[0] if values else None
+
+    def firsts(self) -> dict[str, str]:
+        """name -> first value, in arrival order (what goes into a stream envelope)."""
+        return {name: values[0] for name, values in self.items()}
+
+
+def _decode(raw: bytes, max_chars: int) -> str:
+    if b"+" in raw:
+        raw = raw.replace(b"+", b" ")
+    if b"%" in raw:
+        if _BAD_ESCAPE.search(raw):
+            raise FormError("malformed percent-encoding")
+        raw = unquote_to_bytes(raw)
+    if len(raw) > 4 * max_chars:  # cheap bound before decoding: UTF-8 is at most 4 bytes a char
+        raise FormError("field too long")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormError("invalid UTF-8") from None
+    if len(text) > max_chars:
+        raise FormError("field too long")
+    return text
+
+
+def parse_form(body: bytes, *, max_fields: int, max_field_chars: int) -> Params:
+    """Parse a urlencoded body into `Params`, keeping blank values and repeated names.
+
+    A pair without `=` is a name with a blank value; empty pairs (`a=1&&b=2`) are skipped, as
+    `urllib.parse.parse_qsl` does. Raises `FormError` for more than `max_fields` pairs, a name
+    over 128 characters or a value over `max_field_chars` characters (after decoding), a `%`
+    not followed by two hex digits, or bytes that do not decode as UTF-8.
+    """
+    params = Params()
+    if not body:
+        return params
+    pairs = body.split(b"&")
+    if len(pairs) > max_fields:
+        raise FormError("too many fields")
+    for pair in pairs:
+        if not pair:
+            continue
+        raw_name, _, raw_value = pair.partition(b"=")
+        name = _decode(raw_name, MAX_NAME_CHARS)
+        value = _decode(raw_value, max_field_chars) if raw_value else ""
+        values = params.get(name)
+        if values is None:
+            params[name] = [value]
+        else:
+            values.append(value)
+    return params

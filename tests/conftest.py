@@ -8,6 +8,7 @@ key prefix, so tests never see each other's rows, streams or keys.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -62,17 +63,26 @@ def pg_template() -> Iterator[str]:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE_DB)))
 
 
-@pytest.fixture
-def database_url(pg_template: str) -> Iterator[str]:
-    """A fresh, migrated database of this test's own; dropped afterwards."""
+@contextlib.contextmanager
+def migrated_database(template: str) -> Iterator[str]:
+    """Create a database from the migrated `template`, yield its URL, drop it afterwards."""
     name = f"wa_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
         conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(pg_template))
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
         )
-    yield _dsn_for(name)
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    try:
+        yield _dsn_for(name)
+    finally:
+        with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def database_url(pg_template: str) -> Iterator[str]:
+    """A fresh, migrated database of this test's own; dropped afterwards."""
+    with migrated_database(pg_template) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -88,18 +98,27 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+@contextlib.contextmanager
+def redis_namespace(redis_url: str) -> Iterator[str]:
+    """A fresh Redis key prefix; every key under it is deleted afterwards."""
+    import redis
+
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    try:
+        yield prefix
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
 @pytest.fixture
 def key_prefix(redis_url: str) -> Iterator[str]:
     """A Redis key prefix of this test's own; its keys are deleted afterwards."""
-    prefix = f"t{uuid.uuid4().hex[:10]}"
-    yield prefix
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with redis_namespace(redis_url) as prefix:
+        yield prefix
 
 
 @pytest.fixture

@@ -1,0 +1,65 @@
+# The table of contents: every way to run, test and measure the product.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+
+.PHONY: help install lock run chat test test-fast lint audit services-up bench chaos eval eval-pizza clean
+
+help:
+	@echo "make run     install, prepare the databases and run the whole mesh with the Twilio sandbox"
+	@echo "make chat    talk to the running bot as a WhatsApp customer"
+	@echo "make test    the whole test suite (real PostgreSQL and Redis)"
+	@echo "make lint    ruff, mypy and pip-audit"
+	@echo "make bench   throughput, latency and memory of the running mesh"
+	@echo "make chaos   the long fault-injection run"
+	@echo "make eval    conversation understanding on the labelled set"
+	@echo "make eval-pizza  the order parser on the PIZZA benchmark's development split"
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Re-lock after changing pyproject.toml's dependencies.
+lock: install
+	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra dev --extra embedded --extra test \
+		-o requirements.lock pyproject.toml
+
+run: install
+	@$(PY) -m devtools.localenv up
+	@trap 'true' INT TERM; \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -e .run/env -f Procfile; \
+	status=$$?; $(PY) -m devtools.localenv down; exit $$status
+
+chat: install
+	@test -f .run/env || { echo "start the mesh first: make run"; exit 1; }
+	@set -a; source .run/env; set +a; $(PY) -m sandbox.chat
+
+services-up:
+	@bash .ci/services-up
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pip-audit --progress-spinner off --strict -r requirements.lock --disable-pip --no-deps
+
+eval: install
+	$(PY) -m services.orders.eval
+
+eval-pizza: install
+	$(PY) -m services.orders.eval_pizza
+
+clean:
+	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Local development tooling: the environment `make run` and `make chat` use."""

@@ -49,7 +49,7 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # plain option; "extra" and "double" charge it once more; "triple" twice more.
 QUALIFIERS: Mapping[str, int] = {"light": 1, "extra": 2, "double": 2, "triple": 3}
 
-_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PRICE_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _SPAN_RE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -324,7 +324,7 @@ def _str(m: Mapping[str, Any], key: str, path: str, default: str | None = None) 
 def _code(m: Mapping[str, Any], path: str) -> str:
     value = _str(m, "code", path)
     if not _CODE_RE.match(value):
-        raise MenuError(f"{path}.code", f"use lowercase letters, digits, '-' or '_', got {value!r}")
+        raise MenuError(f"{path}.code", f"use lowercase letters, digits, '-', '_' or '.', got {value!r}")
     return value
 
 
@@ -405,9 +405,7 @@ def _spans(value: object, path: str) -> tuple[tuple[int, int], ...]:
         h1, m1, h2, m2 = (int(x) for x in match.groups())
         start, end = h1 * 60 + m1, h2 * 60 + m2
         if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60 or end <= start:
-            raise MenuError(
-                f"{path}[{i}]", f"expected a start before the end within one day, got {raw!r}"
-            )
+            raise MenuError(f"{path}[{i}]", f"expected a start before the end within one day, got {raw!r}")
         spans.append((start, end))
     return tuple(sorted(spans))
 

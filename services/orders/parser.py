@@ -1,0 +1,768 @@
+"""One customer message to order lines, against one store's menu: pure, deterministic, no I/O.
+
+``parse_order(menu, text)`` reads a message such as "2 large pepperoni with extra cheese but
+no onions, a coke and 1 tiramisu" and returns a :class:`ParseResult`:
+
+- ``lines``: understood order lines (item code, quantity, chosen options with qualifiers,
+  excluded options, notes, option phrases the store does not have);
+- ``ambiguous``: phrases that could mean several items ("pizza" on a menu with five), with the
+  candidates to ask about in a numbered list;
+- ``unmatched``: phrases that look like an order but match nothing, with the closest items.
+
+How it reads a message:
+
+1. Tokens (menu_index.tokenize), spelling corrected towards menu words with rapidfuzz.
+2. Atoms, by longest match in the menu's lexicon: a number, an item ("diet coke"), a kind
+   noun ("pizzas"), an option ("thin crust"), a qualifier ("a lot of"), a negation ("hold
+   the"), a note ("well done"), a separator, or a plain word.
+3. Frames: a number or an item opens a frame; options before an item belong to it
+   ("a large thin crust pizza"), options after it too ("pizza with ham"), unless they lead
+   to the next item ("... and a large coke"). A negation covers the options that follow it
+   through "or"/"and"/"," ("no peppers or onions") until "with", "but", a qualifier or
+   another item. A kind noun after "the/those/all" points back instead of opening a frame.
+4. Each frame becomes a line, a question (several candidate items) or an unmatched phrase.
+
+The JSON shape of a result is documented in docs/message-parser.md (``ParseResult.to_json``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from services.orders.catalog import ChosenOption, Menu
+from services.orders.menu_index import Entry, MenuIndex, index_for, tokenize
+from services.orders.numbers import MAX_QUANTITY
+from services.orders.words import (
+    ANAPHORS,
+    COMMON_WORDS,
+    LIST_WORDS,
+    NEGATION_GLUE,
+    POSITIVE_MARKERS,
+)
+
+__all__ = [
+    "AmbiguousPhrase",
+    "OrderLine",
+    "ParseResult",
+    "UnknownOption",
+    "UnmatchedPhrase",
+    "parse_order",
+]
+
+# Messages are cut to this many tokens: nobody orders in more, and it bounds the time.
+MAX_TOKENS = 400
+
+_SEPARATORS = frozenset({".", ";", "!", "?"})
+
+# Words after a number that make it a count of something other than order lines.
+_COUNTED_NOT_ORDERED = frozenset(
+    {"topping", "toppings", "item", "items", "ingredient", "ingredients", "slice", "slices",
+     "piece", "pieces", "people", "persons", "person", "guests", "minutes", "mins", "min",
+     "hours", "hour", "pm", "am", "oclock", "inch", "inches", "cm", "percent", "dollars",
+     "bucks", "usd", "euros"}
+)  # fmt: skip
+
+# Words right after a negation that keep it open ("do not add any ham").
+_NEGATION_LEAD = frozenset(
+    {"add", "adding", "put", "putting", "include", "including", "want", "use", "using",
+     "have", "having", "get", "getting", "to", "be", "is", "there", "wanting", "need",
+     "like", "with", "on", "in", "it", "them", "for", "me", "us", "please"}
+)  # fmt: skip
+
+
+# -- results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownOption:
+    """An option phrase the store does not offer for the item ("pickles"); ``excluded``
+    when the customer asked to leave it out ("no pickles")."""
+
+    phrase: str
+    excluded: bool = False
+    qualifier: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One understood line: ``quantity`` units of item ``item`` (a menu item code).
+
+    ``options`` are the options the customer named (defaults are not added: pricing applies
+    them, see ``Menu.unit_price``); ``excluded`` the ones to leave out; ``notes`` free text
+    for the kitchen ("well done"); ``unknown_options`` phrases the store does not have.
+    """
+
+    item: str
+    quantity: int
+    options: tuple[ChosenOption, ...] = ()
+    excluded: tuple[ChosenOption, ...] = ()
+    notes: tuple[str, ...] = ()
+    unknown_options: tuple[UnknownOption, ...] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AmbiguousPhrase:
+    """A phrase that could mean several items; ask which (``candidates`` are item codes in
+    menu order) and build the line from ``quantity`` and ``options`` once answered."""
+
+    phrase: str
+    candidates: tuple[str, ...]
+    quantity: int = 1
+    options: tuple[ChosenOption, ...] = ()
+    excluded: tuple[ChosenOption, ...] = ()
+    notes: tuple[str, ...] = ()
+    unknown_options: tuple[UnknownOption, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedPhrase:
+    """A phrase that looks like something ordered but matches no item; ``suggestions``
+    are the closest item codes, best first (possibly none)."""
+
+    phrase: str
+    quantity: int | None = None
+    suggestions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """Everything understood in one message (see the module docstring)."""
+
+    lines: tuple[OrderLine, ...] = ()
+    ambiguous: tuple[AmbiguousPhrase, ...] = ()
+    unmatched: tuple[UnmatchedPhrase, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when the message holds nothing that looks like an order."""
+        return not (self.lines or self.ambiguous or self.unmatched)
+
+    @property
+    def unknown_options(self) -> tuple[UnknownOption, ...]:
+        """Unknown option phrases of all lines and questions, in message order."""
+        out: list[UnknownOption] = []
+        for line in self.lines:
+            out.extend(line.unknown_options)
+        for amb in self.ambiguous:
+            out.extend(amb.unknown_options)
+        return tuple(out)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``{"lines": [...], "ambiguous": [...], "unmatched": [...]}``;
+        the fields are documented in docs/message-parser.md."""
+        return {
+            "lines": [
+                {
+                    "item": line.item,
+                    "quantity": line.quantity,
+                    "options": [_option_json(o) for o in line.options],
+                    "excluded": [_option_json(o) for o in line.excluded],
+                    "notes": list(line.notes),
+                    "unknown_options": [_unknown_json(u) for u in line.unknown_options],
+                    "text": line.text,
+                }
+                for line in self.lines
+            ],
+            "ambiguous": [
+                {
+                    "phrase": amb.phrase,
+                    "candidates": list(amb.candidates),
+                    "quantity": amb.quantity,
+                    "options": [_option_json(o) for o in amb.options],
+                    "excluded": [_option_json(o) for o in amb.excluded],
+                    "notes": list(amb.notes),
+                    "unknown_options": [_unknown_json(u) for u in amb.unknown_options],
+                }
+                for amb in self.ambiguous
+            ],
+            "unmatched": [
+                {"phrase": u.phrase, "quantity": u.quantity, "suggestions": list(u.suggestions)}
+                for u in self.unmatched
+            ],
+        }
+
+
+def _option_json(option: ChosenOption) -> dict[str, Any]:
+    return {"group": option.group, "option": option.option, "qualifier": option.qualifier}
+
+
+def _unknown_json(unknown: UnknownOption) -> dict[str, Any]:
+    return {
+        "phrase": unknown.phrase,
+        "excluded": unknown.excluded,
+        "qualifier": unknown.qualifier,
+    }
+
+
+# -- atoms -----------------------------------------------------------------------------
+
+AtomKind = Literal["num", "mult", "head", "opt", "qual", "neg", "note", "sep", "word"]
+
+
+@dataclass(slots=True)
+class _Atom:
+    kind: AtomKind
+    start: int
+    end: int
+    text: str
+    entry: Entry | None = None
+    number: int = 0
+    weak: bool = False
+    # for "word": True when the word is ordinary English, False for an unknown content word
+    common: bool = True
+
+
+def _atoms(index: MenuIndex, tokens: list[str]) -> list[_Atom]:
+    lexicon = index.lexicon
+    known = index.known_words
+    for i, tok in enumerate(tokens):
+        if tok not in known and tok.isalpha():
+            fixed = index.correct(tok)
+            if fixed is not None:
+                tokens[i] = fixed
+    atoms: list[_Atom] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        entry: Entry | None = None
+        size = 0
+        for length in range(min(index.max_phrase, n - i), 0, -1):
+            found = lexicon.get(tuple(tokens[i : i + length]))
+            if found is not None:
+                entry, size = found, length
+                break
+        tok = tokens[i]
+        if entry is None:
+            atoms.append(_plain(tok, i))
+            i += 1
+            continue
+        text = " ".join(tokens[i : i + size])
+        atoms.append(_from_entry(entry, i, i + size, text))
+        i += size
+    return atoms
+
+
+def _plain(tok: str, i: int) -> _Atom:
+    if tok.isdigit():
+        value = int(tok)
+        if 0 < value <= MAX_QUANTITY:
+            return _Atom("num", i, i + 1, tok, number=value)
+        return _Atom("word", i, i + 1, tok)
+    if (tok[0].isdigit() and tok.endswith("x")) or (tok.startswith("x") and tok[1:].isdigit()):
+        value = int(tok.strip("x"))
+        if 0 < value <= MAX_QUANTITY:
+            # "2x" reads as a number when something follows it; fixed up in _frames
+            return _Atom("mult", i, i + 1, tok, number=value, weak=tok.startswith("x"))
+        return _Atom("word", i, i + 1, tok)
+    if tok in _SEPARATORS:
+        return _Atom("sep", i, i + 1, tok)
+    if tok in (",", "&", "+"):
+        return _Atom("word", i, i + 1, "and" if tok != "," else ",")
+    common = tok in COMMON_WORDS or len(tok) < 2 or not tok.isalpha()
+    return _Atom("word", i, i + 1, tok, common=common)
+
+
+def _from_entry(entry: Entry, start: int, end: int, text: str) -> _Atom:
+    if entry.items and not entry.options:
+        return _Atom("head", start, end, text, entry)
+    if entry.options:
+        return _Atom("opt", start, end, text, entry)
+    if entry.number is not None:
+        return _Atom("num", start, end, text, entry, number=entry.number, weak=entry.weak_number)
+    if entry.qualifier:
+        return _Atom("qual", start, end, text, entry)
+    if entry.negation:
+        return _Atom("neg", start, end, text, entry)
+    if entry.note:
+        return _Atom("note", start, end, text, entry)
+    if entry.noun:
+        return _Atom("head", start, end, text, entry)
+    return _Atom("word", start, end, text, entry)
+
+
+# -- frames ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Mod:
+    atom: _Atom
+    negated: bool
+    qualifier: str | None
+    prefix: bool  # before the frame's head
+
+
+@dataclass(slots=True)
+class _Unknown:
+    text: str
+    negated: bool
+    qualifier: str | None
+    prefix: bool
+    option_context: bool
+    end: int
+    after_option: bool = False
+
+
+@dataclass(slots=True)
+class _Frame:
+    start: int
+    end: int
+    number: int | None = None
+    weak: bool = False
+    items: tuple[str, ...] = ()
+    noun: str | None = None
+    head_text: str = ""
+    mods: list[_Mod] = field(default_factory=list)
+    unknown: list[_Unknown] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    multiplier: int | None = None
+
+    @property
+    def has_head(self) -> bool:
+        return bool(self.items) or self.noun is not None
+
+
+class _Reader:
+    """Walks the atoms once, opening frames and attaching modifiers (see module doc)."""
+
+    def __init__(self, index: MenuIndex, tokens: list[str], atoms: list[_Atom]) -> None:
+        self.index = index
+        self.tokens = tokens
+        self.atoms = atoms
+        self.frames: list[_Frame] = []
+        self.cur: _Frame | None = None
+        self.loose: list[_Unknown] = []
+        self.negated = False
+        self.neg_fresh = False  # the previous meaningful atom was the negation itself
+        self.qualifier: str | None = None
+        self.option_context = False
+
+    # groups an item, a kind or an open frame accepts
+    def _frame_groups(self, frame: _Frame) -> frozenset[str]:
+        if frame.items:
+            groups: set[str] = set()
+            for code in frame.items:
+                groups |= self.index.item_groups.get(code, frozenset())
+            return frozenset(groups)
+        return self.index.groups_for_kind(frame.noun)
+
+    def _head_groups(self, atom: _Atom) -> frozenset[str]:
+        assert atom.entry is not None
+        if atom.entry.items:
+            groups: set[str] = set()
+            for code in atom.entry.items:
+                groups |= self.index.item_groups.get(code, frozenset())
+            return frozenset(groups)
+        return self.index.groups_for_kind(atom.entry.noun)
+
+    @staticmethod
+    def _opt_groups(atom: _Atom) -> set[str]:
+        assert atom.entry is not None
+        return {g for g, _ in atom.entry.options}
+
+    def _head_kind(self, atom: _Atom) -> str | None:
+        assert atom.entry is not None
+        if atom.entry.items:
+            kinds = {self.index.item_kind.get(c) for c in atom.entry.items}
+            return next(iter(kinds)) if len(kinds) == 1 else None
+        return atom.entry.noun
+
+    def _frame_kind(self, frame: _Frame) -> str | None:
+        if frame.items:
+            kinds = {self.index.item_kind.get(c) for c in frame.items}
+            return next(iter(kinds)) if len(kinds) == 1 else None
+        return frame.noun
+
+    def _open(self, atom: _Atom) -> _Frame:
+        if self.cur is not None:
+            self.frames.append(self.cur)
+        self.cur = _Frame(start=atom.start, end=atom.end)
+        self.qualifier = None
+        return self.cur
+
+    def _prev_words(self, atom: _Atom, count: int) -> list[str]:
+        return self.tokens[max(0, atom.start - count) : atom.start]
+
+    def run(self) -> tuple[list[_Frame], list[_Unknown]]:
+        atoms = self.atoms
+        for k, atom in enumerate(atoms):
+            handler = getattr(self, f"_on_{atom.kind}")
+            handler(k, atom)
+            if self.cur is not None and atom.kind != "word":
+                self.cur.end = max(self.cur.end, atom.end)
+        if self.cur is not None:
+            self.frames.append(self.cur)
+        return self.frames, self.loose
+
+    def _end_negation(self) -> None:
+        self.negated = False
+        self.neg_fresh = False
+
+    def _on_num(self, k: int, atom: _Atom) -> None:
+        if atom.end < len(self.tokens) and self.tokens[atom.end] in _COUNTED_NOT_ORDERED:
+            return  # "a two topping pizza": a count of something else
+        cur = self.cur
+        if atom.weak and cur is not None and cur.has_head:
+            nxt = self.atoms[k + 1] if k + 1 < len(self.atoms) else None
+            if nxt is not None and nxt.kind in ("opt", "qual") and self._leads_to_head(k + 1) is None:
+                return  # "with a thin crust": an article, not another order
+        self._end_negation()
+        frame = self._open(atom)
+        frame.number = atom.number
+        frame.weak = atom.weak
+        self.option_context = True
+
+    def _on_mult(self, k: int, atom: _Atom) -> None:
+        nxt = self.atoms[k + 1] if k + 1 < len(self.atoms) else None
+        leads = nxt is not None and nxt.kind in ("head", "opt", "qual")
+        if (not atom.weak and leads) or self.cur is None or not self.cur.has_head:
+            self._on_num(k, atom)
+            return
+        self.cur.multiplier = atom.number
+
+    def _on_head(self, k: int, atom: _Atom) -> None:
+        assert atom.entry is not None
+        self._end_negation()
+        self.option_context = False
+        cur = self.cur
+        is_noun = not atom.entry.items
+        kind = self._head_kind(atom)
+        same = cur is not None and (
+            (is_noun and kind == self._frame_kind(cur))
+            or (not is_noun and set(atom.entry.items) == set(cur.items))
+        )
+        if cur is not None and cur.has_head and same:
+            prev = self._prev_words(atom, 2)
+            between = self.atoms[k - 1] if k > 0 else None
+            adjacent = between is not None and between.kind in ("head", "opt", "qual")
+            if is_noun and cur.noun is None and adjacent:
+                cur.noun = kind  # "pepperoni pizza", "dr pepper drinks"
+                return
+            if any(w in ANAPHORS for w in prev) or (is_noun and cur.noun is not None and adjacent):
+                return  # "on all of those pizzas": the same order again
+        if cur is not None and not cur.has_head:
+            self._set_head(cur, atom)
+            return
+        if (
+            cur is not None
+            and cur.noun is not None
+            and not cur.items
+            and not is_noun
+            and kind == cur.noun
+            and not self._crossed_marker(cur, atom)
+        ):
+            self._set_head(cur, atom)  # "pizza margherita"
+            return
+        self._set_head(self._open(atom), atom)
+
+    def _crossed_marker(self, frame: _Frame, atom: _Atom) -> bool:
+        words = self.tokens[frame.start : atom.start]
+        return any(w in POSITIVE_MARKERS or w in LIST_WORDS or w in _SEPARATORS for w in words)
+
+    def _set_head(self, frame: _Frame, atom: _Atom) -> None:
+        assert atom.entry is not None
+        if atom.entry.items:
+            frame.items = atom.entry.items
+        else:
+            frame.noun = atom.entry.noun
+        frame.head_text = atom.text
+        for mod in frame.mods:
+            mod.prefix = True
+
+    def _leads_to_head(self, k: int) -> _Atom | None:
+        """The head an option chain starting at atom k leads to, if it accepts them all."""
+        j = k
+        groups: list[set[str]] = []
+        while j < len(self.atoms):
+            atom = self.atoms[j]
+            if atom.kind == "opt":
+                groups.append(self._opt_groups(atom))
+            elif not (
+                atom.kind == "qual"
+                or (
+                    atom.kind == "word"
+                    and atom.text in ("and", ",")
+                    and j + 1 < len(self.atoms)
+                    and self.atoms[j + 1].kind in ("opt", "qual")
+                )
+            ):
+                break
+            j += 1
+        if j >= len(self.atoms) or self.atoms[j].kind != "head" or not groups:
+            return None
+        head = self.atoms[j]
+        accepted = self._head_groups(head)
+        if all(g & accepted for g in groups):
+            return head
+        return None
+
+    def _target(self, atom: _Atom) -> _Frame:
+        """The frame an option after a head belongs to: the latest one that offers it."""
+        assert self.cur is not None
+        groups = self._opt_groups(atom)
+        for frame in (self.cur, *reversed(self.frames)):
+            if groups & self._frame_groups(frame):
+                return frame
+        return self.cur
+
+    def _on_opt(self, k: int, atom: _Atom) -> None:
+        cur = self.cur
+        if self.negated and not self.neg_fresh and self.qualifier is not None:
+            self._end_negation()
+        if cur is None or (cur.has_head and self._starts_new(k, atom)):
+            cur = self._open(atom)
+        target = cur if not cur.has_head else self._target(atom)
+        target.mods.append(_Mod(atom, self.negated, self.qualifier, prefix=not cur.has_head))
+        target.end = max(target.end, atom.end)
+        self.qualifier = None
+        self.neg_fresh = False
+        self.option_context = True
+
+    def _starts_new(self, k: int, atom: _Atom) -> bool:
+        head = self._leads_to_head(k)
+        if head is None or self.cur is None:
+            return False
+        assert head.entry is not None
+        prev = self.atoms[k - 1] if k > 0 else None
+        if head.entry.noun is not None and head.entry.noun == self._frame_kind(self.cur):
+            # "a large pie with pesto and ham pizza" says the same pie again, unless an option
+            # on the way names an item of that kind ("a margherita and pepperoni pizza")
+            chain = self.atoms[k : self.atoms.index(head)]
+            kind = head.entry.noun
+            if not any(
+                a.entry is not None and any(self.index.item_kind.get(c) == kind for c in a.entry.items)
+                for a in chain
+            ):
+                return False
+        return prev is None or prev.kind != "qual"
+
+    def _on_qual(self, k: int, atom: _Atom) -> None:
+        assert atom.entry is not None
+        if self.negated and not self.neg_fresh:
+            self._end_negation()
+        if self.cur is None:
+            self._open(atom)
+        self.qualifier = atom.entry.qualifier
+
+    def _on_neg(self, k: int, atom: _Atom) -> None:
+        self.negated = True
+        self.neg_fresh = True
+        self.qualifier = None
+        self.option_context = True
+        if self.cur is None:
+            self._open(atom)
+
+    def _on_note(self, k: int, atom: _Atom) -> None:
+        assert atom.entry is not None and atom.entry.note is not None
+        frame = self.cur if self.cur is not None else self._open(atom)
+        note = atom.entry.note
+        frame.notes.append(f"no {note}" if self.negated else note)
+
+    def _on_sep(self, k: int, atom: _Atom) -> None:
+        self._end_negation()
+        self.qualifier = None
+        self.option_context = False
+
+    def _on_word(self, k: int, atom: _Atom) -> None:
+        word = atom.text
+        if word in LIST_WORDS:
+            # a list goes on; a negation goes on only when an option follows directly
+            nxt = self.atoms[k + 1] if k + 1 < len(self.atoms) else None
+            if self.negated and (nxt is None or nxt.kind not in ("opt", "word", "note")):
+                self._end_negation()
+            self.neg_fresh = False
+            self.option_context = self.option_context or self.cur is not None
+            return
+        if word in POSITIVE_MARKERS:
+            if self.neg_fresh and word in _NEGATION_LEAD:
+                return
+            self._end_negation()
+            self.qualifier = None
+            self.option_context = True
+            return
+        if atom.common:
+            if self.neg_fresh and word in _NEGATION_LEAD:
+                return
+            if word not in NEGATION_GLUE:
+                self._end_negation()
+                self.qualifier = None
+                self.option_context = False
+            return
+        unknown = _Unknown(
+            text=word,
+            negated=self.negated,
+            qualifier=self.qualifier,
+            prefix=self.cur is not None and not self.cur.has_head,
+            option_context=self.option_context,
+            end=atom.end,
+            after_option=self.cur is not None and bool(self.cur.mods),
+        )
+        holder = self.loose if self.cur is None else self.cur.unknown
+        last = holder[-1] if holder else None
+        if last is not None and last.end == atom.start:
+            last.text = f"{last.text} {word}"
+            last.end = atom.end
+        else:
+            holder.append(unknown)
+        self.qualifier = None
+        self.neg_fresh = False
+
+
+# -- frames to results -----------------------------------------------------------------
+
+
+def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> ParseResult:
+    lines: list[OrderLine] = []
+    ambiguous: list[AmbiguousPhrase] = []
+    unmatched: list[UnmatchedPhrase] = []
+    head_kinds = {index.item_kind.get(f.items[0]) if f.items else f.noun for f in frames if f.has_head}
+    for frame in frames:
+        quantity = frame.multiplier or frame.number or 1
+        items = frame.items
+        mods = list(frame.mods)
+        if not items:
+            # an option that is also an item ("2 pepperoni", "a pepperoni and mushroom pie")
+            for mod in mods:
+                assert mod.atom.entry is not None
+                duals = tuple(
+                    c
+                    for c in mod.atom.entry.items
+                    if frame.noun is None or index.item_kind.get(c) == frame.noun
+                )
+                if duals and mod.prefix and not mod.negated:
+                    items = duals
+                    mods.remove(mod)
+                    break
+        prefix_unknown = [u for u in frame.unknown if u.prefix and not u.after_option]
+        if not items and frame.noun is None:
+            if prefix_unknown and (frame.number is not None or not mods):
+                phrase = " ".join(u.text for u in prefix_unknown)
+                unmatched.append(UnmatchedPhrase(phrase, frame.number, index.suggest(phrase)))
+                continue
+            if not mods:
+                if frame.unknown and frame.number is not None and not frame.weak:
+                    phrase = " ".join(u.text for u in frame.unknown)
+                    unmatched.append(UnmatchedPhrase(phrase, frame.number, index.suggest(phrase)))
+                continue
+        if not items:
+            heading = frame.noun is not None and not mods and frame.number is None
+            if (
+                heading
+                and not frame.unknown
+                and sum(1 for f in frames if f.has_head) > 1
+                and frame.noun in head_kinds
+            ):
+                continue  # a heading such as "pizzas:" before the real lines
+            items = _candidates(index, frame.noun, mods)
+            if not items:
+                phrase = frame.head_text or " ".join(tokens[frame.start : frame.end])
+                unmatched.append(UnmatchedPhrase(phrase, frame.number, index.suggest(phrase)))
+                continue
+        groups: set[str] = set()
+        for code in items:
+            groups |= index.item_groups.get(code, frozenset())
+        chosen, excluded, unknown = _options(index, mods, groups)
+        for u in frame.unknown:
+            if u.option_context or u.negated or u.qualifier:
+                unknown.append(UnknownOption(u.text, u.negated, u.qualifier))
+        notes = list(frame.notes)
+        for option in unknown:
+            if option.excluded:
+                notes.append(f"no {option.phrase}")
+        text = " ".join(tokens[frame.start : frame.end])
+        if len(items) == 1:
+            lines.append(
+                OrderLine(
+                    item=items[0],
+                    quantity=quantity,
+                    options=tuple(chosen),
+                    excluded=tuple(excluded),
+                    notes=tuple(notes),
+                    unknown_options=tuple(unknown),
+                    text=text,
+                )
+            )
+        else:
+            ambiguous.append(
+                AmbiguousPhrase(
+                    phrase=frame.head_text or text,
+                    candidates=items,
+                    quantity=quantity,
+                    options=tuple(chosen),
+                    excluded=tuple(excluded),
+                    notes=tuple(notes),
+                    unknown_options=tuple(unknown),
+                )
+            )
+    return ParseResult(tuple(lines), tuple(ambiguous), tuple(unmatched))
+
+
+def _candidates(index: MenuIndex, noun: str | None, mods: list[_Mod]) -> tuple[str, ...]:
+    """Items of the kind (any kind for None) offering every option group mentioned."""
+    pool = index.kind_items.get(noun, ()) if noun is not None else tuple(index.item_groups)
+    needed = []
+    for mod in mods:
+        assert mod.atom.entry is not None
+        needed.append({g for g, _ in mod.atom.entry.options})
+    fitting = tuple(c for c in pool if all(n & index.item_groups[c] for n in needed))
+    return fitting or (pool if noun is not None else ())
+
+
+def _options(
+    index: MenuIndex, mods: list[_Mod], groups: set[str]
+) -> tuple[list[ChosenOption], list[ChosenOption], list[UnknownOption]]:
+    chosen: list[ChosenOption] = []
+    excluded: list[ChosenOption] = []
+    unknown: list[UnknownOption] = []
+    for mod in mods:
+        assert mod.atom.entry is not None
+        pick = next(((g, o) for g, o in mod.atom.entry.options if g in groups), None)
+        if pick is None:
+            pick = index.abbreviation(mod.atom.text, groups)
+        if pick is None:
+            unknown.append(UnknownOption(mod.atom.text, mod.negated, mod.qualifier))
+            continue
+        group, option = pick
+        qualifier = mod.qualifier if index.group_qualifiers.get(group) else None
+        choice = ChosenOption(group, option, qualifier)
+        if mod.negated:
+            if choice not in excluded:
+                excluded.append(choice)
+            continue
+        if index.group_single.get(group):
+            # a later choice in a single-choice group replaces the earlier one
+            chosen = [c for c in chosen if c.group != group]
+        else:
+            same = [c for c in chosen if c.group == group and c.option == option]
+            if same:
+                if qualifier is None:
+                    continue
+                chosen = [c for c in chosen if c not in same]
+        chosen.append(choice)
+    return chosen, excluded, unknown
+
+
+def _loose_unmatched(index: MenuIndex, loose: list[_Unknown]) -> tuple[UnmatchedPhrase, ...]:
+    out = []
+    for u in loose:
+        if len(u.text.split()) <= 4:
+            out.append(UnmatchedPhrase(u.text, None, index.suggest(u.text)))
+    return tuple(out)
+
+
+def parse_order(menu: Menu, text: str) -> ParseResult:
+    """Read one customer message against ``menu``; never raises for any text.
+
+    Pure and deterministic: the same menu and text give the same result. The menu's lexicon
+    is built on first use and cached (see ``menu_index.index_for``).
+    """
+    index = index_for(menu)
+    tokens = tokenize(text)[:MAX_TOKENS]
+    if not tokens:
+        return ParseResult()
+    atoms = _atoms(index, tokens)
+    frames, loose = _Reader(index, tokens, atoms).run()
+    result = _resolve(index, tokens, frames)
+    if result.empty and loose:
+        return ParseResult(unmatched=_loose_unmatched(index, loose))
+    return result

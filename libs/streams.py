@@ -80,25 +80,28 @@ def _id(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def parse_autoclaim(reply: Sequence[Any]) -> tuple[str, list[Entry], list[str]]:
-    """Normalise an XAUTOCLAIM reply as parsed by redis-py into (next_start, entries, deleted).
+def parse_autoclaim(reply: Sequence[Any]) -> tuple[str, list[Entry], list[str], bool]:
+    """Normalise an XAUTOCLAIM reply as parsed by redis-py.
 
-    Redis 6.2 replies `[next, [[id, fields], [id, nil], ...]]` (a deleted entry has no
-    fields); Redis 7+ and Valkey reply `[next, [[id, fields], ...], [deleted ids]]`.
+    Returns (next_start, entries, deleted ids, some_deleted_unnamed). Redis 7+ and Valkey
+    reply `[next, [[id, fields], ...], [deleted ids]]` and drop deleted entries from the PEL.
+    Redis 6.2 has no third element: a deleted entry appears as a nil (or an id with no
+    fields) and stays pending, claimed by us, so the caller must find and ack it.
     https://redis.io/docs/latest/commands/xautoclaim/
     """
     next_start = _id(reply[0])
     entries: list[Entry] = []
     deleted: list[str] = [_id(d) for d in reply[2]] if len(reply) > 2 and reply[2] else []
+    unnamed = False
     for item in reply[1] or ():
-        entry_id, fields = item[0], item[1]
+        entry_id, fields = (item[0], item[1]) if item is not None else (None, None)
         if entry_id is None:
-            continue
-        if not fields:
+            unnamed = True
+        elif not fields:
             deleted.append(_id(entry_id))
         else:
             entries.append(Entry(_id(entry_id), dict(fields)))
-    return next_start, entries, deleted
+    return next_start, entries, deleted, unnamed
 
 
 def _parse_stream_id(entry_id: str) -> tuple[int, int]:
@@ -158,10 +161,24 @@ class StreamGroup:
             "COUNT",
             count,
         )
-        next_start, entries, deleted = parse_autoclaim(reply)
+        next_start, entries, deleted, unnamed = parse_autoclaim(reply)
+        if unnamed:
+            deleted += await self._vanished_pending()
         if deleted:
             await self.ack(deleted)  # 6.2 keeps deleted ids pending; acking clears them
         return next_start, entries
+
+    async def _vanished_pending(self, count: int = 1000) -> list[str]:
+        """Ids pending for this consumer whose entries no longer exist in the stream."""
+        rows: Any = await self.redis.xpending_range(
+            self.stream, self.group, min="-", max="+", count=count, consumername=self.consumer
+        )
+        gone = []
+        for row in rows:
+            entry_id = _id(row["message_id"])
+            if not await self.redis.xrange(self.stream, min=entry_id, max=entry_id):
+                gone.append(entry_id)
+        return gone
 
     async def delivery_counts(self, ids: Sequence[str]) -> dict[str, int]:
         """Times each pending entry in `ids` was delivered (XPENDING, extended form)."""

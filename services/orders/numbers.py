@@ -41,7 +41,8 @@ def _phrases() -> dict[tuple[str, ...], int]:
         "a couple": 2, "a couple of": 2, "couple of": 2, "couple": 2, "a pair of": 2,
         "pair of": 2, "a few": 3, "few": 3, "a dozen": 12, "dozen": 12, "half a dozen": 6,
         "half dozen": 6, "a half dozen": 6, "two dozen": 24, "a duo of": 2,
-        "uno": 1, "dos": 2, "tres": 3,
+        "uno": 1, "dos": 2, "tres": 3, "the other": 1, "the other one": 1,
+        "the second": 1, "the second one": 1, "the last": 1, "the last one": 1,
     }  # fmt: skip
     for phrase, value in idioms.items():
         table[tuple(phrase.split())] = value
@@ -53,7 +54,19 @@ NUMBER_PHRASES: Mapping[tuple[str, ...], int] = _phrases()
 # Articles count as one only where nothing better is said; a frame opened by one of these
 # with nothing recognisable after it is dropped instead of reported as not understood.
 WEAK_NUMBERS: frozenset[tuple[str, ...]] = frozenset(
-    {("a",), ("an",), ("another",), ("just", "a"), ("only", "a")}
+    {
+        ("a",),
+        ("an",),
+        ("another",),
+        ("just", "a"),
+        ("only", "a"),
+        ("the", "other"),
+        ("the", "other", "one"),
+        ("the", "second"),
+        ("the", "second", "one"),
+        ("the", "last"),
+        ("the", "last", "one"),
+    }
 )
 
 

@@ -43,6 +43,7 @@ from services.orders.words import (
 
 __all__ = [
     "AmbiguousPhrase",
+    "Modifiers",
     "OrderLine",
     "ParseResult",
     "UnknownOption",
@@ -127,17 +128,31 @@ class UnmatchedPhrase:
 
 
 @dataclass(frozen=True, slots=True)
+class Modifiers:
+    """Options said without naming an item ("no onions", "make it large", "well done"): the
+    conversation applies them to the line being talked about. Options are resolved against
+    the first group of the menu that has them."""
+
+    options: tuple[ChosenOption, ...] = ()
+    excluded: tuple[ChosenOption, ...] = ()
+    notes: tuple[str, ...] = ()
+    unknown_options: tuple[UnknownOption, ...] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ParseResult:
     """Everything understood in one message (see the module docstring)."""
 
     lines: tuple[OrderLine, ...] = ()
     ambiguous: tuple[AmbiguousPhrase, ...] = ()
     unmatched: tuple[UnmatchedPhrase, ...] = ()
+    modifiers: Modifiers | None = None
 
     @property
     def empty(self) -> bool:
-        """True when the message holds nothing that looks like an order."""
-        return not (self.lines or self.ambiguous or self.unmatched)
+        """True when the message holds nothing that looks like an order or a change."""
+        return not (self.lines or self.ambiguous or self.unmatched or self.modifiers)
 
     @property
     def unknown_options(self) -> tuple[UnknownOption, ...]:
@@ -147,6 +162,8 @@ class ParseResult:
             out.extend(line.unknown_options)
         for amb in self.ambiguous:
             out.extend(amb.unknown_options)
+        if self.modifiers is not None:
+            out.extend(self.modifiers.unknown_options)
         return tuple(out)
 
     def to_json(self) -> dict[str, Any]:
@@ -181,6 +198,15 @@ class ParseResult:
                 {"phrase": u.phrase, "quantity": u.quantity, "suggestions": list(u.suggestions)}
                 for u in self.unmatched
             ],
+            "modifiers": None
+            if self.modifiers is None
+            else {
+                "options": [_option_json(o) for o in self.modifiers.options],
+                "excluded": [_option_json(o) for o in self.modifiers.excluded],
+                "notes": list(self.modifiers.notes),
+                "unknown_options": [_unknown_json(u) for u in self.modifiers.unknown_options],
+                "text": self.modifiers.text,
+            },
         }
 
 
@@ -321,6 +347,11 @@ class _Frame:
     def has_head(self) -> bool:
         return bool(self.items) or self.noun is not None
 
+    @property
+    def names_item(self) -> bool:
+        """A head, or an option that is also an item ("pepperoni x2")."""
+        return self.has_head or any(m.atom.entry and m.atom.entry.items for m in self.mods)
+
 
 class _Reader:
     """Walks the atoms once, opening frames and attaching modifiers (see module doc)."""
@@ -415,7 +446,7 @@ class _Reader:
     def _on_mult(self, k: int, atom: _Atom) -> None:
         nxt = self.atoms[k + 1] if k + 1 < len(self.atoms) else None
         leads = nxt is not None and nxt.kind in ("head", "opt", "qual")
-        if (not atom.weak and leads) or self.cur is None or not self.cur.has_head:
+        if (not atom.weak and leads) or self.cur is None or not self.cur.names_item:
             self._on_num(k, atom)
             return
         self.cur.multiplier = atom.number
@@ -556,7 +587,8 @@ class _Reader:
         assert atom.entry is not None and atom.entry.note is not None
         frame = self.cur if self.cur is not None else self._open(atom)
         note = atom.entry.note
-        frame.notes.append(f"no {note}" if self.negated else note)
+        frame.notes.append(f"no {note}" if self.negated and self.neg_fresh else note)
+        self._end_negation()
 
     def _on_sep(self, k: int, atom: _Atom) -> None:
         self._end_negation()
@@ -611,7 +643,39 @@ class _Reader:
 # -- frames to results -----------------------------------------------------------------
 
 
+def _distribute(frames: list[_Frame]) -> list[_Frame]:
+    """ "two pizzas, one with ham and one with pineapple": the headless frames that share out
+    the quantity of the frame before them take its head and options, and replace it."""
+    out: list[_Frame] = []
+    i = 0
+    while i < len(frames):
+        frame = frames[i]
+        total = frame.number or 0
+        j = i + 1
+        parts: list[_Frame] = []
+        while (
+            j < len(frames)
+            and not frames[j].has_head
+            and frames[j].number is not None
+            and sum(p.number or 0 for p in parts) < total
+        ):
+            parts.append(frames[j])
+            j += 1
+        if frame.has_head and len(parts) >= 2 and sum(p.number or 0 for p in parts) == total:
+            for part in parts:
+                part.items, part.noun, part.head_text = frame.items, frame.noun, frame.head_text
+                part.mods = [*frame.mods, *part.mods]
+                out.append(part)
+            i = j
+            continue
+        out.append(frame)
+        i += 1
+    return out
+
+
 def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> ParseResult:
+    frames = _distribute(frames)
+    loose_frames: list[tuple[_Frame, list[_Mod]]] = []
     lines: list[OrderLine] = []
     ambiguous: list[AmbiguousPhrase] = []
     unmatched: list[UnmatchedPhrase] = []
@@ -634,6 +698,9 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
                     mods.remove(mod)
                     break
         prefix_unknown = [u for u in frame.unknown if u.prefix and not u.after_option]
+        if not items and frame.noun is None and frame.number is None:
+            loose_frames.append((frame, mods))
+            continue
         if not items and frame.noun is None:
             if prefix_unknown and (frame.number is not None or not mods):
                 phrase = " ".join(u.text for u in prefix_unknown)
@@ -694,7 +761,35 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
                     unknown_options=tuple(unknown),
                 )
             )
-    return ParseResult(tuple(lines), tuple(ambiguous), tuple(unmatched))
+    modifiers = _modifiers(index, tokens, loose_frames)
+    return ParseResult(tuple(lines), tuple(ambiguous), tuple(unmatched), modifiers)
+
+
+def _modifiers(
+    index: MenuIndex, tokens: list[str], loose: list[tuple[_Frame, list[_Mod]]]
+) -> Modifiers | None:
+    chosen: list[ChosenOption] = []
+    excluded: list[ChosenOption] = []
+    unknown: list[UnknownOption] = []
+    notes: list[str] = []
+    texts: list[str] = []
+    for frame, mods in loose:
+        got, out, odd = _options(index, mods, set(index.all_groups))
+        chosen += got
+        excluded += out
+        unknown += odd
+        unknown += [
+            UnknownOption(u.text, u.negated, u.qualifier)
+            for u in frame.unknown
+            if u.negated or u.qualifier or (u.option_context and u.after_option)
+        ]
+        notes += frame.notes
+        if got or out or odd or frame.notes:
+            texts.append(" ".join(tokens[frame.start : frame.end]))
+    notes += [f"no {u.phrase}" for u in unknown if u.excluded]
+    if not (chosen or excluded or unknown or notes):
+        return None
+    return Modifiers(tuple(chosen), tuple(excluded), tuple(notes), tuple(unknown), " ".join(texts))
 
 
 def _candidates(index: MenuIndex, noun: str | None, mods: list[_Mod]) -> tuple[str, ...]:

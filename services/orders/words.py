@@ -63,8 +63,8 @@ QUALIFIER_PHRASES: Mapping[str, str] = {
         a ton of|tons of|ton of|generous|a generous amount of|a generous|generously|loaded|
         loaded with|piled with|piled high with|lots|plenty|heaps of|a heap of|a pile of|
         a large amount of|large amount of|a big portion of|big portion of|lotsa|
-        an extra|an additional|add more|add extra|more of|a double|double portion of|
-        extra portion of|an extra portion of"""),
+        add more|add extra|more of|a double|double portion of|
+        extra portion of"""),
         "extra",
     ),
     **dict.fromkeys(["double", "doubled", "twice the", "2x the", "double the"], "double"),

@@ -1,0 +1,173 @@
+"""The parser on the PIZZA benchmark's development split: ``make eval-pizza``.
+
+Reads ``$PIZZA_DIR/PIZZA_dev.json`` and ``$PIZZA_DIR/catalogs`` (default ``../shared/pizza``
+next to the repository; the data is CC-BY-NC-4.0 and never copied into it), builds the menu
+from the catalogs, parses every order, renders EXR and compares it with the reference by
+unordered exact match. Prints accuracy, mismatches grouped by kind, and the median and p99
+parse time per message; exits 1 below :data:`TARGET`, 2 when the data is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.orders.catalog import Menu, load_menu
+from services.orders.exr import Tree, canonical, parse_exr, render_exr
+from services.orders.parser import parse_order
+from services.orders.pizza_menu import build_pizza_menu
+
+__all__ = ["TARGET", "PizzaReport", "evaluate", "mismatch_kinds", "pizza_dir"]
+
+TARGET = 0.95
+_REPO = Path(__file__).resolve().parents[2]
+
+
+class PizzaDataMissing(FileNotFoundError):
+    """The benchmark files are not where PIZZA_DIR points."""
+
+
+def pizza_dir(environ: dict[str, str] | None = None) -> Path:
+    """``$PIZZA_DIR``, else ``../shared/pizza`` relative to the repository root."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("PIZZA_DIR") or _REPO.parent / "shared" / "pizza")
+
+
+@dataclass(slots=True)
+class PizzaReport:
+    """Outcome of one run; times are seconds per message."""
+
+    total: int = 0
+    correct: int = 0
+    times: list[float] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    mismatches: list[tuple[str, str, str, tuple[str, ...]]] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+    def percentile(self, q: float) -> float:
+        """The q-quantile (0..1) of the parse times, nearest rank."""
+        ordered = sorted(self.times)
+        if not ordered:
+            return 0.0
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _children(tree: Tree) -> list[Tree]:
+    return [] if isinstance(tree, str) else list(tree[1])
+
+
+def _label(tree: Tree) -> str:
+    if isinstance(tree, str):
+        return tree
+    if tree[0] == "NOT":
+        inner = _children(tree)
+        return f"NOT {_label(inner[0])}" if inner else "NOT"
+    return tree[0]
+
+
+def mismatch_kinds(expected: str, got: str) -> tuple[str, ...]:
+    """What differs between two EXR strings: "order count", or the labels of the children
+    that differ inside orders paired by their overlap (e.g. "TOPPING", "NOT TOPPING")."""
+    want = [canonical(o) for o in _children(parse_exr(expected))]
+    have = [canonical(o) for o in _children(parse_exr(got))]
+    for order in list(want):
+        if order in have:
+            want.remove(order)
+            have.remove(order)
+    if len(want) != len(have):
+        return ("order count",)
+    kinds: set[str] = set()
+    for order in want:
+        best = max(have, key=lambda h: len(set(_children(h)) & set(_children(order))))
+        have.remove(best)
+        if _label(order) != _label(best):
+            kinds.add("order kind")
+            continue
+        a, b = Counter(_children(order)), Counter(_children(best))
+        for child in (a - b) + (b - a):
+            kinds.add(_label(child))
+    return tuple(sorted(kinds))
+
+
+def load_dev(directory: Path) -> list[tuple[str, str]]:
+    """``(message, EXR)`` pairs of the development split; raises PizzaDataMissing."""
+    path = directory / "PIZZA_dev.json"
+    if not path.is_file() or not (directory / "catalogs").is_dir():
+        raise PizzaDataMissing(
+            f"PIZZA benchmark data not found in {directory} (expected PIZZA_dev.json and "
+            "catalogs/); set PIZZA_DIR to the directory that holds them"
+        )
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            rows.append((str(row["dev.SRC"]), str(row["dev.EXR"])))
+    return rows
+
+
+def benchmark_menu(directory: Path) -> Menu:
+    """The menu built from ``directory/catalogs``."""
+    return load_menu(build_pizza_menu(directory / "catalogs"))
+
+
+def evaluate(directory: Path) -> PizzaReport:
+    """Parse and score every development order; raises PizzaDataMissing."""
+    rows = load_dev(directory)
+    menu = benchmark_menu(directory)
+    parse_order(menu, "warm up")  # the menu index is built once, outside the timings
+    report = PizzaReport()
+    for text, expected in rows:
+        start = time.perf_counter()
+        result = parse_order(menu, text)
+        report.times.append(time.perf_counter() - start)
+        got = render_exr(menu, result)
+        report.total += 1
+        if canonical(parse_exr(got)) == canonical(parse_exr(expected)):
+            report.correct += 1
+            continue
+        kinds = mismatch_kinds(expected, got)
+        report.kinds.update(kinds)
+        report.mismatches.append((text, expected, got, kinds))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.orders.eval_pizza")
+    parser.add_argument("--show", type=int, default=20, help="mismatches to print")
+    args = parser.parse_args(argv)
+    directory = pizza_dir()
+    try:
+        report = evaluate(directory)
+    except PizzaDataMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"PIZZA dev: {report.correct}/{report.total} exact match = {report.accuracy:.1%}")
+    print(
+        f"parse time per message: median {statistics.median(report.times) * 1000:.3f} ms, "
+        f"p99 {report.percentile(0.99) * 1000:.3f} ms"
+    )
+    if report.kinds:
+        print("mismatches by kind:")
+        for kind, count in report.kinds.most_common():
+            print(f"  {kind}: {count}")
+    for text, expected, got, kinds in report.mismatches[: args.show]:
+        print(f"- {text}\n    expected {expected}\n    got      {got}\n    differs  {kinds}")
+    if report.accuracy < TARGET:
+        print(f"FAIL: below the {TARGET:.0%} target")
+        return 1
+    print(f"OK: at or above the {TARGET:.0%} target")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,426 @@
+"""Sending replies: one outbound stream entry in, one Messages API call (at most) out.
+
+`ReplySender.handle` is the `StreamConsumer` handler for `Keys.outbound` (group
+`NOTIFIER_GROUP`, serialised by the reply's `To`). For each `reply` envelope it:
+
+1. Reads the reply's send state. Already final: re-emits the `send_result`, finishes the
+   customer's cursor (idempotent) and returns, so the entry is acked and nothing is re-sent.
+2. Waits for the customer's turn (`services.notifier.cursor`: reply n goes once n-1 is final),
+   in the handler for at most `order_wait_s`, then leaves the entry pending; a reply whose
+   predecessor has not shown up for `order_gap_timeout_s` goes anyway.
+3. Takes a token from the sender's shared bucket (`services.notifier.pacing`).
+4. Records `sending` (`services.notifier.send_state`), then makes ONE call.
+5. Acts on what the call proves (https://www.twilio.com/docs/api/errors):
+   - 201: `sent`, with the MessageSid.
+   - 429 with 20429 (or no code) and 5xx: Twilio refused it, nothing was sent. Retried in the
+     handler with full-jitter exponential backoff (`Retry-After` honoured when present), at
+     most `max_attempts` calls and within `handler_budget_s`; past that the entry stays
+     pending and the consumer pauses (`DependencyUnavailable`), to be retried on redelivery.
+   - 429 with 63038 (daily cap): every replica stops sending from this sender for
+     `daily_cap_backoff_s` (the bucket's pause) and the consumer pauses; the entry is retried
+     after the pause.
+   - 21211, 21610 and any other 4xx: `failed`, final, never retried.
+   - connect failure: nothing left this process; retried like a 5xx.
+   - a read timeout, a reset or a truncated answer: Twilio may have accepted the message. It
+     is NOT sent again: the reply is recorded `ambiguous`, counted in
+     `wa_twilio_sends_total{outcome="ambiguous"}` and reported to orders as failed with
+     `Ambiguous=1` (the window Twilio's API leaves open, see docs).
+6. Every final outcome is XADDed to `Keys.inbound` as a `send_result` envelope (fields
+   `reply_id`, `outcome` sent|failed, `MessageSid`, `ErrorCode`, `ErrorMessage`, and
+   `Ambiguous=1` for the ambiguous case), atomically with the state and the cursor.
+
+A redelivered entry whose earlier attempt was recorded `sending` and never resolved is that
+same ambiguous window: it is not re-sent either. Handlers stay shorter than the visibility
+timeout (checked in settings), so an entry is never claimed while still being handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+
+from libs import metrics
+from libs.errors import DependencyUnavailable, PermanentError, RetryableError
+from libs.messages import REPLY, SEND_RESULT, Envelope, new_id
+from libs.streams import Entry, backoff_delay
+from services.notifier.cursor import CustomerCursor
+from services.notifier.pacing import TokenBucket
+from services.notifier.send_state import AMBIGUOUS, FAILED, SENT, SendState, SendStates
+from services.notifier.settings import NotifierSettings
+from services.notifier.twilio_client import Accepted, Rejected, TwilioClient, Unknown
+
+log = logging.getLogger("services.notifier.consumer")
+
+ORDER_POLL_S = 0.05
+SETTLE_ATTEMPTS = 4
+
+
+class NotYourTurn(RetryableError):
+    """The reply's predecessor is not final yet; the entry stays pending and comes back."""
+
+
+class ShuttingDown(RetryableError):
+    """The service is stopping; the entry stays pending with nothing in flight."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A `reply` envelope's fields, checked. `seq` counts from 1 per customer."""
+
+    reply_id: str
+    to: str
+    seq: int
+    body: str | None
+    content_sid: str | None
+    content_variables: str | None
+
+    @classmethod
+    def from_envelope(cls, envelope: Envelope) -> Reply:
+        """Parse; raises `PermanentError` (the entry is dead-lettered) when malformed."""
+        if envelope.kind != REPLY:
+            raise PermanentError(f"expected a {REPLY} envelope, got {envelope.kind!r}")
+        f = envelope.fields
+        reply_id, to, seq = f.get("reply_id", ""), f.get("To", ""), f.get("seq", "")
+        if not reply_id or not to:
+            raise PermanentError("reply needs reply_id and To")
+        if not seq.isdigit() or int(seq) < 1:
+            raise PermanentError(f"reply seq must be a positive integer, got {seq!r}")
+        body, content_sid = f.get("Body"), f.get("ContentSid")
+        if (body is None) == (content_sid is None):
+            raise PermanentError("reply needs exactly one of Body or ContentSid")
+        return cls(reply_id, to, int(seq), body, content_sid, f.get("ContentVariables"))
+
+
+def customer_of(entry: Entry) -> str:
+    """The `StreamConsumer.key_of` of the outbound stream: the reply's `To`."""
+    return entry.envelope().fields["To"]
+
+
+class ReplySender:
+    """The outbound stream's handler and dead-letter hook. Call `stop()` on shutdown."""
+
+    def __init__(
+        self,
+        settings: NotifierSettings,
+        client: TwilioClient,
+        states: SendStates,
+        cursor: CustomerCursor,
+        bucket: TokenBucket,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.states = states
+        self.cursor = cursor
+        self.bucket = bucket
+        self._stopping = asyncio.Event()
+        # The longest one call can run: a younger unresolved attempt may still be in flight.
+        self._call_window_s = settings.connect_timeout_s * 2 + settings.read_timeout_s * 2 + 1.0
+
+    def stop(self) -> None:
+        """Cut waits and backoffs short: entries not yet sent stay pending for a redelivery."""
+        self._stopping.set()
+
+    def form(self, reply: Reply) -> dict[str, str]:
+        """The Messages API form fields for `reply`.
+
+        https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource
+        """
+        form = {"From": self.settings.whatsapp_from, "To": reply.to}
+        if reply.body is not None:
+            form["Body"] = reply.body
+        else:
+            assert reply.content_sid is not None
+            form["ContentSid"] = reply.content_sid
+            if reply.content_variables:
+                form["ContentVariables"] = reply.content_variables
+        if self.settings.status_callback_url:
+            form["StatusCallback"] = self.settings.status_callback_url
+        return form
+
+    async def handle(self, entry: Entry) -> None:
+        """Send one reply at most once; see the module docstring for each outcome.
+
+        Returns when the entry may be acked. Raises `PermanentError` for a malformed reply,
+        `DependencyUnavailable` when Redis or Twilio is unusable (the consumer pauses, honouring
+        `retry_after`), `NotYourTurn`/`ShuttingDown` to leave the entry pending.
+        """
+        envelope = entry.envelope()
+        reply = Reply.from_envelope(envelope)
+        deadline = time.monotonic() + self.settings.handler_budget_s
+        try:
+            state = await self.states.get(reply.reply_id)
+            if state.final:
+                await self._reemit(reply, envelope, state)
+                return
+            force_cursor = False
+            if state.safe:
+                force_cursor = await self._wait_turn(reply, deadline)
+            # An unresolved earlier attempt goes straight to begin(), which names it busy or
+            # ambiguous; no token is spent on a call that will not be made.
+            await self._send(reply, envelope, deadline, force_cursor=force_cursor, pace_first=state.safe)
+        except (RedisError, OSError) as exc:
+            raise DependencyUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
+
+    async def on_dead_letter(self, entry: Entry, error: str) -> None:
+        """Settle a dead-lettered reply: finish its cursor and tell orders it failed.
+
+        The send state is left as it is, so replaying the dead letter sends the reply then
+        (it is past the cursor, so it does not wait).
+        """
+        try:
+            envelope = entry.envelope()
+            reply = Reply.from_envelope(envelope)
+        except Exception:
+            log.warning("dead letter is not a reply; nothing to settle", extra={"entry_id": entry.id})
+            return
+        state = await self.states.get(reply.reply_id)
+        if state.final:
+            await self.cursor.finish(reply.to, reply.seq)
+            return
+        result = self._result(reply, envelope, FAILED, error_message=f"dead-lettered: {error}")
+        await self.states.settle(
+            reply.reply_id, customer=reply.to, seq=reply.seq, envelope=result, state=None
+        )
+
+    async def _wait_turn(self, reply: Reply, deadline: float) -> bool:
+        """Return once `reply` may go; True when it goes past a missing predecessor (gap timeout)."""
+        if await self.cursor.ready(reply.to, reply.seq):
+            return False
+        # Counted from when any notifier first saw this reply, so redeliveries add up.
+        gap_at = time.monotonic() - await self.states.first_seen_age(reply.reply_id)
+        gap_at += self.settings.order_gap_timeout_s
+        until = min(time.monotonic() + self.settings.order_wait_s, deadline - self._call_window_s)
+        while True:
+            if time.monotonic() >= gap_at:
+                log.warning(
+                    "predecessor never became final; sending out of turn",
+                    extra={"reply_id": reply.reply_id, "seq": reply.seq},
+                )
+                return True
+            if time.monotonic() >= until:
+                raise NotYourTurn(f"reply {reply.reply_id} (seq {reply.seq}) waits for seq {reply.seq - 1}")
+            pause = min(ORDER_POLL_S, max(0.0, min(until, gap_at) - time.monotonic()))
+            if not await self._sleep(pause):
+                raise ShuttingDown("stopping while waiting for the customer's turn")
+            if await self.cursor.ready(reply.to, reply.seq):
+                return False
+
+    async def _send(
+        self, reply: Reply, envelope: Envelope, deadline: float, *, force_cursor: bool, pace_first: bool
+    ) -> None:
+        attempt_id = new_id()
+        form = self.form(reply)
+        failures = 0
+        pace = pace_first
+        while True:
+            if pace:
+                await self._take_token(deadline)
+            pace = True
+            begin = await self.states.begin(
+                reply.reply_id, attempt_id, busy_window_s=self._call_window_s, to=reply.to, seq=reply.seq
+            )
+            if begin.verdict == "final":
+                await self._reemit(reply, envelope, await self.states.get(reply.reply_id))
+                return
+            if begin.verdict == "busy":
+                raise NotYourTurn(f"another attempt at reply {reply.reply_id} may still be running")
+            if begin.verdict == "ambiguous":
+                await self._settle_ambiguous(
+                    reply, envelope, "an earlier attempt never resolved", force_cursor
+                )
+                return
+            started = time.perf_counter()
+            outcome = await self.client.send(form)
+            metrics.TWILIO_SEND_DURATION.observe(time.perf_counter() - started)
+            if isinstance(outcome, Accepted):
+                metrics.TWILIO_SENDS.labels("sent", "").inc()
+                await self._settle(reply, envelope, SENT, force_cursor, sid=outcome.sid)
+                return
+            if isinstance(outcome, Unknown):
+                await self._settle_ambiguous(reply, envelope, outcome.error, force_cursor)
+                return
+            if isinstance(outcome, Rejected) and not outcome.retryable and not outcome.daily_cap:
+                metrics.TWILIO_SENDS.labels("failed", outcome.error_code).inc()
+                await self._settle(
+                    reply,
+                    envelope,
+                    FAILED,
+                    force_cursor,
+                    error_code=outcome.error_code,
+                    error_message=outcome.message,
+                )
+                return
+            # Refused or never delivered: nothing was sent, so another call cannot duplicate.
+            code = outcome.error_code if isinstance(outcome, Rejected) else "connect"
+            error = outcome.message if isinstance(outcome, Rejected) else outcome.error
+            await self.states.mark_safe(reply.reply_id, attempt_id, f"{code}: {error}")
+            metrics.TWILIO_SENDS.labels("retry", code).inc()
+            failures += 1
+            if isinstance(outcome, Rejected) and outcome.daily_cap:
+                left = await self.bucket.pause(self.settings.daily_cap_backoff_s)
+                log.error(
+                    "Twilio daily message cap reached; pausing sends",
+                    extra={"error_code": code, "pause_s": round(left, 1), "reply_id": reply.reply_id},
+                )
+                raise DependencyUnavailable(f"Twilio {code}: {error}", retry_after=left)
+            retry_after = outcome.retry_after if isinstance(outcome, Rejected) else None
+            await self._back_off(reply, failures, retry_after, deadline, f"{code}: {error}")
+
+    async def _back_off(
+        self, reply: Reply, failures: int, retry_after: float | None, deadline: float, error: str
+    ) -> None:
+        """Sleep before the next call, or leave the entry pending when out of attempts or time."""
+        delay = (
+            retry_after
+            if retry_after is not None
+            else backoff_delay(failures - 1, base=self.settings.retry_base_s, cap=self.settings.retry_cap_s)
+        )
+        out_of_time = time.monotonic() + delay + self._call_window_s > deadline
+        if failures >= self.settings.max_attempts or out_of_time:
+            pause = max(delay, self.settings.retry_cap_s) if retry_after is None else retry_after
+            log.warning(
+                "Twilio kept refusing; leaving the reply pending",
+                extra={"reply_id": reply.reply_id, "error": error, "attempts": failures},
+            )
+            raise DependencyUnavailable(f"Twilio: {error}", retry_after=pause)
+        log.info(
+            "Twilio refused; retrying",
+            extra={"reply_id": reply.reply_id, "error": error, "retry_in_s": round(delay, 3)},
+        )
+        if not await self._sleep(delay):
+            raise ShuttingDown("stopping during a retry backoff")
+
+    async def _take_token(self, deadline: float) -> None:
+        while True:
+            grant = await self.bucket.take()
+            if grant.paused:
+                raise DependencyUnavailable("sender paused (daily cap)", retry_after=grant.wait_s)
+            if grant.granted:
+                if grant.wait_s > 0 and not await self._sleep(grant.wait_s):
+                    raise ShuttingDown("stopping while pacing")
+                return
+            if time.monotonic() + grant.wait_s + self._call_window_s > deadline:
+                raise DependencyUnavailable("send rate saturated", retry_after=grant.wait_s)
+            if not await self._sleep(grant.wait_s):
+                raise ShuttingDown("stopping while pacing")
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep `seconds`; False when `stop()` cut it short."""
+        if self._stopping.is_set():
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=max(0.0, seconds))
+        return not self._stopping.is_set()
+
+    def _result(
+        self,
+        reply: Reply,
+        envelope: Envelope,
+        outcome: str,
+        *,
+        sid: str = "",
+        error_code: str = "",
+        error_message: str = "",
+        ambiguous: bool = False,
+    ) -> bytes:
+        fields = {
+            "reply_id": reply.reply_id,
+            "outcome": SENT if outcome == SENT else FAILED,
+            "MessageSid": sid,
+            "ErrorCode": error_code,
+            "ErrorMessage": error_message,
+        }
+        if ambiguous:
+            fields["Ambiguous"] = "1"
+        return Envelope(kind=SEND_RESULT, fields=fields, request_id=envelope.request_id).encode()
+
+    async def _settle(
+        self,
+        reply: Reply,
+        envelope: Envelope,
+        state: str,
+        force_cursor: bool,
+        *,
+        sid: str = "",
+        error_code: str = "",
+        error_message: str = "",
+    ) -> None:
+        result = self._result(
+            reply,
+            envelope,
+            state,
+            sid=sid,
+            error_code=error_code,
+            error_message=error_message,
+            ambiguous=state == AMBIGUOUS,
+        )
+        # Twilio has answered: losing this write to a Redis blip would turn a known outcome
+        # into the ambiguous window on redelivery, so it is retried a few times first.
+        for attempt in range(SETTLE_ATTEMPTS):
+            try:
+                recorded, emitted = await self.states.settle(
+                    reply.reply_id,
+                    customer=reply.to,
+                    seq=reply.seq,
+                    envelope=result,
+                    state=state,
+                    sid=sid,
+                    error_code=error_code,
+                    error_message=error_message,
+                    force_cursor=force_cursor,
+                )
+                break
+            except (RedisError, OSError):
+                if attempt + 1 == SETTLE_ATTEMPTS:
+                    raise
+                await asyncio.sleep(backoff_delay(attempt, base=0.2, cap=2.0))
+        log.info(
+            "reply settled",
+            extra={
+                "reply_id": reply.reply_id,
+                "seq": reply.seq,
+                "outcome": recorded,
+                "message_sid": sid,
+                "error_code": error_code,
+                "emitted": emitted,
+            },
+        )
+
+    async def _settle_ambiguous(
+        self, reply: Reply, envelope: Envelope, error: str, force_cursor: bool
+    ) -> None:
+        metrics.TWILIO_SENDS.labels("ambiguous", "").inc()
+        log.error(
+            "Twilio may have accepted this reply; not sending it again",
+            extra={"reply_id": reply.reply_id, "seq": reply.seq, "error": error},
+        )
+        await self._settle(
+            reply,
+            envelope,
+            AMBIGUOUS,
+            force_cursor,
+            error_message=f"ambiguous: {error}; Twilio may have accepted it, so it was not sent again",
+        )
+
+    async def _reemit(self, reply: Reply, envelope: Envelope, state: SendState) -> None:
+        """The reply is final already: report it again (orders records it idempotently)."""
+        result = self._result(
+            reply,
+            envelope,
+            state.state,
+            sid=state.sid,
+            error_code=state.error_code,
+            error_message=state.error_message,
+            ambiguous=state.state == AMBIGUOUS,
+        )
+        await self.states.settle(
+            reply.reply_id, customer=reply.to, seq=reply.seq, envelope=result, state=None
+        )
+        log.info(
+            "reply already settled; not sent again", extra={"reply_id": reply.reply_id, "state": state.state}
+        )

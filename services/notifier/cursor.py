@@ -1,0 +1,101 @@
+"""Order per customer: each customer's replies reach Twilio in the order orders wrote them.
+
+orders numbers a customer's replies with `seq` = 1, 2, 3, ... (consecutive, from 1). The
+customer's cursor, a Redis hash at `Keys.customer_cursor(To)`, holds:
+
+- `seq`: the highest n such that every reply 1..n has a final outcome (sent, failed,
+  ambiguous, or dead-lettered); a missing cursor means 0;
+- `d:<n>`: final outcomes above `seq` that arrived out of turn (a dead-lettered reply whose
+  predecessor was still in flight); the cursor steps over them once the gap before them closes.
+
+The rule, applied by every notifier replica:
+1. Reply n may be handed to Twilio once `seq >= n - 1` (its predecessor is final).
+2. After n's outcome is final, `finish(n)` advances the cursor, atomically with recording the
+   outcome; a dead-lettered reply is finished too, so a customer is never stuck behind it.
+3. A reply with `n <= seq` that is not final yet was stepped over (a replay of a dead letter,
+   or a gap skip below): it is sent at once, without waiting.
+4. A reply waits for its predecessor in the handler for a bounded time, then stays pending
+   and is delivered again. If its predecessor never shows up (a seq orders never published, a
+   cursor expired or lost with Redis), the reply is sent anyway once it is older than the gap
+   timeout, and the cursor jumps to it (`finish(n, force=True)`).
+
+Cursors expire after a long idle time (30 days by default) so the key space stays bounded;
+an expired cursor reads as 0 and rule 4 covers the customer's next reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+import redis.asyncio as aioredis
+
+# A Lua function shared with the send-state script, which finishes a reply atomically with
+# recording its outcome. finish_cursor(key, n, force, ttl_s) returns the new contiguous seq.
+FINISH_FN: Final = """
+local function finish_cursor(key, n, force, ttl)
+  local cur = tonumber(redis.call('HGET', key, 'seq') or '0')
+  if n > cur then
+    if force or n == cur + 1 then
+      cur = n
+    else
+      redis.call('HSET', key, 'd:' .. n, 1)
+    end
+  end
+  local done = {}
+  for _, field in ipairs(redis.call('HKEYS', key)) do
+    if string.sub(field, 1, 2) == 'd:' then
+      local m = tonumber(string.sub(field, 3))
+      if m == nil or m <= cur then
+        redis.call('HDEL', key, field)
+      else
+        done[m] = field
+      end
+    end
+  end
+  while done[cur + 1] do
+    redis.call('HDEL', key, done[cur + 1])
+    cur = cur + 1
+  end
+  redis.call('HSET', key, 'seq', cur)
+  redis.call('EXPIRE', key, ttl)
+  return cur
+end
+"""
+
+# KEYS[1] cursor hash. ARGV: n, force (0|1), ttl_s.
+_FINISH: Final = (
+    FINISH_FN
+    + """
+return finish_cursor(KEYS[1], tonumber(ARGV[1]), ARGV[2] == '1', tonumber(ARGV[3]))
+"""
+)
+
+
+class CustomerCursor:
+    """Reads and advances customers' cursors; see the module docstring for the rule."""
+
+    def __init__(self, redis: aioredis.Redis, key_of: Callable[[str], str], *, ttl_s: int) -> None:
+        """`key_of(customer)` names the cursor key (`Keys.customer_cursor`)."""
+        self.redis = redis
+        self.key_of = key_of
+        self.ttl_s = ttl_s
+        self._finish = redis.register_script(_FINISH)
+
+    async def position(self, customer: str) -> int:
+        """The customer's contiguous final seq (0 when there is no cursor)."""
+        raw = await self.redis.hget(self.key_of(customer), "seq")
+        return int(raw) if raw is not None else 0
+
+    async def ready(self, customer: str, seq: int) -> bool:
+        """True when reply `seq` may be sent now: its predecessor is final (rule 1 and 3)."""
+        return await self.position(customer) >= seq - 1
+
+    async def finish(self, customer: str, seq: int, *, force: bool = False) -> int:
+        """Mark reply `seq` final and advance the cursor; returns the new position.
+
+        `SendStates.settle` does the same inside its own script; this one serves replies
+        settled without a state change (a dead letter) and tests.
+        """
+        args = [str(seq), "1" if force else "0", str(self.ttl_s)]
+        return int(await self._finish(keys=[self.key_of(customer)], args=args))

@@ -22,8 +22,8 @@ original `e` and add `error`, `original_id`, `stream`, `group`, `deliveries`, `f
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -91,8 +91,11 @@ class Keys:
 
 
 def new_id() -> str:
-    """A fresh random id (32 hex characters)."""
-    return uuid.uuid4().hex
+    """A fresh random id (32 hex characters, 128 random bits).
+
+    os.urandom rather than uuid4: same randomness, a fifth of the cost on ingress' hot path.
+    """
+    return os.urandom(16).hex()
 
 
 @dataclass(frozen=True, slots=True)

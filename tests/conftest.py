@@ -14,6 +14,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -38,9 +39,8 @@ def _require(what: str, check: callable, hint: str) -> None:  # type: ignore[val
 
 
 def _dsn_for(database: str) -> str:
-    base = psycopg.conninfo.conninfo_to_dict(ADMIN_DSN)
-    base["dbname"] = database
-    return psycopg.conninfo.make_conninfo(**base)
+    """ADMIN_DSN (a postgresql:// URL) pointed at `database`."""
+    return urlunsplit(urlsplit(ADMIN_DSN)._replace(path=f"/{database}"))
 
 
 @pytest.fixture(scope="session")

@@ -30,17 +30,18 @@ log = logging.getLogger("services.orders.db")
 Conn = AsyncConnection[dict[str, Any]]
 T = TypeVar("T")
 
-UNAVAILABLE = (psycopg.OperationalError, PoolTimeout, TooManyRequests)
+# Lock and statement timeouts mean a slow database: the entry waits, like an outage.
+UNAVAILABLE = (
+    psycopg.OperationalError,
+    psycopg.errors.LockNotAvailable,
+    psycopg.errors.QueryCanceled,
+    PoolTimeout,
+    TooManyRequests,
+)
 
 
 def make_pool(settings: OrdersSettings) -> AsyncConnectionPool[Conn]:
     """A closed pool configured from `settings`; call `await pool.open()` in the lifespan."""
-
-    async def configure(conn: Conn) -> None:
-        await conn.execute(f"SET statement_timeout = {int(settings.statement_timeout_ms)}")
-        await conn.execute("SET lock_timeout = '3s'")
-        await conn.set_autocommit(False)
-        await conn.commit()
 
     return AsyncConnectionPool(
         settings.database_url,
@@ -49,10 +50,16 @@ def make_pool(settings: OrdersSettings) -> AsyncConnectionPool[Conn]:
         timeout=settings.pool_timeout_s,
         max_waiting=settings.pool_max_waiting,
         open=False,
-        configure=configure,
         check=AsyncConnectionPool.check_connection,
         reconnect_timeout=0,  # keep trying forever; readiness reports the outage meanwhile
-        kwargs={"row_factory": dict_row, "connect_timeout": 3, "application_name": "orders"},
+        # autocommit: every unit of work opens its own `conn.transaction()` explicitly.
+        kwargs={
+            "row_factory": dict_row,
+            "autocommit": True,
+            "connect_timeout": 3,
+            "application_name": "orders",
+            "options": f"-c statement_timeout={int(settings.statement_timeout_ms)} -c lock_timeout=3000",
+        },
         name="orders",
     )
 

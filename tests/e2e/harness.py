@@ -197,9 +197,7 @@ class Mesh:
         params.update(extra)
         return params
 
-    def post(
-        self, path: str, params: dict[str, str], *, signature: str | None = None
-    ) -> httpx.Response:
+    def post(self, path: str, params: dict[str, str], *, signature: str | None = None) -> httpx.Response:
         """POST `params` form-encoded to ingress, signed unless `signature` is given."""
         url = self.url("ingress") + path
         sig = signature if signature is not None else sign(url, params)
@@ -223,13 +221,12 @@ class Mesh:
 
     def wait_sent(self, to: str, count: int, timeout: float = 15) -> list[dict[str, Any]]:
         """Wait until at least `count` messages reached the sandbox for `to`; returns them all."""
-        return list(
-            self.wait_until(
-                lambda: (msgs := self.sent(to)) if len(msgs) >= count else None,
-                timeout,
-                f"{count} message(s) to {to}",
-            )
-        )
+
+        def enough() -> list[dict[str, Any]] | None:
+            msgs = self.sent(to)
+            return msgs if len(msgs) >= count else None
+
+        return list(self.wait_until(enough, timeout, f"{count} message(s) to {to}"))
 
     def converse(self, customer: str, lines: Iterable[str], timeout: float = 15) -> list[str]:
         """Say each line and wait for at least one new reply to each; returns the reply bodies."""

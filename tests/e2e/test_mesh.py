@@ -59,7 +59,9 @@ def test_forged_signature_gets_403_and_no_reply(mesh: Mesh) -> None:
     time.sleep(1.5)
     assert mesh.sent(who) == []
     with psycopg.connect(mesh.database_url) as conn:
-        assert conn.execute("SELECT count(*) FROM inbox WHERE message_sid = %s", (params["MessageSid"],)).fetchone() == (0,)
+        assert conn.execute(
+            "SELECT count(*) FROM inbox WHERE message_sid = %s", (params["MessageSid"],)
+        ).fetchone() == (0,)
 
 
 def test_orders_killed_before_ack_processes_once_after_restart(mesh: Mesh) -> None:

@@ -19,10 +19,10 @@ def envelope(n: int, sender: str = "whatsapp:+15550000001") -> dict[bytes, bytes
     return {ENTRY_FIELD: env.encode()}
 
 
-async def run_until(consumer: StreamConsumer, predicate: object, timeout: float = 10) -> None:
+async def run_until(consumer: StreamConsumer, predicate: object, limit_s: float = 10) -> None:
     task = asyncio.create_task(consumer.run())
     try:
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + limit_s
         while not predicate():  # type: ignore[operator]
             if task.done():
                 task.result()
@@ -126,7 +126,7 @@ async def test_poison_entry_is_dead_lettered_and_does_not_block_the_rest(
             await asyncio.sleep(0.05)
 
     watcher = asyncio.create_task(watch())
-    await run_until(consumer, watcher.done, timeout=20)
+    await run_until(consumer, watcher.done, limit_s=20)
     assert handled == [f"SM{2:032d}"]
     letters = await redis_client.xrange(dead)
     errors = sorted(fields[b"error"].decode().split(":")[0] for _, fields in letters)
@@ -166,7 +166,7 @@ async def test_dependency_outage_pauses_then_retries_own_pending(
             raise DependencyUnavailable("database down")
 
     consumer = make_consumer(redis_client, keys, handler)
-    await run_until(consumer, lambda: attempts == 3, timeout=15)
+    await run_until(consumer, lambda: attempts == 3, limit_s=15)
     await asyncio.sleep(0.2)
     assert (await redis_client.xpending(keys.inbound, "orders"))["pending"] == 0
 

@@ -128,6 +128,8 @@ def create_app(settings: NotifierSettings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # httpx logs every request at INFO; the sender logs each outcome itself.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         runtime = Runtime.build(settings)
         log.info("starting", extra={"consumer": runtime.consumer.consumer})
         runtime.start()

@@ -1,0 +1,289 @@
+"""notifier against the sandbox: what is posted, what is retried, what is never sent twice."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+import redis.asyncio as aioredis
+
+from libs import metrics
+from libs.messages import Keys
+from services.notifier.app import Runtime
+from services.notifier.send_state import SendStates
+from services.notifier.settings import NotifierSettings
+from tests.notifier.conftest import BOT, pending, publish_reply, send_results, wait_for
+from tests.sandbox.harness import SandboxHandle
+
+CUSTOMER = "whatsapp:+15551230001"
+Start = Callable[[NotifierSettings], Awaitable[Runtime]]
+
+
+def sends(outcome: str, code: str = "") -> float:
+    value = metrics.REGISTRY.get_sample_value(
+        "wa_twilio_sends_total", {"outcome": outcome, "error_code": code}
+    )
+    return value or 0.0
+
+
+async def results_for(redis: aioredis.Redis, keys: Keys, n: int = 1) -> list[dict[str, str]]:
+    async def enough() -> list[dict[str, str]] | None:
+        found = await send_results(redis, keys)
+        return found if len(found) >= n else None
+
+    found: list[dict[str, str]] = await wait_for(enough, what=f"{n} send results")
+    return found
+
+
+async def test_reply_is_posted_with_auth_and_fields_and_acked(
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Start,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    settings = make_settings(PUBLIC_BASE_URL="https://bot.example.com/")
+    await start_notifier(settings)
+    await publish_reply(redis_client, keys, "101", CUSTOMER, 1, "Menu: Margherita 9.50")
+
+    [message] = await sandbox.wait_messages(1)
+    assert message["to"] == CUSTOMER
+    assert message["from"] == BOT
+    assert message["body"] == "Menu: Margherita 9.50"
+    assert message["status_callback"] == "https://bot.example.com/api/v1/whatsapp/status"
+    assert message["sid"].startswith("SM") and len(message["sid"]) == 34
+
+    [result] = await results_for(redis_client, keys)
+    assert result == {
+        "reply_id": "101",
+        "outcome": "sent",
+        "MessageSid": message["sid"],
+        "ErrorCode": "",
+        "ErrorMessage": "",
+    }
+    await wait_for(lambda: _zero(pending(redis_client, keys)), what="ack")
+    state = await SendStates(redis_client, keys, ttl_s=86400, cursor_ttl_s=86400).get("101")
+    assert (state.state, state.sid, state.attempts) == ("sent", message["sid"], 1)
+    assert await redis_client.ttl(keys.send_state("101")) >= 86400
+    assert len(await sandbox.calls()) == 1
+
+
+async def _zero(value: Awaitable[int]) -> bool:
+    return await value == 0
+
+
+async def test_template_reply_sends_content_sid_and_variables(
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Start,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    await start_notifier(make_settings())
+    await publish_reply(
+        redis_client, keys, "7", CUSTOMER, 1, ContentSid="HX" + "a" * 32, ContentVariables='{"1":"42"}'
+    )
+    [message] = await sandbox.wait_messages(1)
+    assert (message["content_sid"], message["content_variables"], message["body"]) == (
+        "HX" + "a" * 32,
+        '{"1":"42"}',
+        None,
+    )
+    assert message["status_callback"] is None  # no PUBLIC_BASE_URL, no StatusCallback
+
+
+@pytest.mark.parametrize("mode", ["status_429", "status_500"])
+async def test_429_and_5xx_are_retried_then_sent_once(
+    mode: str,
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Start,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    await sandbox.fault(mode, count=2)
+    retries_before = sends("retry", "20429" if mode == "status_429" else "20500")
+    await start_notifier(make_settings())
+    await publish_reply(redis_client, keys, "1", CUSTOMER, 1, "hello")
+
+    [result] = await results_for(redis_client, keys)
+    assert result["outcome"] == "sent"
+    calls = await sandbox.calls()
+    assert [c["status"] for c in calls] == [429 if mode == "status_429" else 500] * 2 + [201]
+    assert len(await sandbox.messages()) == 1
+    assert sends("retry", "20429" if mode == "status_429" else "20500") - retries_before == 2
+
+
+async def test_retry_after_is_honoured(
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Start,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    await sandbox.fault("status_429", count=1, retry_after=1)
+    await start_notifier(make_settings())
+    await publish_reply(redis_client, keys, "1", CUSTOMER, 1, "hello")
+
+    await results_for(redis_client, keys)
+    first, second = await sandbox.calls()
+    assert first["status"] == 429 and second["status"] == 201
+    # The backoff alone would be under 0.02 s here; Retry-After asked for 1 s.
+    assert second["at"] - first["at"] >= 0.95
+
+
+async def test_21211_is_final_not_retried_and_recorded(
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Start,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    await sandbox.fault("code_21211", count=5)
+    await start_notifier(make_settings())
+    await publish_reply(redis_client, keys, "9", "whatsapp:+1555000123", 1, "hello")
+
+    [result] = await results_for(redis_client, keys)
+    assert result["outcome"] == "failed"
+    assert result["ErrorCode"] == "21211"
+    assert "not a valid phone number" in result["ErrorMessage"]
+    await wait_for(lambda: _zero(pending(redis_client, keys)), what="ack")
+    assert len(await sandbox.calls()) == 1
+    assert await sandbox.messages() == []
+    state = await SendStates(redis_client, keys, ttl_s=86400, cursor_ttl_s=86400).get("9")
+    assert (state.state, state.error_code) == ("failed", "21211")
+
+
+async def test_daily_cap_63038_backs_off_for_long_then_sends(
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Start,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    await sandbox.fault("code_63038", count=1)
+    await start_notifier(make_settings(TWILIO_DAILY_CAP_BACKOFF_SECONDS="1.5"))
+    await publish_reply(redis_client, keys, "1", CUSTOMER, 1, "hello")
+
+    async def paused() -> bool:
+        return await redis_client.hexists(keys.token_bucket(BOT), "paused_until")
+
+    await wait_for(paused, what="the sender's pause")
+    [result] = await results_for(redis_client, keys)
+    assert result["outcome"] == "sent"
+    calls = await sandbox.calls()
+    # One refused call, then nothing until the pause ended: no spinning against the cap.
+    assert [c["code"] for c in calls] == [63038, None]
+    assert calls[1]["at"] - calls[0]["at"] >= 1.4
+    assert len(await sandbox.messages()) == 1
+
+
+async def test_redelivered_sent_reply_sends_nothing_and_reports_again(
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Start,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    await start_notifier(make_settings())
+    await publish_reply(redis_client, keys, "5", CUSTOMER, 1, "hello")
+    [first] = await results_for(redis_client, keys)
+    # The relay publishes the same outbox row again (it crashed before marking it published).
+    await publish_reply(redis_client, keys, "5", CUSTOMER, 1, "hello")
+
+    first, second = await results_for(redis_client, keys, 2)
+    assert first == second
+    assert len(await sandbox.calls()) == 1
+    await wait_for(lambda: _zero(pending(redis_client, keys)), what="ack")
+
+
+async def test_dropped_connection_is_ambiguous_never_resent_and_counted(
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Start,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    await sandbox.fault("drop_after_receive", count=1)
+    before = sends("ambiguous")
+    await start_notifier(make_settings())
+    await publish_reply(redis_client, keys, "3", CUSTOMER, 1, "hello")
+
+    [result] = await results_for(redis_client, keys)
+    assert result["outcome"] == "failed"
+    assert result["Ambiguous"] == "1"
+    assert result["ErrorMessage"].startswith("ambiguous:")
+    assert sends("ambiguous") - before == 1
+    # Twilio (the sandbox) did accept it: exactly one message, and nothing re-sent later.
+    await publish_reply(redis_client, keys, "3", CUSTOMER, 1, "hello")
+    await results_for(redis_client, keys, 2)
+    assert len(await sandbox.messages()) == 1
+    assert len(await sandbox.calls()) == 1
+    state = await SendStates(redis_client, keys, ttl_s=86400, cursor_ttl_s=86400).get("3")
+    assert state.state == "ambiguous"
+
+
+async def test_attempt_left_unresolved_by_a_dead_process_is_not_resent(
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Start,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    states = SendStates(redis_client, keys, ttl_s=86400, cursor_ttl_s=86400)
+    # A process recorded `sending`, made the call, and died before recording the answer.
+    begun = await states.begin("4", "dead-attempt", busy_window_s=1, to=CUSTOMER, seq=1)
+    assert begun.verdict == "go"
+    await redis_client.hset(keys.send_state("4"), "started_us", "0")  # long ago
+    before = sends("ambiguous")
+    await start_notifier(make_settings())
+    await publish_reply(redis_client, keys, "4", CUSTOMER, 1, "hello")
+
+    [result] = await results_for(redis_client, keys)
+    assert (result["outcome"], result["Ambiguous"]) == ("failed", "1")
+    assert sends("ambiguous") - before == 1
+    assert await sandbox.calls() == []
+
+
+async def test_connect_failure_is_retried_because_nothing_was_sent(
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Start,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    from tests.conftest import free_port
+
+    settings = make_settings(TWILIO_API_BASE_URL=f"http://127.0.0.1:{free_port()}", TWILIO_MAX_ATTEMPTS="2")
+    runtime = await start_notifier(settings)
+    await publish_reply(redis_client, keys, "8", CUSTOMER, 1, "hello")
+    states = SendStates(redis_client, keys, ttl_s=86400, cursor_ttl_s=86400)
+
+    async def refused_twice() -> bool:
+        state = await states.get("8")
+        return state.attempts >= 2
+
+    await wait_for(refused_twice, what="two refused connections")
+    state = await states.get("8")
+    assert state.state == "sending" and state.safe  # provably not sent: a later try is allowed
+    assert await send_results(redis_client, keys) == []
+    assert not runtime.task or not runtime.task.done()
+
+
+async def test_twilio_region_and_edge_do_not_change_where_replies_go(
+    monkeypatch: pytest.MonkeyPatch,
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Start,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    monkeypatch.setenv("TWILIO_REGION", "ie1")
+    monkeypatch.setenv("TWILIO_EDGE", "dublin")
+    settings = make_settings(TWILIO_REGION="ie1", TWILIO_EDGE="dublin")
+    assert settings.messages_url == f"{sandbox.url}/2010-04-01/Accounts/{settings.account_sid}/Messages.json"
+    default = make_settings(TWILIO_API_BASE_URL="", TWILIO_REGION="au1", TWILIO_EDGE="sydney")
+    assert default.messages_url.startswith("https://api.twilio.com/2010-04-01/Accounts/")
+    await start_notifier(settings)
+    await publish_reply(redis_client, keys, "1", CUSTOMER, 1, "hello")
+    await sandbox.wait_messages(1)

@@ -90,9 +90,9 @@ def parse_form(body: bytes, *, max_fields: int, max_field_chars: int) -> Params:
     flat: list[bytes] = []
     for pair in pairs:
         if pair:
-            name, _, value = pair.partition(b"=")
-            flat.append(name)
-            flat.append(value)
+            raw_name, _, raw_value = pair.partition(b"=")
+            flat.append(raw_name)
+            flat.append(raw_value)
     if not flat:
         return Params()
     joined = b"&".join(flat).replace(b"+", b" ")

@@ -15,8 +15,12 @@ _ACCOUNT_SID = re.compile(r"^AC[0-9a-f]{32}$")
 DEDUPE_MIN_TTL_S = 24 * 3600
 
 
-def _public_url(environ: Mapping[str, str], name: str, *, production: bool) -> str | None:
-    """An absolute http(s) URL without query or fragment, trailing slash removed; None if unset."""
+def _public_url(environ: Mapping[str, str], name: str, *, production: bool, base: bool = False) -> str | None:
+    """An absolute http(s) URL without query or fragment; None if unset.
+
+    A base URL loses its trailing slash (paths are appended to it); a full endpoint URL is
+    kept exactly, since Twilio signs it exactly as configured.
+    """
     value = env_optional(environ, name)
     if value is None:
         return None
@@ -31,7 +35,7 @@ def _public_url(environ: Mapping[str, str], name: str, *, production: bool) -> s
         raise SettingsError(name, "must have no query string, fragment or credentials")
     if production and parts.scheme != "https":
         raise SettingsError(name, "must be an https:// URL in production")
-    return value.rstrip("/")
+    return value.rstrip("/") if base else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +82,7 @@ class IngressSettings:
         secondary = env_optional(environ, "TWILIO_AUTH_TOKEN_SECONDARY")
         trust = env_bool(environ, "TRUST_PROXY_HEADERS", False)
         prod = common.production
-        base = _public_url(environ, "PUBLIC_BASE_URL", production=prod)
+        base = _public_url(environ, "PUBLIC_BASE_URL", production=prod, base=True)
         if base is None and not trust:
             raise SettingsError("PUBLIC_BASE_URL", "is required unless TRUST_PROXY_HEADERS is on")
         return cls(

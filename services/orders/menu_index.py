@@ -109,7 +109,10 @@ class MenuIndex:
             found = process.extractOne(word, self.vocabulary, scorer=OSA.distance, score_cutoff=limit)
             if found is not None:
                 candidate = str(found[0])
-                if size > 5 or candidate[0] == word[0]:
+                # the shorter of the two words sets the allowance: "pepsis" is not "pepps"
+                shortest = min(size, len(candidate))
+                allowed = 1 if shortest <= 5 else 2 if shortest <= 8 else 3
+                if found[1] <= allowed and (size > 5 or candidate[0] == word[0]):
                     result = candidate
         if len(self._corrections) >= _CORRECTION_CACHE_SIZE:
             self._corrections.clear()
@@ -226,6 +229,8 @@ def _build(menu: Menu) -> MenuIndex:
             return
         if entry.items and " ".join(tokens) in KIND_NOUNS:
             return  # an item called "Pizza" is what the noun "pizza" resolves to anyway
+        if all(t.isdigit() for t in tokens):
+            return  # a bare number is a quantity ("12"), never a name
         if tier == "exact":
             exact[tokens] = _merge(exact.get(tokens), entry)
         else:

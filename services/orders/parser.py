@@ -38,6 +38,7 @@ from services.orders.words import (
     COMMON_WORDS,
     LIST_WORDS,
     NEGATION_GLUE,
+    ORDER_VERBS,
     POSITIVE_MARKERS,
 )
 
@@ -327,6 +328,7 @@ class _Unknown:
     option_context: bool
     end: int
     after_option: bool = False
+    after_verb: bool = False
 
 
 @dataclass(slots=True)
@@ -342,6 +344,7 @@ class _Frame:
     unknown: list[_Unknown] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     multiplier: int | None = None
+    listing: bool = False  # options are being listed after the head ("with ham, ...")
 
     @property
     def has_head(self) -> bool:
@@ -435,7 +438,13 @@ class _Reader:
         cur = self.cur
         if atom.weak and cur is not None and cur.has_head:
             nxt = self.atoms[k + 1] if k + 1 < len(self.atoms) else None
-            if nxt is not None and nxt.kind in ("opt", "qual") and self._leads_to_head(k + 1) is None:
+            names = nxt is not None and nxt.entry is not None and bool(nxt.entry.items)
+            if (
+                nxt is not None
+                and nxt.kind in ("opt", "qual")
+                and not names
+                and self._leads_to_head(k + 1) is None
+            ):
                 return  # "with a thin crust": an article, not another order
         self._end_negation()
         frame = self._open(atom)
@@ -472,8 +481,16 @@ class _Reader:
             if any(w in ANAPHORS for w in prev) or (is_noun and cur.noun is not None and adjacent):
                 return  # "on all of those pizzas": the same order again
         if cur is not None and not cur.has_head:
-            self._set_head(cur, atom)
-            return
+            dual_kinds = {
+                self.index.item_kind.get(c)
+                for m in cur.mods
+                if m.atom.entry is not None
+                for c in m.atom.entry.items
+            }
+            if not dual_kinds or (is_noun and kind in dual_kinds):
+                self._set_head(cur, atom)
+                return
+            # "pepperoni, coke": the option-like word was an item of its own
         if (
             cur is not None
             and cur.noun is not None
@@ -540,11 +557,20 @@ class _Reader:
         cur = self.cur
         if self.negated and not self.neg_fresh and self.qualifier is not None:
             self._end_negation()
-        if cur is None or (cur.has_head and self._starts_new(k, atom)):
+        dual = atom.entry is not None and bool(atom.entry.items)
+        if (
+            cur is None
+            or (cur.has_head and self._starts_new(k, atom))
+            or (dual and cur.has_head and not cur.listing and not self.negated)
+            or (dual and not cur.has_head and cur.names_item and not cur.listing)
+        ):
+            # "a margherita, a pepperoni": an item named after another, not its topping
             cur = self._open(atom)
         target = cur if not cur.has_head else self._target(atom)
         target.mods.append(_Mod(atom, self.negated, self.qualifier, prefix=not cur.has_head))
         target.end = max(target.end, atom.end)
+        if target.has_head and not dual:
+            target.listing = True
         self.qualifier = None
         self.neg_fresh = False
         self.option_context = True
@@ -576,6 +602,8 @@ class _Reader:
         self.qualifier = atom.entry.qualifier
 
     def _on_neg(self, k: int, atom: _Atom) -> None:
+        if self.cur is not None and self.cur.has_head:
+            self.cur.listing = True
         self.negated = True
         self.neg_fresh = True
         self.qualifier = None
@@ -606,6 +634,8 @@ class _Reader:
             self.option_context = self.option_context or self.cur is not None
             return
         if word in POSITIVE_MARKERS:
+            if self.cur is not None and self.cur.names_item:
+                self.cur.listing = True
             if self.neg_fresh and word in _NEGATION_LEAD:
                 return
             self._end_negation()
@@ -628,6 +658,7 @@ class _Reader:
             option_context=self.option_context,
             end=atom.end,
             after_option=self.cur is not None and bool(self.cur.mods),
+            after_verb=any(t in ORDER_VERBS for t in self.tokens[: atom.start]),
         )
         holder = self.loose if self.cur is None else self.cur.unknown
         last = holder[-1] if holder else None
@@ -815,6 +846,10 @@ def _options(
         if pick is None:
             pick = index.abbreviation(mod.atom.text, groups)
         if pick is None:
+            if all(index.group_single.get(g) for g, _ in mod.atom.entry.options):
+                # "a bottle of water" where water has no container choice: it only
+                # describes the unit; a topping on a drink is named back instead
+                continue
             unknown.append(UnknownOption(mod.atom.text, mod.negated, mod.qualifier))
             continue
         group, option = pick
@@ -837,10 +872,15 @@ def _options(
     return chosen, excluded, unknown
 
 
-def _loose_unmatched(index: MenuIndex, loose: list[_Unknown]) -> tuple[UnmatchedPhrase, ...]:
+def _loose_unmatched(
+    index: MenuIndex, loose: list[_Unknown], tokens: list[str]
+) -> tuple[UnmatchedPhrase, ...]:
+    """Unknown words outside any order: reported when the message is about as short as a
+    name ("sushi") or they follow an ordering verb ("i want a calzone"); chatter is not."""
     out = []
+    words = [t for t in tokens if t.isalpha()]
     for u in loose:
-        if len(u.text.split()) <= 4:
+        if len(u.text.split()) <= 4 and (u.after_verb or len(words) <= 3):
             out.append(UnmatchedPhrase(u.text, None, index.suggest(u.text)))
     return tuple(out)
 
@@ -859,5 +899,5 @@ def parse_order(menu: Menu, text: str) -> ParseResult:
     frames, loose = _Reader(index, tokens, atoms).run()
     result = _resolve(index, tokens, frames)
     if result.empty and loose:
-        return ParseResult(unmatched=_loose_unmatched(index, loose))
+        return ParseResult(unmatched=_loose_unmatched(index, loose, tokens))
     return result

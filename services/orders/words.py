@@ -24,6 +24,7 @@ __all__ = [
     "NEGATIONS",
     "NEGATION_GLUE",
     "NOTE_PHRASES",
+    "ORDER_VERBS",
     "POSITIVE_MARKERS",
     "QUALIFIER_PHRASES",
 ]
@@ -101,6 +102,12 @@ LIST_WORDS: frozenset[str] = frozenset({"and", "or", "nor", ",", "n", "&", "plus
 POSITIVE_MARKERS: frozenset[str] = frozenset(
     _split("""with|w|plus|add|also|but|including|include|includes|topped|topping|toppings|
     having|has|have|want|like|and with|along|as well|put|get|make|made|same|instead""")
+)
+
+# Verbs after which an unknown word is probably something ordered ("can i get a lasagna").
+ORDER_VERBS: frozenset[str] = frozenset(
+    _split("""get|want|wanna|have|order|like|need|take|gimme|give|bring|send|buy|try|
+    prefer|add|grab|fancy|craving|do""")
 )
 
 # Words before a kind noun that point back at an order already made ("on those pizzas").
@@ -196,5 +203,8 @@ COMMON_WORDS: frozenset[str] = frozenset(
     slice|sliced|slices|cut|cuts|piece|pieces|part|parts|half|halves|whole|
     one|ones|another|others|rest|remaining|everything|nothing|anything|something|
     yes|yeah|yea|yah|ya|yup|yep|ok|okay|okey|k|kk|alright|allright|fine|sure|
-    no|nah|nope|not|never|none|nothing|without|except|but|however""")
+    no|nah|nope|not|never|none|nothing|without|except|but|however|
+    open|opens|opening|close|closes|closing|closed|hours|delivery|deliveries|deliver|
+    status|track|tracking|cart|basket|checkout|confirm|confirmed|receipt|bill|tip|
+    help|agent|human|stop|start|unsubscribe|info|information|details|question|questions""")
 )

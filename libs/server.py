@@ -63,6 +63,18 @@ def load_settings(factory: Callable[[], Any]) -> Any:
         raise SystemExit(2) from None
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, minus re-raising SIGTERM/SIGINT after a clean shutdown.
+
+    uvicorn re-raises the captured signal once it has drained, so the process would die
+    "by signal 15"; a service that finished its work exits 0 instead, as the platform expects.
+    """
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
 def serve(app: ASGIApp, common: CommonSettings, service: str, **uvicorn_options: Any) -> None:
     """Run `app` with uvicorn on `common.host:common.port` until SIGINT/SIGTERM, then exit 0."""
     logs.configure(service, common.log_level)
@@ -81,7 +93,7 @@ def serve(app: ASGIApp, common: CommonSettings, service: str, **uvicorn_options:
     }
     options.update(uvicorn_options)
     config = uvicorn.Config(app, **options)
-    server = uvicorn.Server(config)
+    server = _Server(config)
     server.run()
     if not server.started:
         raise SystemExit(3)

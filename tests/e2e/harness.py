@@ -84,10 +84,11 @@ class Mesh:
                 "TWILIO_API_BASE_URL": self.url("sandbox"),
                 "PUBLIC_BASE_URL": self.url("ingress"),
                 "ADMIN_API_TOKEN": ADMIN_TOKEN,
-                "STREAM_VISIBILITY_TIMEOUT_MS": "3000",
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if name == "orders":
+            env["STREAM_VISIBILITY_TIMEOUT_MS"] = "3000"  # reclaim quickly after a crash
         env.update(self.extra_env)
         return env
 

@@ -186,7 +186,8 @@ class InboundHandler:
 
 _KEEP_FIELDS = (
     "MessageSid", "From", "To", "Body", "ProfileName", "WaId", "NumMedia", "MessageType",
-    "ButtonPayload", "ButtonText", "Latitude", "Longitude", "Address", "Label",
+    "ButtonPayload", "ButtonText", "ListId", "ListTitle", "Latitude", "Longitude", "Address",
+    "Label", "_throttled",
 )  # fmt: skip
 
 

@@ -117,3 +117,26 @@ def render_cart(lines: list[CartLine]) -> str:
         return "Your cart is empty. Send *menu* to see what we have."
     body = "\n".join(f"{i}. {line.describe()}" for i, line in enumerate(lines, 1))
     return f"🛒 Your cart:\n{body}\nSubtotal: {format_money(subtotal(lines))}"
+
+
+async def set_quantity(conn: Conn, customer_id: int, line_id: int, quantity: int, now: dt.datetime) -> None:
+    """Set a line's quantity (1..99); 0 or less removes the line."""
+    if quantity <= 0:
+        await remove_line(conn, customer_id, line_id, now)
+        return
+    await conn.execute(
+        "UPDATE cart_lines SET quantity = %s WHERE id = %s AND customer_id = %s",
+        (min(quantity, MAX_QUANTITY), line_id, customer_id),
+    )
+    await touch(conn, customer_id, now)
+
+
+async def remove_line(conn: Conn, customer_id: int, line_id: int, now: dt.datetime) -> None:
+    """Remove one line of the customer's cart."""
+    await conn.execute("DELETE FROM cart_lines WHERE id = %s AND customer_id = %s", (line_id, customer_id))
+    await touch(conn, customer_id, now)
+
+
+def is_expired(cart_updated_at: dt.datetime | None, now: dt.datetime, ttl: dt.timedelta) -> bool:
+    """True when the cart has been idle for longer than `ttl` (CART_TTL_SECONDS)."""
+    return cart_updated_at is not None and now - cart_updated_at > ttl

@@ -1,74 +1,334 @@
 """The conversation: from one inbound message to the replies it deserves.
 
-`respond(turn)` returns `(replies, outcome)` where `outcome` is recorded with the inbox row
-(`handled`, `throttled`, `opted_out`, `human_mode`). It only reads and writes through
-`turn.conn`, inside the transaction that recorded the message.
+`respond(turn)` returns `(replies, outcome)` where `outcome` is recorded with the inbox row:
+
+| outcome      | when                                        | replies                         |
+|--------------|---------------------------------------------|---------------------------------|
+| `opted_out`  | STOP, or any message of an opted-out customer | one confirmation for STOP     |
+| `throttled`  | ingress flagged it (`_throttled`)           | one "slow down" for `first`     |
+| `human_mode` | staff have taken over the conversation      | none                            |
+| `handled`    | everything else                             | at least one                    |
+
+The order of checks is deliberate: STOP and START are honoured whatever else is going on
+(an opt-out must never be lost to a rate limit or a handoff); an opted-out customer gets
+nothing; then throttling; then the handoff. It only reads and writes through `turn.conn`,
+inside the transaction that recorded the message. Whatever the text, the customer gets a
+sensible reply: an unexpected error in the conversation rolls back to a savepoint and is
+answered with an apology, while database outages still propagate so the message is retried.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 
-from services.orders.catalog import Item, format_money
+import psycopg
+from psycopg.types.json import Jsonb
+
+from libs.errors import RetryableError
+from services.orders.conversation import adding, checkout, orders, texts
 from services.orders.conversation import cart as carts
+from services.orders.conversation.commands import Command, classify, normalize
 from services.orders.conversation.turn import Turn
 from services.orders.outbox import Reply
 
-HELP = (
-    "You can send:\n"
-    "• *menu* to see what we have\n"
-    "• *2 margherita* (or *add 2 margherita*) to add to your cart\n"
-    "• *cart* to see your cart"
-)
-_ADD = re.compile(r"^\s*(?:add\s+)?(\d{1,2})\s*x?\s+(.+?)\s*$", re.I)
+log = logging.getLogger("services.orders.conversation")
 
+# Message types a customer can send that carry something we read (text, taps, a location pin).
+_READABLE_TYPES = frozenset({"text", "button", "interactive", "location"})
+# Commands that only show something: a pending "did you mean" question survives them.
+_READ_ONLY = frozenset({"menu", "menu_of", "info", "cart", "help", "status", "thanks", "greeting"})
+SORRY = "Sorry, something went wrong on our side. 🙏 Please try again, or send *agent* to talk to our team."
 
-def render_menu(turn: Turn) -> str:
-    """Every available item by category with its price."""
-    menu = turn.store.menu
-    parts = [f"*{menu.store.name}* menu"]
-    for category in menu.categories:
-        items = [i for i in category.items if i.available]
-        if items:
-            parts.append(f"\n*{category.name}*")
-            parts.extend(f"• {i.name} — {format_money(i.price)}" for i in items)
-    return "\n".join(parts)
-
-
-def find_item(turn: Turn, phrase: str) -> Item | None:
-    """The menu item named or aliased by `phrase` (case-insensitive, singular or plural)."""
-    wanted = phrase.strip().lower().rstrip("s")
-    for item in turn.store.menu.items():
-        names = [item.name.lower(), item.code.lower(), *(a.lower() for a in item.aliases)]
-        if any(n.rstrip("s") == wanted for n in names):
-            return item
-    return None
+# Kept as a name for callers and tests that only want the help text.
+HELP = texts.HELP
 
 
 async def respond(turn: Turn) -> tuple[list[Reply], str]:
     """Decide the replies to `turn.inbound`; see the module docstring."""
-    text = turn.inbound.text.strip()
-    lowered = text.lower()
-    customer_id = int(turn.customer["id"])
-    if lowered == "menu":
-        return [Reply(render_menu(turn))], "handled"
-    if lowered == "cart":
-        return [Reply(carts.render_cart(await carts.load_cart(turn.conn, customer_id)))], "handled"
-    match = _ADD.match(text)
-    if match:
-        quantity, phrase = int(match.group(1)), match.group(2)
-        item = find_item(turn, phrase)
-        if item is None or not item.available or quantity < 1:
-            return [Reply(f"Sorry, I couldn't find {phrase!r} on the menu.\n\n{HELP}")], "handled"
-        await carts.add_line(
-            turn.conn,
-            customer_id,
-            item_code=item.code,
-            name=item.name,
-            unit_price_cents=turn.store.menu.unit_price(item.code),
-            quantity=quantity,
-            now=turn.now,
+    inbound = turn.inbound
+    command = classify(inbound.text) if inbound.text.strip() else Command("empty")
+    customer = turn.customer
+    if command.kind == "stop":
+        return await _opt_out(turn), "opted_out"
+    if command.kind == "start" and customer.get("opted_out"):
+        return await _opt_in(turn), "handled"
+    if customer.get("opted_out"):
+        return [], "opted_out"
+    if inbound.throttled:
+        return (
+            [Reply(texts.THROTTLED, purpose="throttle")] if inbound.throttled == "first" else []
+        ), "throttled"
+    if customer.get("mode") == "human":
+        return [], "human_mode"
+    try:
+        async with turn.conn.transaction():  # a savepoint: a bug undoes only this message's changes
+            body = await converse(turn, command)
+    except (psycopg.OperationalError, RetryableError):
+        raise
+    except Exception:
+        log.exception("conversation failed", extra={"message_sid": inbound.message_sid})
+        body = SORRY
+    return [Reply(body)], "handled"
+
+
+async def _opt_out(turn: Turn) -> list[Reply]:
+    await turn.conn.execute(
+        "UPDATE customers SET opted_out = true, opted_out_at = %s, state = '{}' WHERE id = %s",
+        (turn.now, turn.customer_id),
+    )
+    if turn.customer.get("opted_out"):
+        return []  # already out: the one confirmation was sent the first time
+    return [Reply(texts.STOPPED, purpose="opt_out")]
+
+
+async def _opt_in(turn: Turn) -> list[Reply]:
+    await turn.conn.execute(
+        "UPDATE customers SET opted_out = false, opted_out_at = NULL WHERE id = %s", (turn.customer_id,)
+    )
+    menu = turn.store.menu
+    welcome = "✅ You're subscribed again.\n\n" + texts.greeting(
+        menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders
+    )
+    return [Reply(welcome)]
+
+
+async def _expire_cart(turn: Turn) -> str:
+    """Empty a cart idle for longer than CART_TTL_SECONDS; returns the note for the customer."""
+    if not carts.is_expired(turn.customer.get("cart_updated_at"), turn.now, turn.cart_ttl):
+        return ""
+    removed = await carts.clear_cart(turn.conn, turn.customer_id)
+    await turn.conn.execute("UPDATE customers SET cart_updated_at = NULL WHERE id = %s", (turn.customer_id,))
+    turn.customer["cart_updated_at"] = None
+    for key in ("checkout", "question", "questions"):
+        turn.state.pop(key, None)
+    await turn.save_state()
+    if not removed:
+        return ""
+    hours_idle = max(1, round(turn.cart_ttl.total_seconds() / 3600))
+    span = f"{hours_idle} hour{'s' if hours_idle != 1 else ''}"
+    if turn.cart_ttl.total_seconds() < 3600:
+        span = f"{max(1, round(turn.cart_ttl.total_seconds() / 60))} minutes"
+    return f"⏳ Your previous cart expired after {span} without activity, so I emptied it."
+
+
+async def converse(turn: Turn, command: Command) -> str:
+    """The reply to a message from a customer the bot is talking to."""
+    note = await _expire_cart(turn)
+    body = await _dispatch(turn, command)
+    return f"{note}\n\n{body}" if note else body
+
+
+async def _dispatch(turn: Turn, command: Command) -> str:
+    inbound = turn.inbound
+    if inbound.num_media > 0:
+        return texts.MEDIA
+    if inbound.has_location:
+        return await _location(turn)
+    if (
+        inbound.message_type
+        and inbound.message_type.lower() not in _READABLE_TYPES
+        and not inbound.body.strip()
+    ):
+        return texts.UNSUPPORTED
+    state = turn.state
+    if "question" in state:
+        if command.kind == "number" and command.number is not None:
+            return await adding.answer_question(turn, command.number)
+        if command.kind not in _READ_ONLY:
+            state.pop("question", None)
+            state.pop("questions", None)
+            await turn.save_state()
+    step = (state.get("checkout") or {}).get("step")
+    if step:
+        reply = await _checkout_step(turn, str(step), command)
+        if reply is not None:
+            return reply
+    return await _command(turn, command)
+
+
+async def _location(turn: Turn) -> str:
+    address, location = checkout.location_of(turn)
+    step = (turn.state.get("checkout") or {}).get("step")
+    if step in ("address", "confirm") or (
+        step == "fulfilment" and (await carts.load_cart(turn.conn, turn.customer_id))
+    ):
+        return await checkout.set_address(turn, address, location)
+    await turn.conn.execute(
+        "UPDATE customers SET saved_address = %s, saved_location = %s WHERE id = %s",
+        (address, Jsonb(location), turn.customer_id),
+    )
+    turn.customer["saved_address"] = address
+    return (
+        f"📍 Thanks! I saved this location for delivery: {address}\n"
+        "When you check out, reply *same address* to use it. " + texts.ORDER_HINT
+    )
+
+
+async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
+    """Handle an answer to the current checkout step, or None to treat it as anything else."""
+    kind = command.kind
+    if kind in ("cancel", "no"):
+        turn.state.pop("checkout", None)
+        await turn.save_state()
+        return "OK, I stopped the checkout. Your cart is still here.\n\n" + carts.render_cart(
+            await carts.load_cart(turn.conn, turn.customer_id)
         )
-        lines = await carts.load_cart(turn.conn, customer_id)
-        return [Reply(f"Added {quantity} x {item.name}.\n\n{carts.render_cart(lines)}")], "handled"
-    return [Reply(HELP)], "handled"
+    if kind in ("delivery", "pickup"):
+        return await checkout.choose(turn, kind)
+    if step == "fulfilment":
+        if kind == "number" and command.number in (1, 2):
+            return await checkout.choose(turn, "delivery" if command.number == 1 else "pickup")
+        if kind in ("yes", "checkout"):
+            return await checkout.start(turn)
+        return None
+    if step == "address":
+        if kind == "same_address":
+            return await checkout.same_address(turn)
+        if kind in ("text", "info_or_text", "remove", "change", "info", "menu_of", "number"):
+            text = turn.inbound.text.strip()
+            result = adding.parse(turn.store.menu, text)
+            if result.lines and not result.unmatched:
+                return None  # they are adding items, not typing an address
+            if checkout.looks_like_address(text):
+                return await checkout.set_address(turn, text, None)
+            return checkout.address_rejected(text)
+        return None
+    if step == "confirm":
+        if kind == "yes":
+            return await checkout.place(turn)
+        if kind == "checkout":
+            return await checkout.summary(turn, dict(turn.state["checkout"]))
+        if kind == "same_address":
+            return await checkout.same_address(turn)
+        return None
+    return None
+
+
+async def _command(turn: Turn, command: Command) -> str:
+    kind = command.kind
+    menu = turn.store.menu
+    if kind == "greeting":
+        text = texts.greeting(menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders)
+        lines = await carts.load_cart(turn.conn, turn.customer_id)
+        if lines:
+            count = f"{len(lines)} line{'s' if len(lines) > 1 else ''}"
+            text += f"\n\nYou have {count} in your cart; send *cart* to see it."
+        return text
+    if kind == "menu":
+        return texts.render_menu(menu)
+    if kind in ("menu_of", "info", "info_or_text"):
+        shown = _show(turn, command.arg)
+        if shown is not None:
+            return shown
+        if kind == "info_or_text":
+            return await _text(turn)
+        return f'I couldn\'t find "{texts.echo(command.arg)}" on the menu.\n\n' + texts.render_menu(menu)
+    if kind == "cart":
+        lines = await carts.load_cart(turn.conn, turn.customer_id)
+        if not lines:
+            return carts.render_cart(lines)
+        return (
+            carts.render_cart(lines) + "\n\nSend *checkout* to order, *remove 1* or *change 1 to 2* to edit."
+        )
+    if kind == "clear":
+        await carts.clear_cart(turn.conn, turn.customer_id)
+        turn.state.pop("checkout", None)
+        await turn.save_state()
+        return "🗑️ Your cart is empty now. " + texts.ORDER_HINT
+    if kind == "remove":
+        return await adding.remove(turn, command.arg)
+    if kind == "change" and command.number is not None:
+        return await adding.change(turn, command.arg, command.number)
+    if kind == "checkout":
+        return await checkout.start(turn)
+    if kind in ("delivery", "pickup"):
+        if await carts.load_cart(turn.conn, turn.customer_id):
+            return await checkout.start(turn, kind)
+        return f"Happy to do {kind}! First tell me what you'd like. " + texts.ORDER_HINT
+    if kind == "same_address":
+        return "Add something to your cart first, then send *checkout*. " + texts.ORDER_HINT
+    if kind == "yes":
+        recent = await orders.recent_confirmed(turn)
+        if recent is not None:
+            return (
+                f"Your order *#{recent['number']}* is already placed ✅ — no need to confirm again. "
+                "Send *status* to check on it."
+            )
+        if await carts.load_cart(turn.conn, turn.customer_id):
+            return "Great! Send *checkout* when you're ready to order."
+        return texts.NO_CONTEXT_YES
+    if kind == "no":
+        return "OK! " + texts.ORDER_HINT + " Send *help* to see everything I can do."
+    if kind == "cancel":
+        return await orders.cancel(turn, command.number)
+    if kind == "status":
+        return await orders.status(turn, command.number)
+    if kind == "reorder":
+        return await orders.reorder(turn)
+    if kind == "help":
+        return texts.HELP
+    if kind == "agent":
+        await turn.conn.execute(
+            "UPDATE customers SET mode = 'human', mode_changed_at = %s WHERE id = %s",
+            (turn.now, turn.customer_id),
+        )
+        return texts.AGENT
+    if kind == "thanks":
+        return texts.THANKS
+    if kind == "start":
+        return texts.greeting(menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders)
+    if kind == "number":
+        return (
+            f"What would you like {command.number} of? For example *{command.number} margherita*. "
+            "Send *menu* to see everything."
+        )
+    if kind == "empty":
+        return texts.EMPTY
+    return await _text(turn)
+
+
+def _show(turn: Turn, arg: str) -> str | None:
+    """A category listing or an item's details for `arg`, or None when it names neither."""
+    menu = turn.store.menu
+    key = normalize(arg)
+    if not key:
+        return None
+    for category in menu.categories:
+        names = {normalize(category.name), normalize(category.code)}
+        if key in names or key.rstrip("s") in {n.rstrip("s") for n in names}:
+            return texts.render_category(menu, category)
+    result = adding.parse(menu, arg)
+    codes = [line.item for line in result.lines]
+    if len(codes) == 1:
+        item = menu.item(codes[0])
+        if item is not None:
+            return texts.render_item(menu, item)
+    return None
+
+
+async def _text(turn: Turn) -> str:
+    """Free text: an order to add, else a friendly "didn't understand" with suggestions."""
+    text = turn.inbound.text.strip()
+    menu = turn.store.menu
+    shown = None
+    if len(text) <= 40:
+        shown = _category_only(turn, text)
+    if shown is not None:
+        return shown
+    result = adding.parse(menu, text)
+    if result.empty:
+        return (
+            f'Sorry, I didn\'t understand "{texts.echo(text)}". {texts.ORDER_HINT}\n'
+            "Send *menu* to see what we have, or *help* for everything I can do."
+        )
+    return await adding.add_parsed(turn, result)
+
+
+def _category_only(turn: Turn, text: str) -> str | None:
+    """A message that is just a category name ("drinks", "desserts") shows that category."""
+    key = normalize(text)
+    for category in turn.store.menu.categories:
+        names = {normalize(category.name), normalize(category.code)}
+        if key in names:
+            return texts.render_category(turn.store.menu, category)
+    return None

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg.types.json import Jsonb
+
 from services.orders.db import Conn
 from services.orders.store import StoreRow
 
@@ -41,6 +43,7 @@ class Inbound:
     address: str | None = None
     label: str | None = None
     throttled: str | None = None
+    list_id: str | None = None
 
     @classmethod
     def from_fields(cls, f: dict[str, str]) -> Inbound:
@@ -65,12 +68,25 @@ class Inbound:
             address=opt("Address"),
             label=opt("Label"),
             throttled=opt("_throttled"),
+            list_id=opt("ListId"),
         )
 
     @property
     def text(self) -> str:
-        """What the customer said: a tapped button's payload wins over the body."""
-        return self.button_payload or self.button_text or self.body
+        """What the customer said: a tapped button's or list item's payload wins over the body.
+
+        Payloads are developer-defined ids such as `CONFIRM` or `order_status`; underscores and
+        dashes read as spaces so they match the typed commands.
+        """
+        payload = self.button_payload or self.list_id
+        if payload:
+            return payload.replace("_", " ").replace("-", " ")
+        return self.button_text or self.body
+
+    @property
+    def has_location(self) -> bool:
+        """True for a shared location pin (Latitude and Longitude present)."""
+        return bool(self.latitude and self.longitude)
 
 
 @dataclass
@@ -84,3 +100,25 @@ class Turn:
     inbound: Inbound
     now: dt.datetime
     cart_ttl: dt.timedelta
+
+    @property
+    def customer_id(self) -> int:
+        """The customer's row id."""
+        return int(self.customer["id"])
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The conversation state (`customers.state`): `question` (a pending "did you mean"),
+        `questions` (more to ask after it), `checkout` (the checkout step and choices).
+        Mutate it, then `await save_state()`."""
+        state = self.customer.get("state")
+        if not isinstance(state, dict):
+            state = {}
+            self.customer["state"] = state
+        return state
+
+    async def save_state(self) -> None:
+        """Write `state` back to the customer row (same transaction)."""
+        await self.conn.execute(
+            "UPDATE customers SET state = %s WHERE id = %s", (Jsonb(self.state), self.customer_id)
+        )

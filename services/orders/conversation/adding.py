@@ -1,0 +1,295 @@
+"""Adding what a customer typed to the cart: the order parser's lines, "did you mean" questions
+answered by number, phrases we could not match with the closest items, and cart edits
+(remove a line, change a quantity) that name a line by number or by item.
+
+A question is kept in `customers.state["question"]` (more in `state["questions"]`) until the
+customer answers with its number or says something else; see docs/conversation.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from services.orders.catalog import QUALIFIERS, ChosenOption, Item, Menu, format_money
+from services.orders.conversation import cart as carts
+from services.orders.conversation.texts import CHECKOUT_HINT, echo, item_names
+from services.orders.conversation.turn import Turn
+from services.orders.parser import AmbiguousPhrase, OrderLine, ParseResult, parse_order
+
+# The parser reads at most this much of a message; WhatsApp bodies are at most 1,600 chars.
+MAX_PARSE_CHARS = 1600
+# How close a phrase must be to a cart line's name to mean it ("remove the cokes").
+_LINE_MATCH_SCORE = 70
+
+
+def parse(menu: Menu, text: str) -> ParseResult:
+    """The parser's reading of `text` (cut to `MAX_PARSE_CHARS`)."""
+    return parse_order(menu, text[:MAX_PARSE_CHARS])
+
+
+def chosen_json(options: tuple[ChosenOption, ...]) -> list[dict[str, Any]]:
+    return [{"group": o.group, "option": o.option, "qualifier": o.qualifier} for o in options]
+
+
+def chosen_from_json(raw: list[dict[str, Any]]) -> tuple[ChosenOption, ...]:
+    return tuple(ChosenOption(str(o["group"]), str(o["option"]), o.get("qualifier")) for o in raw)
+
+
+class LineProblem(Exception):
+    """A line that cannot go into the cart; `str()` is the sentence for the customer."""
+
+
+def build_line(
+    menu: Menu,
+    item: Item,
+    options: tuple[ChosenOption, ...],
+    excluded: tuple[ChosenOption, ...],
+    notes: list[str],
+) -> dict[str, Any]:
+    """Cart line fields for `item` with the chosen options: unit price (cents), option dicts
+    `{group, option, name, qualifier, price_cents}`, excluded option names, notes.
+
+    Options of groups the item does not offer are dropped (an answer to "which pizza?" may
+    carry a size meant for any pizza). Raises `LineProblem` for a sold-out item or option, or
+    a required choice that is missing.
+    """
+    if not item.available:
+        raise LineProblem(f"Sorry, *{item.name}* is sold out right now.")
+    offered = set(item.option_groups)
+    kept = tuple(o for o in options if o.group in offered)
+    option_rows: list[dict[str, Any]] = []
+    for choice in kept:
+        group = menu.group(choice.group)
+        option = group.option(choice.option) if group else None
+        if group is None or option is None:
+            continue
+        if not option.available:
+            raise LineProblem(
+                f"Sorry, {option.name} is not available right now, so I didn't add {item.name}."
+            )
+        option_rows.append(
+            {
+                "group": group.code,
+                "option": option.code,
+                "name": option.name,
+                "qualifier": choice.qualifier,
+                "price_cents": option.price * QUALIFIERS.get(choice.qualifier or "", 1),
+            }
+        )
+    chosen_groups = {o.group for o in kept}
+    for group in menu.groups_of(item):
+        if group.required and not group.default and group.code not in chosen_groups:
+            choices = ", ".join(o.name for o in group.options if o.available)
+            raise LineProblem(
+                f"Which {group.name.lower()} would you like for {item.name}? {choices}. "
+                f"For example: *1 {group.options[0].name.lower()} {item.name.lower()}*."
+            )
+    excluded_names = []
+    for choice in excluded:
+        group = menu.group(choice.group)
+        option = group.option(choice.option) if group else None
+        if option is not None:
+            excluded_names.append(option.name)
+    try:
+        unit = menu.unit_price(item.code, kept)
+    except KeyError as exc:
+        raise LineProblem(f"Sorry, I couldn't price {item.name} that way ({exc}).") from None
+    return {
+        "item_code": item.code,
+        "name": item.name,
+        "unit_price_cents": unit,
+        "options": option_rows,
+        "excluded": excluded_names,
+        "notes": "; ".join(n for n in notes if n),
+    }
+
+
+def _line_notes(line: OrderLine | AmbiguousPhrase, item: Item, remarks: list[str]) -> list[str]:
+    """Kitchen notes of a line; options the store lacks become a remark (asked for) or a
+    note (left out: "no pickles" is kept for the kitchen and named back)."""
+    notes = list(line.notes)
+    for unknown in line.unknown_options:
+        if unknown.excluded:
+            notes.append(f"no {unknown.phrase}")
+            remarks.append(f"Noted for {item.name}: no {unknown.phrase}.")
+        else:
+            remarks.append(f"We don't have {unknown.phrase} for {item.name}, so I left it out.")
+    return notes
+
+
+async def _add(turn: Turn, fields: dict[str, Any], quantity: int) -> str:
+    await carts.add_line(turn.conn, turn.customer_id, quantity=quantity, now=turn.now, **fields)
+    extras = [o["name"] if not o["qualifier"] else f"{o['qualifier']} {o['name']}" for o in fields["options"]]
+    extras += [f"no {name}" for name in fields["excluded"]]
+    detail = f" ({', '.join(extras)})" if extras else ""
+    return f"{min(quantity, carts.MAX_QUANTITY)} x {fields['name']}{detail}"
+
+
+def question_text(menu: Menu, question: dict[str, Any]) -> str:
+    """`Which one did you mean by "pizza"?` with a numbered list of candidates and prices."""
+    lines = [f'Which one did you mean by "{echo(question["phrase"])}"?']
+    for i, code in enumerate(question["candidates"], 1):
+        item = menu.item(code)
+        if item is not None:
+            lines.append(f"{i}. {item.name} {format_money(item.price)}")
+    lines.append("Reply with the number.")
+    return "\n".join(lines)
+
+
+def _question(amb: AmbiguousPhrase) -> dict[str, Any]:
+    return {
+        "phrase": amb.phrase,
+        "candidates": list(amb.candidates),
+        "quantity": amb.quantity,
+        "options": chosen_json(amb.options),
+        "excluded": chosen_json(amb.excluded),
+        "notes": list(amb.notes),
+        "unknown": [u.phrase for u in amb.unknown_options if u.excluded],
+    }
+
+
+async def add_parsed(turn: Turn, result: ParseResult) -> str:
+    """Put the parsed lines into the cart and say what happened: added lines, problems,
+    phrases we could not match (with suggestions), then the cart, or the first question."""
+    menu = turn.store.menu
+    added: list[str] = []
+    remarks: list[str] = []
+    for line in result.lines:
+        item = menu.item(line.item)
+        if item is None:
+            continue
+        notes = _line_notes(line, item, remarks)
+        try:
+            fields = build_line(menu, item, line.options, line.excluded, notes)
+        except LineProblem as problem:
+            remarks.append(str(problem))
+            continue
+        added.append(await _add(turn, fields, line.quantity))
+    for miss in result.unmatched:
+        suggestions = item_names(menu, miss.suggestions)
+        sentence = f'Sorry, I couldn\'t find "{echo(miss.phrase)}" on the menu.'
+        if suggestions:
+            sentence += " Did you mean " + " or ".join(f"*{s}*" for s in suggestions[:3]) + "?"
+        remarks.append(sentence)
+    questions = [_question(a) for a in result.ambiguous if a.candidates]
+    state = turn.state
+    state.pop("question", None)
+    state.pop("questions", None)
+    if added:
+        state.pop("checkout", None)  # the cart changed: a summary shown before is stale
+    if questions:
+        state["question"], state["questions"] = questions[0], questions[1:]
+    await turn.save_state()
+    parts: list[str] = []
+    if added:
+        parts.append("✅ Added " + ", ".join(added) + ".")
+    parts.extend(remarks)
+    if questions:
+        parts.append(question_text(menu, questions[0]))
+    elif added:
+        lines = await carts.load_cart(turn.conn, turn.customer_id)
+        parts.append(carts.render_cart(lines) + "\n\n" + CHECKOUT_HINT)
+    elif result.unmatched and not result.lines:
+        parts.append("Send *menu* to see everything we have.")
+    return "\n\n".join(parts)
+
+
+async def answer_question(turn: Turn, number: int) -> str:
+    """Resolve the pending question with the customer's `number` (1-based)."""
+    menu = turn.store.menu
+    state = turn.state
+    question: dict[str, Any] = state["question"]
+    candidates: list[str] = question["candidates"]
+    if not 1 <= number <= len(candidates):
+        return f"Please reply with a number from 1 to {len(candidates)}.\n\n" + question_text(menu, question)
+    item = menu.item(candidates[number - 1])
+    remarks: list[str] = []
+    added: list[str] = []
+    if item is not None:
+        notes = list(question.get("notes", [])) + [f"no {u}" for u in question.get("unknown", [])]
+        try:
+            fields = build_line(
+                menu,
+                item,
+                chosen_from_json(question.get("options", [])),
+                chosen_from_json(question.get("excluded", [])),
+                notes,
+            )
+            added.append(await _add(turn, fields, int(question.get("quantity", 1))))
+        except LineProblem as problem:
+            remarks.append(str(problem))
+    queue: list[dict[str, Any]] = list(state.get("questions", []))
+    state.pop("question", None)
+    state.pop("questions", None)
+    if added:
+        state.pop("checkout", None)
+    if queue:
+        state["question"], state["questions"] = queue[0], queue[1:]
+    await turn.save_state()
+    parts = (["✅ Added " + ", ".join(added) + "."] if added else []) + remarks
+    if queue:
+        parts.append(question_text(menu, queue[0]))
+    else:
+        lines = await carts.load_cart(turn.conn, turn.customer_id)
+        parts.append(carts.render_cart(lines) + "\n\n" + CHECKOUT_HINT)
+    return "\n\n".join(parts)
+
+
+async def find_cart_line(turn: Turn, ref: str) -> tuple[list[carts.CartLine], list[carts.CartLine]]:
+    """(the cart, the lines `ref` names): a line number ("2", "#2", "line 2") or an item."""
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    ref = ref.strip().removeprefix("line ").removeprefix("#").strip()
+    if ref.isdigit():
+        index = int(ref)
+        return lines, [lines[index - 1]] if 1 <= index <= len(lines) else []
+    result = parse(turn.store.menu, ref)
+    codes = {line.item for line in result.lines}
+    for amb in result.ambiguous:
+        codes.update(amb.candidates)
+    matched = [line for line in lines if line.item_code in codes]
+    if matched:
+        return lines, matched
+    names = {line.id: line.name.lower() for line in lines}
+    best = process.extract(ref, names, scorer=fuzz.WRatio, limit=3, score_cutoff=_LINE_MATCH_SCORE)
+    ids = {key for _, _, key in best}
+    return lines, [line for line in lines if line.id in ids]
+
+
+def _which_line(example: str, lines: list[carts.CartLine]) -> str:
+    listed = "\n".join(f"{i}. {line.describe()}" for i, line in enumerate(lines, 1))
+    return f"Which line do you mean? Send the line number, e.g. *{example}*:\n{listed}"
+
+
+async def remove(turn: Turn, ref: str) -> str:
+    """Remove the line `ref` names; asks which when it names several or none."""
+    lines, found = await find_cart_line(turn, ref)
+    if not lines:
+        return carts.render_cart(lines)
+    if len(found) != 1:
+        prefix = f'I couldn\'t find "{echo(ref)}" in your cart. ' if not found else ""
+        return prefix + _which_line("remove 1", lines)
+    await carts.remove_line(turn.conn, turn.customer_id, found[0].id, turn.now)
+    turn.state.pop("checkout", None)
+    await turn.save_state()
+    rest = await carts.load_cart(turn.conn, turn.customer_id)
+    return f"🗑️ Removed {found[0].quantity} x {found[0].name}.\n\n{carts.render_cart(rest)}"
+
+
+async def change(turn: Turn, ref: str, quantity: int) -> str:
+    """Set the quantity of the line `ref` names (0 removes it)."""
+    lines, found = await find_cart_line(turn, ref)
+    if not lines:
+        return carts.render_cart(lines)
+    if len(found) != 1:
+        prefix = f'I couldn\'t find "{echo(ref)}" in your cart. ' if not found else ""
+        return prefix + _which_line(f"change 1 to {quantity}", lines)
+    if quantity > carts.MAX_QUANTITY:
+        return f"The most I can put on one line is {carts.MAX_QUANTITY}."
+    await carts.set_quantity(turn.conn, turn.customer_id, found[0].id, quantity, turn.now)
+    turn.state.pop("checkout", None)
+    await turn.save_state()
+    rest = await carts.load_cart(turn.conn, turn.customer_id)
+    done = f"Removed {found[0].name}." if quantity == 0 else f"Changed {found[0].name} to {quantity}."
+    return f"✏️ {done}\n\n{carts.render_cart(rest)}"

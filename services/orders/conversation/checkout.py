@@ -1,0 +1,318 @@
+"""Checkout: delivery or pickup, the delivery address (typed, a location pin, or the saved one),
+a summary with subtotal, fee and total, an explicit confirm, and placing the order.
+
+The step lives in `customers.state["checkout"]`: `{"step": "fulfilment" | "address" |
+"confirm", "fulfilment": "delivery" | "pickup", "address": str, "location": {...}}`. Any cart
+change drops it, so a confirm always refers to the summary the customer last saw. Placing an
+order checks again what may have changed since the summary (opening hours, the store pausing
+orders, sold-out items, the minimum) and records the confirming MessageSid on the order
+(`orders.confirm_message_sid` is unique), so one confirm can never make two orders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from libs import metrics
+from services.orders import hours
+from services.orders.catalog import format_money
+from services.orders.conversation import cart as carts
+from services.orders.conversation.texts import ORDER_HINT, echo
+from services.orders.conversation.turn import Turn
+
+MIN_ADDRESS_CHARS = 5
+MAX_ADDRESS_CHARS = 300
+PAUSED = "Sorry, we're not taking orders right now. Please try again a little later; your cart is saved."
+EMPTY_CART = "Your cart is empty, so there's nothing to check out yet. " + ORDER_HINT
+
+
+def order_gate(turn: Turn) -> str | None:
+    """Why no order can be placed right now (paused, closed), or None when it can."""
+    if not turn.store.accepting_orders:
+        return PAUSED
+    store = turn.store.menu.store
+    if not hours.is_open(store, turn.now):
+        return f"Sorry! {hours.closed_line(store, turn.now)}"
+    return None
+
+
+def _fulfilment_question(turn: Turn) -> str:
+    delivery = turn.store.menu.store.delivery
+    minimum = f", minimum order {format_money(delivery.minimum_order)}" if delivery.minimum_order else ""
+    return (
+        "How would you like to get your order?\n"
+        f"1. 🛵 Delivery (fee {format_money(delivery.fee)}{minimum})\n"
+        "2. 🏃 Pickup\n"
+        "Reply *delivery* or *pickup* (or 1 / 2)."
+    )
+
+
+def _address_question(turn: Turn) -> str:
+    saved = turn.customer.get("saved_address")
+    text = "Where should we deliver? Type your address, or share your location 📍 (attach → Location)."
+    if saved:
+        text += f"\nOr reply *same address* for: {saved}"
+    return text
+
+
+async def _set(turn: Turn, checkout: dict[str, Any] | None) -> None:
+    if checkout is None:
+        turn.state.pop("checkout", None)
+    else:
+        turn.state["checkout"] = checkout
+    await turn.save_state()
+
+
+async def start(turn: Turn, fulfilment: str | None = None) -> str:
+    """Begin checkout (optionally with the fulfilment already chosen)."""
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    if not lines:
+        await _set(turn, None)
+        return EMPTY_CART
+    gate = order_gate(turn)
+    if gate:
+        return gate
+    store = turn.store.menu.store
+    offered = [kind for kind, on in (("delivery", store.delivery.enabled), ("pickup", store.pickup)) if on]
+    if not offered:
+        return "Sorry, we don't take orders over WhatsApp at the moment."
+    if fulfilment is None and len(offered) == 1:
+        fulfilment = offered[0]
+    if fulfilment is None:
+        await _set(turn, {"step": "fulfilment"})
+        return _fulfilment_question(turn)
+    return await choose(turn, fulfilment)
+
+
+async def choose(turn: Turn, fulfilment: str) -> str:
+    """The customer chose delivery or pickup."""
+    store = turn.store.menu.store
+    if fulfilment == "delivery" and not store.delivery.enabled:
+        await _set(turn, {"step": "fulfilment"})
+        return "Sorry, we only offer pickup. Reply *pickup* to continue."
+    if fulfilment == "pickup" and not store.pickup:
+        await _set(turn, {"step": "fulfilment"})
+        return "Sorry, we only deliver. Reply *delivery* to continue."
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    if not lines:
+        await _set(turn, None)
+        return EMPTY_CART
+    if fulfilment == "delivery":
+        short = store.delivery.minimum_order - carts.subtotal(lines)
+        if short > 0:
+            await _set(turn, {"step": "fulfilment"})
+            other = " or reply *pickup*" if store.pickup else ""
+            return (
+                f"The minimum for delivery is {format_money(store.delivery.minimum_order)}; your cart is "
+                f"{format_money(carts.subtotal(lines))}. Add {format_money(short)} more{other}."
+            )
+        await _set(turn, {"step": "address", "fulfilment": "delivery"})
+        return _address_question(turn)
+    checkout = {"step": "confirm", "fulfilment": "pickup"}
+    return await summary(turn, checkout)
+
+
+def looks_like_address(text: str) -> bool:
+    """A typed address: long enough, with a letter, not absurdly long."""
+    text = text.strip()
+    return MIN_ADDRESS_CHARS <= len(text) <= MAX_ADDRESS_CHARS and any(ch.isalpha() for ch in text)
+
+
+def location_of(turn: Turn) -> tuple[str, dict[str, Any]]:
+    """(address text, location dict) of a shared location pin."""
+    inbound = turn.inbound
+    location = {
+        "latitude": inbound.latitude,
+        "longitude": inbound.longitude,
+        "address": inbound.address,
+        "label": inbound.label,
+    }
+    named = ", ".join(p for p in (inbound.label, inbound.address) if p)
+    text = named or f"📍 {inbound.latitude}, {inbound.longitude}"
+    return text, location
+
+
+async def set_address(turn: Turn, address: str, location: dict[str, Any] | None) -> str:
+    """Use this delivery address, then show the summary."""
+    checkout = {"step": "confirm", "fulfilment": "delivery", "address": address.strip(), "location": location}
+    return await summary(turn, checkout)
+
+
+async def same_address(turn: Turn) -> str:
+    """Use the saved address (from the last delivery)."""
+    saved = turn.customer.get("saved_address")
+    if not saved:
+        return "I don't have a saved address for you yet. Please type your address or share your location 📍."
+    return await set_address(turn, str(saved), turn.customer.get("saved_location"))
+
+
+async def _drop_unavailable(turn: Turn, lines: list[carts.CartLine]) -> tuple[list[carts.CartLine], str]:
+    """Remove lines whose item is sold out or gone from the menu; returns (kept, note)."""
+    menu = turn.store.menu
+    gone = []
+    for line in lines:
+        item = menu.item(line.item_code)
+        if item is None or not item.available:
+            gone.append(line)
+            await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
+    if not gone:
+        return lines, ""
+    names = ", ".join(sorted({line.name for line in gone}))
+    verb = "is" if len(gone) == 1 else "are"
+    note = f"⚠️ Sorry, {names} {verb} no longer available, so I took it out of your cart."
+    return [line for line in lines if line not in gone], note
+
+
+def _totals(turn: Turn, lines: list[carts.CartLine], fulfilment: str) -> tuple[int, int, int]:
+    subtotal = carts.subtotal(lines)
+    fee = turn.store.menu.store.delivery.fee if fulfilment == "delivery" else 0
+    return subtotal, fee, subtotal + fee
+
+
+async def summary(turn: Turn, checkout: dict[str, Any]) -> str:
+    """The order summary with subtotal, fee and total, asking for an explicit confirm.
+
+    Sold-out items are taken out first and named; a cart that then falls below the delivery
+    minimum goes back to the fulfilment question.
+    """
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    lines, note = await _drop_unavailable(turn, lines)
+    prefix = f"{note}\n\n" if note else ""
+    if not lines:
+        await _set(turn, None)
+        return prefix + EMPTY_CART
+    store = turn.store.menu.store
+    fulfilment = str(checkout["fulfilment"])
+    subtotal, fee, total = _totals(turn, lines, fulfilment)
+    if fulfilment == "delivery" and subtotal < store.delivery.minimum_order:
+        await _set(turn, {"step": "fulfilment"})
+        short = store.delivery.minimum_order - subtotal
+        return prefix + (
+            f"The minimum for delivery is {format_money(store.delivery.minimum_order)}; add "
+            f"{format_money(short)} more" + (" or reply *pickup*." if store.pickup else ".")
+        )
+    await _set(turn, checkout)
+    body = "\n".join(f"{i}. {line.describe()}" for i, line in enumerate(lines, 1))
+    where = (
+        f"🛵 Delivery to: {checkout.get('address')}"
+        if fulfilment == "delivery"
+        else f"🏃 Pickup at {store.name}"
+    )
+    fee_line = f"\nDelivery fee: {format_money(fee)}" if fulfilment == "delivery" else ""
+    return prefix + (
+        f"🧾 *Your order*\n{body}\n\nSubtotal: {format_money(subtotal)}{fee_line}\n"
+        f"*Total: {format_money(total)}*\n{where}\n\n"
+        "Reply *confirm* to place the order, or *cancel* to keep shopping."
+    )
+
+
+async def place(turn: Turn) -> str:
+    """Place the order the customer confirmed (checkout step `confirm`)."""
+    checkout: dict[str, Any] = dict(turn.state.get("checkout") or {})
+    gate = order_gate(turn)
+    if gate:
+        return gate
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    kept, note = await _drop_unavailable(turn, lines)
+    if note or not kept:
+        # Something changed since the summary: show the new one and ask again.
+        return await summary(turn, checkout)
+    store = turn.store.menu.store
+    fulfilment = str(checkout["fulfilment"])
+    subtotal, fee, total = _totals(turn, kept, fulfilment)
+    if fulfilment == "delivery" and subtotal < store.delivery.minimum_order:
+        return await summary(turn, checkout)
+    number_row = await (
+        await turn.conn.execute(
+            "UPDATE stores SET next_order_number = next_order_number + 1 WHERE id = %s"
+            " RETURNING next_order_number - 1 AS number",
+            (turn.store.id,),
+        )
+    ).fetchone()
+    assert number_row is not None
+    number = int(number_row["number"])
+    ready_at = turn.now + dt.timedelta(minutes=store.preparation_minutes)
+    address = checkout.get("address") if fulfilment == "delivery" else None
+    location = checkout.get("location") if fulfilment == "delivery" else None
+    order = await (
+        await turn.conn.execute(
+            """
+            INSERT INTO orders (store_id, number, customer_id, status, fulfilment, delivery_address,
+                delivery_location, subtotal_cents, delivery_fee_cents, total_cents, currency,
+                confirm_message_sid, estimated_ready_at, placed_at, updated_at)
+            VALUES (%s, %s, %s, 'placed', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            RETURNING id
+            """,
+            (
+                turn.store.id,
+                number,
+                turn.customer_id,
+                fulfilment,
+                address,
+                Jsonb(location) if location else None,
+                subtotal,
+                fee,
+                total,
+                store.currency,
+                turn.inbound.message_sid,
+                ready_at,
+                turn.now,
+                turn.now,
+            ),
+        )
+    ).fetchone()
+    assert order is not None
+    order_id = int(order["id"])
+    async with turn.conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO order_lines (order_id, item_code, name, unit_price_cents, quantity, options,"
+            " excluded, notes, line_total_cents, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                (
+                    order_id,
+                    line.item_code,
+                    line.name,
+                    line.unit_price_cents,
+                    line.quantity,
+                    Jsonb(line.options),
+                    Jsonb(line.excluded),
+                    line.notes,
+                    line.total_cents,
+                    position,
+                )
+                for position, line in enumerate(kept, 1)
+            ],
+        )
+    await turn.conn.execute(
+        "INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason, at)"
+        " VALUES (%s, NULL, 'placed', 'customer', '', %s)",
+        (order_id, turn.now),
+    )
+    await carts.clear_cart(turn.conn, turn.customer_id)
+    if fulfilment == "delivery" and address:
+        await turn.conn.execute(
+            "UPDATE customers SET saved_address = %s, saved_location = %s WHERE id = %s",
+            (address, Jsonb(location) if location else None, turn.customer_id),
+        )
+    turn.state.clear()
+    await turn.save_state()
+    metrics.ORDERS_PLACED.inc()
+    local_ready = ready_at.astimezone(hours.store_zone(store))
+    where = f"🛵 Delivery to {address}." if fulfilment == "delivery" else f"🏃 Pickup at {store.name}."
+    return (
+        f"✅ Order *#{number}* placed! Total {format_money(total)}.\n{where}\n"
+        f"⏱️ Estimated ready around {local_ready:%H:%M} (about {store.preparation_minutes} min).\n\n"
+        "We'll message you as it moves along. Send *status* to check on it, or *cancel* to cancel "
+        "before we start preparing."
+    )
+
+
+def address_rejected(text: str) -> str:
+    """The reply to something at the address step that does not look like an address."""
+    return (
+        f'"{echo(text)}" doesn\'t look like an address. Please type the street and number '
+        "(e.g. *12 Main St, Apt 4*) or share your location 📍. Send *cancel* to go back."
+    )

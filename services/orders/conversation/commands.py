@@ -1,0 +1,163 @@
+"""What a message asks for, before any menu matching: commands, their synonyms, and arguments.
+
+`classify(text)` normalises the text (case, accents kept, punctuation and emoji dropped) and
+returns a `Command`. Whole-message synonyms are matched exactly, so "no onions" is never the
+command "no"; a few commands take an argument ("remove 2", "change 1 to 3", "info veggie").
+Anything else is `Command("text")`, which the engine hands to the order parser.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A recognised intent. `arg` is the raw argument text (or ""), `number` a parsed number."""
+
+    kind: str
+    arg: str = ""
+    number: int | None = None
+
+
+def _table(spec: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for kind, phrases in spec.items():
+        for phrase in phrases.split("|"):
+            key = normalize(phrase)
+            if key:
+                out[key] = kind
+    return out
+
+
+def normalize(text: str) -> str:
+    """Lowercase, NFKC, apostrophes removed, punctuation/symbols/emoji as spaces, one space."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = text.replace("'", "").replace("\u2019", "").replace("`", "")
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        out.append(ch if category[0] in "LNM" or ch == "#" else " ")
+    return " ".join("".join(out).split())
+
+
+# Whole-message synonyms; see docs/conversation.md for the list customers are told about.
+_SYNONYMS: Final = _table(
+    {
+        "greeting": "hi|hii|hiii|hello|helo|hallo|hey|heya|hiya|hola|ola|olá|oi|bonjour|salut|ciao|"
+        "buenas|buenos dias|buenas tardes|buenas noches|good morning|good afternoon|good evening|"
+        "morning|evening|hi there|hello there|hey there|howdy|yo|sup|greetings|namaste|salaam|"
+        "salam|marhaba|merhaba|hallo|guten tag|привет|здравствуйте|مرحبا|こんにちは|你好|안녕하세요|"
+        "नमस्ते|shalom|hey bot|hi bot|hello bot|start order|new order|i want to order|"
+        "i would like to order|id like to order|can i order|order",
+        "menu": "menu|the menu|menus|show menu|show the menu|show me the menu|see menu|see the menu|"
+        "view menu|full menu|menu please|send menu|send the menu|what do you have|what have you got|"
+        "whats on the menu|what is on the menu|whats available|what can i order|carta|menú|la carta|"
+        "catalog|catalogue|list|price list|prices",
+        "cart": "cart|my cart|the cart|basket|my basket|view cart|show cart|see cart|show my cart|"
+        "whats in my cart|what is in my cart|cart please|bag|my bag|trolley|carrito",
+        "clear": "clear|clear cart|clear my cart|clear the cart|empty|empty cart|empty my cart|"
+        "empty the cart|start over|start again|reset|clear all|remove all|delete all|remove everything|"
+        "delete everything|cancel cart|new cart",
+        "checkout": "checkout|check out|done|im done|i am done|thats all|that is all|thats it|"
+        "that is it|place order|place my order|order now|pay|finish|finish order|complete order|"
+        "proceed|go to checkout|next|ready to order|send order|submit|submit order|nothing else|"
+        "no thats all|thats everything|all good",
+        "yes": "confirm|yes|y|ya|yes please|yep|yup|yeah|yea|ok|okay|k|sure|correct|confirm order|"
+        "confirmed|place it|go ahead|sounds good|perfect|si|sí|oui|ja|da",
+        "no": "no|n|nope|nah|not now|back|go back|wait|hold on|change|edit|modify",
+        "cancel": "cancel|cancel order|cancel my order|cancel it|cancel the order|cancel please|"
+        "i want to cancel|cancelar",
+        "status": "status|order status|my order status|where is my order|wheres my order|"
+        "where is my food|wheres my food|track|track order|track my order|tracking|eta|"
+        "how long|how much longer|is my order ready|my order|status please|update|whats the status|"
+        "what is the status|whats my order status|order update|any update",
+        "reorder": "reorder|re order|re-order|order again|same again|repeat order|repeat my order|"
+        "repeat last order|same as last time|the usual|my usual|usual|last order|again",
+        "help": "help|help me|commands|options|how does this work|how do i order|how to order|"
+        "what can i do|what can you do|instructions|info|ayuda|aide|?",
+        "agent": "agent|human|person|staff|operator|real person|a human|a person|talk to a human|"
+        "talk to someone|talk to a person|speak to someone|speak to a human|speak to a person|"
+        "representative|support|customer service|customer support|manager|talk to agent|"
+        "live agent|live chat|call me|humano|persona",
+        "stop": "stop|stopall|stop all|unsubscribe|opt out|optout|stop messages|stop messaging me|"
+        "dont message me|do not message me",
+        "start": "start|unstop|subscribe|opt in|optin|resume|resubscribe",
+        "delivery": "delivery|deliver|deliver it|deliver please|home delivery|delivery please|"
+        "deliver to me|deliver to my address|for delivery|domicilio|entrega",
+        "pickup": "pickup|pick up|pick-up|collect|collection|take away|takeaway|take out|takeout|"
+        "carry out|carryout|i will pick it up|ill pick it up|ill collect|i will collect|"
+        "pickup please|for pickup|recoger|para llevar",
+        "same_address": "same address|same|same as last time|same place|usual address|"
+        "same as before|last address|my address|the same|same one|saved address",
+        "thanks": "thanks|thank you|thx|ty|thank u|cheers|gracias|merci|danke|obrigado|great|"
+        "awesome|cool|nice|great thanks|ok thanks|ok thank you|thanks a lot",
+    }
+)
+
+_REMOVE = re.compile(
+    r"^(?:please\s+)?(?:remove|delete|del|rm|drop|take out|take off|minus|cancel)\s+(?:the\s+)?(.+)$"
+)
+_CHANGE = re.compile(
+    r"^(?:please\s+)?(?:change|set|make|update|edit)\s+(?:the\s+)?(.+?)\s+(?:to|into|x|=|qty|quantity)?\s*(\d{1,3})$"
+)
+_CHANGE_TAIL = re.compile(
+    r"^(?:please\s+)?(?:change|set|make|update)\s+(?:it\s+)?(?:to\s+)?(\d{1,3})\s+(?:x\s+)?(.+)$"
+)
+_INFO = re.compile(
+    r"^(?:info|details|detail|about|describe|tell me about|what is|whats|what is in|whats in|"
+    r"what comes on|whats on|ingredients of|ingredients in|more about|show)\s+(?:the\s+|a\s+)?(.+)$"
+)
+_MENU_OF = re.compile(r"^(?:menu|show me|see|list|show|view)\s+(?:the\s+|your\s+|of\s+)?(.+)$")
+_NUMBER = re.compile(r"^#?\s*(\d{1,4})$")
+_ORDER_REF = re.compile(r"^(status|cancel|track)\s+(?:order\s+)?#?\s*(\d{3,9})$")
+
+
+def classify(text: str) -> Command:
+    """The command `text` carries; `Command("text")` when it is none (maybe an order).
+
+    `Command("empty")` for a message with no letters or digits at all (only emoji, say).
+    """
+    raw = text.strip()
+    key = normalize(raw)
+    if not key:
+        if "?" in raw:
+            return Command("help")
+        if "👍" in raw or "👌" in raw:
+            return Command("yes")
+        return Command("empty")
+    kind = _SYNONYMS.get(key)
+    if kind is None and key.endswith(" please"):
+        kind = _SYNONYMS.get(key.removesuffix(" please"))
+    if kind is None and key.startswith("please "):
+        kind = _SYNONYMS.get(key.removeprefix("please "))
+    if kind is not None:
+        return Command(kind)
+    match = _NUMBER.match(key)
+    if match:
+        return Command("number", number=int(match.group(1)))
+    match = _ORDER_REF.match(key)
+    if match:
+        verb = "status" if match.group(1) in ("status", "track") else "cancel"
+        return Command(verb, number=int(match.group(2)))
+    match = _CHANGE.match(key)
+    if match:
+        return Command("change", arg=match.group(1), number=int(match.group(2)))
+    match = _CHANGE_TAIL.match(key)
+    if match:
+        return Command("change", arg=match.group(2), number=int(match.group(1)))
+    match = _REMOVE.match(key)
+    if match:
+        return Command("remove", arg=match.group(1))
+    match = _INFO.match(key)
+    if match:
+        return Command("info", arg=match.group(1))
+    if raw.endswith("?") and len(key.split()) <= 3:
+        return Command("info_or_text", arg=key)
+    match = _MENU_OF.match(key)
+    if match:
+        return Command("menu_of", arg=match.group(1))
+    return Command("text", arg=key)

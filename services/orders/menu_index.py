@@ -122,7 +122,7 @@ class MenuIndex:
     def suggest(self, phrase: str, limit: int = 3) -> tuple[str, ...]:
         """Item codes whose names or aliases look most like ``phrase``, best first."""
         found = process.extract(
-            phrase, self.suggestion_names, scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=60
+            phrase, self.suggestion_names, scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=62
         )
         out: list[str] = []
         for _name, _score, position in found:

@@ -72,6 +72,6 @@ WEAK_NUMBERS: frozenset[tuple[str, ...]] = frozenset(
 
 def number_from_words(tokens: tuple[str, ...]) -> int | None:
     """The integer a token tuple spells (``("twenty", "one") -> 21``, ``("3",) -> 3``), else None."""
-    if len(tokens) == 1 and tokens[0].isdigit():
+    if len(tokens) == 1 and tokens[0].isascii() and tokens[0].isdigit():
         return int(tokens[0])
     return NUMBER_PHRASES.get(tokens)

@@ -62,7 +62,8 @@ _COUNTED_NOT_ORDERED = frozenset(
     {"topping", "toppings", "item", "items", "ingredient", "ingredients", "slice", "slices",
      "piece", "pieces", "people", "persons", "person", "guests", "minutes", "mins", "min",
      "hours", "hour", "pm", "am", "oclock", "inch", "inches", "cm", "percent", "dollars",
-     "bucks", "usd", "euros"}
+     "bucks", "usd", "euros", "ounce", "ounces", "oz", "ml", "liter", "liters", "litre",
+     "litres", "l", "cl", "fl", "gallon", "gallons", "pound", "pounds", "lb", "lbs"}
 )  # fmt: skip
 
 # Words right after a negation that keep it open ("do not add any ham").
@@ -271,12 +272,14 @@ def _atoms(index: MenuIndex, tokens: list[str]) -> list[_Atom]:
 
 
 def _plain(tok: str, i: int) -> _Atom:
-    if tok.isdigit():
+    if tok.isascii() and tok.isdigit():
         value = int(tok)
         if 0 < value <= MAX_QUANTITY:
             return _Atom("num", i, i + 1, tok, number=value)
         return _Atom("word", i, i + 1, tok)
-    if (tok[0].isdigit() and tok.endswith("x")) or (tok.startswith("x") and tok[1:].isdigit()):
+    if tok.isascii() and (
+        (tok[0].isdigit() and tok.endswith("x")) or (tok.startswith("x") and tok[1:].isdigit())
+    ):
         value = int(tok.strip("x"))
         if 0 < value <= MAX_QUANTITY:
             # "2x" reads as a number when something follows it; fixed up in _frames
@@ -329,6 +332,7 @@ class _Unknown:
     end: int
     after_option: bool = False
     after_verb: bool = False
+    names_thing: bool = False  # right after an option word: "garlic knots", "ham sandwich"
 
 
 @dataclass(slots=True)
@@ -659,6 +663,14 @@ class _Reader:
             end=atom.end,
             after_option=self.cur is not None and bool(self.cur.mods),
             after_verb=any(t in ORDER_VERBS for t in self.tokens[: atom.start]),
+            names_thing=(
+                k > 0
+                and self.atoms[k - 1].kind == "opt"
+                and self.atoms[k - 1].end == atom.start
+                and self.cur is not None
+                and not self.cur.has_head
+                and not self.cur.listing
+            ),
         )
         holder = self.loose if self.cur is None else self.cur.unknown
         last = holder[-1] if holder else None
@@ -733,6 +745,12 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
             loose_frames.append((frame, mods))
             continue
         if not items and frame.noun is None:
+            thing = next((u for u in frame.unknown if u.names_thing), None)
+            if thing is not None:
+                before = [m.atom.text for m in mods if m.atom.end <= thing.end]
+                phrase = " ".join([*before[-2:], thing.text])
+                unmatched.append(UnmatchedPhrase(phrase, frame.number, index.suggest(phrase)))
+                continue
             if prefix_unknown and (frame.number is not None or not mods):
                 phrase = " ".join(u.text for u in prefix_unknown)
                 unmatched.append(UnmatchedPhrase(phrase, frame.number, index.suggest(phrase)))

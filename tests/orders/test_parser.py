@@ -1,0 +1,271 @@
+"""The message parser on the demo menu: pure tests, no database."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.orders.catalog import ChosenOption, Menu, demo_menu_path, load_menu, load_menu_file
+from services.orders.menu_index import tokenize
+from services.orders.numbers import number_from_words
+from services.orders.parser import OrderLine, ParseResult, parse_order
+
+
+@pytest.fixture(scope="module")
+def menu() -> Menu:
+    return load_menu_file(demo_menu_path())
+
+
+def _lines(result: ParseResult) -> list[tuple[int, str]]:
+    return sorted((line.quantity, line.item) for line in result.lines)
+
+
+def _only(result: ParseResult) -> OrderLine:
+    assert len(result.lines) == 1, result
+    return result.lines[0]
+
+
+def test_several_items_with_numbers(menu: Menu) -> None:
+    result = parse_order(menu, "2 margherita, a coke and 1 tiramisu")
+    assert _lines(result) == [(1, "coke"), (1, "tiramisu"), (2, "margherita")]
+    assert not result.ambiguous and not result.unmatched
+
+
+@pytest.mark.parametrize(
+    ("text", "quantity"),
+    [
+        ("two pepperoni", 2),
+        ("pepperoni x2", 2),
+        ("2x pepperoni", 2),
+        ("pepperoni x 3", 3),
+        ("a couple of pepperoni", 2),
+        ("half a dozen pepperoni", 6),
+        ("twenty one pepperoni", 21),
+        ("pepperoni", 1),
+    ],
+)
+def test_quantities(menu: Menu, text: str, quantity: int) -> None:
+    line = _only(parse_order(menu, text))
+    assert (line.item, line.quantity) == ("pepperoni", quantity)
+
+
+def test_thanks_a_lot_is_not_a_quantity(menu: Menu) -> None:
+    assert parse_order(menu, "thanks a lot").empty
+    assert _lines(parse_order(menu, "2 cokes, thanks a lot")) == [(2, "coke")]
+
+
+def test_options_and_qualifiers(menu: Menu) -> None:
+    line = _only(parse_order(menu, "large pepperoni with extra cheese"))
+    assert line.item == "pepperoni"
+    assert set(line.options) == {
+        ChosenOption("size", "large"),
+        ChosenOption("toppings", "cheese", "extra"),
+    }
+    assert menu.unit_price(line.item, line.options) == 1100 + 300 + 200
+
+
+def test_composed_item(menu: Menu) -> None:
+    text = "2 large build your own with ham and mushrooms but no olives and extra cheese, thin"
+    line = _only(parse_order(menu, text))
+    assert line.item == "build-your-own" and line.quantity == 2
+    assert set(line.options) == {
+        ChosenOption("size", "large"),
+        ChosenOption("toppings", "ham"),
+        ChosenOption("toppings", "mushrooms"),
+        ChosenOption("toppings", "cheese", "extra"),
+        ChosenOption("crust", "thin"),
+    }
+    assert line.excluded == (ChosenOption("toppings", "olives"),)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "veggie no peppers or onions",
+        "veggie without peppers and onions",
+        "veggie, hold the peppers and the onions",
+        "veggie but avoid peppers, onions",
+    ],
+)
+def test_negation_scope(menu: Menu, text: str) -> None:
+    line = _only(parse_order(menu, text))
+    assert set(line.excluded) == {
+        ChosenOption("toppings", "peppers"),
+        ChosenOption("toppings", "onions"),
+    }
+    assert not line.options
+
+
+def test_negation_ends_at_a_positive_option(menu: Menu) -> None:
+    line = _only(parse_order(menu, "veggie with no olives and extra cheese"))
+    assert line.excluded == (ChosenOption("toppings", "olives"),)
+    assert line.options == (ChosenOption("toppings", "cheese", "extra"),)
+
+
+def test_negated_qualified_option(menu: Menu) -> None:
+    line = _only(parse_order(menu, "pepperoni, hold the extra cheese"))
+    assert line.excluded == (ChosenOption("toppings", "cheese", "extra"),)
+
+
+def test_notes_and_unknown_options(menu: Menu) -> None:
+    line = _only(parse_order(menu, "veggie with pickles, no anchovy sauce, well done"))
+    assert "well done" in line.notes
+    phrases = {(u.phrase, u.excluded) for u in line.unknown_options}
+    assert ("pickles", False) in phrases
+    assert ("no anchovy sauce" in line.notes) == (("anchovy sauce", True) in phrases)
+
+
+def test_typos_case_emoji_and_filler(menu: Menu) -> None:
+    result = parse_order(menu, "Hiii 👋 can i get 2 PEPERONI pizzas n a tiramsu pls 🍕🍕")
+    assert _lines(result) == [(1, "tiramisu"), (2, "pepperoni")]
+
+
+def test_drinks_with_size_and_container(menu: Menu) -> None:
+    result = parse_order(menu, "three large cokes in bottles and a 2 liter water")
+    by_item = {line.item: line for line in result.lines}
+    assert by_item["coke"].quantity == 3
+    assert set(by_item["coke"].options) == {
+        ChosenOption("drink-size", "large"),
+        ChosenOption("container", "bottle"),
+    }
+    assert by_item["water"].options == (ChosenOption("volume", "2l"),)
+
+
+def test_ambiguous_phrase_lists_candidates(menu: Menu) -> None:
+    result = parse_order(menu, "2 large pizzas")
+    assert not result.lines
+    (question,) = result.ambiguous
+    assert question.quantity == 2
+    assert set(question.candidates) == {
+        "margherita",
+        "pepperoni",
+        "veggie",
+        "hawaiian",
+        "build-your-own",
+    }
+    assert question.options == (ChosenOption("size", "large"),)
+
+
+def test_unmatched_phrase_suggests_close_items(menu: Menu) -> None:
+    result = parse_order(menu, "2 margheritta and a lasagna")
+    assert _lines(result) == [(2, "margherita")]
+    (miss,) = result.unmatched
+    assert miss.phrase == "lasagna" and miss.quantity == 1
+    (knots,) = parse_order(menu, "2 garlic knots").unmatched
+    assert knots.quantity == 2 and knots.suggestions[0] == "garlic-bread"
+    assert parse_order(menu, "2 calzones").unmatched[0].phrase == "calzones"
+
+
+def test_modifiers_without_an_item(menu: Menu) -> None:
+    result = parse_order(menu, "no onions please, and make it large")
+    assert not result.lines
+    assert result.modifiers is not None
+    assert result.modifiers.excluded == (ChosenOption("toppings", "onions"),)
+    assert result.modifiers.options == (ChosenOption("size", "large"),)
+
+
+def test_chatter_is_empty(menu: Menu) -> None:
+    for text in ("hi", "hello there", "what time do you close?", "thank you!", "", "   "):
+        assert parse_order(menu, text).empty, text
+
+
+def test_to_json_shape(menu: Menu) -> None:
+    data = parse_order(menu, "large veggie with extra cheese, no onions, and a pizza").to_json()
+    assert json.loads(json.dumps(data)) == data
+    assert set(data) == {"lines", "ambiguous", "unmatched", "modifiers"}
+    line = data["lines"][0]
+    assert line["item"] == "veggie" and line["quantity"] == 1
+    assert {"group": "toppings", "option": "cheese", "qualifier": "extra"} in line["options"]
+    assert line["excluded"] == [{"group": "toppings", "option": "onions", "qualifier": None}]
+    assert data["ambiguous"][0]["candidates"][0] == "margherita"
+
+
+def test_deterministic(menu: Menu) -> None:
+    text = "2 large pepperoni with extra cheese but no olives, a coke and a lasagna"
+    assert parse_order(menu, text) == parse_order(menu, text)
+
+
+def test_another_menu_gets_its_own_index(menu: Menu) -> None:
+    data = {
+        "store": {"code": "s", "name": "S", "currency": "EUR"},
+        "categories": [
+            {
+                "code": "mains",
+                "name": "Mains",
+                "items": [{"code": "lasagna", "name": "Lasagna", "price": "8"}],
+            }
+        ],
+    }
+    other = load_menu(data)
+    assert _lines(parse_order(other, "2 lasagnas")) == [(2, "lasagna")]
+    assert parse_order(menu, "2 lasagnas").unmatched
+
+
+def test_tokenize_and_numbers() -> None:
+    assert tokenize("I'd like 2x Jalapeño-pizzas, w/o onions!!") == [
+        "id", "like", "2x", "jalapeno", "pizzas", ",", "without", "onions", "!", "!",
+    ]  # fmt: skip
+    assert number_from_words(("twenty", "one")) == 21
+    assert number_from_words(("a", "couple", "of")) == 2
+    assert number_from_words(("lots",)) is None
+
+
+def test_speed(menu: Menu) -> None:
+    texts = [
+        "2 margherita, a coke and 1 tiramisu",
+        "large pepperoni with extra cheese but no olives or onions and two diet cokes",
+        "hi can i get a veggie pizza no onions well done and a 2 liter water please",
+    ] * 200
+    parse_order(menu, "warm up")
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        parse_order(menu, text)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    assert times[len(times) // 2] < 0.0005
+    assert times[int(len(times) * 0.99)] < 0.002
+
+
+_ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=2000)
+_SOUP = (
+    "2 two a x2 3x margherita pepperoni pizza pizzas coke with without no not extra light "
+    "double and or , . ! hold the but large small thin crust cheese onions olives 🍕 "
+    "lots of a lot thanks please 99 100 0 -1 1.5 x 2x 7 up liter w/o &"
+)
+_MENU_WORDS = st.lists(st.sampled_from(_SOUP.split(" ")), max_size=400)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_ANY_TEXT)
+def test_any_text_never_raises(menu: Menu, text: str) -> None:
+    start = time.perf_counter()
+    result = parse_order(menu, text)
+    assert time.perf_counter() - start < 0.25
+    assert all(line.quantity >= 1 for line in result.lines)
+    json.dumps(result.to_json())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(words=_MENU_WORDS)
+def test_menu_word_soup_never_raises(menu: Menu, words: list[str]) -> None:
+    start = time.perf_counter()
+    result = parse_order(menu, " ".join(words))
+    assert time.perf_counter() - start < 0.25
+    known = {item.code for item in menu.items()}
+    for line in result.lines:
+        assert line.item in known and 1 <= line.quantity <= 99
+        for option in (*line.options, *line.excluded):
+            group = menu.group(option.group)
+            assert group is not None and group.option(option.option) is not None
+
+
+def test_very_long_message_is_bounded(menu: Menu) -> None:
+    text = "2 margherita with extra cheese and no onions, " * 2000
+    start = time.perf_counter()
+    parse_order(menu, text)
+    assert time.perf_counter() - start < 0.25

@@ -23,7 +23,7 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 _PHONE = re.compile(r"(?<![\w])(\+?)(\d{3,})(\d{4})(?!\d)")
 _SECRET_NAMES = re.compile(r"token|secret|password|authorization|auth|signature|cookie", re.I)
 _PII_NAMES = re.compile(r"^(name|profile_name|address|body|text|label)$", re.I)
-_RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+_RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "color_message"}
 
 
 def mask(text: str) -> str:

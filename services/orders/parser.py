@@ -426,7 +426,7 @@ class _Reader:
         for k, atom in enumerate(atoms):
             handler = getattr(self, f"_on_{atom.kind}")
             handler(k, atom)
-            if self.cur is not None and atom.kind != "word":
+            if self.cur is not None and (atom.kind != "word" or not atom.common):
                 self.cur.end = max(self.cur.end, atom.end)
         if self.cur is not None:
             self.frames.append(self.cur)

@@ -79,10 +79,14 @@ class DirectChat:
         self.handler = InboundHandler(
             pool, self.stores, cart_ttl_s=cart_ttl_s, slow_s=5.0, on_commit=self._committed, now=clock
         )
-        settings = OrdersSettings.from_env({"DATABASE_URL": "postgresql://unused/x", "ADMIN_API_TOKEN": ADMIN_TOKEN})
+        settings = OrdersSettings.from_env(
+            {"DATABASE_URL": "postgresql://unused/x", "ADMIN_API_TOKEN": ADMIN_TOKEN}
+        )
         self.app = Starlette(routes=staff_routes(settings))
         relay = types.SimpleNamespace(notify=self._committed)
-        self.app.state.orders = types.SimpleNamespace(pool=pool, stores=self.stores, relay=relay, settings=settings)
+        self.app.state.orders = types.SimpleNamespace(
+            pool=pool, stores=self.stores, relay=relay, settings=settings
+        )
 
     def _committed(self) -> None:
         self.commits += 1

@@ -22,11 +22,23 @@ from services.orders.parser import AmbiguousPhrase, OrderLine, ParseResult, pars
 MAX_PARSE_CHARS = 1600
 # How close a phrase must be to a cart line's name to mean it ("remove the cokes").
 _LINE_MATCH_SCORE = 70
+# Below this a "closest item" is noise rather than a suggestion.
+_SUGGEST_SCORE = 55
 
 
 def parse(menu: Menu, text: str) -> ParseResult:
     """The parser's reading of `text` (cut to `MAX_PARSE_CHARS`)."""
     return parse_order(menu, text[:MAX_PARSE_CHARS])
+
+
+def closest_items(menu: Menu, phrase: str, limit: int = 3) -> list[str]:
+    """Names of the available items closest in spelling to `phrase` (for "did you mean"),
+    used when the parser had no suggestion of its own."""
+    names = {item.name: item.name.lower() for item in menu.items() if item.available}
+    found = process.extract(
+        phrase.lower(), names, scorer=fuzz.WRatio, limit=limit, score_cutoff=_SUGGEST_SCORE
+    )
+    return [key for _, _, key in found]
 
 
 def chosen_json(options: tuple[ChosenOption, ...]) -> list[dict[str, Any]]:
@@ -168,7 +180,7 @@ async def add_parsed(turn: Turn, result: ParseResult) -> str:
             continue
         added.append(await _add(turn, fields, line.quantity))
     for miss in result.unmatched:
-        suggestions = item_names(menu, miss.suggestions)
+        suggestions = item_names(menu, miss.suggestions) or closest_items(menu, miss.phrase)
         sentence = f'Sorry, I couldn\'t find "{echo(miss.phrase)}" on the menu.'
         if suggestions:
             sentence += " Did you mean " + " or ".join(f"*{s}*" for s in suggestions[:3]) + "?"

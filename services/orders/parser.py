@@ -28,6 +28,7 @@ The JSON shape of a result is documented in docs/message-parser.md (``ParseResul
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 from services.orders.catalog import ChosenOption, Menu
@@ -65,6 +66,11 @@ _COUNTED_NOT_ORDERED = frozenset(
      "bucks", "usd", "euros", "ounce", "ounces", "oz", "ml", "liter", "liters", "litre",
      "litres", "l", "cl", "fl", "gallon", "gallons", "pound", "pounds", "lb", "lbs"}
 )  # fmt: skip
+
+# Words allowed between a qualifier and its option ("half the usual amount of cheese").
+_QUALIFIER_GLUE = frozenset(
+    {"the", "of", "on", "usual", "normal", "regular", "amount", "portion", "some", "my", "it"}
+)
 
 # Words right after a negation that keep it open ("do not add any ham").
 _NEGATION_LEAD = frozenset(
@@ -447,6 +453,7 @@ class _Reader:
                 nxt is not None
                 and nxt.kind in ("opt", "qual")
                 and not names
+                and not self._repeats_choice(cur, nxt)
                 and self._leads_to_head(k + 1) is None
             ):
                 return  # "with a thin crust": an article, not another order
@@ -455,6 +462,18 @@ class _Reader:
         frame.number = atom.number
         frame.weak = atom.weak
         self.option_context = True
+
+    def _repeats_choice(self, frame: _Frame, atom: _Atom) -> bool:
+        """True when ``atom`` picks again in a single-choice group the frame already chose in
+        ("a large pizza with bacon and a medium with ham": the medium is another pizza)."""
+        if atom.entry is None or atom.kind != "opt":
+            return False
+        groups = self._frame_groups(frame)
+        singles = {g for g, _ in atom.entry.options if g in groups and self.index.group_single[g]}
+        return any(
+            not m.negated and m.atom.entry is not None and any(g in singles for g, _ in m.atom.entry.options)
+            for m in frame.mods
+        )
 
     def _on_mult(self, k: int, atom: _Atom) -> None:
         nxt = self.atoms[k + 1] if k + 1 < len(self.atoms) else None
@@ -651,7 +670,8 @@ class _Reader:
                 return
             if word not in NEGATION_GLUE:
                 self._end_negation()
-                self.qualifier = None
+                if word not in _QUALIFIER_GLUE:
+                    self.qualifier = None
                 self.option_context = False
             return
         unknown = _Unknown(
@@ -716,8 +736,33 @@ def _distribute(frames: list[_Frame]) -> list[_Frame]:
     return out
 
 
+def _share_head(index: MenuIndex, frames: list[_Frame]) -> None:
+    """ "2 large and 1 small pizza with pepperoni": a numbered frame of single-choice options
+    only, right before a numbered frame with a head, orders the same thing."""
+    for frame, nxt in pairwise(frames):
+        if (
+            frame.has_head
+            or frame.number is None
+            or nxt.number is None
+            or not nxt.has_head
+            or frame.unknown
+            or not frame.mods
+        ):
+            continue
+        simple = all(
+            m.atom.entry is not None
+            and not m.atom.entry.items
+            and all(index.group_single.get(g) for g, _ in m.atom.entry.options)
+            for m in frame.mods
+        )
+        if simple:
+            frame.items, frame.noun, frame.head_text = nxt.items, nxt.noun, nxt.head_text
+            frame.mods = [*frame.mods, *(m for m in nxt.mods if not m.prefix)]
+
+
 def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> ParseResult:
     frames = _distribute(frames)
+    _share_head(index, frames)
     loose_frames: list[tuple[_Frame, list[_Mod]]] = []
     lines: list[OrderLine] = []
     ambiguous: list[AmbiguousPhrase] = []

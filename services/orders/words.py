@@ -34,7 +34,7 @@ NEGATIONS: frozenset[str] = frozenset(
     hold off|hold off on|hold off on the|skip|skip the|avoid|leave out|leave out the|leave off|
     leave off the|take off|take off the|remove|remove the|no more|not any|none of|
     dont want|do not want|dont put|do not put|dont add|do not add|dont like|do not like|
-    dont include|do not include|free of|allergic to|dont|do not|but no|but not|
+    dont include|do not include|free of|allergic to|dont|do not|
     make sure its not|make sure there is no|make sure theres no|please no|nix|nix the|
     forget the|forget|cut the|lose the|no need for|without any|with no|with out|withouth|
     witout|whitout|ditch the|drop the|omit|omit the""")
@@ -52,7 +52,8 @@ QUALIFIER_PHRASES: Mapping[str, str] = {
         only a little bit of|a touch of|just a touch of|a drizzle|a drizzle of|just a drizzle|
         just a drizzle of|only a drizzle|only a drizzle of|no more than a drizzle|
         no more than a drizzle of|drizzle of|drizzled|a tiny bit of|a tiny bit|
-        just a tiny bit of|not much|not a lot|not a lot of|not many|not too much|less|
+        just a tiny bit of|not much|not a lot|not a lot of|not many|not too much|
+        not too many|not too much of|less|
         a small amount of|a sprinkle of|a sprinkling of|sprinkled|half the|
         a light layer of|scant|sparingly"""),
         "light",

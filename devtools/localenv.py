@@ -93,10 +93,10 @@ def _with_database(url: str, name: str) -> str:
 
 def start_embedded_postgres() -> str:
     """Start (or reuse) the embedded PostgreSQL under .data/pg; returns a URL for `postgres`."""
-    import pgserver
+    from pgserver.postgres_server import get_server
 
     DATA.mkdir(exist_ok=True)
-    server = pgserver.get_server(DATA / "pg", cleanup_mode=None)
+    server = get_server(DATA / "pg", cleanup_mode=None)
     uri: str = server.get_uri()
     say("embedded PostgreSQL running (pgserver)")
     return uri
@@ -205,9 +205,9 @@ def down() -> int:
         pid_file.unlink(missing_ok=True)
     pgdata = DATA / "pg"
     if (pgdata / "postmaster.pid").exists():
-        import pgserver
+        from pgserver.postgres_server import get_server
 
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="stop")
         server.cleanup()
         say("embedded PostgreSQL stopped")
     return 0

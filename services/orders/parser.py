@@ -271,10 +271,28 @@ def _atoms(index: MenuIndex, tokens: list[str]) -> list[_Atom]:
             atoms.append(_plain(tok, i))
             i += 1
             continue
+        if not entry.menu and size > 1:
+            entry, size = _yield_to_menu(index, tokens, i, entry, size)
         text = " ".join(tokens[i : i + size])
         atoms.append(_from_entry(entry, i, i + size, text))
         i += size
     return atoms
+
+
+def _yield_to_menu(index: MenuIndex, tokens: list[str], i: int, entry: Entry, size: int) -> tuple[Entry, int]:
+    """Shorten an English phrase that overlaps a longer menu name: in "extra spicy red
+    sauce" the note "extra spicy" gives way to "extra" + "spicy red sauce"."""
+    n = len(tokens)
+    for j in range(i + 1, i + size):
+        for length in range(min(index.max_phrase, n - j), i + size - j, -1):
+            found = index.lexicon.get(tuple(tokens[j : j + length]))
+            if found is not None and found.menu:
+                for cut in range(j - i, 0, -1):
+                    shorter = index.lexicon.get(tuple(tokens[i : i + cut]))
+                    if shorter is not None:
+                        return shorter, cut
+                return entry, size
+    return entry, size
 
 
 def _plain(tok: str, i: int) -> _Atom:

@@ -61,6 +61,29 @@ class SandboxHandle:
 
 
 @asynccontextmanager
+async def serving(app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 in this event loop; yields its base URL."""
+    port = port or free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10
+    while True:
+        if server.started:
+            break
+        assert not task.done(), "server failed to start"
+        assert time.monotonic() < deadline, "server did not start"
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
 async def running_sandbox(**overrides: Any) -> AsyncIterator[SandboxHandle]:
     """Start the sandbox app under uvicorn on a free port; stop it on exit."""
     port = free_port()
@@ -74,20 +97,8 @@ async def running_sandbox(**overrides: Any) -> AsyncIterator[SandboxHandle]:
         "callback_attempts": 2,
     }
     options.update(overrides)
-    settings = SandboxSettings(**options)
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert not task.done(), "sandbox failed to start"
-        assert time.monotonic() < deadline, "sandbox did not start"
-        await asyncio.sleep(0.01)
-    async with httpx.AsyncClient(timeout=10) as http:
-        try:
-            yield SandboxHandle(f"http://127.0.0.1:{port}", http)
-        finally:
-            server.should_exit = True
-            await task
+    async with (
+        serving(create_app(SandboxSettings(**options)), port) as url,
+        httpx.AsyncClient(timeout=10) as http,
+    ):
+        yield SandboxHandle(url, http)

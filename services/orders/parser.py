@@ -664,6 +664,15 @@ class _Reader:
         self.qualifier = None
         self.option_context = False
 
+    def _everything_but(self, k: int, atom: _Atom) -> bool:
+        nxt = self.atoms[k + 1] if k + 1 < len(self.atoms) else None
+        before = self.tokens[atom.start - 1] if atom.start > 0 else ""
+        return (
+            nxt is not None
+            and nxt.kind in ("opt", "word")
+            and before in ("everything", "all", "works", "anything", "toppings")
+        )
+
     def _on_word(self, k: int, atom: _Atom) -> None:
         word = atom.text
         if word in LIST_WORDS:
@@ -673,6 +682,10 @@ class _Reader:
                 self._end_negation()
             self.neg_fresh = False
             self.option_context = self.option_context or self.cur is not None
+            return
+        if word == "but" and self._everything_but(k, atom):
+            self.negated = True  # "everything but anchovies", "the works but olives"
+            self.neg_fresh = True
             return
         if word in POSITIVE_MARKERS:
             if self.cur is not None and self.cur.names_item:

@@ -172,14 +172,15 @@ def _totals(turn: Turn, lines: list[carts.CartLine], fulfilment: str) -> tuple[i
     return subtotal, fee, subtotal + fee
 
 
-async def summary(turn: Turn, checkout: dict[str, Any]) -> str:
+async def summary(turn: Turn, checkout: dict[str, Any], note: str = "") -> str:
     """The order summary with subtotal, fee and total, asking for an explicit confirm.
 
     Sold-out items are taken out first and named; a cart that then falls below the delivery
     minimum goes back to the fulfilment question.
     """
     lines = await carts.load_cart(turn.conn, turn.customer_id)
-    lines, note = await _drop_unavailable(turn, lines)
+    lines, dropped = await _drop_unavailable(turn, lines)
+    note = "\n".join(n for n in (note, dropped) if n)
     prefix = f"{note}\n\n" if note else ""
     if not lines:
         await _set(turn, None)
@@ -219,7 +220,7 @@ async def place(turn: Turn) -> str:
     kept, note = await _drop_unavailable(turn, lines)
     if note or not kept:
         # Something changed since the summary: show the new one and ask again.
-        return await summary(turn, checkout)
+        return await summary(turn, checkout, note)
     store = turn.store.menu.store
     fulfilment = str(checkout["fulfilment"])
     subtotal, fee, total = _totals(turn, kept, fulfilment)

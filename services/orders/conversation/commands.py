@@ -116,6 +116,24 @@ _NUMBER = re.compile(r"^#?\s*(\d{1,4})$")
 _ORDER_REF = re.compile(r"^(status|cancel|track)\s+(?:order\s+)?#?\s*(\d{3,9})$")
 
 
+# Politeness around a command: "i want to talk to a human please" is "talk to a human".
+_LEAD = re.compile(
+    r"^(?:(?:hi|hello|hey|ok|okay|so|um|uh|well|and|also|now|then|please|pls|plz|kindly|"
+    r"i want to|i wanna|i would like to|id like to|i need to|i need|can i|could i|can you|"
+    r"could you|would you|let me|lets|i want|just)\s+)+"
+)
+_TRAIL = re.compile(r"(?:\s+(?:please|pls|plz|now|thanks|thank you|thx|asap|again))+$")
+# "speak to someone", "a real human", "customer service": wanting a person, however phrased.
+_AGENT_WORDS = re.compile(
+    r"\b(?:human|agent|operator|representative|real person|customer service|"
+    r"(?:talk|speak|chat) (?:to|with) (?:a |an |the |some )?(?:person|someone|somebody|staff|manager))\b"
+)
+
+
+def _strip_fillers(key: str) -> str:
+    return _TRAIL.sub("", _LEAD.sub("", key)).strip()
+
+
 def classify(text: str) -> Command:
     """The command `text` carries; `Command("text")` when it is none (maybe an order).
 
@@ -129,13 +147,12 @@ def classify(text: str) -> Command:
         if "👍" in raw or "👌" in raw:
             return Command("yes")
         return Command("empty")
-    kind = _SYNONYMS.get(key)
-    if kind is None and key.endswith(" please"):
-        kind = _SYNONYMS.get(key.removesuffix(" please"))
-    if kind is None and key.startswith("please "):
-        kind = _SYNONYMS.get(key.removeprefix("please "))
+    kind = _SYNONYMS.get(key) or _SYNONYMS.get(_strip_fillers(key))
+    if kind is None and _AGENT_WORDS.search(key) and len(key.split()) <= 10:
+        kind = "agent"
     if kind is not None:
         return Command(kind)
+    key = _strip_fillers(key) or key
     match = _NUMBER.match(key)
     if match:
         return Command("number", number=int(match.group(1)))

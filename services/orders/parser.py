@@ -858,9 +858,6 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
             if u.option_context or u.negated or u.qualifier:
                 unknown.append(UnknownOption(u.text, u.negated, u.qualifier))
         notes = list(frame.notes)
-        for option in unknown:
-            if option.excluded:
-                notes.append(f"no {option.phrase}")
         text = " ".join(tokens[frame.start : frame.end])
         if len(items) == 1:
             lines.append(
@@ -911,7 +908,6 @@ def _modifiers(
         notes += frame.notes
         if got or out or odd or frame.notes:
             texts.append(" ".join(tokens[frame.start : frame.end]))
-    notes += [f"no {u.phrase}" for u in unknown if u.excluded]
     if not (chosen or excluded or unknown or notes):
         return None
     return Modifiers(tuple(chosen), tuple(excluded), tuple(notes), tuple(unknown), " ".join(texts))

@@ -11,10 +11,10 @@ from starlette.middleware import Middleware
 from starlette.types import Receive, Scope, Send
 
 from libs import health
-from libs.connections import redis_client
 from libs.messages import Keys
 from libs.server import HttpMetrics
 from services.ingress.enqueue import Enqueuer
+from services.ingress.pipe import RedisPipe
 from services.ingress.settings import IngressSettings
 from services.ingress.webhooks import Webhooks
 
@@ -48,10 +48,10 @@ class IngressApp:
         """Create the Redis client (it connects on first use, so a Redis outage at start-up
         only makes /ready and the webhooks answer 503 until it returns), then close it."""
         common = self.settings.common
-        log.info("starting: redis client, enqueuer")
-        client = redis_client(common.redis_url)
+        log.info("starting: redis connection, enqueuer")
+        pipe = RedisPipe(common.redis_url)
         enqueuer = Enqueuer(
-            client,
+            pipe,
             Keys(common.key_prefix),
             dedupe_ttl_s=self.settings.dedupe_ttl_s,
             customer_limit=self.settings.customer_limit,
@@ -65,11 +65,10 @@ class IngressApp:
         try:
             yield
         finally:
-            log.info("stopping: enqueuer, redis client")
+            log.info("stopping: enqueuer, redis connection")
             self.webhooks.enqueuer = None
             self.probes.readiness.pop("redis", None)
-            await enqueuer.close()
-            await client.aclose()
+            await pipe.close()
             log.info("stopped")
 
 

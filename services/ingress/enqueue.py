@@ -17,27 +17,23 @@ succeeded). orders ignores a `_throttled` message, and for `first` sends one "pl
 down" reply, so a flooding customer gets at most one such reply per window while Twilio still
 gets its 200 and does not retry.
 
-Concurrent calls within one event-loop iteration are sent as one pipeline (micro-batching):
-one client round trip for many webhooks, which is where a redis-py command's CPU goes.
+Commands go through `RedisPipe`, one auto-pipelined connection: the scripts of every webhook
+handled in one event-loop iteration leave in one write (see services.ingress.pipe).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
-import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError
 
 from libs.messages import Envelope, Keys
-
-log = logging.getLogger("services.ingress.enqueue")
+from services.ingress.pipe import RedisPipe
 
 ENQUEUE_SCRIPT: Final = resources.files(__package__).joinpath("enqueue.lua").read_bytes()
 # INCR with a TTL set on the first increment: a fixed-window counter.
@@ -73,87 +69,19 @@ def split_envelope(envelope: Envelope) -> tuple[bytes, bytes]:
     return data[:cut], data[cut:]
 
 
-class ScriptBatcher:
-    """Runs one Lua script for many concurrent callers, one pipeline per event-loop iteration.
+class Script:
+    """A Lua script run with EVALSHA, falling back to EVAL (which also caches it) on NOSCRIPT."""
 
-    `call(keys, args)` returns a future resolved with the script's reply, or failed with the
-    `RedisError` of the round trip. Callers bound their wait (`asyncio.timeout`); a reply for
-    a caller that gave up is dropped.
-    """
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source, usedforsecurity=False).hexdigest()
 
-    def __init__(self, client: aioredis.Redis, source: bytes) -> None:
-        self._client = client
-        self._source = source
-        self._sha = hashlib.sha1(source, usedforsecurity=False).hexdigest()
-        self._pending: list[
-            tuple[Sequence[str | bytes], Sequence[str | bytes | int], asyncio.Future[Any]]
-        ] = []
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def call(self, keys: Sequence[str | bytes], args: Sequence[str | bytes | int]) -> asyncio.Future[Any]:
-        """Queue one script call for the next flush; returns its future."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        if not self._pending:
-            loop.call_soon(self._flush)
-        self._pending.append((keys, args, future))
-        return future
-
-    def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        task = asyncio.get_running_loop().create_task(self._run(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run(
-        self, batch: list[tuple[Sequence[str | bytes], Sequence[str | bytes | int], asyncio.Future[Any]]]
-    ) -> None:
+    async def __call__(self, pipe: RedisPipe, keys: Sequence[str], args: Sequence[str | bytes]) -> Any:
+        """Run on `pipe`; raises what `RedisPipe.execute` raises."""
         try:
-            results = await self._execute("EVALSHA", self._sha, batch)
-            missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
-            if missing:
-                retried = await self._execute("EVAL", self._source, [batch[i] for i in missing])
-                for i, result in zip(missing, retried, strict=True):
-                    results[i] = result
-        except Exception as exc:  # every caller learns of it; nothing else may be lost here
-            for _, _, future in batch:
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, RedisError) else RedisError(repr(exc)))
-            return
-        for (_, _, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
-
-    async def _execute(
-        self,
-        command: str,
-        script: str | bytes,
-        batch: list[tuple[Sequence[str | bytes], Sequence[str | bytes | int], asyncio.Future[Any]]],
-    ) -> list[Any]:
-        if len(batch) == 1:
-            keys, args, _ = batch[0]
-            try:
-                reply = await self._client.execute_command(  # type: ignore[no-untyped-call]
-                    command, script, len(keys), *keys, *args
-                )
-                return [reply]
-            except NoScriptError as exc:
-                return [exc]
-        pipe = self._client.pipeline(transaction=False)
-        for keys, args, _ in batch:
-            pipe.execute_command(command, script, len(keys), *keys, *args)
-        results: list[Any] = await pipe.execute(raise_on_error=False)
-        return results
-
-    async def close(self) -> None:
-        """Wait for the pipelines in flight (at most their socket timeout)."""
-        for task in list(self._tasks):
-            with contextlib.suppress(Exception):
-                await task
+            return await pipe.execute("EVALSHA", self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await pipe.execute("EVAL", self.source, len(keys), *keys, *args)
 
 
 class Enqueuer:
@@ -165,7 +93,7 @@ class Enqueuer:
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        pipe: RedisPipe,
         keys: Keys,
         *,
         dedupe_ttl_s: int,
@@ -174,7 +102,7 @@ class Enqueuer:
         bad_signature_window_s: int,
         timeout_s: float,
     ) -> None:
-        self.client = client
+        self.pipe = pipe
         self.keys = keys
         self._stream = keys.inbound
         self._ttl = str(dedupe_ttl_s)
@@ -182,8 +110,8 @@ class Enqueuer:
         self._window_ms = str(customer_window_s * 1000)
         self._bad_window_ms = str(bad_signature_window_s * 1000)
         self._timeout_s = timeout_s
-        self._enqueue = ScriptBatcher(client, ENQUEUE_SCRIPT)
-        self._count = ScriptBatcher(client, COUNT_SCRIPT)
+        self._enqueue = Script(ENQUEUE_SCRIPT)
+        self._count = Script(COUNT_SCRIPT)
 
     async def enqueue(self, envelope: Envelope, dedupe_token: str, customer: str | None) -> Result:
         """Dedupe and append `envelope` to the inbound stream in one step.
@@ -192,12 +120,12 @@ class Enqueuer:
         `customer` (From) is counted against the per-customer window when given.
         """
         head, tail = split_envelope(envelope)
-        keys: list[str | bytes] = [self.keys.dedupe(dedupe_token), self._stream]
+        keys = [self.keys.dedupe(dedupe_token), self._stream]
         if customer is not None:
             keys.append(self.keys.rate("customer", customer))
         args = (self._ttl, head, tail, self._limit, self._window_ms)
         async with asyncio.timeout(self._timeout_s):
-            reply = await self._enqueue.call(keys, args)
+            reply = await self._enqueue(self.pipe, keys, args)
         if reply[0] == 0:
             return Result(DUPLICATE)
         return Result(ACCEPTED, _text(reply[1]), _text(reply[2]))
@@ -205,19 +133,14 @@ class Enqueuer:
     async def count_bad_signature(self, address: str) -> int:
         """Count one failed signature check from `address` in its window; returns the count."""
         async with asyncio.timeout(self._timeout_s):
-            count = await self._count.call([self.keys.rate("badsig", address)], [self._bad_window_ms])
+            count = await self._count(self.pipe, [self.keys.rate("badsig", address)], [self._bad_window_ms])
         return int(count)
 
     async def ping(self) -> str:
         """Readiness: PING Redis within the timeout; returns a short detail."""
         async with asyncio.timeout(self._timeout_s):
-            await self.client.ping()
-        return "PONG"
-
-    async def close(self) -> None:
-        """Let pipelines in flight finish."""
-        await self._enqueue.close()
-        await self._count.close()
+            reply = await self.pipe.execute("PING")
+        return _text(reply)
 
 
 def _text(value: bytes | str) -> str:

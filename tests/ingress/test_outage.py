@@ -14,10 +14,10 @@ import redis
 from redis.exceptions import RedisError
 
 from libs import metrics
-from libs.connections import redis_client
 from libs.messages import Keys
 from services.ingress.app import create_app
-from services.ingress.enqueue import ScriptBatcher
+from services.ingress.enqueue import Script
+from services.ingress.pipe import RETRY_AFTER_S, RedisPipe
 from tests.conftest import free_port
 from tests.ingress.conftest import WEBHOOK, call, inbound_params, make_settings, post_form, running
 
@@ -106,6 +106,7 @@ async def test_redis_down_then_back(key_prefix: str, redis_url: str, entries: An
         assert (down.status, ready_down.status, health_down.status) == (503, 503, 200)
         assert _unavailable() == before + 1
         async with proxy_on(port):
+            await asyncio.sleep(RETRY_AFTER_S * 1.5)  # failed connects are retried at most this often
             up = await post_form(app, WEBHOOK, inbound_params("SM" + "1" * 32))
             ready_up = await call(app, "/ready", method="GET")
         assert (up.status, ready_up.status) == (200, 200)
@@ -155,18 +156,17 @@ async def test_failed_xadd_writes_nothing(key_prefix: str, redis_url: str) -> No
 
 
 async def test_noscript_falls_back_to_eval(redis_url: str, key_prefix: str) -> None:
-    """A script Redis has never seen (as after a restart) runs through EVAL, batched or not."""
-    client = redis_client(redis_url)
-    source = f"-- {os.urandom(8).hex()}\nreturn redis.call('INCR', KEYS[1])".encode()
-    batcher = ScriptBatcher(client, source)
+    """A script Redis has never seen (as after a restart) runs through EVAL, alone or many at once."""
+    pipe = RedisPipe(redis_url)
+    script = Script(f"-- {os.urandom(8).hex()}\nreturn redis.call('INCR', KEYS[1])".encode())
     key = f"{key_prefix}:counter"
     try:
-        single = await batcher.call([key], [])
-        many = await asyncio.gather(*(batcher.call([key], []) for _ in range(10)))
+        single = await script(pipe, [key], [])
+        many = await asyncio.gather(*(script(pipe, [key], []) for _ in range(10)))
         assert single == 1
         assert sorted(many) == list(range(2, 12))
         with pytest.raises(RedisError):
-            await ScriptBatcher(client, b"return redis.call('NOSUCHCOMMAND')").call([], [])
+            await Script(b"return redis.call('NOSUCHCOMMAND')")(pipe, [], [])
+        assert await pipe.execute("PING") == b"PONG"  # an error reply leaves the connection usable
     finally:
-        await batcher.close()
-        await client.aclose()
+        await pipe.close()

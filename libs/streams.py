@@ -13,7 +13,11 @@ run it. The semantics it holds (https://redis.io/docs/latest/develop/data-types/
   fields; 7+ lists their ids in a third element) and handles it again; past `max_deliveries`
   it is moved to the dead-letter stream with the error and the original id, then acked.
 - `EnvelopeError`/`PermanentError` dead-letter at once. `DependencyUnavailable` pauses reading
-  with jittered backoff, then retries this consumer's own pending entries before new ones.
+  with jittered backoff and keeps the entries in hand: they are retried from memory, not
+  re-read, because every `XREADGROUP ... 0` and `XAUTOCLAIM` adds one to an entry's delivery
+  count and an outage must never turn healthy entries into dead letters. While held, their
+  idle time is reset with `XCLAIM ... JUSTID` (which does not count a delivery,
+  https://redis.io/docs/latest/commands/xclaim/), so no other consumer reclaims them.
 - Trimming uses `XTRIM MINID` at the oldest entry any group still needs (its oldest pending
   entry, or the first one not yet delivered), so an unacked entry is never trimmed.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import os
 import random
@@ -196,6 +201,29 @@ class StreamGroup:
             _id(r["message_id"]): int(r["times_delivered"]) for r in rows if _id(r["message_id"]) in wanted
         }
 
+    async def keep_own(self, ids: Sequence[str]) -> set[str]:
+        """Of `ids`, those still pending for this consumer, with their idle time reset to 0.
+
+        XPENDING (filtered by consumer) finds which are still ours: another consumer may have
+        claimed one after the visibility timeout, and then it is theirs to handle. XCLAIM with
+        min-idle 0 and JUSTID then resets their idle time without counting a delivery.
+        """
+        if not ids:
+            return set()
+        rows: Any = await self.redis.xpending_range(
+            self.stream,
+            self.group,
+            min=min(ids, key=_parse_stream_id),
+            max=max(ids, key=_parse_stream_id),
+            count=max(len(ids), 1) * 4,
+            consumername=self.consumer,
+        )
+        wanted = set(ids)
+        mine: list[Any] = [_id(r["message_id"]) for r in rows if _id(r["message_id"]) in wanted]
+        if mine:
+            await self.redis.xclaim(self.stream, self.group, self.consumer, 0, mine, justid=True)
+        return set(mine)
+
     async def ack(self, ids: Iterable[str]) -> None:
         """XACK the given ids."""
         ids = list(ids)
@@ -257,6 +285,14 @@ class StreamGroup:
         return removed
 
 
+class _Outcome(enum.Enum):
+    """What `StreamConsumer._handle` made of one entry."""
+
+    ACK = "ack"  # handled, or dead-lettered: ack it
+    HOLD = "hold"  # a dependency is down: keep it in hand and retry it after the pause
+    LEAVE = "leave"  # the handler failed: leave it pending for a redelivery
+
+
 Handler = Callable[[Entry], Awaitable[None]]
 KeyOf = Callable[[Entry], str]
 DeadLetterHook = Callable[[Entry, str], Awaitable[None]]
@@ -277,6 +313,8 @@ class ConsumerConfig:
     concurrency: int = 32
     maintenance_interval_s: float = 5.0
     consumer_idle_prune_ms: int = 3_600_000
+    # Bound of one dependency pause (unless the dependency asked for longer, `retry_after`).
+    pause_cap_s: float = 5.0
 
 
 @dataclass
@@ -305,6 +343,11 @@ class StreamConsumer:
     _stopping: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _retry_own: bool = field(default=True, init=False)
     _paused_until: float = field(default=0.0, init=False)
+    # Entries a DependencyUnavailable left in hand, in stream order; retried from memory.
+    _held: list[Entry] = field(default_factory=list, init=False)
+    # Ids handled but not acked because the XACK itself failed; acked first on recovery.
+    _unacked: list[str] = field(default_factory=list, init=False)
+    _unavailable_streak: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.group_client = StreamGroup(self.redis, self.stream, self.group, self.consumer)
@@ -328,10 +371,15 @@ class StreamConsumer:
                 if attempt or not self.healthy:
                     await self.group_client.ensure_group()
                 self.healthy = True
+                if self._unacked:
+                    await self.group_client.ack(self._unacked)
+                    self._unacked = []
                 if time.monotonic() >= next_maintenance:
                     await self._maintain()
                     next_maintenance = time.monotonic() + self.config.maintenance_interval_s
-                if self._retry_own:
+                if self._held:
+                    entries = await self._resume_held()
+                elif self._retry_own:
                     entries = await self.group_client.read(
                         count=self.config.batch_size, block_ms=None, pending=True
                     )
@@ -347,6 +395,9 @@ class StreamConsumer:
                     await self._pause_if_needed()
             except (RedisError, OSError) as exc:
                 self.healthy = False
+                # Entries read before the failure stay pending for this consumer: read them
+                # again first once Redis answers, rather than wait out the visibility timeout.
+                self._retry_own = True
                 delay = backoff_delay(attempt, base=0.2, cap=5.0)
                 attempt += 1
                 log.warning(
@@ -361,9 +412,28 @@ class StreamConsumer:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     async def _pause_if_needed(self) -> None:
-        delay = self._paused_until - time.monotonic()
-        if delay > 0:
-            await self._sleep(delay)
+        """Sleep out a dependency pause, keeping held entries ours meanwhile.
+
+        The pause can outlast the visibility timeout (a Twilio daily cap pauses for minutes),
+        so the held entries' idle time is reset every third of it; otherwise another consumer
+        would claim them, counting a delivery each time, until they were dead-lettered.
+        """
+        heartbeat = max(0.05, self.config.visibility_timeout_ms / 1000 / 3)
+        while not self.stopping:
+            delay = self._paused_until - time.monotonic()
+            if delay <= 0:
+                return
+            await self._sleep(min(delay, heartbeat))
+            if self._held and not self.stopping:
+                mine = await self.group_client.keep_own([e.id for e in self._held])
+                self._held = [e for e in self._held if e.id in mine]
+
+    async def _resume_held(self) -> list[Entry]:
+        """The held entries still pending for this consumer, idle time reset, counts unchanged."""
+        held = self._held
+        mine = await self.group_client.keep_own([e.id for e in held])
+        self._held = []
+        return [e for e in held if e.id in mine]
 
     async def _with_counts(self, entries: list[Entry]) -> list[Entry]:
         counts = await self.group_client.delivery_counts([e.id for e in entries])
@@ -393,8 +463,15 @@ class StreamConsumer:
         await self.group_client.prune_consumers(idle_ms=self.config.consumer_idle_prune_ms)
 
     async def _process(self, entries: list[Entry]) -> None:
+        """Handle a batch lane by lane, ack what may be acked, hold what waits for a dependency.
+
+        Every lane runs to its end before anything is raised (`return_exceptions`): a lane left
+        running after `gather` raised would still be handling entries that the next read hands
+        out again.
+        """
         metrics.STREAM_CONSUMED.labels(**self._labels).inc(len(entries))
         done: list[str] = []
+        held: list[Entry] = []
         lanes: OrderedDict[str, list[Entry]] = OrderedDict()
         for entry in entries:
             if entry.deliveries > self.config.max_deliveries:
@@ -406,15 +483,30 @@ class StreamConsumer:
 
         async def lane(items: list[Entry]) -> None:
             async with sem:
-                for item in items:
-                    if await self._handle(item):
+                for index, item in enumerate(items):
+                    outcome = await self._handle(item)
+                    if outcome is _Outcome.ACK:
                         done.append(item.id)
-                    else:
-                        break  # keep the lane's order: later entries wait for a redelivery
+                        continue
+                    if outcome is _Outcome.HOLD:
+                        held.extend(items[index:])  # the lane resumes where it stopped
+                    break  # keep the lane's order: later entries wait for a redelivery
 
-        await asyncio.gather(*(lane(items) for items in lanes.values()))
-        await self.group_client.ack(done)
+        results = await asyncio.gather(*(lane(items) for items in lanes.values()), return_exceptions=True)
+        self._held = sorted(held, key=lambda e: _parse_stream_id(e.id))
+        if held:
+            self._unavailable_streak += 1
+        else:
+            self._unavailable_streak = 0
+        try:
+            await self.group_client.ack(done)
+        except (RedisError, OSError):
+            self._unacked = done
+            raise
         metrics.STREAM_ACKED.labels(**self._labels).inc(len(done))
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     def _key(self, entry: Entry) -> str:
         if self.key_of is None:
@@ -424,19 +516,19 @@ class StreamConsumer:
         except Exception:  # an undecodable entry gets its own lane and fails in the handler
             return entry.id
 
-    async def _handle(self, entry: Entry) -> bool:
-        """Run the handler; True when the entry may be acked (handled or dead-lettered)."""
+    async def _handle(self, entry: Entry) -> _Outcome:
+        """Run the handler: ACK (handled or dead-lettered), HOLD (a dependency is down) or LEAVE."""
         started = time.perf_counter()
         token = request_id.set(entry.id)
         try:
             await self.handler(entry)
-            return True
+            return _Outcome.ACK
         except (EnvelopeError, PermanentError) as exc:
             await self._dead_letter(entry, f"{type(exc).__name__}: {exc}")
-            return True  # already acked with the dead letter; the lane goes on
+            return _Outcome.ACK  # already acked with the dead letter; the lane goes on
         except DependencyUnavailable as exc:
             self._pause(exc)
-            return False
+            return _Outcome.HOLD
         except Exception as exc:
             metrics.STREAM_HANDLER_ERRORS.labels(**self._labels).inc()
             log.exception(
@@ -445,16 +537,19 @@ class StreamConsumer:
             )
             if entry.deliveries >= self.config.max_deliveries:
                 await self._dead_letter(entry, f"{type(exc).__name__}: {exc}")
-                return True
-            return False
+                return _Outcome.ACK
+            return _Outcome.LEAVE
         finally:
             request_id.reset(token)
             metrics.STREAM_HANDLE_DURATION.labels(**self._labels).observe(time.perf_counter() - started)
 
     def _pause(self, exc: DependencyUnavailable) -> None:
-        self._retry_own = True
         self.healthy = False
-        delay = max(backoff_delay(3, base=0.2, cap=2.0) + 0.2, exc.retry_after or 0.0)
+        # Grows with consecutive batches that met the outage; full jitter spreads replicas.
+        delay = max(
+            0.2 + backoff_delay(self._unavailable_streak + 2, base=0.2, cap=self.config.pause_cap_s),
+            exc.retry_after or 0.0,
+        )
         self._paused_until = max(self._paused_until, time.monotonic() + delay)
         metrics.STREAM_HANDLER_ERRORS.labels(**self._labels).inc()
         log.warning(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
@@ -14,6 +15,19 @@ from libs.streams import ConsumerConfig, Entry, StreamConsumer, StreamGroup
 def envelope(n: int, sender: str = "whatsapp:+15550000001") -> dict[bytes, bytes]:
     env = Envelope(kind=INBOUND_MESSAGE, fields={"MessageSid": f"SM{n:032d}", "From": sender})
     return {ENTRY_FIELD: env.encode()}
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float, poll_s: float = 0.02) -> None:
+    """Poll `check()` until it is true; fail after `timeout_s`."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(poll_s)
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 def consumer(
@@ -58,9 +72,7 @@ async def test_an_outage_longer_than_max_deliveries_dead_letters_nothing(
     c = consumer(redis_client, keys, handler, "c1", max_deliveries=3, pause_cap_s=0.05)
     task = asyncio.create_task(c.run())
     try:
-        async with asyncio.timeout(20):
-            while len(handled) < 3:
-                await asyncio.sleep(0.02)
+        await eventually(lambda: _true(len(handled) == 3), 20)
     finally:
         c.stop()
         await asyncio.wait_for(task, 10)
@@ -89,14 +101,10 @@ async def test_held_entries_are_not_reclaimed_during_a_pause_longer_than_the_vis
     c1 = consumer(redis_client, keys, first, "c1", visibility_timeout_ms=300)
     c2 = consumer(redis_client, keys, second, "c2", visibility_timeout_ms=300)
     t1 = asyncio.create_task(c1.run())
-    async with asyncio.timeout(5):
-        while not seen:
-            await asyncio.sleep(0.01)
+    await eventually(lambda: _true(bool(seen)), 5)
     t2 = asyncio.create_task(c2.run())
     try:
-        async with asyncio.timeout(10):
-            while len(seen) < 2:
-                await asyncio.sleep(0.02)
+        await eventually(lambda: _true(len(seen) >= 2), 10)
         await asyncio.sleep(0.5)
     finally:
         c1.stop()
@@ -140,10 +148,12 @@ async def test_a_lane_still_running_is_awaited_before_a_failure_is_raised(
     c.group_client.dead_letter = flaky_dead_letter  # type: ignore[method-assign]
     task = asyncio.create_task(c.run())
     try:
-        async with asyncio.timeout(15):
-            while await redis_client.xlen(keys.dead_letters(keys.inbound)) < 1 or not handled:
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.5)
+
+        async def settled() -> bool:
+            return bool(handled) and int(await redis_client.xlen(keys.dead_letters(keys.inbound))) == 1
+
+        await eventually(settled, 15)
+        await asyncio.sleep(0.5)
     finally:
         c.stop()
         await asyncio.wait_for(task, 10)

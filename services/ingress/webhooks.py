@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
+from prometheus_client import Counter
 from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
@@ -70,6 +71,7 @@ OUTCOMES: Final = (
     "unavailable",
 )
 
+_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _IDEMPOTENCY_TOKEN: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _NUM_MEDIA: Final = re.compile(r"[0-9]{1,2}")
 
@@ -154,7 +156,7 @@ class Webhooks:
             for outcome in OUTCOMES
         }
         self._durations = {path: metrics.HTTP_DURATION.labels(path) for path in self.endpoints}
-        self._requests: dict[tuple[str, int], object] = {}
+        self._requests: dict[tuple[str, str, int], Counter] = {}
         self._redis_ok = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -168,20 +170,22 @@ class Webhooks:
             start, body = _error_messages(exc.status, exc.reason)
             await send(start)
             await send(body)
-            self._observe(endpoint.path, exc.status, started)
+            self._observe(endpoint.path, scope["method"], exc.status, started)
             return
         except ClientGone:
             return
         self._outcomes[endpoint.label, outcome].inc()
         await send(_OK_START)
         await send(_OK_BODY)
-        self._observe(endpoint.path, 200, started)
+        self._observe(endpoint.path, "POST", 200, started)
 
-    def _observe(self, path: str, status: int, started: float) -> None:
-        counter = self._requests.get((path, status))
+    def _observe(self, path: str, method: str, status: int, started: float) -> None:
+        key = (path, method, status)
+        counter = self._requests.get(key)
         if counter is None:
-            counter = self._requests[path, status] = metrics.HTTP_REQUESTS.labels(path, "POST", str(status))
-        counter.inc()  # type: ignore[attr-defined]
+            label = method if method in _METHODS else "other"  # bounded label values
+            counter = self._requests[key] = metrics.HTTP_REQUESTS.labels(path, label, str(status))
+        counter.inc()
         self._durations[path].observe(time.perf_counter() - started)
 
     async def _handle(self, endpoint: Endpoint, scope: Scope, receive: Receive) -> str:

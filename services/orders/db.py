@@ -6,10 +6,18 @@ gets `statement_timeout`; a connection that waited longer than `pool_timeout_s` 
 `PoolTimeout`; more than `pool_max_waiting` waiters raise `TooManyRequests`. Both, and every
 `OperationalError`, mean the database is unavailable: callers turn them into
 `DependencyUnavailable` so the entry stays in the stream.
+
+`statement_timeout` only bounds what the server runs; a server that stops answering (a hung
+host, a partition that drops nothing but delivers nothing) would leave a query waiting for the
+kernel's TCP timeout, hours. So `transaction()` also bounds the whole unit of work on the
+client (`TRANSACTION_TIMEOUT_S`); on expiry psycopg cancels the query and, when the cancel
+cannot reach the server either, closes the connection, which the pool then replaces
+(https://www.psycopg.org/psycopg3/docs/advanced/async.html#interrupting-async-operations).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,6 +37,12 @@ log = logging.getLogger("services.orders.db")
 
 Conn = AsyncConnection[dict[str, Any]]
 T = TypeVar("T")
+
+# Seconds one transaction may take end to end, waiting for a connection included. Above the
+# statement (5 s) and lock (3 s) timeouts, so a merely slow query fails on the server first,
+# and well below the stream's visibility timeout (60 s), so no other replica claims the entry
+# while this one still waits.
+TRANSACTION_TIMEOUT_S = 20.0
 
 # Lock and statement timeouts mean a slow database: the entry waits, like an outage.
 UNAVAILABLE = (
@@ -74,19 +88,24 @@ def observe_pool(pool: AsyncConnectionPool[Conn]) -> None:
 
 
 @asynccontextmanager
-async def transaction(pool: AsyncConnectionPool[Conn], *, slow_s: float) -> AsyncIterator[Conn]:
+async def transaction(
+    pool: AsyncConnectionPool[Conn], *, slow_s: float, timeout_s: float = TRANSACTION_TIMEOUT_S
+) -> AsyncIterator[Conn]:
     """A connection in one transaction; commits on success, rolls back on error.
 
-    Raises `DependencyUnavailable` when the database cannot be reached or the pool is
-    exhausted. Logs the transaction when it took longer than `slow_s` seconds. A cancelled
-    caller returns the connection to the pool (the pool's context manager guarantees it).
+    Raises `DependencyUnavailable` when the database cannot be reached, the pool is exhausted,
+    or the whole transaction took over `timeout_s` seconds (a server that stopped answering).
+    Logs the transaction when it took longer than `slow_s` seconds. A cancelled caller returns
+    the connection to the pool (the pool's context manager guarantees it).
     """
     started = time.perf_counter()
     try:
-        async with pool.connection() as conn, conn.transaction():
+        async with asyncio.timeout(timeout_s), pool.connection() as conn, conn.transaction():
             yield conn
     except UNAVAILABLE as exc:
         raise DependencyUnavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
+    except TimeoutError as exc:
+        raise DependencyUnavailable(f"database did not answer within {timeout_s:g}s") from exc
     finally:
         elapsed = time.perf_counter() - started
         if elapsed > slow_s:

@@ -50,14 +50,17 @@ from libs.messages import REPLY, SEND_RESULT, Envelope, new_id
 from libs.streams import Entry, backoff_delay
 from services.notifier.cursor import CustomerCursor
 from services.notifier.pacing import TokenBucket
-from services.notifier.send_state import AMBIGUOUS, FAILED, SENT, SendState, SendStates
+from services.notifier.send_state import AMBIGUOUS, FAILED, SENDING, SENT, SendState, SendStates
 from services.notifier.settings import NotifierSettings
 from services.notifier.twilio_client import Accepted, Rejected, TwilioClient, Unknown
 
 log = logging.getLogger("services.notifier.consumer")
 
 ORDER_POLL_S = 0.05
+# Cursor marks older than this many gap timeouts are ignored (their reply's settling was lost).
+ORDER_STALE_FACTOR = 20
 SETTLE_ATTEMPTS = 4
+UNSETTLED_MAX = 10_000
 
 
 class NotYourTurn(RetryableError):
@@ -118,8 +121,19 @@ class ReplySender:
         self.cursor = cursor
         self.bucket = bucket
         self._stopping = asyncio.Event()
+        # Outcomes Twilio gave that Redis would not record: (state, force_cursor, sid, code, message).
+        self._unsettled: dict[str, tuple[str, bool, str, str, str]] = {}
         # The longest one call can run: a younger unresolved attempt may still be in flight.
-        self._call_window_s = settings.connect_timeout_s * 2 + settings.read_timeout_s * 2 + 1.0
+        # One call's worst case (connect + read timeouts), kept free at the end of the budget.
+        self._call_s = settings.connect_timeout_s + settings.read_timeout_s + 0.5
+        # An unresolved attempt younger than this may still be running somewhere (write and
+        # read timeouts both apply to the upload, and a stalled process gets some slack).
+        self._call_window_s = 2 * self._call_s
+
+    def _remember(self, reply_id: str, outcome: tuple[str, bool, str, str, str]) -> None:
+        if len(self._unsettled) >= UNSETTLED_MAX:
+            self._unsettled.pop(next(iter(self._unsettled)))
+        self._unsettled[reply_id] = outcome
 
     def stop(self) -> None:
         """Cut waits and backoffs short: entries not yet sent stay pending for a redelivery."""
@@ -153,13 +167,23 @@ class ReplySender:
         reply = Reply.from_envelope(envelope)
         deadline = time.monotonic() + self.settings.handler_budget_s
         try:
+            known = self._unsettled.get(reply.reply_id)
+            if known is not None:
+                # Twilio answered on an earlier delivery but Redis refused the record: settle
+                # with that answer rather than calling it ambiguous.
+                state_name, force, sid, code, message = known
+                await self._settle(
+                    reply, envelope, state_name, force, sid=sid, error_code=code, error_message=message
+                )
+                return
             state = await self.states.get(reply.reply_id)
             if state.final:
                 await self._reemit(reply, envelope, state)
                 return
+            age = await self.states.see(reply.reply_id, customer=reply.to, seq=reply.seq)
             force_cursor = False
             if state.safe:
-                force_cursor = await self._wait_turn(reply, deadline)
+                force_cursor = await self._wait_turn(reply, age, deadline)
             # An unresolved earlier attempt goes straight to begin(), which names it busy or
             # ambiguous; no token is spent on a call that will not be made.
             await self._send(reply, envelope, deadline, force_cursor=force_cursor, pace_first=state.safe)
@@ -169,8 +193,9 @@ class ReplySender:
     async def on_dead_letter(self, entry: Entry, error: str) -> None:
         """Settle a dead-lettered reply: finish its cursor and tell orders it failed.
 
-        The send state is left as it is, so replaying the dead letter sends the reply then
-        (it is past the cursor, so it does not wait).
+        A reply whose last attempt may have reached Twilio is settled `ambiguous`. Otherwise
+        the send state is left as it is, so replaying the dead letter sends the reply then (it
+        is past the cursor, so it does not wait).
         """
         try:
             envelope = entry.envelope()
@@ -182,33 +207,38 @@ class ReplySender:
         if state.final:
             await self.cursor.finish(reply.to, reply.seq)
             return
+        if state.state == SENDING and not state.safe:
+            await self._settle_ambiguous(reply, envelope, f"dead-lettered: {error}", False)
+            return
         result = self._result(reply, envelope, FAILED, error_message=f"dead-lettered: {error}")
         await self.states.settle(
             reply.reply_id, customer=reply.to, seq=reply.seq, envelope=result, state=None
         )
 
-    async def _wait_turn(self, reply: Reply, deadline: float) -> bool:
-        """Return once `reply` may go; True when it goes past a missing predecessor (gap timeout)."""
-        if await self.cursor.ready(reply.to, reply.seq):
-            return False
-        # Counted from when any notifier first saw this reply, so redeliveries add up.
-        gap_at = time.monotonic() - await self.states.first_seen_age(reply.reply_id)
-        gap_at += self.settings.order_gap_timeout_s
-        until = min(time.monotonic() + self.settings.order_wait_s, deadline - self._call_window_s)
+    async def _wait_turn(self, reply: Reply, age_s: float, deadline: float) -> bool:
+        """Return once `reply` may go; True when it goes past a predecessor never seen.
+
+        `age_s` is how long ago any notifier first saw this reply, so redeliveries add up
+        towards the gap timeout; the timeout only runs while no reply before this one is on
+        its way (cursor rule 4).
+        """
+        stale_s = self.settings.order_gap_timeout_s * ORDER_STALE_FACTOR
+        gap_at = time.monotonic() - age_s + self.settings.order_gap_timeout_s
+        until = min(time.monotonic() + self.settings.order_wait_s, deadline - self._call_s)
         while True:
-            if time.monotonic() >= gap_at:
+            turn = await self.cursor.turn(reply.to, reply.seq, stale_s=stale_s)
+            if turn.ready(reply.seq):
+                return False
+            if turn.seen_before == 0 and time.monotonic() >= gap_at:
                 log.warning(
-                    "predecessor never became final; sending out of turn",
-                    extra={"reply_id": reply.reply_id, "seq": reply.seq},
+                    "predecessor never seen; sending out of turn",
+                    extra={"reply_id": reply.reply_id, "seq": reply.seq, "cursor": turn.position},
                 )
                 return True
             if time.monotonic() >= until:
                 raise NotYourTurn(f"reply {reply.reply_id} (seq {reply.seq}) waits for seq {reply.seq - 1}")
-            pause = min(ORDER_POLL_S, max(0.0, min(until, gap_at) - time.monotonic()))
-            if not await self._sleep(pause):
+            if not await self._sleep(min(ORDER_POLL_S, max(0.0, until - time.monotonic()))):
                 raise ShuttingDown("stopping while waiting for the customer's turn")
-            if await self.cursor.ready(reply.to, reply.seq):
-                return False
 
     async def _send(
         self, reply: Reply, envelope: Envelope, deadline: float, *, force_cursor: bool, pace_first: bool
@@ -280,7 +310,7 @@ class ReplySender:
             if retry_after is not None
             else backoff_delay(failures - 1, base=self.settings.retry_base_s, cap=self.settings.retry_cap_s)
         )
-        out_of_time = time.monotonic() + delay + self._call_window_s > deadline
+        out_of_time = time.monotonic() + delay + self._call_s > deadline
         if failures >= self.settings.max_attempts or out_of_time:
             pause = max(delay, self.settings.retry_cap_s) if retry_after is None else retry_after
             log.warning(
@@ -304,7 +334,7 @@ class ReplySender:
                 if grant.wait_s > 0 and not await self._sleep(grant.wait_s):
                     raise ShuttingDown("stopping while pacing")
                 return
-            if time.monotonic() + grant.wait_s + self._call_window_s > deadline:
+            if time.monotonic() + grant.wait_s + self._call_s > deadline:
                 raise DependencyUnavailable("send rate saturated", retry_after=grant.wait_s)
             if not await self._sleep(grant.wait_s):
                 raise ShuttingDown("stopping while pacing")
@@ -360,7 +390,8 @@ class ReplySender:
             ambiguous=state == AMBIGUOUS,
         )
         # Twilio has answered: losing this write to a Redis blip would turn a known outcome
-        # into the ambiguous window on redelivery, so it is retried a few times first.
+        # into the ambiguous window on redelivery, so it is retried a few times, and then
+        # remembered in this process for the entry's next delivery.
         for attempt in range(SETTLE_ATTEMPTS):
             try:
                 recorded, emitted = await self.states.settle(
@@ -377,8 +408,10 @@ class ReplySender:
                 break
             except (RedisError, OSError):
                 if attempt + 1 == SETTLE_ATTEMPTS:
+                    self._remember(reply.reply_id, (state, force_cursor, sid, error_code, error_message))
                     raise
                 await asyncio.sleep(backoff_delay(attempt, base=0.2, cap=2.0))
+        self._unsettled.pop(reply.reply_id, None)
         log.info(
             "reply settled",
             extra={

@@ -10,6 +10,9 @@ longer than any redelivery or relay republish can come back):
 | `attempt`        | the id of the attempt recorded last; `started_us` when it began (Redis µs) |
 | `attempts`       | how many calls were recorded                                             |
 | `first_seen_us`  | when a notifier first saw the reply (the order gap timeout counts from it) |
+
+`see()` also marks the reply `s:<seq>` in the customer's cursor (`services.notifier.cursor`),
+so replies behind it know it is on its way.
 | `sid`, `error_code`, `error_message` | the outcome                                          |
 
 The protocol (issue: "record sending before the call"):
@@ -82,13 +85,23 @@ end
 return 0
 """
 
-# KEYS[1] state. ARGV: ttl s. Returns {first_seen_us, now_us}.
-_TOUCH: Final = (
+# KEYS: state, cursor. ARGV: ttl s, seq, cursor ttl s. Marks the reply seen in both (unless it
+# is final already, or the cursor is past it) and returns {state, first_seen_us, now_us}.
+_SEE: Final = (
     _NOW_US
     + """
+local st = redis.call('HGET', KEYS[1], 'state')
+if st == 'sent' or st == 'failed' or st == 'ambiguous' then
+  return {st, '0', '0'}
+end
 redis.call('HSETNX', KEYS[1], 'first_seen_us', string.format('%.0f', now))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
-return {redis.call('HGET', KEYS[1], 'first_seen_us'), string.format('%.0f', now)}
+local cur = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+if tonumber(ARGV[2]) > cur then
+  redis.call('HSET', KEYS[2], 's:' .. ARGV[2], math.floor(now / 1000000))
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+end
+return {st or '', redis.call('HGET', KEYS[1], 'first_seen_us'), string.format('%.0f', now)}
 """
 )
 
@@ -164,7 +177,7 @@ class SendStates:
         self.cursor_ttl_s = cursor_ttl_s
         self._begin = redis.register_script(_BEGIN)
         self._mark_safe = redis.register_script(_MARK_SAFE)
-        self._touch = redis.register_script(_TOUCH)
+        self._see = redis.register_script(_SEE)
         self._settle = redis.register_script(_SETTLE)
 
     async def get(self, reply_id: str) -> SendState:
@@ -180,9 +193,15 @@ class SendStates:
             error_message=fields.get("error_message", ""),
         )
 
-    async def first_seen_age(self, reply_id: str) -> float:
-        """Seconds since a notifier first saw `reply_id` (recording now if this is the first time)."""
-        first, now = await self._touch(keys=[self.keys.send_state(reply_id)], args=[self.ttl_s])
+    async def see(self, reply_id: str, *, customer: str, seq: int) -> float:
+        """Mark the reply seen (send state and customer cursor); returns seconds since first seen.
+
+        Returns 0 for a reply that is final already (nothing is marked then).
+        """
+        _state, first, now = await self._see(
+            keys=[self.keys.send_state(reply_id), self.keys.customer_cursor(customer)],
+            args=[self.ttl_s, seq, self.cursor_ttl_s],
+        )
         return max(0.0, (int(now) - int(first)) / 1e6)
 
     async def begin(self, reply_id: str, attempt: str, *, busy_window_s: float, to: str, seq: int) -> Begin:

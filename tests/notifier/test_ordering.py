@@ -28,18 +28,21 @@ async def test_successor_on_another_replica_waits_for_its_predecessor(
     keys: Keys,
 ) -> None:
     customer = "whatsapp:+15551230001"
-    await sandbox.fault("slow", count=1, delay_s=1.0)
-    await start_notifier(make_settings())
+    await sandbox.fault("slow", count=1, delay_s=2.0)
+    # Seq 1 takes longer than the gap timeout, but it is on its way, so seq 2 still waits.
+    settings = make_settings(NOTIFIER_ORDER_GAP_TIMEOUT_SECONDS="1", TWILIO_READ_TIMEOUT_SECONDS="5")
+    await start_notifier(settings)
     await publish_reply(redis_client, keys, "1", customer, 1, "first")
     await wait_for(lambda: _calls_started(sandbox), what="the slow first call")
     # The first replica is busy with seq 1, so the second one takes seq 2.
-    await start_notifier(make_settings())
+    await start_notifier(settings)
     await publish_reply(redis_client, keys, "2", customer, 2, "second")
 
     messages = await sandbox.wait_messages(2)
     assert [m["body"] for m in messages] == ["first", "second"]
     cursor = CustomerCursor(redis_client, keys.customer_cursor, ttl_s=86400)
     assert await cursor.position(customer) == 2
+    assert await redis_client.hgetall(keys.customer_cursor(customer)) == {b"seq": b"2"}
 
 
 async def _calls_started(sandbox: SandboxHandle) -> bool:

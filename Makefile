@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 
-.PHONY: help install lock run chat test test-fast lint audit services-up bench chaos eval eval-pizza clean
+.PHONY: help install lock run chat test test-deps test-fast lint audit services-up bench chaos eval eval-pizza clean
 
 help:
 	@echo "make run     install, prepare the databases and run the whole mesh with the Twilio sandbox"
@@ -46,8 +46,20 @@ chat: install
 services-up:
 	@bash .ci/services-up
 
-test: install
+test: install test-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# promtool (Debian's `prometheus` package) checks deploy/prometheus and the services' live
+# /metrics in `make test`. Installed only when missing; a failure stops here, loudly.
+APT_GET := DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get
+test-deps:
+	@command -v promtool >/dev/null 2>&1 || { \
+		echo "promtool not found: installing Debian's prometheus package"; \
+		$(APT_GET) install -y -q prometheus || { $(APT_GET) update -q && $(APT_GET) install -y -q prometheus; }; \
+	}
+	@command -v promtool >/dev/null 2>&1 || { \
+		echo "error: promtool is still missing; install Debian's 'prometheus' package (apt-get install -y prometheus)" >&2; \
+		exit 1; }
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -63,9 +63,16 @@ PRODUCTION_LIKE = {
     "TWILIO_WHATSAPP_FROM": "whatsapp:+15557650000",
     "PUBLIC_BASE_URL": "https://wa-ingress.onrender.com",
     "ADMIN_API_TOKEN": "a" * 44,
+    "SESSION_SECRET": "s" * 44,
 }
 # What a `sync: false`, `generateValue` or `from*` entry becomes on Render, for validation.
-PLACEHOLDERS = {**PRODUCTION_LIKE, "TWILIO_AUTH_TOKEN_SECONDARY": "", "TWILIO_WEBHOOK_SIGNING_KEY": ""}
+PLACEHOLDERS = {
+    **PRODUCTION_LIKE,
+    "TWILIO_AUTH_TOKEN_SECONDARY": "",
+    "TWILIO_WEBHOOK_SIGNING_KEY": "",
+    "ADMIN_EMAIL": "owner@example.com",
+    "ADMIN_PASSWORD": "p" * 16,
+}
 
 
 class RecordingEnv(Mapping[str, str]):

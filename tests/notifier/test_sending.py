@@ -287,3 +287,27 @@ async def test_twilio_region_and_edge_do_not_change_where_replies_go(
     await start_notifier(settings)
     await publish_reply(redis_client, keys, "1", CUSTOMER, 1, "hello")
     await sandbox.wait_messages(1)
+
+
+async def test_stop_finishes_the_call_in_flight_and_acks_it(
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    redis_client: aioredis.Redis,
+    keys: Keys,
+) -> None:
+    await sandbox.fault("slow", count=1, delay_s=1.0)
+    runtime = Runtime.build(make_settings())
+    runtime.start()
+    try:
+        await publish_reply(redis_client, keys, "1", CUSTOMER, 1, "in flight")
+
+        async def call_started() -> bool:
+            return len(await sandbox.calls()) == 1
+
+        await wait_for(call_started, what="the call")
+    finally:
+        await runtime.stop()  # what SIGTERM does, through the lifespan
+    assert [m["body"] for m in await sandbox.messages()] == ["in flight"]
+    [result] = await send_results(redis_client, keys)
+    assert result["outcome"] == "sent"
+    assert await pending(redis_client, keys) == 0

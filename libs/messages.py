@@ -14,7 +14,9 @@ Envelope kinds and their `fields`:
 - `reply` (orders -> notifier): `reply_id` (outbox id), `To`, `seq` (per-customer sequence,
   decimal), and either `Body` or `ContentSid` + `ContentVariables` (a JSON string).
 - `send_result` (notifier -> orders): `reply_id`, `outcome` (`sent`, `failed`), and when known
-  `MessageSid`, `ErrorCode`, `ErrorMessage`.
+  `MessageSid`, `ErrorCode`, `ErrorMessage`. `Ambiguous=1` marks a `failed` whose call may have
+  reached Twilio (a timeout or dropped connection after sending): the customer may have got
+  it, and it was deliberately not sent again. The same result may arrive more than once.
 
 Each entry has one field, `e`, holding the envelope encoded with orjson. Dead letters keep the
 original `e` and add `error`, `original_id`, `stream`, `group`, `deliveries`, `failed_at`.

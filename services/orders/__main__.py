@@ -36,9 +36,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the orders service until SIGTERM."""
     settings: OrdersSettings = load_settings(OrdersSettings.from_env)
     from services.orders.app import create_app
+    from services.orders.dashboard import dashboard_lifespan, dashboard_routes
     from services.orders.routes import staff_routes
 
-    serve(create_app(settings, staff_routes(settings)), settings.common, "orders")
+    routes = [*staff_routes(settings), *dashboard_routes(settings)]
+    serve(create_app(settings, routes, extensions=[dashboard_lifespan]), settings.common, "orders")
     return 0
 
 

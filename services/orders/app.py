@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
+import orjson
 import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
 from libs import health
@@ -75,7 +78,16 @@ async def wait_for_dependencies(pool: AsyncConnectionPool[Conn], redis: aioredis
     log.error("dependencies still unreachable; starting anyway, not ready")
 
 
-def create_app(settings: OrdersSettings, extra_routes: list[BaseRoute] | None = None) -> Starlette:
+# Something that runs beside the consumer for the app's whole life (the dashboard): entered with
+# the app once `app.state.orders` is set and the consumer and relay run; exited first at shutdown.
+Extension = Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    settings: OrdersSettings,
+    extra_routes: list[BaseRoute] | None = None,
+    extensions: Sequence[Extension] = (),
+) -> Starlette:
     """Build the orders app. Nothing connects until the lifespan starts."""
 
     @contextlib.asynccontextmanager
@@ -130,9 +142,13 @@ def create_app(settings: OrdersSettings, extra_routes: list[BaseRoute] | None = 
                 "relay": health.task_liveness(lambda: relay_task),
             }
         )
+        extras = contextlib.AsyncExitStack()
+        for extension in extensions:
+            await extras.enter_async_context(extension(app))
         try:
             yield
         finally:
+            await extras.aclose()
             log.info("stopping consumer")
             consumer.stop()
             await asyncio.wait({consumer_task}, timeout=15)
@@ -148,5 +164,20 @@ def create_app(settings: OrdersSettings, extra_routes: list[BaseRoute] | None = 
     def probes(request: Request) -> health.Probes:
         return request.app.state.orders.probes  # type: ignore[no-any-return]
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """API paths answer errors as JSON `{"error": ...}`, like the staff API's own errors."""
+        assert isinstance(exc, HTTPException)
+        if request.url.path.startswith("/api/"):
+            return Response(
+                orjson.dumps({"error": exc.detail}), status_code=exc.status_code,
+                media_type="application/json", headers=exc.headers,
+            )  # fmt: skip
+        return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
     routes: list[BaseRoute] = [*health.routes(probes, settings.common.metrics_token), *(extra_routes or [])]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(HttpMetrics)])
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(HttpMetrics)],
+        exception_handlers={HTTPException: http_error},
+    )

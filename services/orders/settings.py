@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from libs.errors import SettingsError
-from libs.settings import CommonSettings, env_float, env_int, env_optional, env_url
+from libs.settings import CommonSettings, env_bool, env_float, env_int, env_optional, env_url
 
 MIN_ADMIN_TOKEN_LENGTH = 32
+MIN_SESSION_SECRET_LENGTH = 32
+MIN_ADMIN_PASSWORD_LENGTH = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +21,11 @@ class OrdersSettings:
 
     `admin_api_token` None disables the staff API (every call 401); in production it must be
     set and at least 32 characters. `cart_ttl_s` is how long an idle cart lives.
+
+    Dashboard: `admin_email`/`admin_password` create the first staff account when none exists;
+    `session_secret` signs session cookies (in production at least 32 characters; elsewhere a
+    random one per process when unset, so sessions end with the process). `trust_proxy_headers`
+    takes the client address for login rate limits from X-Forwarded-For.
     """
 
     common: CommonSettings
@@ -34,6 +42,10 @@ class OrdersSettings:
     visibility_timeout_ms: int
     max_deliveries: int
     consumer_concurrency: int
+    admin_email: str | None = None
+    admin_password: str | None = None
+    session_secret: str = ""
+    trust_proxy_headers: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> OrdersSettings:
@@ -45,6 +57,27 @@ class OrdersSettings:
                 "ADMIN_API_TOKEN",
                 f"must be set to a random string of at least {MIN_ADMIN_TOKEN_LENGTH} characters "
                 "in production",
+            )
+        session_secret = env_optional(environ, "SESSION_SECRET")
+        if common.production and (session_secret is None or len(session_secret) < MIN_SESSION_SECRET_LENGTH):
+            raise SettingsError(
+                "SESSION_SECRET",
+                f"must be set to a random string of at least {MIN_SESSION_SECRET_LENGTH} characters "
+                "in production",
+            )
+        admin_email = env_optional(environ, "ADMIN_EMAIL")
+        if admin_email is not None and "@" not in admin_email:
+            raise SettingsError("ADMIN_EMAIL", "must be an email address")
+        admin_password = env_optional(environ, "ADMIN_PASSWORD")
+        if (admin_email is None) != (admin_password is None):
+            raise SettingsError("ADMIN_PASSWORD" if admin_email else "ADMIN_EMAIL", "set both or neither")
+        if (
+            common.production
+            and admin_password is not None
+            and len(admin_password) < MIN_ADMIN_PASSWORD_LENGTH
+        ):
+            raise SettingsError(
+                "ADMIN_PASSWORD", f"must be at least {MIN_ADMIN_PASSWORD_LENGTH} characters in production"
             )
         pool_max = env_int(environ, "DB_POOL_MAX_SIZE", 10, minimum=1, maximum=200)
         return cls(
@@ -67,4 +100,8 @@ class OrdersSettings:
             visibility_timeout_ms=env_int(environ, "STREAM_VISIBILITY_TIMEOUT_MS", 60_000, minimum=1000),
             max_deliveries=env_int(environ, "STREAM_MAX_DELIVERIES", 5, minimum=1, maximum=100),
             consumer_concurrency=env_int(environ, "CONSUMER_CONCURRENCY", 16, minimum=1),
+            admin_email=admin_email,
+            admin_password=admin_password,
+            session_secret=session_secret or secrets.token_urlsafe(32),
+            trust_proxy_headers=env_bool(environ, "TRUST_PROXY_HEADERS", False),
         )

@@ -1,0 +1,133 @@
+"""The staff dashboard, served by orders: `/login`, `/logout` and everything under `/dashboard`.
+
+Wiring (services/orders/__main__.py):
+
+    create_app(settings, [*staff_routes(settings), *dashboard_routes(settings)],
+               extensions=[dashboard_lifespan])
+
+`dashboard_lifespan` runs beside the consumer: it creates the first staff account from
+ADMIN_EMAIL/ADMIN_PASSWORD when there is none, and runs the event relay (committed changes ->
+the `{p}:events` stream) and the event hub (one stream reader fanning out to every open
+browser). docs/dashboard.md describes the pages; events.py the live path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from libs import health
+from libs.errors import DependencyUnavailable
+from libs.streams import backoff_delay
+from services.orders.dashboard import auth, views
+from services.orders.dashboard.events import EventHub, EventRelay, Outgoing, StreamEvent
+from services.orders.dashboard.web import HERE, Runtime, make_templates
+from services.orders.settings import OrdersSettings
+
+if TYPE_CHECKING:
+    from services.orders.app import OrdersState
+
+log = logging.getLogger("services.orders.dashboard")
+
+__all__ = ["dashboard_lifespan", "dashboard_routes"]
+
+
+def dashboard_routes(settings: OrdersSettings) -> list[BaseRoute]:
+    """The dashboard's routes (their runtime is attached by `dashboard_lifespan`)."""
+    d = "/dashboard"
+    return [
+        Route("/", views.root, methods=["GET"]),
+        Route("/login", views.login_page, methods=["GET"]),
+        Route("/login", views.login, methods=["POST"]),
+        Route("/logout", views.logout_page, methods=["GET"]),
+        Route("/logout", views.logout, methods=["POST"]),
+        Route(d, views.queue_page, methods=["GET"]),
+        Route(f"{d}/board", views.board_fragment, methods=["GET"]),
+        Route(f"{d}/events", views.events, methods=["GET"]),
+        Route(f"{d}/orders/{{number}}", views.order_page, methods=["GET"]),
+        Route(f"{d}/orders/{{number}}/live", views.order_live, methods=["GET"]),
+        Route(f"{d}/orders/{{number}}/ticket", views.ticket_fragment, methods=["GET"]),
+        Route(f"{d}/orders/{{number}}/transitions", views.transition, methods=["POST"]),
+        Route(f"{d}/menu", views.menu_page, methods=["GET"]),
+        Route(f"{d}/menu/panel", views.menu_fragment, methods=["GET"]),
+        Route(f"{d}/items/{{code}}/availability", views.item_availability, methods=["POST"]),
+        Route(f"{d}/store/accepting", views.accepting_orders, methods=["POST"]),
+        Route(f"{d}/handoff", views.handoff_page, methods=["GET"]),
+        Route(f"{d}/handoff/list", views.handoff_fragment, methods=["GET"]),
+        Route(f"{d}/conversations/{{customer}}", views.conversation_page, methods=["GET"]),
+        Route(f"{d}/conversations/{{customer}}/live", views.conversation_fragment, methods=["GET"]),
+        Route(f"{d}/conversations/{{customer}}/handoff", views.take_over, methods=["POST"]),
+        Route(f"{d}/conversations/{{customer}}/release", views.release, methods=["POST"]),
+        Route(f"{d}/conversations/{{customer}}/reply", views.reply, methods=["POST"]),
+        Route(f"{d}/today", views.today_page, methods=["GET"]),
+        Route(f"{d}/today/stats", views.today_fragment, methods=["GET"]),
+        Mount(f"{d}/static", app=StaticFiles(directory=HERE / "static"), name="dashboard-static"),
+    ]
+
+
+async def _bootstrap_admin(state: OrdersState) -> None:
+    """Create the first account, retrying while the database is unreachable."""
+    settings = state.settings
+    if not settings.admin_email or not settings.admin_password:
+        return
+    attempt = 0
+    while True:
+        try:
+            await auth.ensure_first_admin(
+                state.pool, settings.admin_email, settings.admin_password, slow_s=settings.slow_query_s
+            )
+            return
+        except DependencyUnavailable as exc:
+            delay = backoff_delay(attempt, base=0.5, cap=10.0)
+            attempt += 1
+            log.warning("cannot create the first staff account yet", extra={"error": str(exc)})
+            await asyncio.sleep(delay)
+
+
+@contextlib.asynccontextmanager
+async def dashboard_lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Start the dashboard's background work for the app's life; stop it at shutdown."""
+    state: OrdersState = app.state.orders
+    settings = state.settings
+    if settings.admin_email is None:
+        log.info("no ADMIN_EMAIL: no first staff account will be created")
+
+    async def render(event: StreamEvent) -> Outgoing:
+        return await views.render_event(app, event)
+
+    runtime = Runtime(
+        settings=settings, templates=make_templates(), cookies=auth.SessionCookies(settings.session_secret)
+    )
+    runtime.hub = EventHub(state.redis, state.keys, render)
+    runtime.relay = EventRelay(
+        state.pool, state.redis, state.keys, database_url=settings.database_url, slow_s=settings.slow_query_s
+    )
+    app.state.dashboard = runtime
+    log.info("starting dashboard: event relay and hub")
+    tasks = [
+        asyncio.create_task(_bootstrap_admin(state), name="staff-bootstrap"),
+        asyncio.create_task(runtime.relay.run(), name="staff-events-relay"),
+        asyncio.create_task(runtime.hub.run(), name="staff-events-hub"),
+    ]
+    state.probes.liveness.update(
+        {
+            "events_relay": health.task_liveness(lambda: tasks[1]),
+            "events_hub": health.task_liveness(lambda: tasks[2]),
+        }
+    )
+    try:
+        yield
+    finally:
+        log.info("stopping dashboard")
+        runtime.hub.stop()
+        runtime.relay.stop()
+        await asyncio.wait(tasks[1:], timeout=5)
+        for task in tasks:
+            task.cancel()

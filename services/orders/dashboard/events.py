@@ -1,0 +1,354 @@
+"""Live updates: `staff_events` rows -> the `{p}:events` stream -> every open browser.
+
+```
+transaction (any writer) --trigger--> staff_events --EventRelay, after commit--> {p}:events
+{p}:events --EventHub: ONE XREAD loop per process--> render once --> queue per browser --> SSE
+```
+
+- **EventRelay** moves committed `staff_events` rows to the stream in id order and deletes
+  them, one replica at a time (`pg_try_advisory_xact_lock`). It wakes on PostgreSQL's
+  NOTIFY, which is delivered only when the writing transaction commits, and polls every second
+  in case a notification was missed while reconnecting. A crash between XADD and DELETE
+  republishes rows: every event means "show the current state of X", so a repeat is harmless.
+- **EventHub** reads the stream with one blocking XREAD per process, renders each event once
+  (a ticket's HTML) and hands it to every subscriber's bounded queue. A browser too slow to
+  keep up is dropped; it reconnects and resumes.
+- **Resume**: an SSE event's id is its stream entry id. `follow(hub, last_id)` subscribes
+  first, replays the entries after `last_id` with XRANGE, then passes on live events newer than
+  the last one replayed, so a reconnecting browser (`Last-Event-ID`) sees no gap and no event
+  out of order. When the entries it missed were trimmed away (or are too many to replay), it
+  gets one `reset` event and reloads the whole board instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import orjson
+import psycopg
+import redis.asyncio as aioredis
+from psycopg_pool import AsyncConnectionPool
+from redis.exceptions import RedisError
+
+from libs.connections import MAX_BLOCK_MS
+from libs.errors import DependencyUnavailable
+from libs.messages import Keys
+from libs.streams import backoff_delay
+from services.orders.db import Conn, transaction
+
+log = logging.getLogger("services.orders.dashboard.events")
+
+CHANNEL: Final = "staff_events"
+RELAY_LOCK: Final = 0x7761_6576_6E74  # "waevnt"
+BATCH: Final = 500
+POLL_S: Final = 1.0
+STREAM_MAXLEN: Final = 10_000  # approximate (MAXLEN ~): hours of a busy kitchen
+MAX_REPLAY: Final = 2_000  # beyond this a browser reloads the board rather than catch up
+SUBSCRIBER_QUEUE: Final = 1_000
+KINDS: Final = frozenset({"order", "conversation", "message", "menu"})
+
+StreamId = tuple[int, int]
+
+
+def parse_id(value: str | bytes | None) -> StreamId | None:
+    """A stream entry id (`1712345678901-0`) as a comparable pair, or None when malformed."""
+    if value is None:
+        return None
+    text = value.decode() if isinstance(value, bytes) else value
+    ms, sep, seq = text.strip().partition("-")
+    if not sep or not ms.isdigit() or not seq.isdigit():
+        return None
+    return int(ms), int(seq)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One entry of the events stream: what changed (`kind`) and which order/customer."""
+
+    id: str
+    kind: str
+    order_id: int | None
+    customer_id: int | None
+
+    @classmethod
+    def from_entry(cls, entry_id: bytes | str, fields: dict[bytes, bytes]) -> StreamEvent:
+        """Decode an XREAD/XRANGE entry; unknown or missing fields read as None."""
+
+        def number(name: bytes) -> int | None:
+            raw = fields.get(name, b"")
+            return int(raw) if raw.isdigit() else None
+
+        eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        return cls(eid, fields.get(b"kind", b"").decode(), number(b"order_id"), number(b"customer_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One server-sent event ready for every browser: id (stream id), event name, JSON data."""
+
+    id: str
+    event: str
+    data: dict[str, Any]
+
+    def encoded(self) -> str:
+        """The `data:` payload."""
+        return orjson.dumps(self.data).decode()
+
+
+Render = Callable[[StreamEvent], Awaitable[Outgoing]]
+
+
+class EventRelay:
+    """Background task moving committed `staff_events` rows to the events stream."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Conn],
+        redis: aioredis.Redis,
+        keys: Keys,
+        *,
+        database_url: str,
+        slow_s: float,
+    ) -> None:
+        self.pool = pool
+        self.redis = redis
+        self.keys = keys
+        self.database_url = database_url
+        self.slow_s = slow_s
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def notify(self) -> None:
+        """Publish promptly (in-process writers may call this after their commit)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Return from `run()` after the batch in hand."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish until stopped; outages are retried with backoff and nothing is lost meanwhile."""
+        listener = asyncio.create_task(self._listen(), name="staff-events-listen")
+        attempt = 0
+        try:
+            while not self._stopping.is_set():
+                try:
+                    published = await self.publish_once()
+                    attempt = 0
+                    if published == BATCH:
+                        continue
+                except (DependencyUnavailable, RedisError, OSError) as exc:
+                    delay = backoff_delay(attempt, base=0.2, cap=5.0)
+                    attempt += 1
+                    log.warning("event relay failed; retrying", extra={"error": str(exc)})
+                    await asyncio.sleep(delay)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_S)
+                self._wake.clear()
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self) -> None:
+        """LISTEN on a connection of its own (a pooled one would be handed to others)."""
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self.database_url, autocommit=True, connect_timeout=3, application_name="orders-events"
+                ) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    attempt = 0
+                    self._wake.set()  # rows committed while nobody listened
+                    while not self._stopping.is_set():
+                        async for _ in conn.notifies(timeout=30):
+                            self._wake.set()
+            except (psycopg.Error, OSError) as exc:
+                delay = backoff_delay(attempt, base=0.5, cap=10.0)
+                attempt += 1
+                log.warning("event listener lost its connection", extra={"error": str(exc)})
+                await asyncio.sleep(delay)
+
+    async def publish_once(self) -> int:
+        """Publish up to `BATCH` committed rows in id order; returns how many."""
+        async with transaction(self.pool, slow_s=self.slow_s) as conn:
+            got = await (
+                await conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS ok", (RELAY_LOCK,))
+            ).fetchone()
+            if not got or not got["ok"]:
+                return 0
+            rows = await (
+                await conn.execute(
+                    "SELECT id, kind, order_id, customer_id FROM staff_events ORDER BY id LIMIT %s", (BATCH,)
+                )
+            ).fetchall()
+            if not rows:
+                return 0
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for row in rows:
+                    fields: dict[Any, Any] = {"kind": row["kind"]}
+                    if row["order_id"] is not None:
+                        fields["order_id"] = str(row["order_id"])
+                    if row["customer_id"] is not None:
+                        fields["customer_id"] = str(row["customer_id"])
+                    pipe.xadd(self.keys.events(), fields, maxlen=STREAM_MAXLEN, approximate=True)
+                await pipe.execute()
+            await conn.execute("DELETE FROM staff_events WHERE id = ANY(%s)", ([r["id"] for r in rows],))
+            return len(rows)
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One browser's queue. `dropped` is set when it fell too far behind."""
+
+    queue: asyncio.Queue[Outgoing] = field(default_factory=lambda: asyncio.Queue(SUBSCRIBER_QUEUE))
+    dropped: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class EventHub:
+    """One XREAD reader per process, fanning rendered events out to every subscriber."""
+
+    def __init__(self, redis: aioredis.Redis, keys: Keys, render: Render) -> None:
+        self.redis = redis
+        self.stream = keys.events()
+        self.render = render
+        self.subscribers: set[Subscriber] = set()
+        self.reads = 0  # XREAD calls made; lets tests see that one reader serves every browser
+        self._stopping = asyncio.Event()
+
+    def subscribe(self) -> Subscriber:
+        """A new queue receiving every event read from now on."""
+        sub = Subscriber()
+        self.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """Stop delivering to `sub`."""
+        self.subscribers.discard(sub)
+
+    def stop(self) -> None:
+        """Return from `run()` within one blocking read."""
+        self._stopping.set()
+
+    def broadcast(self, out: Outgoing) -> None:
+        """Hand `out` to every subscriber; one whose queue is full is dropped (it resumes later)."""
+        for sub in list(self.subscribers):
+            try:
+                sub.queue.put_nowait(out)
+            except asyncio.QueueFull:
+                sub.dropped.set()
+                self.subscribers.discard(sub)
+
+    async def latest_id(self) -> str:
+        """The newest entry id (`0-0` for an empty stream): where a freshly rendered page starts."""
+        newest: Any = await self.redis.xrevrange(self.stream, "+", "-", count=1)
+        if not newest:
+            return "0-0"
+        eid = newest[0][0]
+        return eid.decode() if isinstance(eid, bytes) else str(eid)
+
+    async def run(self) -> None:
+        """Read and fan out until stopped; a Redis outage is retried from the last id read."""
+        last: str | None = None
+        attempt = 0
+        while not self._stopping.is_set():
+            try:
+                if last is None:
+                    last = await self.latest_id()
+                self.reads += 1
+                response: Any = await self.redis.xread({self.stream: last}, count=100, block=MAX_BLOCK_MS)
+                attempt = 0
+            except (RedisError, OSError) as exc:
+                delay = backoff_delay(attempt, base=0.2, cap=5.0)
+                attempt += 1
+                log.warning("event hub cannot read the stream; retrying", extra={"error": str(exc)})
+                await asyncio.sleep(delay)
+                continue
+            for _stream, entries in response or []:
+                for entry_id, fields in entries:
+                    event = StreamEvent.from_entry(entry_id, fields)
+                    last = event.id
+                    if event.kind in KINDS:
+                        self.broadcast(await self.render(event))
+
+    async def entries_after(self, after: str) -> list[StreamEvent] | None:
+        """Every entry newer than `after`, oldest first; None when some were trimmed or too many."""
+        start = parse_id(after)
+        if start is None:
+            return None
+        first: Any = await self.redis.xrange(self.stream, "-", "+", count=1)
+        if first and start != (0, 0):
+            oldest = parse_id(first[0][0])
+            if oldest is not None and oldest > start:
+                return None  # `after` itself was trimmed away, and maybe more after it
+        events: list[StreamEvent] = []
+        cursor = after
+        while True:
+            batch: Any = await self.redis.xrange(self.stream, f"({cursor}", "+", count=500)
+            if not batch:
+                return events
+            events.extend(StreamEvent.from_entry(eid, fields) for eid, fields in batch)
+            if len(events) > MAX_REPLAY:
+                return None
+            cursor = events[-1].id
+
+
+async def follow(
+    hub: EventHub, last_id: str | None, *, max_s: float | None = None
+) -> AsyncIterator[Outgoing]:
+    """The events one browser should see, resuming after `last_id` when given (see module doc).
+
+    Ends when the browser fell behind (its queue overflowed) or after `max_s` seconds: either
+    way the browser reconnects with the last id it saw and resumes, its session checked again.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = None if max_s is None else loop.time() + max_s
+    sub = hub.subscribe()
+    try:
+        sent: StreamId | None = None
+        if last_id is not None:
+            missed = await hub.entries_after(last_id)
+            if missed is None:
+                latest = await hub.latest_id()
+                yield Outgoing(latest, "reset", {})
+                sent = parse_id(latest)
+            else:
+                sent = parse_id(last_id)
+                # A ticket shows its current state, so only the last event of each order is rendered.
+                last_of_order = {e.order_id: e.id for e in missed if e.kind == "order"}
+                for event in missed:
+                    if event.kind not in KINDS:
+                        continue
+                    if event.kind == "order" and last_of_order.get(event.order_id) != event.id:
+                        yield Outgoing(event.id, "skip", {})
+                    else:
+                        yield await hub.render(event)
+                    sent = parse_id(event.id)
+        while True:
+            getter = asyncio.ensure_future(sub.queue.get())
+            dropped = asyncio.ensure_future(sub.dropped.wait())
+            timeout = None if deadline is None else max(0.0, deadline - loop.time())
+            done, _ = await asyncio.wait(
+                {getter, dropped}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            if getter not in done:
+                getter.cancel()
+                dropped.cancel()
+                return
+            dropped.cancel()
+            out = getter.result()
+            position = parse_id(out.id)
+            if sent is not None and position is not None and position <= sent:
+                continue  # already replayed
+            sent = position
+            yield out
+    finally:
+        hub.unsubscribe(sub)

@@ -115,7 +115,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 def _order_number(request: Request) -> int:
     raw = str(request.path_params["number"]).lstrip("#")
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:  # "³".isdigit() is True
         raise ApiError(404, f"no order {request.path_params['number']!r}; order numbers look like 1001")
     return int(raw)
 
@@ -141,7 +141,7 @@ async def list_orders(request: Request) -> Response:
         if since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
     limit_raw = request.query_params.get("limit", "50")
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= staff.MAX_LIST:
+    if not (limit_raw.isascii() and limit_raw.isdigit()) or not 1 <= int(limit_raw) <= staff.MAX_LIST:
         raise ApiError(400, f"limit must be a whole number from 1 to {staff.MAX_LIST}")
     state = _state(request)
     async with transaction(state.pool, slow_s=state.settings.slow_query_s) as conn:

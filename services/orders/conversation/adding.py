@@ -16,7 +16,7 @@ from services.orders.catalog import QUALIFIERS, ChosenOption, Item, Menu, format
 from services.orders.conversation import cart as carts
 from services.orders.conversation.texts import CHECKOUT_HINT, echo, item_names
 from services.orders.conversation.turn import Turn
-from services.orders.parser import AmbiguousPhrase, OrderLine, ParseResult, parse_order
+from services.orders.parser import AmbiguousPhrase, Modifiers, OrderLine, ParseResult, parse_order
 
 # The parser reads at most this much of a message; WhatsApp bodies are at most 1,600 chars.
 MAX_PARSE_CHARS = 1600
@@ -53,6 +53,25 @@ class LineProblem(Exception):
     """A line that cannot go into the cart; `str()` is the sentence for the customer."""
 
 
+def remap_option(menu: Menu, item: Item, choice: ChosenOption) -> ChosenOption | None:
+    """`choice` as an option of one of `item`'s own groups, or None when it has no such option.
+
+    The parser resolves an option said on its own ("large") against the first group that has
+    it (pizza sizes); for a drink the same word is the drink size's "large".
+    """
+    if choice.group in item.option_groups:
+        return choice
+    group = menu.group(choice.group)
+    said = group.option(choice.option) if group else None
+    for own in menu.groups_of(item):
+        for option in own.options:
+            if option.code == choice.option or (
+                said is not None and option.name.lower() == said.name.lower()
+            ):
+                return ChosenOption(own.code, option.code, choice.qualifier if own.qualifiers else None)
+    return None
+
+
 def build_line(
     menu: Menu,
     item: Item,
@@ -69,8 +88,7 @@ def build_line(
     """
     if not item.available:
         raise LineProblem(f"Sorry, *{item.name}* is sold out right now.")
-    offered = set(item.option_groups)
-    kept = tuple(o for o in options if o.group in offered)
+    kept = tuple(c for c in (remap_option(menu, item, o) for o in options) if c is not None)
     option_rows: list[dict[str, Any]] = []
     for choice in kept:
         group = menu.group(choice.group)
@@ -100,8 +118,9 @@ def build_line(
             )
     excluded_names = []
     for choice in excluded:
-        group = menu.group(choice.group)
-        option = group.option(choice.option) if group else None
+        mapped = remap_option(menu, item, choice) or choice
+        group = menu.group(mapped.group)
+        option = group.option(mapped.option) if group else None
         if option is not None:
             excluded_names.append(option.name)
     try:
@@ -118,10 +137,15 @@ def build_line(
     }
 
 
-def _line_notes(line: OrderLine | AmbiguousPhrase, item: Item, remarks: list[str]) -> list[str]:
+def _line_notes(
+    line: OrderLine | AmbiguousPhrase | Modifiers,
+    item: Item,
+    remarks: list[str],
+    notes: list[str] | None = None,
+) -> list[str]:
     """Kitchen notes of a line; options the store lacks become a remark (asked for) or a
     note (left out: "no pickles" is kept for the kitchen and named back)."""
-    notes = list(line.notes)
+    notes = list(line.notes) if notes is None else notes
     for unknown in line.unknown_options:
         if unknown.excluded:
             notes.append(f"no {unknown.phrase}")
@@ -131,12 +155,19 @@ def _line_notes(line: OrderLine | AmbiguousPhrase, item: Item, remarks: list[str
     return notes
 
 
-async def _add(turn: Turn, fields: dict[str, Any], quantity: int) -> str:
-    await carts.add_line(turn.conn, turn.customer_id, quantity=quantity, now=turn.now, **fields)
+def _describe(fields: dict[str, Any]) -> str:
     extras = [o["name"] if not o["qualifier"] else f"{o['qualifier']} {o['name']}" for o in fields["options"]]
     extras += [f"no {name}" for name in fields["excluded"]]
-    detail = f" ({', '.join(extras)})" if extras else ""
-    return f"{min(quantity, carts.MAX_QUANTITY)} x {fields['name']}{detail}"
+    if fields.get("notes"):
+        extras.append(fields["notes"])
+    return f"{fields['name']} ({', '.join(extras)})" if extras else str(fields["name"])
+
+
+async def _add(turn: Turn, fields: dict[str, Any], quantity: int) -> str:
+    line_id = await carts.add_line(turn.conn, turn.customer_id, quantity=quantity, now=turn.now, **fields)
+    # The line being talked about: "no onions" or "make it large" next applies to it.
+    turn.state["line"] = line_id
+    return f"{min(quantity, carts.MAX_QUANTITY)} x {_describe(fields)}"
 
 
 def question_text(menu: Menu, question: dict[str, Any]) -> str:
@@ -185,11 +216,14 @@ async def add_parsed(turn: Turn, result: ParseResult) -> str:
         if suggestions:
             sentence += " Did you mean " + " or ".join(f"*{s}*" for s in suggestions[:3]) + "?"
         remarks.append(sentence)
+    changed = ""
+    if result.modifiers is not None:
+        changed = await _modify(turn, result.modifiers, remarks)
     questions = [_question(a) for a in result.ambiguous if a.candidates]
     state = turn.state
     state.pop("question", None)
     state.pop("questions", None)
-    if added:
+    if added or changed:
         state.pop("checkout", None)  # the cart changed: a summary shown before is stale
     if questions:
         state["question"], state["questions"] = questions[0], questions[1:]
@@ -197,10 +231,12 @@ async def add_parsed(turn: Turn, result: ParseResult) -> str:
     parts: list[str] = []
     if added:
         parts.append("✅ Added " + ", ".join(added) + ".")
+    if changed:
+        parts.append(changed)
     parts.extend(remarks)
     if questions:
         parts.append(question_text(menu, questions[0]))
-    elif added:
+    elif added or changed:
         lines = await carts.load_cart(turn.conn, turn.customer_id)
         parts.append(carts.render_cart(lines) + "\n\n" + CHECKOUT_HINT)
     elif result.unmatched and not result.lines:
@@ -305,3 +341,81 @@ async def change(turn: Turn, ref: str, quantity: int) -> str:
     rest = await carts.load_cart(turn.conn, turn.customer_id)
     done = f"Removed {found[0].name}." if quantity == 0 else f"Changed {found[0].name} to {quantity}."
     return f"✏️ {done}\n\n{carts.render_cart(rest)}"
+
+
+async def _talked_about(turn: Turn) -> carts.CartLine | None:
+    """The cart line a bare "no onions" refers to: the one last added or changed, else the
+    last line of the cart."""
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    wanted = turn.state.get("line")
+    for line in lines:
+        if line.id == wanted:
+            return line
+    return lines[-1] if lines else None
+
+
+async def _modify(turn: Turn, mods: Modifiers, remarks: list[str]) -> str:
+    """Apply options said without an item to the line being talked about; returns what changed
+    ("" when nothing did, with the reason in `remarks`)."""
+    menu = turn.store.menu
+    line = await _talked_about(turn)
+    item = menu.item(line.item_code) if line else None
+    if line is None or item is None:
+        close = closest_items(menu, mods.text) if mods.text else []
+        maybe = " Or did you mean " + " or ".join(f"*{n}*" for n in close) + "?" if close else ""
+        remarks.append(
+            f'Which item is "{echo(mods.text or "that")}" for? Add it with the item, '
+            f"e.g. *1 margherita no onions*.{maybe}"
+        )
+        return ""
+    chosen = {
+        (o["group"], o["option"]): ChosenOption(o["group"], o["option"], o.get("qualifier"))
+        for o in line.options
+    }
+    for choice in mods.options:
+        mapped = remap_option(menu, item, choice)
+        if mapped is None:
+            remarks.append(f"{item.name} doesn't come with {_option_name(menu, choice)}.")
+            continue
+        group = menu.group(mapped.group)
+        if group is not None and group.kind == "single":
+            chosen = {k: v for k, v in chosen.items() if k[0] != mapped.group}
+        chosen[(mapped.group, mapped.option)] = mapped
+    excluded_names = list(line.excluded)
+    for choice in mods.excluded:
+        mapped = remap_option(menu, item, choice)
+        if mapped is None:
+            continue
+        chosen.pop((mapped.group, mapped.option), None)
+        name = _option_name(menu, mapped)
+        if name not in excluded_names:
+            excluded_names.append(name)
+    notes = [line.notes] if line.notes else []
+    notes.extend(n for n in mods.notes if n not in notes)
+    notes = _line_notes(mods, item, remarks, notes)
+    try:
+        fields = build_line(menu, item, tuple(chosen.values()), (), notes)
+    except LineProblem as problem:
+        remarks.append(str(problem))
+        return ""
+    fields["excluded"] = excluded_names
+    if (fields["options"], fields["excluded"], fields["notes"]) == (line.options, line.excluded, line.notes):
+        return ""
+    await carts.update_line(
+        turn.conn,
+        turn.customer_id,
+        line.id,
+        unit_price_cents=fields["unit_price_cents"],
+        options=fields["options"],
+        excluded=fields["excluded"],
+        notes=fields["notes"],
+        now=turn.now,
+    )
+    turn.state["line"] = line.id
+    return f"✏️ Updated {line.quantity} x {_describe(fields)}."
+
+
+def _option_name(menu: Menu, choice: ChosenOption) -> str:
+    group = menu.group(choice.group)
+    option = group.option(choice.option) if group else None
+    return option.name if option else choice.option

@@ -66,20 +66,23 @@ async def add_line(
     excluded: list[str] | None = None,
     notes: str = "",
     now: dt.datetime,
-) -> None:
-    """Add a line, or raise the quantity of an identical one (same item, options and notes)."""
+) -> int:
+    """Add a line, or raise the quantity of an identical one (same item, options and notes);
+    returns the line's id."""
     options, excluded = options or [], excluded or []
     cur = await conn.execute(
         "UPDATE cart_lines SET quantity = LEAST(quantity + %s, %s)"
-        " WHERE customer_id = %s AND item_code = %s AND options = %s AND excluded = %s AND notes = %s",
+        " WHERE customer_id = %s AND item_code = %s AND options = %s AND excluded = %s AND notes = %s"
+        " RETURNING id",
         (quantity, MAX_QUANTITY, customer_id, item_code, Jsonb(options), Jsonb(excluded), notes),
     )
-    if cur.rowcount == 0:
-        await conn.execute(
+    row = await cur.fetchone()
+    if row is None:
+        cur = await conn.execute(
             "INSERT INTO cart_lines (customer_id, item_code, name, unit_price_cents, quantity, options,"
             " excluded, notes, position)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-            " (SELECT COALESCE(max(position), 0) + 1 FROM cart_lines WHERE customer_id = %s))",
+            " (SELECT COALESCE(max(position), 0) + 1 FROM cart_lines WHERE customer_id = %s)) RETURNING id",
             (
                 customer_id,
                 item_code,
@@ -92,7 +95,10 @@ async def add_line(
                 customer_id,
             ),
         )
+        row = await cur.fetchone()
     await touch(conn, customer_id, now)
+    assert row is not None
+    return int(row["id"])
 
 
 async def touch(conn: Conn, customer_id: int, now: dt.datetime) -> None:
@@ -140,3 +146,23 @@ async def remove_line(conn: Conn, customer_id: int, line_id: int, now: dt.dateti
 def is_expired(cart_updated_at: dt.datetime | None, now: dt.datetime, ttl: dt.timedelta) -> bool:
     """True when the cart has been idle for longer than `ttl` (CART_TTL_SECONDS)."""
     return cart_updated_at is not None and now - cart_updated_at > ttl
+
+
+async def update_line(
+    conn: Conn,
+    customer_id: int,
+    line_id: int,
+    *,
+    unit_price_cents: int,
+    options: list[dict[str, Any]],
+    excluded: list[str],
+    notes: str,
+    now: dt.datetime,
+) -> None:
+    """Replace a line's options, exclusions, notes and unit price (cents)."""
+    await conn.execute(
+        "UPDATE cart_lines SET unit_price_cents = %s, options = %s, excluded = %s, notes = %s"
+        " WHERE id = %s AND customer_id = %s",
+        (unit_price_cents, Jsonb(options), Jsonb(excluded), notes, line_id, customer_id),
+    )
+    await touch(conn, customer_id, now)

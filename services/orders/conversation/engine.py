@@ -317,6 +317,10 @@ async def _text(turn: Turn) -> str:
         return shown
     result = adding.parse(menu, text)
     if result.empty:
+        close = adding.closest_items(menu, text) if len(text.split()) <= 3 else []
+        if close:
+            names = " or ".join(f"*{n}*" for n in close)
+            return f'Sorry, I couldn\'t find "{texts.echo(text)}" on the menu. Did you mean {names}?'
         return (
             f'Sorry, I didn\'t understand "{texts.echo(text)}". {texts.ORDER_HINT}\n'
             "Send *menu* to see what we have, or *help* for everything I can do."

@@ -49,7 +49,7 @@ class IngressApp:
         only makes /ready and the webhooks answer 503 until it returns), then close it."""
         common = self.settings.common
         log.info("starting: redis connection, enqueuer")
-        pipe = RedisPipe(common.redis_url)
+        pipe = RedisPipe(common.redis_url, timeout_s=self.settings.redis_timeout_s)
         enqueuer = Enqueuer(
             pipe,
             Keys(common.key_prefix),
@@ -57,7 +57,6 @@ class IngressApp:
             customer_limit=self.settings.customer_limit,
             customer_window_s=self.settings.customer_window_s,
             bad_signature_window_s=self.settings.bad_signature_window_s,
-            timeout_s=self.settings.redis_timeout_s,
         )
         self.webhooks.enqueuer = enqueuer
         self.probes.readiness["redis"] = enqueuer.ping

@@ -23,7 +23,6 @@ handled in one event-loop iteration leave in one write (see services.ingress.pip
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,8 +86,8 @@ class Script:
 class Enqueuer:
     """ingress' Redis writes: `enqueue()` a webhook, `count_bad_signature()` of an address.
 
-    Every method raises `RedisError` (connection refused, timeout, Redis error reply) and
-    `TimeoutError` when Redis did not answer within `timeout_s`; the caller answers 503.
+    Every method raises `RedisError` (connection refused, no reply within the pipe's timeout,
+    Redis error reply); the caller answers 503.
     """
 
     def __init__(
@@ -100,7 +99,6 @@ class Enqueuer:
         customer_limit: int,
         customer_window_s: int,
         bad_signature_window_s: int,
-        timeout_s: float,
     ) -> None:
         self.pipe = pipe
         self.keys = keys
@@ -109,7 +107,6 @@ class Enqueuer:
         self._limit = str(customer_limit)
         self._window_ms = str(customer_window_s * 1000)
         self._bad_window_ms = str(bad_signature_window_s * 1000)
-        self._timeout_s = timeout_s
         self._enqueue = Script(ENQUEUE_SCRIPT)
         self._count = Script(COUNT_SCRIPT)
 
@@ -124,22 +121,19 @@ class Enqueuer:
         if customer is not None:
             keys.append(self.keys.rate("customer", customer))
         args = (self._ttl, head, tail, self._limit, self._window_ms)
-        async with asyncio.timeout(self._timeout_s):
-            reply = await self._enqueue(self.pipe, keys, args)
+        reply = await self._enqueue(self.pipe, keys, args)
         if reply[0] == 0:
             return Result(DUPLICATE)
         return Result(ACCEPTED, _text(reply[1]), _text(reply[2]))
 
     async def count_bad_signature(self, address: str) -> int:
         """Count one failed signature check from `address` in its window; returns the count."""
-        async with asyncio.timeout(self._timeout_s):
-            count = await self._count(self.pipe, [self.keys.rate("badsig", address)], [self._bad_window_ms])
+        count = await self._count(self.pipe, [self.keys.rate("badsig", address)], [self._bad_window_ms])
         return int(count)
 
     async def ping(self) -> str:
-        """Readiness: PING Redis within the timeout; returns a short detail."""
-        async with asyncio.timeout(self._timeout_s):
-            reply = await self.pipe.execute("PING")
+        """Readiness: PING Redis; returns a short detail."""
+        reply = await self.pipe.execute("PING")
         return _text(reply)
 
 

@@ -10,9 +10,10 @@ this costs a few µs, so redis-py stays for everything but the webhook path's ro
 Failure handling: a refused or timed-out connect fails the callers waiting for it with
 `redis.exceptions.ConnectionError`/`TimeoutError`, and the next call connects again (at most
 one attempt per `RETRY_AFTER_S`), so the service recovers by itself when Redis returns. A lost
-connection fails every caller still waiting. A connection that stops answering for
-`STALE_AFTER_S` while commands are outstanding is dropped. Callers bound their own wait
-(`asyncio.timeout`); a reply for a caller that gave up is read and discarded.
+connection fails every caller still waiting. Each call fails with `TimeoutError` once it has
+waited `timeout_s` (checked every `WATCH_INTERVAL_S` by one timer per connection, cheaper than
+a timer per call); its reply, if it comes, is read and discarded. A connection that stops
+answering for twice `timeout_s` while commands are outstanding is dropped.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from libs.connections import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 
-STALE_AFTER_S: Final = READ_TIMEOUT_S
 RETRY_AFTER_S: Final = 0.1
+WATCH_INTERVAL_S: Final = 0.05
 
 Arg = bytes | str | int
 
@@ -61,13 +62,16 @@ def _error(reply: ResponseError) -> ResponseError:
 class _Protocol(asyncio.Protocol):
     """The connection: a FIFO of waiting futures, one per command written."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_s: float) -> None:
         self._loop = loop
+        self._timeout_s = timeout_s
         self._reader = hiredis.Reader(replyError=ResponseError, protocolError=RedisConnectionError)
-        self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
+        # (reply future, deadline), in the order the commands were written.
+        self._waiters: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
         self._out: list[bytes] = []
         self._transport: asyncio.Transport | None = None
         self._last_progress = loop.time()
+        self._watch_handle: asyncio.TimerHandle | None = None
         self.closed = False
         self.connected: asyncio.Future[None] = loop.create_future()
 
@@ -78,18 +82,36 @@ class _Protocol(asyncio.Protocol):
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        self._watch_handle = self._loop.call_later(WATCH_INTERVAL_S, self._watch)
         if not self.connected.done():
             self.connected.set_result(None)
 
+    def _watch(self) -> None:
+        """Fail the calls past their deadline; drop a connection that stopped answering."""
+        if self.closed:
+            return
+        now = self._loop.time()
+        if self._waiters and now - self._last_progress > 2 * self._timeout_s:
+            self.abort(RedisTimeoutError("Redis stopped answering"))
+            return
+        for waiter, deadline in self._waiters:
+            if deadline > now:
+                break
+            if not waiter.done():
+                waiter.set_exception(RedisTimeoutError(f"no reply from Redis within {self._timeout_s:g}s"))
+        self._watch_handle = self._loop.call_later(WATCH_INTERVAL_S, self._watch)
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self._watch_handle is not None:
+            self._watch_handle.cancel()
         error = RedisConnectionError(
             f"connection to Redis lost: {exc!r}" if exc else "connection to Redis closed"
         )
         if not self.connected.done():
             self.connected.set_exception(error)
         while self._waiters:
-            waiter = self._waiters.popleft()
+            waiter, _ = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(error)
 
@@ -100,7 +122,7 @@ class _Protocol(asyncio.Protocol):
             while (reply := self._reader.gets()) is not False:
                 if not self._waiters:
                     raise RedisConnectionError("reply without a command")
-                waiter = self._waiters.popleft()
+                waiter, _ = self._waiters.popleft()
                 if waiter.done():
                     continue
                 if isinstance(reply, ResponseError):
@@ -114,17 +136,14 @@ class _Protocol(asyncio.Protocol):
         """Queue `command` for this iteration's write; returns the future of its reply."""
         if self.closed or self._transport is None:
             raise RedisConnectionError("connection to Redis closed")
-        if self._waiters:
-            if self._loop.time() - self._last_progress > STALE_AFTER_S:
-                self.abort(RedisTimeoutError("Redis stopped answering"))
-                raise RedisTimeoutError("Redis stopped answering")
-        else:
-            self._last_progress = self._loop.time()
+        now = self._loop.time()
+        if not self._waiters:
+            self._last_progress = now
         waiter: asyncio.Future[Any] = self._loop.create_future()
         if not self._out:
             self._loop.call_soon(self._flush)
         self._out.append(command)
-        self._waiters.append(waiter)
+        self._waiters.append((waiter, now + self._timeout_s))
         return waiter
 
     def _flush(self) -> None:
@@ -143,20 +162,22 @@ class RedisPipe:
     """An auto-pipelining client on one connection, for `url` (redis://, rediss://, unix://).
 
     `execute(*args)` returns the reply (bytes, int, list, None) or raises `ResponseError`
-    (`NoScriptError` for NOSCRIPT), `ConnectionError` or `TimeoutError` from redis.exceptions.
-    AUTH and SELECT from the URL are sent on connect. Nothing connects until the first call.
+    (`NoScriptError` for NOSCRIPT), `ConnectionError` or `TimeoutError` from redis.exceptions,
+    the latter after waiting `timeout_s` (connecting included). AUTH and SELECT from the URL
+    are sent on connect. Nothing connects until the first call.
     """
 
-    def __init__(self, url: str, *, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    def __init__(self, url: str, *, timeout_s: float = READ_TIMEOUT_S) -> None:
         self._options: dict[str, Any] = dict(parse_url(url))
-        self._connect_timeout_s = connect_timeout_s
+        self._timeout_s = timeout_s
+        self._connect_timeout_s = min(CONNECT_TIMEOUT_S, timeout_s)
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Task[_Protocol] | None = None
         self._retry_at = 0.0
         self._last_error: BaseException | None = None
 
     async def execute(self, *args: Arg) -> Any:
-        """Send one command and wait for its reply (unbounded: wrap in `asyncio.timeout`)."""
+        """Send one command and wait at most `timeout_s` for its reply."""
         protocol = self._protocol
         if protocol is None or protocol.closed:
             protocol = await self._connect()
@@ -185,7 +206,7 @@ class RedisPipe:
     async def _open(self) -> _Protocol:
         loop = asyncio.get_running_loop()
         options = self._options
-        protocol = _Protocol(loop)
+        protocol = _Protocol(loop, self._timeout_s)
         try:
             async with asyncio.timeout(self._connect_timeout_s):
                 if "path" in options:

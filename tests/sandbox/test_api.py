@@ -235,3 +235,34 @@ async def test_twilio_python_client_can_use_the_sandbox(sandbox: SandboxHandle) 
     assert message.sid.startswith("SM") and message.status == "queued"
     assert message.date_created is not None  # the SDK parsed the RFC 2822 date
     assert [m["body"] for m in await sandbox.messages()] == ["from the SDK"]
+
+
+def test_process_serves_and_exits_0_on_sigterm() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", ""), "SANDBOX_PORT": str(port), "PORT": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "sandbox did not start"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

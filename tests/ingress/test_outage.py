@@ -126,7 +126,7 @@ async def test_slow_redis_is_503_within_the_bound_then_recovers(
         answers = await asyncio.gather(
             *(post_form(app, WEBHOOK, inbound_params(f"SM{i:032x}")) for i in range(5))
         )
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 3
         assert [a.status for a in answers] == [503] * 5
         proxy.mode = "forward"
         deadline = time.monotonic() + 15

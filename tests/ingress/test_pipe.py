@@ -84,7 +84,9 @@ async def test_calls_time_out_and_a_stuck_connection_is_dropped() -> None:
             started = time.monotonic()
             results = await asyncio.gather(*(pipe.execute("PING") for _ in range(5)), return_exceptions=True)
             assert all(isinstance(r, RedisTimeoutError) for r in results), results
-            assert time.monotonic() - started < 0.5
+            assert (
+                time.monotonic() - started < 1.5
+            )  # 0.2 s + the watchdog tick, with slack for a loaded machine
             proxy.mode = "forward"
             await asyncio.sleep(0.5)  # > 2 x timeout without progress: the watchdog drops it
             assert await pipe.execute("PING") == b"PONG"

@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -230,8 +231,24 @@ class Chat:
             await asyncio.sleep(POLL_S)
 
 
-async def _read_line(stream: TextIO) -> str:
-    return await asyncio.get_running_loop().run_in_executor(None, stream.readline)
+def _line_reader(stream: TextIO) -> asyncio.Queue[str]:
+    """Lines of `stream` ("" at the end) read by a daemon thread.
+
+    A daemon thread rather than the loop's executor: on Ctrl-C the process must not wait for a
+    `readline()` that only returns when the user presses Enter.
+    """
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def pump() -> None:
+        while True:
+            line = stream.readline()
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+            if not line:
+                return
+
+    threading.Thread(target=pump, name="chat-stdin", daemon=True).start()
+    return lines
 
 
 async def run(settings: ChatSettings, stdin: TextIO, out: TextIO) -> int:
@@ -254,9 +271,10 @@ async def run(settings: ChatSettings, stdin: TextIO, out: TextIO) -> int:
             out.write(f"Chatting as {settings.customer} with {settings.bot}.\n{HELP}\n")
             out.flush()
             poller = asyncio.create_task(_poll_forever(chat))
+        lines = _line_reader(stdin)
         try:
             while True:
-                line = await _read_line(stdin)
+                line = await lines.get()
                 if not line:
                     break
                 parsed = parse_line(settings, line)

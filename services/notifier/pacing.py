@@ -117,7 +117,7 @@ class TokenBucket:
         return int(left) / 1e6
 
     async def paused_for(self) -> float:
-        """Seconds left on the current pause (0 when not paused); for tests and `/ready` details."""
+        """Seconds left on the current pause (0 when not paused), for operators and tests."""
         seconds, micros = await self.redis.time()
         now_us = int(seconds) * 1_000_000 + int(micros)
         raw = await self.redis.hget(self.key, "paused_until")

@@ -4,6 +4,10 @@
 Twilio stand-in) on free ports with one database and one Redis key prefix, posts signed
 webhooks to ingress, and reads what the sandbox received. Each process logs to its own file
 under the test's temporary folder; a failed wait prints the tail of every log.
+
+A name with a suffix, `orders-2`, is another replica of `orders`: same module and settings,
+its own port and log. `service_env` adds variables to one service (by base name, then by
+exact name), e.g. to point it at a fault proxy instead of Redis or PostgreSQL.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class Mesh:
     key_prefix: str
     log_dir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -66,8 +71,14 @@ class Mesh:
         """Base URL of a service, e.g. http://127.0.0.1:PORT."""
         return f"http://127.0.0.1:{self.ports[name]}"
 
+    @staticmethod
+    def base(name: str) -> str:
+        """The service a process name runs: `orders-2` -> `orders`."""
+        return name.split("-", 1)[0]
+
     def env(self, name: str) -> dict[str, str]:
         """The environment a service process gets."""
+        self.ports.setdefault(name, free_port())
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "PYTEST"))}
         env.update(
             {
@@ -87,9 +98,12 @@ class Mesh:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        if name == "orders":
+        if self.base(name) == "orders":
             env["STREAM_VISIBILITY_TIMEOUT_MS"] = "3000"  # reclaim quickly after a crash
         env.update(self.extra_env)
+        env.update(self.service_env.get(self.base(name), {}))
+        if name != self.base(name):
+            env.update(self.service_env.get(name, {}))
         return env
 
     def run_cli(self, *args: str) -> str:
@@ -110,7 +124,8 @@ class Mesh:
     def start(self, *names: str, wait: bool = True) -> None:
         """Start the named services (all when none named) and wait until each is ready."""
         for name in names or SERVICES:
-            module = "sandbox" if name == "sandbox" else f"services.{name}"
+            base = self.base(name)
+            module = "sandbox" if base == "sandbox" else f"services.{base}"
             log = (self.log_dir / f"{name}.log").open("ab")
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", module], cwd=ROOT, env=self.env(name), stdout=log, stderr=log
@@ -121,7 +136,7 @@ class Mesh:
 
     def wait_ready(self, name: str, timeout: float = 20) -> None:
         """Poll the service's /ready (the sandbox's /sandbox/messages) until it answers 200."""
-        path = "/sandbox/messages" if name == "sandbox" else "/ready"
+        path = "/sandbox/messages" if self.base(name) == "sandbox" else "/ready"
         self.wait_until(lambda: self._ok(self.url(name) + path), timeout, f"{name} ready")
 
     def _ok(self, url: str) -> bool:

@@ -91,6 +91,8 @@ class FaultProxy:
         self._pairs.add(pair)
         try:
             await asyncio.gather(self._pump(reader, up_writer), self._pump(up_reader, writer))
+        except asyncio.CancelledError:
+            pass  # the loop is shutting down; the connection goes with it
         finally:
             self._pairs.discard(pair)
             for w in pair:

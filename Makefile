@@ -60,6 +60,14 @@ test-deps:
 	@command -v promtool >/dev/null 2>&1 || { \
 		echo "error: promtool is still missing; install Debian's 'prometheus' package (apt-get install -y prometheus)" >&2; \
 		exit 1; }
+	@# The dashboard's browser tests drive Debian's chromium (Playwright cannot download browsers here).
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "chromium not found: installing Debian's chromium package"; \
+		$(APT_GET) install -y -q chromium || { $(APT_GET) update -q && $(APT_GET) install -y -q chromium; }; \
+	}
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "error: chromium is still missing; the dashboard's browser tests need Debian's 'chromium' package" >&2; \
+		exit 1; }
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -57,9 +57,13 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless chromium for the folder's browser tests."""
+    """One headless chromium per module of browser tests.
+
+    Module-scoped, not wider: Playwright's sync API keeps an event loop running while it is
+    open, and the async tests of other modules need the thread's loop to themselves.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -99,7 +103,8 @@ def staff_client(mesh: Mesh) -> tuple[httpx.Client, str]:
     done = client.post(
         "/login", data={"email": STAFF_EMAIL, "password": STAFF_PASSWORD, "csrf_token": token.group(1)}
     )
-    assert done.status_code == 200 and "Order queue" in done.text, done.status_code
-    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', done.text)
+    assert done.status_code == 303 and done.headers["location"] == "/dashboard", done.status_code
+    queue = client.get("/dashboard")
+    csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', queue.text)
     assert csrf
     return client, csrf.group(1)

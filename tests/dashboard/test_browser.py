@@ -1,0 +1,141 @@
+"""The dashboard in a real browser (Debian's chromium through Playwright) against the real mesh:
+sign-in and sign-out, a webhook-placed order appearing live, a status tap that reaches the
+customer, a sold-out toggle the bot honours, and a handoff reply with the bot staying quiet."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from services.orders.conversation import texts
+from services.orders.staff import RELEASE_TEXT
+from tests.dashboard.conftest import STAFF_EMAIL, screenshot, sign_in
+from tests.e2e.harness import Mesh
+
+LIVE_WITHIN_S = 2.0
+
+
+def customer() -> str:
+    """A customer address of this test's own (the mesh is shared by the folder)."""
+    return f"whatsapp:+1556{time.time_ns() % 10**7:07d}"
+
+
+def test_sign_in_and_sign_out(browser: Any, mesh: Mesh) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(mesh.url("orders") + "/dashboard")
+    page.wait_for_url("**/login?next=/dashboard")
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text() == "Wrong email or password."
+    page.get_by_label("Password").fill("correct-horse-battery-staple")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/dashboard")
+    assert page.get_by_role("heading", name="New").is_visible()
+    cookie = next(c for c in context.cookies() if c["name"] == "wa_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    page.get_by_role("button", name=f"Sign out {STAFF_EMAIL}").click()
+    page.wait_for_url("**/login")
+    page.goto(mesh.url("orders") + "/dashboard")
+    page.wait_for_url("**/login?next=/dashboard")  # the old cookie no longer signs anyone in
+    context.close()
+
+
+def test_a_webhook_order_appears_live_and_a_status_tap_tells_the_customer(browser: Any, mesh: Mesh) -> None:
+    tablet = sign_in(browser, mesh)
+    phone = sign_in(browser, mesh, viewport=(390, 844))
+    who, name = customer(), f"Dana {time.time_ns() % 10**6}"
+    for line in ("2 large pepperoni with extra cheese", "1 coke", "checkout", "pickup"):
+        before = len(mesh.sent(who))
+        mesh.say(who, line, ProfileName=name)
+        mesh.wait_sent(who, before + 1)
+    started = time.monotonic()
+    mesh.say(who, "confirm", ProfileName=name)
+    for page in (tablet, phone):
+        page.locator('[data-column="placed"] .ticket', has_text=name).wait_for(timeout=LIVE_WITHIN_S * 1000)
+    elapsed = time.monotonic() - started
+    assert elapsed < LIVE_WITHIN_S, f"the new order took {elapsed:.2f}s to appear"
+
+    ticket = tablet.locator(".ticket", has_text=name)
+    number = ticket.get_attribute("data-number")
+    text = ticket.inner_text().lower()
+    assert "2× pepperoni" in text and "large, extra cheese" in text and "1× coke" in text
+    assert "“2 large pepperoni with extra cheese”" in text  # the customer's own words
+    assert "pickup" in text and "34.50" in text
+    screenshot(tablet, "queue")
+    screenshot(phone, "queue-phone")
+
+    sent_before = len(mesh.sent(who))
+    ticket.get_by_role("button", name=f"Confirm: order {number}").click()
+    tablet.locator(f'[data-column="confirmed"] #order-{number}').wait_for(timeout=LIVE_WITHIN_S * 1000)
+    phone.locator(f'[data-column="confirmed"] #order-{number}').wait_for(timeout=LIVE_WITHIN_S * 1000)
+    (message,) = mesh.wait_sent(who, sent_before + 1)[sent_before:]
+    assert f"confirmed your order #{number}" in message["body"]
+
+    tablet.locator(f"#order-{number}").get_by_role("link", name=f"#{number}").click()
+    tablet.wait_for_url(f"**/dashboard/orders/{number}")
+    tablet.get_by_role("heading", name=f"Order #{number}").wait_for()
+    assert "placed → confirmed" in tablet.locator("table.history").inner_text().replace("— →", "")
+    conversation = tablet.locator("#order-live .messages").inner_text()
+    assert "2 large pepperoni with extra cheese" in conversation
+    tablet.locator("#order-live .delivery").first.wait_for()
+    screenshot(tablet, "order")
+
+    # Cancelling asks for a reason, and the customer reads it.
+    sent_before = len(mesh.sent(who))
+    tablet.get_by_text("Cancel…").click()
+    tablet.get_by_label("Reason (the customer reads it)").fill("Oven broke down")
+    tablet.get_by_role("button", name=f"Cancel order #{number}").click()
+    tablet.get_by_role("heading", name="Status: Cancelled").wait_for()
+    (message,) = mesh.wait_sent(who, sent_before + 1)[sent_before:]
+    assert "cancelled: Oven broke down" in message["body"]
+    tablet.context.close()
+    phone.context.close()
+
+
+def test_a_sold_out_toggle_makes_the_bot_refuse_the_item(browser: Any, mesh: Mesh) -> None:
+    page = sign_in(browser, mesh)
+    page.get_by_role("link", name="Menu").click()
+    page.get_by_role("button", name="Mark Tiramisu sold out").click()
+    page.get_by_role("button", name="Put Tiramisu back on sale").wait_for()
+    who = customer()
+    (reply,) = mesh.converse(who, ["1 tiramisu"])
+    assert "Tiramisu* is sold out" in reply
+    page.get_by_role("button", name="Put Tiramisu back on sale").click()
+    page.get_by_role("button", name="Mark Tiramisu sold out").wait_for()
+    (reply,) = mesh.converse(who, ["1 tiramisu"])
+    assert "sold out" not in reply
+
+    page.get_by_role("button", name="Pause ordering").click()
+    page.get_by_role("button", name="Resume ordering").click()
+    page.get_by_role("button", name="Pause ordering").wait_for()
+    page.context.close()
+
+
+def test_a_handoff_reply_reaches_the_customer_and_the_bot_stays_quiet_until_released(
+    browser: Any, mesh: Mesh
+) -> None:
+    page = sign_in(browser, mesh)
+    page.get_by_role("link", name="Handoff").click()
+    who, name = customer(), f"Sam {time.time_ns() % 10**6}"
+    mesh.say(who, "I want to talk to a human", ProfileName=name)
+    assert mesh.wait_sent(who, 1)[0]["body"] == texts.AGENT
+    page.get_by_role("link", name=name).click()  # appeared without a reload
+    page.get_by_label("Message to the customer (the bot stays quiet once you reply)").fill(
+        "Hi, this is Maria from the kitchen. How can I help?"
+    )
+    page.get_by_role("button", name="Send").click()
+    assert mesh.wait_sent(who, 2)[1]["body"] == "Hi, this is Maria from the kitchen. How can I help?"
+
+    mesh.say(who, "menu please", ProfileName=name)
+    page.locator(".msg.in", has_text="menu please").wait_for()  # staff see it live ...
+    time.sleep(1.5)
+    assert len(mesh.sent(who)) == 2  # ... and the bot said nothing
+
+    page.get_by_role("button", name="Return to bot").click()
+    assert mesh.wait_sent(who, 3)[2]["body"] == RELEASE_TEXT
+    page.get_by_role("button", name="Take over from the bot").wait_for()
+    (reply,) = mesh.converse(who, ["menu"])
+    assert "Margherita" in reply
+    page.context.close()

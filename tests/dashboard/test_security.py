@@ -1,0 +1,126 @@
+"""What the dashboard refuses, over plain HTTP against the real orders process: no session, no
+CSRF token, another site's Origin, a forged or revoked cookie, too many sign-in attempts; and the
+staff JSON API keeps answering its bearer token only."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+
+from tests.dashboard.conftest import STAFF_EMAIL, staff_client
+from tests.e2e.harness import Mesh
+
+CHANGES = [
+    ("/dashboard/orders/1001/transitions", {"to": "confirmed"}),
+    ("/dashboard/items/tiramisu/availability", {"available": "false"}),
+    ("/dashboard/store/accepting", {"accepting": "false"}),
+    ("/dashboard/conversations/1/reply", {"body": "hello"}),
+    ("/dashboard/conversations/1/release", {}),
+    ("/logout", {}),
+]
+
+
+def test_unauthenticated_requests_are_refused(mesh: Mesh) -> None:
+    with httpx.Client(base_url=mesh.url("orders"), timeout=10) as anonymous:
+        for path in ("/dashboard", "/dashboard/menu", "/dashboard/orders/1001", "/dashboard/events"):
+            response = anonymous.get(path)
+            assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
+        assert anonymous.get("/dashboard/board", headers={"HX-Request": "true"}).status_code == 401
+        for path, data in CHANGES:
+            assert anonymous.post(path, data=data).status_code == 401, path
+        assert anonymous.get("/api/v1/orders").status_code == 401  # the JSON API wants its bearer token
+    with httpx.Client(base_url=mesh.url("orders"), cookies={"wa_session": "forged.value.sig"}) as forged:
+        assert forged.get("/dashboard").status_code == 303
+    assert mesh.admin("GET", "/api/v1/orders").status_code == 200
+
+
+def test_state_changes_without_the_csrf_token_or_from_another_site_are_refused(mesh: Mesh) -> None:
+    client, csrf = staff_client(mesh)
+    try:
+        for path, data in CHANGES:
+            assert client.post(path, data=data).status_code == 403, path
+            assert client.post(path, data={**data, "csrf_token": "wrong"}).status_code == 403, path
+            other_site = client.post(
+                path, data=data, headers={"X-CSRF-Token": csrf, "Origin": "https://evil.example"}
+            )
+            assert other_site.status_code == 403, path
+        assert client.get("/dashboard/menu").text.count("Mark ") >= 7  # nothing was sold out
+        ok = client.post(
+            "/dashboard/items/water/availability",
+            data={"available": "false"},
+            headers={"X-CSRF-Token": csrf, "Origin": mesh.url("orders")},
+        )
+        assert ok.status_code == 303
+        assert "Put Water back on sale" in client.get("/dashboard/menu").text
+        client.post("/dashboard/items/water/availability", data={"available": "true", "csrf_token": csrf})
+    finally:
+        client.close()
+
+
+def test_sign_in_needs_the_form_token_and_sign_out_revokes_the_cookie(mesh: Mesh) -> None:
+    with httpx.Client(base_url=mesh.url("orders"), timeout=10) as c:
+        no_token = c.post("/login", data={"email": STAFF_EMAIL, "password": "correct-horse-battery-staple"})
+        assert no_token.status_code == 403
+    client, csrf = staff_client(mesh)
+    try:
+        cookie = client.cookies["wa_session"]
+        with httpx.Client(base_url=mesh.url("orders"), cookies={"wa_session": cookie}) as same_cookie:
+            assert same_cookie.get("/dashboard").status_code == 200
+            signed_out = client.post("/logout", data={"csrf_token": csrf})
+            assert signed_out.status_code == 303 and signed_out.headers["location"] == "/login"
+            # The cookie's signature is still good, but its session row is gone.
+            assert same_cookie.get("/dashboard").status_code == 303
+    finally:
+        client.close()
+
+
+def test_sign_in_attempts_are_rate_limited_per_address_and_email(mesh: Mesh) -> None:
+    email = f"guess-{time.time_ns()}@example.com"
+    with httpx.Client(base_url=mesh.url("orders"), timeout=10) as c:
+        statuses = []
+        for _ in range(7):
+            token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)
+            assert token
+            response = c.post(
+                "/login", data={"email": email, "password": "nope", "csrf_token": token.group(1)}
+            )
+            statuses.append(response.status_code)
+        assert statuses[:5] == [401] * 5 and statuses[5:] == [429, 429]
+        assert "Too many sign-in attempts" in response.text
+
+
+def test_the_event_stream_resumes_from_last_event_id_over_http(mesh: Mesh) -> None:
+    client, csrf = staff_client(mesh)
+    headers = {"X-CSRF-Token": csrf}
+    try:
+        # Where a freshly rendered queue page starts its stream.
+        start = re.search(r'data-last-event-id="([^"]*)"', client.get("/dashboard").text)
+        assert start
+        for available in ("false", "true", "false", "true"):
+            client.post("/dashboard/items/coke/availability", data={"available": available}, headers=headers)
+
+        def read(extra: dict[str, str], count: int) -> list[tuple[str, str]]:
+            got: list[tuple[str, str]] = []
+            with client.stream("GET", "/dashboard/events", headers=extra, timeout=10) as stream:
+                event = eid = ""
+                for line in stream.iter_lines():
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("id: "):
+                        eid = line[4:]
+                    elif line == "" and eid:
+                        got.append((eid, event))
+                        eid = ""
+                        if len(got) == count:
+                            return got
+            return got
+
+        first = read({"Last-Event-ID": start.group(1)}, 4)
+        assert [e for _, e in first] == ["menu"] * 4
+        ids = [i for i, _ in first]
+        resumed = read({"Last-Event-ID": ids[1]}, 2)
+        assert [i for i, _ in resumed] == ids[2:]
+    finally:
+        client.close()

@@ -60,7 +60,7 @@ def test_a_webhook_order_appears_live_and_a_status_tap_tells_the_customer(browse
     ticket = tablet.locator(".ticket", has_text=name)
     number = ticket.get_attribute("data-number")
     text = ticket.inner_text().lower()
-    assert "2× pepperoni" in text and "large, extra cheese" in text and "1× coke" in text
+    assert "2\u00d7 pepperoni" in text and "large, extra cheese" in text and "1\u00d7 coke" in text
     assert "“2 large pepperoni with extra cheese”" in text  # the customer's own words
     assert "pickup" in text and "34.50" in text
     screenshot(tablet, "queue")

@@ -96,11 +96,15 @@ class FaultMesh:
         self.mesh.wait_until(lambda: load.sent_count >= count, timeout, f"{count} messages posted")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fault_mesh(
     pg_template: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FaultMesh]:
-    """The mesh (one replica each) behind the Redis and PostgreSQL proxies, demo store loaded."""
+    """The mesh (one replica each) behind the Redis and PostgreSQL proxies, demo store loaded.
+
+    Shared by the fault modules (starting a mesh costs seconds): every test uses customers of
+    its own, restores what it broke in a `finally`, and restarts what it killed.
+    """
     with (
         migrated_database(pg_template) as db,
         redis_namespace(redis_url) as prefix,

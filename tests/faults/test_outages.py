@@ -15,7 +15,7 @@ from tests.faults.conftest import FaultMesh, assert_guarantee
 def test_redis_connections_cut_then_refused_then_restored(fault_mesh: FaultMesh) -> None:
     fm = fault_mesh
     load = fm.load(customers=6).start()
-    fm.wait_sent_at_least(load, 12)
+    fm.wait_sent_at_least(load, 8)
     cut = fm.redis_proxy.cut()  # every service loses its connections at once
     assert cut >= 3
     time.sleep(0.5)
@@ -35,7 +35,7 @@ def test_redis_connections_cut_then_refused_then_restored(fault_mesh: FaultMesh)
     # ... and once Redis is back, the same webhook is taken and answered once.
     assert fm.mesh.post(WEBHOOK_PATH, params).status_code == 200
     fm.mesh.wait_sent(who, 1)
-    fm.wait_sent_at_least(load, posted + 12)
+    fm.wait_sent_at_least(load, posted + 8)
     load.stop()
     load.join()
     assert_guarantee(fm.ledger(load))
@@ -47,7 +47,7 @@ def test_redis_hung_then_released(fault_mesh: FaultMesh) -> None:
     """Redis accepts but stops answering (a hung server): timeouts, 503s, no crash, recovery."""
     fm = fault_mesh
     load = fm.load(customers=6).start()
-    fm.wait_sent_at_least(load, 12)
+    fm.wait_sent_at_least(load, 8)
     fm.redis_proxy.hold()
     try:
         started = time.monotonic()
@@ -59,7 +59,7 @@ def test_redis_hung_then_released(fault_mesh: FaultMesh) -> None:
     for name in ("ingress", "orders", "notifier"):
         fm.mesh.wait_ready(name, timeout=20)
     posted = load.sent_count
-    fm.wait_sent_at_least(load, posted + 12)
+    fm.wait_sent_at_least(load, posted + 8)
     load.stop()
     load.join()
     assert_guarantee(fm.ledger(load))
@@ -71,7 +71,7 @@ def test_postgres_down_entries_wait_in_the_stream_then_resume(fault_mesh: FaultM
     keys = Keys(fm.mesh.key_prefix)
     r = redis.Redis.from_url(fm.redis_url)
     load = fm.load(customers=6).start()
-    fm.wait_sent_at_least(load, 12)
+    fm.wait_sent_at_least(load, 8)
     fm.pg_proxy.down()
     try:
         fm.mesh.wait_until(lambda: fm.ready("orders") == 503, 10, "orders /ready 503")
@@ -88,7 +88,7 @@ def test_postgres_down_entries_wait_in_the_stream_then_resume(fault_mesh: FaultM
     fm.mesh.wait_ready("orders", timeout=20)
     fm.mesh.wait_until(lambda: _waiting(r, keys) == 0, 30, "the stream drained")
     posted = load.sent_count
-    fm.wait_sent_at_least(load, posted + 12)
+    fm.wait_sent_at_least(load, posted + 8)
     load.stop()
     load.join()
     assert_guarantee(fm.ledger(load))  # includes: nothing dead-lettered
@@ -99,7 +99,7 @@ def test_postgres_connections_cut_and_server_hung(fault_mesh: FaultMesh) -> None
     """Connections reset mid-transaction, then a hung server: /ready 503, then recovery."""
     fm = fault_mesh
     load = fm.load(customers=6).start()
-    fm.wait_sent_at_least(load, 12)
+    fm.wait_sent_at_least(load, 8)
     for _ in range(3):
         fm.pg_proxy.cut()  # COMMITs in flight may or may not have landed: the inbox decides
         time.sleep(0.3)
@@ -111,7 +111,7 @@ def test_postgres_connections_cut_and_server_hung(fault_mesh: FaultMesh) -> None
         fm.pg_proxy.release()
     fm.mesh.wait_ready("orders", timeout=30)
     posted = load.sent_count
-    fm.wait_sent_at_least(load, posted + 12, timeout=40)
+    fm.wait_sent_at_least(load, posted + 8, timeout=40)
     load.stop()
     load.join()
     assert_guarantee(fm.ledger(load))

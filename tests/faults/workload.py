@@ -411,4 +411,4 @@ def settle(
         if time.monotonic() > deadline:
             return ledger
         previous = summary
-        time.sleep(1.0)
+        time.sleep(0.5)

@@ -104,7 +104,8 @@ async def queue_notification(
     Inside the 24-hour window after the customer's last inbound message: free-form `body`.
     Outside it: the status's template (`ContentSid` + `ContentVariables` built from
     `variables` in the template's order, numbered "1", "2", ...). With no template: a
-    `not_sent` row with the reason, visible to staff. Opted-out customers get nothing.
+    `not_sent` row with the reason, visible to staff (with a negative `seq`: it is never
+    sent, so it leaves no gap in the customer's reply order). Opted-out customers get nothing.
     """
     if customer.get("opted_out"):
         return "opted_out"
@@ -112,15 +113,17 @@ async def queue_notification(
     if last is not None and now - last < WINDOW:
         await queue_replies(conn, customer["id"], customer["address"], [Reply(body, purpose, order_id)])
         return "body"
-    seq = await _next_seqs(conn, customer["id"], 1)
     if template is None:
+        # Never published, so it must not take a place in the customer's reply sequence: the
+        # notifier sends seq N only after N-1, and would wait for this row forever. Its seq is
+        # its own id, negated (unique, and below every real seq).
         await conn.execute(
-            "INSERT INTO outbox (customer_id, to_address, seq, body, purpose, order_id, status,"
-            " error_message) VALUES (%s, %s, %s, %s, %s, %s, 'not_sent', %s)",
+            "WITH n AS (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id)"
+            " INSERT INTO outbox (id, customer_id, to_address, seq, body, purpose, order_id, status,"
+            " error_message) SELECT n.id, %s, %s, -n.id, %s, %s, %s, 'not_sent', %s FROM n",
             (
                 customer["id"],
                 customer["address"],
-                seq,
                 body,
                 purpose,
                 order_id,
@@ -128,6 +131,7 @@ async def queue_notification(
             ),
         )
         return "not_sent"
+    seq = await _next_seqs(conn, customer["id"], 1)
     content_variables = orjson.dumps(
         {str(i): variables.get(name, "") for i, name in enumerate(template["variables"], 1)}
     ).decode()

@@ -201,3 +201,16 @@ async def test_transitions_count_in_metrics(chat: DirectChat) -> None:
     before = metrics.ORDER_TRANSITIONS.labels("confirmed")._value.get()
     await move(chat, number, "confirmed")
     assert metrics.ORDER_TRANSITIONS.labels("confirmed")._value.get() == before + 1
+
+
+async def test_a_not_sent_row_leaves_no_gap_in_the_reply_sequence(chat: DirectChat) -> None:
+    number = await place(chat)
+    await age_last_message(chat, 25)
+    await move(chat, number, "confirmed")  # template, seq n
+    await move(chat, number, "preparing")  # no template: not_sent
+    await chat.say("status")  # a reply, seq n + 1
+    rows = await chat.sql("SELECT seq, status, purpose FROM outbox ORDER BY id")
+    sent = [r["seq"] for r in rows if r["status"] != "not_sent"]
+    assert sent == list(range(1, len(sent) + 1))
+    (skipped,) = [r for r in rows if r["status"] == "not_sent"]
+    assert skipped["seq"] < 0 and skipped["purpose"] == "status:preparing"

@@ -5,6 +5,7 @@ staff JSON API keeps answering its bearer token only."""
 from __future__ import annotations
 
 import re
+import signal
 import time
 
 import httpx
@@ -124,3 +125,17 @@ def test_the_event_stream_resumes_from_last_event_id_over_http(mesh: Mesh) -> No
         assert [i for i, _ in resumed] == ids[2:]
     finally:
         client.close()
+
+
+def test_sigterm_with_a_browser_listening_still_exits_0_promptly(mesh: Mesh) -> None:
+    """An open event stream must not hold the process past its graceful shutdown (runs last)."""
+    client, _ = staff_client(mesh)
+    try:
+        with client.stream("GET", "/dashboard/events", timeout=10) as stream:
+            assert stream.status_code == 200
+            started = time.monotonic()
+            assert mesh.kill("orders", signal.SIGTERM) == 0
+            assert time.monotonic() - started < 10
+    finally:
+        client.close()
+        mesh.start("orders")

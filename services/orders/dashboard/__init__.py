@@ -72,23 +72,27 @@ def dashboard_routes(settings: OrdersSettings) -> list[BaseRoute]:
     ]
 
 
-async def _bootstrap_admin(state: OrdersState) -> None:
-    """Create the first account, retrying while the database is unreachable."""
+async def _bootstrap_admin(state: OrdersState, *, attempts: int | None = None) -> bool:
+    """Create the first account, retrying while the database is unreachable; True when settled.
+
+    `attempts` None retries until it succeeds (the background fallback).
+    """
     settings = state.settings
     if not settings.admin_email or not settings.admin_password:
-        return
+        return True
     attempt = 0
-    while True:
+    while attempts is None or attempt < attempts:
         try:
             await auth.ensure_first_admin(
                 state.pool, settings.admin_email, settings.admin_password, slow_s=settings.slow_query_s
             )
-            return
+            return True
         except DependencyUnavailable as exc:
             delay = backoff_delay(attempt, base=0.5, cap=10.0)
             attempt += 1
             log.warning("cannot create the first staff account yet", extra={"error": str(exc)})
             await asyncio.sleep(delay)
+    return False
 
 
 @contextlib.asynccontextmanager
@@ -110,16 +114,18 @@ async def dashboard_lifespan(app: Starlette) -> AsyncIterator[None]:
         state.pool, state.redis, state.keys, database_url=settings.database_url, slow_s=settings.slow_query_s
     )
     app.state.dashboard = runtime
+    # The first account exists before the app serves, so the first sign-in can use it; with the
+    # database down the start goes on and a background task keeps trying.
+    settled = await _bootstrap_admin(state, attempts=1)
+    await auth.warm_up()
     log.info("starting dashboard: event relay and hub")
-    tasks = [
-        asyncio.create_task(_bootstrap_admin(state), name="staff-bootstrap"),
-        asyncio.create_task(runtime.relay.run(), name="staff-events-relay"),
-        asyncio.create_task(runtime.hub.run(), name="staff-events-hub"),
-    ]
+    bootstrap = None if settled else asyncio.create_task(_bootstrap_admin(state), name="staff-bootstrap")
+    relay_task = asyncio.create_task(runtime.relay.run(), name="staff-events-relay")
+    hub_task = asyncio.create_task(runtime.hub.run(), name="staff-events-hub")
     state.probes.liveness.update(
         {
-            "events_relay": health.task_liveness(lambda: tasks[1]),
-            "events_hub": health.task_liveness(lambda: tasks[2]),
+            "events_relay": health.task_liveness(lambda: relay_task),
+            "events_hub": health.task_liveness(lambda: hub_task),
         }
     )
     try:
@@ -128,6 +134,7 @@ async def dashboard_lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("stopping dashboard")
         runtime.hub.stop()
         runtime.relay.stop()
-        await asyncio.wait(tasks[1:], timeout=5)
-        for task in tasks:
-            task.cancel()
+        await asyncio.wait({relay_task, hub_task}, timeout=5)
+        for task in (relay_task, hub_task, bootstrap):
+            if task is not None:
+                task.cancel()

@@ -53,16 +53,22 @@ async def hash_password(password: str) -> str:
     return await asyncio.to_thread(_hasher.hash, password)
 
 
+async def warm_up() -> None:
+    """Compute the dummy hash now, so the first sign-in with an unknown email is not the slow one."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = await hash_password(secrets.token_urlsafe(16))
+
+
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches `password_hash`, checked off the event loop.
 
     With no hash (unknown email) a dummy hash is checked anyway, so an answer takes as long
     for an unknown address as for a wrong password and does not reveal which emails exist.
     """
-    global _dummy_hash
     if password_hash is None:
-        if _dummy_hash is None:
-            _dummy_hash = await hash_password(secrets.token_urlsafe(16))
+        await warm_up()
+        assert _dummy_hash is not None
         password_hash = _dummy_hash
         password = password + "\x00"  # never matches the dummy
 

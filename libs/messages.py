@@ -8,6 +8,10 @@ Wiring (every name below is prefixed with REDIS_KEY_PREFIX, default `wa`):
 | `{p}:outbound`          | orders (outbox relay) | `notifier`     | one reply to send through Twilio       |
 | `{p}:inbound:dead`      | orders' consumer      | (none)         | inbound entries that failed too often |
 | `{p}:outbound:dead`     | notifier's consumer   | (none)         | replies that failed too often         |
+| `{p}:events`            | orders (event relay)  | (none: XREAD)  | `kind` + `order_id`/`customer_id`     |
+
+`{p}:events` feeds the staff dashboard (docs/dashboard.md): plain fields, no envelope; each
+orders process reads it with one XREAD loop, and browsers resume by entry id.
 
 Envelope kinds and their `fields`:
 - `inbound_message` / `status_callback`: Twilio's form fields exactly as posted.

@@ -4,14 +4,16 @@ Twilio posts every parameter as a UTF-8, percent-encoded form field
 (https://www.twilio.com/docs/messaging/guides/webhook-request). The signature covers every
 parameter, blank values and repeats included
 (https://www.twilio.com/docs/usage/webhooks/webhooks-security), so nothing is dropped here:
-`a=&a=x` gives `{"a": ["", "x"]}`. What a browser form parser would tolerate, this rejects:
-broken percent-escapes, bytes that are not UTF-8, too many fields, overlong names or values.
+`a=&a=x` gives `{"a": ""}` with `getall("a") == ["", "x"]`. What a browser form parser
+would tolerate, this rejects: broken percent-escapes, bytes that are not UTF-8, too many
+fields, overlong names or values.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterable
 from typing import Final
 from urllib.parse import unquote_to_bytes
 
@@ -28,25 +30,39 @@ class FormError(ValueError):
         self.reason = reason
 
 
-class Params(dict[str, list[str]]):
-    """Decoded form fields: name -> every value in arrival order (at least one).
+class Params(dict[str, str]):
+    """Decoded form fields: name -> first value, in arrival order (what an envelope carries).
 
-    `getall` is what twilio's `RequestValidator.compute_signature` looks up first, so it signs
-    repeated parameters without a failed attribute probe per field.
+    `repeated` holds every value, in arrival order, of the names that came more than once
+    (None when none did). `getall` is what twilio's `RequestValidator.compute_signature` looks
+    up first, so it signs every value of a repeated name without a failed attribute probe.
     """
 
-    def getall(self, name: str) -> list[str]:
+    repeated: dict[str, list[str]] | None = None
+
+    def getall(self, name: str) -> list[str] | tuple[str]:
         """Every value of `name`, in arrival order; raises KeyError when absent."""
-        return self[name]
+        if self.repeated is not None:
+            values = self.repeated.get(name)
+            if values is not None:
+                return values
+        return (self[name],)
 
-    def first(self, name: str) -> str | None:
-        """The first value of `name`, or None when absent."""
-        values = self.get(name)
-        return values[0] if values else None
-
-    def firsts(self) -> dict[str, str]:
-        """name -> first value, in arrival order (what goes into a stream envelope)."""
-        return {name: values[0] for name, values in self.items()}
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> Params:
+        """Params from (name, value) pairs in arrival order."""
+        params = cls()
+        repeated: dict[str, list[str]] = {}
+        for name, value in pairs:
+            if name not in params:
+                params[name] = value
+            elif name in repeated:
+                repeated[name].append(value)
+            else:
+                repeated[name] = [params[name], value]
+        if repeated:
+            params.repeated = repeated
+        return params
 
 
 def _decode(raw: bytes, max_chars: int) -> str:
@@ -105,28 +121,19 @@ def parse_form(body: bytes, *, max_fields: int, max_field_chars: int) -> Params:
     names, values = texts[0::2], texts[1::2]
     if max(map(len, values)) > max_field_chars or max(map(len, names)) > MAX_NAME_CHARS:
         raise FormError("field too long")
-    params = Params()
-    for name, value in zip(names, values, strict=True):
-        found = params.get(name)
-        if found is None:
-            params[name] = [value]
-        else:
-            found.append(value)
+    params = Params(zip(names, values, strict=True))
+    if len(params) != len(names):  # a repeated name: dict() kept its last value
+        return Params.from_pairs(zip(names, values, strict=True))
     return params
 
 
 def _parse_pairs(pairs: list[bytes], max_field_chars: int) -> Params:
     """The general path: each name and value decoded on its own."""
-    params = Params()
+    decoded = []
     for pair in pairs:
         if not pair:
             continue
         raw_name, _, raw_value = pair.partition(b"=")
         name = _decode(raw_name, MAX_NAME_CHARS)
-        value = _decode(raw_value, max_field_chars) if raw_value else ""
-        values = params.get(name)
-        if values is None:
-            params[name] = [value]
-        else:
-            values.append(value)
-    return params
+        decoded.append((name, _decode(raw_value, max_field_chars) if raw_value else ""))
+    return Params.from_pairs(decoded)

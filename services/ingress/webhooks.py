@@ -294,8 +294,7 @@ class Webhooks:
         client = scope.get("client")
         return str(client[0]) if client else ""
 
-    def _check_fields(self, endpoint: Endpoint, params: Params) -> dict[str, str]:
-        fields = params.firsts()
+    def _check_fields(self, endpoint: Endpoint, fields: Params) -> dict[str, str]:
         for name in endpoint.required:
             value = fields.get(name)
             if not value:

@@ -61,11 +61,7 @@ def make_settings(key_prefix: str, redis_url: str, **env: str) -> IngressSetting
 
 def to_params(params: Mapping[str, str] | Sequence[tuple[str, str]]) -> Params:
     """A mapping or list of pairs as `Params` (repeated names keep every value)."""
-    out = Params()
-    items = params.items() if isinstance(params, Mapping) else params
-    for name, value in items:
-        out.setdefault(name, []).append(value)
-    return out
+    return Params.from_pairs(params.items() if isinstance(params, Mapping) else params)
 
 
 def sign(

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 
-.PHONY: help install lock run chat test test-deps test-fast lint audit services-up bench chaos eval eval-pizza clean
+.PHONY: help install lock run chat test test-deps bench-deps test-fast lint audit services-up bench chaos eval eval-pizza clean
 
 help:
 	@echo "make run     install, prepare the databases and run the whole mesh with the Twilio sandbox"
@@ -30,7 +30,7 @@ install: $(STAMP)
 
 # Re-lock after changing pyproject.toml's dependencies.
 lock: install
-	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra dev --extra embedded --extra test \
+	$(VENV)/bin/uv pip compile --quiet --python $(PY) --extra dev --extra embedded --extra test --extra bench \
 		-o requirements.lock pyproject.toml
 
 run: install
@@ -67,6 +67,21 @@ test-deps:
 	}
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "error: chromium is still missing; the dashboard's browser tests need Debian's 'chromium' package" >&2; \
+		exit 1; }
+
+# Not part of `make test`: minutes of load on the whole mesh (docs/performance.md). Needs the
+# same PostgreSQL and Redis as the tests, and wrk, installed here when missing.
+BENCH_ARGS ?=
+bench: install bench-deps
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "wrk not found: installing Debian's wrk package"; \
+		$(APT_GET) install -y -q wrk || { $(APT_GET) update -q && $(APT_GET) install -y -q wrk; }; \
+	}
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "error: wrk is still missing; install Debian's 'wrk' package (apt-get install -y wrk)" >&2; \
 		exit 1; }
 
 lint: install

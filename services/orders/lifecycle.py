@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any, Final
 
 from libs import metrics
@@ -141,9 +142,10 @@ def notification_text(order: dict[str, Any], status: str, store_name: str, reaso
 
 
 def template_variables(
-    order: dict[str, Any], customer: dict[str, Any], store_name: str, reason: str
+    order: dict[str, Any], customer: dict[str, Any], store_name: str, reason: str, zone: tzinfo = dt.UTC
 ) -> dict[str, str]:
-    """The values a status template may name in its `variables` list (docs/conversation.md)."""
+    """The values a status template may name in its `variables` list (docs/conversation.md);
+    `eta` is the estimated ready time in the store's time zone `zone`."""
     eta = order.get("estimated_ready_at")
     return {
         "number": str(order["number"]),
@@ -152,7 +154,7 @@ def template_variables(
         "name": customer.get("profile_name") or "",
         "total": format_money(int(order["total_cents"])),
         "reason": reason,
-        "eta": eta.strftime("%H:%M") if isinstance(eta, dt.datetime) else "",
+        "eta": eta.astimezone(zone).strftime("%H:%M") if isinstance(eta, dt.datetime) else "",
     }
 
 
@@ -190,6 +192,7 @@ async def transition(
     reason: str,
     now: dt.datetime,
     notify: bool = True,
+    zone: tzinfo = dt.UTC,
 ) -> TransitionResult:
     """Move order `number` to `to` inside the caller's transaction.
 
@@ -197,7 +200,8 @@ async def transition(
     nothing written); updates the order; appends a history row (`actor`, `reason`, `now`); and,
     when `notify`, queues the customer's notification with `queue_notification` (free-form
     inside the 24-hour window, else the store's template for `to`, else a `not_sent` row).
-    Raises `OrderNotFound` for an unknown number. The caller must tell the relay after commit.
+    Raises `OrderNotFound` for an unknown number. `zone` is the store's time zone (template
+    times). The caller must tell the relay after commit.
     """
     order_id, customer_id = await find_order_id(conn, store_id, number)
     customer = await (
@@ -229,7 +233,7 @@ async def transition(
             purpose=f"status:{to}",
             order_id=order_id,
             template=templates.get(to),
-            variables=template_variables(updated, customer, store_name, reason),
+            variables=template_variables(updated, customer, store_name, reason, zone),
             now=now,
         )
     metrics.ORDER_TRANSITIONS.labels(to).inc()

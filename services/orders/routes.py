@@ -31,7 +31,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from libs.errors import DependencyUnavailable
-from services.orders import lifecycle, staff
+from services.orders import hours, lifecycle, staff
 from services.orders.db import transaction
 from services.orders.settings import OrdersSettings
 from services.orders.store import StoreRow, set_item_available
@@ -191,6 +191,7 @@ async def post_transition(request: Request) -> Response:
                 actor=STAFF_ACTOR,
                 reason=reason,
                 now=_now(),
+                zone=hours.store_zone(store.menu.store),
             )
         except lifecycle.OrderNotFound:
             raise ApiError(404, f"no order #{number}") from None

@@ -22,6 +22,10 @@ from services.orders.parser import AmbiguousPhrase, Modifiers, OrderLine, ParseR
 MAX_PARSE_CHARS = 1600
 # How close a phrase must be to a cart line's name to mean it ("remove the cokes").
 _LINE_MATCH_SCORE = 70
+# "remove it", "make that 2": the line being talked about.
+_POINTERS = frozenset(
+    {"it", "that", "this", "them", "those", "these", "that one", "this one", "the last one"}
+)
 # Below this a "closest item" is noise rather than a suggestion.
 _SUGGEST_SCORE = 55
 
@@ -289,6 +293,9 @@ async def find_cart_line(turn: Turn, ref: str) -> tuple[list[carts.CartLine], li
     """(the cart, the lines `ref` names): a line number ("2", "#2", "line 2") or an item."""
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     ref = ref.strip().removeprefix("line ").removeprefix("#").strip()
+    if ref in _POINTERS:
+        talked = await _talked_about(turn)
+        return lines, [talked] if talked else []
     if ref.isdigit():
         index = int(ref)
         return lines, [lines[index - 1]] if 1 <= index <= len(lines) else []

@@ -152,6 +152,7 @@ def classify(text: str) -> Command:
         kind = "agent"
     if kind is not None:
         return Command(kind)
+    whole = key
     key = _strip_fillers(key) or key
     match = _NUMBER.match(key)
     if match:
@@ -172,7 +173,8 @@ def classify(text: str) -> Command:
     match = _INFO.match(key)
     if match:
         return Command("info", arg=match.group(1))
-    if raw.endswith("?") and len(key.split()) <= 3:
+    # "tiramisu?" asks about the item; "can I get a margherita?" orders it.
+    if raw.endswith("?") and len(whole.split()) <= 2:
         return Command("info_or_text", arg=key)
     match = _MENU_OF.match(key)
     if match:

@@ -36,6 +36,14 @@ ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
 SERVICES = ("sandbox", "ingress", "orders", "notifier")
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGKILL when the test process dies, so no service outlives it."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def new_sid(prefix: str = "SM") -> str:
     """A fresh Twilio-shaped SID: prefix + 32 hex digits."""
     return prefix + uuid.uuid4().hex
@@ -128,7 +136,12 @@ class Mesh:
             module = "sandbox" if base == "sandbox" else f"services.{base}"
             log = (self.log_dir / f"{name}.log").open("ab")
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", module], cwd=ROOT, env=self.env(name), stdout=log, stderr=log
+                [sys.executable, "-m", module],
+                cwd=ROOT,
+                env=self.env(name),
+                stdout=log,
+                stderr=log,
+                preexec_fn=_die_with_parent,
             )
         if wait:
             for name in names or SERVICES:

@@ -6,6 +6,7 @@ import argparse
 
 from libs import dead_letters
 from libs.server import load_settings, serve
+from services.ingress.protocol import uvicorn_options
 from services.ingress.settings import IngressSettings
 
 # Past this many open connections uvicorn answers 503 at once instead of queueing work.
@@ -17,7 +18,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from services.ingress.app import create_app
 
     settings: IngressSettings = load_settings(IngressSettings.from_env)
-    serve(create_app(settings), settings.common, "ingress", limit_concurrency=LIMIT_CONCURRENCY)
+    limits = uvicorn_options(settings.header_timeout_s, settings.max_header_bytes, settings.max_body_bytes)
+    serve(create_app(settings), settings.common, "ingress", limit_concurrency=LIMIT_CONCURRENCY, **limits)
     return 0
 
 

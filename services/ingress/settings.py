@@ -65,6 +65,7 @@ class IngressSettings:
     max_fields: int
     max_field_chars: int
     max_header_bytes: int
+    header_timeout_s: float
     body_timeout_s: float
     bad_signature_limit: int
     bad_signature_window_s: int
@@ -100,6 +101,7 @@ class IngressSettings:
             max_fields=env_int(environ, "MAX_FORM_FIELDS", 128, minimum=8),
             max_field_chars=env_int(environ, "MAX_FIELD_CHARS", 8192, minimum=1600),
             max_header_bytes=env_int(environ, "MAX_HEADER_BYTES", 16 * 1024, minimum=1024),
+            header_timeout_s=env_float(environ, "HEADER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             body_timeout_s=env_float(environ, "BODY_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             bad_signature_limit=env_int(environ, "BAD_SIGNATURE_LIMIT", 20, minimum=1),
             bad_signature_window_s=env_int(environ, "BAD_SIGNATURE_WINDOW_SECONDS", 60, minimum=1),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -117,6 +118,9 @@ def process(
         REDIS_KEY_PREFIX=key_prefix,
         HOST="127.0.0.1",
         PORT=str(port),
+        HEADER_TIMEOUT_SECONDS="1",
+        MAX_HEADER_BYTES="4096",
+        MAX_BODY_BYTES="8192",
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.ingress"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
@@ -174,3 +178,52 @@ def test_starts_and_stays_up_without_redis(process: tuple[subprocess.Popen[str],
     assert proc.poll() is None
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
+
+
+def _connect(base: str) -> socket.socket:
+    host, port = base.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    return sock
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def test_slow_headers_are_cut_off(process: tuple[subprocess.Popen[str], str]) -> None:
+    """Headers trickling in (slowloris) or never sent: closed after HEADER_TIMEOUT_SECONDS."""
+    _, base = process
+    idle = _connect(base)
+    trickle = _connect(base)
+    started = time.monotonic()
+    trickle.sendall(b"POST /api/v1/whatsapp/webhook HTTP/1.1\r\nHost: x\r\n")
+    time.sleep(0.5)
+    trickle.sendall(b"X-A: 1\r\n")
+    assert _read_until_closed(trickle) == b""
+    assert _read_until_closed(idle) == b""
+    assert 0.8 < time.monotonic() - started < 5
+    # A normal request on a fresh connection is unaffected.
+    assert httpx.get(base + "/health", timeout=5).status_code == 200
+
+
+def test_oversized_headers_are_431(process: tuple[subprocess.Popen[str], str]) -> None:
+    _, base = process
+    sock = _connect(base)
+    sock.sendall(
+        b"POST /api/v1/whatsapp/webhook HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"p" * 20_000 + b"\r\n"
+    )
+    answer = _read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    # Keep-alive requests whose bodies add up past the limit are not mistaken for headers.
+    params = inbound_params()
+    body = urlencode(params).encode()
+    signature = sign("https://bot.example.com" + WEBHOOK, params)
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for i in range(12):
+            response = client.post(
+                WEBHOOK, content=body, headers={"Content-Type": FORM, "X-Twilio-Signature": signature}
+            )
+            assert response.status_code == 200, i

@@ -1,8 +1,9 @@
 """Request limits checked before a webhook body is parsed: headers, content type, body size/time.
 
 Each check raises `Rejected(status, outcome, reason)`; the handler turns it into a short
-plain-text answer. Limits on the connection itself (idle keep-alive, concurrency) are uvicorn
-options set in `services.ingress.__main__`.
+plain-text answer. Limits on the connection itself are uvicorn's: idle keep-alive and
+concurrency options set in `services.ingress.__main__`, and the header deadline and size
+limit of `services.ingress.protocol`.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ budget stays under its visibility timeout) so a fault and its recovery fit in se
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,9 +16,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import AUTH_TOKEN, migrated_database, redis_namespace
-from tests.e2e.harness import ACCOUNT_SID, Mesh
+from tests.e2e.harness import ACCOUNT_SID, SERVICES, Mesh
 from tests.faults.proxy import ProxyThread
 from tests.faults.workload import Ledger, Load, settle
 
@@ -91,6 +93,16 @@ class FaultMesh:
         except Exception:
             return 0
 
+    def metric(self, name: str, metric: str, **labels: str) -> float:
+        """The sum of `metric`'s samples on one process's /metrics whose labels include `labels`."""
+        text = self.mesh.http.get(self.mesh.url(name) + "/metrics", timeout=5).text
+        total = 0.0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == metric and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    total += sample.value
+        return total
+
     def wait_sent_at_least(self, load: Load, count: int, timeout: float = 30) -> None:
         """Wait until the load has posted `count` messages."""
         self.mesh.wait_until(lambda: load.sent_count >= count, timeout, f"{count} messages posted")
@@ -105,8 +117,29 @@ def fault_mesh(
     Shared by the fault modules (starting a mesh costs seconds): every test uses customers of
     its own, restores what it broke in a `finally`, and restarts what it killed.
     """
+    with _fault_mesh(pg_template, redis_url, Path(tmp_path_factory.mktemp("faults"))) as fm:
+        yield fm
+
+
+@pytest.fixture(scope="module")
+def scaled_mesh(
+    pg_template: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FaultMesh]:
+    """Two replicas of ingress, orders and notifier (`ingress-2`, ...) on one database and prefix."""
+    log_dir = Path(tmp_path_factory.mktemp("scaled"))
+    with _fault_mesh(pg_template, redis_url, log_dir, replicas=REPLICAS) as fm:
+        yield fm
+
+
+REPLICAS = ("ingress-2", "orders-2", "notifier-2")
+
+
+@contextlib.contextmanager
+def _fault_mesh(
+    template: str, redis_url: str, log_dir: Path, replicas: tuple[str, ...] = ()
+) -> Iterator[FaultMesh]:
     with (
-        migrated_database(pg_template) as db,
+        migrated_database(template) as db,
         redis_namespace(redis_url) as prefix,
         ProxyThread(_target(redis_url, 6379)) as redis_proxy,
         ProxyThread(_target(db, 5432)) as pg_proxy,
@@ -116,10 +149,9 @@ def fault_mesh(
             for name, extra in {**SERVICE_ENV, "ingress": {}}.items()
         }
         env["orders"]["DATABASE_URL"] = _with_port(db, pg_proxy.port)
-        log_dir = Path(tmp_path_factory.mktemp("faults"))
         with Mesh(db, redis_url, prefix, log_dir, extra_env=dict(FAST_ENV), service_env=env) as mesh:
             mesh.run_cli("load-menu", "--demo")
-            mesh.start()
+            mesh.start(*SERVICES, *replicas)
             yield FaultMesh(mesh, redis_proxy, pg_proxy, db, redis_url)
 
 

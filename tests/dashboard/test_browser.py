@@ -77,10 +77,17 @@ def test_a_webhook_order_appears_live_and_a_status_tap_tells_the_customer(browse
     tablet.wait_for_url(f"**/dashboard/orders/{number}")
     tablet.get_by_role("heading", name=f"Order #{number}").wait_for()
     assert "placed → confirmed" in tablet.locator("table.history").inner_text().replace("— →", "")
-    conversation = tablet.locator("#order-live .messages").inner_text()
+    conversation = tablet.locator("#order-messages-panel .messages").inner_text()
     assert "2 large pepperoni with extra cheese" in conversation
-    tablet.locator("#order-live .delivery").first.wait_for()
+    tablet.locator("#order-messages-panel .delivery").first.wait_for()
     screenshot(tablet, "order")
+
+    # The keyboard works too: focus the next-status button and press Enter.
+    sent_before = len(mesh.sent(who))
+    tablet.get_by_role("button", name=f"Start preparing: order {number}").focus()
+    tablet.keyboard.press("Enter")
+    tablet.get_by_role("heading", name="Status: Being prepared").wait_for()
+    assert "preparing your order" in mesh.wait_sent(who, sent_before + 1)[sent_before]["body"]
 
     # Cancelling asks for a reason, and the customer reads it.
     sent_before = len(mesh.sent(who))
@@ -90,6 +97,10 @@ def test_a_webhook_order_appears_live_and_a_status_tap_tells_the_customer(browse
     tablet.get_by_role("heading", name="Status: Cancelled").wait_for()
     (message,) = mesh.wait_sent(who, sent_before + 1)[sent_before:]
     assert "cancelled: Oven broke down" in message["body"]
+
+    tablet.get_by_role("link", name="Today").click()
+    assert int(tablet.locator("#stat-orders").inner_text()) >= 1
+    assert int(tablet.locator("#stat-cancelled").inner_text()) >= 1
     tablet.context.close()
     phone.context.close()
 

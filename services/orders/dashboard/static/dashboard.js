@@ -179,7 +179,8 @@
       track(e);
       var data = JSON.parse(e.data);
       fire("dash-message", data);
-      if (data.number) fire("dash-order-" + data.number, data);
+      // Not dash-order-N: a delivery update must not redraw an order's status panel.
+      if (data.number) fire("dash-message-order-" + data.number, data);
       if (data.customer) fire("dash-conversation-" + data.customer, data);
     });
     source.addEventListener("conversation", function (e) {

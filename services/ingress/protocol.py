@@ -24,26 +24,36 @@ _TOO_LARGE = (
 
 
 def limited_protocol(header_timeout_s: float, max_bytes: int) -> type[HttpToolsProtocol]:
-    """An `HttpToolsProtocol` subclass enforcing the two limits; pass it as uvicorn's `http`."""
+    """An `HttpToolsProtocol` subclass enforcing the two limits; pass it as uvicorn's `http`.
+
+    One timer sweeps every open connection each `header_timeout_s / 4` (at most 1 s) rather
+    than a timer per request: a request then only records when its headers began.
+    """
+    interval = min(1.0, header_timeout_s / 4)
 
     class LimitedHttpToolsProtocol(HttpToolsProtocol):
-        _deadline: asyncio.TimerHandle | None = None
+        _live: set[LimitedHttpToolsProtocol] = set()
+        _sweeper: asyncio.TimerHandle | None = None
+        _headers_since: float | None = None
         _in_headers = True
         _received = 0
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._arm()
+            self._headers_since = self.loop.time()
+            cls = type(self)
+            cls._live.add(self)
+            if cls._sweeper is None:
+                cls._sweeper = self.loop.call_later(interval, cls._sweep, self.loop)
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
+            type(self)._live.discard(self)
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:
             if self._in_headers:
                 self._received += len(data)
                 if self._received > max_bytes:
-                    self._disarm()
                     self.transport.write(_TOO_LARGE)
                     self.transport.close()
                     return
@@ -51,31 +61,29 @@ def limited_protocol(header_timeout_s: float, max_bytes: int) -> type[HttpToolsP
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._arm()
+            self._headers_since = self.loop.time()
 
         def on_headers_complete(self) -> None:
             self._in_headers = False
             self._received = 0
-            self._disarm()
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
-            self._in_headers = True  # what follows is the next request's headers
+            # What follows is the next request; idle time until it begins is uvicorn's
+            # keep-alive timeout's to bound.
+            self._in_headers = True
+            self._headers_since = None
             super().on_message_complete()
 
-        def _arm(self) -> None:
-            self._disarm()
-            self._deadline = self.loop.call_later(header_timeout_s, self._expired)
-
-        def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _expired(self) -> None:
-            self._deadline = None
-            if self._in_headers and not self.transport.is_closing():
-                self.transport.close()
+        @classmethod
+        def _sweep(cls, loop: asyncio.AbstractEventLoop) -> None:
+            now = loop.time()
+            for connection in list(cls._live):
+                since = connection._headers_since
+                if connection._in_headers and since is not None and now - since > header_timeout_s:
+                    connection._headers_since = None
+                    connection.transport.close()
+            cls._sweeper = loop.call_later(interval, cls._sweep, loop) if cls._live else None
 
     return LimitedHttpToolsProtocol
 

@@ -134,7 +134,7 @@ async def test_vector_through_endpoint(
         assert [e.fields for e in entries] == [dict(params)]
 
 
-def test_json_vector_is_415() -> None:
+def test_vectors_include_a_json_case() -> None:
     json_vectors = [v for v in _vectors() if not _is_form(v)]
     assert json_vectors, "expected the JSON (bodySHA256) vector"
 

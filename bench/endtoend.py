@@ -142,6 +142,7 @@ class LoadResult:
     drain_s: float
     peak_rss: dict[str, int]
     cpu_share: dict[str, float]
+    cpu_ms_per_message: dict[str, float]
     sustained: bool
     loadavg_before: tuple[float, float, float]
     reasons: list[str] = field(default_factory=list)
@@ -219,6 +220,11 @@ def run_load(mesh: BenchMesh, rate: float, duration_s: float, run: str, after: i
         span = in_window[-1].t - in_window[0].t
         cpu_share = {n: (in_window[-1].cpu[n] - in_window[0].cpu[n]) / span for n in SERVICES}
     peak_rss = {n: max(s.rss[n] for s in samples) for n in SERVICES} if samples else {}
+    # CPU each process spent per reply over the whole run, drain included: unlike latency it
+    # hardly depends on what else the machine runs, so it is the figure to compare across runs.
+    per_message = {}
+    if len(samples) >= 2 and first:
+        per_message = {n: (samples[-1].cpu[n] - samples[0].cpu[n]) * 1e3 / len(first) for n in SERVICES}
     last_reply = max(first.values(), default=0.0)
     last_answer = max(answered.values(), default=0.0)
     reasons = []
@@ -249,6 +255,7 @@ def run_load(mesh: BenchMesh, rate: float, duration_s: float, run: str, after: i
         drain_s=max(0.0, last_reply - last_answer) if first else float("nan"),
         peak_rss=peak_rss,
         cpu_share=cpu_share,
+        cpu_ms_per_message=per_message,
         sustained=not reasons,
         loadavg_before=loadavg,
         reasons=reasons,
@@ -262,11 +269,13 @@ def summary_line(r: LoadResult) -> str:
     rss = " ".join(f"{n} {r.peak_rss.get(n, 0) / 2**20:.0f}" for n in SERVICES)
     cpu = " ".join(f"{n} {r.cpu_share.get(n, 0):.0%}" for n in SERVICES)
     verdict = "sustained" if r.sustained else "NOT sustained: " + "; ".join(r.reasons)
+    per_message = " ".join(f"{n} {r.cpu_ms_per_message.get(n, 0):.2f}" for n in SERVICES)
     return (
         f"{r.offered_per_s:>6.0f} msg/s: e2e p50 {r.e2e_p50_s * 1e3:7.1f} ms  p99 {r.e2e_p99_s * 1e3:7.1f} ms"
         f"  max {r.e2e_max_s * 1e3:7.1f} ms | webhook p99 {r.webhook_p99_s * 1e3:6.1f} ms"
         f" | backlog max {r.backlog_max:>6} | RSS MiB {rss} | CPU {cpu}"
-        f" | generator CPU {r.generator_cpu_share:.0%} | {verdict}"
+        f" | generator CPU {r.generator_cpu_share:.0%} | {verdict}\n"
+        f"{'':>14}CPU ms per message: {per_message}"
     )
 
 

@@ -33,6 +33,10 @@ def test_sign_in_and_sign_out(browser: Any, mesh: Mesh) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/dashboard")
     assert page.get_by_role("heading", name="New").is_visible()
+    sound = page.get_by_role("button", name="Sound off")
+    assert sound.get_attribute("aria-pressed") == "false"  # muted until staff switch it on
+    sound.click()
+    assert page.get_by_role("button", name="Sound on").get_attribute("aria-pressed") == "true"
     cookie = next(c for c in context.cookies() if c["name"] == "wa_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     page.get_by_role("button", name=f"Sign out {STAFF_EMAIL}").click()

@@ -84,6 +84,13 @@ bench-deps:
 		echo "error: wrk is still missing; install Debian's 'wrk' package (apt-get install -y wrk)" >&2; \
 		exit 1; }
 
+# Not part of `make test`: random faults for CHAOS_SECONDS under a steady load, then the ledger
+# (docs/guarantees.md). Exits non-zero when a reply was lost or doubled. Needs the tests' servers.
+CHAOS_SECONDS ?= 180
+CHAOS_ARGS ?=
+chaos: install
+	$(PY) -m tests.faults.chaos --duration $(CHAOS_SECONDS) $(CHAOS_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

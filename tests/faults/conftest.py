@@ -141,6 +141,17 @@ def _fault_mesh(
     with (
         migrated_database(template) as db,
         redis_namespace(redis_url) as prefix,
+        _fault_mesh_on(db, redis_url, prefix, log_dir, replicas=replicas) as fm,
+    ):
+        yield fm
+
+
+@contextlib.contextmanager
+def _fault_mesh_on(
+    db: str, redis_url: str, prefix: str, log_dir: Path, *, replicas: tuple[str, ...] = ()
+) -> Iterator[FaultMesh]:
+    """The mesh on database `db` and key `prefix`, behind fresh proxies, demo store loaded."""
+    with (
         ProxyThread(_target(redis_url, 6379)) as redis_proxy,
         ProxyThread(_target(db, 5432)) as pg_proxy,
     ):

@@ -89,6 +89,9 @@ class Load:
         base = self._rng.randrange(100, 1000)
         tag = self._rng.randrange(0, 1000)
         self.addresses = [f"whatsapp:+1{base}{tag:03d}{i:04d}" for i in range(self.customers)]
+        # One more customer, driven by `probe()` from outside the load (recovery times).
+        self.probe_address = f"whatsapp:+1{base}{tag:03d}9999"
+        self.addresses.append(self.probe_address)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._validator = RequestValidator(self.auth_token)
@@ -124,7 +127,7 @@ class Load:
         async with httpx.AsyncClient(timeout=httpx.Timeout(10.0), limits=limits) as http:
             poller = asyncio.create_task(self._poll(http))
             try:
-                await asyncio.gather(*(self._customer(http, a) for a in self.addresses))
+                await asyncio.gather(*(self._customer(http, a) for a in self.addresses[: self.customers]))
             finally:
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -148,6 +151,37 @@ class Load:
                     message.replied = await self._wait_reply(address, before)
                 low, high = self.think_s
                 await asyncio.sleep(self._rng.uniform(low, high))
+
+    def probe(self, body: str = "cart", timeout_s: float = 120.0) -> float | None:
+        """From the calling thread: post `body` as the probe customer until ingress takes it,
+        wait for its reply; returns the seconds it all took, or None past `timeout_s`."""
+        started = time.monotonic()
+        deadline = started + timeout_s
+        before = self._received[self.probe_address]
+        message = Message(self.probe_address, new_sid(), body)
+        self.messages.append(message)
+        params = self.params(message)
+        headers = {
+            "X-Twilio-Signature": self._validator.compute_signature(self.public_url + WEBHOOK_PATH, params)
+        }
+        with httpx.Client(timeout=10) as http:
+            while not message.accepted and time.monotonic() < deadline:
+                url = self._rng.choice(self.ingress_urls) + WEBHOOK_PATH
+                try:
+                    status = http.post(url, data=params, headers=headers).status_code
+                except httpx.HTTPError:
+                    status = 0
+                message.posts += 1
+                message.statuses.append(status)
+                message.accepted = status == 200
+                if not message.accepted:
+                    time.sleep(0.2)
+        while message.accepted and time.monotonic() < deadline:
+            if self._received[self.probe_address] > before:
+                message.replied = True
+                return time.monotonic() - started
+            time.sleep(POLL_S / 2)
+        return None
 
     def params(self, message: Message) -> dict[str, str]:
         """The form fields Twilio posts for an inbound WhatsApp text."""
@@ -381,7 +415,7 @@ class Ledger:
         return {
             "webhooks accepted": self.webhooks_accepted,
             "webhooks given up (never 200)": self.webhooks_given_up,
-            "racing duplicate posts": self.duplicate_posts,
+            "webhook re-posts (retries, racing copies)": self.duplicate_posts,
             "processed by orders": self.processed,
             "replies expected": self.replies_expected,
             "replies delivered": self.replies_delivered,

@@ -15,14 +15,14 @@ from libs.messages import Keys
 from services.orders import lifecycle
 from services.orders.dashboard.events import EventHub, EventRelay, Outgoing, StreamEvent, follow
 from services.orders.db import Conn
-from tests.orders.chat import direct_chat
+from tests.orders.chat import DirectChat, direct_chat
 
 
-async def place_order(chat: object, customer: str) -> int:
+async def place_order(chat: DirectChat, customer: str) -> int:
     """Order two margherita for pickup through the real conversation; returns the order number."""
     for line in ("2 margherita", "checkout", "pickup", "confirm"):
-        await chat.say(line, customer=customer)  # type: ignore[attr-defined]
-    rows = await chat.sql(  # type: ignore[attr-defined]
+        await chat.say(line, customer=customer)
+    rows = await chat.sql(
         "SELECT o.number FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.address = %s",
         customer,
     )

@@ -37,7 +37,8 @@ run: install
 	@$(PY) -m devtools.localenv up
 	@trap 'true' INT TERM; \
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -e .run/env -f Procfile; \
-	status=$$?; $(PY) -m devtools.localenv down; exit $$status
+	status=$$?; $(PY) -m devtools.localenv down; \
+	if [ $$status -eq 130 ]; then exit 0; else exit $$status; fi  # Ctrl-C is how it is meant to stop
 
 chat: install
 	@test -f .run/env || { echo "start the mesh first: make run"; exit 1; }

@@ -44,6 +44,7 @@ DEV_DEFAULTS = {
     "ADMIN_PASSWORD": "change-me-please",
     "SESSION_SECRET": "dev-session-secret-change-me-0123456789abcdef",
     "ENVIRONMENT": "development",
+    "HOST": "127.0.0.1",  # development credentials are well known: never listen beyond this machine
     "LOG_LEVEL": "INFO",
 }
 

@@ -128,8 +128,14 @@ class InboundHandler:
         """Record a status callback; never moves a message's state backwards."""
         f = env.fields
         sid, status = f.get("MessageSid", ""), f.get("MessageStatus", "").lower()
-        if not sid or status not in STATUS_RANK:
-            raise PermanentError(f"status callback without MessageSid or with status {status!r}")
+        if not sid:
+            raise PermanentError("status callback without MessageSid")
+        if status not in STATUS_RANK:
+            # Twilio adds statuses without notice; an unknown one moves nothing forward.
+            log.warning(
+                "status callback with an unknown MessageStatus ignored", extra={"status": status[:40]}
+            )
+            return
         rank = STATUS_RANK[status]
         error_code = f.get("ErrorCode") or None
         async with transaction(self.pool, slow_s=self.slow_s) as conn:

@@ -38,6 +38,8 @@ from services.orders.store import StoreRow, set_item_available
 
 STAFF_ACTOR = "staff"
 MAX_REASON_CHARS = 500
+# Every staff API body is a small JSON object; anything bigger is refused unread.
+MAX_BODY_BYTES = 16_384
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -81,6 +83,9 @@ def _guard(settings: OrdersSettings, handler: Handler) -> Handler:
                 media_type="application/json",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        if "\x00" in request.url.path:
+            # PostgreSQL text cannot hold NUL, and no code, number or address contains one.
+            return json_response({"error": "the path contains a NUL byte"}, 400)
         try:
             return await handler(request)
         except ApiError as exc:
@@ -103,7 +108,18 @@ async def _store(request: Request, conn: Any) -> StoreRow:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+    """The request's JSON object body, read up to `MAX_BODY_BYTES` (413 beyond, 400 if malformed)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ApiError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         data = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:

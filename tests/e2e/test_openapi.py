@@ -14,7 +14,7 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 
 
 @pytest.mark.parametrize(("spec", "service"), [("ingress.yaml", "ingress"), ("orders.yaml", "orders")])
-def test_generated_requests_get_documented_answers(mesh: Mesh, spec: str, service: str, tmp_path: object) -> None:
+def test_generated_requests_get_documented_answers(mesh: Mesh, spec: str, service: str) -> None:
     path = ROOT / "openapi" / spec
     assert path.exists(), f"{path.name} is missing"
     done = subprocess.run(

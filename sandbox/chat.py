@@ -174,6 +174,12 @@ class Chat:
         """Skip replies that reached the sandbox before this chat began."""
         self.after = max((m["index"] for m in await self._messages(after=0)), default=0)
 
+    async def resync(self) -> None:
+        """After losing the sandbox: a restarted sandbox numbers its messages from 1 again."""
+        latest = max((m["index"] for m in await self._messages(after=0)), default=0)
+        if latest < self.after:
+            self.after = 0
+
     async def _messages(self, *, after: int) -> list[dict[str, Any]]:
         response = await self.http.get(
             f"{self.settings.sandbox_url}/sandbox/messages",
@@ -300,11 +306,18 @@ async def run(settings: ChatSettings, stdin: TextIO, out: TextIO) -> int:
 
 
 async def _poll_forever(chat: Chat) -> None:
+    lost = False
     while True:
         try:
+            if lost:
+                await chat.resync()
+                print("! the sandbox is back", file=sys.stderr)
+                lost = False
             await chat.print_new_replies()
         except httpx.HTTPError as exc:
-            print(f"! lost the sandbox ({exc}); retrying", file=sys.stderr)
+            if not lost:
+                print(f"! lost the sandbox ({exc}); retrying", file=sys.stderr)
+            lost = True
             await asyncio.sleep(2)
         await asyncio.sleep(POLL_S)
 

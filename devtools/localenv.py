@@ -138,7 +138,11 @@ def start_embedded_redis() -> str:
 def resolve_postgres() -> str:
     """The base PostgreSQL URL to use (see the module docstring for the order)."""
     if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
+        url = os.environ["DATABASE_URL"]
+        name = urlsplit(url).path.lstrip("/")
+        if name and not _pg_ok(url) and _pg_ok(urlunsplit(urlsplit(url)._replace(path="/postgres"))):
+            return _with_database(urlunsplit(urlsplit(url)._replace(path="/postgres")), name)
+        return url
     if _port_open(5432) and _pg_ok(LOCAL_PG):
         say("using the local PostgreSQL on 127.0.0.1:5432")
         return _with_database(LOCAL_PG, DB_NAME)

@@ -139,3 +139,14 @@ def test_sigterm_with_a_browser_listening_still_exits_0_promptly(mesh: Mesh) -> 
     finally:
         client.close()
         mesh.start("orders")
+
+
+def test_an_oversized_sign_in_form_is_413_not_500(mesh: Mesh) -> None:
+    with httpx.Client(base_url=mesh.url("orders"), timeout=10) as anonymous:
+        body = b"email=" + b"a" * 200_000 + b"&password=x"
+        response = anonymous.post(
+            "/login", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+        )
+        assert response.status_code == 413
+        assert "too large" in response.text
+        assert anonymous.get(mesh.url("orders") + "/health").status_code == 200

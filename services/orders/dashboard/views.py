@@ -117,7 +117,10 @@ async def login(request: Request) -> Response:
     """POST /login: check the form's token, the rate limit, then the password; start a session."""
     rt = runtime(request)
     state = orders_state(request)
-    fields = await form(request)
+    try:
+        fields = await form(request)
+    except PageError as exc:
+        return _login_page(request, exc.status, exc.message)
     email, password = fields.get("email", "").strip(), fields.get("password", "")
     if not auth.tokens_match(fields.get("csrf_token"), request.cookies.get(auth.LOGIN_CSRF_COOKIE)):
         return _login_page(request, 403, "The sign-in form expired; please try again.", email)

@@ -98,9 +98,17 @@ async def form(request: Request) -> dict[str, str]:
     cached: dict[str, str] | None = getattr(request.state, "form", None)
     if cached is not None:
         return cached
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
         raise PageError(413, "That form is too large.")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():  # never hold more than the limit in memory
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            raise PageError(413, "That form is too large.")
+        parts.append(chunk)
+    body = b"".join(parts)
     content_type = request.headers.get("content-type", "")
     fields: dict[str, str] = {}
     if not body or content_type.startswith("application/x-www-form-urlencoded"):

@@ -15,6 +15,7 @@ arrived, and the backlog did not grow: its least-squares slope over the load win
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -37,6 +38,9 @@ from tests.conftest import ROOT
 SERVICES = ("ingress", "orders", "notifier", "sandbox")
 SAMPLE_S = 0.25
 WARMUP_S = 2.0
+# Two digits per load run, part of every customer's number: no two runs of one process share
+# a customer, so a reply can only ever be matched to the message that caused it.
+_RUN_IDS = itertools.count(10)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -290,8 +294,8 @@ def sweep(
     results: list[LoadResult] = []
     after = 0
     failures = 0
-    for i, rate in enumerate(rates):
-        result, after = run_load(mesh, rate, duration_s, run=f"{10 + i:02d}", after=after)
+    for rate in rates:
+        result, after = run_load(mesh, rate, duration_s, run=f"{next(_RUN_IDS) % 100:02d}", after=after)
         results.append(result)
         log(summary_line(result))
         failures = 0 if result.sustained else failures + 1

@@ -3,13 +3,23 @@
 `serve()` runs uvicorn on uvloop + httptools with the access log off (it halves throughput),
 a graceful-shutdown timeout shorter than Render's 30 s kill, and exits 0 on SIGTERM once the
 lifespan has finished (https://www.uvicorn.org/settings/#timeouts).
+
+Shutdown budget (Render sends SIGTERM and kills 30 s later unless `maxShutdownDelaySeconds`
+says otherwise, https://render.com/docs/deploys#zero-downtime-deploys): uvicorn drains HTTP for
+at most `GRACEFUL_SHUTDOWN_S`, then the lifespan finishes the stream work in hand within its
+own bound (orders 15 s consumer + 5 s relay, notifier `SHUTDOWN_GRACE_SECONDS` <= 20 s), so
+the worst case stays under 30 s. Consumers must stop *reading* at the signal, not only once
+the HTTP drain is over: `stop_on_signal()` runs their `stop()` as soon as SIGTERM arrives, so
+the drain and the consumers' last batch overlap instead of adding up.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -19,7 +29,26 @@ from libs import logs, metrics
 from libs.errors import SettingsError
 from libs.settings import CommonSettings
 
-GRACEFUL_SHUTDOWN_S = 20
+# Seconds uvicorn waits for open HTTP requests after SIGTERM (webhooks take milliseconds; a
+# long-lived dashboard stream is cut after this).
+GRACEFUL_SHUTDOWN_S = 8
+
+_SIGNAL_HOOKS: list[Callable[[], None]] = []
+
+
+@contextlib.contextmanager
+def stop_on_signal(*callbacks: Callable[[], None]) -> Iterator[None]:
+    """While inside, run `callbacks` on the event loop as soon as SIGTERM/SIGINT arrives.
+
+    For a lifespan: `with stop_on_signal(consumer.stop): yield`. Without a signal (tests, the
+    lifespan ending for another reason) nothing runs; the lifespan stops its tasks itself.
+    """
+    _SIGNAL_HOOKS.extend(callbacks)
+    try:
+        yield
+    finally:
+        for callback in callbacks:
+            _SIGNAL_HOOKS.remove(callback)
 
 
 class HttpMetrics:
@@ -71,8 +100,22 @@ class _Server(uvicorn.Server):
     """
 
     def handle_exit(self, sig: int, frame: Any) -> None:
+        first = not self.should_exit
         super().handle_exit(sig, frame)
         self._captured_signals.clear()
+        if first:
+            _run_signal_hooks()
+
+
+def _run_signal_hooks() -> None:
+    """Schedule the registered hooks; called from the signal handler, hence call_soon_threadsafe
+    (the handler may interrupt the loop anywhere; the self-pipe wake-up is the safe way in)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    for callback in list(_SIGNAL_HOOKS):
+        loop.call_soon_threadsafe(callback)
 
 
 def serve(app: ASGIApp, common: CommonSettings, service: str, **uvicorn_options: Any) -> None:

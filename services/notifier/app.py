@@ -22,7 +22,7 @@ from starlette.requests import Request
 from libs import health
 from libs.connections import redis_client
 from libs.messages import NOTIFIER_GROUP, Keys
-from libs.server import HttpMetrics
+from libs.server import HttpMetrics, stop_on_signal
 from libs.streams import ConsumerConfig, StreamConsumer, consumer_name
 from services.notifier.consumer import ReplySender, customer_of
 from services.notifier.cursor import CustomerCursor
@@ -136,7 +136,9 @@ def create_app(settings: NotifierSettings | None = None) -> Starlette:
         app.state.probes = runtime.probes()
         log.info("ready to send", extra={"api": settings.api_base_url})
         try:
-            yield
+            # SIGTERM stops reading and cuts waits short at once, while uvicorn drains HTTP.
+            with stop_on_signal(runtime.consumer.stop, runtime.sender.stop):
+                yield
         finally:
             log.info("stopping")
             await runtime.stop()

@@ -116,7 +116,8 @@ class NotifierSettings:
             block_ms=env_int(environ, "STREAM_BLOCK_MS", MAX_BLOCK_MS, minimum=10, maximum=MAX_BLOCK_MS),
             max_deliveries=env_int(environ, "STREAM_MAX_DELIVERIES", 5, minimum=1, maximum=100),
             consumer_concurrency=env_int(environ, "CONSUMER_CONCURRENCY", 32, minimum=1, maximum=1000),
-            shutdown_grace_s=env_float(environ, "SHUTDOWN_GRACE_SECONDS", 15.0, minimum=0.0, maximum=25.0),
+            # At most 20: with the HTTP drain (libs.server) it stays under Render's 30 s kill.
+            shutdown_grace_s=env_float(environ, "SHUTDOWN_GRACE_SECONDS", 15.0, minimum=0.0, maximum=20.0),
         )
 
     @property

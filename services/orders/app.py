@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute
 from libs import health
 from libs.connections import redis_client
 from libs.messages import ORDERS_GROUP, Keys
-from libs.server import HttpMetrics
+from libs.server import HttpMetrics, stop_on_signal
 from libs.streams import ConsumerConfig, StreamConsumer, backoff_delay, consumer_name
 from services.orders.consumer import InboundHandler, customer_key
 from services.orders.db import Conn, make_pool, observe_pool
@@ -146,7 +146,9 @@ def create_app(
         for extension in extensions:
             await extras.enter_async_context(extension(app))
         try:
-            yield
+            # SIGTERM stops the consumer reading at once; the HTTP drain and its last batch overlap.
+            with stop_on_signal(consumer.stop):
+                yield
         finally:
             await extras.aclose()
             log.info("stopping consumer")

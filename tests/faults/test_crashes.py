@@ -111,3 +111,20 @@ def test_notifier_killed_while_twilio_holds_its_requests(fault_mesh: FaultMesh) 
     ledger = fm.ledger(load)
     assert_guarantee(ledger)
     assert (ledger.window, ledger.window_delivered, ledger.window_lost) == (1, 1, 0)
+
+
+def test_sigterm_under_load_stops_reading_finishes_and_exits_zero(fault_mesh: FaultMesh) -> None:
+    """Each service in turn: SIGTERM while customers talk; exit 0 well inside Render's 30 s."""
+    fm = fault_mesh
+    load = fm.load(customers=6).start()
+    fm.wait_sent_at_least(load, 8)
+    for name in ("ingress", "orders", "notifier"):
+        started = time.monotonic()
+        assert fm.mesh.kill(name, signal.SIGTERM) == 0, fm.mesh.logs()
+        assert time.monotonic() - started < 25
+        fm.mesh.start(name)
+        posted = load.sent_count
+        fm.wait_sent_at_least(load, posted + 4)
+    load.stop()
+    load.join()
+    assert_guarantee(fm.ledger(load))

@@ -262,10 +262,8 @@ async def test_chunked_body_within_limit_is_read(app: IngressApp, entries: Any) 
 async def test_slow_body_is_408(key_prefix: str, redis_url: str, entries: Any) -> None:
     settings = make_settings(key_prefix, redis_url, BODY_TIMEOUT_SECONDS="0.2")
     async with running(create_app(settings)) as app:
-        # The helper's receive() never delivers the last chunk: the client stalls.
-        answer = await call(app, WEBHOOK, chunks=[b"a=1", b"&b=2"], headers=[("Content-Type", FORM)])
+        # The first chunk says more is coming, and nothing else ever arrives.
         stalled = await asyncio.wait_for(_stalled_post(app), 5)
-    assert answer.status == 200 or answer.status in (400, 403)
     assert stalled == 408
     assert entries() == []
 

@@ -13,6 +13,7 @@ read; failed/undelivered are final), whatever order Twilio's callbacks arrive in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -76,7 +77,7 @@ class InboundHandler:
 
     async def __call__(self, entry: Entry) -> None:
         """Handle `entry`; raises `EnvelopeError`/`PermanentError` (dead letter) or retryable errors."""
-        env = entry.envelope()
+        env = _without_nul(entry.envelope())
         if env.kind == INBOUND_MESSAGE:
             await self.handle_message(env)
         elif env.kind == STATUS_CALLBACK:
@@ -188,6 +189,15 @@ class InboundHandler:
                 )
             else:
                 raise PermanentError(f"send result with unknown outcome {outcome!r}")
+
+
+def _without_nul(env: Envelope) -> Envelope:
+    """The envelope with NUL characters removed: PostgreSQL text and jsonb cannot store them,
+    and a signed webhook may carry `%00` in any value."""
+    if not any("\x00" in k or "\x00" in v for k, v in env.fields.items()):
+        return env
+    clean = {k.replace("\x00", ""): v.replace("\x00", "") for k, v in env.fields.items()}
+    return dataclasses.replace(env, fields=clean)
 
 
 _KEEP_FIELDS = (

@@ -130,3 +130,11 @@ async def test_concurrent_messages_of_one_customer_lose_nothing(pool: Any, datab
     assert rows(database_url, "SELECT sum(quantity)::int AS q FROM cart_lines") == [{"q": 10}]
     seqs = [r["seq"] for r in rows(database_url, "SELECT seq FROM outbox ORDER BY seq")]
     assert seqs == list(range(1, 11))
+
+
+async def test_nul_characters_in_a_message_get_a_reply_not_an_error(pool: Any, database_url: str) -> None:
+    await handler(pool)(entry("SM\x001", "2 marg\x00herita", sender="whatsapp:+1555\x000001"))
+    (row,) = rows(database_url, "SELECT message_sid, body FROM inbox")
+    assert row == {"message_sid": "SM1", "body": "2 margherita"}
+    (reply,) = rows(database_url, "SELECT to_address, body FROM outbox")
+    assert reply["to_address"] == "whatsapp:+15550001" and "19.00" in reply["body"]

@@ -7,6 +7,7 @@ import signal
 import time
 
 import httpx
+import redis
 
 from libs.messages import Keys
 from tests.faults.conftest import FaultMesh, assert_guarantee
@@ -37,6 +38,16 @@ def test_replicas_share_the_work_and_racing_duplicates_are_taken_once(scaled_mes
         assert fm.metric(name, "wa_inbound_messages_total", outcome="duplicate") == 0
     calls = len(httpx.get(sandbox + "/sandbox/calls", timeout=10).json()) - calls_before
     assert calls == ledger.replies_delivered == 64
+
+    # Both streams stay bounded: the consumers trim (XTRIM MINID) below what their group still
+    # needs, so once everything is acked the streams empty out; the dedupe keys expire (>= 24 h).
+    r = redis.Redis.from_url(fm.redis_url)
+    fm.mesh.wait_until(
+        lambda: r.xlen(keys.inbound) <= 5 and r.xlen(keys.outbound) <= 5, 20, "both streams trimmed"
+    )
+    dedupe_ttl = r.ttl(keys.dedupe(load.messages[0].sid))
+    assert 24 * 3600 <= dedupe_ttl <= 48 * 3600
+    r.close()
 
 
 def test_a_replica_killed_mid_load_leaves_its_work_to_the_other(scaled_mesh: FaultMesh) -> None:

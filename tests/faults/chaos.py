@@ -71,8 +71,8 @@ class Chaos:
 
     def faults(self) -> list[tuple[str, Callable[[], str]]]:
         """Every fault the run draws from, with its weight as repetitions."""
-        kills = [(f"SIGKILL {p}", lambda p=p: self.kill(p, signal.SIGKILL)) for p in PROCESSES]  # type: ignore[misc]
-        terms = [(f"SIGTERM {p}", lambda p=p: self.kill(p, signal.SIGTERM)) for p in PROCESSES]  # type: ignore[misc]
+        kills = [(f"SIGKILL {p}", lambda p=p: self.kill(p, signal.SIGKILL)) for p in PROCESSES]
+        terms = [(f"SIGTERM {p}", lambda p=p: self.kill(p, signal.SIGTERM)) for p in PROCESSES]
         return [
             *kills,
             *self.rng.sample(terms, 2),

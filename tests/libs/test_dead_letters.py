@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
@@ -33,7 +34,8 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float, pol
 
 async def dead_letter_one(redis: aioredis.Redis, stream: str, env: Envelope) -> str:
     """XADD `env` to `stream`, let a consumer dead-letter it (PermanentError); returns its entry id."""
-    entry_id = (await redis.xadd(stream, {ENTRY_FIELD: env.encode()})).decode()
+    added: Any = await redis.xadd(stream, {ENTRY_FIELD: env.encode()})
+    entry_id = str(added.decode())
     dead_stream = f"{stream}:dead"
     before = await redis.xlen(dead_stream) if await redis.exists(dead_stream) else 0
 
@@ -90,7 +92,8 @@ async def test_replay_moves_the_original_envelope_back_once(
     results = await asyncio.gather(*(letters.replay(letter.id) for _ in range(5)))
     new_ids = [r for r in results if r is not None]
     assert len(new_ids) == 1 and new_ids[0] != original
-    (_entry_id, fields), *_ = await redis_client.xrange(keys.inbound, min=new_ids[0], max=new_ids[0])
+    found: Any = await redis_client.xrange(keys.inbound, min=new_ids[0], max=new_ids[0])
+    (_entry_id, fields), *_ = found
     assert fields == {ENTRY_FIELD: env.encode()}  # the original fields only, no dead-letter metadata
     assert await letters.count() == 0
     assert await letters.replay(letter.id) is None
@@ -107,7 +110,8 @@ async def test_replay_all_and_drop(redis_client: aioredis.Redis, key_prefix: str
     replayed = await letters.replay_all()
     assert len(replayed) == 2 and await letters.count() == 0
     sids = []
-    for _, fields in await redis_client.xrange(keys.inbound):
+    rows: Any = await redis_client.xrange(keys.inbound)
+    for _, fields in rows:
         sids.append(Envelope.decode(fields[ENTRY_FIELD]).fields["MessageSid"])
     # the three originals (acked, still in the stream) and the two replays
     assert sids[-2:] == [f"SM{11:032d}", f"SM{12:032d}"]

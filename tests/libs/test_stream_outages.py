@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -12,7 +13,7 @@ from libs.messages import ENTRY_FIELD, INBOUND_MESSAGE, Envelope, Keys
 from libs.streams import ConsumerConfig, Entry, StreamConsumer, StreamGroup
 
 
-def envelope(n: int, sender: str = "whatsapp:+15550000001") -> dict[bytes, bytes]:
+def envelope(n: int, sender: str = "whatsapp:+15550000001") -> dict[Any, Any]:
     env = Envelope(kind=INBOUND_MESSAGE, fields={"MessageSid": f"SM{n:032d}", "From": sender})
     return {ENTRY_FIELD: env.encode()}
 
@@ -46,7 +47,7 @@ def consumer(
 
 
 async def times_delivered(redis: aioredis.Redis, keys: Keys) -> dict[str, tuple[str, int]]:
-    rows = await redis.xpending_range(keys.inbound, "orders", min="-", max="+", count=100)
+    rows: Any = await redis.xpending_range(keys.inbound, "orders", min="-", max="+", count=100)
     return {r["message_id"].decode(): (r["consumer"].decode(), int(r["times_delivered"])) for r in rows}
 
 
@@ -120,7 +121,7 @@ async def test_a_lane_still_running_is_awaited_before_a_failure_is_raised(
     """A dead-letter write failing in one lane does not leave another lane handling in the background."""
     keys = Keys(key_prefix)
     await redis_client.xadd(keys.inbound, {ENTRY_FIELD: b"{not json"})
-    slow_id = (await redis_client.xadd(keys.inbound, envelope(2, "whatsapp:+15550000002"))).decode()
+    slow_id: str = (await redis_client.xadd(keys.inbound, envelope(2, "whatsapp:+15550000002"))).decode()  # type: ignore[union-attr]
     running = 0
     overlaps = 0
     handled: list[str] = []

@@ -331,7 +331,7 @@ async def test_quick_reply_buttons_are_commands(chat: DirectChat) -> None:
     assert "Order *#1001*" in reply
 
 
-def test_clock_helper_moves_forward() -> None:
+def test_the_test_clock_moves_forward() -> None:
     clock = Clock(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     clock.advance(dt.timedelta(minutes=5))
     assert clock() == dt.datetime(2025, 1, 1, 0, 5, tzinfo=dt.UTC)

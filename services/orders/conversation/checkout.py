@@ -24,6 +24,7 @@ from services.orders.conversation.texts import ORDER_HINT, echo
 from services.orders.conversation.turn import Turn
 
 MIN_ADDRESS_CHARS = 5
+MAX_NOTE_CHARS = 300
 MAX_ADDRESS_CHARS = 300
 PAUSED = "Sorry, we're not taking orders right now. Please try again a little later; your cart is saved."
 EMPTY_CART = "Your cart is empty, so there's nothing to check out yet. " + ORDER_HINT
@@ -115,6 +116,24 @@ async def choose(turn: Turn, fulfilment: str) -> str:
     return await summary(turn, checkout)
 
 
+async def set_note(turn: Turn, note: str) -> str:
+    """Keep a note for the whole order ("note: ring the bell"); shown in the summary and saved
+    on the order. The summary is shown again when checkout is at the confirm step."""
+    note = note.strip()[:MAX_NOTE_CHARS]
+    turn.state["note"] = note
+    await turn.save_state()
+    checkout = turn.state.get("checkout") or {}
+    step = checkout.get("step")
+    if step == "confirm":
+        return await summary(turn, dict(checkout))
+    noted = f"📝 Noted for your order: {note}"
+    if step == "address":
+        return f"{noted}\n\n{_address_question(turn)}"
+    if step == "fulfilment":
+        return f"{noted}\n\n{_fulfilment_question(turn)}"
+    return f"{noted}\nSend *checkout* when you're ready."
+
+
 def looks_like_address(text: str) -> bool:
     """A typed address: long enough, with a letter, not absurdly long."""
     text = text.strip()
@@ -203,6 +222,8 @@ async def summary(turn: Turn, checkout: dict[str, Any], note: str = "") -> str:
         else f"🏃 Pickup at {store.name}"
     )
     fee_line = f"\nDelivery fee: {format_money(fee)}" if fulfilment == "delivery" else ""
+    if turn.state.get("note"):
+        where += f"\n📝 Note: {turn.state['note']}"
     return prefix + (
         f"🧾 *Your order*\n{body}\n\nSubtotal: {format_money(subtotal)}{fee_line}\n"
         f"*Total: {format_money(total)}*\n{where}\n\n"
@@ -242,9 +263,9 @@ async def place(turn: Turn) -> str:
         await turn.conn.execute(
             """
             INSERT INTO orders (store_id, number, customer_id, status, fulfilment, delivery_address,
-                delivery_location, subtotal_cents, delivery_fee_cents, total_cents, currency,
+                delivery_location, notes, subtotal_cents, delivery_fee_cents, total_cents, currency,
                 confirm_message_sid, estimated_ready_at, placed_at, updated_at)
-            VALUES (%s, %s, %s, 'placed', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+            VALUES (%s, %s, %s, 'placed', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             RETURNING id
             """,
             (
@@ -254,6 +275,7 @@ async def place(turn: Turn) -> str:
                 fulfilment,
                 address,
                 Jsonb(location) if location else None,
+                str(turn.state.get("note") or ""),
                 subtotal,
                 fee,
                 total,

@@ -113,6 +113,8 @@ _INFO = re.compile(
 )
 _MENU_OF = re.compile(r"^(?:menu|show me|see|list|show|view)\s+(?:the\s+|your\s+|of\s+)?(.+)$")
 _NUMBER = re.compile(r"^#?\s*(\d{1,4})$")
+# "note: ring the bell twice", read from the raw text so the note keeps its punctuation.
+_NOTE = re.compile(r"^\s*(?:note|notes|instructions?|comment|delivery note)\s*[:\-]\s*(.+)$", re.I | re.S)
 _ORDER_REF = re.compile(r"^(status|cancel|track)\s+(?:order\s+)?#?\s*(\d{3,9})$")
 
 
@@ -152,6 +154,9 @@ def classify(text: str) -> Command:
         kind = "agent"
     if kind is not None:
         return Command(kind)
+    note = _NOTE.match(raw)
+    if note:
+        return Command("note", arg=" ".join(note.group(1).split()))
     whole = key
     key = _strip_fillers(key) or key
     match = _NUMBER.match(key)

@@ -99,7 +99,7 @@ async def _expire_cart(turn: Turn) -> str:
     removed = await carts.clear_cart(turn.conn, turn.customer_id)
     await turn.conn.execute("UPDATE customers SET cart_updated_at = NULL WHERE id = %s", (turn.customer_id,))
     turn.customer["cart_updated_at"] = None
-    for key in ("checkout", "question", "questions"):
+    for key in ("checkout", "question", "questions", "note"):
         turn.state.pop(key, None)
     await turn.save_state()
     if not removed:
@@ -275,6 +275,8 @@ async def _command(turn: Turn, command: Command) -> str:
         return texts.AGENT
     if kind == "thanks":
         return texts.THANKS
+    if kind == "note":
+        return await checkout.set_note(turn, command.arg)
     if kind == "start":
         return texts.greeting(menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders)
     if kind == "number":

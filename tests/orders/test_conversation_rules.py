@@ -319,6 +319,28 @@ async def test_media_location_and_unsupported_messages(chat: DirectChat) -> None
     assert rows[0]["delivery_location"]["latitude"] == "40.7"
 
 
+@pytest.mark.parametrize(
+    ("latitude", "longitude"),
+    [("nan", "inf"), ("1e308", "-1e308"), ("91", "0"), ("0", "-180.5"), ("north", "east"), ("-inf", "10")],
+)
+async def test_a_pin_with_impossible_coordinates_is_refused_and_never_stored(
+    chat: DirectChat, latitude: str, longitude: str
+) -> None:
+    pin = {"MessageType": "location", "Latitude": latitude, "Longitude": longitude}
+    (reply,) = await chat.say("", **pin)
+    assert "couldn't read that location" in reply and "saved" not in reply
+    for line in ("2 margherita", "checkout", "delivery"):
+        await chat.say(line)
+    (reply,) = await chat.say("", **pin)
+    assert "couldn't read that location" in reply and "Delivery to" not in reply
+    (reply,) = await chat.say("same address")
+    assert "don't have a saved address" in reply
+    (reply,) = await chat.say("", MessageType="location", Latitude="-90", Longitude="180")
+    assert "Delivery to: 📍 -90, 180" in reply  # the edges are real places
+    rows = await chat.sql("SELECT saved_address, saved_location FROM customers")
+    assert rows == [{"saved_address": None, "saved_location": None}]
+
+
 async def test_quick_reply_buttons_are_commands(chat: DirectChat) -> None:
     (reply,) = await chat.say("Show me the menu", ButtonPayload="MENU", ButtonText="Show me the menu")
     assert "Demo Pizzeria* menu" in reply

@@ -12,6 +12,7 @@ orders, sold-out items, the minimum) and records the confirming MessageSid on th
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -138,6 +139,30 @@ def looks_like_address(text: str) -> bool:
     """A typed address: long enough, with a letter, not absurdly long."""
     text = text.strip()
     return MIN_ADDRESS_CHARS <= len(text) <= MAX_ADDRESS_CHARS and any(ch.isalpha() for ch in text)
+
+
+BAD_LOCATION = (
+    "Sorry, I couldn't read that location 📍: its coordinates are not a real place. "
+    "Please share your location again (attach → Location) or type your address."
+)
+
+
+def _coordinate(text: str | None, limit: float) -> float | None:
+    """A coordinate as a float when it is a finite number within ±limit, else None.
+
+    Twilio passes the pin's numbers through as text; "nan", "inf", "1e308" parse as floats
+    but name no place, and an order must never be sent to them."""
+    try:
+        value = float(text or "")
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and -limit <= value <= limit else None
+
+
+def valid_location(turn: Turn) -> bool:
+    """True when the pin's latitude is within [-90, 90] and its longitude within [-180, 180]."""
+    latitude = _coordinate(turn.inbound.latitude, 90.0)
+    return latitude is not None and _coordinate(turn.inbound.longitude, 180.0) is not None
 
 
 def location_of(turn: Turn) -> tuple[str, dict[str, Any]]:

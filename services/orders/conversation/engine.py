@@ -147,8 +147,11 @@ async def _dispatch(turn: Turn, command: Command) -> str:
 
 
 async def _location(turn: Turn) -> str:
-    address, location = checkout.location_of(turn)
     step = (turn.state.get("checkout") or {}).get("step")
+    if not checkout.valid_location(turn):
+        # Neither used nor saved: a pin like "nan, inf" must never become a delivery address.
+        return checkout.BAD_LOCATION
+    address, location = checkout.location_of(turn)
     if step in ("address", "confirm") or (
         step == "fulfilment" and (await carts.load_cart(turn.conn, turn.customer_id))
     ):

@@ -15,6 +15,7 @@ arrived, and the backlog did not grow: its least-squares slope over the load win
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import subprocess
@@ -36,6 +37,9 @@ from libs.messages import NOTIFIER_GROUP, ORDERS_GROUP, Keys
 from tests.conftest import ROOT
 
 SERVICES = ("ingress", "orders", "notifier", "sandbox")
+# CPU is also read for this database's PostgreSQL backends and for redis-server (which other
+# users of the same Redis share: on a busy machine its figure includes their work).
+DATA_STORES = ("postgres", "redis")
 SAMPLE_S = 0.25
 WARMUP_S = 2.0
 # Two digits per load run, part of every customer's number: no two runs of one process share
@@ -61,6 +65,7 @@ class Sample:
     outbox: int
     rss: dict[str, int]
     cpu: dict[str, float]
+    machine: tuple[int, int]
 
     @property
     def backlog(self) -> int:
@@ -89,11 +94,22 @@ class Sampler(threading.Thread):
         """Sample until stopped (the thread body)."""
         client = redis.Redis.from_url(self.mesh.redis_url)
         pids = {name: self.mesh.procs[name].pid for name in SERVICES}
+        redis_pid = int(client.info("server")["process_id"])
+        backends: dict[int, float] = {}  # CPU seconds of every backend seen, kept after it exits
         with psycopg.connect(self.mesh.database_url, autocommit=True) as db:
             while not self._halt.wait(SAMPLE_S):
                 row = db.execute(
                     "SELECT count(*) FROM outbox WHERE published_at IS NULL AND status = 'pending'"
                 ).fetchone()
+                for (pid,) in db.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid()"
+                ).fetchall():
+                    with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # exited since
+                        backends[pid] = procs.cpu_seconds(pid)
+                cpu = {n: procs.cpu_seconds(p) for n, p in pids.items()}
+                cpu["postgres"] = sum(backends.values())
+                cpu["redis"] = procs.cpu_seconds(redis_pid)
                 self.samples.append(
                     Sample(
                         t=time.monotonic() - self.started_at,
@@ -101,7 +117,8 @@ class Sampler(threading.Thread):
                         outbound=self._group(client, self.keys.outbound, NOTIFIER_GROUP),
                         outbox=int(row[0]) if row else 0,
                         rss={n: procs.rss_bytes(p) for n, p in pids.items()},
-                        cpu={n: procs.cpu_seconds(p) for n, p in pids.items()},
+                        cpu=cpu,
+                        machine=procs.machine_jiffies(),
                     )
                 )
         client.close()
@@ -147,6 +164,8 @@ class LoadResult:
     peak_rss: dict[str, int]
     cpu_share: dict[str, float]
     cpu_ms_per_message: dict[str, float]
+    machine_busy_share: float
+    backlog_max_parts: dict[str, int]
     sustained: bool
     loadavg_before: tuple[float, float, float]
     reasons: list[str] = field(default_factory=list)
@@ -222,13 +241,24 @@ def run_load(mesh: BenchMesh, rate: float, duration_s: float, run: str, after: i
     cpu_share = {}
     if len(in_window) >= 2:
         span = in_window[-1].t - in_window[0].t
-        cpu_share = {n: (in_window[-1].cpu[n] - in_window[0].cpu[n]) / span for n in SERVICES}
+        cpu_share = {n: (in_window[-1].cpu[n] - in_window[0].cpu[n]) / span for n in SERVICES + DATA_STORES}
     peak_rss = {n: max(s.rss[n] for s in samples) for n in SERVICES} if samples else {}
     # CPU each process spent per reply over the whole run, drain included: unlike latency it
     # hardly depends on what else the machine runs, so it is the figure to compare across runs.
     per_message = {}
     if len(samples) >= 2 and first:
-        per_message = {n: (samples[-1].cpu[n] - samples[0].cpu[n]) * 1e3 / len(first) for n in SERVICES}
+        per_message = {
+            n: (samples[-1].cpu[n] - samples[0].cpu[n]) * 1e3 / len(first) for n in SERVICES + DATA_STORES
+        }
+    # Share of all the machine's cores busy (anything, ours or not) during the load window.
+    busy = 0.0
+    if len(in_window) >= 2:
+        (b0, t0), (b1, t1) = in_window[0].machine, in_window[-1].machine
+        busy = (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
+    parts = {
+        part: max((getattr(s, part) for s in in_window), default=0)
+        for part in ("inbound", "outbound", "outbox")
+    }
     last_reply = max(first.values(), default=0.0)
     last_answer = max(answered.values(), default=0.0)
     reasons = []
@@ -260,6 +290,8 @@ def run_load(mesh: BenchMesh, rate: float, duration_s: float, run: str, after: i
         peak_rss=peak_rss,
         cpu_share=cpu_share,
         cpu_ms_per_message=per_message,
+        machine_busy_share=busy,
+        backlog_max_parts=parts,
         sustained=not reasons,
         loadavg_before=loadavg,
         reasons=reasons,
@@ -271,15 +303,17 @@ def run_load(mesh: BenchMesh, rate: float, duration_s: float, run: str, after: i
 def summary_line(r: LoadResult) -> str:
     """One console line for a load."""
     rss = " ".join(f"{n} {r.peak_rss.get(n, 0) / 2**20:.0f}" for n in SERVICES)
-    cpu = " ".join(f"{n} {r.cpu_share.get(n, 0):.0%}" for n in SERVICES)
+    cpu = " ".join(f"{n} {r.cpu_share.get(n, 0):.0%}" for n in SERVICES + DATA_STORES)
+    parts = " ".join(f"{k} {v}" for k, v in r.backlog_max_parts.items())
     verdict = "sustained" if r.sustained else "NOT sustained: " + "; ".join(r.reasons)
-    per_message = " ".join(f"{n} {r.cpu_ms_per_message.get(n, 0):.2f}" for n in SERVICES)
+    per_message = " ".join(f"{n} {r.cpu_ms_per_message.get(n, 0):.2f}" for n in SERVICES + DATA_STORES)
     return (
         f"{r.offered_per_s:>6.0f} msg/s: e2e p50 {r.e2e_p50_s * 1e3:7.1f} ms  p99 {r.e2e_p99_s * 1e3:7.1f} ms"
         f"  max {r.e2e_max_s * 1e3:7.1f} ms | webhook p99 {r.webhook_p99_s * 1e3:6.1f} ms"
         f" | backlog max {r.backlog_max:>6} | RSS MiB {rss} | CPU {cpu}"
         f" | generator CPU {r.generator_cpu_share:.0%} | {verdict}\n"
-        f"{'':>14}CPU ms per message: {per_message}"
+        f"{'':>14}CPU ms per message: {per_message} | machine busy {r.machine_busy_share:.0%}"
+        f" | backlog max by part: {parts}"
     )
 
 

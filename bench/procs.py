@@ -31,3 +31,12 @@ def cpu_seconds(pid: int) -> float:
         # The command name may contain spaces; the fields after its closing parenthesis don't.
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields[:8])  # up to steal; guest time is already counted in user
+    return total - idle, total

@@ -249,7 +249,7 @@ async def _command(turn: Turn, command: Command) -> str:
             return await checkout.start(turn, kind)
         return f"Happy to do {kind}! First tell me what you'd like. " + texts.ORDER_HINT
     if kind == "same_address":
-        return "Add something to your cart first, then send *checkout*. " + texts.ORDER_HINT
+        return await _same_address(turn)
     if kind == "yes":
         recent = await orders.recent_confirmed(turn)
         if recent is not None:
@@ -290,6 +290,22 @@ async def _command(turn: Turn, command: Command) -> str:
     if kind == "empty":
         return texts.EMPTY
     return await _text(turn)
+
+
+async def _same_address(turn: Turn) -> str:
+    """ "same address" outside checkout: with a cart it means "deliver it where you did last
+    time", so checkout starts with delivery and goes straight to the summary."""
+    if not await carts.load_cart(turn.conn, turn.customer_id):
+        return "Add something to your cart first, then send *checkout*. " + texts.ORDER_HINT
+    if not turn.customer.get("saved_address"):
+        return (
+            "I don't have a saved address for you yet. Send *checkout*, choose *delivery* and type "
+            "your address or share your location 📍."
+        )
+    reply = await checkout.start(turn, "delivery")
+    if (turn.state.get("checkout") or {}).get("step") == "address":
+        return await checkout.same_address(turn)
+    return reply  # closed, paused, below the minimum or no delivery: that answer comes first
 
 
 def _show(turn: Turn, arg: str) -> str | None:

@@ -1,0 +1,81 @@
+"""The bench's own arithmetic and request building, so its figures can be trusted."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qsl
+
+from twilio.request_validator import RequestValidator
+
+from bench.endtoend import Sample, backlog_slope, percentile
+from bench.loadgen import _read_response, raw_request
+from bench.saturation import WrkRun
+from bench.webhooks import AUTH_TOKEN, inbound
+from services.ingress.forms import parse_form
+from services.ingress.signatures import SignatureVerifier
+
+URL = "http://127.0.0.1:8000/api/v1/whatsapp/webhook"
+
+
+def test_webhooks_are_signed_as_twilio_signs_them() -> None:
+    hook = inbound(URL, 7, "42", text="2 margherita & a coke")
+    params = dict(parse_qsl(hook.body.decode(), keep_blank_values=True))
+    assert params["From"] == hook.customer == "whatsapp:+1555420000007"
+    assert params["Body"] == "2 margherita & a coke"
+    assert RequestValidator(AUTH_TOKEN).validate(URL, params, hook.signature)
+    # ...and ingress' own parser and verifier accept exactly these bytes.
+    parsed = parse_form(hook.body, max_fields=128, max_field_chars=8192)
+    assert SignatureVerifier((AUTH_TOKEN,), None).verify(URL, parsed, hook.signature, None)
+
+
+def test_customers_and_sids_never_repeat() -> None:
+    hooks = [inbound(URL, i, run) for run in ("10", "11") for i in range(50)]
+    assert len({h.customer for h in hooks}) == 100
+    sids = {dict(parse_qsl(h.body.decode()))["MessageSid"] for h in hooks}
+    assert len(sids) == 100
+
+
+def test_raw_request_and_response_parsing() -> None:
+    hook = inbound(URL, 1, "10")
+    request = raw_request("127.0.0.1:8000", hook)
+    head, body = request.split(b"\r\n\r\n", 1)
+    assert body == hook.body
+    assert f"Content-Length: {len(hook.body)}".encode() in head
+
+    async def read(data: bytes) -> int:
+        reader = asyncio.StreamReader()
+        reader.feed_data(data)
+        return await _read_response(reader)
+
+    answer = b"HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: 5\r\n\r\n<R/>\n"
+    assert asyncio.run(read(answer)) == 200
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 50.0
+    assert percentile(values, 0.99) == 99.0
+    assert percentile(values, 1.0) == 100.0
+    assert percentile([3.0], 0.99) == 3.0
+
+
+def _samples(backlogs: list[int]) -> list[Sample]:
+    return [
+        Sample(t=i * 0.25, inbound=b, outbound=0, outbox=0, rss={}, cpu={}, machine=(0, 0))
+        for i, b in enumerate(backlogs)
+    ]
+
+
+def test_backlog_slope() -> None:
+    growing = _samples([10 * i for i in range(40)])  # +10 per 0.25 s
+    assert abs(backlog_slope(growing, 0, 10) - 40.0) < 1e-9
+    flat = _samples([5, 7, 5, 7] * 10)
+    assert abs(backlog_slope(flat, 0, 10)) < 1.0
+
+
+def test_per_cpu_second() -> None:
+    run = WrkRun(
+        1000.0, 0.001, 0.002, 0.003, 0, 0, 1.0, server_cpu_s=5.0, duration_s=10, accepted_per_s=900.0
+    )
+    assert run.served_per_s == 900.0
+    assert run.per_cpu_second == 1800.0

@@ -187,11 +187,13 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
     if step == "address":
         if kind == "same_address":
             return await checkout.same_address(turn)
-        if kind in ("text", "info_or_text", "remove", "change", "info", "menu_of", "number"):
+        # Waiting for an address, free text is the address: "5 Pepperoni Lane" is a street, not
+        # five pizzas. Commands (cart, menu, help, remove 2, …) still work; "info …" and "show …"
+        # only when they name something on the menu ("About 5 Main St" is an address).
+        if kind in ("text", "info_or_text", "info", "menu_of", "number"):
+            if kind in ("info", "menu_of") and _show(turn, command.arg) is not None:
+                return None
             text = turn.inbound.text.strip()
-            result = adding.parse(turn.store.menu, text)
-            if result.lines and not result.unmatched:
-                return None  # they are adding items, not typing an address
             if checkout.looks_like_address(text):
                 return await checkout.set_address(turn, text, None)
             return checkout.address_rejected(text)

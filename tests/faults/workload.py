@@ -277,6 +277,7 @@ class Ledger:
     replies_delivered: int = 0
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
+    unresolved: int = 0
     window: int = 0
     window_delivered: int = 0
     window_lost: int = 0
@@ -349,6 +350,8 @@ class Ledger:
         ambiguous: dict[str, Counter[str]] = defaultdict(Counter)
         for row, state in zip(outbox, states, strict=True):
             _id, to, _seq, body, status, _error = row
+            if state not in ("sent", "failed", "ambiguous"):
+                ledger.unresolved += 1  # not sent yet, or a send whose outcome is still open
             if state == "ambiguous":
                 ambiguous[to][body] += 1
                 ledger.window += 1
@@ -406,11 +409,13 @@ class Ledger:
             found.append(f"{self.orders} orders for {self.confirms} confirmations")
         if self.dead_lettered:
             found.append(f"{self.dead_lettered} dead letters")
+        if self.unresolved:
+            found.append(f"{self.unresolved} replies without a final send state")
         return found
 
     def settled(self) -> bool:
         """Nothing left in flight: every accepted webhook processed, every reply accounted for."""
-        return not (self.missing_inbound or self.lost or self.unanswered_inbound)
+        return not (self.missing_inbound or self.lost or self.unanswered_inbound or self.unresolved)
 
     def summary(self) -> dict[str, int]:
         """The numbers of the chaos table."""
@@ -423,6 +428,7 @@ class Ledger:
             "replies delivered": self.replies_delivered,
             "lost": len(self.lost),
             "duplicated": len(self.duplicated),
+            "sends still unresolved at the end": self.unresolved,
             "window: ambiguous sends": self.window,
             "window: of which delivered": self.window_delivered,
             "window: of which not delivered": self.window_lost,

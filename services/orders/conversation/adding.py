@@ -332,16 +332,35 @@ async def remove(turn: Turn, ref: str) -> str:
     return f"🗑️ Removed {found[0].quantity} x {found[0].name}.\n\n{carts.render_cart(rest)}"
 
 
-async def change(turn: Turn, ref: str, quantity: int) -> str:
-    """Set the quantity of the line `ref` names (0 removes it)."""
+def quantity_problem(said: str, *, allow_zero: bool = False) -> str | None:
+    """What is wrong with a quantity as the customer wrote it ("0", "-1", "2.5", "1000000"),
+    or None when it is a whole number from 1 (0 with `allow_zero`) to the most for one line.
+
+    Quantities are never silently changed: the customer is told the range instead."""
+    lowest = 0 if allow_zero else 1
+    value = int(said) if said.lstrip("-").isdigit() else None
+    if value is not None and lowest <= value <= carts.MAX_QUANTITY:
+        return None
+    most = carts.MAX_QUANTITY
+    span = f"from {lowest} to {most}" + (" (0 removes the line)" if allow_zero else "")
+    if value is not None and value > most:
+        return f"The most I can put on one line is {most}, so please send a number {span}."
+    return f'"{echo(said)}" isn\'t a quantity I can use: please send a whole number {span}.'
+
+
+async def change(turn: Turn, ref: str, said: str) -> str:
+    """Set the quantity of the line `ref` names to `said` (0 removes it); a quantity out of
+    range is answered with the range, before looking for the line."""
+    problem = quantity_problem(said, allow_zero=True)
+    if problem is not None:
+        return f"{problem} For example *change 1 to 2*."
+    quantity = int(said)
     lines, found = await find_cart_line(turn, ref)
     if not lines:
         return carts.render_cart(lines)
     if len(found) != 1:
         prefix = f'I couldn\'t find "{echo(ref)}" in your cart. ' if not found else ""
         return prefix + _which_line(f"change 1 to {quantity}", lines)
-    if quantity > carts.MAX_QUANTITY:
-        return f"The most I can put on one line is {carts.MAX_QUANTITY}."
     await carts.set_quantity(turn.conn, turn.customer_id, found[0].id, quantity, turn.now)
     turn.state.pop("checkout", None)
     await turn.save_state()

@@ -16,11 +16,15 @@ from typing import Final
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A recognised intent. `arg` is the raw argument text (or ""), `number` a parsed number."""
+    """A recognised intent. `arg` is the raw argument text (or ""), `number` a parsed number.
+
+    `said` is a quantity exactly as written ("1000000", "-1", "2.5") for `change`, which
+    checks its range itself so that the customer is told what went wrong."""
 
     kind: str
     arg: str = ""
     number: int | None = None
+    said: str = ""
 
 
 def _table(spec: dict[str, str]) -> dict[str, str]:
@@ -34,13 +38,24 @@ def _table(spec: dict[str, str]) -> dict[str, str]:
 
 
 def normalize(text: str) -> str:
-    """Lowercase, NFKC, apostrophes removed, punctuation/symbols/emoji as spaces, one space."""
+    """Lowercase, NFKC, apostrophes removed, punctuation/symbols/emoji as spaces, one space.
+
+    A minus sign before a number ("-1") and a decimal point inside one ("2.5") are kept, so
+    "change 1 to -1" is not read as "change 1 to 1", nor "to 2.5" as "to 2 5"."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = text.replace("'", "").replace("\u2019", "").replace("`", "")
     out = []
-    for ch in text:
+    for i, ch in enumerate(text):
         category = unicodedata.category(ch)
-        out.append(ch if category[0] in "LNM" or ch == "#" else " ")
+        before = text[i - 1] if i > 0 else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        keep = (
+            category[0] in "LNM"
+            or ch == "#"
+            or (ch == "-" and after.isdigit() and not before.isalnum())
+            or (ch == "." and before.isdigit() and after.isdigit())
+        )
+        out.append(ch if keep else " ")
     return " ".join("".join(out).split())
 
 
@@ -101,11 +116,14 @@ _SYNONYMS: Final = _table(
 _REMOVE = re.compile(
     r"^(?:please\s+)?(?:remove|delete|del|rm|drop|take out|take off|minus|cancel)\s+(?:the\s+)?(.+)$"
 )
+# The quantity is captured whatever its size or sign ("to 1000000", "to -1", "to 2.5"):
+# adding.change answers one out of range with the range instead of misreading the message.
 _CHANGE = re.compile(
-    r"^(?:please\s+)?(?:change|set|make|update|edit)\s+(?:the\s+)?(.+?)\s+(?:to|into|x|=|qty|quantity)?\s*(\d{1,3})$"
+    r"^(?:please\s+)?(?:change|set|make|update|edit)\s+(?:the\s+)?(.+?)\s+(?:to|into|x|=|qty|quantity)?\s*"
+    r"(-?\d+(?:\.\d+)?)$"
 )
 _CHANGE_TAIL = re.compile(
-    r"^(?:please\s+)?(?:change|set|make|update)\s+(?:it\s+)?(?:to\s+)?(\d{1,3})\s+(?:x\s+)?(.+)$"
+    r"^(?:please\s+)?(?:change|set|make|update)\s+(?:it\s+)?(?:to\s+)?(-?\d+(?:\.\d+)?)\s+(?:x\s+)?(.+)$"
 )
 _INFO = re.compile(
     r"^(?:info|details|detail|about|describe|tell me about|what is|whats|what is in|whats in|"
@@ -134,6 +152,12 @@ _AGENT_WORDS = re.compile(
 
 def _strip_fillers(key: str) -> str:
     return _TRAIL.sub("", _LEAD.sub("", key)).strip()
+
+
+def _change(ref: str, said: str) -> Command:
+    """ "change 1 to 3": `number` is the quantity when it is a whole number, else None."""
+    number = int(said) if said.lstrip("-").isdigit() else None
+    return Command("change", arg=ref, number=number, said=said)
 
 
 def classify(text: str) -> Command:
@@ -168,10 +192,10 @@ def classify(text: str) -> Command:
         return Command(verb, number=int(match.group(2)))
     match = _CHANGE.match(key)
     if match:
-        return Command("change", arg=match.group(1), number=int(match.group(2)))
+        return _change(match.group(1), match.group(2))
     match = _CHANGE_TAIL.match(key)
     if match:
-        return Command("change", arg=match.group(2), number=int(match.group(1)))
+        return _change(match.group(2), match.group(1))
     match = _REMOVE.match(key)
     if match:
         return Command("remove", arg=match.group(1))

@@ -242,8 +242,8 @@ async def _command(turn: Turn, command: Command) -> str:
         return "🗑️ Your cart is empty now. " + texts.ORDER_HINT
     if kind == "remove":
         return await adding.remove(turn, command.arg)
-    if kind == "change" and command.number is not None:
-        return await adding.change(turn, command.arg, command.number)
+    if kind == "change":
+        return await adding.change(turn, command.arg, command.said)
     if kind == "checkout":
         return await checkout.start(turn)
     if kind in ("delivery", "pickup"):

@@ -37,8 +37,8 @@ HTTP_REQUESTS = Counter(
 )
 HTTP_DURATION = Histogram(
     "wa_http_request_duration_seconds",
-    "Time to answer an HTTP request, by route.",
-    ["route"],
+    "Time to answer an HTTP request, by route and status code (a fast 503 is not a fast 200).",
+    ["route", "status"],
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )

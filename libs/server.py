@@ -80,7 +80,7 @@ class HttpMetrics:
             route = scope.get("route")
             name = getattr(route, "path", None) or scope.get("route_name") or "unmatched"
             metrics.HTTP_REQUESTS.labels(name, scope["method"], str(status)).inc()
-            metrics.HTTP_DURATION.labels(name).observe(time.perf_counter() - started)
+            metrics.HTTP_DURATION.labels(name, str(status)).observe(time.perf_counter() - started)
 
 
 def load_settings(factory: Callable[[], Any]) -> Any:

@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from redis.exceptions import RedisError
 from starlette.types import Receive, Scope, Send
 
@@ -155,7 +155,7 @@ class Webhooks:
             for e in self.endpoints.values()
             for outcome in OUTCOMES
         }
-        self._durations = {path: metrics.HTTP_DURATION.labels(path) for path in self.endpoints}
+        self._durations: dict[tuple[str, int], Histogram] = {}
         self._requests: dict[tuple[str, str, int], Counter] = {}
         self._redis_ok = True
 
@@ -186,7 +186,10 @@ class Webhooks:
             label = method if method in _METHODS else "other"  # bounded label values
             counter = self._requests[key] = metrics.HTTP_REQUESTS.labels(path, label, str(status))
         counter.inc()
-        self._durations[path].observe(time.perf_counter() - started)
+        duration = self._durations.get((path, status))
+        if duration is None:
+            duration = self._durations[path, status] = metrics.HTTP_DURATION.labels(path, str(status))
+        duration.observe(time.perf_counter() - started)
 
     async def _handle(self, endpoint: Endpoint, scope: Scope, receive: Receive) -> str:
         """Returns the outcome of an answered-200 webhook; raises `Rejected` otherwise."""

@@ -19,7 +19,8 @@ EXPECTED = {
         'wa_webhooks_total{kind="message",outcome="accepted"}',
         'wa_webhooks_total{kind="status",outcome="accepted"}',
         'wa_http_requests_total{method="POST",route="/api/v1/whatsapp/webhook",status="200"}',
-        'wa_http_request_duration_seconds_bucket{le="0.005",route="/api/v1/whatsapp/webhook"}',
+        'wa_http_request_duration_seconds_bucket{le="0.005",route="/api/v1/whatsapp/webhook",status="200"}',
+        'wa_http_request_duration_seconds_count{route="/ready",status="200"}',
         "process_resident_memory_bytes",
     ),
     "orders": (

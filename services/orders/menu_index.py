@@ -29,7 +29,11 @@ from services.orders.words import (
 
 __all__ = ["Entry", "MenuIndex", "index_for", "tokenize"]
 
-_TOKEN_RE = re.compile(r"[0-9]+x\b|x[0-9]+\b|[0-9]+(?:\.[0-9]+)?|[^\W\d_]+|[,.;!?&+]")
+# A minus sign is kept on a number that starts a word ("-1 water"), so that the parser can
+# refuse it as a quantity instead of reading "1"; inside a word a hyphen splits ("7-up").
+_TOKEN_RE = re.compile(
+    r"[0-9]+x\b|x[0-9]+\b|(?<![\w.])-[0-9]+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|[^\W\d_]+|[,.;!?&+]"
+)
 _REPEAT_RE = re.compile(r"([a-z])\1{2,}")
 _APOSTROPHES = str.maketrans({"'": None, "\u2019": None, "\u2018": None, "`": None, "\u00b4": None})
 _CORRECTION_CACHE_SIZE = 4096

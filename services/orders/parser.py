@@ -45,6 +45,7 @@ from services.orders.words import (
 
 __all__ = [
     "AmbiguousPhrase",
+    "BadQuantity",
     "Modifiers",
     "OrderLine",
     "ParseResult",
@@ -136,6 +137,18 @@ class UnmatchedPhrase:
 
 
 @dataclass(frozen=True, slots=True)
+class BadQuantity:
+    """Something ordered with a quantity that cannot be used: zero, negative, a fraction or
+    above ``MAX_QUANTITY`` ("0 sprite", "-1 water", "2.5 tiramisu", "1000000 coke"). No line
+    is made of it: the conversation asks for a whole number in range instead of guessing.
+    ``said`` is the quantity as written; ``candidates`` the item codes it was said with."""
+
+    phrase: str
+    said: str
+    candidates: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Modifiers:
     """Options said without naming an item ("no onions", "make it large", "well done"): the
     conversation applies them to the line being talked about. Options are resolved against
@@ -156,11 +169,12 @@ class ParseResult:
     ambiguous: tuple[AmbiguousPhrase, ...] = ()
     unmatched: tuple[UnmatchedPhrase, ...] = ()
     modifiers: Modifiers | None = None
+    bad_quantities: tuple[BadQuantity, ...] = ()
 
     @property
     def empty(self) -> bool:
         """True when the message holds nothing that looks like an order or a change."""
-        return not (self.lines or self.ambiguous or self.unmatched or self.modifiers)
+        return not (self.lines or self.ambiguous or self.unmatched or self.modifiers or self.bad_quantities)
 
     @property
     def unknown_options(self) -> tuple[UnknownOption, ...]:
@@ -215,6 +229,10 @@ class ParseResult:
                 "unknown_options": [_unknown_json(u) for u in self.modifiers.unknown_options],
                 "text": self.modifiers.text,
             },
+            "bad_quantities": [
+                {"phrase": b.phrase, "said": b.said, "candidates": list(b.candidates)}
+                for b in self.bad_quantities
+            ],
         }
 
 
@@ -246,6 +264,8 @@ class _Atom:
     weak: bool = False
     # for "word": True when the word is ordinary English, False for an unknown content word
     common: bool = True
+    # for "num"/"mult": the quantity as written when it is not one we can use ("0", "2.5")
+    bad: str | None = None
 
 
 def _atoms(index: MenuIndex, tokens: list[str]) -> list[_Atom]:
@@ -295,20 +315,29 @@ def _yield_to_menu(index: MenuIndex, tokens: list[str], i: int, entry: Entry, si
     return entry, size
 
 
+def _is_number(tok: str) -> bool:
+    """Digits, maybe signed or with a decimal part ("12", "-1", "2.5")."""
+    body = tok.removeprefix("-")
+    whole, _, fraction = body.partition(".")
+    return tok.isascii() and whole.isdigit() and (fraction == "" or fraction.isdigit())
+
+
 def _plain(tok: str, i: int) -> _Atom:
-    if tok.isascii() and tok.isdigit():
-        value = int(tok)
-        if 0 < value <= MAX_QUANTITY:
-            return _Atom("num", i, i + 1, tok, number=value)
-        return _Atom("word", i, i + 1, tok)
+    if _is_number(tok):
+        if tok.isdigit() and 0 < int(tok) <= MAX_QUANTITY:
+            return _Atom("num", i, i + 1, tok, number=int(tok))
+        # zero, negative, a fraction or too many: still a quantity, so that "0 sprite" is not
+        # read as one sprite; the frame reports it instead of making a line (BadQuantity)
+        return _Atom("num", i, i + 1, tok, number=1, bad=tok)
     if tok.isascii() and (
         (tok[0].isdigit() and tok.endswith("x")) or (tok.startswith("x") and tok[1:].isdigit())
     ):
         value = int(tok.strip("x"))
-        if 0 < value <= MAX_QUANTITY:
-            # "2x" reads as a number when something follows it; fixed up in _frames
-            return _Atom("mult", i, i + 1, tok, number=value, weak=tok.startswith("x"))
-        return _Atom("word", i, i + 1, tok)
+        # "2x" reads as a number when something follows it; fixed up in _frames
+        bad = None if 0 < value <= MAX_QUANTITY else tok
+        return _Atom(
+            "mult", i, i + 1, tok, number=value if bad is None else 1, weak=tok.startswith("x"), bad=bad
+        )
     if tok in _SEPARATORS:
         return _Atom("sep", i, i + 1, tok)
     if tok in (",", "&", "+"):
@@ -373,6 +402,7 @@ class _Frame:
     notes: list[str] = field(default_factory=list)
     multiplier: int | None = None
     listing: bool = False  # options are being listed after the head ("with ham, ...")
+    bad_quantity: str | None = None  # a quantity we cannot use, as written
 
     @property
     def has_head(self) -> bool:
@@ -479,6 +509,7 @@ class _Reader:
         frame = self._open(atom)
         frame.number = atom.number
         frame.weak = atom.weak
+        frame.bad_quantity = atom.bad
         self.option_context = True
 
     def _repeats_choice(self, frame: _Frame, atom: _Atom) -> bool:
@@ -500,6 +531,7 @@ class _Reader:
             self._on_num(k, atom)
             return
         self.cur.multiplier = atom.number
+        self.cur.bad_quantity = atom.bad or self.cur.bad_quantity
 
     def _on_head(self, k: int, atom: _Atom) -> None:
         assert atom.entry is not None
@@ -798,6 +830,7 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
     lines: list[OrderLine] = []
     ambiguous: list[AmbiguousPhrase] = []
     unmatched: list[UnmatchedPhrase] = []
+    bad: list[BadQuantity] = []
     head_kinds = {index.item_kind.get(f.items[0]) if f.items else f.noun for f in frames if f.has_head}
     for frame in frames:
         quantity = frame.multiplier or frame.number or 1
@@ -817,6 +850,14 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
                     mods.remove(mod)
                     break
         prefix_unknown = [u for u in frame.unknown if u.prefix and not u.after_option]
+        if frame.bad_quantity is not None:
+            # "0 sprite", "1000000 coke": said, but not a quantity we can use; a number like
+            # that with no item ("at 1000 Main St") is not an order at all
+            if items or frame.noun is not None:
+                text = " ".join(tokens[frame.start : frame.end])
+                pool = items or _candidates(index, frame.noun, mods)
+                bad.append(BadQuantity(frame.head_text or text, frame.bad_quantity, pool))
+            continue
         if not items and frame.noun is None and frame.number is None:
             loose_frames.append((frame, mods))
             continue
@@ -884,7 +925,7 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
                 )
             )
     modifiers = _modifiers(index, tokens, loose_frames)
-    return ParseResult(tuple(lines), tuple(ambiguous), tuple(unmatched), modifiers)
+    return ParseResult(tuple(lines), tuple(ambiguous), tuple(unmatched), modifiers, tuple(bad))
 
 
 def _modifiers(

@@ -177,7 +177,7 @@ def test_chatter_is_empty(menu: Menu) -> None:
 def test_to_json_shape(menu: Menu) -> None:
     data = parse_order(menu, "large veggie with extra cheese, no onions, and a pizza").to_json()
     assert json.loads(json.dumps(data)) == data
-    assert set(data) == {"lines", "ambiguous", "unmatched", "modifiers"}
+    assert set(data) == {"lines", "ambiguous", "unmatched", "modifiers", "bad_quantities"}
     line = data["lines"][0]
     assert line["item"] == "veggie" and line["quantity"] == 1
     assert {"group": "toppings", "option": "cheese", "qualifier": "extra"} in line["options"]
@@ -271,3 +271,32 @@ def test_very_long_message_is_bounded(menu: Menu) -> None:
     start = time.perf_counter()
     parse_order(menu, text)
     assert time.perf_counter() - start < 0.25
+
+
+@pytest.mark.parametrize(
+    ("text", "said", "item"),
+    [
+        ("0 sprite", "0", "sprite"),
+        ("-1 water", "-1", "water"),
+        ("999 margherita", "999", "margherita"),
+        ("1000000 coke", "1000000", "coke"),
+        ("2.5 tiramisu", "2.5", "tiramisu"),
+        ("margherita x1000", "x1000", "margherita"),
+    ],
+)
+def test_a_quantity_we_cannot_use_makes_no_line(menu: Menu, text: str, said: str, item: str) -> None:
+    result = parse_order(menu, text)
+    assert not result.lines and not result.empty
+    (bad,) = result.bad_quantities
+    assert (bad.said, bad.candidates) == (said, (item,))
+
+
+def test_a_bad_quantity_leaves_the_other_lines_alone(menu: Menu) -> None:
+    result = parse_order(menu, "2 margherita and 0 coke")
+    assert _lines(result) == [(2, "margherita")]
+    assert [b.candidates for b in result.bad_quantities] == [("coke",)]
+
+
+def test_a_big_number_without_an_item_is_not_an_order(menu: Menu) -> None:
+    assert parse_order(menu, "I live at 1000 Main Street").empty
+    assert _lines(parse_order(menu, "a 1.5 liter coke")) == [(1, "coke")]

@@ -16,7 +16,14 @@ from services.orders.catalog import QUALIFIERS, ChosenOption, Item, Menu, format
 from services.orders.conversation import cart as carts
 from services.orders.conversation.texts import CHECKOUT_HINT, echo, item_names
 from services.orders.conversation.turn import Turn
-from services.orders.parser import AmbiguousPhrase, Modifiers, OrderLine, ParseResult, parse_order
+from services.orders.parser import (
+    AmbiguousPhrase,
+    BadQuantity,
+    Modifiers,
+    OrderLine,
+    ParseResult,
+    parse_order,
+)
 
 # The parser reads at most this much of a message; WhatsApp bodies are at most 1,600 chars.
 MAX_PARSE_CHARS = 1600
@@ -167,11 +174,34 @@ def _describe(fields: dict[str, Any]) -> str:
     return f"{fields['name']} ({', '.join(extras)})" if extras else str(fields["name"])
 
 
-async def _add(turn: Turn, fields: dict[str, Any], quantity: int) -> str:
-    line_id = await carts.add_line(turn.conn, turn.customer_id, quantity=quantity, now=turn.now, **fields)
+async def _add(turn: Turn, fields: dict[str, Any], quantity: int, remarks: list[str]) -> str | None:
+    """Add `quantity` of a line; returns "2 x Margherita" for what was really added, or None
+    when nothing was. A line holds at most MAX_QUANTITY: a capped or refused addition is
+    explained in `remarks`, so the reply never claims more than the cart holds."""
+    line_id, added = await carts.add_line(
+        turn.conn, turn.customer_id, quantity=quantity, now=turn.now, **fields
+    )
     # The line being talked about: "no onions" or "make it large" next applies to it.
     turn.state["line"] = line_id
-    return f"{min(quantity, carts.MAX_QUANTITY)} x {_describe(fields)}"
+    most = carts.MAX_QUANTITY
+    if added <= 0:
+        remarks.append(
+            f"You already have {most} x {fields['name']}, the most for one line, so I didn't add more."
+        )
+        return None
+    if added < quantity:
+        remarks.append(
+            f"{most} is the most for one line, so I added {added} {fields['name']} instead of {quantity}."
+        )
+    return f"{added} x {_describe(fields)}"
+
+
+def _bad_quantity(menu: Menu, bad: BadQuantity) -> str:
+    """ "0 sprite", "1000000 coke": nothing is added; the customer is told the range."""
+    names = item_names(menu, bad.candidates)
+    name = names[0] if len(names) == 1 else bad.phrase
+    problem = quantity_problem(bad.said.strip("x")) or ""
+    return f"{problem} I didn't add {name}; for example *2 {name.lower()}*."
 
 
 def question_text(menu: Menu, question: dict[str, Any]) -> str:
@@ -213,7 +243,11 @@ async def add_parsed(turn: Turn, result: ParseResult) -> str:
         except LineProblem as problem:
             remarks.append(str(problem))
             continue
-        added.append(await _add(turn, fields, line.quantity))
+        said = await _add(turn, fields, line.quantity, remarks)
+        if said is not None:
+            added.append(said)
+    for bad in result.bad_quantities:
+        remarks.append(_bad_quantity(menu, bad))
     for miss in result.unmatched:
         suggestions = item_names(menu, miss.suggestions) or closest_items(menu, miss.phrase)
         sentence = f'Sorry, I couldn\'t find "{echo(miss.phrase)}" on the menu.'
@@ -269,7 +303,9 @@ async def answer_question(turn: Turn, number: int) -> str:
                 chosen_from_json(question.get("excluded", [])),
                 notes,
             )
-            added.append(await _add(turn, fields, int(question.get("quantity", 1))))
+            said = await _add(turn, fields, int(question.get("quantity", 1)), remarks)
+            if said is not None:
+                added.append(said)
         except LineProblem as problem:
             remarks.append(str(problem))
     queue: list[dict[str, Any]] = list(state.get("questions", []))

@@ -66,39 +66,45 @@ async def add_line(
     excluded: list[str] | None = None,
     notes: str = "",
     now: dt.datetime,
-) -> int:
+) -> tuple[int, int]:
     """Add a line, or raise the quantity of an identical one (same item, options and notes);
-    returns the line's id."""
+    returns (the line's id, how many were really added). A line holds at most MAX_QUANTITY,
+    so fewer than `quantity` (even none) may be added: the caller must say so."""
     options, excluded = options or [], excluded or []
     cur = await conn.execute(
-        "UPDATE cart_lines SET quantity = LEAST(quantity + %s, %s)"
+        "WITH old AS (SELECT id, quantity FROM cart_lines"
         " WHERE customer_id = %s AND item_code = %s AND options = %s AND excluded = %s AND notes = %s"
-        " RETURNING id",
-        (quantity, MAX_QUANTITY, customer_id, item_code, Jsonb(options), Jsonb(excluded), notes),
+        " FOR UPDATE)"
+        " UPDATE cart_lines c SET quantity = LEAST(old.quantity + %s, %s) FROM old WHERE c.id = old.id"
+        " RETURNING c.id, c.quantity - old.quantity AS added",
+        (customer_id, item_code, Jsonb(options), Jsonb(excluded), notes, quantity, MAX_QUANTITY),
     )
     row = await cur.fetchone()
-    if row is None:
-        cur = await conn.execute(
-            "INSERT INTO cart_lines (customer_id, item_code, name, unit_price_cents, quantity, options,"
-            " excluded, notes, position)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-            " (SELECT COALESCE(max(position), 0) + 1 FROM cart_lines WHERE customer_id = %s)) RETURNING id",
-            (
-                customer_id,
-                item_code,
-                name,
-                unit_price_cents,
-                min(quantity, MAX_QUANTITY),
-                Jsonb(options),
-                Jsonb(excluded),
-                notes,
-                customer_id,
-            ),
-        )
-        row = await cur.fetchone()
+    if row is not None:
+        if row["added"] > 0:
+            await touch(conn, customer_id, now)
+        return int(row["id"]), int(row["added"])
+    cur = await conn.execute(
+        "INSERT INTO cart_lines (customer_id, item_code, name, unit_price_cents, quantity, options,"
+        " excluded, notes, position)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+        " (SELECT COALESCE(max(position), 0) + 1 FROM cart_lines WHERE customer_id = %s)) RETURNING id",
+        (
+            customer_id,
+            item_code,
+            name,
+            unit_price_cents,
+            min(quantity, MAX_QUANTITY),
+            Jsonb(options),
+            Jsonb(excluded),
+            notes,
+            customer_id,
+        ),
+    )
+    row = await cur.fetchone()
     await touch(conn, customer_id, now)
     assert row is not None
-    return int(row["id"])
+    return int(row["id"]), min(quantity, MAX_QUANTITY)
 
 
 async def touch(conn: Conn, customer_id: int, now: dt.datetime) -> None:

@@ -132,6 +132,7 @@ async def reorder(turn: Turn) -> str:
             continue
         # Excluded options were stored by name; keep them as they were.
         fields["excluded"] = list(row["excluded"])
+        # the cart shown below is the truth when a line was already at its maximum
         await carts.add_line(
             turn.conn, turn.customer_id, quantity=int(row["quantity"]), now=turn.now, **fields
         )

@@ -5,7 +5,8 @@
 Starts two replicas of ingress, orders and notifier plus the Twilio sandbox, on a database and
 Redis key prefix of their own, behind fault proxies (tests/faults/proxy.py). While `customers`
 conversations run (tests/faults/workload.py, 10% of webhooks posted as racing copies), it
-applies one fault at a time, at random, with a quiet gap between:
+applies one fault at a time, with a quiet gap of 2-6 s between, drawing from a shuffled bag
+that holds every kind once (so a run of a few minutes meets each kind at least once):
 
 - SIGKILL of any one process, restarted after 0.5-3 s; SIGTERM of one (it must exit 0);
 - Redis: every connection cut; refused for 2-6 s; hung for 2-5 s;
@@ -68,14 +69,14 @@ class Chaos:
     rng: random.Random
     started: float = field(default_factory=time.monotonic)
     records: list[FaultRecord] = field(default_factory=list)
+    bad_exits: list[str] = field(default_factory=list)
 
     def faults(self) -> list[tuple[str, Callable[[], str]]]:
-        """Every fault the run draws from, with its weight as repetitions."""
-        kills = [(f"SIGKILL {p}", lambda p=p: self.kill(p, signal.SIGKILL)) for p in PROCESSES]
-        terms = [(f"SIGTERM {p}", lambda p=p: self.kill(p, signal.SIGTERM)) for p in PROCESSES]
+        """Every kind of fault once (kills twice); `run()` draws them from a shuffled bag."""
         return [
-            *kills,
-            *self.rng.sample(terms, 2),
+            ("SIGKILL", lambda: self.kill(self.rng.choice(PROCESSES), signal.SIGKILL)),
+            ("SIGKILL", lambda: self.kill(self.rng.choice(PROCESSES), signal.SIGKILL)),
+            ("SIGTERM", lambda: self.kill(self.rng.choice(PROCESSES), signal.SIGTERM)),
             ("Redis: connections cut", self.redis_cut),
             ("Redis: down", self.redis_down),
             ("Redis: hung", self.redis_hung),
@@ -96,8 +97,8 @@ class Chaos:
         time.sleep(self.rng.uniform(0.5, 3.0))
         self.fm.mesh.start(name)
         if sig == signal.SIGTERM and status != 0:
-            return f"exit status {status} after SIGTERM"
-        return f"exit {status}"
+            self.bad_exits.append(f"{name} exited {status} after SIGTERM")
+        return f"{name}, exit {status}"
 
     def _for(self, low: float, high: float) -> float:
         seconds = self.rng.uniform(low, high)
@@ -164,11 +165,14 @@ class Chaos:
 
     def run(self, duration_s: float) -> None:
         """Apply faults at random until `duration_s` has passed."""
-        catalog = self.faults()
         end = self.started + duration_s
+        bag: list[tuple[str, Callable[[], str]]] = []
         while time.monotonic() < end:
             time.sleep(self.rng.uniform(2, 6))  # quiet: the load runs undisturbed
-            name, apply = self.rng.choice(catalog)
+            if not bag:  # every kind once before any twice, in random order
+                bag = self.faults()
+                self.rng.shuffle(bag)
+            name, apply = bag.pop()
             record = FaultRecord(name, time.monotonic() - self.started)
             began = time.monotonic()
             record.note = apply()
@@ -275,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     problems = ledger.problems(strict_orders=False)
     problems = [p for p in problems if "dead letters" not in p]  # counted in the table, not a loss
+    problems += chaos.bad_exits
     never = [r.name for r in chaos.records if r.recovery_s is None]
     if never:
         problems.append(f"never recovered after: {never}")

@@ -68,6 +68,10 @@ _COUNTED_NOT_ORDERED = frozenset(
      "litres", "l", "cl", "fl", "gallon", "gallons", "pound", "pounds", "lb", "lbs"}
 )  # fmt: skip
 
+# A count said before a topping after "with" ("with 2 ham") as the qualifier it amounts to;
+# any larger count reads as "extra".
+_AMOUNT_QUALIFIERS = {2: "double", 3: "triple"}
+
 # Words allowed between a qualifier and its option ("half the usual amount of cheese").
 _QUALIFIER_GLUE = frozenset(
     {"the", "of", "on", "usual", "normal", "regular", "amount", "portion", "some", "my", "it"}
@@ -505,12 +509,29 @@ class _Reader:
                 and self._leads_to_head(k + 1) is None
             ):
                 return  # "with a thin crust": an article, not another order
+        listing = cur is not None and cur.has_head and cur.listing
+        if not atom.weak and listing and cur is not None and self._counts_topping(k, cur):
+            # "a margherita with 50 extra pepperoni": an amount of a topping, not fifty pizzas;
+            # read as a qualifier ("2 ham" is double ham) so the line shows what was understood
+            if self.qualifier is None and atom.bad is None:
+                self.qualifier = _AMOUNT_QUALIFIERS.get(atom.number, "extra") if atom.number > 1 else None
+            return
         self._end_negation()
         frame = self._open(atom)
         frame.number = atom.number
         frame.weak = atom.weak
         frame.bad_quantity = atom.bad
         self.option_context = True
+
+    def _counts_topping(self, k: int, frame: _Frame) -> bool:
+        """True when the number at atom k, said while options are listed after "with", counts
+        a topping or qualifier of the frame's item rather than ordering something new."""
+        nxt = self.atoms[k + 1] if k + 1 < len(self.atoms) else None
+        if nxt is None or nxt.kind not in ("opt", "qual") or self._leads_to_head(k + 1) is not None:
+            return False
+        if nxt.kind == "qual":
+            return True
+        return bool(self._opt_groups(nxt) & self._frame_groups(frame))
 
     def _repeats_choice(self, frame: _Frame, atom: _Atom) -> bool:
         """True when ``atom`` picks again in a single-choice group the frame already chose in

@@ -300,3 +300,26 @@ def test_a_bad_quantity_leaves_the_other_lines_alone(menu: Menu) -> None:
 def test_a_big_number_without_an_item_is_not_an_order(menu: Menu) -> None:
     assert parse_order(menu, "I live at 1000 Main Street").empty
     assert _lines(parse_order(menu, "a 1.5 liter coke")) == [(1, "coke")]
+
+
+@pytest.mark.parametrize(
+    ("text", "qualifier"),
+    [
+        ("1 margherita with 50 extra pepperoni", "extra"),
+        ("1 margherita with 2 pepperoni", "double"),
+        ("a margherita with ham and 3 pepperoni", "triple"),
+        ("1 margherita with 1 pepperoni", None),
+    ],
+)
+def test_a_count_before_a_topping_after_with_is_an_amount_not_an_order(
+    menu: Menu, text: str, qualifier: str | None
+) -> None:
+    line = _only(parse_order(menu, text))
+    assert (line.item, line.quantity) == ("margherita", 1)
+    assert ChosenOption("toppings", "pepperoni", qualifier) in line.options
+
+
+def test_a_count_after_with_that_leads_to_an_item_still_orders_it(menu: Menu) -> None:
+    result = parse_order(menu, "2 margherita with extra cheese and 2 pepperoni pizzas")
+    assert _lines(result) == [(2, "margherita"), (2, "pepperoni")]
+    assert _lines(parse_order(menu, "1 margherita with ham and 2 cokes")) == [(1, "margherita"), (2, "coke")]

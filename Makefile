@@ -47,8 +47,11 @@ chat: install
 services-up:
 	@bash .ci/services-up
 
+# Two workers, one test file each at a time (a file's services are started once per module):
+# most e2e time is spent waiting on processes, so the two cores overlap it.
+TEST_WORKERS ?= 2
 test: install test-deps
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # promtool (Debian's `prometheus` package) checks deploy/prometheus and the services' live
 # /metrics in `make test`. Installed only when missing; a failure stops here, loudly.

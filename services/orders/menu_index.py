@@ -21,6 +21,7 @@ from services.orders.numbers import NUMBER_PHRASES, WEAK_NUMBERS
 from services.orders.words import (
     COMMON_WORDS,
     FILLER_PHRASES,
+    KIND_HINTS,
     KIND_NOUNS,
     NEGATIONS,
     NOTE_PHRASES,
@@ -86,6 +87,7 @@ class MenuIndex:
     max_phrase: int = 1
     known_words: frozenset[str] = frozenset()
     vocabulary: tuple[str, ...] = ()
+    name_words: frozenset[str] = frozenset()  # words of the menu's own names and aliases
     item_groups: dict[str, frozenset[str]] = field(default_factory=dict)
     item_kind: dict[str, ItemKind] = field(default_factory=dict)
     kind_items: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -102,7 +104,8 @@ class MenuIndex:
 
         Edit distance (transpositions count once) of at most 1 for words of 3 to 5
         letters, 2 up to 8 letters, 3 beyond; short words must keep their first letter,
-        because customers rarely mistype that one and many short words are near each other.
+        because customers rarely mistype that one and many short words are near each other,
+        and a generated plural that the word merely starts with is no match.
         """
         if word in self._corrections:
             return self._corrections[word]
@@ -116,7 +119,11 @@ class MenuIndex:
                 # the shorter of the two words sets the allowance: "pepsis" is not "pepps"
                 shortest = min(size, len(candidate))
                 allowed = 1 if shortest <= 5 else 2 if shortest <= 8 else 3
-                if found[1] <= allowed and (size > 5 or candidate[0] == word[0]):
+                # a generated form (a plural of an alias) that only begins the customer's word
+                # is another word, not a typo: "pepsi" is not "peps" (plural of "pep", i.e.
+                # pepperoni); a real menu word with a stray letter is ("cokez" is "coke")
+                extends = word.startswith(candidate) and candidate not in self.name_words
+                if found[1] <= allowed and (size > 5 or candidate[0] == word[0]) and not extends:
                     result = candidate
         if len(self._corrections) >= _CORRECTION_CACHE_SIZE:
             self._corrections.clear()
@@ -124,12 +131,23 @@ class MenuIndex:
         return result
 
     def suggest(self, phrase: str, limit: int = 3) -> tuple[str, ...]:
-        """Item codes whose names or aliases look most like ``phrase``, best first."""
+        """Item codes whose names or aliases look most like ``phrase``, best first.
+
+        A phrase naming something of a known kind ("pepsi", a drink) gets that kind's items.
+        A short name the phrase merely starts with ("pep" in "pepsi") is no suggestion."""
+        words = phrase.split()
+        for size in (2, 1):
+            for i in range(len(words) - size + 1):
+                kind = KIND_HINTS.get(" ".join(words[i : i + size]))
+                if kind is not None and self.kind_items.get(kind):
+                    return self.kind_items[kind][:limit]
         found = process.extract(
             phrase, self.suggestion_names, scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=62
         )
         out: list[str] = []
-        for _name, _score, position in found:
+        for name, _score, position in found:
+            if len(name) <= 5 and phrase.startswith(name) and phrase != name:
+                continue
             code = self.suggestion_items[position]
             if code not in out:
                 out.append(code)
@@ -293,6 +311,7 @@ def _build(menu: Menu) -> MenuIndex:
 
     menu_words = {w for k, e in lexicon.items() if e.menu or e.noun for w in k if w.isalpha()}
     index.vocabulary = tuple(sorted(w for w in menu_words if len(w) >= 3))
+    index.name_words = frozenset(w for k, e in exact.items() if e.menu for w in k)
     index.known_words = frozenset(
         {w for k in lexicon for w in k} | COMMON_WORDS | {w for k in NEGATIONS for w in k.split()}
     )

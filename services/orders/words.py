@@ -87,6 +87,18 @@ KIND_NOUNS: Mapping[str, str] = {
     ),
 }
 
+# Things customers ask for by a name the menu may not have: when one is not on the menu, the
+# items of its kind are better suggestions than names spelt alike ("pepsi" is a drink, not
+# "pepperoni").
+KIND_HINTS: Mapping[str, str] = {
+    **dict.fromkeys(
+        _split("""pepsi|pepsis|fanta|fantas|dr pepper|mountain dew|7up|seven up|lemonade|
+        iced tea|ice tea|juice|orange juice|apple juice|soda water|sparkling water|tonic|
+        ginger ale|root beer|cola|colas|beer|beers|wine|milkshake|smoothie|red bull"""),
+        "drink",
+    ),
+}
+
 # Free notes a kitchen understands; kept on the line as written.
 NOTE_PHRASES: frozenset[str] = frozenset(
     _split("""well done|extra crispy|crispy|extra well done|cut in squares|cut into squares|

@@ -323,3 +323,25 @@ def test_a_count_after_with_that_leads_to_an_item_still_orders_it(menu: Menu) ->
     result = parse_order(menu, "2 margherita with extra cheese and 2 pepperoni pizzas")
     assert _lines(result) == [(2, "margherita"), (2, "pepperoni")]
     assert _lines(parse_order(menu, "1 margherita with ham and 2 cokes")) == [(1, "margherita"), (2, "coke")]
+
+
+def test_pepsi_is_not_pepperoni_but_a_drink_we_do_not_have(menu: Menu) -> None:
+    for text in ("pepsi", "a pepsi", "2 pepsi and a margherita"):
+        result = parse_order(menu, text)
+        assert all(line.item != "pepperoni" for line in result.lines), text
+        (miss,) = result.unmatched
+        assert miss.phrase == "pepsi" and "coke" in miss.suggestions and "pepperoni" not in miss.suggestions
+
+
+@pytest.mark.parametrize(
+    ("text", "item"),
+    [
+        ("pepperonni", "pepperoni"),
+        ("margarita", "margherita"),
+        ("tiramisù", "tiramisu"),
+        ("garlic bred", "garlic-bread"),
+        ("cok", "coke"),
+    ],
+)
+def test_typos_still_read_after_tightening(menu: Menu, text: str, item: str) -> None:
+    assert _only(parse_order(menu, text)).item == item

@@ -42,7 +42,7 @@ from psycopg import sql
 
 from services.orders.migrations import apply_migrations
 from tests.conftest import ADMIN_DSN, REDIS_URL, _dsn_for, redis_namespace
-from tests.e2e.harness import SERVICES
+from tests.e2e.harness import SERVICES, Mesh
 from tests.faults.conftest import REPLICAS, FaultMesh, _fault_mesh_on
 from tests.faults.workload import Ledger, Load, settle
 
@@ -72,10 +72,15 @@ class Chaos:
     bad_exits: list[str] = field(default_factory=list)
 
     def faults(self) -> list[tuple[str, Callable[[], str]]]:
-        """Every kind of fault once (kills twice); `run()` draws them from a shuffled bag."""
+        """Every kind of fault once; `run()` draws them from a shuffled bag.
+
+        A kill picks one of the service's two replicas at random.
+        """
         return [
-            ("SIGKILL", lambda: self.kill(self.rng.choice(PROCESSES), signal.SIGKILL)),
-            ("SIGKILL", lambda: self.kill(self.rng.choice(PROCESSES), signal.SIGKILL)),
+            *(
+                (f"SIGKILL {service}", lambda s=service: self.kill(self._replica(s), signal.SIGKILL))
+                for service in ("ingress", "orders", "notifier")
+            ),
             ("SIGTERM", lambda: self.kill(self.rng.choice(PROCESSES), signal.SIGTERM)),
             ("Redis: connections cut", self.redis_cut),
             ("Redis: down", self.redis_down),
@@ -92,13 +97,16 @@ class Chaos:
 
     # -- the faults; each returns a note and returns once the fault is cleared -------------
 
+    def _replica(self, service: str) -> str:
+        return self.rng.choice([p for p in PROCESSES if Mesh.base(p) == service])
+
     def kill(self, name: str, sig: int) -> str:
         status = self.fm.mesh.kill(name, sig)
         time.sleep(self.rng.uniform(0.5, 3.0))
         self.fm.mesh.start(name)
         if sig == signal.SIGTERM and status != 0:
             self.bad_exits.append(f"{name} exited {status} after SIGTERM")
-        return f"{name}, exit {status}"
+        return f"{name}, exit {status}" if sig == signal.SIGTERM else f"{name}"
 
     def _for(self, low: float, high: float) -> float:
         seconds = self.rng.uniform(low, high)

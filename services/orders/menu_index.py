@@ -28,7 +28,7 @@ from services.orders.words import (
     QUALIFIER_PHRASES,
 )
 
-__all__ = ["Entry", "MenuIndex", "index_for", "tokenize"]
+__all__ = ["Entry", "MenuIndex", "index_for", "quote", "tokenize"]
 
 # A minus sign is kept on a number that starts a word ("-1 water"), so that the parser can
 # refuse it as a quantity instead of reading "1"; inside a word a hyphen splits ("7-up").
@@ -56,6 +56,40 @@ def tokenize(text: str) -> list[str]:
     text = re.sub(r"\bx\s+([0-9]+)\b", r" x\1 ", text)
     text = _REPEAT_RE.sub(r"\1\1", text)
     return _TOKEN_RE.findall(text)
+
+
+def _fold(text: str) -> tuple[str, list[int]]:
+    """The per-character part of ``tokenize``'s normalisation (accents dropped, lowercase,
+    apostrophes removed), with the index in ``text`` each output character came from."""
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        for part in unicodedata.normalize("NFKD", ch):
+            if unicodedata.combining(part):
+                continue
+            for low in part.lower().translate(_APOSTROPHES).replace("\u00d7", "x"):
+                out.append(low)
+                origin.append(i)
+    return "".join(out), origin
+
+
+def quote(text: str, phrase: str) -> str:
+    """The customer's own words in ``text`` that ``phrase`` (normalised, as the parser
+    reports it) was read from: "ピザ" rather than "ヒサ", "Café" rather than "cafe". Falls back
+    to ``phrase`` when the words cannot be found (a spelling the parser corrected)."""
+    folded, origin = _fold(text)
+    found = [(m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(folded)]
+    wanted = tokenize(phrase)
+    size = len(wanted)
+    if not size:
+        return phrase
+    for k in range(len(found) - size + 1):
+        if [t for t, _, _ in found[k : k + size]] == wanted:
+            start, end = origin[found[k][1]], origin[found[k + size - 1][2] - 1] + 1
+            while end < len(text) and unicodedata.combining(text[end]):
+                end += 1  # keep a combining mark that followed the last letter
+            return text[start:end]
+    return phrase
 
 
 @dataclass(frozen=True, slots=True)

@@ -345,3 +345,18 @@ def test_pepsi_is_not_pepperoni_but_a_drink_we_do_not_have(menu: Menu) -> None:
 )
 def test_typos_still_read_after_tightening(menu: Menu, text: str, item: str) -> None:
     assert _only(parse_order(menu, text)).item == item
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase", "said"),
+    [
+        ("ピザ2枚", "ヒサ", "ピザ"),
+        ("un Café", "cafe", "Café"),
+        ("phở bò", "pho bo", "phở bò"),
+        ("cafe\u0301", "cafe", "cafe\u0301"),
+    ],
+)
+def test_quote_gives_the_customers_own_words(text: str, phrase: str, said: str) -> None:
+    from services.orders.menu_index import quote
+
+    assert quote(text, phrase) == said

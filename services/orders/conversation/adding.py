@@ -16,6 +16,7 @@ from services.orders.catalog import QUALIFIERS, ChosenOption, Item, Menu, format
 from services.orders.conversation import cart as carts
 from services.orders.conversation.texts import CHECKOUT_HINT, echo, item_names
 from services.orders.conversation.turn import Turn
+from services.orders.menu_index import quote
 from services.orders.parser import (
     AmbiguousPhrase,
     BadQuantity,
@@ -215,9 +216,9 @@ def question_text(menu: Menu, question: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _question(amb: AmbiguousPhrase) -> dict[str, Any]:
+def _question(amb: AmbiguousPhrase, text: str) -> dict[str, Any]:
     return {
-        "phrase": amb.phrase,
+        "phrase": quote(text, amb.phrase),
         "candidates": list(amb.candidates),
         "quantity": amb.quantity,
         "options": chosen_json(amb.options),
@@ -250,14 +251,15 @@ async def add_parsed(turn: Turn, result: ParseResult) -> str:
         remarks.append(_bad_quantity(menu, bad))
     for miss in result.unmatched:
         suggestions = item_names(menu, miss.suggestions) or closest_items(menu, miss.phrase)
-        sentence = f'Sorry, I couldn\'t find "{echo(miss.phrase)}" on the menu.'
+        said = quote(turn.inbound.text, miss.phrase)  # their words, never the normalised form
+        sentence = f'Sorry, I couldn\'t find "{echo(said)}" on the menu.'
         if suggestions:
             sentence += " Did you mean " + " or ".join(f"*{s}*" for s in suggestions[:3]) + "?"
         remarks.append(sentence)
     changed = ""
     if result.modifiers is not None:
         changed = await _modify(turn, result.modifiers, remarks)
-    questions = [_question(a) for a in result.ambiguous if a.candidates]
+    questions = [_question(a, turn.inbound.text) for a in result.ambiguous if a.candidates]
     state = turn.state
     state.pop("question", None)
     state.pop("questions", None)

@@ -47,6 +47,7 @@ def render(report: dict[str, Any], path: Path) -> None:
                 va="bottom",
                 fontsize=8,
             )
+        right.set_ylim(0, max(rps) * 1.2)  # room for the labels above the bars
         right.set_ylabel("requests/s, 1 worker, wrk -t1 -c32")
         right.set_title(f"ingress / bare uvicorn = {sat['ratio']:.1%}")
     machine = report.get("machine", {})

@@ -180,9 +180,9 @@ def test_shutdown_delay_covers_the_graceful_shutdown(blueprint: dict[str, Any]) 
     """Render kills after maxShutdownDelaySeconds (default 30, at most 300): drain + lifespan must fit.
 
     The lifespans' own bounds: orders waits 15 s for the consumer and 5 s for the relay;
-    notifier's SHUTDOWN_GRACE_SECONDS is at most 25.
+    notifier's SHUTDOWN_GRACE_SECONDS is at most 20.
     """
-    lifespan_bound = {"wa-ingress": 5, "wa-orders": 20, "wa-notifier": 25}
+    lifespan_bound = {"wa-ingress": 5, "wa-orders": 20, "wa-notifier": 20}
     for name, bound in lifespan_bound.items():
         delay = resource(blueprint, name)["maxShutdownDelaySeconds"]
         assert GRACEFUL_SHUTDOWN_S + bound <= delay <= 300, name

@@ -22,7 +22,9 @@ from typing import Any, Final
 from libs import metrics
 from services.orders.catalog import format_money
 from services.orders.db import Conn
+from services.orders.hours import store_zone
 from services.orders.outbox import queue_notification
+from services.orders.store import StoreRow
 
 STATUSES: Final[tuple[str, ...]] = (
     "placed",
@@ -238,3 +240,32 @@ async def transition(
         )
     metrics.ORDER_TRANSITIONS.labels(to).inc()
     return TransitionResult(order=dict(updated), previous=previous, notified=notified)
+
+
+async def transition_in_store(
+    conn: Conn,
+    store: StoreRow,
+    *,
+    number: int,
+    to: str,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
+    notify: bool = True,
+) -> TransitionResult:
+    """`transition` for `store`: its id, name, templates and time zone come from the store row,
+    so every caller (staff API, dashboard, the customer's own cancel) words notifications alike.
+    Raises `OrderNotFound` and `InvalidTransition` like `transition`."""
+    return await transition(
+        conn,
+        store_id=store.id,
+        store_name=store.menu.store.name,
+        templates=store.templates,
+        number=number,
+        to=to,
+        actor=actor,
+        reason=reason,
+        now=now,
+        notify=notify,
+        zone=store_zone(store.menu.store),
+    )

@@ -31,7 +31,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from libs.errors import DependencyUnavailable
-from services.orders import hours, lifecycle, staff
+from services.orders import lifecycle, staff
 from services.orders.db import transaction
 from services.orders.settings import OrdersSettings
 from services.orders.store import StoreRow, set_item_available
@@ -197,17 +197,8 @@ async def post_transition(request: Request) -> Response:
     async with transaction(state.pool, slow_s=state.settings.slow_query_s) as conn:
         store = await _store(request, conn)
         try:
-            result = await lifecycle.transition(
-                conn,
-                store_id=store.id,
-                store_name=store.menu.store.name,
-                templates=store.templates,
-                number=number,
-                to=to,
-                actor=STAFF_ACTOR,
-                reason=reason,
-                now=_now(),
-                zone=hours.store_zone(store.menu.store),
+            result = await lifecycle.transition_in_store(
+                conn, store, number=number, to=to, actor=STAFF_ACTOR, reason=reason, now=_now()
             )
         except lifecycle.OrderNotFound:
             raise ApiError(404, f"no order #{number}") from None

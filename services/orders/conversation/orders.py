@@ -82,12 +82,9 @@ async def cancel(turn: Turn, number: int | None = None) -> str:
             f"Sorry, order #{n} is already {lifecycle.LABELS[state].lower()}, so it can't be cancelled "
             "here any more. Send *agent* to talk to our team."
         )
-    store = turn.store
-    await lifecycle.transition(
+    await lifecycle.transition_in_store(
         turn.conn,
-        store_id=store.id,
-        store_name=store.menu.store.name,
-        templates=store.templates,
+        turn.store,
         number=int(n),
         to="cancelled",
         actor="customer",

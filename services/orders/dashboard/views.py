@@ -297,16 +297,8 @@ async def transition(request: Request, who: auth.Staff) -> Response:
     async with _tx(request) as conn:
         store = await store_of(request, conn)
         try:
-            result = await lifecycle.transition(
-                conn,
-                store_id=store.id,
-                store_name=store.menu.store.name,
-                templates=store.templates,
-                number=number,
-                to=to,
-                actor=who.actor,
-                reason=reason,
-                now=now(),
+            result = await lifecycle.transition_in_store(
+                conn, store, number=number, to=to, actor=who.actor, reason=reason, now=now()
             )
         except lifecycle.OrderNotFound:
             raise PageError(404, f"No order #{number}.") from None

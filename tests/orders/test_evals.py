@@ -34,6 +34,14 @@ def test_pizza_dev_at_least_95_percent() -> None:
     assert report.percentile(0.99) < 0.002
 
 
+def test_pizza_dev_with_entities_swapped_at_least_95_percent() -> None:
+    directory = eval_pizza.pizza_dir()
+    report = eval_pizza.evaluate(directory, swapped=True)
+    assert report.total > 600, "too few variants to judge"
+    shown = "\n".join(f"{t}\n  {e}\n  {g}" for t, e, g, _ in report.mismatches[:10])
+    assert report.accuracy >= eval_pizza.TARGET, f"{report.accuracy:.1%}\n{shown}"
+
+
 def test_pizza_menu_file_loads_through_the_menu_format(tmp_path: object) -> None:
     from pathlib import Path
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -23,6 +25,7 @@ from starlette.routing import Route
 from libs import metrics
 
 CHECK_TIMEOUT_S = 2.0
+log = logging.getLogger("libs.health")
 
 ReadinessCheck = Callable[[], Awaitable[str]]
 LivenessCheck = Callable[[], str | None]
@@ -63,6 +66,37 @@ async def _run_check(check: ReadinessCheck) -> tuple[bool, str]:
         return False, f"timed out after {CHECK_TIMEOUT_S:g}s"
     except Exception as exc:
         return False, f"{type(exc).__name__}: {exc}"[:300]
+
+
+STARTUP_ATTEMPTS = 6
+
+
+async def wait_until_ready(
+    checks: Mapping[str, ReadinessCheck], *, service: str, attempts: int = STARTUP_ATTEMPTS
+) -> bool:
+    """Run the readiness `checks` at start-up until all pass, at most `attempts` times.
+
+    Attempts are spaced exponentially (0.25 s doubling to 8 s, plus jitter: about 16 s in all)
+    and each is logged. Returns False, after an error line, when a dependency is still down:
+    the service then starts anyway, `/ready` says 503 and its background tasks keep retrying,
+    so a late database or Redis never makes the process crash-loop.
+    """
+    for attempt in range(1, attempts + 1):
+        results = await asyncio.gather(*(_run_check(c) for c in checks.values()))
+        problems = {name: detail for name, (ok, detail) in zip(checks, results, strict=True) if not ok}
+        if not problems:
+            log.info("dependencies reachable", extra={"service": service, "attempt": attempt})
+            return True
+        if attempt == attempts:
+            break
+        delay = min(8.0, 0.25 * 2 ** (attempt - 1)) + random.uniform(0, 0.25)
+        log.warning(
+            "waiting for dependencies",
+            extra={"attempt": attempt, "problems": problems, "retry_in_s": round(delay, 2)},
+        )
+        await asyncio.sleep(delay)
+    log.error("dependencies still unreachable; starting anyway, not ready", extra={"service": service})
+    return False
 
 
 def _json(body: Mapping[str, object], status: int) -> Response:

@@ -60,6 +60,7 @@ class IngressApp:
         )
         self.webhooks.enqueuer = enqueuer
         self.probes.readiness["redis"] = enqueuer.ping
+        await health.wait_until_ready(self.probes.readiness, service="ingress")
         log.info("started")
         try:
             yield

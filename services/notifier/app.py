@@ -132,8 +132,9 @@ def create_app(settings: NotifierSettings | None = None) -> Starlette:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         runtime = Runtime.build(settings)
         log.info("starting", extra={"consumer": runtime.consumer.consumer})
-        runtime.start()
         app.state.probes = runtime.probes()
+        await health.wait_until_ready(app.state.probes.readiness, service="notifier")
+        runtime.start()
         log.info("ready to send", extra={"api": settings.api_base_url})
         try:
             # SIGTERM stops reading and cuts waits short at once, while uvicorn drains HTTP.

@@ -22,7 +22,7 @@ from libs import health
 from libs.connections import redis_client
 from libs.messages import ORDERS_GROUP, Keys
 from libs.server import HttpMetrics, stop_on_signal
-from libs.streams import ConsumerConfig, StreamConsumer, backoff_delay, consumer_name
+from libs.streams import ConsumerConfig, StreamConsumer, consumer_name
 from services.orders.consumer import InboundHandler, customer_key
 from services.orders.db import Conn, make_pool, observe_pool
 from services.orders.relay import OutboxRelay
@@ -30,8 +30,6 @@ from services.orders.settings import OrdersSettings
 from services.orders.store import StoreCache
 
 log = logging.getLogger("services.orders")
-
-STARTUP_ATTEMPTS = 6
 
 
 @dataclass
@@ -47,35 +45,6 @@ class OrdersState:
     relay: OutboxRelay
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     probes: health.Probes = field(default_factory=health.Probes)
-
-
-async def wait_for_dependencies(pool: AsyncConnectionPool[Conn], redis: aioredis.Redis) -> None:
-    """Wait for PostgreSQL and Redis with bounded, exponentially spaced attempts, logging each.
-
-    Gives up quietly after `STARTUP_ATTEMPTS`: the service starts anyway, `/ready` says 503, and
-    the consumer and relay keep retrying, so a late database never makes the process crash-loop.
-    """
-    for attempt in range(STARTUP_ATTEMPTS):
-        problems = []
-        try:
-            async with pool.connection(timeout=2) as conn:
-                await conn.execute("SELECT 1")
-        except Exception as exc:
-            problems.append(f"postgresql: {type(exc).__name__}")
-        try:
-            await redis.ping()
-        except Exception as exc:
-            problems.append(f"redis: {type(exc).__name__}")
-        if not problems:
-            log.info("dependencies reachable", extra={"attempt": attempt + 1})
-            return
-        delay = min(8.0, 0.25 * 2**attempt) + backoff_delay(0, base=0.25)
-        log.warning(
-            "waiting for dependencies",
-            extra={"attempt": attempt + 1, "problems": problems, "retry_in_s": round(delay, 2)},
-        )
-        await asyncio.sleep(delay)
-    log.error("dependencies still unreachable; starting anyway, not ready")
 
 
 # Something that runs beside the consumer for the app's whole life (the dashboard): entered with
@@ -131,7 +100,7 @@ def create_app(
             return "ok"
 
         state.probes.readiness.update({"postgresql": check_db, "redis": check_redis})
-        await wait_for_dependencies(pool, redis)
+        await health.wait_until_ready(state.probes.readiness, service="orders")
         log.info("starting consumer and outbox relay", extra={"consumer": consumer.consumer})
         consumer_task = asyncio.create_task(consumer.run(), name="consumer")
         relay_task = asyncio.create_task(relay.run(), name="relay")

@@ -43,7 +43,7 @@ from redis.exceptions import RedisError, ResponseError
 from libs import metrics
 from libs.connections import MAX_BLOCK_MS
 from libs.errors import DependencyUnavailable, EnvelopeError, PermanentError
-from libs.logs import request_id
+from libs.logs import mask, request_id
 from libs.messages import ENTRY_FIELD, Envelope
 
 log = logging.getLogger("libs.streams")
@@ -235,7 +235,7 @@ class StreamGroup:
         fields: dict[Any, Any] = dict(entry.fields)
         fields.update(
             {
-                "error": error[:2000],
+                "error": mask(error)[:2000],  # exception texts may quote a customer
                 "original_id": entry.id,
                 "stream": self.stream,
                 "group": self.group,

@@ -74,10 +74,15 @@ class NotifierSettings:
         ).rstrip("/")
         if urlsplit(api_base_url).path not in ("", "/"):
             raise SettingsError("TWILIO_API_BASE_URL", "expected scheme://host[:port] with no path")
+        if common.production and urlsplit(api_base_url).scheme != "https":
+            # Basic auth carries the Auth Token: never over plain HTTP in production.
+            raise SettingsError("TWILIO_API_BASE_URL", "must be an https:// URL in production")
         public = env_optional(environ, "PUBLIC_BASE_URL")
         callback = None
         if public is not None:
             env_url(environ, "PUBLIC_BASE_URL", schemes=("https", "http"))
+            if common.production and urlsplit(public).scheme != "https":
+                raise SettingsError("PUBLIC_BASE_URL", "must be an https:// URL in production")
             callback = public.rstrip("/") + "/api/v1/whatsapp/status"
         rate = env_float(environ, "TWILIO_SEND_RATE_PER_SECOND", 80.0, minimum=0.1, maximum=10_000.0)
         visibility_ms = env_int(environ, "STREAM_VISIBILITY_TIMEOUT_MS", 60_000, minimum=1000)

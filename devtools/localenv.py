@@ -23,9 +23,13 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / ".data"
-RUN = ROOT / ".run"
+# LOCALENV_DIR moves .data/ and .run/ elsewhere (tests); LOCALENV_EMBEDDED=1 skips the local
+# servers, as on a machine that has none.
+_BASE = Path(os.environ.get("LOCALENV_DIR") or ROOT)
+DATA = _BASE / ".data"
+RUN = _BASE / ".run"
 ENV_FILE = RUN / "env"
+FORCE_EMBEDDED = os.environ.get("LOCALENV_EMBEDDED", "") == "1"
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 DB_NAME = "wa_ordering"
@@ -143,7 +147,7 @@ def resolve_postgres() -> str:
         if name and not _pg_ok(url) and _pg_ok(urlunsplit(urlsplit(url)._replace(path="/postgres"))):
             return _with_database(urlunsplit(urlsplit(url)._replace(path="/postgres")), name)
         return url
-    if _port_open(5432) and _pg_ok(LOCAL_PG):
+    if not FORCE_EMBEDDED and _port_open(5432) and _pg_ok(LOCAL_PG):
         say("using the local PostgreSQL on 127.0.0.1:5432")
         return _with_database(LOCAL_PG, DB_NAME)
     return _with_database(start_embedded_postgres(), DB_NAME)
@@ -153,7 +157,7 @@ def resolve_redis() -> str:
     """The Redis URL to use (see the module docstring for the order)."""
     if os.environ.get("REDIS_URL"):
         return os.environ["REDIS_URL"]
-    if _port_open(6379) and _redis_ok(LOCAL_REDIS):
+    if not FORCE_EMBEDDED and _port_open(6379) and _redis_ok(LOCAL_REDIS):
         say("using the local Redis on 127.0.0.1:6379")
         return LOCAL_REDIS
     return start_embedded_redis()
@@ -182,7 +186,7 @@ def up() -> int:
         )
     RUN.mkdir(exist_ok=True)
     ENV_FILE.write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
-    say(f"environment written to {ENV_FILE.relative_to(ROOT)}")
+    say(f"environment written to {ENV_FILE}")
     say(
         f"ingress http://127.0.0.1:{env['INGRESS_PORT']}  orders http://127.0.0.1:{env['ORDERS_PORT']}"
         f"  notifier http://127.0.0.1:{env['NOTIFIER_PORT']}  sandbox http://127.0.0.1:{env['SANDBOX_PORT']}"

@@ -1,0 +1,45 @@
+"""`make run` on a machine with neither PostgreSQL nor Redis: the embedded servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import redis
+
+from tests.conftest import ROOT
+
+
+def _run(action: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "devtools.localenv", action],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+
+
+def test_embedded_servers_start_migrate_load_the_demo_and_stop(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update({"LOCALENV_DIR": str(tmp_path), "LOCALENV_EMBEDDED": "1"})
+    try:
+        up = _run("up", env)
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "embedded PostgreSQL running" in up.stdout and "embedded Redis running" in up.stdout
+        values = dict(
+            line.split("=", 1) for line in (tmp_path / ".run" / "env").read_text().splitlines() if line
+        )
+        assert values["REDIS_URL"].startswith("unix://")
+        assert values["HOST"] == "127.0.0.1"
+        with psycopg.connect(values["DATABASE_URL"]) as conn:
+            (items,) = conn.execute("SELECT count(*) FROM items").fetchone() or (0,)
+        assert items > 0
+        assert redis.Redis.from_url(values["REDIS_URL"]).ping()
+        again = _run("up", env)  # a second `make run` reuses what is there
+        assert again.returncode == 0, again.stdout + again.stderr
+    finally:
+        down = _run("down", env)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert not (tmp_path / ".data" / "redis.pid").exists()
+    assert not (tmp_path / ".data" / "pg" / "postmaster.pid").exists()

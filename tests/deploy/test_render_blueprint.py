@@ -273,3 +273,13 @@ def test_no_secret_has_a_literal_value(blueprint: dict[str, Any]) -> None:
             assert entry["sync"] is False, entry["key"]
         if SECRET_NAME.search(entry["key"]):
             assert "value" not in entry, f"{entry['key']} is a secret: use sync: false or generateValue"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_env_example_lists_every_variable_a_service_reads(name: str) -> None:
+    _module, factory, _type = SERVICES[name]
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    lines = [line for line in example.splitlines() if "=" in line and not line.startswith("#")]
+    listed = {line.split("=", 1)[0] for line in lines}
+    missing = reads(factory, PLACEHOLDERS) - listed
+    assert not missing, f".env.example does not list {sorted(missing)} ({name} reads them)"

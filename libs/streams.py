@@ -362,6 +362,20 @@ class StreamConsumer:
         """True once `stop()` was called."""
         return self._stopping.is_set()
 
+    async def run_after(self, ready: Callable[[], Awaitable[object]]) -> None:
+        """Await `ready()` (the service's bounded start-up wait for its dependencies), then
+        `run()`; a `stop()` meanwhile ends both at once. The HTTP server is already answering,
+        so `/ready` reports the truth during the wait."""
+        waiting = asyncio.ensure_future(ready())
+        stopped = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({waiting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiting, stopped):
+                task.cancel()
+        if not self.stopping:
+            await self.run()
+
     async def run(self) -> None:
         """Consume until stopped, surviving Redis outages with jittered backoff."""
         attempt = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -60,11 +61,13 @@ class IngressApp:
         )
         self.webhooks.enqueuer = enqueuer
         self.probes.readiness["redis"] = enqueuer.ping
-        await health.wait_until_ready(self.probes.readiness, service="ingress")
+        # Logged, bounded attempts while the server already answers (503 until Redis is there).
+        startup = asyncio.create_task(health.wait_until_ready(self.probes.readiness, service="ingress"))
         log.info("started")
         try:
             yield
         finally:
+            startup.cancel()
             log.info("stopping: enqueuer, redis connection")
             self.webhooks.enqueuer = None
             self.probes.readiness.pop("redis", None)

@@ -90,7 +90,11 @@ class Runtime:
 
     def start(self) -> None:
         """Start the consumer task (call inside the running event loop)."""
-        self.task = asyncio.create_task(self.consumer.run(), name="notifier-consumer")
+        checks = self.probes().readiness
+        self.task = asyncio.create_task(
+            self.consumer.run_after(lambda: health.wait_until_ready(checks, service="notifier")),
+            name="notifier-consumer",
+        )
 
     async def stop(self) -> None:
         """Stop reading, finish what is in hand within the grace period, close the clients."""
@@ -133,7 +137,6 @@ def create_app(settings: NotifierSettings | None = None) -> Starlette:
         runtime = Runtime.build(settings)
         log.info("starting", extra={"consumer": runtime.consumer.consumer})
         app.state.probes = runtime.probes()
-        await health.wait_until_ready(app.state.probes.readiness, service="notifier")
         runtime.start()
         log.info("ready to send", extra={"api": settings.api_base_url})
         try:

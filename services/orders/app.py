@@ -100,9 +100,11 @@ def create_app(
             return "ok"
 
         state.probes.readiness.update({"postgresql": check_db, "redis": check_redis})
-        await health.wait_until_ready(state.probes.readiness, service="orders")
         log.info("starting consumer and outbox relay", extra={"consumer": consumer.consumer})
-        consumer_task = asyncio.create_task(consumer.run(), name="consumer")
+        consumer_task = asyncio.create_task(
+            consumer.run_after(lambda: health.wait_until_ready(state.probes.readiness, service="orders")),
+            name="consumer",
+        )
         relay_task = asyncio.create_task(relay.run(), name="relay")
         state.tasks = [consumer_task, relay_task]
         state.probes.liveness.update(

@@ -40,3 +40,30 @@ async def test_gives_up_after_the_bound_and_reports_it(caplog: pytest.LogCapture
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count("waiting for dependencies") == 2
     assert messages[-1] == "dependencies still unreachable; starting anyway, not ready"
+
+
+async def test_a_consumer_stopped_during_the_start_up_wait_never_reads(redis_client: object) -> None:
+    import asyncio
+
+    from libs.streams import StreamConsumer
+
+    async def never_ready() -> bool:
+        await asyncio.sleep(60)
+        return False
+
+    async def handler(entry: object) -> None:
+        raise AssertionError("nothing may be handled")
+
+    consumer = StreamConsumer(
+        redis=redis_client,  # type: ignore[arg-type]
+        stream="unused:stream",
+        group="g",
+        consumer="c",
+        handler=handler,  # type: ignore[arg-type]
+        dead_letter_stream="unused:stream:dead",
+    )
+    task = asyncio.create_task(consumer.run_after(never_ready))
+    await asyncio.sleep(0.1)
+    consumer.stop()
+    await asyncio.wait_for(task, 2)  # returns promptly, without waiting out the start-up wait
+    assert not consumer.healthy

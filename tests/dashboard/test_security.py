@@ -150,3 +150,19 @@ def test_an_oversized_sign_in_form_is_413_not_500(mesh: Mesh) -> None:
         assert response.status_code == 413
         assert "too large" in response.text
         assert anonymous.get(mesh.url("orders") + "/health").status_code == 200
+
+
+def test_the_handoff_badge_is_a_count_and_profile_names_are_escaped(mesh: Mesh) -> None:
+    who = f"whatsapp:+1555{time.time_ns() % 10**7:07d}"
+    mesh.say(who, "agent", ProfileName="<img src=x onerror=alert(1)>Eve")
+    mesh.wait_sent(who, 1)
+    client, _csrf = staff_client(mesh)
+    try:
+        for path in ("/dashboard", "/dashboard/handoff"):
+            page = client.get(path).text
+            badge = re.search(r'id="nav-handoff"[^>]*>Handoff(?: <span class="badge">([^<]*)</span>)?', page)
+            assert badge and badge.group(1) and badge.group(1).isdigit(), (path, badge)
+        handoff = client.get("/dashboard/handoff").text
+        assert "<img src=x" not in handoff and "&lt;img src=x" in handoff
+    finally:
+        client.close()

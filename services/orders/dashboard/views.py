@@ -202,7 +202,7 @@ async def _board_context(request: Request) -> dict[str, Any]:
         "last_event_id": last_id,
         "prep": store.menu.store.preparation_minutes,
         "store": store,
-        "waiting": waiting,
+        "waiting_count": waiting,
     }
 
 
@@ -407,7 +407,9 @@ async def handoff_page(request: Request, who: auth.Staff) -> Response:
         store = await store_of(request, conn)
         waiting = await queries.handoffs(conn, store.id)
     zone = hours.store_zone(store.menu.store)
-    return html(request, "handoff.html", page="handoff", waiting=waiting, zone=zone)
+    return html(
+        request, "handoff.html", page="handoff", waiting=waiting, waiting_count=len(waiting), zone=zone
+    )
 
 
 @staff_only

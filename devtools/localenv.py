@@ -172,6 +172,8 @@ def up() -> int:
         {
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
+            # Written out so `make chat` and the CLI tools act on this copy's keys, not another's.
+            "REDIS_KEY_PREFIX": os.environ.get("REDIS_KEY_PREFIX") or "wa",
             "TWILIO_API_BASE_URL": os.environ.get("TWILIO_API_BASE_URL")
             or f"http://127.0.0.1:{env['SANDBOX_PORT']}",
             "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{env['INGRESS_PORT']}",

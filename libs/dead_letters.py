@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -200,10 +201,10 @@ def register(
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     replay = sub.add_parser("replay", help="put a dead letter back on its stream (or all of them)")
     which = replay.add_mutually_exclusive_group(required=True)
-    which.add_argument("id", nargs="?", help="the dead letter's id, as listed")
+    which.add_argument("id", nargs="?", type=_entry_id, help="the dead letter's id, as listed")
     which.add_argument("--all", action="store_true", help="replay every dead letter")
     drop = sub.add_parser("drop", help="delete a dead letter for good")
-    drop.add_argument("id", help="the dead letter's id, as listed")
+    drop.add_argument("id", type=_entry_id, help="the dead letter's id, as listed")
 
     def run(args: argparse.Namespace) -> int:
         if stream_of is None:
@@ -221,6 +222,16 @@ def register(
             return 1
 
     parser.set_defaults(func=run)
+
+
+_ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+def _entry_id(value: str) -> str:
+    """A stream entry id as `list` prints it (`1700000000000-0`); argparse reports anything else."""
+    if not _ENTRY_ID.match(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a stream entry id like 1700000000000-0")
+    return value
 
 
 async def _run(args: argparse.Namespace, common: CommonSettings, stream_of: StreamOf) -> int:

@@ -32,6 +32,7 @@ def test_embedded_servers_start_migrate_load_the_demo_and_stop(tmp_path: Path) -
         )
         assert values["REDIS_URL"].startswith("unix://")
         assert values["HOST"] == "127.0.0.1"
+        assert values["REDIS_KEY_PREFIX"] == "wa"
         with psycopg.connect(values["DATABASE_URL"]) as conn:
             (items,) = conn.execute("SELECT count(*) FROM items").fetchone() or (0,)
         assert items > 0

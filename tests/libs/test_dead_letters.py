@@ -163,3 +163,18 @@ def test_ingress_says_it_has_none_and_where_to_look(key_prefix: str, redis_url: 
     assert done.returncode == 2
     assert "ingress has no dead letters" in done.stderr
     assert "python -m services.orders dead-letters list" in done.stderr
+
+
+def test_a_malformed_id_is_a_usage_error_not_a_redis_error() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    for command in (["replay", "NOPE"], ["drop", "12-x"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "services.orders", "dead-letters", *command],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 2
+        assert "is not a stream entry id" in done.stderr and "redis error" not in done.stderr

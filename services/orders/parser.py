@@ -272,13 +272,18 @@ class _Atom:
     bad: str | None = None
 
 
-def _atoms(index: MenuIndex, tokens: list[str]) -> list[_Atom]:
+def _atoms(index: MenuIndex, tokens: list[str], guesses: dict[int, str] | None = None) -> list[_Atom]:
+    """Atoms of ``tokens`` (spelling corrected in place). A correction that only lengthens
+    the customer's word ("brown" → "browny", the singular of "brownies") is a guess rather
+    than a typo fixed: its position and the word as written go into ``guesses``."""
     lexicon = index.lexicon
     known = index.known_words
     for i, tok in enumerate(tokens):
         if tok not in known and tok.isalpha():
             fixed = index.correct(tok)
             if fixed is not None:
+                if guesses is not None and fixed.startswith(tok) and fixed not in index.name_words:
+                    guesses[i] = tok
                 tokens[i] = fixed
     atoms: list[_Atom] = []
     i, n = 0, len(tokens)
@@ -407,6 +412,7 @@ class _Frame:
     multiplier: int | None = None
     listing: bool = False  # options are being listed after the head ("with ham, ...")
     bad_quantity: str | None = None  # a quantity we cannot use, as written
+    guess: str | None = None  # the head is one word only guessed at ("brown"), as written
 
     @property
     def has_head(self) -> bool:
@@ -421,10 +427,13 @@ class _Frame:
 class _Reader:
     """Walks the atoms once, opening frames and attaching modifiers (see module doc)."""
 
-    def __init__(self, index: MenuIndex, tokens: list[str], atoms: list[_Atom]) -> None:
+    def __init__(
+        self, index: MenuIndex, tokens: list[str], atoms: list[_Atom], guesses: dict[int, str] | None = None
+    ) -> None:
         self.index = index
         self.tokens = tokens
         self.atoms = atoms
+        self.guesses = guesses or {}
         self.frames: list[_Frame] = []
         self.cur: _Frame | None = None
         self.loose: list[_Unknown] = []
@@ -608,6 +617,8 @@ class _Reader:
         else:
             frame.noun = atom.entry.noun
         frame.head_text = atom.text
+        single = atom.end - atom.start == 1
+        frame.guess = self.guesses.get(atom.start) if single and atom.entry.items else None
         for mod in frame.mods:
             mod.prefix = True
 
@@ -912,6 +923,12 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
                 phrase = frame.head_text or " ".join(tokens[frame.start : frame.end])
                 unmatched.append(UnmatchedPhrase(phrase, frame.number, index.suggest(phrase)))
                 continue
+        if _only_guessed(frame, items, mods, tokens):
+            # "the quick brown fox": a word that merely starts a menu name, with no quantity,
+            # option or ordering verb, is a suggestion to confirm, not an order
+            assert frame.guess is not None
+            unmatched.append(UnmatchedPhrase(frame.guess, None, items))
+            continue
         groups: set[str] = set()
         for code in items:
             groups |= index.item_groups.get(code, frozenset())
@@ -947,6 +964,16 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
             )
     modifiers = _modifiers(index, tokens, loose_frames)
     return ParseResult(tuple(lines), tuple(ambiguous), tuple(unmatched), modifiers, tuple(bad))
+
+
+def _only_guessed(frame: _Frame, items: tuple[str, ...], mods: list[_Mod], tokens: list[str]) -> bool:
+    """True when the frame's item rests on one guessed word alone (see ``_atoms``): no
+    quantity ("a" does not count), no option, no note, and no ordering verb before it."""
+    if frame.guess is None or len(items) != 1 or frame.items != items:
+        return False
+    if (frame.number is not None and not frame.weak) or frame.multiplier or mods or frame.notes:
+        return False
+    return not any(t in ORDER_VERBS for t in tokens[: frame.start + 1])
 
 
 def _modifiers(
@@ -1047,8 +1074,9 @@ def parse_order(menu: Menu, text: str) -> ParseResult:
     tokens = tokenize(text)[:MAX_TOKENS]
     if not tokens:
         return ParseResult()
-    atoms = _atoms(index, tokens)
-    frames, loose = _Reader(index, tokens, atoms).run()
+    guesses: dict[int, str] = {}
+    atoms = _atoms(index, tokens, guesses)
+    frames, loose = _Reader(index, tokens, atoms, guesses).run()
     result = _resolve(index, tokens, frames)
     if result.empty and loose:
         return ParseResult(unmatched=_loose_unmatched(index, loose, tokens))

@@ -360,3 +360,32 @@ def test_quote_gives_the_customers_own_words(text: str, phrase: str, said: str) 
     from services.orders.menu_index import quote
 
     assert quote(text, phrase) == said
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the quick brown fox jumps over the lazy dog again and again and again",
+        "the brown dog",
+        "brown",
+        "a brown",
+    ],
+)
+def test_a_word_that_only_starts_a_menu_name_is_a_suggestion_not_a_line(menu: Menu, text: str) -> None:
+    result = parse_order(menu, text)
+    assert result.lines == ()
+    assert [(u.phrase, u.suggestions[:1]) for u in result.unmatched] == [("brown", ("brownie",))]
+
+
+@pytest.mark.parametrize(
+    ("text", "quantity"), [("2 brown", 2), ("can i get a brown", 1), ("i want brown", 1)]
+)
+def test_a_guessed_word_with_a_quantity_or_an_ordering_verb_is_ordered(
+    menu: Menu, text: str, quantity: int
+) -> None:
+    assert _lines(parse_order(menu, text)) == [(quantity, "brownie")]
+
+
+@pytest.mark.parametrize("text", ["tiramsu", "peperoni", "brownies", "garlic bred"])
+def test_typos_of_whole_words_are_still_ordered(menu: Menu, text: str) -> None:
+    assert len(parse_order(menu, text).lines) == 1

@@ -20,16 +20,19 @@ answered with an apology, while database outages still propagate so the message 
 from __future__ import annotations
 
 import logging
+import re
 
 import psycopg
 from psycopg.types.json import Jsonb
 
 from libs.errors import RetryableError
+from services.orders.catalog import Item, Menu
 from services.orders.conversation import adding, checkout, orders, texts
 from services.orders.conversation import cart as carts
 from services.orders.conversation.commands import Command, classify, normalize
 from services.orders.conversation.turn import Turn
 from services.orders.outbox import Reply
+from services.orders.parser import ParseResult
 
 log = logging.getLogger("services.orders.conversation")
 
@@ -37,6 +40,40 @@ log = logging.getLogger("services.orders.conversation")
 _READABLE_TYPES = frozenset({"text", "button", "interactive", "location"})
 # Commands that only show something: a pending "did you mean" question survives them.
 _READ_ONLY = frozenset({"menu", "menu_of", "info", "cart", "help", "status", "thanks", "greeting"})
+# A question about the menu rather than an order: "is the salad vegan", "does the veggie have
+# onions?", "how much is a calzone". Requests phrased as questions ("can I get a coke?") are
+# orders, and so is anything with a quantity ("2 cokes?").
+_QUESTION_START = re.compile(
+    r"^(?:is|isnt|are|arent|does|doesnt|do|dont|did|was|were|has|have|what|whats|which|how|hows|"
+    r"why|where|when|who|can|could|will|would)\b"
+)
+_REQUEST = re.compile(
+    r"\b(?:can|could|may|will|would)\s+(?:i|we|you|u|ya)\s+(?:please\s+|also\s+|just\s+)*"
+    r"(?:get|have|order|add|take|grab|bring|send|make|put|give|do|try)\b"
+    r"|\b(?:i|we|id|wed|ill)\s+(?:would\s+|will\s+|also\s+|just\s+)*(?:like|want|wanna|need|take|have|get|order)\b"
+    r"|\b(?:give|get|bring|send)\s+(?:me|us)\b|\b(?:add|order)\b"
+)
+# Saying what one eats ("I'm vegan", "we are vegetarian"): never an item, even where a word
+# of it is one ("vegetarian" is the Veggie pizza); cut out before the rest is read.
+_DIET_SELF = re.compile(
+    r"\b(?:i|im|i am|we|were|we are)\s+(?:a\s+|all\s+|strictly\s+|strict\s+)?"
+    r"(?:vegan|vegans|vegetarian|vegetarians|pescatarian|halal|kosher|diabetic)\b"
+)
+# An allergy or a diet ("I'm allergic to nuts", "we are vegetarian", "gluten free please").
+_DIET = re.compile(
+    r"\b(?:allerg\w*|intoleran\w*|coeliac|celiac|anaphyla\w*)\b"
+    r"|\b(?:gluten|dairy|lactose|nut|nuts|peanut|egg|soy|sesame|meat)\s*free\b|" + _DIET_SELF.pattern
+)
+# A question about what is in a dish: answered with its details and who to ask.
+_DIET_WORDS = re.compile(
+    r"\b(?:vegan|vegetarian|gluten|dairy|lactose|nuts?|peanuts?|allerg\w*|halal|kosher|"
+    r"contains?|ingredients?|meat|egg|eggs)\b"
+)
+# ... unless the customer is plainly changing a line ("make it gluten free crust").
+_LINE_CHANGE = re.compile(r"\b(?:crust|base|make|change|swap|switch)\b")
+DIET_ADVICE = (
+    "We can't promise any dish is free of allergens; to ask our team about ingredients, send *agent*."
+)
 SORRY = "Sorry, something went wrong on our side. 🙏 Please try again, or send *agent* to talk to our team."
 
 # Kept as a name for callers and tests that only want the help text.
@@ -338,7 +375,21 @@ async def _text(turn: Turn) -> str:
         shown = _category_only(turn, text)
     if shown is not None:
         return shown
-    result = adding.parse(menu, text)
+    key = normalize(text)
+    self_said = _DIET_SELF.search(key) is not None
+    result = adding.parse(menu, _DIET_SELF.sub(" ", key) if self_said else text)
+    asked = _asked_about(menu, text, key, result)
+    if asked:
+        details = [texts.render_item(menu, item) for item in asked]
+        if _DIET_WORDS.search(key):
+            details.append(DIET_ADVICE)
+        return "\n\n".join(details)
+    if _DIET.search(key) and not _LINE_CHANGE.search(key):
+        ordered = bool(result.lines or result.ambiguous or result.bad_quantities)
+        if self_said or not ordered:
+            # an allergy or diet goes on the whole order, never silently onto one line
+            noted = await _diet_note(turn, text)
+            return f"{noted}\n\n{await adding.add_parsed(turn, result)}" if ordered else noted
     if result.empty:
         close = adding.closest_items(menu, text) if len(text.split()) <= 3 else []
         if close:
@@ -349,6 +400,38 @@ async def _text(turn: Turn) -> str:
             "Send *menu* to see what we have, or *help* for everything I can do."
         )
     return await adding.add_parsed(turn, result)
+
+
+def _asked_about(menu: Menu, text: str, key: str, result: ParseResult) -> list[Item]:
+    """The items a question names without ordering them ("is the salad vegan?"), or [] when
+    the message is no question, asks for something, or says a quantity."""
+    if not result.lines or result.bad_quantities:
+        return []
+    if not (text.rstrip().endswith("?") or _QUESTION_START.match(key)) or _REQUEST.search(key):
+        return []
+    if any(ch.isdigit() for ch in key) or any(line.quantity != 1 for line in result.lines):
+        return []
+    items: list[Item] = []
+    for line in result.lines:
+        item = menu.item(line.item)
+        if item is not None and item not in items:
+            items.append(item)
+    return items[:3]
+
+
+async def _diet_note(turn: Turn, text: str) -> str:
+    """An allergy or diet said without an item: a note for the whole order (added to any note
+    already given), never a change to one line."""
+    said = " ".join(text.split())
+    old = str(turn.state.get("note") or "")
+    note = said if not old or said in old else f"{old}; {said}"
+    turn.state["note"] = note[: checkout.MAX_NOTE_CHARS]
+    await turn.save_state()
+    return (
+        f"📝 Noted for your whole order: {texts.echo(said)}\n"
+        "The kitchen will see it with your order; I haven't changed any item in your cart. "
+        f"{DIET_ADVICE}"
+    )
 
 
 def _category_only(turn: Turn, text: str) -> str | None:

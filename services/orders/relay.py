@@ -31,16 +31,18 @@ BATCH: Final = 500
 POLL_S: Final = 1.0
 
 
-class OutboxRelay:
-    """Background task: wake on `notify()` (or every second) and publish pending outbox rows."""
+class Relay:
+    """A background task that moves committed rows to a Redis stream (the transactional outbox).
 
-    def __init__(
-        self, pool: AsyncConnectionPool[Conn], redis: aioredis.Redis, keys: Keys, *, slow_s: float
-    ) -> None:
-        self.pool = pool
-        self.redis = redis
-        self.keys = keys
-        self.slow_s = slow_s
+    `run()` calls `publish_once()` (subclasses: publish up to `BATCH` rows, return how many)
+    again at once while batches come back full, else waits for `notify()` or `POLL_S`; an
+    outage of PostgreSQL or Redis is retried with full-jitter backoff, and nothing committed is
+    lost meanwhile because the rows stay until published. `healthy` is False during an outage.
+    """
+
+    name = "relay"
+
+    def __init__(self) -> None:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.healthy = True
@@ -53,6 +55,15 @@ class OutboxRelay:
         """Finish the batch in hand and return from `run()`."""
         self._stopping.set()
         self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once `stop()` was called."""
+        return self._stopping.is_set()
+
+    async def publish_once(self) -> int:
+        """Publish up to `BATCH` rows; returns how many were published."""
+        raise NotImplementedError
 
     async def run(self) -> None:
         """Publish until stopped; outages of Redis or PostgreSQL are retried with backoff."""
@@ -69,13 +80,28 @@ class OutboxRelay:
                 delay = backoff_delay(attempt, base=0.2, cap=5.0)
                 attempt += 1
                 log.warning(
-                    "relay failed; retrying", extra={"error": str(exc), "retry_in_s": round(delay, 2)}
+                    f"{self.name} failed; retrying", extra={"error": str(exc), "retry_in_s": round(delay, 2)}
                 )
                 await asyncio.sleep(delay)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_S)
             self._wake.clear()
+
+
+class OutboxRelay(Relay):
+    """Publishes pending outbox rows to the outbound stream, one replica at a time."""
+
+    name = "outbox relay"
+
+    def __init__(
+        self, pool: AsyncConnectionPool[Conn], redis: aioredis.Redis, keys: Keys, *, slow_s: float
+    ) -> None:
+        super().__init__()
+        self.pool = pool
+        self.redis = redis
+        self.keys = keys
+        self.slow_s = slow_s
 
     async def publish_once(self) -> int:
         """Publish up to `BATCH` pending rows; returns how many were published."""

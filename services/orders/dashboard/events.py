@@ -36,17 +36,15 @@ from psycopg_pool import AsyncConnectionPool
 from redis.exceptions import RedisError
 
 from libs.connections import MAX_BLOCK_MS
-from libs.errors import DependencyUnavailable
 from libs.messages import Keys
 from libs.streams import backoff_delay
 from services.orders.db import Conn, transaction
+from services.orders.relay import BATCH, Relay
 
 log = logging.getLogger("services.orders.dashboard.events")
 
 CHANNEL: Final = "staff_events"
 RELAY_LOCK: Final = 0x7761_6576_6E74  # "waevnt"
-BATCH: Final = 500
-POLL_S: Final = 1.0
 STREAM_MAXLEN: Final = 10_000  # approximate (MAXLEN ~): hours of a busy kitchen
 MAX_REPLAY: Final = 2_000  # beyond this a browser reloads the board rather than catch up
 SUBSCRIBER_QUEUE: Final = 1_000
@@ -103,8 +101,11 @@ class Outgoing:
 Render = Callable[[StreamEvent], Awaitable[Outgoing]]
 
 
-class EventRelay:
-    """Background task moving committed `staff_events` rows to the events stream."""
+class EventRelay(Relay):
+    """Background task moving committed `staff_events` rows to the events stream; a LISTEN
+    connection of its own wakes it as soon as a trigger's NOTIFY is committed."""
+
+    name = "event relay"
 
     def __init__(
         self,
@@ -115,43 +116,18 @@ class EventRelay:
         database_url: str,
         slow_s: float,
     ) -> None:
+        super().__init__()
         self.pool = pool
         self.redis = redis
         self.keys = keys
         self.database_url = database_url
         self.slow_s = slow_s
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-
-    def notify(self) -> None:
-        """Publish promptly (in-process writers may call this after their commit)."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Return from `run()` after the batch in hand."""
-        self._stopping.set()
-        self._wake.set()
 
     async def run(self) -> None:
-        """Publish until stopped; outages are retried with backoff and nothing is lost meanwhile."""
+        """Publish until stopped, woken by NOTIFY as well as by `notify()` and the poll."""
         listener = asyncio.create_task(self._listen(), name="staff-events-listen")
-        attempt = 0
         try:
-            while not self._stopping.is_set():
-                try:
-                    published = await self.publish_once()
-                    attempt = 0
-                    if published == BATCH:
-                        continue
-                except (DependencyUnavailable, RedisError, OSError) as exc:
-                    delay = backoff_delay(attempt, base=0.2, cap=5.0)
-                    attempt += 1
-                    log.warning("event relay failed; retrying", extra={"error": str(exc)})
-                    await asyncio.sleep(delay)
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_S)
-                self._wake.clear()
+            await super().run()
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -41,6 +41,7 @@ class Relay:
     """
 
     name = "relay"
+    lock_key = 0
 
     def __init__(self) -> None:
         self._wake = asyncio.Event()
@@ -64,6 +65,14 @@ class Relay:
     async def publish_once(self) -> int:
         """Publish up to `BATCH` rows; returns how many were published."""
         raise NotImplementedError
+
+    async def take_lock(self, conn: Conn) -> bool:
+        """Try this relay's transaction-level advisory lock (`lock_key`); False when another
+        replica's relay holds it, so one publishes at a time and keeps the rows' order."""
+        got = await (
+            await conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS ok", (self.lock_key,))
+        ).fetchone()
+        return bool(got and got["ok"])
 
     async def run(self) -> None:
         """Publish until stopped; outages of Redis or PostgreSQL are retried with backoff."""
@@ -93,6 +102,7 @@ class OutboxRelay(Relay):
     """Publishes pending outbox rows to the outbound stream, one replica at a time."""
 
     name = "outbox relay"
+    lock_key = RELAY_LOCK
 
     def __init__(
         self, pool: AsyncConnectionPool[Conn], redis: aioredis.Redis, keys: Keys, *, slow_s: float
@@ -106,10 +116,7 @@ class OutboxRelay(Relay):
     async def publish_once(self) -> int:
         """Publish up to `BATCH` pending rows; returns how many were published."""
         async with transaction(self.pool, slow_s=self.slow_s) as conn:
-            got = await (
-                await conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS ok", (RELAY_LOCK,))
-            ).fetchone()
-            if not got or not got["ok"]:
+            if not await self.take_lock(conn):
                 return 0
             rows = await (
                 await conn.execute(
@@ -118,12 +125,16 @@ class OutboxRelay(Relay):
                     (BATCH,),
                 )
             ).fetchall()
-            backlog = await (
-                await conn.execute(
-                    "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL AND status = 'pending'"
-                )
-            ).fetchone()
-            metrics.OUTBOX_BACKLOG.set(int(backlog["n"]) - len(rows) if backlog else 0)
+            # A batch short of BATCH took every pending row: only a full one needs counting.
+            left = 0
+            if len(rows) == BATCH:
+                backlog = await (
+                    await conn.execute(
+                        "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL AND status = 'pending'"
+                    )
+                ).fetchone()
+                left = int(backlog["n"]) - len(rows) if backlog else 0
+            metrics.OUTBOX_BACKLOG.set(left)
             if not rows:
                 return 0
             async with self.redis.pipeline(transaction=False) as pipe:

@@ -106,6 +106,7 @@ class EventRelay(Relay):
     connection of its own wakes it as soon as a trigger's NOTIFY is committed."""
 
     name = "event relay"
+    lock_key = RELAY_LOCK
 
     def __init__(
         self,
@@ -156,10 +157,7 @@ class EventRelay(Relay):
     async def publish_once(self) -> int:
         """Publish up to `BATCH` committed rows in id order; returns how many."""
         async with transaction(self.pool, slow_s=self.slow_s) as conn:
-            got = await (
-                await conn.execute("SELECT pg_try_advisory_xact_lock(%s) AS ok", (RELAY_LOCK,))
-            ).fetchone()
-            if not got or not got["ok"]:
+            if not await self.take_lock(conn):
                 return 0
             rows = await (
                 await conn.execute(

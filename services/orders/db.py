@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -55,28 +54,6 @@ UNAVAILABLE = (
 )
 
 
-# A connection returned to the pool less than this long ago is handed out without a check:
-# checking costs a round trip per checkout, and a connection that just worked rarely is dead.
-CHECK_IF_IDLE_S = 2.0
-_returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-
-
-async def _mark_returned(conn: Conn) -> None:
-    _returned_at[conn] = time.monotonic()
-
-
-async def _check_if_idle(conn: Conn) -> None:
-    """The pool's connection check, skipped for connections used within `CHECK_IF_IDLE_S`.
-
-    Raises like `AsyncConnectionPool.check_connection` when the connection is broken; the pool
-    then discards it and hands out another.
-    """
-    returned = _returned_at.get(conn)
-    if returned is not None and time.monotonic() - returned < CHECK_IF_IDLE_S:
-        return
-    await AsyncConnectionPool.check_connection(conn)
-
-
 def make_pool(settings: OrdersSettings) -> AsyncConnectionPool[Conn]:
     """A closed pool configured from `settings`; call `await pool.open()` in the lifespan."""
 
@@ -87,8 +64,7 @@ def make_pool(settings: OrdersSettings) -> AsyncConnectionPool[Conn]:
         timeout=settings.pool_timeout_s,
         max_waiting=settings.pool_max_waiting,
         open=False,
-        check=_check_if_idle,
-        reset=_mark_returned,
+        check=AsyncConnectionPool.check_connection,
         reconnect_timeout=0,  # keep trying forever; readiness reports the outage meanwhile
         # autocommit: every unit of work opens its own `conn.transaction()` explicitly.
         kwargs={

@@ -5,6 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Where `make run` keeps its state (.run/env, and .data/ for embedded servers); tests move it.
+LOCALENV_DIR ?= $(CURDIR)
+export LOCALENV_DIR
+RUN_ENV := $(LOCALENV_DIR)/.run/env
 
 
 .PHONY: help install lock run chat test test-deps bench-deps test-fast lint audit services-up bench chaos eval eval-pizza clean
@@ -36,13 +40,13 @@ lock: install
 run: install
 	@$(PY) -m devtools.localenv up
 	@trap 'true' INT TERM; \
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -e .run/env -f Procfile; \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -e $(RUN_ENV) -f Procfile; \
 	status=$$?; $(PY) -m devtools.localenv down; \
 	if [ $$status -eq 130 ]; then exit 0; else exit $$status; fi  # Ctrl-C is how it is meant to stop
 
 chat: install
-	@test -f .run/env || { echo "start the mesh first: make run"; exit 1; }
-	@set -a; source .run/env; set +a; $(PY) -m sandbox.chat
+	@test -f $(RUN_ENV) || { echo "start the mesh first: make run"; exit 1; }
+	@set -a; source $(RUN_ENV); set +a; $(PY) -m sandbox.chat
 
 services-up:
 	@bash .ci/services-up
@@ -104,8 +108,11 @@ lint: install
 eval: install
 	$(PY) -m services.orders.eval
 
+# The PIZZA benchmark is licensed data kept outside the repository: PIZZA_DIR (default
+# ../shared/pizza) holds PIZZA_dev.json and catalogs/. Not part of `make test`.
+EVAL_PIZZA_ARGS ?=
 eval-pizza: install
-	$(PY) -m services.orders.eval_pizza
+	$(PY) -m services.orders.eval_pizza $(EVAL_PIZZA_ARGS)
 
 clean:
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

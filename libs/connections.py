@@ -22,14 +22,17 @@ def redis_client(url: str, *, max_connections: int = 64) -> aioredis.Redis:
     Commands fail with `redis.exceptions.ConnectionError`/`TimeoutError` after
     `READ_TIMEOUT_S` rather than hanging; redis-py's own retries are off so callers decide
     (https://redis.readthedocs.io/en/stable/retry.html). Nothing connects until first use.
+    TCP keepalive is set only on TCP URLs: redis-py's Unix-socket connection refuses the option
+    (the embedded Redis of `make run` is reached over a Unix socket).
     """
+    tcp: dict[str, bool] = {} if url.startswith("unix://") else {"socket_keepalive": True}
     return aioredis.Redis.from_url(
         url,
         socket_timeout=READ_TIMEOUT_S,
         socket_connect_timeout=CONNECT_TIMEOUT_S,
-        socket_keepalive=True,
         health_check_interval=HEALTH_CHECK_INTERVAL_S,
         max_connections=max_connections,
         retry_on_timeout=False,
         retry=None,
+        **tcp,
     )

@@ -14,6 +14,7 @@ import asyncio
 import hmac
 import logging
 import random
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -69,6 +70,8 @@ async def _run_check(check: ReadinessCheck) -> tuple[bool, str]:
 
 
 STARTUP_ATTEMPTS = 6
+# The setting that points a service at each dependency, named in the start-up failure line.
+_SETTING_OF = {"redis": "REDIS_URL", "postgresql": "DATABASE_URL"}
 
 
 async def wait_until_ready(
@@ -78,7 +81,8 @@ async def wait_until_ready(
 
     Attempts are spaced exponentially (0.25 s doubling to 8 s, plus jitter: about 16 s in all)
     and each is logged. Returns False, after an error line, when a dependency is still down:
-    the service then starts anyway, `/ready` says 503 and its background tasks keep retrying,
+    the service then starts anyway (one plain line per dependency on stderr names it, its
+    setting and the error), `/ready` says 503 and its background tasks keep retrying,
     so a late database or Redis never makes the process crash-loop.
     """
     for attempt in range(1, attempts + 1):
@@ -96,6 +100,16 @@ async def wait_until_ready(
         )
         await asyncio.sleep(delay)
     log.error("dependencies still unreachable; starting anyway, not ready", extra={"service": service})
+    # JSON logs are for machines; whoever runs `make run` needs one sentence they can act on.
+    for name, detail in problems.items():
+        setting = _SETTING_OF.get(name)
+        where = f" (check {setting})" if setting else ""
+        print(
+            f"{service}: cannot reach {name}{where}: {detail}; "
+            f"/ready answers 503 and {service} keeps retrying",
+            file=sys.stderr,
+            flush=True,
+        )
     return False
 
 

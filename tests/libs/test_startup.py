@@ -42,6 +42,21 @@ async def test_gives_up_after_the_bound_and_reports_it(caplog: pytest.LogCapture
     assert messages[-1] == "dependencies still unreachable; starting anyway, not ready"
 
 
+async def test_gives_up_with_one_plain_line_a_newcomer_can_act_on(capsys: pytest.CaptureFixture[str]) -> None:
+    async def down() -> str:
+        raise TypeError("unexpected keyword argument 'socket_keepalive'")
+
+    async def fine() -> str:
+        return "ok"
+
+    assert await wait_until_ready({"redis": down, "postgresql": fine}, service="orders", attempts=2) is False
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert lines == [
+        "orders: cannot reach redis (check REDIS_URL): TypeError: unexpected keyword argument "
+        "'socket_keepalive'; /ready answers 503 and orders keeps retrying"
+    ]
+
+
 async def test_a_consumer_stopped_during_the_start_up_wait_never_reads(redis_client: object) -> None:
     import asyncio
 

@@ -22,12 +22,12 @@ import redis.asyncio as aioredis
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
+TWILIO_DATA = ROOT / "tests" / "data" / "twilio"
 ADMIN_DSN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TEMPLATE_DB = f"wa_test_template_{os.getpid()}"
 
-# Twilio fixtures' signing token and a matching account (see shared/twilio/facts.md).
+# The Twilio fixtures' signing token (tests/data/twilio/README.md).
 AUTH_TOKEN = "9f2c1e7a5b3d4c6e8f0a1b2c3d4e5f60"
 
 

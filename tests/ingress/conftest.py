@@ -19,21 +19,21 @@ from libs.messages import Envelope, Keys
 from services.ingress.app import IngressApp, create_app
 from services.ingress.forms import Params
 from services.ingress.settings import IngressSettings
-from tests.conftest import AUTH_TOKEN, SHARED
+from tests.conftest import AUTH_TOKEN, ROOT
 
 ACCOUNT_SID = "ACe268443e43d93dab7ebef303bbe9642f"  # the fixtures' account
 BASE_URL = "https://ingress.example.com"
 WEBHOOK = "/api/v1/whatsapp/webhook"
 STATUS = "/api/v1/whatsapp/status"
 FORM = "application/x-www-form-urlencoded"
-TWILIO = SHARED / "twilio"
+TWILIO = ROOT / "tests" / "data" / "twilio"
 
 
-def shared_json(*parts: str) -> Any:
-    """A JSON file under the shared Twilio folder; fails (never skips) when it is missing."""
+def twilio_json(*parts: str) -> Any:
+    """A JSON file under tests/data/twilio; fails (never skips) when it is missing."""
     path = TWILIO.joinpath(*parts)
     if not path.is_file():
-        pytest.fail(f"{path} is missing: the shared Twilio vectors and fixtures are required")
+        pytest.fail(f"{path} is missing: the Twilio vectors and fixtures are required")
     return json.loads(path.read_text())
 
 
@@ -41,7 +41,7 @@ def fixture_paths() -> list[Path]:
     """Every webhook fixture (inbound-*, status-*); fails when the folder is missing."""
     folder = TWILIO / "fixtures"
     if not folder.is_dir():
-        pytest.fail(f"{folder} is missing: the shared Twilio fixtures are required")
+        pytest.fail(f"{folder} is missing: the Twilio fixtures are required")
     return sorted(p for p in folder.glob("*.json") if p.name.startswith(("inbound-", "status-")))
 
 

@@ -24,17 +24,17 @@ from tests.ingress.conftest import (
     make_settings,
     post_form,
     running,
-    shared_json,
     sign,
     stream_entries,
     to_params,
+    twilio_json,
 )
 
 SHA256_HEADER = "key=webhooks_sharedkey_test,algorithm=HMAC_SHA256"
 
 
 def _vectors() -> list[dict[str, Any]]:
-    vectors: list[dict[str, Any]] = shared_json("signature-vectors.json")["vectors"]
+    vectors: list[dict[str, Any]] = twilio_json("signature-vectors.json")["vectors"]
     assert vectors, "signature-vectors.json has no vectors"
     return vectors
 

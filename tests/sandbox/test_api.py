@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from tests.conftest import SHARED, free_port
+from tests.conftest import TWILIO_DATA, free_port
 from tests.sandbox.harness import ACCOUNT_SID, AUTH_TOKEN, SandboxHandle, running_sandbox, serving
 
 BOT = "whatsapp:+15557650000"
@@ -46,7 +46,7 @@ async def test_created_message_has_twilios_shape(sandbox: SandboxHandle) -> None
     assert response.status_code == 201
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    fixture = json.loads((SHARED / "twilio/fixtures/api-message-created-201.json").read_text())["body"]
+    fixture = json.loads((TWILIO_DATA / "fixtures/api-message-created-201.json").read_text())["body"]
     assert set(body) == set(fixture)
     assert body["sid"].startswith("SM") and len(body["sid"]) == 34
     int(body["sid"][2:], 16)

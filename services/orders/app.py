@@ -23,11 +23,11 @@ from libs.connections import redis_client
 from libs.messages import ORDERS_GROUP, Keys
 from libs.server import HttpMetrics, stop_on_signal
 from libs.streams import ConsumerConfig, StreamConsumer, consumer_name
-from services.orders.consumer import InboundHandler, customer_key
-from services.orders.db import Conn, make_pool, observe_pool
-from services.orders.relay import OutboxRelay
+from services.orders.inbound import InboundHandler, customer_key
 from services.orders.settings import OrdersSettings
-from services.orders.store import StoreCache
+from services.orders.storage.pool import Conn, make_pool, observe_pool
+from services.orders.storage.relay import OutboxRelay
+from services.orders.storage.stores import StoreCache
 
 log = logging.getLogger("services.orders")
 

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from services.orders.catalog import MenuError, demo_menu_path, load_menu_file
 from services.orders.exr import render_exr
-from services.orders.parser import parse_order
+from services.orders.menu.catalog import MenuError, demo_menu_path, load_menu_file
 from services.orders.pizza_menu import CatalogError, pizza_menu_yaml
+from services.orders.understanding.parser import parse_order
 
 __all__ = ["cmd_parse", "cmd_pizza_menu", "register"]
 

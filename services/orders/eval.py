@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from services.orders.catalog import ChosenOption, Menu, demo_menu_path, load_menu_file
-from services.orders.parser import ParseResult, parse_order
+from services.orders.menu.catalog import ChosenOption, Menu, demo_menu_path, load_menu_file
+from services.orders.understanding.parser import ParseResult, parse_order
 
 __all__ = ["TARGET", "EvalReport", "cart_of", "default_cases_path", "evaluate", "expected_cart"]
 

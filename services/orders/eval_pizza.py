@@ -22,11 +22,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.orders.catalog import Menu, load_menu
 from services.orders.exr import Tree, canonical, parse_exr, render_exr
-from services.orders.parser import parse_order
+from services.orders.menu.catalog import Menu, load_menu
 from services.orders.pizza_menu import build_pizza_menu
 from services.orders.pizza_variants import variants
+from services.orders.understanding.parser import parse_order
 
 __all__ = ["TARGET", "PizzaReport", "evaluate", "mismatch_kinds", "pizza_dir"]
 

@@ -18,8 +18,8 @@ import re
 from collections.abc import Mapping
 from typing import TypeAlias
 
-from services.orders.catalog import ChosenOption, Menu
-from services.orders.parser import ParseResult
+from services.orders.menu.catalog import ChosenOption, Menu
+from services.orders.understanding.parser import ParseResult
 
 __all__ = ["GROUP_LABELS", "Tree", "canonical", "parse_exr", "render_exr", "same_tree"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from services.orders import eval as conversation_eval
 from services.orders.conversation.engine import SORRY
-from services.orders.outbox import MAX_BODY_CHARS
+from services.orders.storage.outbox import MAX_BODY_CHARS
 from tests.orders.chat import direct_chat
 
 

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.orders import hours
-from services.orders.catalog import load_menu_file
-from services.orders.consumer import InboundHandler
 from services.orders.conversation.engine import SORRY
-from services.orders.outbox import MAX_BODY_CHARS
-from services.orders.store import StoreCache
+from services.orders.inbound import InboundHandler
+from services.orders.menu import hours
+from services.orders.menu.catalog import load_menu_file
+from services.orders.storage.outbox import MAX_BODY_CHARS
+from services.orders.storage.stores import StoreCache
 from tests.orders.chat import CUSTOMER, Clock, DirectChat, direct_chat, new_sid
 
 STORES = Path(__file__).resolve().parent.parent / "data" / "stores"
@@ -170,7 +170,7 @@ def test_hours_in_the_store_time_zone() -> None:
 
 
 def test_a_store_open_around_the_clock_is_always_open() -> None:
-    from services.orders.catalog import demo_menu_path
+    from services.orders.menu.catalog import demo_menu_path
 
     store = load_menu_file(demo_menu_path()).store
     for hour in range(0, 24 * 7, 5):

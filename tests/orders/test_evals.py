@@ -12,7 +12,7 @@ import pytest
 
 from services.orders import eval as conversation_eval
 from services.orders import eval_pizza
-from services.orders.catalog import load_menu_file
+from services.orders.menu.catalog import load_menu_file
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "tests" / "data" / "pizza-sample"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.orders.catalog import load_menu
 from services.orders.eval_pizza import mismatch_kinds
 from services.orders.exr import ExrError, parse_exr, render_exr, same_tree
-from services.orders.parser import parse_order
+from services.orders.menu.catalog import load_menu
+from services.orders.understanding.parser import parse_order
 
 A = "(ORDER (PIZZAORDER (NUMBER 2 ) (SIZE LARGE ) (TOPPING HAM ) (NOT (TOPPING OLIVES ) ) ) )"
 B = "(ORDER (PIZZAORDER (NOT (TOPPING OLIVES ) ) (TOPPING HAM ) (NUMBER 2 ) (SIZE LARGE ) ) )"

@@ -14,12 +14,12 @@ from psycopg.rows import dict_row
 from libs.errors import DependencyUnavailable
 from libs.messages import ENTRY_FIELD, INBOUND_MESSAGE, REPLY, Envelope, Keys
 from libs.streams import Entry
-from services.orders.catalog import demo_menu_path
-from services.orders.consumer import InboundHandler
-from services.orders.db import make_pool
-from services.orders.relay import OutboxRelay
+from services.orders.inbound import InboundHandler
+from services.orders.menu.catalog import demo_menu_path
 from services.orders.settings import OrdersSettings
-from services.orders.store import StoreCache, load_menu_into_db, read_menu_document
+from services.orders.storage.pool import make_pool
+from services.orders.storage.relay import OutboxRelay
+from services.orders.storage.stores import StoreCache, load_menu_into_db, read_menu_document
 
 CUSTOMER = "whatsapp:+15551230001"
 

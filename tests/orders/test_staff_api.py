@@ -11,8 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from services.orders.app import create_app
-from services.orders.routes import staff_routes
 from services.orders.settings import OrdersSettings
+from services.orders.web.staff_api import staff_routes
 from tests.orders.chat import ADMIN_TOKEN, CUSTOMER, DirectChat, direct_chat, load_store
 
 CUSTOMER_PATH = f"/api/v1/conversations/{quote(CUSTOMER, safe='')}/handoff"

@@ -6,7 +6,7 @@ import psycopg
 from starlette.testclient import TestClient
 
 from services.orders.app import create_app
-from services.orders.routes import MAX_BODY_BYTES, staff_routes
+from services.orders.web.staff_api import MAX_BODY_BYTES, staff_routes
 from tests.orders.chat import ADMIN_TOKEN
 from tests.orders.test_staff_api import app_settings
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from services.orders.catalog import QUALIFIERS, ChosenOption, Item, Menu, format_money
 from services.orders.conversation import cart as carts
 from services.orders.conversation.texts import CHECKOUT_HINT, echo, item_names
 from services.orders.conversation.turn import Turn
-from services.orders.menu_index import quote
-from services.orders.parser import (
+from services.orders.menu.catalog import QUALIFIERS, ChosenOption, Item, Menu, format_money
+from services.orders.understanding.menu_index import quote
+from services.orders.understanding.parser import (
     AmbiguousPhrase,
     BadQuantity,
     Modifiers,

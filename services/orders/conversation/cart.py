@@ -8,8 +8,8 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from services.orders.catalog import format_money
-from services.orders.db import Conn
+from services.orders.menu.catalog import format_money
+from services.orders.storage.pool import Conn
 
 MAX_QUANTITY = 99
 

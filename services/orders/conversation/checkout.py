@@ -18,11 +18,11 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from libs import metrics
-from services.orders import hours
-from services.orders.catalog import format_money
 from services.orders.conversation import cart as carts
 from services.orders.conversation.texts import ORDER_HINT, echo
 from services.orders.conversation.turn import Turn
+from services.orders.menu import hours
+from services.orders.menu.catalog import format_money
 
 MIN_ADDRESS_CHARS = 5
 MAX_NOTE_CHARS = 300

@@ -26,13 +26,13 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from libs.errors import RetryableError
-from services.orders.catalog import Item, Menu
-from services.orders.conversation import adding, checkout, orders, texts
+from services.orders.conversation import adding, checkout, placed_orders, texts
 from services.orders.conversation import cart as carts
 from services.orders.conversation.commands import Command, classify, normalize
 from services.orders.conversation.turn import Turn
-from services.orders.outbox import Reply
-from services.orders.parser import ParseResult
+from services.orders.menu.catalog import Item, Menu
+from services.orders.storage.outbox import Reply
+from services.orders.understanding.parser import ParseResult
 
 log = logging.getLogger("services.orders.conversation")
 
@@ -290,7 +290,7 @@ async def _command(turn: Turn, command: Command) -> str:
     if kind == "same_address":
         return await _same_address(turn)
     if kind == "yes":
-        recent = await orders.recent_confirmed(turn)
+        recent = await placed_orders.recent_confirmed(turn)
         if recent is not None:
             return (
                 f"Your order *#{recent['number']}* is already placed ✅ — no need to confirm again. "
@@ -302,11 +302,11 @@ async def _command(turn: Turn, command: Command) -> str:
     if kind == "no":
         return "OK! " + texts.ORDER_HINT + " Send *help* to see everything I can do."
     if kind == "cancel":
-        return await orders.cancel(turn, command.number)
+        return await placed_orders.cancel(turn, command.number)
     if kind == "status":
-        return await orders.status(turn, command.number)
+        return await placed_orders.status(turn, command.number)
     if kind == "reorder":
-        return await orders.reorder(turn)
+        return await placed_orders.reorder(turn)
     if kind == "help":
         return texts.HELP
     if kind == "agent":

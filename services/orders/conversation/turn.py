@@ -8,8 +8,8 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from services.orders.db import Conn
-from services.orders.store import StoreRow
+from services.orders.storage.pool import Conn
+from services.orders.storage.stores import StoreRow
 
 
 def _int(value: str | None) -> int:

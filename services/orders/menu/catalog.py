@@ -256,7 +256,7 @@ def parse_price(value: object, path: str, *, allow_negative: bool = False) -> in
 
 def demo_menu_path() -> Path:
     """Path of the demo store's menu file shipped with the service."""
-    return Path(__file__).resolve().parent / "menus" / "demo.yaml"
+    return Path(__file__).resolve().parent / "demo.yaml"
 
 
 def load_menu_file(path: str | Path) -> Menu:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from services.orders import hours, lifecycle
-from services.orders.catalog import format_money
 from services.orders.conversation import cart as carts
 from services.orders.conversation.adding import LineProblem, build_line, chosen_from_json
 from services.orders.conversation.texts import CHECKOUT_HINT, ORDER_HINT
 from services.orders.conversation.turn import Turn
+from services.orders.menu import hours
+from services.orders.menu.catalog import format_money
+from services.orders.ordering import lifecycle
 
 CUSTOMER_CANCEL_REASON = "cancelled by the customer"
 # A "yes" this soon after placing an order is a repeated confirm, not a new question.

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from services.orders.db import Conn
+from services.orders.storage.pool import Conn
 
 MAX_BODY_CHARS = 1600
 WINDOW = dt.timedelta(hours=24)

@@ -21,10 +21,14 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from services.orders import hours, lifecycle, staff
-from services.orders.dashboard import auth, queries
-from services.orders.dashboard.events import Outgoing, StreamEvent, follow
-from services.orders.dashboard.web import (
+from services.orders.menu import hours
+from services.orders.ordering import lifecycle, staff
+from services.orders.storage.outbox import WINDOW, Reply, queue_replies
+from services.orders.storage.pool import transaction
+from services.orders.storage.stores import set_item_available
+from services.orders.web.dashboard import auth, queries
+from services.orders.web.dashboard.events import Outgoing, StreamEvent, follow
+from services.orders.web.dashboard.web import (
     PageError,
     current_staff,
     done,
@@ -38,11 +42,8 @@ from services.orders.dashboard.web import (
     staff_only,
     store_of,
 )
-from services.orders.db import transaction
-from services.orders.outbox import WINDOW, Reply, queue_replies
-from services.orders.store import set_item_available
 
-log = logging.getLogger("services.orders.dashboard")
+log = logging.getLogger("services.orders.web.dashboard")
 
 MAX_REASON_CHARS: Final = 500
 MAX_REPLY_CHARS: Final = 1600

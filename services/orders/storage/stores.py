@@ -19,8 +19,8 @@ import orjson
 import yaml
 from psycopg.types.json import Jsonb
 
-from services.orders.catalog import Menu, MenuError, load_menu
-from services.orders.db import Conn
+from services.orders.menu.catalog import Menu, MenuError, load_menu
+from services.orders.storage.pool import Conn
 
 
 @dataclass(frozen=True, slots=True)

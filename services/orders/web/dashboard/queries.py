@@ -11,10 +11,10 @@ import datetime as dt
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from services.orders import lifecycle
-from services.orders.catalog import format_money
 from services.orders.conversation.commands import classify
-from services.orders.db import Conn
+from services.orders.menu.catalog import format_money
+from services.orders.ordering import lifecycle
+from services.orders.storage.pool import Conn
 
 ACTIVE: Final = ("placed", "confirmed", "preparing", "ready", "out_for_delivery")
 DONE_SHOWN: Final = 20

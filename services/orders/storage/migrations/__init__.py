@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 
-log = logging.getLogger("services.orders.migrations")
+log = logging.getLogger("services.orders.storage.migrations")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from services.orders.catalog import ItemKind, Menu
-from services.orders.numbers import NUMBER_PHRASES, WEAK_NUMBERS
-from services.orders.words import (
+from services.orders.menu.catalog import ItemKind, Menu
+from services.orders.understanding.numbers import NUMBER_PHRASES, WEAK_NUMBERS
+from services.orders.understanding.words import (
     COMMON_WORDS,
     FILLER_PHRASES,
     KIND_HINTS,

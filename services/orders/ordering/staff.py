@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from services.orders import lifecycle
-from services.orders.catalog import format_money
-from services.orders.db import Conn
-from services.orders.outbox import queue_notification
+from services.orders.menu.catalog import format_money
+from services.orders.ordering import lifecycle
+from services.orders.storage.outbox import queue_notification
+from services.orders.storage.pool import Conn
 
 MAX_LIST = 200
 

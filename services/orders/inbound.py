@@ -27,11 +27,11 @@ from libs.errors import PermanentError, RetryableError
 from libs.messages import INBOUND_MESSAGE, SEND_RESULT, STATUS_CALLBACK, Envelope
 from libs.streams import Entry
 from services.orders.conversation import Inbound, Turn, respond
-from services.orders.db import Conn, transaction
-from services.orders.outbox import queue_replies
-from services.orders.store import StoreCache
+from services.orders.storage.outbox import queue_replies
+from services.orders.storage.pool import Conn, transaction
+from services.orders.storage.stores import StoreCache
 
-log = logging.getLogger("services.orders.consumer")
+log = logging.getLogger("services.orders.inbound")
 
 STATUS_RANK = {
     "accepted": 1,

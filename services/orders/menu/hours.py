@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.orders.catalog import WEEKDAYS, Store
+from services.orders.menu.catalog import WEEKDAYS, Store
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # How far ahead to look for the next opening; a store closed for longer "has no hours".

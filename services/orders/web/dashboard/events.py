@@ -38,10 +38,10 @@ from redis.exceptions import RedisError
 from libs.connections import MAX_BLOCK_MS
 from libs.messages import Keys
 from libs.streams import backoff_delay
-from services.orders.db import Conn, transaction
-from services.orders.relay import BATCH, Relay
+from services.orders.storage.pool import Conn, transaction
+from services.orders.storage.relay import BATCH, Relay
 
-log = logging.getLogger("services.orders.dashboard.events")
+log = logging.getLogger("services.orders.web.dashboard.events")
 
 CHANNEL: Final = "staff_events"
 RELAY_LOCK: Final = 0x7761_6576_6E74  # "waevnt"

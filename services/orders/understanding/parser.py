@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal
 
-from services.orders.catalog import ChosenOption, Menu
-from services.orders.menu_index import Entry, MenuIndex, index_for, tokenize
-from services.orders.numbers import MAX_QUANTITY
-from services.orders.words import (
+from services.orders.menu.catalog import ChosenOption, Menu
+from services.orders.understanding.menu_index import Entry, MenuIndex, index_for, tokenize
+from services.orders.understanding.numbers import MAX_QUANTITY
+from services.orders.understanding.words import (
     ANAPHORS,
     COMMON_WORDS,
     LIST_WORDS,

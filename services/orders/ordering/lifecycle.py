@@ -20,11 +20,11 @@ from datetime import tzinfo
 from typing import Any, Final
 
 from libs import metrics
-from services.orders.catalog import format_money
-from services.orders.db import Conn
-from services.orders.hours import store_zone
-from services.orders.outbox import queue_notification
-from services.orders.store import StoreRow
+from services.orders.menu.catalog import format_money
+from services.orders.menu.hours import store_zone
+from services.orders.storage.outbox import queue_notification
+from services.orders.storage.pool import Conn
+from services.orders.storage.stores import StoreRow
 
 STATUSES: Final[tuple[str, ...]] = (
     "placed",

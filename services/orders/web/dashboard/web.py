@@ -23,13 +23,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from libs.errors import DependencyUnavailable
-from services.orders.dashboard import auth
-from services.orders.dashboard.events import EventHub, EventRelay
-from services.orders.db import transaction
 from services.orders.settings import OrdersSettings
-from services.orders.store import StoreRow
+from services.orders.storage.pool import transaction
+from services.orders.storage.stores import StoreRow
+from services.orders.web.dashboard import auth
+from services.orders.web.dashboard.events import EventHub, EventRelay
 
-log = logging.getLogger("services.orders.dashboard")
+log = logging.getLogger("services.orders.web.dashboard")
 
 HERE: Final = Path(__file__).resolve().parent
 MAX_FORM_BYTES: Final = 16_384

@@ -26,15 +26,15 @@ from starlette.staticfiles import StaticFiles
 from libs import health
 from libs.errors import DependencyUnavailable
 from libs.streams import backoff_delay
-from services.orders.dashboard import auth, views
-from services.orders.dashboard.events import EventHub, EventRelay, Outgoing, StreamEvent
-from services.orders.dashboard.web import HERE, Runtime, make_templates
 from services.orders.settings import OrdersSettings
+from services.orders.web.dashboard import auth, views
+from services.orders.web.dashboard.events import EventHub, EventRelay, Outgoing, StreamEvent
+from services.orders.web.dashboard.web import HERE, Runtime, make_templates
 
 if TYPE_CHECKING:
     from services.orders.app import OrdersState
 
-log = logging.getLogger("services.orders.dashboard")
+log = logging.getLogger("services.orders.web.dashboard")
 
 __all__ = ["dashboard_lifespan", "dashboard_routes"]
 

@@ -33,7 +33,7 @@ from libs import metrics
 from libs.errors import DependencyUnavailable
 from services.orders.settings import OrdersSettings
 
-log = logging.getLogger("services.orders.db")
+log = logging.getLogger("services.orders.storage.pool")
 
 Conn = AsyncConnection[dict[str, Any]]
 T = TypeVar("T")

@@ -30,9 +30,9 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 
 from libs.messages import Keys
-from services.orders.db import Conn, transaction
+from services.orders.storage.pool import Conn, transaction
 
-log = logging.getLogger("services.orders.dashboard")
+log = logging.getLogger("services.orders.web.dashboard")
 
 SESSION_COOKIE: Final = "wa_session"
 LOGIN_CSRF_COOKIE: Final = "wa_login_csrf"

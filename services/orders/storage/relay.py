@@ -22,9 +22,9 @@ from libs import metrics
 from libs.errors import DependencyUnavailable
 from libs.messages import ENTRY_FIELD, REPLY, Envelope, Keys
 from libs.streams import backoff_delay
-from services.orders.db import Conn, transaction
+from services.orders.storage.pool import Conn, transaction
 
-log = logging.getLogger("services.orders.relay")
+log = logging.getLogger("services.orders.storage.relay")
 
 RELAY_LOCK: Final = 0x7761_7265_6C61  # "warela"
 BATCH: Final = 500

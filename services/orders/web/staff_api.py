@@ -31,10 +31,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from libs.errors import DependencyUnavailable
-from services.orders import lifecycle, staff
-from services.orders.db import transaction
+from services.orders.ordering import lifecycle, staff
 from services.orders.settings import OrdersSettings
-from services.orders.store import StoreRow, set_item_available
+from services.orders.storage.pool import transaction
+from services.orders.storage.stores import StoreRow, set_item_available
 
 STAFF_ACTOR = "staff"
 MAX_REASON_CHARS = 500

@@ -106,13 +106,13 @@ lint: install
 	$(PY) -m devtools.audit
 
 eval: install
-	$(PY) -m services.orders.eval
+	$(PY) -m evals.messages
 
 # The PIZZA benchmark is licensed data kept outside the repository: PIZZA_DIR (default
 # ../shared/pizza) holds PIZZA_dev.json and catalogs/. Not part of `make test`.
 EVAL_PIZZA_ARGS ?=
 eval-pizza: install
-	$(PY) -m services.orders.eval_pizza $(EVAL_PIZZA_ARGS)
+	$(PY) -m evals.pizza $(EVAL_PIZZA_ARGS)
 
 clean:
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

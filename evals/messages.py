@@ -22,7 +22,7 @@ from services.orders.understanding.parser import ParseResult, parse_order
 __all__ = ["TARGET", "EvalReport", "cart_of", "default_cases_path", "evaluate", "expected_cart"]
 
 TARGET = 0.95
-_REPO = Path(__file__).resolve().parents[2]
+_REPO = Path(__file__).resolve().parents[1]
 
 
 def default_cases_path() -> Path:
@@ -169,7 +169,7 @@ def evaluate(path: Path | None = None, menu: Menu | None = None) -> EvalReport:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.orders.eval")
+    parser = argparse.ArgumentParser(prog="python -m evals.messages")
     parser.add_argument("--cases", type=Path, default=None, help="labelled YAML file")
     args = parser.parse_args(argv)
     report = evaluate(args.cases)

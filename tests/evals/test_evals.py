@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from services.orders import eval as conversation_eval
-from services.orders import eval_pizza
+from evals import messages as conversation_eval
+from evals.pizza import __main__ as pizza_cli
+from evals.pizza import evaluation as eval_pizza
 from services.orders.menu.catalog import load_menu_file
 from tests.conftest import ROOT
 
@@ -67,14 +68,14 @@ def test_eval_pizza_command_fails_below_its_threshold(
 ) -> None:
     _sample_with_one_wrong_reference(tmp_path)
     monkeypatch.setenv("PIZZA_DIR", str(tmp_path))
-    assert eval_pizza.main(["--threshold", "0.9"]) == 0  # 11/12 = 91.7%
-    assert eval_pizza.main(["--threshold", "0.98"]) == 1
+    assert pizza_cli.main(["--threshold", "0.9"]) == 0  # 11/12 = 91.7%
+    assert pizza_cli.main(["--threshold", "0.98"]) == 1
     monkeypatch.setenv("PIZZA_DIR", str(tmp_path / "nowhere"))
-    assert eval_pizza.main([]) == 2
+    assert pizza_cli.main([]) == 2
 
 
 def test_pizza_menu_file_loads_through_the_menu_format(tmp_path: Path) -> None:
-    from services.orders.pizza_menu import pizza_menu_yaml
+    from evals.pizza.menu import pizza_menu_yaml
 
     out = tmp_path / "pizza.yaml"
     out.write_text(pizza_menu_yaml(SAMPLE / "catalogs"), encoding="utf-8")

@@ -5,7 +5,7 @@ EXR (Arkoudas et al., arXiv 2212.00265) writes an order as
 The benchmark's metric is unordered exact match: two trees are equal when every node has
 the same label and the same multiset of children, in any order (:func:`same_tree`).
 
-Rendering follows the menu built by ``pizza-menu`` (services/orders/pizza_menu.py): an item of
+Rendering follows the menu built by ``python -m evals.pizza menu`` (evals/pizza/menu.py): an item of
 kind ``pizza`` is a PIZZAORDER, an item of kind ``drink`` a DRINKORDER whose DRINKTYPE is the
 item code; option groups map to node labels by :data:`GROUP_LABELS`; option codes are written
 upper case with ``_`` for ``-``; a qualified option is a COMPLEX_TOPPING; an excluded one is

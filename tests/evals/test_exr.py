@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.orders.eval_pizza import mismatch_kinds
-from services.orders.exr import ExrError, parse_exr, render_exr, same_tree
+from evals.pizza.evaluation import mismatch_kinds
+from evals.pizza.exr import ExrError, parse_exr, render_exr, same_tree
 from services.orders.menu.catalog import load_menu
 from services.orders.understanding.parser import parse_order
 

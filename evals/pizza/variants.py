@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from services.orders.pizza_menu import read_catalog
+from evals.pizza.menu import read_catalog
 
 # TOP label -> (catalog file, EXR label); only entities whose value a swap can change.
 SWAPPABLE = {

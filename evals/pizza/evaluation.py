@@ -1,4 +1,4 @@
-"""The parser on the PIZZA benchmark's development split: ``make eval-pizza``.
+"""The parser on the PIZZA benchmark's development split: ``make eval-pizza`` (``python -m evals.pizza``).
 
 Reads ``$PIZZA_DIR/PIZZA_dev.json`` and ``$PIZZA_DIR/catalogs`` (default ``../shared/pizza``
 next to the repository; the data is CC-BY-NC-4.0 and never copied into it), builds the menu
@@ -6,26 +6,23 @@ from the catalogs, parses every order, renders EXR and compares it with the refe
 unordered exact match. Prints accuracy, mismatches grouped by kind, and the median and p99
 parse time per message (CPU time of the parsing thread); then the same score on the
 development orders with their entities swapped for others from the catalogs (a check of
-generality: see ``pizza_variants``). Exits 1 when either is below ``--threshold`` (default
+generality: see ``variants``). Exits 1 when either is below ``--threshold`` (default
 :data:`TARGET`), 2 when the data is missing (with where to get it).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import statistics
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.orders.exr import Tree, canonical, parse_exr, render_exr
+from evals.pizza.exr import Tree, canonical, parse_exr, render_exr
+from evals.pizza.menu import build_pizza_menu
+from evals.pizza.variants import variants
 from services.orders.menu.catalog import Menu, load_menu
-from services.orders.pizza_menu import build_pizza_menu
-from services.orders.pizza_variants import variants
 from services.orders.understanding.parser import parse_order
 
 __all__ = ["TARGET", "PizzaReport", "evaluate", "mismatch_kinds", "pizza_dir"]
@@ -134,7 +131,7 @@ def evaluate(directory: Path, *, swapped: bool = False) -> PizzaReport:
     """Parse and score every development order; raises PizzaDataMissing.
 
     With `swapped`, score the entity-swapped variants of the development orders instead
-    (`pizza_variants`, three seeds): other toppings, styles and drinks in the same sentences.
+    (`variants`, three seeds): other toppings, styles and drinks in the same sentences.
     """
     rows = load_dev(directory)
     if swapped:
@@ -157,46 +154,3 @@ def evaluate(directory: Path, *, swapped: bool = False) -> PizzaReport:
         report.kinds.update(kinds)
         report.mismatches.append((text, expected, got, kinds))
     return report
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.orders.eval_pizza")
-    parser.add_argument("--show", type=int, default=20, help="mismatches to print")
-    parser.add_argument(
-        "--threshold", type=float, default=TARGET, help="fail below this exact-match share (0..1)"
-    )
-    args = parser.parse_args(argv)
-    target: float = args.threshold
-    directory = pizza_dir()
-    try:
-        report = evaluate(directory)
-    except PizzaDataMissing as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"PIZZA dev: {report.correct}/{report.total} exact match = {report.accuracy:.1%}")
-    print(
-        f"parse time per message (CPU): median {statistics.median(report.times) * 1000:.3f} ms, "
-        f"p99 {report.percentile(0.99) * 1000:.3f} ms"
-    )
-    if report.kinds:
-        print("mismatches by kind:")
-        for kind, count in report.kinds.most_common():
-            print(f"  {kind}: {count}")
-    for text, expected, got, kinds in report.mismatches[: args.show]:
-        print(f"- {text}\n    expected {expected}\n    got      {got}\n    differs  {kinds}")
-    swapped = evaluate(directory, swapped=True)
-    print(
-        f"dev orders with other toppings, styles and drinks swapped in: {swapped.correct}/"
-        f"{swapped.total} = {swapped.accuracy:.1%}"
-    )
-    for text, expected, got, kinds in swapped.mismatches[: args.show]:
-        print(f"- {text}\n    expected {expected}\n    got      {got}\n    differs  {kinds}")
-    if report.accuracy < target or swapped.accuracy < target:
-        print(f"FAIL: below the {target:.0%} target")
-        return 1
-    print(f"OK: at or above the {target:.0%} target")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -63,7 +63,8 @@ def cmd_load_menu(args: argparse.Namespace) -> int:
     from psycopg.rows import dict_row
 
     from services.orders.menu.catalog import MenuError, demo_menu_path
-    from services.orders.storage.stores import load_menu_into_db, read_menu_document
+    from services.orders.menu.files import read_menu_document
+    from services.orders.storage.stores import load_menu_into_db
 
     path = demo_menu_path() if args.demo else Path(args.file)
     try:

@@ -25,7 +25,7 @@ from libs.server import HttpMetrics, stop_on_signal
 from libs.streams import ConsumerConfig, StreamConsumer, consumer_name
 from services.orders.inbound import InboundHandler, customer_key
 from services.orders.settings import OrdersSettings
-from services.orders.storage.pool import Conn, make_pool, observe_pool
+from services.orders.storage.pool import Conn, make_pool, ping
 from services.orders.storage.relay import OutboxRelay
 from services.orders.storage.stores import StoreCache
 
@@ -90,10 +90,7 @@ def create_app(
         app.state.orders = state
 
         async def check_db() -> str:
-            observe_pool(pool)
-            async with pool.connection(timeout=1.5) as conn:
-                await conn.execute("SELECT 1")
-            return "ok"
+            return await ping(pool)
 
         async def check_redis() -> str:
             await redis.ping()

@@ -17,9 +17,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
 
-from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from libs import metrics
@@ -27,7 +25,7 @@ from libs.errors import PermanentError, RetryableError
 from libs.messages import INBOUND_MESSAGE, SEND_RESULT, STATUS_CALLBACK, Envelope
 from libs.streams import Entry
 from services.orders.conversation import Inbound, Turn, respond
-from services.orders.storage.outbox import queue_replies
+from services.orders.storage import customers, inbox, outbox
 from services.orders.storage.pool import Conn, transaction
 from services.orders.storage.stores import StoreCache
 
@@ -98,15 +96,19 @@ class InboundHandler:
             store = await self.stores.current(conn)
             if store is None:
                 raise RetryableError("no store is loaded yet (run load-menu)")
-            cur = await conn.execute(
-                "INSERT INTO inbox (message_sid, body, fields, received_at) VALUES (%s, %s, %s, %s)"
-                " ON CONFLICT (message_sid) DO NOTHING",
-                (inbound.message_sid, inbound.body, Jsonb(_stored_fields(env.fields)), received_at),
-            )
-            if cur.rowcount == 0:
+            if not await inbox.record(
+                conn, inbound.message_sid, inbound.body, _stored_fields(env.fields), received_at
+            ):
                 metrics.INBOUND_MESSAGES.labels("duplicate").inc()
                 return
-            customer = await _upsert_customer(conn, store.id, inbound, received_at)
+            customer = await customers.upsert_for_message(
+                conn,
+                store.id,
+                address=inbound.sender,
+                wa_id=inbound.wa_id,
+                profile_name=inbound.profile_name,
+                at=received_at,
+            )
             turn = Turn(
                 conn=conn,
                 store=store,
@@ -116,11 +118,8 @@ class InboundHandler:
                 cart_ttl=self.cart_ttl,
             )
             replies, outcome = await respond(turn)
-            await conn.execute(
-                "UPDATE inbox SET customer_id = %s, outcome = %s WHERE message_sid = %s",
-                (customer["id"], outcome, inbound.message_sid),
-            )
-            wrote = await queue_replies(conn, customer["id"], customer["address"], replies)
+            await inbox.set_outcome(conn, inbound.message_sid, customer["id"], outcome)
+            wrote = await outbox.queue_replies(conn, customer["id"], customer["address"], replies)
         metrics.INBOUND_MESSAGES.labels(outcome).inc()
         if wrote:
             self.on_commit()
@@ -140,17 +139,7 @@ class InboundHandler:
         rank = STATUS_RANK[status]
         error_code = f.get("ErrorCode") or None
         async with transaction(self.pool, slow_s=self.slow_s) as conn:
-            await conn.execute(
-                "INSERT INTO delivery_events (message_sid, status, status_rank, error_code)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (message_sid, status) DO NOTHING",
-                (sid, status, rank, error_code),
-            )
-            await conn.execute(
-                "UPDATE outbox SET status = %s, status_rank = %s, status_updated_at = now(),"
-                " error_code = COALESCE(%s, error_code)"
-                " WHERE twilio_sid = %s AND status_rank < %s",
-                (status, rank, error_code, sid, rank),
-            )
+            await outbox.record_status(conn, sid, status, rank, error_code)
         metrics.DELIVERY_STATUS.labels(status).inc()
 
     async def handle_send_result(self, env: Envelope) -> None:
@@ -164,28 +153,10 @@ class InboundHandler:
         sid = f.get("MessageSid") or None
         async with transaction(self.pool, slow_s=self.slow_s) as conn:
             if outcome == "sent":
-                await conn.execute(
-                    "UPDATE outbox SET twilio_sid = %s, status = 'queued', status_rank = 1,"
-                    " status_updated_at = now() WHERE id = %s AND status_rank < 1",
-                    (sid, reply_id),
-                )
-                # Callbacks that beat the send result to us: apply the furthest one.
-                await conn.execute(
-                    """
-                    UPDATE outbox o SET status = e.status, status_rank = e.status_rank,
-                        error_code = COALESCE(e.error_code, o.error_code), status_updated_at = now()
-                    FROM (SELECT status, status_rank, error_code FROM delivery_events
-                          WHERE message_sid = %s ORDER BY status_rank DESC LIMIT 1) e
-                    WHERE o.id = %s AND o.status_rank < e.status_rank
-                    """,
-                    (sid, reply_id),
-                )
+                await outbox.record_sent(conn, reply_id, sid)
             elif outcome == "failed":
-                await conn.execute(
-                    "UPDATE outbox SET status = 'failed', status_rank = 5,"
-                    " twilio_sid = COALESCE(%s, twilio_sid), error_code = %s, error_message = %s,"
-                    " status_updated_at = now() WHERE id = %s",
-                    (sid, f.get("ErrorCode") or None, (f.get("ErrorMessage") or "")[:500], reply_id),
+                await outbox.record_failed(
+                    conn, reply_id, sid, f.get("ErrorCode") or None, f.get("ErrorMessage") or ""
                 )
             else:
                 raise PermanentError(f"send result with unknown outcome {outcome!r}")
@@ -210,23 +181,3 @@ _KEEP_FIELDS = (
 def _stored_fields(fields: dict[str, str]) -> dict[str, str]:
     """The Twilio fields worth keeping with the inbox row (not the whole webhook)."""
     return {k: fields[k] for k in _KEEP_FIELDS if k in fields}
-
-
-async def _upsert_customer(conn: Conn, store_id: int, inbound: Inbound, at: dt.datetime) -> dict[str, Any]:
-    """Create or update the customer and lock its row until the transaction ends."""
-    row = await (
-        await conn.execute(
-            """
-            INSERT INTO customers (store_id, address, wa_id, profile_name, last_inbound_at)
-            VALUES (%s, %s, %s, %s, %s)
-            ON CONFLICT (store_id, address) DO UPDATE SET
-                wa_id = COALESCE(EXCLUDED.wa_id, customers.wa_id),
-                profile_name = COALESCE(EXCLUDED.profile_name, customers.profile_name),
-                last_inbound_at = GREATEST(customers.last_inbound_at, EXCLUDED.last_inbound_at)
-            RETURNING *
-            """,
-            (store_id, inbound.sender, inbound.wa_id, inbound.profile_name, at),
-        )
-    ).fetchone()
-    assert row is not None
-    return dict(row)

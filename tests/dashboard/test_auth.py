@@ -14,9 +14,10 @@ from starlette.testclient import TestClient
 from libs.errors import SettingsError
 from services.orders.app import create_app
 from services.orders.menu.catalog import demo_menu_path
+from services.orders.menu.files import read_menu_document
 from services.orders.settings import OrdersSettings
 from services.orders.storage.pool import make_pool
-from services.orders.storage.stores import load_menu_into_db, read_menu_document
+from services.orders.storage.stores import load_menu_into_db
 from services.orders.web.dashboard import auth, dashboard_lifespan, dashboard_routes
 from services.orders.web.dashboard.web import safe_next
 

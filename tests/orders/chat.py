@@ -25,9 +25,10 @@ from libs.messages import ENTRY_FIELD, INBOUND_MESSAGE, Envelope
 from libs.streams import Entry
 from services.orders.inbound import InboundHandler
 from services.orders.menu.catalog import demo_menu_path
+from services.orders.menu.files import read_menu_document
 from services.orders.settings import OrdersSettings
 from services.orders.storage.pool import Conn, make_pool
-from services.orders.storage.stores import StoreCache, load_menu_into_db, read_menu_document
+from services.orders.storage.stores import StoreCache, load_menu_into_db
 from services.orders.web.staff_api import staff_routes
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"

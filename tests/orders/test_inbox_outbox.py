@@ -16,10 +16,11 @@ from libs.messages import ENTRY_FIELD, INBOUND_MESSAGE, REPLY, Envelope, Keys
 from libs.streams import Entry
 from services.orders.inbound import InboundHandler
 from services.orders.menu.catalog import demo_menu_path
+from services.orders.menu.files import read_menu_document
 from services.orders.settings import OrdersSettings
 from services.orders.storage.pool import make_pool
 from services.orders.storage.relay import OutboxRelay
-from services.orders.storage.stores import StoreCache, load_menu_into_db, read_menu_document
+from services.orders.storage.stores import StoreCache, load_menu_into_db
 
 CUSTOMER = "whatsapp:+15551230001"
 

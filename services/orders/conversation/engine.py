@@ -23,14 +23,14 @@ import logging
 import re
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from libs.errors import RetryableError
 from services.orders.conversation import adding, checkout, placed_orders, texts
-from services.orders.conversation import cart as carts
+from services.orders.conversation.cart import is_expired, render_cart
 from services.orders.conversation.commands import Command, classify, normalize
 from services.orders.conversation.turn import Turn
 from services.orders.menu.catalog import Item, Menu
+from services.orders.storage import carts, customers
 from services.orders.storage.outbox import Reply
 from services.orders.understanding.parser import ParseResult
 
@@ -109,19 +109,14 @@ async def respond(turn: Turn) -> tuple[list[Reply], str]:
 
 
 async def _opt_out(turn: Turn) -> list[Reply]:
-    await turn.conn.execute(
-        "UPDATE customers SET opted_out = true, opted_out_at = %s, state = '{}' WHERE id = %s",
-        (turn.now, turn.customer_id),
-    )
+    await customers.opt_out(turn.conn, turn.customer_id, turn.now)
     if turn.customer.get("opted_out"):
         return []  # already out: the one confirmation was sent the first time
     return [Reply(texts.STOPPED, purpose="opt_out")]
 
 
 async def _opt_in(turn: Turn) -> list[Reply]:
-    await turn.conn.execute(
-        "UPDATE customers SET opted_out = false, opted_out_at = NULL WHERE id = %s", (turn.customer_id,)
-    )
+    await customers.opt_in(turn.conn, turn.customer_id)
     menu = turn.store.menu
     welcome = "✅ You're subscribed again.\n\n" + texts.greeting(
         menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders
@@ -131,10 +126,10 @@ async def _opt_in(turn: Turn) -> list[Reply]:
 
 async def _expire_cart(turn: Turn) -> str:
     """Empty a cart idle for longer than CART_TTL_SECONDS; returns the note for the customer."""
-    if not carts.is_expired(turn.customer.get("cart_updated_at"), turn.now, turn.cart_ttl):
+    if not is_expired(turn.customer.get("cart_updated_at"), turn.now, turn.cart_ttl):
         return ""
     removed = await carts.clear_cart(turn.conn, turn.customer_id)
-    await turn.conn.execute("UPDATE customers SET cart_updated_at = NULL WHERE id = %s", (turn.customer_id,))
+    await customers.set_cart_updated_at(turn.conn, turn.customer_id, None)
     turn.customer["cart_updated_at"] = None
     for key in ("checkout", "question", "questions", "note"):
         turn.state.pop(key, None)
@@ -193,10 +188,7 @@ async def _location(turn: Turn) -> str:
         step == "fulfilment" and (await carts.load_cart(turn.conn, turn.customer_id))
     ):
         return await checkout.set_address(turn, address, location)
-    await turn.conn.execute(
-        "UPDATE customers SET saved_address = %s, saved_location = %s WHERE id = %s",
-        (address, Jsonb(location), turn.customer_id),
-    )
+    await customers.save_address(turn.conn, turn.customer_id, address, location)
     turn.customer["saved_address"] = address
     return (
         f"📍 Thanks! I saved this location for delivery: {address}\n"
@@ -210,7 +202,7 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
     if kind in ("cancel", "no"):
         turn.state.pop("checkout", None)
         await turn.save_state()
-        return "OK, I stopped the checkout. Your cart is still here.\n\n" + carts.render_cart(
+        return "OK, I stopped the checkout. Your cart is still here.\n\n" + render_cart(
             await carts.load_cart(turn.conn, turn.customer_id)
         )
     if kind in ("delivery", "pickup"):
@@ -268,10 +260,8 @@ async def _command(turn: Turn, command: Command) -> str:
     if kind == "cart":
         lines = await carts.load_cart(turn.conn, turn.customer_id)
         if not lines:
-            return carts.render_cart(lines)
-        return (
-            carts.render_cart(lines) + "\n\nSend *checkout* to order, *remove 1* or *change 1 to 2* to edit."
-        )
+            return render_cart(lines)
+        return render_cart(lines) + "\n\nSend *checkout* to order, *remove 1* or *change 1 to 2* to edit."
     if kind == "clear":
         await carts.clear_cart(turn.conn, turn.customer_id)
         turn.state.pop("checkout", None)
@@ -310,10 +300,7 @@ async def _command(turn: Turn, command: Command) -> str:
     if kind == "help":
         return texts.HELP
     if kind == "agent":
-        await turn.conn.execute(
-            "UPDATE customers SET mode = 'human', mode_changed_at = %s WHERE id = %s",
-            (turn.now, turn.customer_id),
-        )
+        await customers.set_mode(turn.conn, turn.customer_id, "human", turn.now, end_checkout=False)
         return texts.AGENT
     if kind == "thanks":
         return texts.THANKS

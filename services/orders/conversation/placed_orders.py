@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from services.orders.conversation import cart as carts
 from services.orders.conversation.adding import LineProblem, build_line, chosen_from_json
+from services.orders.conversation.cart import render_cart
 from services.orders.conversation.texts import CHECKOUT_HINT, ORDER_HINT
 from services.orders.conversation.turn import Turn
 from services.orders.menu import hours
 from services.orders.menu.catalog import format_money
 from services.orders.ordering import lifecycle
+from services.orders.storage import carts, orders
 
 CUSTOMER_CANCEL_REASON = "cancelled by the customer"
 # A "yes" this soon after placing an order is a repeated confirm, not a new question.
@@ -27,16 +28,9 @@ async def latest_order(
     turn: Turn, number: int | None = None, *, active_only: bool = False
 ) -> dict[str, Any] | None:
     """The customer's newest order (or the one numbered `number`, if it is theirs)."""
-    sql = "SELECT * FROM orders WHERE customer_id = %s AND store_id = %s"
-    params: list[Any] = [turn.customer_id, turn.store.id]
-    if number is not None:
-        sql += " AND number = %s"
-        params.append(number)
-    if active_only:
-        sql += " AND status NOT IN ('delivered', 'picked_up', 'cancelled')"
-    sql += " ORDER BY placed_at DESC, id DESC LIMIT 1"
-    row = await (await turn.conn.execute(sql, params)).fetchone()
-    return dict(row) if row else None
+    return await orders.latest_of_customer(
+        turn.conn, turn.store.id, turn.customer_id, number, active_only=active_only
+    )
 
 
 def _local(turn: Turn, moment: dt.datetime) -> str:
@@ -109,15 +103,10 @@ async def reorder(turn: Turn) -> str:
     order = await latest_order(turn)
     if order is None:
         return "You haven't ordered with us yet, so there's nothing to repeat. " + ORDER_HINT
-    cur = await turn.conn.execute(
-        "SELECT item_code, name, quantity, options, excluded, notes FROM order_lines"
-        " WHERE order_id = %s ORDER BY position",
-        (order["id"],),
-    )
     menu = turn.store.menu
     missing: list[str] = []
     added = 0
-    for row in await cur.fetchall():
+    for row in await orders.lines(turn.conn, int(order["id"])):
         item = menu.item(row["item_code"])
         if item is None:
             missing.append(row["name"])
@@ -144,7 +133,7 @@ async def reorder(turn: Turn) -> str:
         parts.append(f"🔁 I put your order #{order['number']} back in your cart (at today's prices).")
     if missing:
         parts.append("Sorry, these aren't available any more: " + ", ".join(missing) + ".")
-    parts.append(carts.render_cart(lines))
+    parts.append(render_cart(lines))
     if lines:
         parts.append(CHECKOUT_HINT)
     return "\n\n".join(parts)

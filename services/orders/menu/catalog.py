@@ -48,6 +48,9 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # mapped to how many times the option's price is charged. "light" costs the same as the
 # plain option; "extra" and "double" charge it once more; "triple" twice more.
 QUALIFIERS: Mapping[str, int] = {"light": 1, "extra": 2, "double": 2, "triple": 3}
+# The most of one item on one order line: a bigger quantity in a message is a typo or a joke,
+# not an order line, and a cart line never holds more.
+MAX_QUANTITY = 99
 
 _CODE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PRICE_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")

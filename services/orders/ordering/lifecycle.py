@@ -20,8 +20,10 @@ from datetime import tzinfo
 from typing import Any, Final
 
 from libs import metrics
-from services.orders.menu.catalog import format_money
+from services.orders.menu.catalog import Store, format_money
 from services.orders.menu.hours import store_zone
+from services.orders.storage import carts, customers, orders, stores
+from services.orders.storage.carts import CartLine
 from services.orders.storage.outbox import queue_notification
 from services.orders.storage.pool import Conn
 from services.orders.storage.stores import StoreRow
@@ -172,14 +174,82 @@ class TransitionResult:
 
 async def find_order_id(conn: Conn, store_id: int, number: int) -> tuple[int, int]:
     """(order id, customer id) of order `number`; raises `OrderNotFound`."""
-    row = await (
-        await conn.execute(
-            "SELECT id, customer_id FROM orders WHERE store_id = %s AND number = %s", (store_id, number)
-        )
-    ).fetchone()
-    if row is None:
+    found = await orders.find(conn, store_id, number)
+    if found is None:
         raise OrderNotFound(number)
-    return int(row["id"]), int(row["customer_id"])
+    return found
+
+
+def totals(store: Store, lines: list[CartLine], fulfilment: str) -> tuple[int, int, int]:
+    """(subtotal, delivery fee, total) in cents of `lines` for this fulfilment."""
+    subtotal = carts.subtotal(lines)
+    fee = store.delivery.fee if fulfilment == "delivery" else 0
+    return subtotal, fee, subtotal + fee
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """What the customer is told about the order just placed (money in cents, time UTC)."""
+
+    id: int
+    number: int
+    total_cents: int
+    delivery_address: str | None
+    estimated_ready_at: dt.datetime
+
+
+async def place_order(
+    conn: Conn,
+    store: StoreRow,
+    *,
+    customer_id: int,
+    fulfilment: str,
+    address: str | None,
+    location: dict[str, Any] | None,
+    notes: str,
+    lines: list[CartLine],
+    confirm_message_sid: str,
+    now: dt.datetime,
+) -> PlacedOrder:
+    """Turn the confirmed cart `lines` into a `placed` order inside the caller's transaction.
+
+    Takes the store's next number, writes the order with copies of the lines and its first
+    history row (actor `customer`), empties the cart and, for a delivery, saves the address
+    (and location pin) for "same address" next time. The estimated ready time is `now` plus the
+    store's preparation minutes. The caller has checked hours, availability and the minimum.
+    A second order for the same `confirm_message_sid` raises `psycopg.errors.UniqueViolation`.
+    """
+    menu_store = store.menu.store
+    subtotal, fee, total = totals(menu_store, lines, fulfilment)
+    number = await stores.next_order_number(conn, store.id)
+    ready_at = now + dt.timedelta(minutes=menu_store.preparation_minutes)
+    delivery = fulfilment == "delivery"
+    order_id = await orders.insert_placed(
+        conn,
+        store_id=store.id,
+        number=number,
+        customer_id=customer_id,
+        fulfilment=fulfilment,
+        delivery_address=address if delivery else None,
+        delivery_location=location if delivery else None,
+        notes=notes,
+        subtotal_cents=subtotal,
+        delivery_fee_cents=fee,
+        total_cents=total,
+        currency=menu_store.currency,
+        confirm_message_sid=confirm_message_sid,
+        estimated_ready_at=ready_at,
+        now=now,
+        lines=lines,
+    )
+    await orders.add_history(
+        conn, order_id, from_status=None, to_status="placed", actor="customer", reason="", at=now
+    )
+    await carts.clear_cart(conn, customer_id)
+    if delivery and address:
+        await customers.save_address(conn, customer_id, address, location)
+    metrics.ORDERS_PLACED.inc()
+    return PlacedOrder(order_id, number, total, address if delivery else None, ready_at)
 
 
 async def transition(
@@ -206,31 +276,20 @@ async def transition(
     times). The caller must tell the relay after commit.
     """
     order_id, customer_id = await find_order_id(conn, store_id, number)
-    customer = await (
-        await conn.execute("SELECT * FROM customers WHERE id = %s FOR UPDATE", (customer_id,))
-    ).fetchone()
-    order = await (
-        await conn.execute("SELECT * FROM orders WHERE id = %s FOR UPDATE", (order_id,))
-    ).fetchone()
+    customer = await customers.lock(conn, customer_id)
+    order = await orders.lock(conn, order_id)
     assert customer is not None and order is not None
     previous = str(order["status"])
     check_transition(number, previous, to, str(order["fulfilment"]), reason)
-    updated = await (
-        await conn.execute(
-            "UPDATE orders SET status = %s, updated_at = %s WHERE id = %s RETURNING *", (to, now, order_id)
-        )
-    ).fetchone()
-    assert updated is not None
-    await conn.execute(
-        "INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason, at)"
-        " VALUES (%s, %s, %s, %s, %s, %s)",
-        (order_id, previous, to, actor, reason.strip(), now),
+    updated = await orders.set_status(conn, order_id, to, now)
+    await orders.add_history(
+        conn, order_id, from_status=previous, to_status=to, actor=actor, reason=reason.strip(), at=now
     )
     notified = "reply"
     if notify:
         notified = await queue_notification(
             conn,
-            customer=dict(customer),
+            customer=customer,
             body=notification_text(updated, to, store_name, reason),
             purpose=f"status:{to}",
             order_id=order_id,
@@ -239,7 +298,7 @@ async def transition(
             now=now,
         )
     metrics.ORDER_TRANSITIONS.labels(to).inc()
-    return TransitionResult(order=dict(updated), previous=previous, notified=notified)
+    return TransitionResult(order=updated, previous=previous, notified=notified)
 
 
 async def transition_in_store(

@@ -13,6 +13,7 @@ from typing import Any
 
 from services.orders.menu.catalog import format_money
 from services.orders.ordering import lifecycle
+from services.orders.storage import customers, orders, outbox
 from services.orders.storage.outbox import queue_notification
 from services.orders.storage.pool import Conn
 
@@ -46,54 +47,29 @@ def order_summary(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_ORDER_SELECT = (
-    "SELECT o.*, c.address AS customer_address, c.profile_name FROM orders o"
-    " JOIN customers c ON c.id = o.customer_id"
-)
-
-
 async def list_orders(
     conn: Conn, store_id: int, *, statuses: list[str], since: dt.datetime | None, limit: int
 ) -> list[dict[str, Any]]:
     """Orders of the store, newest first; filtered by status (any of) and placed at or after `since`."""
-    sql = _ORDER_SELECT + " WHERE o.store_id = %s"
-    params: list[Any] = [store_id]
-    if statuses:
-        sql += " AND o.status = ANY(%s)"
-        params.append(statuses)
-    if since is not None:
-        sql += " AND o.placed_at >= %s"
-        params.append(since)
-    sql += " ORDER BY o.placed_at DESC, o.id DESC LIMIT %s"
-    params.append(min(limit, MAX_LIST))
-    cur = await conn.execute(sql, params)
-    return [order_summary(dict(r)) for r in await cur.fetchall()]
+    rows = await orders.list_with_customer(
+        conn, store_id, statuses=statuses, since=since, limit=min(limit, MAX_LIST)
+    )
+    return [order_summary(r) for r in rows]
 
 
 async def get_order(conn: Conn, store_id: int, number: int) -> dict[str, Any] | None:
     """One order in full: lines, totals, history, and each message sent about it with its
     delivery state (`pending`, `not_sent`, `queued`, `sent`, `delivered`, `read`, `failed`…)."""
-    row = await (
-        await conn.execute(_ORDER_SELECT + " WHERE o.store_id = %s AND o.number = %s", (store_id, number))
-    ).fetchone()
+    row = await orders.get_with_customer(conn, store_id, number)
     if row is None:
         return None
-    order = order_summary(dict(row))
+    order = order_summary(row)
     order["delivery_location"] = row["delivery_location"]
     order["notes"] = row["notes"]
     order["subtotal"] = format_money(int(row["subtotal_cents"]))
     order["delivery_fee"] = format_money(int(row["delivery_fee_cents"]))
-    lines = await conn.execute(
-        "SELECT item_code, name, quantity, unit_price_cents, line_total_cents, options, excluded, notes"
-        " FROM order_lines WHERE order_id = %s ORDER BY position",
-        (row["id"],),
-    )
-    order["lines"] = [dict(r) for r in await lines.fetchall()]
-    history = await conn.execute(
-        "SELECT from_status, to_status, actor, reason, at FROM order_status_history"
-        " WHERE order_id = %s ORDER BY at, id",
-        (row["id"],),
-    )
+    order_id = int(row["id"])
+    order["lines"] = await orders.lines(conn, order_id)
     order["history"] = [
         {
             "from": h["from_status"],
@@ -102,14 +78,8 @@ async def get_order(conn: Conn, store_id: int, number: int) -> dict[str, Any] | 
             "reason": h["reason"],
             "at": _iso(h["at"]),
         }
-        for h in await history.fetchall()
+        for h in await orders.history(conn, order_id)
     ]
-    messages = await conn.execute(
-        "SELECT id, purpose, body, content_sid, content_variables, status, twilio_sid, error_code,"
-        " error_message, created_at, published_at, status_updated_at FROM outbox"
-        " WHERE order_id = %s ORDER BY id",
-        (row["id"],),
-    )
     order["messages"] = [
         {
             "id": m["id"],
@@ -126,7 +96,7 @@ async def get_order(conn: Conn, store_id: int, number: int) -> dict[str, Any] | 
             "published_at": _iso(m["published_at"]),
             "status_updated_at": _iso(m["status_updated_at"]),
         }
-        for m in await messages.fetchall()
+        for m in await outbox.of_order(conn, order_id)
     ]
     return order
 
@@ -139,25 +109,17 @@ async def set_mode(
     Returns `{"customer", "mode", "changed", "notified"}`, or None for an unknown customer.
     Idempotent: setting the mode it already has changes nothing and sends nothing.
     """
-    customer = await (
-        await conn.execute(
-            "SELECT * FROM customers WHERE store_id = %s AND address = %s FOR UPDATE", (store_id, address)
-        )
-    ).fetchone()
+    customer = await customers.lock_by_address(conn, store_id, address)
     if customer is None:
         return None
     if customer["mode"] == mode:
         return {"customer": address, "mode": mode, "changed": False, "notified": None}
     # A handoff clears any half-finished checkout: staff see the cart and take it from there.
-    await conn.execute(
-        "UPDATE customers SET mode = %s, mode_changed_at = %s,"
-        " state = state - 'checkout' - 'question' - 'questions' WHERE id = %s",
-        (mode, now, customer["id"]),
-    )
+    await customers.set_mode(conn, int(customer["id"]), mode, now, end_checkout=True)
     human = mode == "human"
     notified = await queue_notification(
         conn,
-        customer=dict(customer),
+        customer=customer,
         body=HANDOFF_TEXT if human else RELEASE_TEXT,
         purpose="staff:handoff" if human else "staff:release",
         order_id=None,

@@ -1,4 +1,5 @@
-"""Writing replies to the outbox, in the transaction that decided them.
+"""The `outbox` and `delivery_events` tables: replies written in the transaction that decided
+them, what the relay publishes, and each reply's delivery state.
 
 A reply is split into parts of at most 1,600 characters (Twilio's Body limit for WhatsApp,
 https://www.twilio.com/docs/api/errors/21617), on paragraph, then line, then word boundaries,
@@ -17,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from services.orders.storage import customers
 from services.orders.storage.pool import Conn
 
 MAX_BODY_CHARS = 1600
@@ -58,24 +60,12 @@ def split_body(body: str, limit: int = MAX_BODY_CHARS) -> list[str]:
     return [f"({i}/{n}) {p}" for i, p in enumerate(parts, 1)]
 
 
-async def _next_seqs(conn: Conn, customer_id: int, count: int) -> int:
-    """Reserve `count` sequence numbers for the customer; returns the first one."""
-    row = await (
-        await conn.execute(
-            "UPDATE customers SET reply_seq = reply_seq + %s WHERE id = %s RETURNING reply_seq",
-            (count, customer_id),
-        )
-    ).fetchone()
-    assert row is not None
-    return int(row["reply_seq"]) - count + 1
-
-
 async def queue_replies(conn: Conn, customer_id: int, to_address: str, replies: list[Reply]) -> int:
     """Write `replies` (split into parts) to the outbox; returns how many rows were written."""
     rows: list[tuple[str, Reply]] = [(part, r) for r in replies for part in split_body(r.body)]
     if not rows:
         return 0
-    first = await _next_seqs(conn, customer_id, len(rows))
+    first = await customers.reserve_reply_seqs(conn, customer_id, len(rows))
     async with conn.cursor() as cur:
         await cur.executemany(
             "INSERT INTO outbox (customer_id, to_address, seq, body, purpose, order_id)"
@@ -131,7 +121,7 @@ async def queue_notification(
             ),
         )
         return "not_sent"
-    seq = await _next_seqs(conn, customer["id"], 1)
+    seq = await customers.reserve_reply_seqs(conn, customer["id"], 1)
     content_variables = orjson.dumps(
         {str(i): variables.get(name, "") for i, name in enumerate(template["variables"], 1)}
     ).decode()
@@ -149,3 +139,89 @@ async def queue_notification(
         ),
     )
     return "template"
+
+
+async def record_status(conn: Conn, message_sid: str, status: str, rank: int, error_code: str | None) -> None:
+    """Record a Twilio status callback for `message_sid`: kept in `delivery_events` (once per
+    status) and applied to its outbox row only when it moves the state forward (`rank`)."""
+    await conn.execute(
+        "INSERT INTO delivery_events (message_sid, status, status_rank, error_code)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (message_sid, status) DO NOTHING",
+        (message_sid, status, rank, error_code),
+    )
+    await conn.execute(
+        "UPDATE outbox SET status = %s, status_rank = %s, status_updated_at = now(),"
+        " error_code = COALESCE(%s, error_code)"
+        " WHERE twilio_sid = %s AND status_rank < %s",
+        (status, rank, error_code, message_sid, rank),
+    )
+
+
+async def record_sent(conn: Conn, reply_id: int, message_sid: str | None) -> None:
+    """The notifier handed reply `reply_id` to Twilio as `message_sid`: it is `queued`, unless a
+    status callback that arrived first (in `delivery_events`) already says more."""
+    await conn.execute(
+        "UPDATE outbox SET twilio_sid = %s, status = 'queued', status_rank = 1,"
+        " status_updated_at = now() WHERE id = %s AND status_rank < 1",
+        (message_sid, reply_id),
+    )
+    # Callbacks that beat the send result to us: apply the furthest one.
+    await conn.execute(
+        """
+        UPDATE outbox o SET status = e.status, status_rank = e.status_rank,
+            error_code = COALESCE(e.error_code, o.error_code), status_updated_at = now()
+        FROM (SELECT status, status_rank, error_code FROM delivery_events
+              WHERE message_sid = %s ORDER BY status_rank DESC LIMIT 1) e
+        WHERE o.id = %s AND o.status_rank < e.status_rank
+        """,
+        (message_sid, reply_id),
+    )
+
+
+async def record_failed(
+    conn: Conn, reply_id: int, message_sid: str | None, error_code: str | None, error_message: str
+) -> None:
+    """The notifier gave up on reply `reply_id`: `failed`, with Twilio's error (message cut to 500)."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'failed', status_rank = 5,"
+        " twilio_sid = COALESCE(%s, twilio_sid), error_code = %s, error_message = %s,"
+        " status_updated_at = now() WHERE id = %s",
+        (message_sid, error_code, error_message[:500], reply_id),
+    )
+
+
+async def unpublished(conn: Conn, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` committed rows waiting for the relay, in id order: `id`, `to_address`,
+    `seq`, and `body` or `content_sid`/`content_variables`."""
+    cur = await conn.execute(
+        "SELECT id, to_address, seq, body, content_sid, content_variables FROM outbox"
+        " WHERE published_at IS NULL AND status = 'pending' ORDER BY id LIMIT %s",
+        (limit,),
+    )
+    return [dict(r) for r in await cur.fetchall()]
+
+
+async def unpublished_count(conn: Conn) -> int:
+    """How many rows wait for the relay."""
+    row = await (
+        await conn.execute(
+            "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL AND status = 'pending'"
+        )
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def mark_published(conn: Conn, ids: list[int]) -> None:
+    """Record that the rows `ids` are on the outbound stream."""
+    await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (ids,))
+
+
+async def of_order(conn: Conn, order_id: int) -> list[dict[str, Any]]:
+    """Every message sent about the order, oldest first, with its delivery state and times."""
+    cur = await conn.execute(
+        "SELECT id, purpose, body, content_sid, content_variables, status, twilio_sid, error_code,"
+        " error_message, created_at, published_at, status_updated_at FROM outbox"
+        " WHERE order_id = %s ORDER BY id",
+        (order_id,),
+    )
+    return [dict(r) for r in await cur.fetchall()]

@@ -87,6 +87,15 @@ def observe_pool(pool: AsyncConnectionPool[Conn]) -> None:
     metrics.DB_POOL_WAITING.set(stats.get("requests_waiting", 0))
 
 
+async def ping(pool: AsyncConnectionPool[Conn], *, timeout_s: float = 1.5) -> str:
+    """The readiness check: a pooled connection within `timeout_s` answers `SELECT 1`; returns
+    "ok", raises on failure. Refreshes the pool gauges first."""
+    observe_pool(pool)
+    async with pool.connection(timeout=timeout_s) as conn:
+        await conn.execute("SELECT 1")
+    return "ok"
+
+
 @asynccontextmanager
 async def transaction(
     pool: AsyncConnectionPool[Conn], *, slow_s: float, timeout_s: float = TRANSACTION_TIMEOUT_S

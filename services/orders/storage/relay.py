@@ -22,6 +22,7 @@ from libs import metrics
 from libs.errors import DependencyUnavailable
 from libs.messages import ENTRY_FIELD, REPLY, Envelope, Keys
 from libs.streams import backoff_delay
+from services.orders.storage import outbox
 from services.orders.storage.pool import Conn, transaction
 
 log = logging.getLogger("services.orders.storage.relay")
@@ -118,22 +119,9 @@ class OutboxRelay(Relay):
         async with transaction(self.pool, slow_s=self.slow_s) as conn:
             if not await self.take_lock(conn):
                 return 0
-            rows = await (
-                await conn.execute(
-                    "SELECT id, to_address, seq, body, content_sid, content_variables FROM outbox"
-                    " WHERE published_at IS NULL AND status = 'pending' ORDER BY id LIMIT %s",
-                    (BATCH,),
-                )
-            ).fetchall()
+            rows = await outbox.unpublished(conn, BATCH)
             # A batch short of BATCH took every pending row: only a full one needs counting.
-            left = 0
-            if len(rows) == BATCH:
-                backlog = await (
-                    await conn.execute(
-                        "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL AND status = 'pending'"
-                    )
-                ).fetchone()
-                left = int(backlog["n"]) - len(rows) if backlog else 0
+            left = await outbox.unpublished_count(conn) - len(rows) if len(rows) == BATCH else 0
             metrics.OUTBOX_BACKLOG.set(left)
             if not rows:
                 return 0
@@ -148,7 +136,5 @@ class OutboxRelay(Relay):
                     envelope = Envelope(kind=REPLY, fields=fields, id=f"reply-{row['id']}")
                     pipe.xadd(self.keys.outbound, {ENTRY_FIELD: envelope.encode()})
                 await pipe.execute()
-            await conn.execute(
-                "UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", ([r["id"] for r in rows],)
-            )
+            await outbox.mark_published(conn, [r["id"] for r in rows])
             return len(rows)

@@ -1,4 +1,5 @@
-"""The store row, its menu in PostgreSQL, and loading a menu file into the database.
+"""The `stores` and `items` tables: the store row, its menu in PostgreSQL, and loading a menu
+file into the database.
 
 A menu file (docs/menu-format.md) is validated by `catalog.load_menu`, then written in one
 transaction: the store's settings and the whole document (`stores.menu`), plus one `items`
@@ -15,11 +16,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-import yaml
 from psycopg.types.json import Jsonb
 
-from services.orders.menu.catalog import Menu, MenuError, load_menu
+from services.orders.menu.catalog import Menu, load_menu
+from services.orders.menu.files import parse_templates
 from services.orders.storage.pool import Conn
 
 
@@ -33,43 +33,6 @@ class StoreRow:
     templates: dict[str, Any]
     menu_version: int
     menu: Menu
-
-
-def parse_templates(document: dict[str, Any]) -> dict[str, Any]:
-    """The `templates` section: status -> {"content_sid": "HX…", "variables": [...]}.
-
-    Raises `MenuError` for a malformed entry. Twilio requires an approved template
-    (ContentSid) for business-initiated messages outside the 24-hour window
-    (https://www.twilio.com/docs/api/errors/63016).
-    """
-    raw = document.get("templates") or {}
-    if not isinstance(raw, dict):
-        raise MenuError("templates", "expected a mapping of status -> template")
-    templates: dict[str, Any] = {}
-    for status, spec in raw.items():
-        path = f"templates.{status}"
-        if not isinstance(spec, dict) or not isinstance(spec.get("content_sid"), str):
-            raise MenuError(path, "expected {content_sid: HX..., variables: [...]}")
-        if not spec["content_sid"].startswith("HX"):
-            raise MenuError(f"{path}.content_sid", "a Content SID starts with HX")
-        variables = spec.get("variables", [])
-        if not isinstance(variables, list) or not all(isinstance(v, str) for v in variables):
-            raise MenuError(f"{path}.variables", "expected a list of variable names")
-        templates[str(status)] = {"content_sid": spec["content_sid"], "variables": variables}
-    return templates
-
-
-def read_menu_document(text: str) -> dict[str, Any]:
-    """Parse a menu file's YAML text into a mapping; raises `MenuError` on bad YAML."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise MenuError("", f"not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise MenuError("", "a menu file is a mapping with store, option_groups and categories")
-    # JSON round trip: the document is stored as jsonb and must survive it unchanged.
-    document: dict[str, Any] = orjson.loads(orjson.dumps(data, default=str))
-    return document
 
 
 async def load_menu_into_db(conn: Conn, document: dict[str, Any]) -> tuple[int, Menu]:
@@ -206,3 +169,28 @@ async def set_item_available(conn: Conn, store_id: int, code: str, available: bo
         return False
     await conn.execute("UPDATE stores SET menu_version = menu_version + 1 WHERE id = %s", (store_id,))
     return True
+
+
+async def item(conn: Conn, store_id: int, code: str) -> dict[str, Any] | None:
+    """The item `code` of the store: code, name, category, price_cents, available; or None."""
+    row = await (
+        await conn.execute(
+            "SELECT code, name, category, price_cents, available FROM items"
+            " WHERE store_id = %s AND code = %s",
+            (store_id, code),
+        )
+    ).fetchone()
+    return dict(row) if row else None
+
+
+async def next_order_number(conn: Conn, store_id: int) -> int:
+    """Take the store's next order number (the row lock serializes concurrent orders)."""
+    row = await (
+        await conn.execute(
+            "UPDATE stores SET next_order_number = next_order_number + 1 WHERE id = %s"
+            " RETURNING next_order_number - 1 AS number",
+            (store_id,),
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row["number"])

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["MAX_QUANTITY", "NUMBER_PHRASES", "WEAK_NUMBERS", "number_from_words"]
+__all__ = ["NUMBER_PHRASES", "WEAK_NUMBERS", "number_from_words"]
 
-# A quantity above this is treated as a typo or a joke, not as an order line.
-MAX_QUANTITY = 99
 
 _UNITS: Mapping[str, int] = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,

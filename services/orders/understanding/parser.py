@@ -31,9 +31,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal
 
-from services.orders.menu.catalog import ChosenOption, Menu
+from services.orders.menu.catalog import MAX_QUANTITY, ChosenOption, Menu
 from services.orders.understanding.menu_index import Entry, MenuIndex, index_for, tokenize
-from services.orders.understanding.numbers import MAX_QUANTITY
 from services.orders.understanding.words import (
     ANAPHORS,
     COMMON_WORDS,

@@ -33,6 +33,7 @@ from starlette.routing import BaseRoute, Route
 from libs.errors import DependencyUnavailable
 from services.orders.ordering import lifecycle, staff
 from services.orders.settings import OrdersSettings
+from services.orders.storage import stores
 from services.orders.storage.pool import transaction
 from services.orders.storage.stores import StoreRow, set_item_available
 
@@ -222,14 +223,8 @@ async def patch_item(request: Request) -> Response:
         store = await _store(request, conn)
         if not await set_item_available(conn, store.id, code, available):
             raise ApiError(404, f"no item {code!r} on the menu")
-        row = await (
-            await conn.execute(
-                "SELECT code, name, category, price_cents, available FROM items"
-                " WHERE store_id = %s AND code = %s",
-                (store.id, code),
-            )
-        ).fetchone()
-    return json_response(dict(row) if row else {"code": code, "available": available})
+        row = await stores.item(conn, store.id, code)
+    return json_response(row or {"code": code, "available": available})
 
 
 def _handoff(mode: str) -> Handler:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from services.orders.conversation.commands import classify
 from services.orders.menu.catalog import format_money
 from services.orders.ordering import lifecycle
+from services.orders.storage import customers, orders
 from services.orders.storage.pool import Conn
 
 ACTIVE: Final = ("placed", "confirmed", "preparing", "ready", "out_for_delivery")
@@ -170,10 +171,8 @@ async def ticket(conn: Conn, store_id: int, order_id: int) -> dict[str, Any] | N
 
 async def order_id_of(conn: Conn, store_id: int, number: int) -> int | None:
     """The id of order `number`, or None."""
-    row = await (
-        await conn.execute("SELECT id FROM orders WHERE store_id = %s AND number = %s", (store_id, number))
-    ).fetchone()
-    return int(row["id"]) if row else None
+    found = await orders.find(conn, store_id, number)
+    return found[0] if found else None
 
 
 async def board(conn: Conn, store_id: int, now: dt.datetime) -> dict[str, list[dict[str, Any]]]:
@@ -200,14 +199,8 @@ def column_of(status: str) -> str:
 
 async def history(conn: Conn, order_id: int) -> list[dict[str, Any]]:
     """The order's status history, oldest first."""
-    rows = await (
-        await conn.execute(
-            "SELECT from_status, to_status, actor, reason, at FROM order_status_history"
-            " WHERE order_id = %s ORDER BY at, id",
-            (order_id,),
-        )
-    ).fetchall()
-    return [dict(r) | {"label": lifecycle.LABELS.get(r["to_status"], r["to_status"])} for r in rows]
+    rows = await orders.history(conn, order_id)
+    return [r | {"label": lifecycle.LABELS.get(r["to_status"], r["to_status"])} for r in rows]
 
 
 def _message(row: dict[str, Any]) -> dict[str, Any]:
@@ -269,10 +262,7 @@ async def previous_order_at(conn: Conn, customer_id: int, placed_at: dt.datetime
 
 async def customer(conn: Conn, store_id: int, customer_id: int) -> dict[str, Any] | None:
     """A customer row of the store, or None."""
-    row = await (
-        await conn.execute("SELECT * FROM customers WHERE store_id = %s AND id = %s", (store_id, customer_id))
-    ).fetchone()
-    return dict(row) if row else None
+    return await customers.get(conn, store_id, customer_id)
 
 
 async def handoffs(conn: Conn, store_id: int) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from services.orders.menu import hours
 from services.orders.ordering import lifecycle, staff
+from services.orders.storage import customers
 from services.orders.storage.outbox import WINDOW, Reply, queue_replies
 from services.orders.storage.pool import transaction
 from services.orders.storage.stores import set_item_available
@@ -504,14 +505,9 @@ async def reply(request: Request, who: auth.Staff) -> Response:
         raise PageError(400, f"Keep a reply under {MAX_REPLY_CHARS} characters.")
     async with _tx(request) as conn:
         store = await store_of(request, conn)
-        locked = await (
-            await conn.execute(
-                "SELECT * FROM customers WHERE store_id = %s AND id = %s FOR UPDATE", (store.id, customer_id)
-            )
-        ).fetchone()
-        if locked is None:
+        customer = await customers.lock_in_store(conn, store.id, customer_id)
+        if customer is None:
             raise PageError(404, "No such conversation.")
-        customer = dict(locked)
         if customer["opted_out"]:
             raise PageError(409, "This customer unsubscribed (STOP); nothing can be sent to them.")
         last = customer.get("last_inbound_at")

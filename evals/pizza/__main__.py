@@ -16,8 +16,7 @@ from pathlib import Path
 from evals.pizza.evaluation import TARGET, PizzaDataMissing, evaluate, pizza_dir
 from evals.pizza.exr import render_exr
 from evals.pizza.menu import CatalogError, pizza_menu_yaml
-from services.orders.menu.catalog import MenuError, demo_menu_path, load_menu_file
-from services.orders.understanding.parser import parse_order
+from services.orders import __main__ as orders_cli
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -66,17 +65,8 @@ def cmd_menu(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    """Parse stdin line by line into EXR; exit 2 when the menu file cannot be used."""
-    path = Path(args.menu) if args.menu else demo_menu_path()
-    try:
-        menu = load_menu_file(path)
-    except (OSError, MenuError) as exc:
-        print(f"cannot use the menu {path}: {exc}", file=sys.stderr)
-        return 2
-    for raw in sys.stdin:
-        sys.stdout.write(render_exr(menu, parse_order(menu, raw.rstrip("\n"))) + "\n")
-        sys.stdout.flush()
-    return 0
+    """The service's `parse` subcommand, writing EXR trees instead of JSON."""
+    return orders_cli.cmd_parse(args, render=render_exr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ from services.orders.menu.files import read_menu_document
 from services.orders.settings import OrdersSettings
 from services.orders.storage.pool import make_pool
 from services.orders.storage.stores import load_menu_into_db
-from services.orders.web.dashboard import auth, dashboard_lifespan, dashboard_routes
+from services.orders.web.dashboard import auth
 from services.orders.web.dashboard.web import safe_next
 
 EMAIL, PASSWORD = "owner@example.com", "a-long-enough-password"
@@ -40,7 +40,7 @@ def settings_for(database_url: str, key_prefix: str, **extra: str) -> OrdersSett
 
 
 def app_for(settings: OrdersSettings) -> TestClient:
-    return TestClient(create_app(settings, dashboard_routes(settings), extensions=[dashboard_lifespan]))
+    return TestClient(create_app(settings))
 
 
 def load_demo(database_url: str) -> None:

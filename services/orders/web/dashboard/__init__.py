@@ -1,9 +1,7 @@
 """The staff dashboard, served by orders: `/login`, `/logout` and everything under `/dashboard`.
 
-Wiring (services/orders/__main__.py):
-
-    create_app(settings, [*staff_routes(settings), *dashboard_routes(settings)],
-               extensions=[dashboard_lifespan])
+Wiring (services/orders/app.py): `create_app` adds `dashboard_routes(settings)`, and its
+lifespan enters `dashboard_lifespan(app)` once `app.state.orders` is set.
 
 `dashboard_lifespan` runs beside the consumer: it creates the first staff account from
 ADMIN_EMAIL/ADMIN_PASSWORD when there is none, and runs the event relay (committed changes ->
@@ -17,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
@@ -27,12 +24,10 @@ from libs import health
 from libs.errors import DependencyUnavailable
 from libs.streams import backoff_delay
 from services.orders.settings import OrdersSettings
+from services.orders.state import OrdersState
 from services.orders.web.dashboard import auth, views
 from services.orders.web.dashboard.events import EventHub, EventRelay, Outgoing, StreamEvent
 from services.orders.web.dashboard.web import HERE, Runtime, make_templates
-
-if TYPE_CHECKING:
-    from services.orders.app import OrdersState
 
 log = logging.getLogger("services.orders.web.dashboard")
 

@@ -33,7 +33,7 @@ from services.orders.conversation.commands import KINDS, Command, Kind, classify
 from services.orders.conversation.turn import Turn
 from services.orders.menu.catalog import Item, Menu
 from services.orders.storage import carts, customers
-from services.orders.storage.outbox import Reply
+from services.orders.storage.outbox import ReplyText
 from services.orders.understanding.parser import ParseResult
 
 log = logging.getLogger("services.orders.conversation")
@@ -79,7 +79,7 @@ DIET_ADVICE = (
 SORRY = "Sorry, something went wrong on our side. 🙏 Please try again, or send *agent* to talk to our team."
 
 
-async def respond(turn: Turn) -> tuple[list[Reply], str]:
+async def respond(turn: Turn) -> tuple[list[ReplyText], str]:
     """Decide the replies to `turn.inbound`; see the module docstring."""
     inbound = turn.inbound
     command = classify(inbound.text) if inbound.text.strip() else Command("empty")
@@ -92,7 +92,7 @@ async def respond(turn: Turn) -> tuple[list[Reply], str]:
         return [], "opted_out"
     if inbound.throttled:
         return (
-            [Reply(texts.THROTTLED, purpose="throttle")] if inbound.throttled == "first" else []
+            [ReplyText(texts.THROTTLED, purpose="throttle")] if inbound.throttled == "first" else []
         ), "throttled"
     if customer.get("mode") == "human":
         return [], "human_mode"
@@ -104,23 +104,23 @@ async def respond(turn: Turn) -> tuple[list[Reply], str]:
     except Exception:
         log.exception("conversation failed", extra={"message_sid": inbound.message_sid})
         body = SORRY
-    return [Reply(body)], "handled"
+    return [ReplyText(body)], "handled"
 
 
-async def _opt_out(turn: Turn) -> list[Reply]:
+async def _opt_out(turn: Turn) -> list[ReplyText]:
     await customers.opt_out(turn.conn, turn.customer_id, turn.now)
     if turn.customer.get("opted_out"):
         return []  # already out: the one confirmation was sent the first time
-    return [Reply(texts.STOPPED, purpose="opt_out")]
+    return [ReplyText(texts.STOPPED, purpose="opt_out")]
 
 
-async def _opt_in(turn: Turn) -> list[Reply]:
+async def _opt_in(turn: Turn) -> list[ReplyText]:
     await customers.opt_in(turn.conn, turn.customer_id)
     menu = turn.store.menu
     welcome = "✅ You're subscribed again.\n\n" + texts.greeting(
         menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders
     )
-    return [Reply(welcome)]
+    return [ReplyText(welcome)]
 
 
 async def _expire_cart(turn: Turn) -> str:

@@ -23,12 +23,10 @@ from services.orders.storage.pool import Conn
 
 MAX_BODY_CHARS = 1600
 WINDOW = dt.timedelta(hours=24)
-# Reserve room for a "(12/12) " part marker.
-_PART_ROOM = MAX_BODY_CHARS - 8
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
+class ReplyText:
     """A text reply to one customer. `purpose` tags it (reply, status:<status>, staff, throttle)."""
 
     body: str
@@ -41,7 +39,7 @@ def split_body(body: str, limit: int = MAX_BODY_CHARS) -> list[str]:
     body = body.strip() or "…"
     if len(body) <= limit:
         return [body]
-    room = limit - 8
+    room = limit - 8  # for a "(12/12) " part marker
     parts: list[str] = []
     rest = body
     while len(rest) > room:
@@ -60,9 +58,9 @@ def split_body(body: str, limit: int = MAX_BODY_CHARS) -> list[str]:
     return [f"({i}/{n}) {p}" for i, p in enumerate(parts, 1)]
 
 
-async def queue_replies(conn: Conn, customer_id: int, to_address: str, replies: list[Reply]) -> int:
+async def queue_replies(conn: Conn, customer_id: int, to_address: str, replies: list[ReplyText]) -> int:
     """Write `replies` (split into parts) to the outbox; returns how many rows were written."""
-    rows: list[tuple[str, Reply]] = [(part, r) for r in replies for part in split_body(r.body)]
+    rows: list[tuple[str, ReplyText]] = [(part, r) for r in replies for part in split_body(r.body)]
     if not rows:
         return 0
     first = await customers.reserve_reply_seqs(conn, customer_id, len(rows))
@@ -101,7 +99,7 @@ async def queue_notification(
         return "opted_out"
     last = customer.get("last_inbound_at")
     if last is not None and now - last < WINDOW:
-        await queue_replies(conn, customer["id"], customer["address"], [Reply(body, purpose, order_id)])
+        await queue_replies(conn, customer["id"], customer["address"], [ReplyText(body, purpose, order_id)])
         return "body"
     if template is None:
         # Never published, so it must not take a place in the customer's reply sequence: the

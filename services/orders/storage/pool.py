@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -119,14 +119,3 @@ async def transaction(
         elapsed = time.perf_counter() - started
         if elapsed > slow_s:
             log.warning("slow transaction", extra={"duration_s": round(elapsed, 3)})
-
-
-async def with_retry_on_conflict(fn: Callable[[], Awaitable[T]], attempts: int = 3) -> T:
-    """Run `fn` again when PostgreSQL reports a serialization failure or deadlock."""
-    for attempt in range(attempts):
-        try:
-            return await fn()
-        except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected):
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")

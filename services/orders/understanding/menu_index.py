@@ -28,7 +28,7 @@ from services.orders.understanding.words import (
     QUALIFIER_PHRASES,
 )
 
-__all__ = ["Entry", "MenuIndex", "index_for", "quote", "tokenize"]
+__all__ = ["Meaning", "MenuIndex", "index_for", "quote", "tokenize"]
 
 # A minus sign is kept on a number that starts a word ("-1 water"), so that the parser can
 # refuse it as a quantity instead of reading "1"; inside a word a hyphen splits ("7-up").
@@ -93,7 +93,7 @@ def quote(text: str, phrase: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class Meaning:
     """Everything one phrase can mean; a phrase may be an item and an option at once."""
 
     items: tuple[str, ...] = ()
@@ -117,7 +117,7 @@ class MenuIndex:
     """Lexicon and lookups derived from one :class:`Menu`; build with :func:`index_for`."""
 
     menu: Menu
-    lexicon: dict[tuple[str, ...], Entry] = field(default_factory=dict)
+    lexicon: dict[tuple[str, ...], Meaning] = field(default_factory=dict)
     max_phrase: int = 1
     known_words: frozenset[str] = frozenset()
     vocabulary: tuple[str, ...] = ()
@@ -257,7 +257,7 @@ def _variants(tokens: tuple[str, ...]) -> Iterable[tuple[str, ...]]:
         yield ("".join(tokens),)
 
 
-def _merge(old: Entry | None, new: Entry) -> Entry:
+def _merge(old: Meaning | None, new: Meaning) -> Meaning:
     if old is None:
         return new
     return replace(
@@ -276,10 +276,10 @@ def _merge(old: Entry | None, new: Entry) -> Entry:
 
 def _build(menu: Menu) -> MenuIndex:
     index = MenuIndex(menu=menu)
-    exact: dict[tuple[str, ...], Entry] = {}
-    generated: dict[tuple[str, ...], Entry] = {}
+    exact: dict[tuple[str, ...], Meaning] = {}
+    generated: dict[tuple[str, ...], Meaning] = {}
 
-    def add(text: str, entry: Entry, *, tier: str = "exact") -> None:
+    def add(text: str, entry: Meaning, *, tier: str = "exact") -> None:
         tokens = tuple(tokenize(text))
         if not tokens:
             return
@@ -301,17 +301,17 @@ def _build(menu: Menu) -> MenuIndex:
         index.kind_items[item.kind] += (item.code,)
         names = (item.name, item.code.replace("-", " "), *item.aliases)
         for name in names:
-            add(name, Entry(items=(item.code,)))
+            add(name, Meaning(items=(item.code,)))
             tokens = tokenize(name)
             # "Build Your Own Pizza" is also "build your own"
             if len(tokens) > 1 and tokens[-1] in KIND_NOUNS:
-                add(" ".join(tokens[:-1]), Entry(items=(item.code,)), tier="generated")
+                add(" ".join(tokens[:-1]), Meaning(items=(item.code,)), tier="generated")
     for group in menu.option_groups:
         index.group_single[group.code] = group.kind == "single"
         index.group_qualifiers[group.code] = group.qualifiers
         for option in group.options:
             for name in (option.name, option.code.replace("-", " "), *option.aliases):
-                entry = Entry(options=((group.code, option.code),))
+                entry = Meaning(options=((group.code, option.code),))
                 add(name, entry)
                 tokens = tokenize(name)
                 # "party size" is also "party", "lunch sized" also "lunch"
@@ -324,17 +324,17 @@ def _build(menu: Menu) -> MenuIndex:
     index.all_groups = frozenset(index.group_single)
 
     # English phrases: menu names win over them, numbers over qualifiers, and so on.
-    english: list[tuple[str, Entry]] = []
+    english: list[tuple[str, Meaning]] = []
     for phrase_tokens, value in NUMBER_PHRASES.items():
         english.append(
-            (" ".join(phrase_tokens), Entry(number=value, weak_number=phrase_tokens in WEAK_NUMBERS))
+            (" ".join(phrase_tokens), Meaning(number=value, weak_number=phrase_tokens in WEAK_NUMBERS))
         )
-    english += [(p, Entry(qualifier=q)) for p, q in QUALIFIER_PHRASES.items()]
-    english += [(p, Entry(negation=True)) for p in NEGATIONS]
-    english += [(p, Entry(note=p)) for p in NOTE_PHRASES]
-    english += [(p, Entry(noun=k)) for p, k in KIND_NOUNS.items()]
-    english += [(p, Entry(filler=True)) for p in FILLER_PHRASES]
-    lexicon: dict[tuple[str, ...], Entry] = dict(generated)
+    english += [(p, Meaning(qualifier=q)) for p, q in QUALIFIER_PHRASES.items()]
+    english += [(p, Meaning(negation=True)) for p in NEGATIONS]
+    english += [(p, Meaning(note=p)) for p in NOTE_PHRASES]
+    english += [(p, Meaning(noun=k)) for p, k in KIND_NOUNS.items()]
+    english += [(p, Meaning(filler=True)) for p in FILLER_PHRASES]
+    lexicon: dict[tuple[str, ...], Meaning] = dict(generated)
     for phrase, entry in english:
         key = tuple(tokenize(phrase))
         if key and key not in exact:

@@ -32,7 +32,7 @@ from itertools import pairwise
 from typing import Any, Literal
 
 from services.orders.menu.catalog import MAX_QUANTITY, ChosenOption, Menu
-from services.orders.understanding.menu_index import Entry, MenuIndex, index_for, tokenize
+from services.orders.understanding.menu_index import Meaning, MenuIndex, index_for, tokenize
 from services.orders.understanding.words import (
     ANAPHORS,
     COMMON_WORDS,
@@ -262,7 +262,7 @@ class _Atom:
     start: int
     end: int
     text: str
-    entry: Entry | None = None
+    entry: Meaning | None = None
     number: int = 0
     weak: bool = False
     # for "word": True when the word is ordinary English, False for an unknown content word
@@ -287,7 +287,7 @@ def _atoms(index: MenuIndex, tokens: list[str], guesses: dict[int, str] | None =
     atoms: list[_Atom] = []
     i, n = 0, len(tokens)
     while i < n:
-        entry: Entry | None = None
+        entry: Meaning | None = None
         size = 0
         for length in range(min(index.max_phrase, n - i), 0, -1):
             found = lexicon.get(tuple(tokens[i : i + length]))
@@ -307,7 +307,9 @@ def _atoms(index: MenuIndex, tokens: list[str], guesses: dict[int, str] | None =
     return atoms
 
 
-def _yield_to_menu(index: MenuIndex, tokens: list[str], i: int, entry: Entry, size: int) -> tuple[Entry, int]:
+def _yield_to_menu(
+    index: MenuIndex, tokens: list[str], i: int, entry: Meaning, size: int
+) -> tuple[Meaning, int]:
     """Shorten an English phrase that overlaps a longer menu name: in "extra spicy red
     sauce" the note "extra spicy" gives way to "extra" + "spicy red sauce"."""
     n = len(tokens)
@@ -354,7 +356,7 @@ def _plain(tok: str, i: int) -> _Atom:
     return _Atom("word", i, i + 1, tok, common=common)
 
 
-def _from_entry(entry: Entry, start: int, end: int, text: str) -> _Atom:
+def _from_entry(entry: Meaning, start: int, end: int, text: str) -> _Atom:
     if entry.items and not entry.options:
         return _Atom("head", start, end, text, entry)
     if entry.options:

@@ -27,7 +27,7 @@ from services.orders.settings import OrdersSettings
 from services.orders.state import OrdersState
 from services.orders.web.dashboard import auth, views
 from services.orders.web.dashboard.events import EventHub, EventRelay, Outgoing, StreamEvent
-from services.orders.web.dashboard.web import HERE, Runtime, make_templates
+from services.orders.web.dashboard.web import HERE, DashboardState, make_templates
 
 log = logging.getLogger("services.orders.web.dashboard")
 
@@ -101,7 +101,7 @@ async def dashboard_lifespan(app: Starlette) -> AsyncIterator[None]:
     async def render(event: StreamEvent) -> Outgoing:
         return await views.render_event(app, event)
 
-    runtime = Runtime(
+    runtime = DashboardState(
         settings=settings, templates=make_templates(), cookies=auth.SessionCookies(settings.session_secret)
     )
     runtime.hub = EventHub(state.redis, state.keys, render)

@@ -188,19 +188,6 @@ async def revoke_all_sessions(conn: Conn, user_id: int) -> int:
     return cur.rowcount
 
 
-async def create_user(conn: Conn, email: str, password: str, name: str = "") -> int:
-    """Add a staff account; returns its id. Raises `psycopg.errors.UniqueViolation` for a taken email."""
-    password_hash = await hash_password(password)
-    row = await (
-        await conn.execute(
-            "INSERT INTO staff_users (email, name, password_hash) VALUES (%s, %s, %s) RETURNING id",
-            (email.strip(), name, password_hash),
-        )
-    ).fetchone()
-    assert row is not None
-    return int(row["id"])
-
-
 async def ensure_first_admin(
     pool: AsyncConnectionPool[Conn], email: str, password: str, *, slow_s: float
 ) -> bool:

@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from services.orders.menu import hours
 from services.orders.ordering import lifecycle, staff
 from services.orders.storage import customers
-from services.orders.storage.outbox import WINDOW, Reply, queue_replies
+from services.orders.storage.outbox import WINDOW, ReplyText, queue_replies
 from services.orders.storage.pool import transaction
 from services.orders.storage.stores import set_item_available
 from services.orders.web.dashboard import auth, queries
@@ -521,7 +521,7 @@ async def reply(request: Request, who: auth.Staff) -> Response:
             await staff.set_mode(
                 conn, store.id, str(customer["address"]), "human", templates=store.templates, now=now()
             )
-        await queue_replies(conn, customer_id, str(customer["address"]), [Reply(body, purpose="staff")])
+        await queue_replies(conn, customer_id, str(customer["address"]), [ReplyText(body, purpose="staff")])
     orders_state(request).relay.notify()
     back = f"/dashboard/conversations/{customer_id}"
     return done(

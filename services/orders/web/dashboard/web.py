@@ -58,7 +58,7 @@ class PageError(Exception):
 
 
 @dataclass
-class Runtime:
+class DashboardState:
     """What the dashboard holds for the app's life (`app.state.dashboard`)."""
 
     settings: OrdersSettings
@@ -73,7 +73,7 @@ class Runtime:
         return self.settings.common.production
 
 
-def runtime(request: Request) -> Runtime:
+def runtime(request: Request) -> DashboardState:
     """The dashboard runtime of the app serving `request`."""
     return request.app.state.dashboard  # type: ignore[no-any-return]
 

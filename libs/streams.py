@@ -25,7 +25,6 @@ run it. The semantics it holds (https://redis.io/docs/latest/develop/data-types/
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import os
@@ -45,6 +44,7 @@ from libs.connections import MAX_BLOCK_MS
 from libs.errors import DependencyUnavailable, EnvelopeError, PermanentError
 from libs.logs import mask, request_id
 from libs.messages import ENTRY_FIELD, Envelope
+from libs.retry import backoff_delay, retry_forever, sleep_unless
 
 log = logging.getLogger("libs.streams")
 
@@ -55,14 +55,6 @@ def consumer_name(service: str) -> str:
     Replicas and the old and new processes of a deploy overlap, so the pid alone is not enough.
     """
     return f"{service}-{socket.gethostname()}-{os.getpid()}-{random.getrandbits(24):06x}"
-
-
-def backoff_delay(attempt: int, *, base: float = 0.1, cap: float = 5.0) -> float:
-    """Full-jitter exponential backoff in seconds: uniform(0, min(cap, base * 2**attempt)).
-
-    Source: https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
-    """
-    return random.uniform(0, min(cap, base * (2 ** min(attempt, 30))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +340,7 @@ class StreamConsumer:
     # Ids handled but not acked because the XACK itself failed; acked first on recovery.
     _unacked: list[str] = field(default_factory=list, init=False)
     _unavailable_streak: int = field(default=0, init=False)
+    _next_maintenance: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self.group_client = StreamGroup(self.redis, self.stream, self.group, self.consumer)
@@ -378,52 +371,50 @@ class StreamConsumer:
 
     async def run(self) -> None:
         """Consume until stopped, surviving Redis outages with jittered backoff."""
-        attempt = 0
-        next_maintenance = 0.0
         while not self.stopping:
-            try:
-                if attempt or not self.healthy:
-                    await self.group_client.ensure_group()
-                self.healthy = True
-                if self._unacked:
-                    await self.group_client.ack(self._unacked)
-                    self._unacked = []
-                if time.monotonic() >= next_maintenance:
-                    await self._maintain()
-                    next_maintenance = time.monotonic() + self.config.maintenance_interval_s
-                if self._held:
-                    entries = await self._resume_held()
-                elif self._retry_own:
-                    entries = await self.group_client.read(
-                        count=self.config.batch_size, block_ms=None, pending=True
-                    )
-                    self._retry_own = bool(entries)
-                    entries = await self._with_counts(entries)
-                else:
-                    entries = await self.group_client.read(
-                        count=self.config.batch_size, block_ms=self.config.block_ms
-                    )
-                attempt = 0
-                if entries:
-                    await self._process(entries)
-                    await self._pause_if_needed()
-            except (RedisError, OSError) as exc:
-                self.healthy = False
-                # Entries read before the failure stay pending for this consumer: read them
-                # again first once Redis answers, rather than wait out the visibility timeout.
-                self._retry_own = True
-                delay = backoff_delay(attempt, base=0.2, cap=5.0)
-                attempt += 1
-                log.warning(
-                    "stream read failed; retrying",
-                    extra={"stream": self.stream, "error": repr(exc), "retry_in_s": round(delay, 2)},
-                )
-                await self._sleep(delay)
+            await retry_forever(
+                self._cycle, retry_on=(RedisError, OSError), base=0.2, cap=5.0,
+                on_retry=self._read_failed, stop=self._stopping,
+            )  # fmt: skip
         log.info("consumer stopped", extra={"stream": self.stream, "consumer": self.consumer})
 
+    async def _cycle(self) -> None:
+        """One turn of `run()`: settle earlier acks, maintain when due, read a batch, handle it."""
+        if not self.healthy:
+            await self.group_client.ensure_group()
+        self.healthy = True
+        if self._unacked:
+            await self.group_client.ack(self._unacked)
+            self._unacked = []
+        if time.monotonic() >= self._next_maintenance:
+            await self._maintain()
+            self._next_maintenance = time.monotonic() + self.config.maintenance_interval_s
+        if self._held:
+            entries = await self._resume_held()
+        elif self._retry_own:
+            entries = await self.group_client.read(count=self.config.batch_size, block_ms=None, pending=True)
+            self._retry_own = bool(entries)
+            entries = await self._with_counts(entries)
+        else:
+            entries = await self.group_client.read(
+                count=self.config.batch_size, block_ms=self.config.block_ms
+            )
+        if entries:
+            await self._process(entries)
+            await self._pause_if_needed()
+
+    def _read_failed(self, exc: BaseException, delay: float) -> None:
+        self.healthy = False
+        # Entries read before the failure stay pending for this consumer: read them again first
+        # once Redis answers, rather than wait out the visibility timeout.
+        self._retry_own = True
+        log.warning(
+            "stream read failed; retrying",
+            extra={"stream": self.stream, "error": repr(exc), "retry_in_s": round(delay, 2)},
+        )
+
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        await sleep_unless(self._stopping, seconds)
 
     async def _pause_if_needed(self) -> None:
         """Sleep out a dependency pause, keeping held entries ours meanwhile.

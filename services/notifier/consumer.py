@@ -47,7 +47,8 @@ from redis.exceptions import RedisError
 from libs import metrics
 from libs.errors import DependencyUnavailable, PermanentError, RetryableError
 from libs.messages import REPLY, SEND_RESULT, Envelope, new_id
-from libs.streams import Entry, backoff_delay
+from libs.retry import backoff_delay
+from libs.streams import Entry
 from services.notifier.cursor import CustomerCursor
 from services.notifier.pacing import TokenBucket
 from services.notifier.send_state import AMBIGUOUS, FAILED, SENDING, SENT, SendState, SendStates

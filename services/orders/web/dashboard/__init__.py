@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from libs import health
 from libs.errors import DependencyUnavailable
-from libs.streams import backoff_delay
+from libs.retry import retry_forever
 from services.orders.settings import OrdersSettings
 from services.orders.state import OrdersState
 from services.orders.web.dashboard import auth, views
@@ -75,19 +75,23 @@ async def _bootstrap_admin(state: OrdersState, *, attempts: int | None = None) -
     settings = state.settings
     if not settings.admin_email or not settings.admin_password:
         return True
-    attempt = 0
-    while attempts is None or attempt < attempts:
-        try:
-            await auth.ensure_first_admin(
-                state.pool, settings.admin_email, settings.admin_password, slow_s=settings.slow_query_s
-            )
-            return True
-        except DependencyUnavailable as exc:
-            delay = backoff_delay(attempt, base=0.5, cap=10.0)
-            attempt += 1
-            log.warning("cannot create the first staff account yet", extra={"error": str(exc)})
-            await asyncio.sleep(delay)
-    return False
+    email, password = settings.admin_email, settings.admin_password
+
+    async def create() -> bool:
+        await auth.ensure_first_admin(state.pool, email, password, slow_s=settings.slow_query_s)
+        return True
+
+    def failed(exc: BaseException, delay: float) -> None:
+        log.warning("cannot create the first staff account yet", extra={"error": str(exc)})
+
+    try:
+        done = await retry_forever(
+            create, retry_on=(DependencyUnavailable,), base=0.5, cap=10.0, on_retry=failed, attempts=attempts
+        )
+    except DependencyUnavailable as exc:
+        failed(exc, 0.0)
+        return False
+    return bool(done)
 
 
 @contextlib.asynccontextmanager

@@ -33,17 +33,18 @@ import orjson
 import psycopg
 import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from libs.connections import MAX_BLOCK_MS
 from libs.messages import Keys
-from libs.streams import backoff_delay
-from services.orders.storage.pool import Conn, transaction
+from libs.retry import Backoff, retry_forever
+from services.orders.storage import staff_events
+from services.orders.storage.pool import Conn
 from services.orders.storage.relay import BATCH, Relay
 
 log = logging.getLogger("services.orders.web.dashboard.events")
 
-CHANNEL: Final = "staff_events"
 RELAY_LOCK: Final = 0x7761_6576_6E74  # "waevnt"
 STREAM_MAXLEN: Final = 10_000  # approximate (MAXLEN ~): hours of a busy kitchen
 MAX_REPLAY: Final = 2_000  # beyond this a browser reloads the board rather than catch up
@@ -117,12 +118,8 @@ class EventRelay(Relay):
         database_url: str,
         slow_s: float,
     ) -> None:
-        super().__init__()
-        self.pool = pool
-        self.redis = redis
-        self.keys = keys
+        super().__init__(pool, redis, keys, slow_s=slow_s)
         self.database_url = database_url
-        self.slow_s = slow_s
 
     async def run(self) -> None:
         """Publish until stopped, woken by NOTIFY as well as by `notify()` and the poll."""
@@ -136,47 +133,38 @@ class EventRelay(Relay):
 
     async def _listen(self) -> None:
         """LISTEN on a connection of its own (a pooled one would be handed to others)."""
-        attempt = 0
+        backoff = Backoff(base=0.5, cap=10.0)
         while not self._stopping.is_set():
             try:
                 async with await psycopg.AsyncConnection.connect(
                     self.database_url, autocommit=True, connect_timeout=3, application_name="orders-events"
                 ) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    attempt = 0
+                    await conn.execute(f"LISTEN {staff_events.CHANNEL}")
+                    backoff.reset()
                     self._wake.set()  # rows committed while nobody listened
                     while not self._stopping.is_set():
                         async for _ in conn.notifies(timeout=30):
                             self._wake.set()
             except (psycopg.Error, OSError) as exc:
-                delay = backoff_delay(attempt, base=0.5, cap=10.0)
-                attempt += 1
                 log.warning("event listener lost its connection", extra={"error": str(exc)})
-                await asyncio.sleep(delay)
+                await backoff.wait(self._stopping)
 
-    async def publish_once(self) -> int:
-        """Publish up to `BATCH` committed rows in id order; returns how many."""
-        async with transaction(self.pool, slow_s=self.slow_s) as conn:
-            if not await self.take_lock(conn):
-                return 0
-            rows = await (
-                await conn.execute(
-                    "SELECT id, kind, order_id, customer_id FROM staff_events ORDER BY id LIMIT %s", (BATCH,)
-                )
-            ).fetchall()
-            if not rows:
-                return 0
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for row in rows:
-                    fields: dict[Any, Any] = {"kind": row["kind"]}
-                    if row["order_id"] is not None:
-                        fields["order_id"] = str(row["order_id"])
-                    if row["customer_id"] is not None:
-                        fields["customer_id"] = str(row["customer_id"])
-                    pipe.xadd(self.keys.events(), fields, maxlen=STREAM_MAXLEN, approximate=True)
-                await pipe.execute()
-            await conn.execute("DELETE FROM staff_events WHERE id = ANY(%s)", ([r["id"] for r in rows],))
-            return len(rows)
+    async def fetch(self, conn: Conn) -> list[dict[str, Any]]:
+        """The oldest committed events."""
+        return await staff_events.oldest(conn, BATCH)
+
+    def add(self, pipe: Pipeline, row: dict[str, Any]) -> None:
+        """The event as stream fields `kind`, `order_id`, `customer_id` (capped stream)."""
+        fields: dict[Any, Any] = {"kind": row["kind"]}
+        if row["order_id"] is not None:
+            fields["order_id"] = str(row["order_id"])
+        if row["customer_id"] is not None:
+            fields["customer_id"] = str(row["customer_id"])
+        pipe.xadd(self.keys.events(), fields, maxlen=STREAM_MAXLEN, approximate=True)
+
+    async def settle(self, conn: Conn, rows: list[dict[str, Any]]) -> None:
+        """Delete the published events."""
+        await staff_events.delete(conn, [r["id"] for r in rows])
 
 
 @dataclass(eq=False)
@@ -232,20 +220,21 @@ class EventHub:
     async def run(self) -> None:
         """Read and fan out until stopped; a Redis outage is retried from the last id read."""
         last: str | None = None
-        attempt = 0
+
+        async def read() -> Any:
+            nonlocal last
+            if last is None:
+                last = await self.latest_id()
+            self.reads += 1
+            return await self.redis.xread({self.stream: last}, count=100, block=MAX_BLOCK_MS)
+
+        def failed(exc: BaseException, delay: float) -> None:
+            log.warning("event hub cannot read the stream; retrying", extra={"error": str(exc)})
+
         while not self._stopping.is_set():
-            try:
-                if last is None:
-                    last = await self.latest_id()
-                self.reads += 1
-                response: Any = await self.redis.xread({self.stream: last}, count=100, block=MAX_BLOCK_MS)
-                attempt = 0
-            except (RedisError, OSError) as exc:
-                delay = backoff_delay(attempt, base=0.2, cap=5.0)
-                attempt += 1
-                log.warning("event hub cannot read the stream; retrying", extra={"error": str(exc)})
-                await asyncio.sleep(delay)
-                continue
+            response: Any = await retry_forever(
+                read, retry_on=(RedisError, OSError), base=0.2, cap=5.0, on_retry=failed, stop=self._stopping
+            )
             for _stream, entries in response or []:
                 for entry_id, fields in entries:
                     event = StreamEvent.from_entry(entry_id, fields)

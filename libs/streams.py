@@ -285,8 +285,8 @@ class _Outcome(enum.Enum):
     LEAVE = "leave"  # the handler failed: leave it pending for a redelivery
 
 
-Handler = Callable[[Entry], Awaitable[None]]
-KeyOf = Callable[[Entry], str]
+Handler = Callable[[Entry, Envelope], Awaitable[None]]
+KeyOf = Callable[[Entry, Envelope], str]
 DeadLetterHook = Callable[[Entry, str], Awaitable[None]]
 
 
@@ -313,7 +313,9 @@ class ConsumerConfig:
 class StreamConsumer:
     """Runs `handler` for every entry of `stream` delivered to `group`, as `consumer`.
 
-    `key_of(entry)` names the serialisation key (a customer): entries of one key in a batch
+    Each entry's envelope is decoded once and handed to both `key_of(entry, envelope)` and
+    `handler(entry, envelope)`; an entry that does not decode is dead-lettered.
+    `key_of` names the serialisation key (a customer): entries of one key in a batch
     are handled in order, one at a time; different keys run concurrently up to
     `config.concurrency`. `run()` returns after `stop()` once in-flight entries are acked.
 
@@ -477,24 +479,28 @@ class StreamConsumer:
         metrics.STREAM_CONSUMED.labels(**self._labels).inc(len(entries))
         done: list[str] = []
         held: list[Entry] = []
-        lanes: OrderedDict[str, list[Entry]] = OrderedDict()
+        lanes: OrderedDict[str, list[tuple[Entry, Envelope | EnvelopeError]]] = OrderedDict()
         for entry in entries:
             if entry.deliveries > self.config.max_deliveries:
                 await self._dead_letter(entry, "delivered too often")
                 continue
-            key = self._key(entry)
-            lanes.setdefault(key, []).append(entry)
+            # Decoded once, here: the lane key and the handler get the same envelope.
+            try:
+                decoded: Envelope | EnvelopeError = entry.envelope()
+            except EnvelopeError as exc:
+                decoded = exc
+            lanes.setdefault(self._key(entry, decoded), []).append((entry, decoded))
         sem = asyncio.Semaphore(self.config.concurrency)
 
-        async def lane(items: list[Entry]) -> None:
+        async def lane(items: list[tuple[Entry, Envelope | EnvelopeError]]) -> None:
             async with sem:
-                for index, item in enumerate(items):
-                    outcome = await self._handle(item)
+                for index, (item, envelope) in enumerate(items):
+                    outcome = await self._handle(item, envelope)
                     if outcome is _Outcome.ACK:
                         done.append(item.id)
                         continue
                     if outcome is _Outcome.HOLD:
-                        held.extend(items[index:])  # the lane resumes where it stopped
+                        held.extend(e for e, _ in items[index:])  # the lane resumes where it stopped
                     break  # keep the lane's order: later entries wait for a redelivery
 
         results = await asyncio.gather(*(lane(items) for items in lanes.values()), return_exceptions=True)
@@ -513,20 +519,23 @@ class StreamConsumer:
             if isinstance(result, BaseException):
                 raise result
 
-    def _key(self, entry: Entry) -> str:
-        if self.key_of is None:
+    def _key(self, entry: Entry, envelope: Envelope | EnvelopeError) -> str:
+        # An undecodable entry gets its own lane and is dead-lettered by `_handle`.
+        if self.key_of is None or isinstance(envelope, EnvelopeError):
             return entry.id
         try:
-            return self.key_of(entry)
-        except Exception:  # an undecodable entry gets its own lane and fails in the handler
+            return self.key_of(entry, envelope)
+        except Exception:  # a malformed envelope fails in the handler, in a lane of its own
             return entry.id
 
-    async def _handle(self, entry: Entry) -> _Outcome:
+    async def _handle(self, entry: Entry, envelope: Envelope | EnvelopeError) -> _Outcome:
         """Run the handler: ACK (handled or dead-lettered), HOLD (a dependency is down) or LEAVE."""
         started = time.perf_counter()
         token = request_id.set(entry.id)
         try:
-            await self.handler(entry)
+            if isinstance(envelope, EnvelopeError):
+                raise envelope
+            await self.handler(entry, envelope)
             return _Outcome.ACK
         except (EnvelopeError, PermanentError) as exc:
             await self._dead_letter(entry, f"{type(exc).__name__}: {exc}")

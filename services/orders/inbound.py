@@ -44,9 +44,8 @@ STATUS_RANK = {
 }
 
 
-def customer_key(entry: Entry) -> str:
+def customer_key(entry: Entry, env: Envelope) -> str:
     """Serialization key of an entry: the customer (`From`/`To`) or the reply id."""
-    env = entry.envelope()
     f = env.fields
     if env.kind == INBOUND_MESSAGE:
         return f.get("From", entry.id)
@@ -73,9 +72,10 @@ class InboundHandler:
         self.on_commit = on_commit
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
 
-    async def __call__(self, entry: Entry) -> None:
-        """Handle `entry`; raises `EnvelopeError`/`PermanentError` (dead letter) or retryable errors."""
-        env = _without_nul(entry.envelope())
+    async def __call__(self, entry: Entry, envelope: Envelope) -> None:
+        """Handle `entry` (its decoded `envelope`); raises `PermanentError` (dead letter) or
+        retryable errors."""
+        env = _without_nul(envelope)
         if env.kind == INBOUND_MESSAGE:
             await self.handle_message(env)
         elif env.kind == STATUS_CALLBACK:

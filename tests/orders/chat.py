@@ -137,7 +137,7 @@ class DirectChat:
             fields=self.fields(text, customer, profile, dict(extra)),
             received_at=self.clock().timestamp(),
         )
-        await self.handler(Entry("1-0", {ENTRY_FIELD: env.encode()}))
+        await self.handler(Entry("1-0", {ENTRY_FIELD: env.encode()}), env)
         return await self.messages_since(last, customer)
 
     @asynccontextmanager

@@ -54,7 +54,7 @@ async def test_concurrent_messages_of_one_customer_never_lose_a_cart_change(chat
 
         fields = chat.fields("1 margherita", CUSTOMER, "Alex", {})
         env = Envelope(kind=INBOUND_MESSAGE, fields=fields, received_at=chat.clock().timestamp())
-        await handlers[i % 2](Entry("1-0", {ENTRY_FIELD: env.encode()}))
+        await handlers[i % 2](Entry("1-0", {ENTRY_FIELD: env.encode()}), env)
 
     await asyncio.gather(*(add(i) for i in range(12)))
     assert await chat.sql("SELECT sum(quantity)::int AS q, count(*)::int AS n FROM cart_lines") == [
@@ -70,13 +70,13 @@ async def test_a_confirm_sent_twice_at_once_creates_one_order(chat: DirectChat) 
     from libs.messages import ENTRY_FIELD, INBOUND_MESSAGE, Envelope
     from libs.streams import Entry
 
-    def confirm() -> Entry:
+    def confirm() -> tuple[Entry, Envelope]:
         fields = chat.fields("confirm", CUSTOMER, "Alex", {})
         env = Envelope(kind=INBOUND_MESSAGE, fields=fields, received_at=chat.clock().timestamp())
-        return Entry("1-0", {ENTRY_FIELD: env.encode()})
+        return Entry("1-0", {ENTRY_FIELD: env.encode()}), env
 
     other = replica(chat)
-    await asyncio.gather(chat.handler(confirm()), other(confirm()))
+    await asyncio.gather(chat.handler(*confirm()), other(*confirm()))
     assert await chat.sql("SELECT number, status FROM orders") == [{"number": 1001, "status": "placed"}]
     bodies = [r["body"] for r in await chat.sql("SELECT body FROM outbox ORDER BY seq DESC LIMIT 2")]
     assert any("Order *#1001* placed" in b for b in bodies)

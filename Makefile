@@ -17,7 +17,7 @@ help:
 	@echo "make run     install, prepare the databases and run the whole mesh with the Twilio sandbox"
 	@echo "make chat    talk to the running bot as a WhatsApp customer"
 	@echo "make test    the whole test suite (real PostgreSQL and Redis)"
-	@echo "make lint    ruff, mypy and a vulnerability audit of the locked dependencies"
+	@echo "make lint    ruff, mypy, the import contract and a vulnerability audit of the locked dependencies"
 	@echo "make bench   throughput, latency and memory of the running mesh"
 	@echo "make chaos   the long fault-injection run"
 	@echo "make eval    conversation understanding on the labelled set"
@@ -103,16 +103,17 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-logo
 	$(PY) -m devtools.audit
 
 eval: install
-	$(PY) -m services.orders.eval
+	$(PY) -m evals.messages
 
 # The PIZZA benchmark is licensed data kept outside the repository: PIZZA_DIR (default
 # ../shared/pizza) holds PIZZA_dev.json and catalogs/. Not part of `make test`.
 EVAL_PIZZA_ARGS ?=
 eval-pizza: install
-	$(PY) -m services.orders.eval_pizza $(EVAL_PIZZA_ARGS)
+	$(PY) -m evals.pizza $(EVAL_PIZZA_ARGS)
 
 clean:
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

@@ -25,7 +25,6 @@ run it. The semantics it holds (https://redis.io/docs/latest/develop/data-types/
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import os
@@ -45,6 +44,7 @@ from libs.connections import MAX_BLOCK_MS
 from libs.errors import DependencyUnavailable, EnvelopeError, PermanentError
 from libs.logs import mask, request_id
 from libs.messages import ENTRY_FIELD, Envelope
+from libs.retry import backoff_delay, retry_forever, sleep_unless
 
 log = logging.getLogger("libs.streams")
 
@@ -55,14 +55,6 @@ def consumer_name(service: str) -> str:
     Replicas and the old and new processes of a deploy overlap, so the pid alone is not enough.
     """
     return f"{service}-{socket.gethostname()}-{os.getpid()}-{random.getrandbits(24):06x}"
-
-
-def backoff_delay(attempt: int, *, base: float = 0.1, cap: float = 5.0) -> float:
-    """Full-jitter exponential backoff in seconds: uniform(0, min(cap, base * 2**attempt)).
-
-    Source: https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/
-    """
-    return random.uniform(0, min(cap, base * (2 ** min(attempt, 30))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,8 +285,8 @@ class _Outcome(enum.Enum):
     LEAVE = "leave"  # the handler failed: leave it pending for a redelivery
 
 
-Handler = Callable[[Entry], Awaitable[None]]
-KeyOf = Callable[[Entry], str]
+Handler = Callable[[Entry, Envelope], Awaitable[None]]
+KeyOf = Callable[[Entry, Envelope], str]
 DeadLetterHook = Callable[[Entry, str], Awaitable[None]]
 
 
@@ -321,7 +313,9 @@ class ConsumerConfig:
 class StreamConsumer:
     """Runs `handler` for every entry of `stream` delivered to `group`, as `consumer`.
 
-    `key_of(entry)` names the serialisation key (a customer): entries of one key in a batch
+    Each entry's envelope is decoded once and handed to both `key_of(entry, envelope)` and
+    `handler(entry, envelope)`; an entry that does not decode is dead-lettered.
+    `key_of` names the serialisation key (a customer): entries of one key in a batch
     are handled in order, one at a time; different keys run concurrently up to
     `config.concurrency`. `run()` returns after `stop()` once in-flight entries are acked.
 
@@ -348,6 +342,7 @@ class StreamConsumer:
     # Ids handled but not acked because the XACK itself failed; acked first on recovery.
     _unacked: list[str] = field(default_factory=list, init=False)
     _unavailable_streak: int = field(default=0, init=False)
+    _next_maintenance: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self.group_client = StreamGroup(self.redis, self.stream, self.group, self.consumer)
@@ -378,52 +373,50 @@ class StreamConsumer:
 
     async def run(self) -> None:
         """Consume until stopped, surviving Redis outages with jittered backoff."""
-        attempt = 0
-        next_maintenance = 0.0
         while not self.stopping:
-            try:
-                if attempt or not self.healthy:
-                    await self.group_client.ensure_group()
-                self.healthy = True
-                if self._unacked:
-                    await self.group_client.ack(self._unacked)
-                    self._unacked = []
-                if time.monotonic() >= next_maintenance:
-                    await self._maintain()
-                    next_maintenance = time.monotonic() + self.config.maintenance_interval_s
-                if self._held:
-                    entries = await self._resume_held()
-                elif self._retry_own:
-                    entries = await self.group_client.read(
-                        count=self.config.batch_size, block_ms=None, pending=True
-                    )
-                    self._retry_own = bool(entries)
-                    entries = await self._with_counts(entries)
-                else:
-                    entries = await self.group_client.read(
-                        count=self.config.batch_size, block_ms=self.config.block_ms
-                    )
-                attempt = 0
-                if entries:
-                    await self._process(entries)
-                    await self._pause_if_needed()
-            except (RedisError, OSError) as exc:
-                self.healthy = False
-                # Entries read before the failure stay pending for this consumer: read them
-                # again first once Redis answers, rather than wait out the visibility timeout.
-                self._retry_own = True
-                delay = backoff_delay(attempt, base=0.2, cap=5.0)
-                attempt += 1
-                log.warning(
-                    "stream read failed; retrying",
-                    extra={"stream": self.stream, "error": repr(exc), "retry_in_s": round(delay, 2)},
-                )
-                await self._sleep(delay)
+            await retry_forever(
+                self._cycle, retry_on=(RedisError, OSError), base=0.2, cap=5.0,
+                on_retry=self._read_failed, stop=self._stopping,
+            )  # fmt: skip
         log.info("consumer stopped", extra={"stream": self.stream, "consumer": self.consumer})
 
+    async def _cycle(self) -> None:
+        """One turn of `run()`: settle earlier acks, maintain when due, read a batch, handle it."""
+        if not self.healthy:
+            await self.group_client.ensure_group()
+        self.healthy = True
+        if self._unacked:
+            await self.group_client.ack(self._unacked)
+            self._unacked = []
+        if time.monotonic() >= self._next_maintenance:
+            await self._maintain()
+            self._next_maintenance = time.monotonic() + self.config.maintenance_interval_s
+        if self._held:
+            entries = await self._resume_held()
+        elif self._retry_own:
+            entries = await self.group_client.read(count=self.config.batch_size, block_ms=None, pending=True)
+            self._retry_own = bool(entries)
+            entries = await self._with_counts(entries)
+        else:
+            entries = await self.group_client.read(
+                count=self.config.batch_size, block_ms=self.config.block_ms
+            )
+        if entries:
+            await self._process(entries)
+            await self._pause_if_needed()
+
+    def _read_failed(self, exc: BaseException, delay: float) -> None:
+        self.healthy = False
+        # Entries read before the failure stay pending for this consumer: read them again first
+        # once Redis answers, rather than wait out the visibility timeout.
+        self._retry_own = True
+        log.warning(
+            "stream read failed; retrying",
+            extra={"stream": self.stream, "error": repr(exc), "retry_in_s": round(delay, 2)},
+        )
+
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        await sleep_unless(self._stopping, seconds)
 
     async def _pause_if_needed(self) -> None:
         """Sleep out a dependency pause, keeping held entries ours meanwhile.
@@ -486,24 +479,28 @@ class StreamConsumer:
         metrics.STREAM_CONSUMED.labels(**self._labels).inc(len(entries))
         done: list[str] = []
         held: list[Entry] = []
-        lanes: OrderedDict[str, list[Entry]] = OrderedDict()
+        lanes: OrderedDict[str, list[tuple[Entry, Envelope | EnvelopeError]]] = OrderedDict()
         for entry in entries:
             if entry.deliveries > self.config.max_deliveries:
                 await self._dead_letter(entry, "delivered too often")
                 continue
-            key = self._key(entry)
-            lanes.setdefault(key, []).append(entry)
+            # Decoded once, here: the lane key and the handler get the same envelope.
+            try:
+                decoded: Envelope | EnvelopeError = entry.envelope()
+            except EnvelopeError as exc:
+                decoded = exc
+            lanes.setdefault(self._key(entry, decoded), []).append((entry, decoded))
         sem = asyncio.Semaphore(self.config.concurrency)
 
-        async def lane(items: list[Entry]) -> None:
+        async def lane(items: list[tuple[Entry, Envelope | EnvelopeError]]) -> None:
             async with sem:
-                for index, item in enumerate(items):
-                    outcome = await self._handle(item)
+                for index, (item, envelope) in enumerate(items):
+                    outcome = await self._handle(item, envelope)
                     if outcome is _Outcome.ACK:
                         done.append(item.id)
                         continue
                     if outcome is _Outcome.HOLD:
-                        held.extend(items[index:])  # the lane resumes where it stopped
+                        held.extend(e for e, _ in items[index:])  # the lane resumes where it stopped
                     break  # keep the lane's order: later entries wait for a redelivery
 
         results = await asyncio.gather(*(lane(items) for items in lanes.values()), return_exceptions=True)
@@ -522,20 +519,23 @@ class StreamConsumer:
             if isinstance(result, BaseException):
                 raise result
 
-    def _key(self, entry: Entry) -> str:
-        if self.key_of is None:
+    def _key(self, entry: Entry, envelope: Envelope | EnvelopeError) -> str:
+        # An undecodable entry gets its own lane and is dead-lettered by `_handle`.
+        if self.key_of is None or isinstance(envelope, EnvelopeError):
             return entry.id
         try:
-            return self.key_of(entry)
-        except Exception:  # an undecodable entry gets its own lane and fails in the handler
+            return self.key_of(entry, envelope)
+        except Exception:  # a malformed envelope fails in the handler, in a lane of its own
             return entry.id
 
-    async def _handle(self, entry: Entry) -> _Outcome:
+    async def _handle(self, entry: Entry, envelope: Envelope | EnvelopeError) -> _Outcome:
         """Run the handler: ACK (handled or dead-lettered), HOLD (a dependency is down) or LEAVE."""
         started = time.perf_counter()
         token = request_id.set(entry.id)
         try:
-            await self.handler(entry)
+            if isinstance(envelope, EnvelopeError):
+                raise envelope
+            await self.handler(entry, envelope)
             return _Outcome.ACK
         except (EnvelopeError, PermanentError) as exc:
             await self._dead_letter(entry, f"{type(exc).__name__}: {exc}")

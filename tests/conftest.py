@@ -54,7 +54,7 @@ def pg_template() -> Iterator[str]:
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE_DB)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
-    from services.orders.migrations import apply_migrations
+    from services.orders.storage.migrations import apply_migrations
 
     with psycopg.connect(_dsn_for(TEMPLATE_DB), autocommit=True) as conn:
         apply_migrations(conn)

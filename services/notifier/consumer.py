@@ -47,7 +47,8 @@ from redis.exceptions import RedisError
 from libs import metrics
 from libs.errors import DependencyUnavailable, PermanentError, RetryableError
 from libs.messages import REPLY, SEND_RESULT, Envelope, new_id
-from libs.streams import Entry, backoff_delay
+from libs.retry import backoff_delay
+from libs.streams import Entry
 from services.notifier.cursor import CustomerCursor
 from services.notifier.pacing import TokenBucket
 from services.notifier.send_state import AMBIGUOUS, FAILED, SENDING, SENT, SendState, SendStates
@@ -99,9 +100,9 @@ class Reply:
         return cls(reply_id, to, int(seq), body, content_sid, f.get("ContentVariables"))
 
 
-def customer_of(entry: Entry) -> str:
+def customer_of(entry: Entry, envelope: Envelope) -> str:
     """The `StreamConsumer.key_of` of the outbound stream: the reply's `To`."""
-    return entry.envelope().fields["To"]
+    return envelope.fields["To"]
 
 
 class ReplySender:
@@ -156,14 +157,14 @@ class ReplySender:
             form["StatusCallback"] = self.settings.status_callback_url
         return form
 
-    async def handle(self, entry: Entry) -> None:
-        """Send one reply at most once; see the module docstring for each outcome.
+    async def handle(self, entry: Entry, envelope: Envelope) -> None:
+        """Send one reply (`entry`, decoded as `envelope`) at most once; see the module docstring
+        for each outcome.
 
         Returns when the entry may be acked. Raises `PermanentError` for a malformed reply,
         `DependencyUnavailable` when Redis or Twilio is unusable (the consumer pauses, honouring
         `retry_after`), `NotYourTurn`/`ShuttingDown` to leave the entry pending.
         """
-        envelope = entry.envelope()
         reply = Reply.from_envelope(envelope)
         deadline = time.monotonic() + self.settings.handler_budget_s
         try:

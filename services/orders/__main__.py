@@ -1,32 +1,41 @@
-"""`python -m services.orders [migrate | load-menu (--demo | FILE) | …]`; no command runs the service."""
+"""`python -m services.orders [serve | migrate | load-menu | parse | dead-letters]`; no command serves.
+
+| command | what |
+|---|---|
+| `serve` | run the service until SIGTERM (the default) |
+| `migrate` | apply pending database migrations (safe from two replicas at once) |
+| `load-menu --demo` / `load-menu FILE` | load the demo store / a menu file (docs/menu-format.md) |
+| `parse [--menu FILE]` | one JSON parse result per stdin line (docs/message-parser.md) |
+| `dead-letters list\\|replay\\|drop` | the inbound stream's dead letters (libs/dead_letters.py) |
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from libs import logs
+from libs import dead_letters, logs
 from libs.errors import SettingsError
+from libs.messages import Keys
 from libs.server import load_settings, serve
-from services.orders.settings import OrdersSettings
+from services.orders.settings import DEFAULT_PORT, OrdersSettings, database_url
+
+if TYPE_CHECKING:
+    from services.orders.menu.catalog import Menu
+    from services.orders.understanding.parser import ParseResult
 
 Command = Callable[[argparse.Namespace], int]
 
 
 def _database_url() -> str:
-    from libs.settings import env_url
-
     try:
-        return env_url(
-            os.environ,
-            "DATABASE_URL",
-            "postgresql://postgres@127.0.0.1:5432/postgres",
-            schemes=("postgresql", "postgres"),
-        )
+        return database_url(os.environ)
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -34,13 +43,10 @@ def _database_url() -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the orders service until SIGTERM."""
-    settings: OrdersSettings = load_settings(OrdersSettings.from_env)
     from services.orders.app import create_app
-    from services.orders.dashboard import dashboard_lifespan, dashboard_routes
-    from services.orders.routes import staff_routes
 
-    routes = [*staff_routes(settings), *dashboard_routes(settings)]
-    serve(create_app(settings, routes, extensions=[dashboard_lifespan]), settings.common, "orders")
+    settings: OrdersSettings = load_settings(OrdersSettings.from_env)
+    serve(create_app(settings), settings.common, "orders")
     return 0
 
 
@@ -48,7 +54,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     """Apply pending migrations (safe to run from two replicas at once)."""
     import psycopg
 
-    from services.orders.migrations import apply_migrations
+    from services.orders.storage.migrations import apply_migrations
 
     logs.configure("orders", os.environ.get("LOG_LEVEL", "INFO").upper())
     with psycopg.connect(_database_url(), autocommit=True, connect_timeout=10) as conn:
@@ -62,8 +68,9 @@ def cmd_load_menu(args: argparse.Namespace) -> int:
     from psycopg import AsyncConnection
     from psycopg.rows import dict_row
 
-    from services.orders.catalog import MenuError, demo_menu_path
-    from services.orders.store import load_menu_into_db, read_menu_document
+    from services.orders.menu.catalog import MenuError, demo_menu_path
+    from services.orders.menu.files import read_menu_document
+    from services.orders.storage.stores import load_menu_into_db
 
     path = demo_menu_path() if args.demo else Path(args.file)
     try:
@@ -90,9 +97,38 @@ def cmd_load_menu(args: argparse.Namespace) -> int:
     return 0
 
 
+def _json_line(menu: Menu, result: ParseResult) -> str:
+    return json.dumps(result.to_json(), ensure_ascii=False)
+
+
+def cmd_parse(args: argparse.Namespace, render: Callable[[Menu, ParseResult], str] = _json_line) -> int:
+    """Parse stdin line by line, one `render`ed result per stdout line (default: JSON, docs/
+    message-parser.md); exit 2 when the `--menu` file (default: the demo store) cannot be used.
+    `python -m evals.pizza parse` renders the PIZZA benchmark's EXR with it."""
+    from services.orders.menu.catalog import MenuError, demo_menu_path, load_menu_file
+    from services.orders.understanding.parser import parse_order
+
+    path = Path(args.menu) if args.menu else demo_menu_path()
+    try:
+        menu = load_menu_file(path)
+    except (OSError, MenuError) as exc:
+        print(f"cannot use the menu {path}: {exc}", file=sys.stderr)
+        return 2
+    for raw in sys.stdin:
+        sys.stdout.write(render(menu, parse_order(menu, raw.rstrip("\n"))) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def _inbound(keys: Keys) -> str:
+    return keys.inbound
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface; each subcommand sets `func`."""
-    parser = argparse.ArgumentParser(prog="python -m services.orders", description=__doc__)
+    """The command line: one subcommand per row of the table in the module docstring."""
+    parser = argparse.ArgumentParser(
+        prog="python -m services.orders", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
     parser.set_defaults(func=cmd_serve)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the service (the default)").set_defaults(func=cmd_serve)
@@ -102,23 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--demo", action="store_true", help="load the demo pizzeria")
     group.add_argument("file", nargs="?", help="path of a YAML menu file (docs/menu-format.md)")
     load.set_defaults(func=cmd_load_menu)
-    for register in _plugins():
-        register(sub)
+    parse = sub.add_parser("parse", help="parse messages from stdin, one JSON result per line on stdout")
+    parse.add_argument("--menu", help="menu file (default: the demo store)")
+    parse.set_defaults(func=cmd_parse)
+    dead_letters.register(sub, _inbound, service="orders", default_port=DEFAULT_PORT)
     return parser
-
-
-def _plugins() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    """Subcommands defined next to the code they run."""
-    import importlib
-
-    found = []
-    for name in ("services.orders.cli_parse", "services.orders.cli_dead_letters"):
-        try:
-            found.append(importlib.import_module(name).register)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return found
 
 
 def main(argv: list[str] | None = None) -> int:

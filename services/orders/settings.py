@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from libs.errors import SettingsError
 from libs.settings import CommonSettings, env_bool, env_float, env_int, env_optional, env_url
 
+DEFAULT_PORT = 8001
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 MIN_ADMIN_TOKEN_LENGTH = 32
 MIN_SESSION_SECRET_LENGTH = 32
 MIN_ADMIN_PASSWORD_LENGTH = 12
@@ -50,7 +52,7 @@ class OrdersSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> OrdersSettings:
         """Build from `environ`; raises `SettingsError` naming the first bad variable."""
-        common = CommonSettings.from_env(environ, default_port=8001)
+        common = CommonSettings.from_env(environ, default_port=DEFAULT_PORT)
         token = env_optional(environ, "ADMIN_API_TOKEN")
         if common.production and (token is None or len(token) < MIN_ADMIN_TOKEN_LENGTH):
             raise SettingsError(
@@ -82,12 +84,7 @@ class OrdersSettings:
         pool_max = env_int(environ, "DB_POOL_MAX_SIZE", 10, minimum=1, maximum=200)
         return cls(
             common=common,
-            database_url=env_url(
-                environ,
-                "DATABASE_URL",
-                "postgresql://postgres@127.0.0.1:5432/postgres",
-                schemes=("postgresql", "postgres"),
-            ),
+            database_url=database_url(environ),
             admin_api_token=token,
             store_code=env_optional(environ, "STORE_CODE"),
             cart_ttl_s=env_int(environ, "CART_TTL_SECONDS", 4 * 3600, minimum=60),
@@ -105,3 +102,11 @@ class OrdersSettings:
             session_secret=session_secret or secrets.token_urlsafe(32),
             trust_proxy_headers=env_bool(environ, "TRUST_PROXY_HEADERS", False),
         )
+
+
+def database_url(environ: Mapping[str, str] = os.environ) -> str:
+    """`DATABASE_URL` (a postgresql:// URL), else the local default; raises `SettingsError`.
+
+    The one setting the database subcommands (migrate, load-menu) need, read on its own so they
+    run without the service's other settings."""
+    return env_url(environ, "DATABASE_URL", DEFAULT_DATABASE_URL, schemes=("postgresql", "postgres"))

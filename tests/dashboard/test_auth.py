@@ -13,12 +13,13 @@ from starlette.testclient import TestClient
 
 from libs.errors import SettingsError
 from services.orders.app import create_app
-from services.orders.catalog import demo_menu_path
-from services.orders.dashboard import auth, dashboard_lifespan, dashboard_routes
-from services.orders.dashboard.web import safe_next
-from services.orders.db import make_pool
+from services.orders.menu.catalog import demo_menu_path
+from services.orders.menu.files import read_menu_document
 from services.orders.settings import OrdersSettings
-from services.orders.store import load_menu_into_db, read_menu_document
+from services.orders.storage.pool import make_pool
+from services.orders.storage.stores import load_menu_into_db
+from services.orders.web.dashboard import auth
+from services.orders.web.dashboard.web import safe_next
 
 EMAIL, PASSWORD = "owner@example.com", "a-long-enough-password"
 SECRET = "s" * 44
@@ -39,7 +40,7 @@ def settings_for(database_url: str, key_prefix: str, **extra: str) -> OrdersSett
 
 
 def app_for(settings: OrdersSettings) -> TestClient:
-    return TestClient(create_app(settings, dashboard_routes(settings), extensions=[dashboard_lifespan]))
+    return TestClient(create_app(settings))
 
 
 def load_demo(database_url: str) -> None:

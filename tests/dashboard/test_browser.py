@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from services.orders.conversation import texts
-from services.orders.staff import RELEASE_TEXT
+from services.orders.ordering.staff import RELEASE_TEXT
 from tests.dashboard.conftest import STAFF_EMAIL, screenshot, sign_in
 from tests.e2e.harness import Mesh
 

@@ -12,9 +12,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from libs.messages import Keys
-from services.orders import lifecycle
-from services.orders.dashboard.events import EventHub, EventRelay, Outgoing, StreamEvent, follow
-from services.orders.db import Conn
+from services.orders.ordering import lifecycle
+from services.orders.storage.pool import Conn
+from services.orders.web.dashboard.events import EventHub, EventRelay, Outgoing, StreamEvent, follow
 from tests.orders.chat import DirectChat, direct_chat
 
 

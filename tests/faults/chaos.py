@@ -40,7 +40,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from services.orders.migrations import apply_migrations
+from services.orders.storage.migrations import apply_migrations
 from tests.conftest import ADMIN_DSN, REDIS_URL, _dsn_for, redis_namespace
 from tests.e2e.harness import SERVICES, Mesh
 from tests.faults.conftest import REPLICAS, FaultMesh, _fault_mesh_on

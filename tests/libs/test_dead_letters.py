@@ -39,7 +39,7 @@ async def dead_letter_one(redis: aioredis.Redis, stream: str, env: Envelope) -> 
     dead_stream = f"{stream}:dead"
     before = await redis.xlen(dead_stream) if await redis.exists(dead_stream) else 0
 
-    async def handler(entry: Entry) -> None:
+    async def handler(entry: Entry, envelope: Envelope) -> None:
         raise PermanentError("no such customer")
 
     consumer = StreamConsumer(

@@ -66,7 +66,7 @@ async def test_a_consumer_stopped_during_the_start_up_wait_never_reads(redis_cli
         await asyncio.sleep(60)
         return False
 
-    async def handler(entry: object) -> None:
+    async def handler(entry: object, envelope: object) -> None:
         raise AssertionError("nothing may be handled")
 
     consumer = StreamConsumer(

@@ -42,7 +42,7 @@ def consumer(
         handler=handler,  # type: ignore[arg-type]
         dead_letter_stream=keys.dead_letters(keys.inbound),
         config=ConsumerConfig(block_ms=100, maintenance_interval_s=0.1, **config),  # type: ignore[arg-type]
-        key_of=lambda e: e.envelope().fields["From"],
+        key_of=lambda e, env: env.fields["From"],
     )
 
 
@@ -62,7 +62,7 @@ async def test_an_outage_longer_than_max_deliveries_dead_letters_nothing(
     handled: list[str] = []
     counts: list[int] = []
 
-    async def handler(entry: Entry) -> None:
+    async def handler(entry: Entry, envelope: Envelope) -> None:
         nonlocal tries
         counts.append(entry.deliveries)
         if tries < 8 * 3:
@@ -91,12 +91,12 @@ async def test_held_entries_are_not_reclaimed_during_a_pause_longer_than_the_vis
     await redis_client.xadd(keys.inbound, envelope(1))
     seen: list[tuple[str, int]] = []
 
-    async def first(entry: Entry) -> None:
+    async def first(entry: Entry, envelope: Envelope) -> None:
         seen.append(("c1", entry.deliveries))
         if len(seen) == 1:
             raise DependencyUnavailable("Twilio asked us to wait", retry_after=1.5)
 
-    async def second(entry: Entry) -> None:
+    async def second(entry: Entry, envelope: Envelope) -> None:
         seen.append(("c2", entry.deliveries))
 
     c1 = consumer(redis_client, keys, first, "c1", visibility_timeout_ms=300)
@@ -126,9 +126,8 @@ async def test_a_lane_still_running_is_awaited_before_a_failure_is_raised(
     overlaps = 0
     handled: list[str] = []
 
-    async def handler(entry: Entry) -> None:
+    async def handler(entry: Entry, envelope: Envelope) -> None:
         nonlocal running, overlaps
-        entry.envelope()  # the first entry raises EnvelopeError here
         running += 1
         overlaps += running > 1
         await asyncio.sleep(0.3)

@@ -44,7 +44,7 @@ def make_consumer(
         handler=handler,  # type: ignore[arg-type]
         dead_letter_stream=keys.dead_letters(keys.inbound),
         config=ConsumerConfig(block_ms=100, maintenance_interval_s=0.1, **config),
-        key_of=lambda e: e.envelope().fields["From"],
+        key_of=lambda e, env: env.fields["From"],
     )
 
 
@@ -68,7 +68,7 @@ async def test_handled_entries_are_acked_in_order_per_customer(
         await redis_client.xadd(keys.inbound, envelope(n, sender=f"whatsapp:+1555000000{n % 3}"))
     seen: list[tuple[str, str]] = []
 
-    async def handler(entry: Entry) -> None:
+    async def handler(entry: Entry, envelope: Envelope) -> None:
         f = entry.envelope().fields
         await asyncio.sleep(0.001)
         seen.append((f["From"], f["MessageSid"]))
@@ -92,7 +92,7 @@ async def test_entry_of_dead_consumer_is_reclaimed_and_handled_once(
     assert len(await group.read(count=10, block_ms=100)) == 1  # read, never acked: it "died"
     handled: list[str] = []
 
-    async def handler(entry: Entry) -> None:
+    async def handler(entry: Entry, envelope: Envelope) -> None:
         handled.append(entry.id)
 
     consumer = make_consumer(redis_client, keys, handler, name="c2", visibility_timeout_ms=200)
@@ -111,7 +111,7 @@ async def test_poison_entry_is_dead_lettered_and_does_not_block_the_rest(
     crashed = await redis_client.xadd(keys.inbound, envelope(3, sender="whatsapp:+15550000009"))
     handled: list[str] = []
 
-    async def handler(entry: Entry) -> None:
+    async def handler(entry: Entry, envelope: Envelope) -> None:
         if entry.id == crashed.decode():
             raise RuntimeError("boom")
         handled.append(entry.envelope().fields["MessageSid"])
@@ -140,7 +140,7 @@ async def test_permanent_error_dead_letters_at_once(redis_client: aioredis.Redis
     await redis_client.xadd(keys.inbound, envelope(1))
     calls = 0
 
-    async def handler(entry: Entry) -> None:
+    async def handler(entry: Entry, envelope: Envelope) -> None:
         nonlocal calls
         calls += 1
         raise PermanentError("cannot ever work")
@@ -159,7 +159,7 @@ async def test_dependency_outage_pauses_then_retries_own_pending(
     await redis_client.xadd(keys.inbound, envelope(1))
     attempts = 0
 
-    async def handler(entry: Entry) -> None:
+    async def handler(entry: Entry, envelope: Envelope) -> None:
         nonlocal attempts
         attempts += 1
         if attempts < 3:

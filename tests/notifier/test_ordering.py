@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
-from libs.messages import NOTIFIER_GROUP, Keys
+from libs.messages import NOTIFIER_GROUP, Envelope, Keys
 from libs.streams import Entry
 from services.notifier.app import Runtime
 from services.notifier.cursor import CustomerCursor
@@ -63,10 +63,13 @@ async def test_two_replicas_keep_each_customers_order_and_send_each_reply_once(
         inner = runtime.consumer.handler
 
         async def counting(
-            entry: Entry, inner: Callable[[Entry], Awaitable[None]] = inner, name: str = str(index)
+            entry: Entry,
+            envelope: Envelope,
+            inner: Callable[[Entry, Envelope], Awaitable[None]] = inner,
+            name: str = str(index),
         ) -> None:
             handled[name] += 1
-            await inner(entry)
+            await inner(entry, envelope)
 
         runtime.consumer.handler = counting
         runtime.start()

@@ -23,12 +23,13 @@ from starlette.applications import Starlette
 
 from libs.messages import ENTRY_FIELD, INBOUND_MESSAGE, Envelope
 from libs.streams import Entry
-from services.orders.catalog import demo_menu_path
-from services.orders.consumer import InboundHandler
-from services.orders.db import Conn, make_pool
-from services.orders.routes import staff_routes
+from services.orders.inbound import InboundHandler
+from services.orders.menu.catalog import demo_menu_path
+from services.orders.menu.files import read_menu_document
 from services.orders.settings import OrdersSettings
-from services.orders.store import StoreCache, load_menu_into_db, read_menu_document
+from services.orders.storage.pool import Conn, make_pool
+from services.orders.storage.stores import StoreCache, load_menu_into_db
+from services.orders.web.staff_api import staff_routes
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789"
 CUSTOMER = "whatsapp:+15551230001"
@@ -136,7 +137,7 @@ class DirectChat:
             fields=self.fields(text, customer, profile, dict(extra)),
             received_at=self.clock().timestamp(),
         )
-        await self.handler(Entry("1-0", {ENTRY_FIELD: env.encode()}))
+        await self.handler(Entry("1-0", {ENTRY_FIELD: env.encode()}), env)
         return await self.messages_since(last, customer)
 
     @asynccontextmanager

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.orders.catalog import (
+from services.orders.menu.catalog import (
     ChosenOption,
     MenuError,
     demo_menu_path,

@@ -5,9 +5,9 @@ taken for a command."""
 
 from __future__ import annotations
 
-from services.orders import eval as conversation_eval
+from evals import messages as conversation_eval
 from services.orders.conversation.engine import SORRY
-from services.orders.outbox import MAX_BODY_CHARS
+from services.orders.storage.outbox import MAX_BODY_CHARS
 from tests.orders.chat import direct_chat
 
 

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.orders import hours
-from services.orders.catalog import load_menu_file
-from services.orders.consumer import InboundHandler
 from services.orders.conversation.engine import SORRY
-from services.orders.outbox import MAX_BODY_CHARS
-from services.orders.store import StoreCache
+from services.orders.inbound import InboundHandler
+from services.orders.menu import hours
+from services.orders.menu.catalog import load_menu_file
+from services.orders.storage.outbox import MAX_BODY_CHARS
+from services.orders.storage.stores import StoreCache
 from tests.orders.chat import CUSTOMER, Clock, DirectChat, direct_chat, new_sid
 
 STORES = Path(__file__).resolve().parent.parent / "data" / "stores"
@@ -54,7 +54,7 @@ async def test_concurrent_messages_of_one_customer_never_lose_a_cart_change(chat
 
         fields = chat.fields("1 margherita", CUSTOMER, "Alex", {})
         env = Envelope(kind=INBOUND_MESSAGE, fields=fields, received_at=chat.clock().timestamp())
-        await handlers[i % 2](Entry("1-0", {ENTRY_FIELD: env.encode()}))
+        await handlers[i % 2](Entry("1-0", {ENTRY_FIELD: env.encode()}), env)
 
     await asyncio.gather(*(add(i) for i in range(12)))
     assert await chat.sql("SELECT sum(quantity)::int AS q, count(*)::int AS n FROM cart_lines") == [
@@ -70,13 +70,13 @@ async def test_a_confirm_sent_twice_at_once_creates_one_order(chat: DirectChat) 
     from libs.messages import ENTRY_FIELD, INBOUND_MESSAGE, Envelope
     from libs.streams import Entry
 
-    def confirm() -> Entry:
+    def confirm() -> tuple[Entry, Envelope]:
         fields = chat.fields("confirm", CUSTOMER, "Alex", {})
         env = Envelope(kind=INBOUND_MESSAGE, fields=fields, received_at=chat.clock().timestamp())
-        return Entry("1-0", {ENTRY_FIELD: env.encode()})
+        return Entry("1-0", {ENTRY_FIELD: env.encode()}), env
 
     other = replica(chat)
-    await asyncio.gather(chat.handler(confirm()), other(confirm()))
+    await asyncio.gather(chat.handler(*confirm()), other(*confirm()))
     assert await chat.sql("SELECT number, status FROM orders") == [{"number": 1001, "status": "placed"}]
     bodies = [r["body"] for r in await chat.sql("SELECT body FROM outbox ORDER BY seq DESC LIMIT 2")]
     assert any("Order *#1001* placed" in b for b in bodies)
@@ -170,7 +170,7 @@ def test_hours_in_the_store_time_zone() -> None:
 
 
 def test_a_store_open_around_the_clock_is_always_open() -> None:
-    from services.orders.catalog import demo_menu_path
+    from services.orders.menu.catalog import demo_menu_path
 
     store = load_menu_file(demo_menu_path()).store
     for hour in range(0, 24 * 7, 5):

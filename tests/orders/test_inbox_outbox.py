@@ -14,12 +14,13 @@ from psycopg.rows import dict_row
 from libs.errors import DependencyUnavailable
 from libs.messages import ENTRY_FIELD, INBOUND_MESSAGE, REPLY, Envelope, Keys
 from libs.streams import Entry
-from services.orders.catalog import demo_menu_path
-from services.orders.consumer import InboundHandler
-from services.orders.db import make_pool
-from services.orders.relay import OutboxRelay
+from services.orders.inbound import InboundHandler
+from services.orders.menu.catalog import demo_menu_path
+from services.orders.menu.files import read_menu_document
 from services.orders.settings import OrdersSettings
-from services.orders.store import StoreCache, load_menu_into_db, read_menu_document
+from services.orders.storage.pool import make_pool
+from services.orders.storage.relay import OutboxRelay
+from services.orders.storage.stores import StoreCache, load_menu_into_db
 
 CUSTOMER = "whatsapp:+15551230001"
 
@@ -35,9 +36,10 @@ async def pool(database_url: str) -> AsyncIterator[Any]:
     await p.close()
 
 
-def entry(sid: str, body: str, sender: str = CUSTOMER) -> Entry:
+def entry(sid: str, body: str, sender: str = CUSTOMER) -> tuple[Entry, Envelope]:
+    """A stream entry of one inbound message and its decoded envelope, as the consumer hands them."""
     env = Envelope(kind=INBOUND_MESSAGE, fields={"MessageSid": sid, "From": sender, "Body": body})
-    return Entry("1-0", {ENTRY_FIELD: env.encode()})
+    return Entry("1-0", {ENTRY_FIELD: env.encode()}), env
 
 
 def handler(pool: Any, commits: list[int] | None = None) -> InboundHandler:
@@ -57,7 +59,7 @@ def rows(database_url: str, query: str, *args: object) -> list[dict[str, Any]]:
 
 async def test_message_cart_and_replies_commit_together(pool: Any, database_url: str) -> None:
     commits: list[int] = []
-    await handler(pool, commits)(entry("SM1", "2 margherita"))
+    await handler(pool, commits)(*entry("SM1", "2 margherita"))
     assert commits == [1]
     (line,) = rows(database_url, "SELECT item_code, quantity, unit_price_cents FROM cart_lines")
     assert line == {"item_code": "margherita", "quantity": 2, "unit_price_cents": 950}
@@ -71,8 +73,8 @@ async def test_message_cart_and_replies_commit_together(pool: Any, database_url:
 
 async def test_redelivered_message_changes_nothing(pool: Any, database_url: str) -> None:
     h = handler(pool)
-    await h(entry("SM1", "2 margherita"))
-    await h(entry("SM1", "2 margherita"))
+    await h(*entry("SM1", "2 margherita"))
+    await h(*entry("SM1", "2 margherita"))
     assert rows(database_url, "SELECT sum(quantity)::int AS q FROM cart_lines") == [{"q": 2}]
     assert rows(database_url, "SELECT count(*)::int AS n FROM outbox") == [{"n": 1}]
 
@@ -82,12 +84,12 @@ async def test_failure_mid_transaction_leaves_no_trace(pool: Any, database_url: 
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("ALTER TABLE outbox ADD CONSTRAINT no_replies CHECK (false) NOT VALID")
     with pytest.raises(psycopg.errors.CheckViolation):
-        await handler(pool)(entry("SM1", "2 margherita"))
+        await handler(pool)(*entry("SM1", "2 margherita"))
     assert rows(database_url, "SELECT count(*)::int AS n FROM inbox") == [{"n": 0}]
     assert rows(database_url, "SELECT count(*)::int AS n FROM cart_lines") == [{"n": 0}]
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("ALTER TABLE outbox DROP CONSTRAINT no_replies")
-    await handler(pool)(entry("SM1", "2 margherita"))  # the redelivery then succeeds, once
+    await handler(pool)(*entry("SM1", "2 margherita"))  # the redelivery then succeeds, once
     assert rows(database_url, "SELECT sum(quantity)::int AS q FROM cart_lines") == [{"q": 2}]
 
 
@@ -99,7 +101,7 @@ async def test_database_down_is_retryable(database_url: str) -> None:
     await p.open(wait=False)
     try:
         with pytest.raises(DependencyUnavailable):
-            await handler(p)(entry("SM1", "menu"))
+            await handler(p)(*entry("SM1", "menu"))
     finally:
         await p.close()
 
@@ -110,7 +112,7 @@ async def test_relay_publishes_in_order_once(
     keys = Keys(key_prefix)
     h = handler(pool)
     for n, text in enumerate(["menu", "2 margherita", "cart"]):
-        await h(entry(f"SM{n}", text))
+        await h(*entry(f"SM{n}", text))
     relay = OutboxRelay(pool, redis_client, keys, slow_s=1.0)
     assert await relay.publish_once() == 3
     assert await relay.publish_once() == 0
@@ -126,14 +128,14 @@ async def test_relay_publishes_in_order_once(
 
 async def test_concurrent_messages_of_one_customer_lose_nothing(pool: Any, database_url: str) -> None:
     h1, h2 = handler(pool), handler(pool)
-    await asyncio.gather(*(h(entry(f"SM{n}", "1 coke")) for n, h in enumerate([h1, h2] * 5)))
+    await asyncio.gather(*(h(*entry(f"SM{n}", "1 coke")) for n, h in enumerate([h1, h2] * 5)))
     assert rows(database_url, "SELECT sum(quantity)::int AS q FROM cart_lines") == [{"q": 10}]
     seqs = [r["seq"] for r in rows(database_url, "SELECT seq FROM outbox ORDER BY seq")]
     assert seqs == list(range(1, 11))
 
 
 async def test_nul_characters_in_a_message_get_a_reply_not_an_error(pool: Any, database_url: str) -> None:
-    await handler(pool)(entry("SM\x001", "2 marg\x00herita", sender="whatsapp:+1555\x000001"))
+    await handler(pool)(*entry("SM\x001", "2 marg\x00herita", sender="whatsapp:+1555\x000001"))
     (row,) = rows(database_url, "SELECT message_sid, body FROM inbox")
     assert row == {"message_sid": "SM1", "body": "2 margherita"}
     (reply,) = rows(database_url, "SELECT to_address, body FROM outbox")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.orders import lifecycle
+from services.orders.ordering import lifecycle
 from tests.orders.chat import CUSTOMER, DirectChat, direct_chat
 
 DATA = Path(__file__).resolve().parent.parent / "data"

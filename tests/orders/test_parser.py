@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.orders.catalog import ChosenOption, Menu, demo_menu_path, load_menu, load_menu_file
-from services.orders.menu_index import tokenize
-from services.orders.numbers import number_from_words
-from services.orders.parser import OrderLine, ParseResult, parse_order
+from services.orders.menu.catalog import ChosenOption, Menu, demo_menu_path, load_menu, load_menu_file
+from services.orders.understanding.menu_index import tokenize
+from services.orders.understanding.numbers import number_from_words
+from services.orders.understanding.parser import OrderLine, ParseResult, parse_order
 
 
 @pytest.fixture(scope="module")
@@ -357,7 +357,7 @@ def test_typos_still_read_after_tightening(menu: Menu, text: str, item: str) -> 
     ],
 )
 def test_quote_gives_the_customers_own_words(text: str, phrase: str, said: str) -> None:
-    from services.orders.menu_index import quote
+    from services.orders.understanding.menu_index import quote
 
     assert quote(text, phrase) == said
 

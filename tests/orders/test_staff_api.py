@@ -11,7 +11,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from services.orders.app import create_app
-from services.orders.routes import staff_routes
 from services.orders.settings import OrdersSettings
 from tests.orders.chat import ADMIN_TOKEN, CUSTOMER, DirectChat, direct_chat, load_store
 
@@ -39,7 +38,7 @@ def test_without_the_right_bearer_token_every_route_is_401(
     database_url: str, redis_url: str, key_prefix: str, headers: dict[str, str]
 ) -> None:
     settings = app_settings(database_url, redis_url, key_prefix, ADMIN_TOKEN)
-    with TestClient(create_app(settings, staff_routes(settings))) as client:
+    with TestClient(create_app(settings)) as client:
         for method, path in [
             ("GET", "/api/v1/orders"),
             ("GET", "/api/v1/orders/1001"),
@@ -57,7 +56,7 @@ def test_with_no_token_configured_even_an_empty_bearer_is_401(
     database_url: str, redis_url: str, key_prefix: str
 ) -> None:
     settings = app_settings(database_url, redis_url, key_prefix, None)
-    with TestClient(create_app(settings, staff_routes(settings))) as client:
+    with TestClient(create_app(settings)) as client:
         assert client.get("/api/v1/orders", headers={"Authorization": "Bearer "}).status_code == 401
         assert client.get("/api/v1/orders", headers={"Authorization": "Bearer None"}).status_code == 401
 
@@ -71,7 +70,7 @@ async def test_the_real_app_lists_orders_with_the_token(
         await chat.say("pickup")
         await chat.say("confirm")
     settings = app_settings(database_url, redis_url, key_prefix, ADMIN_TOKEN)
-    with TestClient(create_app(settings, staff_routes(settings))) as client:
+    with TestClient(create_app(settings)) as client:
         response = client.get("/api/v1/orders", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         assert response.status_code == 200
         (order,) = response.json()["orders"]

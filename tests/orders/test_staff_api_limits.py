@@ -6,7 +6,7 @@ import psycopg
 from starlette.testclient import TestClient
 
 from services.orders.app import create_app
-from services.orders.routes import MAX_BODY_BYTES, staff_routes
+from services.orders.web.staff_api import MAX_BODY_BYTES
 from tests.orders.chat import ADMIN_TOKEN
 from tests.orders.test_staff_api import app_settings
 
@@ -17,7 +17,7 @@ def test_oversized_body_is_413_and_changes_nothing(
     database_url: str, redis_url: str, key_prefix: str
 ) -> None:
     settings = app_settings(database_url, redis_url, key_prefix, ADMIN_TOKEN)
-    with TestClient(create_app(settings, staff_routes(settings))) as client:
+    with TestClient(create_app(settings)) as client:
         big = b'{"available": false, "pad": "' + b"x" * (MAX_BODY_BYTES + 1) + b'"}'
         response = client.patch(
             "/api/v1/items/margherita", content=big, headers={**AUTH, "content-type": "application/json"}
@@ -39,7 +39,7 @@ def test_oversized_body_is_413_and_changes_nothing(
 
 def test_nul_byte_in_path_is_400_not_500(database_url: str, redis_url: str, key_prefix: str) -> None:
     settings = app_settings(database_url, redis_url, key_prefix, ADMIN_TOKEN)
-    with TestClient(create_app(settings, staff_routes(settings))) as client:
+    with TestClient(create_app(settings)) as client:
         for method, path in [
             ("POST", "/api/v1/conversations/%00/handoff"),
             ("DELETE", "/api/v1/conversations/%00/handoff"),

@@ -12,12 +12,13 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from services.orders.catalog import QUALIFIERS, ChosenOption, Item, Menu, format_money
-from services.orders.conversation import cart as carts
+from services.orders.conversation.cart import render_cart
 from services.orders.conversation.texts import CHECKOUT_HINT, echo, item_names
 from services.orders.conversation.turn import Turn
-from services.orders.menu_index import quote
-from services.orders.parser import (
+from services.orders.menu.catalog import MAX_QUANTITY, QUALIFIERS, ChosenOption, Item, Menu, format_money
+from services.orders.storage import carts
+from services.orders.understanding.menu_index import quote
+from services.orders.understanding.parser import (
     AmbiguousPhrase,
     BadQuantity,
     Modifiers,
@@ -184,7 +185,7 @@ async def _add(turn: Turn, fields: dict[str, Any], quantity: int, remarks: list[
     )
     # The line being talked about: "no onions" or "make it large" next applies to it.
     turn.state["line"] = line_id
-    most = carts.MAX_QUANTITY
+    most = MAX_QUANTITY
     if added <= 0:
         remarks.append(
             f"You already have {most} x {fields['name']}, the most for one line, so I didn't add more."
@@ -278,7 +279,7 @@ async def add_parsed(turn: Turn, result: ParseResult) -> str:
         parts.append(question_text(menu, questions[0]))
     elif added or changed:
         lines = await carts.load_cart(turn.conn, turn.customer_id)
-        parts.append(carts.render_cart(lines) + "\n\n" + CHECKOUT_HINT)
+        parts.append(render_cart(lines) + "\n\n" + CHECKOUT_HINT)
     elif result.unmatched and not result.lines:
         parts.append("Send *menu* to see everything we have.")
     return "\n\n".join(parts)
@@ -323,7 +324,7 @@ async def answer_question(turn: Turn, number: int) -> str:
         parts.append(question_text(menu, queue[0]))
     else:
         lines = await carts.load_cart(turn.conn, turn.customer_id)
-        parts.append(carts.render_cart(lines) + "\n\n" + CHECKOUT_HINT)
+        parts.append(render_cart(lines) + "\n\n" + CHECKOUT_HINT)
     return "\n\n".join(parts)
 
 
@@ -359,7 +360,7 @@ async def remove(turn: Turn, ref: str) -> str:
     """Remove the line `ref` names; asks which when it names several or none."""
     lines, found = await find_cart_line(turn, ref)
     if not lines:
-        return carts.render_cart(lines)
+        return render_cart(lines)
     if len(found) != 1:
         prefix = f'I couldn\'t find "{echo(ref)}" in your cart. ' if not found else ""
         return prefix + _which_line("remove 1", lines)
@@ -367,7 +368,7 @@ async def remove(turn: Turn, ref: str) -> str:
     turn.state.pop("checkout", None)
     await turn.save_state()
     rest = await carts.load_cart(turn.conn, turn.customer_id)
-    return f"🗑️ Removed {found[0].quantity} x {found[0].name}.\n\n{carts.render_cart(rest)}"
+    return f"🗑️ Removed {found[0].quantity} x {found[0].name}.\n\n{render_cart(rest)}"
 
 
 def quantity_problem(said: str, *, allow_zero: bool = False) -> str | None:
@@ -377,9 +378,9 @@ def quantity_problem(said: str, *, allow_zero: bool = False) -> str | None:
     Quantities are never silently changed: the customer is told the range instead."""
     lowest = 0 if allow_zero else 1
     value = int(said) if said.lstrip("-").isdigit() else None
-    if value is not None and lowest <= value <= carts.MAX_QUANTITY:
+    if value is not None and lowest <= value <= MAX_QUANTITY:
         return None
-    most = carts.MAX_QUANTITY
+    most = MAX_QUANTITY
     span = f"from {lowest} to {most}" + (" (0 removes the line)" if allow_zero else "")
     if value is not None and value > most:
         return f"The most I can put on one line is {most}, so please send a number {span}."
@@ -395,7 +396,7 @@ async def change(turn: Turn, ref: str, said: str) -> str:
     quantity = int(said)
     lines, found = await find_cart_line(turn, ref)
     if not lines:
-        return carts.render_cart(lines)
+        return render_cart(lines)
     if len(found) != 1:
         prefix = f'I couldn\'t find "{echo(ref)}" in your cart. ' if not found else ""
         return prefix + _which_line(f"change 1 to {quantity}", lines)
@@ -404,7 +405,7 @@ async def change(turn: Turn, ref: str, said: str) -> str:
     await turn.save_state()
     rest = await carts.load_cart(turn.conn, turn.customer_id)
     done = f"Removed {found[0].name}." if quantity == 0 else f"Changed {found[0].name} to {quantity}."
-    return f"✏️ {done}\n\n{carts.render_cart(rest)}"
+    return f"✏️ {done}\n\n{render_cart(rest)}"
 
 
 async def _talked_about(turn: Turn) -> carts.CartLine | None:

@@ -11,18 +11,15 @@ orders, sold-out items, the minimum) and records the confirming MessageSid on th
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
-from libs import metrics
-from services.orders import hours
-from services.orders.catalog import format_money
-from services.orders.conversation import cart as carts
 from services.orders.conversation.texts import ORDER_HINT, echo
 from services.orders.conversation.turn import Turn
+from services.orders.menu import hours
+from services.orders.menu.catalog import format_money
+from services.orders.ordering import lifecycle
+from services.orders.storage import carts
 
 MIN_ADDRESS_CHARS = 5
 MAX_NOTE_CHARS = 300
@@ -210,12 +207,6 @@ async def _drop_unavailable(turn: Turn, lines: list[carts.CartLine]) -> tuple[li
     return [line for line in lines if line not in gone], note
 
 
-def _totals(turn: Turn, lines: list[carts.CartLine], fulfilment: str) -> tuple[int, int, int]:
-    subtotal = carts.subtotal(lines)
-    fee = turn.store.menu.store.delivery.fee if fulfilment == "delivery" else 0
-    return subtotal, fee, subtotal + fee
-
-
 async def summary(turn: Turn, checkout: dict[str, Any], note: str = "") -> str:
     """The order summary with subtotal, fee and total, asking for an explicit confirm.
 
@@ -231,7 +222,7 @@ async def summary(turn: Turn, checkout: dict[str, Any], note: str = "") -> str:
         return prefix + EMPTY_CART
     store = turn.store.menu.store
     fulfilment = str(checkout["fulfilment"])
-    subtotal, fee, total = _totals(turn, lines, fulfilment)
+    subtotal, fee, total = lifecycle.totals(turn.store.menu.store, lines, fulfilment)
     if fulfilment == "delivery" and subtotal < store.delivery.minimum_order:
         await _set(turn, {"step": "fulfilment"})
         short = store.delivery.minimum_order - subtotal
@@ -269,89 +260,31 @@ async def place(turn: Turn) -> str:
         return await summary(turn, checkout, note)
     store = turn.store.menu.store
     fulfilment = str(checkout["fulfilment"])
-    subtotal, fee, total = _totals(turn, kept, fulfilment)
+    subtotal, _, _ = lifecycle.totals(store, kept, fulfilment)
     if fulfilment == "delivery" and subtotal < store.delivery.minimum_order:
         return await summary(turn, checkout)
-    number_row = await (
-        await turn.conn.execute(
-            "UPDATE stores SET next_order_number = next_order_number + 1 WHERE id = %s"
-            " RETURNING next_order_number - 1 AS number",
-            (turn.store.id,),
-        )
-    ).fetchone()
-    assert number_row is not None
-    number = int(number_row["number"])
-    ready_at = turn.now + dt.timedelta(minutes=store.preparation_minutes)
-    address = checkout.get("address") if fulfilment == "delivery" else None
-    location = checkout.get("location") if fulfilment == "delivery" else None
-    order = await (
-        await turn.conn.execute(
-            """
-            INSERT INTO orders (store_id, number, customer_id, status, fulfilment, delivery_address,
-                delivery_location, notes, subtotal_cents, delivery_fee_cents, total_cents, currency,
-                confirm_message_sid, estimated_ready_at, placed_at, updated_at)
-            VALUES (%s, %s, %s, 'placed', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-            RETURNING id
-            """,
-            (
-                turn.store.id,
-                number,
-                turn.customer_id,
-                fulfilment,
-                address,
-                Jsonb(location) if location else None,
-                str(turn.state.get("note") or ""),
-                subtotal,
-                fee,
-                total,
-                store.currency,
-                turn.inbound.message_sid,
-                ready_at,
-                turn.now,
-                turn.now,
-            ),
-        )
-    ).fetchone()
-    assert order is not None
-    order_id = int(order["id"])
-    async with turn.conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO order_lines (order_id, item_code, name, unit_price_cents, quantity, options,"
-            " excluded, notes, line_total_cents, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [
-                (
-                    order_id,
-                    line.item_code,
-                    line.name,
-                    line.unit_price_cents,
-                    line.quantity,
-                    Jsonb(line.options),
-                    Jsonb(line.excluded),
-                    line.notes,
-                    line.total_cents,
-                    position,
-                )
-                for position, line in enumerate(kept, 1)
-            ],
-        )
-    await turn.conn.execute(
-        "INSERT INTO order_status_history (order_id, from_status, to_status, actor, reason, at)"
-        " VALUES (%s, NULL, 'placed', 'customer', '', %s)",
-        (order_id, turn.now),
+    placed = await lifecycle.place_order(
+        turn.conn,
+        turn.store,
+        customer_id=turn.customer_id,
+        fulfilment=fulfilment,
+        address=checkout.get("address"),
+        location=checkout.get("location"),
+        notes=str(turn.state.get("note") or ""),
+        lines=kept,
+        confirm_message_sid=turn.inbound.message_sid,
+        now=turn.now,
     )
-    await carts.clear_cart(turn.conn, turn.customer_id)
-    if fulfilment == "delivery" and address:
-        await turn.conn.execute(
-            "UPDATE customers SET saved_address = %s, saved_location = %s WHERE id = %s",
-            (address, Jsonb(location) if location else None, turn.customer_id),
-        )
     turn.state.clear()
     await turn.save_state()
-    metrics.ORDERS_PLACED.inc()
-    local_ready = ready_at.astimezone(hours.store_zone(store))
-    where = f"🛵 Delivery to {address}." if fulfilment == "delivery" else f"🏃 Pickup at {store.name}."
+    local_ready = placed.estimated_ready_at.astimezone(hours.store_zone(store))
+    where = (
+        f"🛵 Delivery to {placed.delivery_address}."
+        if fulfilment == "delivery"
+        else f"🏃 Pickup at {store.name}."
+    )
     return (
-        f"✅ Order *#{number}* placed! Total {format_money(total)}.\n{where}\n"
+        f"✅ Order *#{placed.number}* placed! Total {format_money(placed.total_cents)}.\n{where}\n"
         f"⏱️ Estimated ready around {local_ready:%H:%M} (about {store.preparation_minutes} min).\n\n"
         "We'll message you as it moves along. Send *status* to check on it, or *cancel* to cancel "
         "before we start preparing."

@@ -11,7 +11,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal, get_args
+
+# Every intent a message can carry; the engine answers each through its table
+# (conversation/engine.py `_COMMANDS`), and mypy rejects a kind spelled any other way.
+Kind = Literal[
+    "greeting", "menu", "menu_of", "info", "info_or_text", "cart", "clear", "remove", "change",
+    "checkout", "delivery", "pickup", "same_address", "yes", "no", "cancel", "status", "reorder",
+    "help", "agent", "thanks", "note", "stop", "start", "number", "empty", "text",
+]  # fmt: skip
+KINDS: Final[frozenset[Kind]] = frozenset(get_args(Kind))
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,14 +30,14 @@ class Command:
     `said` is a quantity exactly as written ("1000000", "-1", "2.5") for `change`, which
     checks its range itself so that the customer is told what went wrong."""
 
-    kind: str
+    kind: Kind
     arg: str = ""
     number: int | None = None
     said: str = ""
 
 
-def _table(spec: dict[str, str]) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _table(spec: dict[Kind, str]) -> dict[str, Kind]:
+    out: dict[str, Kind] = {}
     for kind, phrases in spec.items():
         for phrase in phrases.split("|"):
             key = normalize(phrase)
@@ -188,7 +197,7 @@ def classify(text: str) -> Command:
         return Command("number", number=int(match.group(1)))
     match = _ORDER_REF.match(key)
     if match:
-        verb = "status" if match.group(1) in ("status", "track") else "cancel"
+        verb: Kind = "status" if match.group(1) in ("status", "track") else "cancel"
         return Command(verb, number=int(match.group(2)))
     match = _CHANGE.match(key)
     if match:

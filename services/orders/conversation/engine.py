@@ -21,18 +21,20 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Final
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from libs.errors import RetryableError
-from services.orders.catalog import Item, Menu
-from services.orders.conversation import adding, checkout, orders, texts
-from services.orders.conversation import cart as carts
-from services.orders.conversation.commands import Command, classify, normalize
+from services.orders.conversation import adding, checkout, placed_orders, texts
+from services.orders.conversation.cart import is_expired, render_cart
+from services.orders.conversation.commands import KINDS, Command, Kind, classify, normalize
 from services.orders.conversation.turn import Turn
-from services.orders.outbox import Reply
-from services.orders.parser import ParseResult
+from services.orders.menu.catalog import Item, Menu
+from services.orders.storage import carts, customers
+from services.orders.storage.outbox import ReplyText
+from services.orders.understanding.parser import ParseResult
 
 log = logging.getLogger("services.orders.conversation")
 
@@ -76,11 +78,8 @@ DIET_ADVICE = (
 )
 SORRY = "Sorry, something went wrong on our side. 🙏 Please try again, or send *agent* to talk to our team."
 
-# Kept as a name for callers and tests that only want the help text.
-HELP = texts.HELP
 
-
-async def respond(turn: Turn) -> tuple[list[Reply], str]:
+async def respond(turn: Turn) -> tuple[list[ReplyText], str]:
     """Decide the replies to `turn.inbound`; see the module docstring."""
     inbound = turn.inbound
     command = classify(inbound.text) if inbound.text.strip() else Command("empty")
@@ -93,7 +92,7 @@ async def respond(turn: Turn) -> tuple[list[Reply], str]:
         return [], "opted_out"
     if inbound.throttled:
         return (
-            [Reply(texts.THROTTLED, purpose="throttle")] if inbound.throttled == "first" else []
+            [ReplyText(texts.THROTTLED, purpose="throttle")] if inbound.throttled == "first" else []
         ), "throttled"
     if customer.get("mode") == "human":
         return [], "human_mode"
@@ -105,36 +104,31 @@ async def respond(turn: Turn) -> tuple[list[Reply], str]:
     except Exception:
         log.exception("conversation failed", extra={"message_sid": inbound.message_sid})
         body = SORRY
-    return [Reply(body)], "handled"
+    return [ReplyText(body)], "handled"
 
 
-async def _opt_out(turn: Turn) -> list[Reply]:
-    await turn.conn.execute(
-        "UPDATE customers SET opted_out = true, opted_out_at = %s, state = '{}' WHERE id = %s",
-        (turn.now, turn.customer_id),
-    )
+async def _opt_out(turn: Turn) -> list[ReplyText]:
+    await customers.opt_out(turn.conn, turn.customer_id, turn.now)
     if turn.customer.get("opted_out"):
         return []  # already out: the one confirmation was sent the first time
-    return [Reply(texts.STOPPED, purpose="opt_out")]
+    return [ReplyText(texts.STOPPED, purpose="opt_out")]
 
 
-async def _opt_in(turn: Turn) -> list[Reply]:
-    await turn.conn.execute(
-        "UPDATE customers SET opted_out = false, opted_out_at = NULL WHERE id = %s", (turn.customer_id,)
-    )
+async def _opt_in(turn: Turn) -> list[ReplyText]:
+    await customers.opt_in(turn.conn, turn.customer_id)
     menu = turn.store.menu
     welcome = "✅ You're subscribed again.\n\n" + texts.greeting(
         menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders
     )
-    return [Reply(welcome)]
+    return [ReplyText(welcome)]
 
 
 async def _expire_cart(turn: Turn) -> str:
     """Empty a cart idle for longer than CART_TTL_SECONDS; returns the note for the customer."""
-    if not carts.is_expired(turn.customer.get("cart_updated_at"), turn.now, turn.cart_ttl):
+    if not is_expired(turn.customer.get("cart_updated_at"), turn.now, turn.cart_ttl):
         return ""
     removed = await carts.clear_cart(turn.conn, turn.customer_id)
-    await turn.conn.execute("UPDATE customers SET cart_updated_at = NULL WHERE id = %s", (turn.customer_id,))
+    await customers.set_cart_updated_at(turn.conn, turn.customer_id, None)
     turn.customer["cart_updated_at"] = None
     for key in ("checkout", "question", "questions", "note"):
         turn.state.pop(key, None)
@@ -193,10 +187,7 @@ async def _location(turn: Turn) -> str:
         step == "fulfilment" and (await carts.load_cart(turn.conn, turn.customer_id))
     ):
         return await checkout.set_address(turn, address, location)
-    await turn.conn.execute(
-        "UPDATE customers SET saved_address = %s, saved_location = %s WHERE id = %s",
-        (address, Jsonb(location), turn.customer_id),
-    )
+    await customers.save_address(turn.conn, turn.customer_id, address, location)
     turn.customer["saved_address"] = address
     return (
         f"📍 Thanks! I saved this location for delivery: {address}\n"
@@ -210,7 +201,7 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
     if kind in ("cancel", "no"):
         turn.state.pop("checkout", None)
         await turn.save_state()
-        return "OK, I stopped the checkout. Your cart is still here.\n\n" + carts.render_cart(
+        return "OK, I stopped the checkout. Your cart is still here.\n\n" + render_cart(
             await carts.load_cart(turn.conn, turn.customer_id)
         )
     if kind in ("delivery", "pickup"):
@@ -246,92 +237,134 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
     return None
 
 
-async def _command(turn: Turn, command: Command) -> str:
-    kind = command.kind
-    menu = turn.store.menu
-    if kind == "greeting":
-        text = texts.greeting(menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders)
-        lines = await carts.load_cart(turn.conn, turn.customer_id)
-        if lines:
-            count = f"{len(lines)} line{'s' if len(lines) > 1 else ''}"
-            text += f"\n\nYou have {count} in your cart; send *cart* to see it."
-        return text
-    if kind == "menu":
-        return texts.render_menu(menu)
-    if kind in ("menu_of", "info", "info_or_text"):
-        shown = _show(turn, command.arg)
-        if shown is not None:
-            return shown
-        if kind == "info_or_text":
-            return await _text(turn)
-        return f'I couldn\'t find "{texts.echo(command.arg)}" on the menu.\n\n' + texts.render_menu(menu)
-    if kind == "cart":
-        lines = await carts.load_cart(turn.conn, turn.customer_id)
-        if not lines:
-            return carts.render_cart(lines)
+async def _greeting(turn: Turn, command: Command) -> str:
+    text = texts.greeting(
+        turn.store.menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders
+    )
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    if lines:
+        count = f"{len(lines)} line{'s' if len(lines) > 1 else ''}"
+        text += f"\n\nYou have {count} in your cart; send *cart* to see it."
+    return text
+
+
+async def _start(turn: Turn, command: Command) -> str:
+    """START from a customer who never stopped: the greeting, without the cart line."""
+    return texts.greeting(
+        turn.store.menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders
+    )
+
+
+async def _menu(turn: Turn, command: Command) -> str:
+    return texts.render_menu(turn.store.menu)
+
+
+async def _show_command(turn: Turn, command: Command) -> str:
+    """`menu_of`, `info` and `info_or_text`: a category or an item's details."""
+    shown = _show(turn, command.arg)
+    if shown is not None:
+        return shown
+    if command.kind == "info_or_text":
+        return await _text(turn)
+    return f'I couldn\'t find "{texts.echo(command.arg)}" on the menu.\n\n' + texts.render_menu(
+        turn.store.menu
+    )
+
+
+async def _cart(turn: Turn, command: Command) -> str:
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    if not lines:
+        return render_cart(lines)
+    return render_cart(lines) + "\n\nSend *checkout* to order, *remove 1* or *change 1 to 2* to edit."
+
+
+async def _clear(turn: Turn, command: Command) -> str:
+    await carts.clear_cart(turn.conn, turn.customer_id)
+    turn.state.pop("checkout", None)
+    await turn.save_state()
+    return "🗑️ Your cart is empty now. " + texts.ORDER_HINT
+
+
+async def _remove(turn: Turn, command: Command) -> str:
+    return await adding.remove(turn, command.arg)
+
+
+async def _change(turn: Turn, command: Command) -> str:
+    return await adding.change(turn, command.arg, command.said)
+
+
+async def _checkout(turn: Turn, command: Command) -> str:
+    return await checkout.start(turn)
+
+
+async def _fulfilment(turn: Turn, command: Command) -> str:
+    """`delivery` or `pickup` outside checkout: start checkout with it, when there is a cart."""
+    if await carts.load_cart(turn.conn, turn.customer_id):
+        return await checkout.start(turn, command.kind)
+    return f"Happy to do {command.kind}! First tell me what you'd like. " + texts.ORDER_HINT
+
+
+async def _yes(turn: Turn, command: Command) -> str:
+    recent = await placed_orders.recent_confirmed(turn)
+    if recent is not None:
         return (
-            carts.render_cart(lines) + "\n\nSend *checkout* to order, *remove 1* or *change 1 to 2* to edit."
+            f"Your order *#{recent['number']}* is already placed ✅ — no need to confirm again. "
+            "Send *status* to check on it."
         )
-    if kind == "clear":
-        await carts.clear_cart(turn.conn, turn.customer_id)
-        turn.state.pop("checkout", None)
-        await turn.save_state()
-        return "🗑️ Your cart is empty now. " + texts.ORDER_HINT
-    if kind == "remove":
-        return await adding.remove(turn, command.arg)
-    if kind == "change":
-        return await adding.change(turn, command.arg, command.said)
-    if kind == "checkout":
-        return await checkout.start(turn)
-    if kind in ("delivery", "pickup"):
-        if await carts.load_cart(turn.conn, turn.customer_id):
-            return await checkout.start(turn, kind)
-        return f"Happy to do {kind}! First tell me what you'd like. " + texts.ORDER_HINT
-    if kind == "same_address":
-        return await _same_address(turn)
-    if kind == "yes":
-        recent = await orders.recent_confirmed(turn)
-        if recent is not None:
-            return (
-                f"Your order *#{recent['number']}* is already placed ✅ — no need to confirm again. "
-                "Send *status* to check on it."
-            )
-        if await carts.load_cart(turn.conn, turn.customer_id):
-            return "Great! Send *checkout* when you're ready to order."
-        return texts.NO_CONTEXT_YES
-    if kind == "no":
-        return "OK! " + texts.ORDER_HINT + " Send *help* to see everything I can do."
-    if kind == "cancel":
-        return await orders.cancel(turn, command.number)
-    if kind == "status":
-        return await orders.status(turn, command.number)
-    if kind == "reorder":
-        return await orders.reorder(turn)
-    if kind == "help":
-        return texts.HELP
-    if kind == "agent":
-        await turn.conn.execute(
-            "UPDATE customers SET mode = 'human', mode_changed_at = %s WHERE id = %s",
-            (turn.now, turn.customer_id),
-        )
-        return texts.AGENT
-    if kind == "thanks":
-        return texts.THANKS
-    if kind == "note":
-        return await checkout.set_note(turn, command.arg)
-    if kind == "start":
-        return texts.greeting(menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders)
-    if kind == "number":
-        return (
-            f"What would you like {command.number} of? For example *{command.number} margherita*. "
-            "Send *menu* to see everything."
-        )
-    if kind == "empty":
-        return texts.EMPTY
+    if await carts.load_cart(turn.conn, turn.customer_id):
+        return "Great! Send *checkout* when you're ready to order."
+    return texts.NO_CONTEXT_YES
+
+
+async def _no(turn: Turn, command: Command) -> str:
+    return "OK! " + texts.ORDER_HINT + " Send *help* to see everything I can do."
+
+
+async def _cancel(turn: Turn, command: Command) -> str:
+    return await placed_orders.cancel(turn, command.number)
+
+
+async def _status(turn: Turn, command: Command) -> str:
+    return await placed_orders.status(turn, command.number)
+
+
+async def _reorder(turn: Turn, command: Command) -> str:
+    return await placed_orders.reorder(turn)
+
+
+async def _help(turn: Turn, command: Command) -> str:
+    return texts.HELP
+
+
+async def _agent(turn: Turn, command: Command) -> str:
+    await customers.set_mode(turn.conn, turn.customer_id, "human", turn.now, end_checkout=False)
+    return texts.AGENT
+
+
+async def _thanks(turn: Turn, command: Command) -> str:
+    return texts.THANKS
+
+
+async def _note(turn: Turn, command: Command) -> str:
+    return await checkout.set_note(turn, command.arg)
+
+
+async def _number(turn: Turn, command: Command) -> str:
+    return (
+        f"What would you like {command.number} of? For example *{command.number} margherita*. "
+        "Send *menu* to see everything."
+    )
+
+
+async def _empty(turn: Turn, command: Command) -> str:
+    return texts.EMPTY
+
+
+async def _free_text(turn: Turn, command: Command) -> str:
     return await _text(turn)
 
 
-async def _same_address(turn: Turn) -> str:
+async def _same_address(turn: Turn, command: Command) -> str:
     """ "same address" outside checkout: with a cart it means "deliver it where you did last
     time", so checkout starts with delivery and goes straight to the summary."""
     if not await carts.load_cart(turn.conn, turn.customer_id):
@@ -345,6 +378,46 @@ async def _same_address(turn: Turn) -> str:
     if (turn.state.get("checkout") or {}).get("step") == "address":
         return await checkout.same_address(turn)
     return reply  # closed, paused, below the minimum or no delivery: that answer comes first
+
+
+CommandHandler = Callable[[Turn, Command], Awaitable[str]]
+
+# The answer to each kind of command outside a checkout step or a pending question. `stop`
+# never gets here (respond() opts the customer out first); it reads as text like before.
+_COMMANDS: Final[Mapping[Kind, CommandHandler]] = {
+    "greeting": _greeting,
+    "start": _start,
+    "menu": _menu,
+    "menu_of": _show_command,
+    "info": _show_command,
+    "info_or_text": _show_command,
+    "cart": _cart,
+    "clear": _clear,
+    "remove": _remove,
+    "change": _change,
+    "checkout": _checkout,
+    "delivery": _fulfilment,
+    "pickup": _fulfilment,
+    "same_address": _same_address,
+    "yes": _yes,
+    "no": _no,
+    "cancel": _cancel,
+    "status": _status,
+    "reorder": _reorder,
+    "help": _help,
+    "agent": _agent,
+    "thanks": _thanks,
+    "note": _note,
+    "number": _number,
+    "empty": _empty,
+    "stop": _free_text,
+    "text": _free_text,
+}
+assert set(_COMMANDS) == KINDS, "every command kind needs an answer"
+
+
+async def _command(turn: Turn, command: Command) -> str:
+    return await _COMMANDS[command.kind](turn, command)
 
 
 def _show(turn: Turn, arg: str) -> str | None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.orders import hours
-from services.orders.catalog import QUALIFIERS, Category, Item, Menu, format_money
+from services.orders.menu import hours
+from services.orders.menu.catalog import QUALIFIERS, Category, Item, Menu, format_money
 
 # Longest piece of a customer's own text echoed back (a phrase we did not understand).
 ECHO_CHARS = 40

@@ -6,10 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
-from services.orders.db import Conn
-from services.orders.store import StoreRow
+from services.orders.storage import customers
+from services.orders.storage.pool import Conn
+from services.orders.storage.stores import StoreRow
 
 
 def _int(value: str | None) -> int:
@@ -119,6 +118,4 @@ class Turn:
 
     async def save_state(self) -> None:
         """Write `state` back to the customer row (same transaction)."""
-        await self.conn.execute(
-            "UPDATE customers SET state = %s WHERE id = %s", (Jsonb(self.state), self.customer_id)
-        )
+        await customers.save_state(self.conn, self.customer_id, self.state)

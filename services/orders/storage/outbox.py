@@ -1,0 +1,225 @@
+"""The `outbox` and `delivery_events` tables: replies written in the transaction that decided
+them, what the relay publishes, and each reply's delivery state.
+
+A reply is split into parts of at most 1,600 characters (Twilio's Body limit for WhatsApp,
+https://www.twilio.com/docs/api/errors/21617), on paragraph, then line, then word boundaries,
+numbered `(1/3)` when split. Each part gets the customer's next `seq`, so the notifier can keep a
+customer's replies in order. Business-initiated messages (order status updates) outside
+WhatsApp's 24-hour customer-service window must use an approved template
+(https://www.twilio.com/docs/api/errors/63016): `queue_notification` picks Body or ContentSid
+accordingly, and records a `not_sent` row when no template is configured, never dropping it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from services.orders.storage import customers
+from services.orders.storage.pool import Conn
+
+MAX_BODY_CHARS = 1600
+WINDOW = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyText:
+    """A text reply to one customer. `purpose` tags it (reply, status:<status>, staff, throttle)."""
+
+    body: str
+    purpose: str = "reply"
+    order_id: int | None = None
+
+
+def split_body(body: str, limit: int = MAX_BODY_CHARS) -> list[str]:
+    """Split `body` into ordered parts of at most `limit` characters, marked `(i/n)` if split."""
+    body = body.strip() or "…"
+    if len(body) <= limit:
+        return [body]
+    room = limit - 8  # for a "(12/12) " part marker
+    parts: list[str] = []
+    rest = body
+    while len(rest) > room:
+        cut = -1
+        for sep in ("\n\n", "\n", " "):
+            cut = rest.rfind(sep, room // 2, room)
+            if cut > 0:
+                break
+        if cut <= 0:
+            cut = room
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    n = len(parts)
+    return [f"({i}/{n}) {p}" for i, p in enumerate(parts, 1)]
+
+
+async def queue_replies(conn: Conn, customer_id: int, to_address: str, replies: list[ReplyText]) -> int:
+    """Write `replies` (split into parts) to the outbox; returns how many rows were written."""
+    rows: list[tuple[str, ReplyText]] = [(part, r) for r in replies for part in split_body(r.body)]
+    if not rows:
+        return 0
+    first = await customers.reserve_reply_seqs(conn, customer_id, len(rows))
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO outbox (customer_id, to_address, seq, body, purpose, order_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            [
+                (customer_id, to_address, first + i, part, reply.purpose, reply.order_id)
+                for i, (part, reply) in enumerate(rows)
+            ],
+        )
+    return len(rows)
+
+
+async def queue_notification(
+    conn: Conn,
+    *,
+    customer: dict[str, Any],
+    body: str,
+    purpose: str,
+    order_id: int | None,
+    template: dict[str, Any] | None,
+    variables: dict[str, str],
+    now: dt.datetime,
+) -> str:
+    """Queue a business-initiated message; returns how: `body`, `template` or `not_sent`.
+
+    Inside the 24-hour window after the customer's last inbound message: free-form `body`.
+    Outside it: the status's template (`ContentSid` + `ContentVariables` built from
+    `variables` in the template's order, numbered "1", "2", ...). With no template: a
+    `not_sent` row with the reason, visible to staff (with a negative `seq`: it is never
+    sent, so it leaves no gap in the customer's reply order). Opted-out customers get nothing.
+    """
+    if customer.get("opted_out"):
+        return "opted_out"
+    last = customer.get("last_inbound_at")
+    if last is not None and now - last < WINDOW:
+        await queue_replies(conn, customer["id"], customer["address"], [ReplyText(body, purpose, order_id)])
+        return "body"
+    if template is None:
+        # Never published, so it must not take a place in the customer's reply sequence: the
+        # notifier sends seq N only after N-1, and would wait for this row forever. Its seq is
+        # its own id, negated (unique, and below every real seq).
+        await conn.execute(
+            "WITH n AS (SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id)"
+            " INSERT INTO outbox (id, customer_id, to_address, seq, body, purpose, order_id, status,"
+            " error_message) SELECT n.id, %s, %s, -n.id, %s, %s, %s, 'not_sent', %s FROM n",
+            (
+                customer["id"],
+                customer["address"],
+                body,
+                purpose,
+                order_id,
+                "outside the 24-hour window and no template is configured for this status",
+            ),
+        )
+        return "not_sent"
+    seq = await customers.reserve_reply_seqs(conn, customer["id"], 1)
+    content_variables = orjson.dumps(
+        {str(i): variables.get(name, "") for i, name in enumerate(template["variables"], 1)}
+    ).decode()
+    await conn.execute(
+        "INSERT INTO outbox (customer_id, to_address, seq, content_sid, content_variables, purpose,"
+        " order_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (
+            customer["id"],
+            customer["address"],
+            seq,
+            template["content_sid"],
+            content_variables,
+            purpose,
+            order_id,
+        ),
+    )
+    return "template"
+
+
+async def record_status(conn: Conn, message_sid: str, status: str, rank: int, error_code: str | None) -> None:
+    """Record a Twilio status callback for `message_sid`: kept in `delivery_events` (once per
+    status) and applied to its outbox row only when it moves the state forward (`rank`)."""
+    await conn.execute(
+        "INSERT INTO delivery_events (message_sid, status, status_rank, error_code)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (message_sid, status) DO NOTHING",
+        (message_sid, status, rank, error_code),
+    )
+    await conn.execute(
+        "UPDATE outbox SET status = %s, status_rank = %s, status_updated_at = now(),"
+        " error_code = COALESCE(%s, error_code)"
+        " WHERE twilio_sid = %s AND status_rank < %s",
+        (status, rank, error_code, message_sid, rank),
+    )
+
+
+async def record_sent(conn: Conn, reply_id: int, message_sid: str | None) -> None:
+    """The notifier handed reply `reply_id` to Twilio as `message_sid`: it is `queued`, unless a
+    status callback that arrived first (in `delivery_events`) already says more."""
+    await conn.execute(
+        "UPDATE outbox SET twilio_sid = %s, status = 'queued', status_rank = 1,"
+        " status_updated_at = now() WHERE id = %s AND status_rank < 1",
+        (message_sid, reply_id),
+    )
+    # Callbacks that beat the send result to us: apply the furthest one.
+    await conn.execute(
+        """
+        UPDATE outbox o SET status = e.status, status_rank = e.status_rank,
+            error_code = COALESCE(e.error_code, o.error_code), status_updated_at = now()
+        FROM (SELECT status, status_rank, error_code FROM delivery_events
+              WHERE message_sid = %s ORDER BY status_rank DESC LIMIT 1) e
+        WHERE o.id = %s AND o.status_rank < e.status_rank
+        """,
+        (message_sid, reply_id),
+    )
+
+
+async def record_failed(
+    conn: Conn, reply_id: int, message_sid: str | None, error_code: str | None, error_message: str
+) -> None:
+    """The notifier gave up on reply `reply_id`: `failed`, with Twilio's error (message cut to 500)."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'failed', status_rank = 5,"
+        " twilio_sid = COALESCE(%s, twilio_sid), error_code = %s, error_message = %s,"
+        " status_updated_at = now() WHERE id = %s",
+        (message_sid, error_code, error_message[:500], reply_id),
+    )
+
+
+async def unpublished(conn: Conn, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` committed rows waiting for the relay, in id order: `id`, `to_address`,
+    `seq`, and `body` or `content_sid`/`content_variables`."""
+    cur = await conn.execute(
+        "SELECT id, to_address, seq, body, content_sid, content_variables FROM outbox"
+        " WHERE published_at IS NULL AND status = 'pending' ORDER BY id LIMIT %s",
+        (limit,),
+    )
+    return [dict(r) for r in await cur.fetchall()]
+
+
+async def unpublished_count(conn: Conn) -> int:
+    """How many rows wait for the relay."""
+    row = await (
+        await conn.execute(
+            "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL AND status = 'pending'"
+        )
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def mark_published(conn: Conn, ids: list[int]) -> None:
+    """Record that the rows `ids` are on the outbound stream."""
+    await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", (ids,))
+
+
+async def of_order(conn: Conn, order_id: int) -> list[dict[str, Any]]:
+    """Every message sent about the order, oldest first, with its delivery state and times."""
+    cur = await conn.execute(
+        "SELECT id, purpose, body, content_sid, content_variables, status, twilio_sid, error_code,"
+        " error_message, created_at, published_at, status_updated_at FROM outbox"
+        " WHERE order_id = %s ORDER BY id",
+        (order_id,),
+    )
+    return [dict(r) for r in await cur.fetchall()]

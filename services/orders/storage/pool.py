@@ -1,0 +1,121 @@
+"""orders' PostgreSQL pool: sized, checked, bounded, with statement timeouts and slow-query logs.
+
+The pool is opened in the ASGI lifespan (`open=False`, then `open()`) and closed after the
+consumer stops (https://www.psycopg.org/psycopg3/docs/advanced/pool.html). Every connection
+gets `statement_timeout`; a connection that waited longer than `pool_timeout_s` raises
+`PoolTimeout`; more than `pool_max_waiting` waiters raise `TooManyRequests`. Both, and every
+`OperationalError`, mean the database is unavailable: callers turn them into
+`DependencyUnavailable` so the entry stays in the stream.
+
+`statement_timeout` only bounds what the server runs; a server that stops answering (a hung
+host, a partition that drops nothing but delivers nothing) would leave a query waiting for the
+kernel's TCP timeout, hours. So `transaction()` also bounds the whole unit of work on the
+client (`TRANSACTION_TIMEOUT_S`); on expiry psycopg cancels the query and, when the cancel
+cannot reach the server either, closes the connection, which the pool then replaces
+(https://www.psycopg.org/psycopg3/docs/advanced/async.html#interrupting-async-operations).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
+
+from libs import metrics
+from libs.errors import DependencyUnavailable
+from services.orders.settings import OrdersSettings
+
+log = logging.getLogger("services.orders.storage.pool")
+
+Conn = AsyncConnection[dict[str, Any]]
+T = TypeVar("T")
+
+# Seconds one transaction may take end to end, waiting for a connection included. Above the
+# statement (5 s) and lock (3 s) timeouts, so a merely slow query fails on the server first,
+# and well below the stream's visibility timeout (60 s), so no other replica claims the entry
+# while this one still waits.
+TRANSACTION_TIMEOUT_S = 20.0
+
+# Lock and statement timeouts mean a slow database: the entry waits, like an outage.
+UNAVAILABLE = (
+    psycopg.OperationalError,
+    psycopg.errors.LockNotAvailable,
+    psycopg.errors.QueryCanceled,
+    PoolTimeout,
+    TooManyRequests,
+)
+
+
+def make_pool(settings: OrdersSettings) -> AsyncConnectionPool[Conn]:
+    """A closed pool configured from `settings`; call `await pool.open()` in the lifespan."""
+
+    return AsyncConnectionPool(
+        settings.database_url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        timeout=settings.pool_timeout_s,
+        max_waiting=settings.pool_max_waiting,
+        open=False,
+        check=AsyncConnectionPool.check_connection,
+        reconnect_timeout=0,  # keep trying forever; readiness reports the outage meanwhile
+        # autocommit: every unit of work opens its own `conn.transaction()` explicitly.
+        kwargs={
+            "row_factory": dict_row,
+            "autocommit": True,
+            "connect_timeout": 3,
+            "application_name": "orders",
+            "options": f"-c statement_timeout={int(settings.statement_timeout_ms)} -c lock_timeout=3000",
+        },
+        name="orders",
+    )
+
+
+def observe_pool(pool: AsyncConnectionPool[Conn]) -> None:
+    """Copy the pool's size, lent and waiting counts into the Prometheus gauges."""
+    stats = pool.get_stats()
+    size = stats.get("pool_size", 0)
+    metrics.DB_POOL_SIZE.set(size)
+    metrics.DB_POOL_IN_USE.set(size - stats.get("pool_available", 0))
+    metrics.DB_POOL_WAITING.set(stats.get("requests_waiting", 0))
+
+
+async def ping(pool: AsyncConnectionPool[Conn], *, timeout_s: float = 1.5) -> str:
+    """The readiness check: a pooled connection within `timeout_s` answers `SELECT 1`; returns
+    "ok", raises on failure. Refreshes the pool gauges first."""
+    observe_pool(pool)
+    async with pool.connection(timeout=timeout_s) as conn:
+        await conn.execute("SELECT 1")
+    return "ok"
+
+
+@asynccontextmanager
+async def transaction(
+    pool: AsyncConnectionPool[Conn], *, slow_s: float, timeout_s: float = TRANSACTION_TIMEOUT_S
+) -> AsyncIterator[Conn]:
+    """A connection in one transaction; commits on success, rolls back on error.
+
+    Raises `DependencyUnavailable` when the database cannot be reached, the pool is exhausted,
+    or the whole transaction took over `timeout_s` seconds (a server that stopped answering).
+    Logs the transaction when it took longer than `slow_s` seconds. A cancelled caller returns
+    the connection to the pool (the pool's context manager guarantees it).
+    """
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout_s), pool.connection() as conn, conn.transaction():
+            yield conn
+    except UNAVAILABLE as exc:
+        raise DependencyUnavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
+    except TimeoutError as exc:
+        raise DependencyUnavailable(f"database did not answer within {timeout_s:g}s") from exc
+    finally:
+        elapsed = time.perf_counter() - started
+        if elapsed > slow_s:
+            log.warning("slow transaction", extra={"duration_s": round(elapsed, 3)})

@@ -17,6 +17,7 @@ help:
 	@echo "make run     install, prepare the databases and run the whole mesh with the Twilio sandbox"
 	@echo "make chat    talk to the running bot as a WhatsApp customer"
 	@echo "make test    the whole test suite (real PostgreSQL and Redis)"
+	@echo "make test-fast  the suite without the browser and fault-injection tests"
 	@echo "make lint    ruff, mypy, the import contract and a vulnerability audit of the locked dependencies"
 	@echo "make bench   throughput, latency and memory of the running mesh"
 	@echo "make chaos   the long fault-injection run"
@@ -56,6 +57,10 @@ services-up:
 TEST_WORKERS ?= 2
 test: install test-deps
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# Everything but the browser and fault suites (markers in pyproject.toml): no chromium needed.
+test-fast: install
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not browser and not faults" $(PYTEST_ARGS)
 
 # promtool (Debian's `prometheus` package) checks deploy/prometheus and the services' live
 # /metrics in `make test`. Installed only when missing; a failure stops here, loudly.

@@ -31,6 +31,24 @@ TEMPLATE_DB = f"wa_test_template_{os.getpid()}"
 AUTH_TOKEN = "9f2c1e7a5b3d4c6e8f0a1b2c3d4e5f60"
 
 
+# Markers by folder (registered in pyproject.toml): `make test-fast` leaves out the browser and
+# fault suites.
+_MARKS_BY_PATH = {
+    "tests/faults/": "faults",
+    "tests/e2e/": "e2e",
+    "tests/dashboard/test_browser.py": "browser",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each collected test by where it lives (see `_MARKS_BY_PATH`)."""
+    for item in items:
+        path = Path(str(item.path)).resolve().relative_to(ROOT).as_posix()
+        for prefix, mark in _MARKS_BY_PATH.items():
+            if path.startswith(prefix):
+                item.add_marker(getattr(pytest.mark, mark))
+
+
 def _require(what: str, check: callable, hint: str) -> None:  # type: ignore[valid-type]
     try:
         check()

@@ -7,7 +7,7 @@ import argparse
 from libs import dead_letters
 from libs.server import load_settings, serve
 from services.ingress.protocol import uvicorn_options
-from services.ingress.settings import IngressSettings
+from services.ingress.settings import DEFAULT_PORT, IngressSettings
 
 # Past this many open connections uvicorn answers 503 at once instead of queueing work.
 LIMIT_CONCURRENCY = 2048
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         None,
         service="ingress",
-        default_port=8000,
+        default_port=DEFAULT_PORT,
         none_reason="it consumes no stream. Entries it enqueued that could not be handled are "
         "the inbound stream's dead letters: python -m services.orders dead-letters list",
     )

@@ -35,8 +35,10 @@ class IngressApp:
         self.starlette = Starlette(
             routes=health.routes(lambda _request: self.probes, settings.common.metrics_token),
             middleware=[Middleware(HttpMetrics)],
-            lifespan=self._lifespan,
+            lifespan=lifespan,
         )
+        self.starlette.state.settings = settings
+        self.starlette.state.ingress = self
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] in self.webhooks.endpoints:
@@ -44,40 +46,45 @@ class IngressApp:
             return
         await self.starlette(scope, receive, send)
 
-    @contextlib.asynccontextmanager
-    async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        """Create the Redis client (it connects on first use, so a Redis outage at start-up
-        only makes /ready and the webhooks answer 503 until it returns), then close it."""
-        common = self.settings.common
-        log.info("starting: redis connection, enqueuer")
-        pipe = RedisPipe(common.redis_url, timeout_s=self.settings.redis_timeout_s)
-        enqueuer = Enqueuer(
-            pipe,
-            Keys(common.key_prefix),
-            dedupe_ttl_s=self.settings.dedupe_ttl_s,
-            customer_limit=self.settings.customer_limit,
-            customer_window_s=self.settings.customer_window_s,
-            bad_signature_window_s=self.settings.bad_signature_window_s,
-        )
-        self.webhooks.enqueuer = enqueuer
-        self.probes.readiness["redis"] = enqueuer.ping
-        # Logged, bounded attempts while the server already answers (503 until Redis is there).
-        startup = asyncio.create_task(health.wait_until_ready(self.probes.readiness, service="ingress"))
-        log.info("started")
-        try:
-            yield
-        finally:
-            startup.cancel()
-            log.info("stopping: enqueuer, redis connection")
-            self.webhooks.enqueuer = None
-            self.probes.readiness.pop("redis", None)
-            await pipe.close()
-            log.info("stopped")
-
 
 def create_app(settings: IngressSettings | None = None) -> IngressApp:
-    """The ingress app for `settings` (default: from the environment); connects nothing yet.
+    """The ingress app for `settings` (default: from the environment); connects nothing yet, so
+    `uvicorn --factory services.ingress.app:create_app` works.
 
     Raises `SettingsError` when `settings` is None and the environment is incomplete.
     """
     return IngressApp(settings if settings is not None else IngressSettings.from_env())
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Create the Redis client for `app.state.settings` (it connects on first use, so a Redis
+    outage at start-up only makes /ready and the webhooks answer 503 until it returns) and hand
+    the enqueuer to the webhooks (`app.state.ingress`); at shutdown take it back and close."""
+    settings: IngressSettings = app.state.settings
+    ingress: IngressApp = app.state.ingress
+    common = settings.common
+    log.info("starting: redis connection, enqueuer")
+    pipe = RedisPipe(common.redis_url, timeout_s=settings.redis_timeout_s)
+    enqueuer = Enqueuer(
+        pipe,
+        Keys(common.key_prefix),
+        dedupe_ttl_s=settings.dedupe_ttl_s,
+        customer_limit=settings.customer_limit,
+        customer_window_s=settings.customer_window_s,
+        bad_signature_window_s=settings.bad_signature_window_s,
+    )
+    ingress.webhooks.enqueuer = enqueuer
+    ingress.probes.readiness["redis"] = enqueuer.ping
+    # Logged, bounded attempts while the server already answers (503 until Redis is there).
+    startup = asyncio.create_task(health.wait_until_ready(ingress.probes.readiness, service="ingress"))
+    log.info("started")
+    try:
+        yield
+    finally:
+        startup.cancel()
+        log.info("stopping: enqueuer, redis connection")
+        ingress.webhooks.enqueuer = None
+        ingress.probes.readiness.pop("redis", None)
+        await pipe.close()
+        log.info("stopped")

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from libs.errors import SettingsError
 from libs.settings import CommonSettings, env_bool, env_float, env_int, env_optional, env_str
 
+DEFAULT_PORT = 8000
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-f]{32}$")
 DEDUPE_MIN_TTL_S = 24 * 3600
 
@@ -75,7 +76,7 @@ class IngressSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> IngressSettings:
         """Build from `environ`; raises `SettingsError` naming the first bad variable."""
-        common = CommonSettings.from_env(environ, default_port=8000)
+        common = CommonSettings.from_env(environ, default_port=DEFAULT_PORT)
         account_sid = env_str(environ, "TWILIO_ACCOUNT_SID")
         if not _ACCOUNT_SID.match(account_sid):
             raise SettingsError("TWILIO_ACCOUNT_SID", "expected AC followed by 32 lowercase hex digits")

@@ -127,33 +127,44 @@ class Runtime:
 
 
 def create_app(settings: NotifierSettings | None = None) -> Starlette:
-    """The notifier app; settings default to the environment (raises `SettingsError`)."""
-    settings = settings or NotifierSettings.from_env()
+    """The notifier app: health and metrics routes, and `lifespan`.
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # httpx logs every request at INFO; the sender logs each outcome itself.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        runtime = Runtime.build(settings)
-        log.info("starting", extra={"consumer": runtime.consumer.consumer})
-        app.state.probes = runtime.probes()
-        runtime.start()
-        log.info("ready to send", extra={"api": settings.api_base_url})
-        try:
-            # SIGTERM stops reading and cuts waits short at once, while uvicorn drains HTTP.
-            with stop_on_signal(runtime.consumer.stop, runtime.sender.stop):
-                yield
-        finally:
-            log.info("stopping")
-            await runtime.stop()
-            log.info("stopped")
-
-    def probes_of(request: Request) -> health.Probes:
-        probes: health.Probes = request.app.state.probes
-        return probes
-
-    return Starlette(
-        routes=health.routes(probes_of, settings.common.metrics_token),
+    `settings` default to the environment (raises `SettingsError` when it is incomplete), so
+    `uvicorn --factory services.notifier.app:create_app` works. Nothing connects until the
+    lifespan starts.
+    """
+    settings = settings if settings is not None else NotifierSettings.from_env()
+    app = Starlette(
+        routes=health.routes(_probes, settings.common.metrics_token),
         middleware=[Middleware(HttpMetrics)],
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    return app
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Build the `Runtime` for `app.state.settings` and start its consumer; at shutdown stop it
+    (see the module docstring for the order)."""
+    settings: NotifierSettings = app.state.settings
+    # httpx logs every request at INFO; the sender logs each outcome itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    runtime = Runtime.build(settings)
+    log.info("starting", extra={"consumer": runtime.consumer.consumer})
+    app.state.probes = runtime.probes()
+    runtime.start()
+    log.info("ready to send", extra={"api": settings.api_base_url})
+    try:
+        # SIGTERM stops reading and cuts waits short at once, while uvicorn drains HTTP.
+        with stop_on_signal(runtime.consumer.stop, runtime.sender.stop):
+            yield
+    finally:
+        log.info("stopping")
+        await runtime.stop()
+        log.info("stopped")
+
+
+def _probes(request: Request) -> health.Probes:
+    probes: health.Probes = request.app.state.probes
+    return probes

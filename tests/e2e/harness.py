@@ -134,15 +134,15 @@ class Mesh:
         for name in names or SERVICES:
             base = self.base(name)
             module = "sandbox" if base == "sandbox" else f"services.{base}"
-            log = (self.log_dir / f"{name}.log").open("ab")
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", module],
-                cwd=ROOT,
-                env=self.env(name),
-                stdout=log,
-                stderr=log,
-                preexec_fn=_die_with_parent,
-            )
+            with (self.log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own copy
+                self.procs[name] = subprocess.Popen(
+                    [sys.executable, "-m", module],
+                    cwd=ROOT,
+                    env=self.env(name),
+                    stdout=log,
+                    stderr=log,
+                    preexec_fn=_die_with_parent,
+                )
         if wait:
             for name in names or SERVICES:
                 self.wait_ready(name)

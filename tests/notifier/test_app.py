@@ -141,6 +141,6 @@ def test_serves_and_exits_0_on_sigterm(redis_url: str, key_prefix: str) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    output = proc.stdout.read() if proc.stdout else ""
+    output = proc.communicate()[0] or ""  # reads the rest and closes the pipe
     assert '"msg":"stopped"' in output
     assert AUTH_TOKEN not in output

@@ -20,15 +20,15 @@ def _run(action: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_embedded_servers_start_migrate_load_the_demo_and_stop(tmp_path: Path) -> None:
+def test_embedded_servers_start_migrate_load_the_demo_and_stop(embedded_dir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"LOCALENV_DIR": str(tmp_path), "LOCALENV_EMBEDDED": "1"})
+    env.update({"LOCALENV_DIR": str(embedded_dir), "LOCALENV_EMBEDDED": "1"})
     try:
         up = _run("up", env)
         assert up.returncode == 0, up.stdout + up.stderr
         assert "embedded PostgreSQL running" in up.stdout and "embedded Redis running" in up.stdout
         values = dict(
-            line.split("=", 1) for line in (tmp_path / ".run" / "env").read_text().splitlines() if line
+            line.split("=", 1) for line in (embedded_dir / ".run" / "env").read_text().splitlines() if line
         )
         assert values["REDIS_URL"].startswith("unix://")
         assert values["HOST"] == "127.0.0.1"
@@ -42,5 +42,5 @@ def test_embedded_servers_start_migrate_load_the_demo_and_stop(tmp_path: Path) -
     finally:
         down = _run("down", env)
     assert down.returncode == 0, down.stdout + down.stderr
-    assert not (tmp_path / ".data" / "redis.pid").exists()
-    assert not (tmp_path / ".data" / "pg" / "postmaster.pid").exists()
+    assert not (embedded_dir / ".data" / "redis.pid").exists()
+    assert not (embedded_dir / ".data" / "pg" / "postmaster.pid").exists()

@@ -44,7 +44,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_make_run_embedded_answers_menu_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+def test_make_run_embedded_answers_menu_and_ctrl_c_stops_everything(embedded_dir: Path) -> None:
     names = ("INGRESS_PORT", "ORDERS_PORT", "NOTIFIER_PORT", "SANDBOX_PORT")
     ports = {name: str(free_port()) for name in names}
     env = {
@@ -52,14 +52,14 @@ def test_make_run_embedded_answers_menu_and_ctrl_c_stops_everything(tmp_path: Pa
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL", "PUBLIC_BASE_URL", "TWILIO_API_BASE_URL", "MAKEFLAGS")
     }
-    env.update(ports, LOCALENV_DIR=str(tmp_path), LOCALENV_EMBEDDED="1", REDIS_KEY_PREFIX="wa")
-    log = tmp_path / "make-run.log"
+    env.update(ports, LOCALENV_DIR=str(embedded_dir), LOCALENV_EMBEDDED="1", REDIS_KEY_PREFIX="wa")
+    log = embedded_dir / "make-run.log"
     with log.open("w") as out:
         run = subprocess.Popen(
             ["make", "--no-print-directory", "run"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    data = tmp_path / ".data"
+    data = embedded_dir / ".data"
     try:
         for name in ("INGRESS_PORT", "ORDERS_PORT", "NOTIFIER_PORT"):
             url = f"http://127.0.0.1:{ports[name]}/ready"

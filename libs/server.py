@@ -26,6 +26,8 @@ import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs import logs, metrics
+from libs.connection_limits import ConnectionLimits
+from libs.connection_limits import uvicorn_options as limited_options
 from libs.errors import SettingsError
 from libs.settings import CommonSettings
 
@@ -118,8 +120,18 @@ def _run_signal_hooks() -> None:
         loop.call_soon_threadsafe(callback)
 
 
-def serve(app: ASGIApp, common: CommonSettings, service: str, **uvicorn_options: Any) -> None:
-    """Run `app` with uvicorn on `common.host:common.port` until SIGINT/SIGTERM, then exit 0."""
+def serve(
+    app: ASGIApp,
+    common: CommonSettings,
+    service: str,
+    limits: ConnectionLimits | None = None,
+    **uvicorn_options: Any,
+) -> None:
+    """Run `app` with uvicorn on `common.host:common.port` until SIGINT/SIGTERM, then exit 0.
+
+    With `limits`, connections are bounded as `libs.connection_limits` describes (every
+    public-facing service passes them); without, uvicorn's own behaviour applies.
+    """
     logs.configure(service, common.log_level)
     options: dict[str, Any] = {
         "host": common.host,
@@ -134,6 +146,8 @@ def serve(app: ASGIApp, common: CommonSettings, service: str, **uvicorn_options:
         "timeout_keep_alive": 75,  # longer than the proxy's idle timeout, per Render's advice
         "proxy_headers": False,
     }
+    if limits is not None:
+        options.update(limited_options(limits))
     options.update(uvicorn_options)
     config = uvicorn.Config(app, **options)
     server = _Server(config)

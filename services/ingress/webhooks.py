@@ -8,7 +8,7 @@
 | method other than POST                               | 405    | bad_request       |
 | headers over MAX_HEADER_BYTES                        | 431    | bad_request       |
 | content type not a UTF-8 urlencoded form             | 415    | bad_request       |
-| body over MAX_BODY_BYTES / not in BODY_TIMEOUT       | 413/408| bad_request       |
+| body over MAX_BODY_BYTES                             | 413    | bad_request       |
 | malformed form, too many/too long fields             | 400    | bad_request       |
 | X-Twilio-Signature missing or wrong                  | 403    | invalid_signature |
 | ... and this address failed too often in its window  | 429    | rate_limited      |
@@ -23,6 +23,10 @@
 200 carries an empty TwiML `<Response/>` as text/xml and is sent only after the entry is in
 the stream (https://www.twilio.com/docs/messaging/guides/webhook-request). A 503 makes
 Twilio try the fallback URL (https://www.twilio.com/docs/api/errors/11200).
+
+An answer sent before the body was read to its end carries `connection: close`. A body not
+complete within BODY_TIMEOUT_SECONDS gets its 408 from `libs.connection_limits`, below this
+handler, and is counted in `wa_http_refused_total{reason="body_timeout"}`.
 
 This path avoids starlette's Request and form parser, and logs nothing at INFO per request:
 it is the service's hot path (see docs/security.md for the threat model).
@@ -102,9 +106,11 @@ _OK_START: Final = _start(200, b"text/xml", TWIML_EMPTY)
 _OK_BODY: Final = {"type": "http.response.body", "body": TWIML_EMPTY}
 
 
-def _error_messages(status: int, reason: str) -> tuple[dict[str, object], dict[str, object]]:
+def _error_messages(status: int, reason: str, close: bool) -> tuple[dict[str, object], dict[str, object]]:
     body = f"{reason}\n".encode()
-    extra = ((b"allow", b"POST"),) if status == 405 else ()
+    extra: tuple[tuple[bytes, bytes], ...] = ((b"allow", b"POST"),) if status == 405 else ()
+    if close:
+        extra += ((b"connection", b"close"),)
     return _start(status, b"text/plain; charset=utf-8", body, extra), {
         "type": "http.response.body",
         "body": body,
@@ -167,7 +173,7 @@ class Webhooks:
             outcome = await self._handle(endpoint, scope, receive)
         except Rejected as exc:
             self._outcomes[endpoint.label, exc.outcome].inc()
-            start, body = _error_messages(exc.status, exc.reason)
+            start, body = _error_messages(exc.status, exc.reason, exc.close)
             await send(start)
             await send(body)
             self._observe(endpoint.path, scope["method"], exc.status, started)
@@ -194,20 +200,24 @@ class Webhooks:
     async def _handle(self, endpoint: Endpoint, scope: Scope, receive: Receive) -> str:
         """Returns the outcome of an answered-200 webhook; raises `Rejected` otherwise."""
         settings = self.settings
-        if scope["method"] != "POST":
-            raise Rejected(405, "bad_request", "method not allowed")
         found: list[bytes | None] = [None] * 9
-        size = 0
-        for name, value in scope["headers"]:
-            size += len(name) + len(value)
-            slot = _WANTED.get(name)
-            if slot is not None and found[slot] is None:
-                found[slot] = value
-        if size > settings.max_header_bytes:
-            raise Rejected(431, "bad_request", "headers too large")
-        check_content_type(found[_CONTENT_TYPE])
-        check_content_length(found[_CONTENT_LENGTH], settings.max_body_bytes)
-        body = await read_body(receive, settings.max_body_bytes, settings.body_timeout_s)
+        try:
+            if scope["method"] != "POST":
+                raise Rejected(405, "bad_request", "method not allowed")
+            size = 0
+            for name, value in scope["headers"]:
+                size += len(name) + len(value)
+                slot = _WANTED.get(name)
+                if slot is not None and found[slot] is None:
+                    found[slot] = value
+            if size > settings.connections.max_header_bytes:
+                raise Rejected(431, "bad_request", "headers too large")
+            check_content_type(found[_CONTENT_TYPE])
+            check_content_length(found[_CONTENT_LENGTH], settings.max_body_bytes)
+            body = await read_body(receive, settings.max_body_bytes)
+        except Rejected as exc:
+            exc.close = True
+            raise
         try:
             params = parse_form(
                 body, max_fields=settings.max_fields, max_field_chars=settings.max_field_chars

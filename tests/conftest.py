@@ -154,3 +154,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def connect(base: str, source: str = "127.0.0.1", timeout: float = 10) -> socket.socket:
+    """A raw TCP connection to `base` (http://HOST:PORT) from the local address `source`
+    (any of 127.0.0.0/8 works on Linux: a second client address without a second machine)."""
+    host, port = base.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=timeout, source_address=(source, 0))
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a reset counts as closed);
+    raises `TimeoutError` when it neither sends nor closes within the socket's timeout."""
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -288,7 +287,7 @@ def ingress_process(folder: Path, **env: str) -> Iterator[IngressProcess]:
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "PUBLIC_BASE_URL": "https://bot.example.com",
-        "HOST": "0.0.0.0",  # 127.0.0.2 too: tests connect from a second loopback address
+        "HOST": "127.0.0.1",
         "PORT": str(port),
         **env,
     }
@@ -313,21 +312,3 @@ def ingress_process(folder: Path, **env: str) -> Iterator[IngressProcess]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-
-
-def connect(base: str, source: str = "127.0.0.1", timeout: float = 10) -> socket.socket:
-    """A raw TCP connection to `base` from the local address `source`."""
-    host, port = base.removeprefix("http://").split(":")
-    return socket.create_connection((host, int(port)), timeout=timeout, source_address=(source, 0))
-
-
-def read_until_closed(sock: socket.socket) -> bytes:
-    """Everything the server sends until it closes the connection (a reset counts as closed);
-    raises `TimeoutError` when it neither sends nor closes within the socket's timeout."""
-    data = b""
-    try:
-        while chunk := sock.recv(65536):
-            data += chunk
-    except ConnectionResetError:
-        pass
-    return data

@@ -14,16 +14,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.ingress.conftest import (
-    FORM,
-    WEBHOOK,
-    IngressProcess,
-    connect,
-    inbound_params,
-    ingress_process,
-    read_until_closed,
-    sign,
-)
+from tests.conftest import connect, read_until_closed
+from tests.ingress.conftest import FORM, WEBHOOK, IngressProcess, inbound_params, ingress_process, sign
 
 HEAD = (
     b"POST /api/v1/whatsapp/webhook HTTP/1.1\r\nHost: x\r\n"

@@ -295,7 +295,8 @@ def limited_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
     for old in [f for f in uvicorn_log.filters if isinstance(f, UvicornRefusalFilter)]:
         uvicorn_log.removeFilter(old)
     uvicorn_log.addFilter(UvicornRefusalFilter(shared.refusals, shared.time))
-    max_head_bytes = limits.max_header_bytes + limits.max_body_bytes  # may include the body's start
+    # Counted from the end of the previous headers: may include that request's body.
+    max_head_bytes = limits.max_header_bytes + limits.max_body_bytes
 
     class LimitedHttpToolsProtocol(HttpToolsProtocol):
         deadline: float | None = None
@@ -332,10 +333,11 @@ def limited_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
                 if self.deadline is None:  # the first byte of the next request
                     self.deadline = self.loop.time() + limits.header_timeout_s
                 self.received += len(data)
-                if self.received > max_head_bytes:
-                    self._refuse("headers_too_large", _TOO_LARGE)
-                    return
             super().data_received(data)
+            # Checked once the parser has seen the bytes: one read may hold whole headers and a
+            # large body, which is the app's to refuse (413), not a header overflow.
+            if self.phase == _HEADERS and self.received > max_head_bytes and not self.transport.is_closing():
+                self._refuse("headers_too_large", _TOO_LARGE)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()

@@ -321,7 +321,15 @@ async def test_media_location_and_unsupported_messages(chat: DirectChat) -> None
 
 @pytest.mark.parametrize(
     ("latitude", "longitude"),
-    [("nan", "inf"), ("1e308", "-1e308"), ("91", "0"), ("0", "-180.5"), ("north", "east"), ("-inf", "10")],
+    [
+        ("nan", "inf"),
+        ("1e308", "-1e308"),
+        ("91", "0"),
+        ("0", "-180.5"),
+        ("north", "east"),
+        ("-inf", "10"),
+        ("40." + "0" * 4000, "-74.0"),  # a real place, but no pin writes it so
+    ],
 )
 async def test_a_pin_with_impossible_coordinates_is_refused_and_never_stored(
     chat: DirectChat, latitude: str, longitude: str
@@ -339,6 +347,27 @@ async def test_a_pin_with_impossible_coordinates_is_refused_and_never_stored(
     assert "Delivery to: 📍 -90, 180" in reply  # the edges are real places
     rows = await chat.sql("SELECT saved_address, saved_location FROM customers")
     assert rows == [{"saved_address": None, "saved_location": None}]
+
+
+async def test_a_pin_address_is_capped_like_a_typed_one(chat: DirectChat) -> None:
+    """A pin's Address and Label are the customer's client's to fill: 4,000 characters are cut
+    to the typed-address limit, stored and echoed so, and the reply stays one message."""
+    from services.orders.conversation.checkout import MAX_ADDRESS_CHARS
+
+    pin = {"MessageType": "location", "Latitude": "40.7", "Longitude": "-74.0"}
+    (reply,) = await chat.say("", **pin, Address="A" * 4000, Label="L" * 4000)
+    assert "saved this location" in reply and len(reply) < 2 * MAX_ADDRESS_CHARS
+    for line in ("2 margherita", "checkout", "delivery"):
+        await chat.say(line)
+    replies = await chat.say("", **pin, Address="12 Main St " + "x" * 4000)
+    assert len(replies) == 1 and "Delivery to: 12 Main St" in replies[0]
+    await chat.say("confirm")
+    (order,) = await chat.sql("SELECT delivery_address, delivery_location FROM orders")
+    assert len(order["delivery_address"]) <= MAX_ADDRESS_CHARS
+    assert len(order["delivery_location"]["address"]) <= MAX_ADDRESS_CHARS
+    (customer,) = await chat.sql("SELECT saved_address, saved_location FROM customers")
+    assert len(customer["saved_address"]) <= MAX_ADDRESS_CHARS
+    assert all(len(v or "") <= MAX_ADDRESS_CHARS for v in customer["saved_location"].values())
 
 
 async def test_quick_reply_buttons_are_commands(chat: DirectChat) -> None:

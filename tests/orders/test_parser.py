@@ -47,7 +47,7 @@ def test_several_items_with_numbers(menu: Menu) -> None:
         ("twenty one pepperoni", 21),
         ("pepperoni", 1),
         ("٣ pepperoni", 3),  # digits of any script
-        ("１２ pepperoni", 12),
+        ("\uff11\uff12 pepperoni", 12),  # fullwidth
     ],
 )
 def test_quantities(menu: Menu, text: str, quantity: int) -> None:

@@ -19,7 +19,13 @@ What a connection gets, and the reason counted for it (metric label, log summary
 - the body is not complete `body_timeout_s` after the headers: 408 unless an answer started,
   closed (`body_timeout`); the app's pending read sees a disconnect;
 - the app answered before the body was read to its end (a 413, a 415): closed after the
-  answer, whatever the client still sends (not a refusal);
+  answer, whatever the client still sends (not a refusal).
+
+A connection closed after an answer lingers first (as nginx's `lingering_close` does): its
+sending side is shut (the client reads the answer, then the end), and what the client still
+sends is read and dropped for `LINGER_S`, then it is closed. Closing at once with unread
+bytes would make the kernel answer with a reset, which can destroy the answer before the
+client has read it.
 - malformed HTTP: uvicorn's 400 and close (`invalid_request`).
 
 Behind a proxy that sets X-Forwarded-For (`trust_proxy_headers`), every connection comes from
@@ -54,6 +60,7 @@ from libs.settings import env_float, env_int
 log = logging.getLogger("libs.connection_limits")
 
 SUMMARY_INTERVAL_S: Final = 10.0
+LINGER_S: Final = 1.0
 # File descriptors kept for everything but client connections: PostgreSQL and Redis pools,
 # log files, the listening socket.
 RESERVED_FILES: Final = 256
@@ -303,6 +310,7 @@ def limited_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
         phase = _HEADERS
         received = 0
         address: str | None = None
+        lingering = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -326,9 +334,22 @@ def limited_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             self.deadline = None
             if answer:
                 self.transport.write(answer)
-            self.transport.close()
+                self._linger()
+            else:
+                self.transport.close()
+
+        def _linger(self) -> None:
+            """End the connection after what was written: shut its sending side, drop what
+            still arrives, close after `LINGER_S` (or when the client closes first)."""
+            self.lingering = True
+            self.deadline = self.loop.time() + LINGER_S
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            self.transport.resume_reading()  # flow control may have paused it: keep draining
 
         def data_received(self, data: bytes) -> None:
+            if self.lingering:
+                return  # nothing more of this connection is wanted
             if self.phase != _BODY:
                 if self.deadline is None:  # the first byte of the next request
                     self.deadline = self.loop.time() + limits.header_timeout_s
@@ -372,17 +393,19 @@ def limited_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             super().on_message_complete()
 
         def on_response_complete(self) -> None:
-            if self.phase == _BODY:
+            if self.phase == _BODY and not self.lingering:
                 # Answered before the body was read to its end (413, 415): the rest of it is
                 # not wanted, and waiting for it would let the client hold the connection.
-                self.deadline = None
-                self.transport.close()
+                self._linger()
             if limits.trust_proxy_headers:
                 shared.release(self)
             super().on_response_complete()
 
         def expire(self) -> None:
             """The current phase is past its deadline: 408 for a body, then close."""
+            if self.lingering:
+                self.transport.close()
+                return
             if self.phase != _BODY:
                 self._refuse("header_timeout")
                 return

@@ -19,8 +19,8 @@ FORM_TYPE: Final = b"application/x-www-form-urlencoded"
 class Rejected(Exception):
     """A request answered with a 4xx/5xx: `status`, metrics `outcome`, log-safe `reason`.
 
-    `close` is set when the answer goes out before the body was read to its end: the
-    connection is then closed after it (what is left of the body is not wanted).
+    An answer sent before the body was read to its end closes the connection after it
+    (`libs.connection_limits`): what is left of the body is not wanted.
     """
 
     def __init__(self, status: int, outcome: str, reason: str) -> None:
@@ -28,7 +28,6 @@ class Rejected(Exception):
         self.status = status
         self.outcome = outcome
         self.reason = reason
-        self.close = False
 
 
 class ClientGone(Exception):

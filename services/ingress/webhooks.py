@@ -24,9 +24,9 @@
 the stream (https://www.twilio.com/docs/messaging/guides/webhook-request). A 503 makes
 Twilio try the fallback URL (https://www.twilio.com/docs/api/errors/11200).
 
-An answer sent before the body was read to its end carries `connection: close`. A body not
-complete within BODY_TIMEOUT_SECONDS gets its 408 from `libs.connection_limits`, below this
-handler, and is counted in `wa_http_refused_total{reason="body_timeout"}`.
+An answer sent before the body was read to its end closes the connection after it, and a
+body not complete within BODY_TIMEOUT_SECONDS gets its 408: both are `libs.connection_limits`'
+doing, below this handler (the 408 is counted in `wa_http_refused_total{reason="body_timeout"}`).
 
 This path avoids starlette's Request and form parser, and logs nothing at INFO per request:
 it is the service's hot path (see docs/security.md for the threat model).
@@ -106,11 +106,9 @@ _OK_START: Final = _start(200, b"text/xml", TWIML_EMPTY)
 _OK_BODY: Final = {"type": "http.response.body", "body": TWIML_EMPTY}
 
 
-def _error_messages(status: int, reason: str, close: bool) -> tuple[dict[str, object], dict[str, object]]:
+def _error_messages(status: int, reason: str) -> tuple[dict[str, object], dict[str, object]]:
     body = f"{reason}\n".encode()
-    extra: tuple[tuple[bytes, bytes], ...] = ((b"allow", b"POST"),) if status == 405 else ()
-    if close:
-        extra += ((b"connection", b"close"),)
+    extra = ((b"allow", b"POST"),) if status == 405 else ()
     return _start(status, b"text/plain; charset=utf-8", body, extra), {
         "type": "http.response.body",
         "body": body,
@@ -173,7 +171,7 @@ class Webhooks:
             outcome = await self._handle(endpoint, scope, receive)
         except Rejected as exc:
             self._outcomes[endpoint.label, exc.outcome].inc()
-            start, body = _error_messages(exc.status, exc.reason, exc.close)
+            start, body = _error_messages(exc.status, exc.reason)
             await send(start)
             await send(body)
             self._observe(endpoint.path, scope["method"], exc.status, started)
@@ -200,24 +198,20 @@ class Webhooks:
     async def _handle(self, endpoint: Endpoint, scope: Scope, receive: Receive) -> str:
         """Returns the outcome of an answered-200 webhook; raises `Rejected` otherwise."""
         settings = self.settings
+        if scope["method"] != "POST":
+            raise Rejected(405, "bad_request", "method not allowed")
         found: list[bytes | None] = [None] * 9
-        try:
-            if scope["method"] != "POST":
-                raise Rejected(405, "bad_request", "method not allowed")
-            size = 0
-            for name, value in scope["headers"]:
-                size += len(name) + len(value)
-                slot = _WANTED.get(name)
-                if slot is not None and found[slot] is None:
-                    found[slot] = value
-            if size > settings.connections.max_header_bytes:
-                raise Rejected(431, "bad_request", "headers too large")
-            check_content_type(found[_CONTENT_TYPE])
-            check_content_length(found[_CONTENT_LENGTH], settings.max_body_bytes)
-            body = await read_body(receive, settings.max_body_bytes)
-        except Rejected as exc:
-            exc.close = True
-            raise
+        size = 0
+        for name, value in scope["headers"]:
+            size += len(name) + len(value)
+            slot = _WANTED.get(name)
+            if slot is not None and found[slot] is None:
+                found[slot] = value
+        if size > settings.connections.max_header_bytes:
+            raise Rejected(431, "bad_request", "headers too large")
+        check_content_type(found[_CONTENT_TYPE])
+        check_content_length(found[_CONTENT_LENGTH], settings.max_body_bytes)
+        body = await read_body(receive, settings.max_body_bytes)
         try:
             params = parse_form(
                 body, max_fields=settings.max_fields, max_field_chars=settings.max_field_chars

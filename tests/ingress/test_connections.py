@@ -105,6 +105,18 @@ def test_after_413_one_more_byte_does_not_keep_the_connection(ingress: IngressPr
     assert time.monotonic() - started < 3
 
 
+def test_a_413_reaches_a_client_still_sending_its_body(ingress: IngressProcess) -> None:
+    """The connection is closed after the 413, but not with the body's rest unread: that would
+    reset it, and a client that sends its whole body before reading (most do) would get a
+    broken pipe instead of the answer."""
+    for _ in range(5):
+        sock = connect(ingress.base)
+        sock.sendall(HEAD + b"Content-Length: 16000000\r\n\r\n" + b"a" * 16_000_000)  # no reset
+        answer = read_until_closed(sock)
+        assert answer.startswith(b"HTTP/1.1 413 "), answer
+        sock.close()
+
+
 def test_one_address_cannot_hold_more_than_its_share(ingress: IngressProcess) -> None:
     held = _hold(ingress.base, 4)
     extra = connect(ingress.base, timeout=3)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from services.orders.conversation.cart import numbered_lines, room
 from services.orders.conversation.texts import ORDER_HINT, echo
 from services.orders.conversation.turn import Turn
 from services.orders.menu import hours
@@ -247,7 +248,6 @@ async def summary(turn: Turn, checkout: dict[str, Any], note: str = "") -> str:
             f"{format_money(short)} more" + (" or reply *pickup*." if store.pickup else ".")
         )
     await _set(turn, checkout)
-    body = "\n".join(f"{i}. {line.describe()}" for i, line in enumerate(lines, 1))
     where = (
         f"🛵 Delivery to: {checkout.get('address')}"
         if fulfilment == "delivery"
@@ -256,11 +256,14 @@ async def summary(turn: Turn, checkout: dict[str, Any], note: str = "") -> str:
     fee_line = f"\nDelivery fee: {format_money(fee)}" if fulfilment == "delivery" else ""
     if turn.state.get("note"):
         where += f"\n📝 Note: {turn.state['note']}"
-    return prefix + (
-        f"🧾 *Your order*\n{body}\n\nSubtotal: {format_money(subtotal)}{fee_line}\n"
-        f"*Total: {format_money(total)}*\n{where}\n\n"
+    head = f"{prefix}🧾 *Your order*"
+    tail = (
+        f"Subtotal: {format_money(subtotal)}{fee_line}\n*Total: {format_money(total)}*\n{where}\n\n"
         "Reply *confirm* to place the order, or *cancel* to keep shopping."
     )
+    # One message: a long order's lines are summarised (conversation.cart) to leave room for the rest.
+    body = numbered_lines(lines, room(head, tail))
+    return f"{head}\n{body}\n\n{tail}"
 
 
 async def place(turn: Turn) -> str:

@@ -19,19 +19,19 @@ What a connection gets, and the reason counted for it (metric label, log summary
 - the body is not complete `body_timeout_s` after the headers: 408 unless an answer started,
   closed (`body_timeout`); the app's pending read sees a disconnect;
 - the app answered before the body was read to its end (a 413, a 415): closed after the
-  answer, whatever the client still sends (not a refusal).
-
-A connection closed after an answer lingers first (as nginx's `lingering_close` does): its
-sending side is shut (the client reads the answer, then the end), and what the client still
-sends is read and dropped for `LINGER_S`, then it is closed. Closing at once with unread
-bytes would make the kernel answer with a reset, which can destroy the answer before the
-client has read it.
+  answer, whatever the client still sends (not a refusal);
 - malformed HTTP: uvicorn's 400 and close (`invalid_request`).
+
+A connection closed after an answer of ours lingers first (as nginx's `lingering_close`
+does): its sending side is shut (the client reads the answer, then the end), and what the
+client still sends is read and dropped for `LINGER_S`, then it is closed. Closing at once with
+unread bytes would make the kernel answer with a reset, which can destroy the answer before
+the client has read it.
 
 Behind a proxy that sets X-Forwarded-For (`trust_proxy_headers`), every connection comes from
 the proxy, so the address cap cannot apply when a connection opens; it applies to requests
 instead: a request whose first X-Forwarded-For hop already has `max_per_address` requests in
-progress is answered 429 and its connection closed (`address_limit`).
+progress is answered 429 (`address_limit`); the proxy's connection stays usable for others.
 
 A connection over a cap is closed without an answer: answering would mean reading its request,
 which is the wait the cap exists to avoid. Refusals are counted in `wa_http_refused_total{reason}`
@@ -216,11 +216,11 @@ class UvicornRefusalFilter(logging.Filter):
 
 
 async def _address_busy(scope: Scope, receive: Receive, send: Send) -> None:
-    """The answer to a request over the per-address cap behind a proxy: 429 and a close."""
+    """The answer to a request over the per-address cap behind a proxy: 429. The connection
+    is the proxy's, shared by clients: it stays open unless the body is left unread."""
     headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(_ADDRESS_BUSY)).encode()),
-        (b"connection", b"close"),
     ]
     await send({"type": "http.response.start", "status": 429, "headers": headers})
     await send({"type": "http.response.body", "body": _ADDRESS_BUSY})

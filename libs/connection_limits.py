@@ -18,15 +18,19 @@ What a connection gets, and the reason counted for it (metric label, log summary
   (`headers_too_large`);
 - the body is not complete `body_timeout_s` after the headers: 408 unless an answer started,
   closed (`body_timeout`); the app's pending read sees a disconnect;
-- the app answered before the body was read to its end (a 413, a 415): closed after the
-  answer, whatever the client still sends (not a refusal);
+- it declares a body over `max_body_bytes` (or a chunked one, of unknown size): whatever the
+  answer (the app's 413), it says `connection: close` and the connection ends after it, so
+  no byte sent afterwards keeps it open (not a refusal);
+- the app answered before a body within the limit was read to its end (a 415, a 401): the
+  rest is read and dropped as it comes, under the same body deadline, and the connection
+  stays usable;
 - malformed HTTP: uvicorn's 400 and close (`invalid_request`).
 
-A connection closed after an answer of ours lingers first (as nginx's `lingering_close`
-does): its sending side is shut (the client reads the answer, then the end), and what the
-client still sends is read and dropped for `LINGER_S`, then it is closed. Closing at once with
-unread bytes would make the kernel answer with a reset, which can destroy the answer before
-the client has read it.
+A connection ended after an answer lingers first (as nginx's `lingering_close` does): its
+sending side is shut (the client reads the answer, then the end), and what the client still
+sends is read and dropped for `LINGER_S`, then it is closed. Closing at once with unread
+bytes would make the kernel answer with a reset, which can destroy the answer before the
+client has read it.
 
 Behind a proxy that sets X-Forwarded-For (`trust_proxy_headers`), every connection comes from
 the proxy, so the address cap cannot apply when a connection opens; it applies to requests
@@ -215,6 +219,35 @@ class UvicornRefusalFilter(logging.Filter):
         return False
 
 
+def _client(forwarded: bytes | None, peer: tuple[str, int] | None) -> str:
+    """The first X-Forwarded-For hop (the client as the proxy saw it), else the peer."""
+    if forwarded is not None:
+        return forwarded.split(b",", 1)[0].strip()[:64].decode("latin-1")
+    return peer[0] if peer else ""
+
+
+class _Lingering:
+    """The transport as one request's cycle sees it when the connection ends after the answer:
+    writes go through, and uvicorn's close() lingers (`end_after_answer`) rather than resetting
+    a client that is still sending the body."""
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol
+        self._transport: asyncio.Transport = protocol.transport
+
+    def write(self, data: bytes) -> None:
+        """Send `data` (the answer)."""
+        self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        """True once the connection is ending."""
+        return self._transport.is_closing() or bool(self._protocol.lingering)
+
+    def close(self) -> None:
+        """End the connection after the answer, lingering."""
+        self._protocol.end_after_answer()
+
+
 async def _address_busy(scope: Scope, receive: Receive, send: Send) -> None:
     """The answer to a request over the per-address cap behind a proxy: 429. The connection
     is the proxy's, shared by clients: it stays open unless the body is left unread."""
@@ -370,33 +403,41 @@ def limited_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             self.phase = _BODY
             self.received = 0
             self.deadline = self.loop.time() + limits.body_timeout_s
-            if limits.trust_proxy_headers and not shared.claim(self, self._forwarded_for()):
+            oversized = False
+            forwarded: bytes | None = None
+            for name, value in self.headers:
+                if name == b"content-length":
+                    oversized = not value.isdigit() or int(value) > limits.max_body_bytes
+                elif name == b"transfer-encoding":
+                    oversized = True  # chunked: its size is unknown until it ends
+                elif name == b"x-forwarded-for" and forwarded is None:
+                    forwarded = value
+            if limits.trust_proxy_headers and not shared.claim(self, _client(forwarded, self.client)):
                 shared.refusals.add("address_limit", self.loop.time())
                 app, self.app = self.app, _address_busy
                 try:
                     super().on_headers_complete()
                 finally:
                     self.app = app
-                return
-            super().on_headers_complete()
-
-        def _forwarded_for(self) -> str:
-            """The first X-Forwarded-For hop (the client as the proxy saw it), else the peer."""
-            for name, value in self.headers:
-                if name == b"x-forwarded-for":
-                    return value.split(b",", 1)[0].strip()[:64].decode("latin-1")
-            return self.client[0] if self.client else ""
+            else:
+                super().on_headers_complete()
+            if oversized and self.cycle is not None:
+                # The answer will come before most of the body (the app's 413): it says
+                # `connection: close`, and uvicorn's close after it lingers instead.
+                self.cycle.keep_alive = False
+                self.cycle.transport = _Lingering(self)  # type: ignore[assignment]
 
         def on_message_complete(self) -> None:
             self.phase = _ANSWER
             self.deadline = None
             super().on_message_complete()
 
-        def on_response_complete(self) -> None:
-            if self.phase == _BODY and not self.lingering:
-                # Answered before the body was read to its end (413, 415): the rest of it is
-                # not wanted, and waiting for it would let the client hold the connection.
+        def end_after_answer(self) -> None:
+            """What uvicorn's close after a `connection: close` answer does here: linger."""
+            if not self.lingering:
                 self._linger()
+
+        def on_response_complete(self) -> None:
             if limits.trust_proxy_headers:
                 shared.release(self)
             super().on_response_complete()

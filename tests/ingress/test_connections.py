@@ -96,6 +96,7 @@ def test_after_413_one_more_byte_does_not_keep_the_connection(ingress: IngressPr
     sock.sendall(HEAD + b"Content-Length: 100000\r\n\r\n")
     head = sock.recv(65536)
     assert head.startswith(b"HTTP/1.1 413 "), head
+    assert b"connection: close" in head.lower()  # so no client sends another request on it
     try:
         sock.sendall(b"a")
     except (BrokenPipeError, ConnectionResetError):
@@ -115,6 +116,17 @@ def test_a_413_reaches_a_client_still_sending_its_body(ingress: IngressProcess) 
         answer = read_until_closed(sock)
         assert answer.startswith(b"HTTP/1.1 413 "), answer
         sock.close()
+
+
+def test_an_answer_before_a_small_body_keeps_the_connection_usable(ingress: IngressProcess) -> None:
+    """A 415 is answered before the body is read; the rest of a body within the limit is read
+    and dropped as it comes, and the connection serves the next request."""
+    sock = connect(ingress.base)
+    sock.sendall(b"POST /api/v1/whatsapp/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n")
+    sock.sendall(b"Content-Length: 10\r\n\r\n01234")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 415 ")
+    sock.sendall(b"56789GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
 
 
 def test_one_address_cannot_hold_more_than_its_share(ingress: IngressProcess) -> None:

@@ -12,7 +12,7 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -173,3 +173,18 @@ def read_until_closed(sock: socket.socket) -> bytes:
     except ConnectionResetError:
         pass
     return data
+
+
+@pytest.fixture
+def sockets() -> Iterator[Callable[..., socket.socket]]:
+    """`connect`, with every socket it opened closed after the test."""
+    opened: list[socket.socket] = []
+
+    def open_socket(base: str, source: str = "127.0.0.1", timeout: float = 10) -> socket.socket:
+        sock = connect(base, source, timeout)
+        opened.append(sock)
+        return sock
+
+    yield open_socket
+    for sock in opened:
+        sock.close()

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 
-from tests.conftest import connect, read_until_closed
+from tests.conftest import read_until_closed
 from tests.ingress.conftest import FORM, WEBHOOK, IngressProcess, inbound_params, ingress_process, sign
 
 HEAD = (
@@ -38,9 +38,9 @@ def ingress(key_prefix: str, redis_url: str, tmp_path: Path) -> Iterator[Ingress
         yield running
 
 
-def _hold(base: str, count: int) -> list[socket.socket]:
+def _hold(sockets: Callable[..., socket.socket], base: str, count: int) -> list[socket.socket]:
     """`count` connections that made a request and now idle (kept alive, no deadline of ours)."""
-    held = [connect(base) for _ in range(count)]
+    held = [sockets(base) for _ in range(count)]
     for sock in held:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
@@ -60,8 +60,10 @@ def _signed_webhook(base: str, source: str = "127.0.0.1") -> int:
     return response.status_code
 
 
-def test_a_body_that_never_comes_gets_408_and_a_close(ingress: IngressProcess) -> None:
-    sock = connect(ingress.base)
+def test_a_body_that_never_comes_gets_408_and_a_close(
+    ingress: IngressProcess, sockets: Callable[..., socket.socket]
+) -> None:
+    sock = sockets(ingress.base)
     started = time.monotonic()
     sock.sendall(HEAD + b"Content-Length: 100\r\n\r\n")
     answer = read_until_closed(sock)  # TimeoutError after 10 s if the server waits for ever
@@ -70,9 +72,11 @@ def test_a_body_that_never_comes_gets_408_and_a_close(ingress: IngressProcess) -
     assert time.monotonic() - started < 5
 
 
-def test_a_trickled_body_gets_408_when_its_time_is_up(ingress: IngressProcess) -> None:
+def test_a_trickled_body_gets_408_when_its_time_is_up(
+    ingress: IngressProcess, sockets: Callable[..., socket.socket]
+) -> None:
     """Each byte comes well within the deadline; the whole body does not."""
-    sock = connect(ingress.base, timeout=0.25)
+    sock = sockets(ingress.base, timeout=0.25)
     sock.sendall(HEAD + b"Content-Length: 100\r\n\r\n")
     started = time.monotonic()
     answer = b""
@@ -91,8 +95,10 @@ def test_a_trickled_body_gets_408_when_its_time_is_up(ingress: IngressProcess) -
     assert time.monotonic() - started < 5
 
 
-def test_after_413_one_more_byte_does_not_keep_the_connection(ingress: IngressProcess) -> None:
-    sock = connect(ingress.base)
+def test_after_413_one_more_byte_does_not_keep_the_connection(
+    ingress: IngressProcess, sockets: Callable[..., socket.socket]
+) -> None:
+    sock = sockets(ingress.base)
     sock.sendall(HEAD + b"Content-Length: 100000\r\n\r\n")
     head = sock.recv(65536)
     assert head.startswith(b"HTTP/1.1 413 "), head
@@ -106,22 +112,26 @@ def test_after_413_one_more_byte_does_not_keep_the_connection(ingress: IngressPr
     assert time.monotonic() - started < 3
 
 
-def test_a_413_reaches_a_client_still_sending_its_body(ingress: IngressProcess) -> None:
+def test_a_413_reaches_a_client_still_sending_its_body(
+    ingress: IngressProcess, sockets: Callable[..., socket.socket]
+) -> None:
     """The connection is closed after the 413, but not with the body's rest unread: that would
     reset it, and a client that sends its whole body before reading (most do) would get a
     broken pipe instead of the answer."""
     for _ in range(5):
-        sock = connect(ingress.base)
+        sock = sockets(ingress.base)
         sock.sendall(HEAD + b"Content-Length: 16000000\r\n\r\n" + b"a" * 16_000_000)  # no reset
         answer = read_until_closed(sock)
         assert answer.startswith(b"HTTP/1.1 413 "), answer
         sock.close()
 
 
-def test_an_answer_before_a_small_body_keeps_the_connection_usable(ingress: IngressProcess) -> None:
+def test_an_answer_before_a_small_body_keeps_the_connection_usable(
+    ingress: IngressProcess, sockets: Callable[..., socket.socket]
+) -> None:
     """A 415 is answered before the body is read; the rest of a body within the limit is read
     and dropped as it comes, and the connection serves the next request."""
-    sock = connect(ingress.base)
+    sock = sockets(ingress.base)
     sock.sendall(b"POST /api/v1/whatsapp/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n")
     sock.sendall(b"Content-Length: 10\r\n\r\n01234")
     assert sock.recv(65536).startswith(b"HTTP/1.1 415 ")
@@ -129,9 +139,11 @@ def test_an_answer_before_a_small_body_keeps_the_connection_usable(ingress: Ingr
     assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
 
 
-def test_one_address_cannot_hold_more_than_its_share(ingress: IngressProcess) -> None:
-    held = _hold(ingress.base, 4)
-    extra = connect(ingress.base, timeout=3)
+def test_one_address_cannot_hold_more_than_its_share(
+    ingress: IngressProcess, sockets: Callable[..., socket.socket]
+) -> None:
+    held = _hold(sockets, ingress.base, 4)
+    extra = sockets(ingress.base, timeout=3)
     assert read_until_closed(extra) == b""  # closed at once, no wait for the header deadline
     # Another client is served meanwhile, and a connection freed is a connection available.
     assert _signed_webhook(ingress.base, source="127.0.0.2") == 200
@@ -142,15 +154,17 @@ def test_one_address_cannot_hold_more_than_its_share(ingress: IngressProcess) ->
         sock.close()
 
 
-def test_a_flood_of_refusals_is_summarised_in_the_log(ingress: IngressProcess) -> None:
+def test_a_flood_of_refusals_is_summarised_in_the_log(
+    ingress: IngressProcess, sockets: Callable[..., socket.socket]
+) -> None:
     """Refused connections and malformed requests: counted, one summary line, not one each."""
-    held = _hold(ingress.base, 4)
+    held = _hold(sockets, ingress.base, 4)
     for _ in range(40):
-        refused = connect(ingress.base, timeout=3)
+        refused = sockets(ingress.base, timeout=3)
         read_until_closed(refused)
         refused.close()
     for _ in range(40):
-        garbage = connect(ingress.base, source="127.0.0.3", timeout=3)
+        garbage = sockets(ingress.base, source="127.0.0.3", timeout=3)
         garbage.sendall(b"\x00\x01 not http\r\n\r\n")
         read_until_closed(garbage)
         garbage.close()
@@ -170,9 +184,9 @@ def test_a_flood_of_refusals_is_summarised_in_the_log(ingress: IngressProcess) -
     assert len(lines) < 30, lines
 
 
-def test_a_metric_counts_the_refusals(ingress: IngressProcess) -> None:
-    held = _hold(ingress.base, 4)
-    refused = connect(ingress.base, timeout=3)
+def test_a_metric_counts_the_refusals(ingress: IngressProcess, sockets: Callable[..., socket.socket]) -> None:
+    held = _hold(sockets, ingress.base, 4)
+    refused = sockets(ingress.base, timeout=3)
     read_until_closed(refused)
     for sock in held:
         sock.close()
@@ -181,9 +195,11 @@ def test_a_metric_counts_the_refusals(ingress: IngressProcess) -> None:
     assert 'wa_http_refused_total{reason="address_limit"} 1.0' in text
 
 
-def test_bytes_between_requests_do_not_hold_an_idle_connection(ingress: IngressProcess) -> None:
+def test_bytes_between_requests_do_not_hold_an_idle_connection(
+    ingress: IngressProcess, sockets: Callable[..., socket.socket]
+) -> None:
     """A blank line now and then is no request: the header deadline still applies."""
-    sock = connect(ingress.base, timeout=0.3)
+    sock = sockets(ingress.base, timeout=0.3)
     sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
     assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
     started = time.monotonic()
@@ -200,11 +216,11 @@ def test_bytes_between_requests_do_not_hold_an_idle_connection(ingress: IngressP
     assert time.monotonic() - started < 4
 
 
-def test_slow_headers_are_cut_off(ingress: IngressProcess) -> None:
+def test_slow_headers_are_cut_off(ingress: IngressProcess, sockets: Callable[..., socket.socket]) -> None:
     """Headers trickling in (slowloris) or never sent: closed after HEADER_TIMEOUT_SECONDS."""
     base = ingress.base
-    idle = connect(base)
-    trickle = connect(base)
+    idle = sockets(base)
+    trickle = sockets(base)
     started = time.monotonic()
     trickle.sendall(b"POST /api/v1/whatsapp/webhook HTTP/1.1\r\nHost: x\r\n")
     time.sleep(0.5)
@@ -216,9 +232,9 @@ def test_slow_headers_are_cut_off(ingress: IngressProcess) -> None:
     assert httpx.get(base + "/health", timeout=5).status_code == 200
 
 
-def test_oversized_headers_are_431(ingress: IngressProcess) -> None:
+def test_oversized_headers_are_431(ingress: IngressProcess, sockets: Callable[..., socket.socket]) -> None:
     base = ingress.base
-    sock = connect(base)
+    sock = sockets(base)
     sock.sendall(
         b"POST /api/v1/whatsapp/webhook HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"p" * 20_000 + b"\r\n"
     )

@@ -37,8 +37,13 @@ async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+_OPENED: list[asyncio.StreamWriter] = []
+
+
 @contextlib.asynccontextmanager
 async def _server(limits: ConnectionLimits) -> AsyncIterator[int]:
+    """uvicorn with the limited protocol around `_echo` on a free port; the client connections
+    the block opened (`_open`) are closed with it."""
     port = free_port()
     config = uvicorn.Config(
         _echo,
@@ -57,12 +62,19 @@ async def _server(limits: ConnectionLimits) -> AsyncIterator[int]:
     try:
         yield port
     finally:
+        for writer in _OPENED:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        _OPENED.clear()
         server.should_exit = True
         await asyncio.wait_for(task, 10)
 
 
 async def _open(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.open_connection("127.0.0.1", port)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    _OPENED.append(writer)
+    return reader, writer
 
 
 async def _answer(reader: asyncio.StreamReader) -> bytes:

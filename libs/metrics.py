@@ -42,6 +42,13 @@ HTTP_DURATION = Histogram(
     buckets=_LATENCY_BUCKETS,
     registry=REGISTRY,
 )
+HTTP_REFUSED = Counter(
+    "wa_http_refused_total",
+    "HTTP connections or requests refused before the app saw them, by reason (connection_limit, "
+    "address_limit, header_timeout, headers_too_large, body_timeout, invalid_request).",
+    ["reason"],
+    registry=REGISTRY,
+)
 
 # ingress.
 WEBHOOKS = Counter(

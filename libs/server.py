@@ -17,17 +17,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from libs import logs, metrics
+from libs.connection_limits import ConnectionLimits
+from libs.connection_limits import uvicorn_options as limited_options
 from libs.errors import SettingsError
 from libs.settings import CommonSettings
+
+log = logging.getLogger("libs.server")
 
 # Seconds uvicorn waits for open HTTP requests after SIGTERM (webhooks take milliseconds; a
 # long-lived dashboard stream is cut after this).
@@ -51,11 +57,20 @@ def stop_on_signal(*callbacks: Callable[[], None]) -> Iterator[None]:
             _SIGNAL_HOOKS.remove(callback)
 
 
+# Status recorded for a request whose client went away before it was read (nginx's convention).
+CLIENT_CLOSED = 499
+
+
 class HttpMetrics:
     """Raw ASGI middleware counting requests and timing them by route template and status.
 
     The route label is the matched route's path template (`/api/v1/orders/{number}`), or
     `unmatched`, so label cardinality stays bounded whatever paths clients send.
+
+    A client that disconnects while its body is read (starlette's `ClientDisconnect`, also
+    what a body past its deadline looks like to the app) is no error of ours: the request is
+    counted with status 499 and logged at DEBUG, with no traceback and no answer (there is no
+    one left to answer).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -76,6 +91,9 @@ class HttpMetrics:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except ClientDisconnect:
+            status = CLIENT_CLOSED
+            log.debug("client disconnected before its request was read", extra={"path": scope["path"]})
         finally:
             route = scope.get("route")
             name = getattr(route, "path", None) or scope.get("route_name") or "unmatched"
@@ -118,8 +136,18 @@ def _run_signal_hooks() -> None:
         loop.call_soon_threadsafe(callback)
 
 
-def serve(app: ASGIApp, common: CommonSettings, service: str, **uvicorn_options: Any) -> None:
-    """Run `app` with uvicorn on `common.host:common.port` until SIGINT/SIGTERM, then exit 0."""
+def serve(
+    app: ASGIApp,
+    common: CommonSettings,
+    service: str,
+    limits: ConnectionLimits | None = None,
+    **uvicorn_options: Any,
+) -> None:
+    """Run `app` with uvicorn on `common.host:common.port` until SIGINT/SIGTERM, then exit 0.
+
+    With `limits`, connections are bounded as `libs.connection_limits` describes (every
+    public-facing service passes them); without, uvicorn's own behaviour applies.
+    """
     logs.configure(service, common.log_level)
     options: dict[str, Any] = {
         "host": common.host,
@@ -134,6 +162,8 @@ def serve(app: ASGIApp, common: CommonSettings, service: str, **uvicorn_options:
         "timeout_keep_alive": 75,  # longer than the proxy's idle timeout, per Render's advice
         "proxy_headers": False,
     }
+    if limits is not None:
+        options.update(limited_options(limits))
     options.update(uvicorn_options)
     config = uvicorn.Config(app, **options)
     server = _Server(config)

@@ -12,7 +12,7 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -154,3 +154,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def connect(base: str, source: str = "127.0.0.1", timeout: float = 10) -> socket.socket:
+    """A raw TCP connection to `base` (http://HOST:PORT) from the local address `source`
+    (any of 127.0.0.0/8 works on Linux: a second client address without a second machine)."""
+    host, port = base.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=timeout, source_address=(source, 0))
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (a reset counts as closed);
+    raises `TimeoutError` when it neither sends nor closes within the socket's timeout."""
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+@pytest.fixture
+def sockets() -> Iterator[Callable[..., socket.socket]]:
+    """`connect`, with every socket it opened closed after the test."""
+    opened: list[socket.socket] = []
+
+    def open_socket(base: str, source: str = "127.0.0.1", timeout: float = 10) -> socket.socket:
+        sock = connect(base, source, timeout)
+        opened.append(sock)
+        return sock
+
+    yield open_socket
+    for sock in opened:
+        sock.close()

@@ -6,20 +6,19 @@ import argparse
 
 from libs import dead_letters
 from libs.server import load_settings, serve
-from services.ingress.protocol import uvicorn_options
 from services.ingress.settings import DEFAULT_PORT, IngressSettings
-
-# Past this many open connections uvicorn answers 503 at once instead of queueing work.
-LIMIT_CONCURRENCY = 2048
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Start ingress on HOST:PORT (default 8000); a bad setting prints one line and exits 2."""
+    """Start ingress on HOST:PORT (default 8000); a bad setting prints one line and exits 2.
+
+    Connections are bounded by `settings.connections` (libs.connection_limits): header and
+    body deadlines, header size, connection caps in total and per client address.
+    """
     from services.ingress.app import create_app
 
     settings: IngressSettings = load_settings(IngressSettings.from_env)
-    limits = uvicorn_options(settings.header_timeout_s, settings.max_header_bytes, settings.max_body_bytes)
-    serve(create_app(settings), settings.common, "ingress", limit_concurrency=LIMIT_CONCURRENCY, **limits)
+    serve(create_app(settings), settings.common, "ingress", limits=settings.connections)
     return 0
 
 

@@ -1,14 +1,14 @@
-"""Request limits checked before a webhook body is parsed: headers, content type, body size/time.
+"""Request limits checked before a webhook body is parsed: headers, content type, body size.
 
 Each check raises `Rejected(status, outcome, reason)`; the handler turns it into a short
-plain-text answer. Limits on the connection itself are uvicorn's: idle keep-alive and
-concurrency options set in `services.ingress.__main__`, and the header deadline and size
-limit of `services.ingress.protocol`.
+plain-text answer. Limits on the connection itself (header and body deadlines, header size,
+connection caps) are enforced under the app by `libs.connection_limits`, which every read of
+the body is subject to: a body not complete `BODY_TIMEOUT_SECONDS` after its headers gets a
+408 and a closed connection there, and the app's pending read sees a disconnect.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Final
 
 from starlette.types import Receive
@@ -17,7 +17,11 @@ FORM_TYPE: Final = b"application/x-www-form-urlencoded"
 
 
 class Rejected(Exception):
-    """A request answered with a 4xx/5xx: `status`, metrics `outcome`, log-safe `reason`."""
+    """A request answered with a 4xx/5xx: `status`, metrics `outcome`, log-safe `reason`.
+
+    An answer sent before the body was read to its end closes the connection after it
+    (`libs.connection_limits`): what is left of the body is not wanted.
+    """
 
     def __init__(self, status: int, outcome: str, reason: str) -> None:
         super().__init__(reason)
@@ -62,11 +66,13 @@ def check_content_length(value: bytes | None, max_bytes: int) -> None:
         raise Rejected(413, "bad_request", "body too large")
 
 
-async def read_body(receive: Receive, max_bytes: int, timeout_s: float) -> bytes:
-    """The request body, at most `max_bytes` (413 past that) within `timeout_s` (408 past that).
+async def read_body(receive: Receive, max_bytes: int) -> bytes:
+    """The request body, at most `max_bytes` (413 past that).
 
-    The first ASGI message usually holds the whole body, so the common case sets no timer.
-    Raises `ClientGone` when the client disconnects first.
+    No timer here: the body's deadline is the connection's (`libs.connection_limits`), which
+    costs nothing per request, where a timer around the first read would cost the hot path a
+    few microseconds, some percent of a webhook's cost. Raises `ClientGone` when the client
+    disconnects (or the deadline passed) first.
     """
     message = await receive()
     if message["type"] == "http.disconnect":
@@ -78,18 +84,14 @@ async def read_body(receive: Receive, max_bytes: int, timeout_s: float) -> bytes
         return body
     chunks = [body]
     size = len(body)
-    try:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ClientGone
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > max_bytes:
-                    raise Rejected(413, "bad_request", "body too large")
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
-    except TimeoutError:
-        raise Rejected(408, "bad_request", "body not received in time") from None
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_bytes:
+            raise Rejected(413, "bad_request", "body too large")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

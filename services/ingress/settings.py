@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from libs.connection_limits import ConnectionLimits
 from libs.errors import SettingsError
 from libs.settings import CommonSettings, env_bool, env_float, env_int, env_optional, env_str
 
@@ -49,7 +50,9 @@ class IngressSettings:
     must be on and the URL is rebuilt from X-Forwarded-Proto/-Host per request.
     `signing_key` is the SharedKey secret of Twilio's HMAC-SHA256 webhook signatures.
     `customer_limit` messages per `customer_window_s` per `From` are processed normally; the
-    rest are enqueued flagged `_throttled` (see services.ingress.enqueue).
+    rest are enqueued flagged `_throttled` (see services.ingress.enqueue). `connections` holds
+    the header/body deadlines, the header size limit and the connection caps
+    (libs.connection_limits).
     """
 
     common: CommonSettings
@@ -65,9 +68,7 @@ class IngressSettings:
     max_body_bytes: int
     max_fields: int
     max_field_chars: int
-    max_header_bytes: int
-    header_timeout_s: float
-    body_timeout_s: float
+    connections: ConnectionLimits
     bad_signature_limit: int
     bad_signature_window_s: int
     customer_limit: int
@@ -87,6 +88,7 @@ class IngressSettings:
         base = _public_url(environ, "PUBLIC_BASE_URL", production=prod, base=True)
         if base is None and not trust:
             raise SettingsError("PUBLIC_BASE_URL", "is required unless TRUST_PROXY_HEADERS is on")
+        max_body = env_int(environ, "MAX_BODY_BYTES", 64 * 1024, minimum=1024)
         return cls(
             common=common,
             account_sid=account_sid,
@@ -98,12 +100,12 @@ class IngressSettings:
             trust_proxy_headers=trust,
             dedupe_ttl_s=env_int(environ, "DEDUPE_TTL_SECONDS", 48 * 3600, minimum=DEDUPE_MIN_TTL_S),
             redis_timeout_s=env_float(environ, "REDIS_TIMEOUT_SECONDS", 2.0, minimum=0.05, maximum=10.0),
-            max_body_bytes=env_int(environ, "MAX_BODY_BYTES", 64 * 1024, minimum=1024),
+            max_body_bytes=max_body,
             max_fields=env_int(environ, "MAX_FORM_FIELDS", 128, minimum=8),
             max_field_chars=env_int(environ, "MAX_FIELD_CHARS", 8192, minimum=1600),
-            max_header_bytes=env_int(environ, "MAX_HEADER_BYTES", 16 * 1024, minimum=1024),
-            header_timeout_s=env_float(environ, "HEADER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
-            body_timeout_s=env_float(environ, "BODY_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+            connections=ConnectionLimits.from_env(
+                environ, max_body_bytes=max_body, trust_proxy_headers=trust
+            ),
             bad_signature_limit=env_int(environ, "BAD_SIGNATURE_LIMIT", 20, minimum=1),
             bad_signature_window_s=env_int(environ, "BAD_SIGNATURE_WINDOW_SECONDS", 60, minimum=1),
             customer_limit=env_int(environ, "CUSTOMER_MESSAGE_LIMIT", 20, minimum=1),

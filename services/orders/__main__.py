@@ -42,11 +42,12 @@ def _database_url() -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the orders service until SIGTERM."""
+    """Run the orders service until SIGTERM, its connections bounded like ingress' (header and
+    body deadlines, caps in total and per client address: libs.connection_limits)."""
     from services.orders.app import create_app
 
     settings: OrdersSettings = load_settings(OrdersSettings.from_env)
-    serve(create_app(settings), settings.common, "orders")
+    serve(create_app(settings), settings.common, "orders", limits=settings.connections)
     return 0
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from libs.connection_limits import ConnectionLimits
 from libs.errors import SettingsError
 from libs.settings import CommonSettings, env_bool, env_float, env_int, env_optional, env_url
 
@@ -15,6 +16,8 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 MIN_ADMIN_TOKEN_LENGTH = 32
 MIN_SESSION_SECRET_LENGTH = 32
 MIN_ADMIN_PASSWORD_LENGTH = 12
+# The largest body the staff API and the dashboard read (their own 413s say the same).
+MAX_BODY_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +30,8 @@ class OrdersSettings:
     Dashboard: `admin_email`/`admin_password` create the first staff account when none exists;
     `session_secret` signs session cookies (in production at least 32 characters; elsewhere a
     random one per process when unset, so sessions end with the process). `trust_proxy_headers`
-    takes the client address for login rate limits from X-Forwarded-For.
+    takes the client address for login rate limits (and the per-address connection cap) from
+    X-Forwarded-For. `connections`: deadlines and caps of HTTP connections (libs.connection_limits).
     """
 
     common: CommonSettings
@@ -48,6 +52,9 @@ class OrdersSettings:
     admin_password: str | None = None
     session_secret: str = ""
     trust_proxy_headers: bool = False
+    connections: ConnectionLimits = field(
+        default_factory=lambda: ConnectionLimits(max_body_bytes=MAX_BODY_BYTES)
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> OrdersSettings:
@@ -82,6 +89,7 @@ class OrdersSettings:
                 "ADMIN_PASSWORD", f"must be at least {MIN_ADMIN_PASSWORD_LENGTH} characters in production"
             )
         pool_max = env_int(environ, "DB_POOL_MAX_SIZE", 10, minimum=1, maximum=200)
+        trust = env_bool(environ, "TRUST_PROXY_HEADERS", False)
         return cls(
             common=common,
             database_url=database_url(environ),
@@ -100,7 +108,10 @@ class OrdersSettings:
             admin_email=admin_email,
             admin_password=admin_password,
             session_secret=session_secret or secrets.token_urlsafe(32),
-            trust_proxy_headers=env_bool(environ, "TRUST_PROXY_HEADERS", False),
+            trust_proxy_headers=trust,
+            connections=ConnectionLimits.from_env(
+                environ, max_body_bytes=MAX_BODY_BYTES, trust_proxy_headers=trust
+            ),
         )
 
 

@@ -166,3 +166,48 @@ def test_the_handoff_badge_is_a_count_and_profile_names_are_escaped(mesh: Mesh) 
         assert "<img src=x" not in handoff and "&lt;img src=x" in handoff
     finally:
         client.close()
+
+
+def test_nul_characters_in_staff_text_are_400_and_change_nothing(mesh: Mesh) -> None:
+    """PostgreSQL text cannot hold NUL: a cancel reason, a reply, a sign-in email or a path with
+    one is refused with a clear 400 before it reaches the database, never a 500."""
+    who = f"whatsapp:+1555{time.time_ns() % 10**7:07d}"
+    placed = mesh.converse(who, ["1 margherita", "checkout", "pickup", "confirm"])[-1]
+    found = re.search(r"#(\d{4,})", placed)
+    assert found, placed
+    number = int(found.group(1))
+    client, csrf = staff_client(mesh)
+    headers = {"X-CSRF-Token": csrf}
+    try:
+        cancel = client.post(
+            f"/dashboard/orders/{number}/transitions",
+            data={"to": "cancelled", "reason": "out of\x00 dough"},
+            headers=headers,
+        )
+        assert cancel.status_code == 400 and "NUL" in cancel.text, cancel.text
+        assert mesh.admin("GET", f"/api/v1/orders/{number}").json()["status"] == "placed"
+        customer_id = re.search(
+            r"/dashboard/conversations/(\d+)", client.get(f"/dashboard/orders/{number}").text
+        )
+        assert customer_id
+        before = len(mesh.sent(who))
+        reply = client.post(
+            f"/dashboard/conversations/{customer_id.group(1)}/reply", data={"body": "hi\x00"}, headers=headers
+        )
+        assert reply.status_code == 400 and "NUL" in reply.text, reply.text
+        for path in ("/dashboard/conversations/%00", "/dashboard/orders/%00", "/dashboard/menu?x=%00"):
+            assert client.get(path).status_code == 400, path
+        item = client.post("/dashboard/items/%00/availability", data={"available": "false"}, headers=headers)
+        assert item.status_code == 400
+        time.sleep(0.5)
+        assert len(mesh.sent(who)) == before
+    finally:
+        client.close()
+    with httpx.Client(base_url=mesh.url("orders"), timeout=10) as anonymous:
+        form = anonymous.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token
+        login = anonymous.post(
+            "/login", data={"email": "kitchen\x00@example.com", "password": "x", "csrf_token": token.group(1)}
+        )
+        assert login.status_code == 400 and "NUL" in login.text

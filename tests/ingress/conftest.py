@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 import redis
 from twilio.request_validator import RequestValidator
@@ -19,7 +24,7 @@ from libs.messages import Envelope, Keys
 from services.ingress.app import IngressApp, create_app
 from services.ingress.forms import Params
 from services.ingress.settings import IngressSettings
-from tests.conftest import AUTH_TOKEN, ROOT
+from tests.conftest import AUTH_TOKEN, ROOT, free_port
 
 ACCOUNT_SID = "ACe268443e43d93dab7ebef303bbe9642f"  # the fixtures' account
 BASE_URL = "https://ingress.example.com"
@@ -243,3 +248,67 @@ async def app(settings: IngressSettings) -> AsyncIterator[IngressApp]:
     """The app with its lifespan running."""
     async with running(create_app(settings)) as started:
         yield started
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """This process' environment without any service setting, plus `extra`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TWILIO_", "PUBLIC_", "REDIS_", "PORT", "HOST", "MAX_", "BODY_", "HEADER_"))
+    }
+    env.update({"PYTHONPATH": str(ROOT), "LOG_LEVEL": "INFO"}, **extra)
+    return env
+
+
+@dataclass
+class IngressProcess:
+    """`python -m services.ingress` running on `base` (http://127.0.0.1:PORT), stderr in `log`."""
+
+    proc: subprocess.Popen[bytes]
+    base: str
+    log: Path
+
+    def log_text(self) -> str:
+        """Everything the process wrote to stderr so far."""
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> int:
+        """SIGTERM, then the exit status (the log is complete afterwards)."""
+        self.proc.terminate()
+        return self.proc.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def ingress_process(folder: Path, **env: str) -> Iterator[IngressProcess]:
+    """Run ingress as a real process with the fixtures' account and token and `env`; wait for /health."""
+    port = free_port()
+    settings = {
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "PUBLIC_BASE_URL": "https://bot.example.com",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        **env,
+    }
+    log = folder / f"ingress-{port}.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.ingress"], cwd=ROOT, env=process_env(**settings), stderr=sink
+        )
+    running = IngressProcess(proc, f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(running.base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"ingress did not start: {running.log_text()}")
+        yield running
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -321,7 +321,15 @@ async def test_media_location_and_unsupported_messages(chat: DirectChat) -> None
 
 @pytest.mark.parametrize(
     ("latitude", "longitude"),
-    [("nan", "inf"), ("1e308", "-1e308"), ("91", "0"), ("0", "-180.5"), ("north", "east"), ("-inf", "10")],
+    [
+        ("nan", "inf"),
+        ("1e308", "-1e308"),
+        ("91", "0"),
+        ("0", "-180.5"),
+        ("north", "east"),
+        ("-inf", "10"),
+        ("40." + "0" * 4000, "-74.0"),  # a real place, but no pin writes it so
+    ],
 )
 async def test_a_pin_with_impossible_coordinates_is_refused_and_never_stored(
     chat: DirectChat, latitude: str, longitude: str
@@ -341,6 +349,27 @@ async def test_a_pin_with_impossible_coordinates_is_refused_and_never_stored(
     assert rows == [{"saved_address": None, "saved_location": None}]
 
 
+async def test_a_pin_address_is_capped_like_a_typed_one(chat: DirectChat) -> None:
+    """A pin's Address and Label are the customer's client's to fill: 4,000 characters are cut
+    to the typed-address limit, stored and echoed so, and the reply stays one message."""
+    from services.orders.conversation.checkout import MAX_ADDRESS_CHARS
+
+    pin = {"MessageType": "location", "Latitude": "40.7", "Longitude": "-74.0"}
+    (reply,) = await chat.say("", **pin, Address="A" * 4000, Label="L" * 4000)
+    assert "saved this location" in reply and len(reply) < 2 * MAX_ADDRESS_CHARS
+    for line in ("2 margherita", "checkout", "delivery"):
+        await chat.say(line)
+    replies = await chat.say("", **pin, Address="12 Main St " + "x" * 4000)
+    assert len(replies) == 1 and "Delivery to: 12 Main St" in replies[0]
+    await chat.say("confirm")
+    (order,) = await chat.sql("SELECT delivery_address, delivery_location FROM orders")
+    assert len(order["delivery_address"]) <= MAX_ADDRESS_CHARS
+    assert len(order["delivery_location"]["address"]) <= MAX_ADDRESS_CHARS
+    (customer,) = await chat.sql("SELECT saved_address, saved_location FROM customers")
+    assert len(customer["saved_address"]) <= MAX_ADDRESS_CHARS
+    assert all(len(v or "") <= MAX_ADDRESS_CHARS for v in customer["saved_location"].values())
+
+
 async def test_quick_reply_buttons_are_commands(chat: DirectChat) -> None:
     (reply,) = await chat.say("Show me the menu", ButtonPayload="MENU", ButtonText="Show me the menu")
     assert "Demo Pizzeria* menu" in reply
@@ -357,3 +386,102 @@ def test_the_test_clock_moves_forward() -> None:
     clock = Clock(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     clock.advance(dt.timedelta(minutes=5))
     assert clock() == dt.datetime(2025, 1, 1, 0, 5, tzinfo=dt.UTC)
+
+
+# -- bounded carts and replies --------------------------------------------------------------
+
+
+def _menu_with_cart_limits(folder: Path, limits: str) -> Path:
+    """The demo menu with `store.cart` set to `limits` (YAML flow mapping)."""
+    from services.orders.menu.catalog import demo_menu_path
+
+    text = demo_menu_path().read_text(encoding="utf-8")
+    path = folder / "menu.yaml"
+    path.write_text(text.replace("store:\n", f"store:\n  cart: {limits}\n", 1), encoding="utf-8")
+    return path
+
+
+async def test_a_cart_holds_at_most_the_store_s_lines_and_items(database_url: str, tmp_path: Path) -> None:
+    menu = _menu_with_cart_limits(tmp_path, "{max_lines: 3, max_items: 10}")
+    async with direct_chat(database_url, menu_file=menu) as chat:
+        for line in ("1 margherita", "1 pepperoni", "1 veggie"):
+            assert "Added" in (await chat.say(line))[0]
+        (reply,) = await chat.say("1 coke")
+        assert "Added" not in reply and "at most 3 different items" in reply and "didn't add Coke" in reply
+        (reply,) = await chat.say("2 margherita")  # a line already there: no new line
+        assert "Added 2 x Margherita" in reply
+        (reply,) = await chat.say("9 pepperoni")
+        assert "Added 5 x Pepperoni" in reply and "10 items" in reply and "instead of 9" in reply
+        (reply,) = await chat.say("1 veggie")
+        assert "Added" not in reply and "10 items" in reply and "didn't add Veggie" in reply
+        (reply,) = await chat.say("change 1 to 5")
+        assert "10 items" in reply and "3 x Margherita" in reply
+        assert await chat.sql("SELECT count(*)::int AS n, sum(quantity)::int AS q FROM cart_lines") == [
+            {"n": 3, "q": 10}
+        ]
+        (reply,) = await chat.say("change 1 to 1")
+        assert "1 x Margherita" in reply
+
+
+async def test_the_cart_limits_are_checked_when_the_menu_is_loaded(tmp_path: Path) -> None:
+    from services.orders.menu.catalog import MenuError, load_menu_file
+
+    assert load_menu_file(_menu_with_cart_limits(tmp_path, "{max_lines: 2}")).store.cart.max_lines == 2
+    for bad in ("{max_lines: 0}", "{max_items: -1}", "{max_items: many}", "{max_liness: 3}"):
+        with pytest.raises(MenuError, match=r"store\.cart"):
+            load_menu_file(_menu_with_cart_limits(tmp_path, bad))
+
+
+async def test_every_reply_about_a_full_cart_is_one_message(chat: DirectChat) -> None:
+    """The default limits, a cart filled with long lines: each reply is one WhatsApp message
+    (at most 1,600 characters), the long cart summarised rather than repeated whole."""
+    toppings = "cheese, pepperoni, ham, bacon, sausage, chicken, mushrooms, onions, olives and basil"
+    sizes = ("small", "medium", "large", "extra large")
+    crusts = ("classic", "thin", "thick", "stuffed", "gluten free")
+    said = [f"1 {size} {crust} margherita with extra {toppings}" for size in sizes for crust in crusts]
+    said += [f"2 {size} veggie with {toppings}, no garlic" for size in sizes]
+    said += ["1 coke", "3 sprite", "cart", "remove 30", "change 2 to 3", "checkout", "pickup", "cart"]
+    for text in said:
+        replies = await chat.say(text)
+        assert len(replies) == 1, (text, replies)
+        assert len(replies[0]) <= MAX_BODY_CHARS, (text, len(replies[0]))
+    (row,) = await chat.sql("SELECT count(*)::int AS n FROM cart_lines")
+    assert row["n"] <= 20  # the default max_lines
+    (summary,) = await chat.say("checkout")
+    assert "Subtotal" in summary and "Reply *confirm*" in summary
+    (placed,) = await chat.say("confirm")
+    assert len(placed) <= MAX_BODY_CHARS
+    for text in ("status", "reorder", "cart"):
+        replies = await chat.say(text)
+        assert len(replies) == 1 and len(replies[0]) <= MAX_BODY_CHARS, (text, replies)
+
+
+def test_a_cart_too_long_for_one_message_is_summarised() -> None:
+    """Options shortened, then left out, then the first lines and how many more: always within
+    the room given, always with the subtotal."""
+    from services.orders.conversation.cart import render_cart
+    from services.orders.storage.carts import CartLine
+
+    option = {
+        "group": "toppings",
+        "option": "x",
+        "name": "Extra Mozzarella",
+        "qualifier": None,
+        "price_cents": 0,
+    }
+    lines = [
+        CartLine(i, "margherita", f"Margherita Napoletana {i}", 950, 2, [option] * 6, ["Onions"], "well done")
+        for i in range(1, 121)
+    ]
+    for count, budget, expect in [
+        (3, 1600, "(Extra Mozzarella, Extra Mozzarella, Extra Mozzarella, Extra Mozzarella, Extra"),
+        (20, 1600, "(Extra Mozzarella, Extra…)"),
+        (120, 1600, "…and "),
+        (120, 300, "…and "),
+    ]:
+        text = render_cart(lines[:count], budget)
+        assert len(text) <= budget and expect in text, (count, budget, text)
+        assert text.startswith("🛒 Your cart:\n1. 2 x Margherita Napoletana 1") and "Subtotal: " in text
+    summary = render_cart(lines, 1600)
+    shown = summary.count("\n") - 2
+    assert f"…and {120 - shown} more lines, {2 * (120 - shown)} items" in summary

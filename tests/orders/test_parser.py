@@ -46,6 +46,8 @@ def test_several_items_with_numbers(menu: Menu) -> None:
         ("half a dozen pepperoni", 6),
         ("twenty one pepperoni", 21),
         ("pepperoni", 1),
+        ("٣ pepperoni", 3),  # digits of any script
+        ("\uff11\uff12 pepperoni", 12),  # fullwidth
     ],
 )
 def test_quantities(menu: Menu, text: str, quantity: int) -> None:
@@ -282,6 +284,18 @@ def test_very_long_message_is_bounded(menu: Menu) -> None:
         ("1000000 coke", "1000000", "coke"),
         ("2.5 tiramisu", "2.5", "tiramisu"),
         ("margherita x1000", "x1000", "margherita"),
+        # numerals that are no plain count: never read as one of their parts
+        ("1e9 coke", "1e9", "coke"),
+        ("1e2 sprite", "1e2", "sprite"),
+        ("3e1 water", "3e1", "water"),
+        ("0x10 coke", "0x10", "coke"),
+        ("0b11 coke", "0b11", "coke"),
+        ("1,000 coke", "1,000", "coke"),
+        ("1,5 coke", "1,5", "coke"),
+        ("½ tiramisu", "1/2", "tiramisu"),
+        ("1/2 tiramisu", "1/2", "tiramisu"),
+        ("2-3 cokes", "2-3", "coke"),
+        ("1k coke", "1k", "coke"),
     ],
 )
 def test_a_quantity_we_cannot_use_makes_no_line(menu: Menu, text: str, said: str, item: str) -> None:

@@ -165,6 +165,8 @@ async def test_unknown_order_is_404(chat: DirectChat) -> None:
         (b'{"to": "eaten"}', "unknown status"),
         (b'{"to": "cancelled"}', "needs a 'reason'"),
         (b'{"to": "cancelled", "reason": 7}', "'reason' must be text"),
+        (b'{"to": "cancelled", "reason": "a\\u0000b"}', "NUL"),
+        (b'{"to": "cancelled", "reason": "fine", "note\\u0000": 1}', "NUL"),
     ],
 )
 async def test_bad_transition_bodies_are_400_and_change_nothing(

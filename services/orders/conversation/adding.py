@@ -12,10 +12,18 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from services.orders.conversation.cart import render_cart
+from services.orders.conversation.cart import numbered_lines, render_cart, room
 from services.orders.conversation.texts import CHECKOUT_HINT, echo, item_names
 from services.orders.conversation.turn import Turn
-from services.orders.menu.catalog import MAX_QUANTITY, QUALIFIERS, ChosenOption, Item, Menu, format_money
+from services.orders.menu.catalog import (
+    MAX_QUANTITY,
+    QUALIFIERS,
+    CartLimits,
+    ChosenOption,
+    Item,
+    Menu,
+    format_money,
+)
 from services.orders.storage import carts
 from services.orders.understanding.menu_index import quote
 from services.orders.understanding.parser import (
@@ -178,24 +186,67 @@ def _describe(fields: dict[str, Any]) -> str:
 
 async def _add(turn: Turn, fields: dict[str, Any], quantity: int, remarks: list[str]) -> str | None:
     """Add `quantity` of a line; returns "2 x Margherita" for what was really added, or None
-    when nothing was. A line holds at most MAX_QUANTITY: a capped or refused addition is
-    explained in `remarks`, so the reply never claims more than the cart holds."""
-    line_id, added = await carts.add_line(
-        turn.conn, turn.customer_id, quantity=quantity, now=turn.now, **fields
+    when nothing was. A line holds at most MAX_QUANTITY and a cart at most its store's limits
+    (`store.cart`): a capped or refused addition is explained in `remarks`, so the reply never
+    claims more than the cart holds."""
+    limits = turn.store.menu.store.cart
+    result = await carts.add_line(
+        turn.conn, turn.customer_id, quantity=quantity, limits=limits, now=turn.now, **fields
     )
-    # The line being talked about: "no onions" or "make it large" next applies to it.
-    turn.state["line"] = line_id
-    most = MAX_QUANTITY
+    if result.line_id is not None:
+        # The line being talked about: "no onions" or "make it large" next applies to it.
+        turn.state["line"] = result.line_id
+    added, name = result.quantity, fields["name"]
+    if result.limit is not None:
+        remarks.append(limit_remark(result.limit, limits, name, added, quantity))
+    return f"{added} x {_describe(fields)}" if added > 0 else None
+
+
+def limit_remark(limit: str, limits: CartLimits, name: str, added: int, asked: int) -> str:
+    """Why only `added` of the `asked` `name` went into the cart: the line's or the cart's limit."""
+    if limit == "lines":
+        return (
+            f"Your cart can hold at most {limits.max_lines} different items, so I didn't add {name}. "
+            "Send *checkout* to order what you have, or *remove* a line first."
+        )
+    if limit == "items":
+        most = limits.max_items
+        if added <= 0:
+            return f"Your cart already has {most} items, the most for one order, so I didn't add {name}."
+        return f"{most} items is the most for one order, so I added {added} {name} instead of {asked}."
     if added <= 0:
-        remarks.append(
-            f"You already have {most} x {fields['name']}, the most for one line, so I didn't add more."
-        )
-        return None
-    if added < quantity:
-        remarks.append(
-            f"{most} is the most for one line, so I added {added} {fields['name']} instead of {quantity}."
-        )
-    return f"{added} x {_describe(fields)}"
+        return f"You already have {MAX_QUANTITY} x {name}, the most for one line, so I didn't add more."
+    return f"{MAX_QUANTITY} is the most for one line, so I added {added} {name} instead of {asked}."
+
+
+# Room in a reply for what was added and for remarks before they are summarised.
+_ADDED_ROOM = 400
+_REMARKS_ROOM = 600
+
+
+def added_text(added: list[str]) -> str:
+    """`✅ Added 2 x Margherita, 1 x Coke.`, or, when that is long, the first ones and a count."""
+    text = "✅ Added " + ", ".join(added) + "."
+    if len(text) <= _ADDED_ROOM:
+        return text
+    shown: list[str] = []
+    for entry in added:
+        if len("✅ Added " + ", ".join([*shown, entry])) > _ADDED_ROOM - 40:
+            break
+        shown.append(entry)
+    return f"✅ Added {', '.join(shown)} and {len(added) - len(shown)} more lines."
+
+
+def bounded_remarks(remarks: list[str]) -> list[str]:
+    """The remarks that fit `_REMARKS_ROOM`, then how many more there were."""
+    kept: list[str] = []
+    used = 0
+    for i, remark in enumerate(remarks):
+        if used + len(remark) > _REMARKS_ROOM and kept:
+            return [*kept, f"(and {len(remarks) - i} more things I couldn't add as you wrote them)"]
+        kept.append(remark)
+        used += len(remark) + 2
+    return kept
 
 
 def _bad_quantity(menu: Menu, bad: BadQuantity) -> str:
@@ -271,15 +322,15 @@ async def add_parsed(turn: Turn, result: ParseResult) -> str:
     await turn.save_state()
     parts: list[str] = []
     if added:
-        parts.append("✅ Added " + ", ".join(added) + ".")
+        parts.append(added_text(added))
     if changed:
         parts.append(changed)
-    parts.extend(remarks)
+    parts.extend(bounded_remarks(remarks))
     if questions:
         parts.append(question_text(menu, questions[0]))
     elif added or changed:
         lines = await carts.load_cart(turn.conn, turn.customer_id)
-        parts.append(render_cart(lines) + "\n\n" + CHECKOUT_HINT)
+        parts.append(render_cart(lines, room(*parts, CHECKOUT_HINT)) + "\n\n" + CHECKOUT_HINT)
     elif result.unmatched and not result.lines:
         parts.append("Send *menu* to see everything we have.")
     return "\n\n".join(parts)
@@ -319,12 +370,12 @@ async def answer_question(turn: Turn, number: int) -> str:
     if queue:
         state["question"], state["questions"] = queue[0], queue[1:]
     await turn.save_state()
-    parts = (["✅ Added " + ", ".join(added) + "."] if added else []) + remarks
+    parts = ([added_text(added)] if added else []) + remarks
     if queue:
         parts.append(question_text(menu, queue[0]))
     else:
         lines = await carts.load_cart(turn.conn, turn.customer_id)
-        parts.append(render_cart(lines) + "\n\n" + CHECKOUT_HINT)
+        parts.append(render_cart(lines, room(*parts, CHECKOUT_HINT)) + "\n\n" + CHECKOUT_HINT)
     return "\n\n".join(parts)
 
 
@@ -352,8 +403,8 @@ async def find_cart_line(turn: Turn, ref: str) -> tuple[list[carts.CartLine], li
 
 
 def _which_line(example: str, lines: list[carts.CartLine]) -> str:
-    listed = "\n".join(f"{i}. {line.describe()}" for i, line in enumerate(lines, 1))
-    return f"Which line do you mean? Send the line number, e.g. *{example}*:\n{listed}"
+    ask = f"Which line do you mean? Send the line number, e.g. *{example}*:"
+    return f"{ask}\n{numbered_lines(lines, room(ask) - 100)}"
 
 
 async def remove(turn: Turn, ref: str) -> str:
@@ -368,7 +419,8 @@ async def remove(turn: Turn, ref: str) -> str:
     turn.state.pop("checkout", None)
     await turn.save_state()
     rest = await carts.load_cart(turn.conn, turn.customer_id)
-    return f"🗑️ Removed {found[0].quantity} x {found[0].name}.\n\n{render_cart(rest)}"
+    done = f"🗑️ Removed {found[0].quantity} x {found[0].name}."
+    return f"{done}\n\n{render_cart(rest, room(done))}"
 
 
 def quantity_problem(said: str, *, allow_zero: bool = False) -> str | None:
@@ -400,12 +452,21 @@ async def change(turn: Turn, ref: str, said: str) -> str:
     if len(found) != 1:
         prefix = f'I couldn\'t find "{echo(ref)}" in your cart. ' if not found else ""
         return prefix + _which_line(f"change 1 to {quantity}", lines)
-    await carts.set_quantity(turn.conn, turn.customer_id, found[0].id, quantity, turn.now)
+    line = found[0]
+    most = turn.store.menu.store.cart.max_items
+    items = sum(other.quantity for other in lines) - line.quantity + quantity
+    if quantity > line.quantity and items > most:
+        refused = (
+            f"Your cart can hold {most} items in all, and with {quantity} x {line.name} it would "
+            f"have {items}, so I left it at {line.quantity}."
+        )
+        return f"{refused}\n\n{render_cart(lines, room(refused))}"
+    await carts.set_quantity(turn.conn, turn.customer_id, line.id, quantity, turn.now)
     turn.state.pop("checkout", None)
     await turn.save_state()
     rest = await carts.load_cart(turn.conn, turn.customer_id)
-    done = f"Removed {found[0].name}." if quantity == 0 else f"Changed {found[0].name} to {quantity}."
-    return f"✏️ {done}\n\n{render_cart(rest)}"
+    done = f"✏️ Removed {line.name}." if quantity == 0 else f"✏️ Changed {line.name} to {quantity}."
+    return f"{done}\n\n{render_cart(rest, room(done))}"
 
 
 async def _talked_about(turn: Turn) -> carts.CartLine | None:

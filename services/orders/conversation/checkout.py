@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from services.orders.conversation.cart import numbered_lines, room
 from services.orders.conversation.texts import ORDER_HINT, echo
 from services.orders.conversation.turn import Turn
 from services.orders.menu import hours
@@ -24,6 +25,7 @@ from services.orders.storage import carts
 MIN_ADDRESS_CHARS = 5
 MAX_NOTE_CHARS = 300
 MAX_ADDRESS_CHARS = 300
+MAX_COORDINATE_CHARS = 32
 PAUSED = "Sorry, we're not taking orders right now. Please try again a little later; your cart is saved."
 EMPTY_CART = "Your cart is empty, so there's nothing to check out yet. " + ORDER_HINT
 
@@ -148,9 +150,12 @@ def _coordinate(text: str | None, limit: float) -> float | None:
     """A coordinate as a float when it is a finite number within ±limit, else None.
 
     Twilio passes the pin's numbers through as text; "nan", "inf", "1e308" parse as floats
-    but name no place, and an order must never be sent to them."""
+    but name no place, and an order must never be sent to them. Nor is a number of more than
+    `MAX_COORDINATE_CHARS` characters a pin's (WhatsApp sends a few decimals), though it parses."""
+    if text is None or len(text) > MAX_COORDINATE_CHARS:
+        return None
     try:
-        value = float(text or "")
+        value = float(text)
     except ValueError:
         return None
     return value if math.isfinite(value) and -limit <= value <= limit else None
@@ -162,16 +167,28 @@ def valid_location(turn: Turn) -> bool:
     return latitude is not None and _coordinate(turn.inbound.longitude, 180.0) is not None
 
 
+def capped_address(text: str) -> str:
+    """`text` cut to `MAX_ADDRESS_CHARS` (ending in "…" when cut), whitespace runs as one space:
+    the limit a typed address has, for the text a location pin brings."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_ADDRESS_CHARS else text[: MAX_ADDRESS_CHARS - 1].rstrip() + "…"
+
+
 def location_of(turn: Turn) -> tuple[str, dict[str, Any]]:
-    """(address text, location dict) of a shared location pin."""
+    """(address text, location dict) of a shared location pin.
+
+    The pin's `Label` and `Address` are whatever the customer's WhatsApp client sent: each, and
+    the text made of both, is capped like a typed address (`capped_address`)."""
     inbound = turn.inbound
+    label = capped_address(inbound.label) if inbound.label else None
+    address = capped_address(inbound.address) if inbound.address else None
     location = {
         "latitude": inbound.latitude,
         "longitude": inbound.longitude,
-        "address": inbound.address,
-        "label": inbound.label,
+        "address": address,
+        "label": label,
     }
-    named = ", ".join(p for p in (inbound.label, inbound.address) if p)
+    named = capped_address(", ".join(p for p in (label, address) if p))
     text = named or f"📍 {inbound.latitude}, {inbound.longitude}"
     return text, location
 
@@ -231,7 +248,6 @@ async def summary(turn: Turn, checkout: dict[str, Any], note: str = "") -> str:
             f"{format_money(short)} more" + (" or reply *pickup*." if store.pickup else ".")
         )
     await _set(turn, checkout)
-    body = "\n".join(f"{i}. {line.describe()}" for i, line in enumerate(lines, 1))
     where = (
         f"🛵 Delivery to: {checkout.get('address')}"
         if fulfilment == "delivery"
@@ -240,11 +256,14 @@ async def summary(turn: Turn, checkout: dict[str, Any], note: str = "") -> str:
     fee_line = f"\nDelivery fee: {format_money(fee)}" if fulfilment == "delivery" else ""
     if turn.state.get("note"):
         where += f"\n📝 Note: {turn.state['note']}"
-    return prefix + (
-        f"🧾 *Your order*\n{body}\n\nSubtotal: {format_money(subtotal)}{fee_line}\n"
-        f"*Total: {format_money(total)}*\n{where}\n\n"
+    head = f"{prefix}🧾 *Your order*"
+    tail = (
+        f"Subtotal: {format_money(subtotal)}{fee_line}\n*Total: {format_money(total)}*\n{where}\n\n"
         "Reply *confirm* to place the order, or *cancel* to keep shopping."
     )
+    # One message: a long order's lines are summarised (conversation.cart) to leave room for the rest.
+    body = numbered_lines(lines, room(head, tail))
+    return f"{head}\n{body}\n\n{tail}"
 
 
 async def place(turn: Turn) -> str:

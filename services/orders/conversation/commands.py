@@ -13,6 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
+from services.orders.understanding.numbers import NUMERAL, ascii_digits
+
 # Every intent a message can carry; the engine answers each through its table
 # (conversation/engine.py `_COMMANDS`), and mypy rejects a kind spelled any other way.
 Kind = Literal[
@@ -50,8 +52,10 @@ def normalize(text: str) -> str:
     """Lowercase, NFKC, apostrophes removed, punctuation/symbols/emoji as spaces, one space.
 
     A minus sign before a number ("-1") and a decimal point inside one ("2.5") are kept, so
-    "change 1 to -1" is not read as "change 1 to 1", nor "to 2.5" as "to 2 5"."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    "change 1 to -1" is not read as "change 1 to 1", nor "to 2.5" as "to 2 5"; so are the
+    separators inside a numeral ("1,000", "1/2", "2-3"), so "to 1,000" is not "to 1 000".
+    Digits of every script are ASCII digits ("٣" -> "3")."""
+    text = ascii_digits(unicodedata.normalize("NFKC", text).lower())
     text = text.replace("'", "").replace("\u2019", "").replace("`", "")
     out = []
     for i, ch in enumerate(text):
@@ -62,7 +66,7 @@ def normalize(text: str) -> str:
             category[0] in "LNM"
             or ch == "#"
             or (ch == "-" and after.isdigit() and not before.isalnum())
-            or (ch == "." and before.isdigit() and after.isdigit())
+            or (ch in ".,/-" and before.isdigit() and after.isdigit())
         )
         out.append(ch if keep else " ")
     return " ".join("".join(out).split())
@@ -125,14 +129,17 @@ _SYNONYMS: Final = _table(
 _REMOVE = re.compile(
     r"^(?:please\s+)?(?:remove|delete|del|rm|drop|take out|take off|minus|cancel)\s+(?:the\s+)?(.+)$"
 )
-# The quantity is captured whatever its size or sign ("to 1000000", "to -1", "to 2.5"):
-# adding.change answers one out of range with the range instead of misreading the message.
+# The quantity is captured whatever its size, sign or shape ("to 1000000", "to -1", "to 2.5",
+# "to 1e2", "to 1,000"): adding.change answers one it cannot use with the range instead of
+# misreading the message.
+_QUANTITY = rf"(-?(?:{NUMERAL}|[0-9]+(?:\.[0-9]+)?))"
 _CHANGE = re.compile(
     r"^(?:please\s+)?(?:change|set|make|update|edit)\s+(?:the\s+)?(.+?)\s+(?:to|into|x|=|qty|quantity)?\s*"
-    r"(-?\d+(?:\.\d+)?)$"
+    + _QUANTITY
+    + "$"
 )
 _CHANGE_TAIL = re.compile(
-    r"^(?:please\s+)?(?:change|set|make|update)\s+(?:it\s+)?(?:to\s+)?(-?\d+(?:\.\d+)?)\s+(?:x\s+)?(.+)$"
+    r"^(?:please\s+)?(?:change|set|make|update)\s+(?:it\s+)?(?:to\s+)?" + _QUANTITY + r"\s+(?:x\s+)?(.+)$"
 )
 _INFO = re.compile(
     r"^(?:info|details|detail|about|describe|tell me about|what is|whats|what is in|whats in|"

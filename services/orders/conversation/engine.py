@@ -28,7 +28,7 @@ import psycopg
 
 from libs.errors import RetryableError
 from services.orders.conversation import adding, checkout, placed_orders, texts
-from services.orders.conversation.cart import is_expired, render_cart
+from services.orders.conversation.cart import is_expired, render_cart, room
 from services.orders.conversation.commands import KINDS, Command, Kind, classify, normalize
 from services.orders.conversation.turn import Turn
 from services.orders.menu.catalog import Item, Menu
@@ -201,9 +201,9 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
     if kind in ("cancel", "no"):
         turn.state.pop("checkout", None)
         await turn.save_state()
-        return "OK, I stopped the checkout. Your cart is still here.\n\n" + render_cart(
-            await carts.load_cart(turn.conn, turn.customer_id)
-        )
+        stopped = "OK, I stopped the checkout. Your cart is still here."
+        lines = await carts.load_cart(turn.conn, turn.customer_id)
+        return f"{stopped}\n\n{render_cart(lines, room(stopped))}"
     if kind in ("delivery", "pickup"):
         return await checkout.choose(turn, kind)
     if step == "fulfilment":
@@ -271,11 +271,14 @@ async def _show_command(turn: Turn, command: Command) -> str:
     )
 
 
+_CART_HINT = "Send *checkout* to order, *remove 1* or *change 1 to 2* to edit."
+
+
 async def _cart(turn: Turn, command: Command) -> str:
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if not lines:
         return render_cart(lines)
-    return render_cart(lines) + "\n\nSend *checkout* to order, *remove 1* or *change 1 to 2* to edit."
+    return f"{render_cart(lines, room(_CART_HINT))}\n\n{_CART_HINT}"
 
 
 async def _clear(turn: Turn, command: Command) -> str:

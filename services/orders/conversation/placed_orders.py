@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from services.orders.conversation.adding import LineProblem, build_line, chosen_from_json
-from services.orders.conversation.cart import render_cart
+from services.orders.conversation.cart import render_cart, room
 from services.orders.conversation.texts import CHECKOUT_HINT, ORDER_HINT
 from services.orders.conversation.turn import Turn
 from services.orders.menu import hours
@@ -105,6 +105,7 @@ async def reorder(turn: Turn) -> str:
         return "You haven't ordered with us yet, so there's nothing to repeat. " + ORDER_HINT
     menu = turn.store.menu
     missing: list[str] = []
+    full: list[str] = []  # held back by the cart's limits (store.cart)
     added = 0
     for row in await orders.lines(turn.conn, int(order["id"])):
         item = menu.item(row["item_code"])
@@ -120,10 +121,18 @@ async def reorder(turn: Turn) -> str:
         # Excluded options were stored by name; keep them as they were.
         fields["excluded"] = list(row["excluded"])
         # the cart shown below is the truth when a line was already at its maximum
-        await carts.add_line(
-            turn.conn, turn.customer_id, quantity=int(row["quantity"]), now=turn.now, **fields
+        result = await carts.add_line(
+            turn.conn,
+            turn.customer_id,
+            quantity=int(row["quantity"]),
+            limits=menu.store.cart,
+            now=turn.now,
+            **fields,
         )
-        added += 1
+        if result.limit in ("lines", "items"):
+            full.append(f"{int(row['quantity']) - result.quantity} x {row['name']}")
+        if result.quantity > 0:
+            added += 1
     turn.state.pop("checkout", None)
     turn.state.pop("question", None)
     await turn.save_state()
@@ -133,7 +142,16 @@ async def reorder(turn: Turn) -> str:
         parts.append(f"🔁 I put your order #{order['number']} back in your cart (at today's prices).")
     if missing:
         parts.append("Sorry, these aren't available any more: " + ", ".join(missing) + ".")
-    parts.append(render_cart(lines))
+    if full:
+        limits = menu.store.cart
+        parts.append(
+            f"Your cart can hold {limits.max_lines} different items and {limits.max_items} in all, "
+            f"so I left out {len(full)} of the lines: "
+            + ", ".join(full[:5])
+            + ("…" if len(full) > 5 else "")
+            + "."
+        )
+    parts.append(render_cart(lines, room(*parts, CHECKOUT_HINT)))
     if lines:
         parts.append(CHECKOUT_HINT)
     return "\n\n".join(parts)

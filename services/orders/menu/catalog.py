@@ -129,6 +129,16 @@ class Category:
 
 
 @dataclass(frozen=True, slots=True)
+class CartLimits:
+    """How much one customer's cart may hold (menu file: ``store.cart``): at most ``max_lines``
+    different lines and ``max_items`` items in all (the sum of the quantities). They keep one
+    customer from filling the kitchen's queue, and the replies that show the cart short."""
+
+    max_lines: int = 20
+    max_items: int = 100
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """Delivery settings; ``fee`` and ``minimum_order`` are cents."""
 
@@ -151,6 +161,7 @@ class Store:
     delivery: Delivery = field(default_factory=Delivery)
     pickup: bool = True
     preparation_minutes: int = 20
+    cart: CartLimits = field(default_factory=CartLimits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +396,7 @@ def _store(value: object, path: str) -> Store:
     )
     pickup_raw = _mapping(m.get("pickup", {"enabled": True}), f"{path}.pickup")
     prep = _int(m, "preparation_minutes", path, 20)
+    cart = _cart_limits(m.get("cart", {}), f"{path}.cart")
     return Store(
         code=_code(m, path),
         name=_str(m, "name", path),
@@ -394,7 +406,23 @@ def _store(value: object, path: str) -> Store:
         delivery=delivery,
         pickup=_bool(pickup_raw, "enabled", f"{path}.pickup", True),
         preparation_minutes=prep if prep is not None else 20,
+        cart=cart,
     )
+
+
+def _cart_limits(value: object, path: str) -> CartLimits:
+    m = _mapping(value, path)
+    unknown = sorted(set(m) - {"max_lines", "max_items"})
+    if unknown:
+        raise MenuError(f"{path}.{unknown[0]}", "unknown field, use max_lines or max_items")
+    default = CartLimits()
+    limits = {}
+    for key in ("max_lines", "max_items"):
+        number = _int(m, key, path, getattr(default, key))
+        if number is None or number < 1:
+            raise MenuError(f"{path}.{key}", f"expected a whole number >= 1, got {m.get(key)!r}")
+        limits[key] = number
+    return CartLimits(**limits)
 
 
 def _spans(value: object, path: str) -> tuple[tuple[int, int], ...]:

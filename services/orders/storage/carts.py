@@ -1,18 +1,18 @@
 """The `cart_lines` table: a customer's cart, lines with copies of name, unit price and options.
 
 Every change restarts the cart's idle timer (`customers.cart_updated_at`). A line holds at most
-`MAX_QUANTITY` of its item.
+`MAX_QUANTITY` of its item, and a cart at most its store's `CartLimits` (lines, items in all).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
 
-from services.orders.menu.catalog import MAX_QUANTITY, format_money
+from services.orders.menu.catalog import MAX_QUANTITY, CartLimits, format_money
 from services.orders.storage import customers
 from services.orders.storage.pool import Conn
 
@@ -35,15 +35,19 @@ class CartLine:
         """Unit price times quantity, in cents."""
         return self.unit_price_cents * self.quantity
 
-    def describe(self) -> str:
-        """`2 x Pepperoni (Large, extra Cheese; no Onions) — 27.00`"""
+    def describe(self, detail_chars: int | None = None) -> str:
+        """`2 x Pepperoni (Large, extra Cheese; no Onions) — 27.00`; with `detail_chars`, the part
+        in brackets is cut to that many characters (ending in "…"), or left out at 0."""
         extras = [
             f"{o['qualifier']} {o['name']}" if o.get("qualifier") else str(o["name"]) for o in self.options
         ]
         extras += [f"no {name}" for name in self.excluded]
         if self.notes:
             extras.append(self.notes)
-        detail = f" ({', '.join(extras)})" if extras else ""
+        text = ", ".join(extras)
+        if detail_chars is not None and len(text) > detail_chars:
+            text = text[: max(0, detail_chars - 1)].rstrip(" ,") + "…" if detail_chars > 0 else ""
+        detail = f" ({text})" if text else ""
         return f"{self.quantity} x {self.name}{detail} — {format_money(self.total_cents)}"
 
 
@@ -62,6 +66,30 @@ async def load_cart(conn: Conn, customer_id: int) -> list[CartLine]:
     return [CartLine(**row) for row in await cur.fetchall()]
 
 
+@dataclass(frozen=True, slots=True)
+class Added:
+    """What `add_line` did: the line added to (None when none could be made), how many items
+    were added, and which bound kept back the rest of what was asked: `"line"` (`MAX_QUANTITY`
+    on one line), `"lines"` (the cart's `max_lines`), `"items"` (its `max_items`), or None."""
+
+    line_id: int | None
+    quantity: int
+    limit: Literal["line", "lines", "items"] | None = None
+
+
+async def cart_size(conn: Conn, customer_id: int) -> tuple[int, int]:
+    """(lines, items in all) of the customer's cart."""
+    row = await (
+        await conn.execute(
+            "SELECT count(*)::int AS lines, COALESCE(sum(quantity), 0)::int AS items"
+            " FROM cart_lines WHERE customer_id = %s",
+            (customer_id,),
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row["lines"]), int(row["items"])
+
+
 async def add_line(
     conn: Conn,
     customer_id: int,
@@ -70,28 +98,42 @@ async def add_line(
     name: str,
     unit_price_cents: int,
     quantity: int,
+    limits: CartLimits,
     options: list[dict[str, Any]] | None = None,
     excluded: list[str] | None = None,
     notes: str = "",
     now: dt.datetime,
-) -> tuple[int, int]:
-    """Add a line, or raise the quantity of an identical one (same item, options and notes);
-    returns (the line's id, how many were really added). A line holds at most MAX_QUANTITY,
-    so fewer than `quantity` (even none) may be added: the caller must say so."""
+) -> Added:
+    """Add a line, or raise the quantity of an identical one (same item, options and notes),
+    as far as `MAX_QUANTITY` per line and the cart's `limits` allow: fewer than `quantity`
+    (even none) may be added, and the caller must say so (`Added.limit` says why).
+
+    Runs in the turn's transaction, which holds the customer's row: the sizes read here cannot
+    change before the write."""
     options, excluded = options or [], excluded or []
-    cur = await conn.execute(
-        "WITH old AS (SELECT id, quantity FROM cart_lines"
-        " WHERE customer_id = %s AND item_code = %s AND options = %s AND excluded = %s AND notes = %s"
-        " FOR UPDATE)"
-        " UPDATE cart_lines c SET quantity = LEAST(old.quantity + %s, %s) FROM old WHERE c.id = old.id"
-        " RETURNING c.id, c.quantity - old.quantity AS added",
-        (customer_id, item_code, Jsonb(options), Jsonb(excluded), notes, quantity, MAX_QUANTITY),
-    )
-    row = await cur.fetchone()
+    lines, items = await cart_size(conn, customer_id)
+    room = max(0, limits.max_items - items)
+    row = await (
+        await conn.execute(
+            "SELECT id, quantity FROM cart_lines WHERE customer_id = %s AND item_code = %s"
+            " AND options = %s AND excluded = %s AND notes = %s FOR UPDATE",
+            (customer_id, item_code, Jsonb(options), Jsonb(excluded), notes),
+        )
+    ).fetchone()
     if row is not None:
-        if row["added"] > 0:
+        line_room = max(0, MAX_QUANTITY - int(row["quantity"]))
+        added = min(quantity, line_room, room)
+        if added > 0:
+            await conn.execute(
+                "UPDATE cart_lines SET quantity = quantity + %s WHERE id = %s", (added, row["id"])
+            )
             await touch(conn, customer_id, now)
-        return int(row["id"]), int(row["added"])
+        return Added(int(row["id"]), added, _held_back(added, quantity, line_room, room))
+    if lines >= limits.max_lines:
+        return Added(None, 0, "lines")
+    added = min(quantity, MAX_QUANTITY, room)
+    if added <= 0:
+        return Added(None, 0, "items")
     cur = await conn.execute(
         "INSERT INTO cart_lines (customer_id, item_code, name, unit_price_cents, quantity, options,"
         " excluded, notes, position)"
@@ -102,17 +144,24 @@ async def add_line(
             item_code,
             name,
             unit_price_cents,
-            min(quantity, MAX_QUANTITY),
+            added,
             Jsonb(options),
             Jsonb(excluded),
             notes,
             customer_id,
         ),
     )
-    row = await cur.fetchone()
+    inserted = await cur.fetchone()
     await touch(conn, customer_id, now)
-    assert row is not None
-    return int(row["id"]), min(quantity, MAX_QUANTITY)
+    assert inserted is not None
+    return Added(int(inserted["id"]), added, _held_back(added, quantity, MAX_QUANTITY, room))
+
+
+def _held_back(added: int, asked: int, line_room: int, cart_room: int) -> Literal["line", "items"] | None:
+    """Which bound kept `asked - added` items out, if any: the tighter of the two rooms."""
+    if added >= asked:
+        return None
+    return "line" if line_room <= cart_room else "items"
 
 
 async def touch(conn: Conn, customer_id: int, now: dt.datetime) -> None:

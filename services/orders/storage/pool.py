@@ -54,6 +54,20 @@ UNAVAILABLE = (
 )
 
 
+def holds_nul(value: object) -> bool:
+    """True when `value` (text, or a JSON value: dicts, lists, tuples, keys) contains a NUL
+    character, which PostgreSQL text and jsonb cannot store
+    (https://www.postgresql.org/docs/current/datatype-character.html): staff input with one is
+    refused before it reaches a statement, rather than failing there with a DataError."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(holds_nul(v) for v in value)
+    return False
+
+
 def make_pool(settings: OrdersSettings) -> AsyncConnectionPool[Conn]:
     """A closed pool configured from `settings`; call `await pool.open()` in the lifespan."""
 

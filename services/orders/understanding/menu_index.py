@@ -17,7 +17,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from services.orders.menu.catalog import ItemKind, Menu
-from services.orders.understanding.numbers import NUMBER_PHRASES, WEAK_NUMBERS
+from services.orders.understanding.numbers import NUMBER_PHRASES, NUMERAL, WEAK_NUMBERS, ascii_digits
 from services.orders.understanding.words import (
     COMMON_WORDS,
     FILLER_PHRASES,
@@ -32,8 +32,9 @@ __all__ = ["Meaning", "MenuIndex", "index_for", "quote", "tokenize"]
 
 # A minus sign is kept on a number that starts a word ("-1 water"), so that the parser can
 # refuse it as a quantity instead of reading "1"; inside a word a hyphen splits ("7-up").
+# Numerals that are no plain count ("1e9", "1,000", "1/2") stay one token (numbers.NUMERAL).
 _TOKEN_RE = re.compile(
-    r"[0-9]+x\b|x[0-9]+\b|(?<![\w.])-[0-9]+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|[^\W\d_]+|[,.;!?&+]"
+    NUMERAL + r"|[0-9]+x\b|x[0-9]+\b|(?<![\w.])-[0-9]+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?|[^\W\d_]+|[,.;!?&+]"
 )
 _REPEAT_RE = re.compile(r"([a-z])\1{2,}")
 _APOSTROPHES = str.maketrans({"'": None, "\u2019": None, "\u2018": None, "`": None, "\u00b4": None})
@@ -46,9 +47,11 @@ def tokenize(text: str) -> list[str]:
     Accents are dropped ("jalapeño" -> "jalapeno"), apostrophes removed ("i'd" -> "id"),
     hyphens split words ("7-up" -> "7", "up"), "w/" and "w/o" spelled out, letters repeated
     three times or more squeezed to two ("pleeease" -> "pleease"), emoji and symbols dropped.
-    Quantity marks stay whole: "x2" and "2x" are single tokens.
+    Quantity marks stay whole: "x2" and "2x" are single tokens, and so do numerals that are no
+    plain count ("1e9", "0x10", "1,000", "1/2", "2-3"). Digits of any script count as digits
+    ("٣" -> "3"); "½" is "1/2".
     """
-    text = unicodedata.normalize("NFKD", text)
+    text = ascii_digits(unicodedata.normalize("NFKD", text))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = text.translate(_APOSTROPHES).replace("\u00d7", "x")
     text = re.sub(r"\bw/o\b|\bw/out\b", " without ", text)

@@ -6,9 +6,34 @@ quantity and where it is part of something else ("2 liter", "7 up").
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 
-__all__ = ["NUMBER_PHRASES", "WEAK_NUMBERS", "number_from_words"]
+__all__ = ["NUMBER_PHRASES", "NUMERAL", "WEAK_NUMBERS", "ascii_digits", "number_from_words"]
+
+
+# Numerals that are no plain count, as regular-expression source (lowercase text): "1e9",
+# "0x10", "0b11", "1,000", "1,5", "1/2", "2-3", "1k". Each is read as one word, so that no
+# part of one is taken for a quantity ("1e9 coke" is not 9 cokes, "0x10" not 10); where a
+# quantity is expected, the customer is told it is not one they can use.
+NUMERAL = (
+    r"[0-9]+(?:\.[0-9]+)?e[+-]?[0-9]+\b|0(?:x[0-9a-f]+|b[01]+|o[0-7]+)\b|[0-9]+(?:[,/-][0-9]+)+|[0-9]+k\b"
+)
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _ascii_digit(match: re.Match[str]) -> str:
+    value = unicodedata.decimal(match.group(), None)
+    return match.group() if value is None else str(value)
+
+
+def ascii_digits(text: str) -> str:
+    """`text` with the decimal digits of every script as ASCII digits ("٣" -> "3", "३" -> "3"),
+    and the fraction slash as "/" (NFKD writes "½" as 1, U+2044, 2); nothing else changes."""
+    text = text.replace("\u2044", "/")
+    return text if text.isascii() else _NON_ASCII.sub(_ascii_digit, text)
 
 
 _UNITS: Mapping[str, int] = {

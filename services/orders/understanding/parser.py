@@ -348,6 +348,10 @@ def _plain(tok: str, i: int) -> _Atom:
         return _Atom(
             "mult", i, i + 1, tok, number=value if bad is None else 1, weak=tok.startswith("x"), bad=bad
         )
+    if tok[0].isdigit() and tok.isascii():
+        # a numeral that is no plain count ("1e9", "0x10", "1,000", "1/2", "2-3"): refused as
+        # a quantity, never read as one of its parts
+        return _Atom("num", i, i + 1, tok, number=1, bad=tok)
     if tok in _SEPARATORS:
         return _Atom("sep", i, i + 1, tok)
     if tok in (",", "&", "+"):

@@ -34,7 +34,7 @@ from libs.errors import DependencyUnavailable
 from services.orders.ordering import lifecycle, staff
 from services.orders.settings import OrdersSettings
 from services.orders.storage import stores
-from services.orders.storage.pool import transaction
+from services.orders.storage.pool import holds_nul, transaction
 from services.orders.storage.stores import StoreRow, set_item_available
 
 STAFF_ACTOR = "staff"
@@ -127,6 +127,8 @@ async def _json_body(request: Request) -> dict[str, Any]:
         raise ApiError(400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "expected a JSON object body")
+    if holds_nul(data):
+        raise ApiError(400, "text in the body cannot contain NUL characters (\\u0000)")
     return data
 
 

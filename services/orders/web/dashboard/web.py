@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 
 from libs.errors import DependencyUnavailable
 from services.orders.settings import OrdersSettings
-from services.orders.storage.pool import transaction
+from services.orders.storage.pool import holds_nul, transaction
 from services.orders.storage.stores import StoreRow
 from services.orders.web.dashboard import auth
 from services.orders.web.dashboard.events import EventHub, EventRelay
@@ -33,6 +33,7 @@ log = logging.getLogger("services.orders.web.dashboard")
 
 HERE: Final = Path(__file__).resolve().parent
 MAX_FORM_BYTES: Final = 16_384
+NUL_REFUSED: Final = "Text cannot contain NUL characters; nothing was changed."
 SAFE_METHODS: Final = frozenset({"GET", "HEAD"})
 # Scripts and styles only from this origin: no inline script, no eval (htmx runs without either).
 SECURITY_HEADERS: Final = {
@@ -94,7 +95,10 @@ def is_htmx(request: Request) -> bool:
 
 
 async def form(request: Request) -> dict[str, str]:
-    """The url-encoded body as a dict (last value wins); at most `MAX_FORM_BYTES`, parsed once."""
+    """The url-encoded body as a dict (last value wins); at most `MAX_FORM_BYTES`, parsed once.
+
+    Raises `PageError` 413 past the limit and 400 when a name or value holds a NUL character
+    (PostgreSQL text cannot store one)."""
     cached: dict[str, str] | None = getattr(request.state, "form", None)
     if cached is not None:
         return cached
@@ -113,6 +117,8 @@ async def form(request: Request) -> dict[str, str]:
     fields: dict[str, str] = {}
     if not body or content_type.startswith("application/x-www-form-urlencoded"):
         fields = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+    if holds_nul(fields):
+        raise PageError(400, NUL_REFUSED)
     request.state.form = fields
     return fields
 
@@ -168,6 +174,8 @@ def staff_only(handler: StaffHandler) -> Handler:
 
     async def guarded(request: Request) -> Response:
         try:
+            if "\x00" in request.url.path or holds_nul(request.query_params.multi_items()):
+                raise PageError(400, NUL_REFUSED)  # no path or query names anything with one
             staff = await current_staff(request)
             if staff is None:
                 if request.method in SAFE_METHODS and not is_htmx(request):

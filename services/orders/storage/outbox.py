@@ -182,9 +182,22 @@ async def queue_notification(
     return "template"
 
 
+async def lock_message(conn: Conn, message_sid: str) -> None:
+    """Serialise, until commit, every transaction touching the delivery state of `message_sid`.
+
+    A send result (which names the row's MessageSid) and that message's status callbacks are
+    handled concurrently (other lanes, other replicas). Under this lock whichever commits second
+    sees the other's row (READ COMMITTED takes a new snapshot per statement), so the row ends at
+    the highest status either way; without it each missed the other's uncommitted row.
+    https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("delivery:" + message_sid,))
+
+
 async def record_status(conn: Conn, message_sid: str, status: str, rank: int, error_code: str | None) -> None:
     """Record a Twilio status callback for `message_sid`: kept in `delivery_events` (once per
     status) and applied to its outbox row only when it moves the state forward (`rank`)."""
+    await lock_message(conn, message_sid)
     await conn.execute(
         "INSERT INTO delivery_events (message_sid, status, status_rank, error_code)"
         " VALUES (%s, %s, %s, %s) ON CONFLICT (message_sid, status) DO NOTHING",
@@ -201,6 +214,8 @@ async def record_status(conn: Conn, message_sid: str, status: str, rank: int, er
 async def record_sent(conn: Conn, reply_id: int, message_sid: str | None) -> None:
     """The notifier handed reply `reply_id` to Twilio as `message_sid`: it is `queued`, unless a
     status callback that arrived first (in `delivery_events`) already says more."""
+    if message_sid:
+        await lock_message(conn, message_sid)
     await conn.execute(
         "UPDATE outbox SET twilio_sid = %s, status = 'queued', status_rank = 1,"
         " status_updated_at = now() WHERE id = %s AND status_rank < 1",
@@ -223,6 +238,8 @@ async def record_failed(
     conn: Conn, reply_id: int, message_sid: str | None, error_code: str | None, error_message: str
 ) -> None:
     """The notifier gave up on reply `reply_id`: `failed`, with Twilio's error (message cut to 500)."""
+    if message_sid:
+        await lock_message(conn, message_sid)
     await conn.execute(
         "UPDATE outbox SET status = 'failed', status_rank = 5,"
         " twilio_sid = COALESCE(%s, twilio_sid), error_code = %s, error_message = %s,"

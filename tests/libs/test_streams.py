@@ -10,13 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from libs.errors import DependencyUnavailable, PermanentError
-from libs.messages import ENTRY_FIELD, INBOUND_MESSAGE, Envelope, Keys
-from libs.streams import ConsumerConfig, Entry, StreamConsumer, StreamGroup, parse_autoclaim
-
-
-def envelope(n: int, sender: str = "whatsapp:+15550000001") -> dict[bytes, bytes]:
-    env = Envelope(kind=INBOUND_MESSAGE, fields={"MessageSid": f"SM{n:032d}", "From": sender})
-    return {ENTRY_FIELD: env.encode()}
+from libs.messages import ENTRY_FIELD, Envelope, Keys
+from libs.streams import Entry, StreamConsumer, StreamGroup, parse_autoclaim
+from tests.libs.consumers import envelope, make_consumer
 
 
 async def run_until(consumer: StreamConsumer, predicate: object, limit_s: float = 10) -> None:
@@ -31,21 +27,6 @@ async def run_until(consumer: StreamConsumer, predicate: object, limit_s: float 
     finally:
         consumer.stop()
         await asyncio.wait_for(task, 10)
-
-
-def make_consumer(
-    redis: aioredis.Redis, keys: Keys, handler: object, name: str = "c1", **config: int
-) -> StreamConsumer:
-    return StreamConsumer(
-        redis=redis,
-        stream=keys.inbound,
-        group="orders",
-        consumer=name,
-        handler=handler,  # type: ignore[arg-type]
-        dead_letter_stream=keys.dead_letters(keys.inbound),
-        config=ConsumerConfig(block_ms=100, maintenance_interval_s=0.1, **config),
-        key_of=lambda e, env: env.fields["From"],
-    )
 
 
 async def test_group_created_idempotently_and_entries_before_it_delivered(

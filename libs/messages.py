@@ -87,6 +87,10 @@ class Keys:
         """Notifier's record of one reply's send attempt (`sending` / `sent` / `failed`)."""
         return f"{self.prefix}:send:{reply_id}"
 
+    def message_claim(self, message_sid: str) -> str:
+        """The reply id a MessageSid was settled `sent` for (a look-up never reuses it)."""
+        return f"{self.prefix}:sid:{message_sid}"
+
     def customer_cursor(self, customer: str) -> str:
         """Sequence number of the last reply handed to Twilio for one customer."""
         return f"{self.prefix}:cursor:{customer}"

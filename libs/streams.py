@@ -722,7 +722,12 @@ class StreamConsumer:
                 decoded = exc
             key = self._key(entry, decoded)
             lane = self._lanes.setdefault(key, _Lane())
-            lane.queue.append((entry, decoded))
+            # In stream order, also for an older entry taken over from a dead consumer: the
+            # lane's head may be waiting (RetryLater) for exactly that entry.
+            position = len(lane.queue)
+            while position and _parse_stream_id(lane.queue[position - 1][0].id) > _parse_stream_id(entry.id):
+                position -= 1
+            lane.queue.insert(position, (entry, decoded))
             self._in_hand[entry.id] = entry
             self._start(key, lane)
 
@@ -735,15 +740,18 @@ class StreamConsumer:
         cancelled = False
         try:
             while lane.queue and not self.stopping:
-                entry, envelope = lane.queue[0]
+                item = lane.queue[0]  # read again each time: an older entry may have come in
+                entry, envelope = item
                 if entry.id in self._lost:  # another consumer took it over meanwhile
                     self._lost.discard(entry.id)
-                    self._drop(lane.queue.popleft()[0])
+                    lane.queue.remove(item)
+                    self._drop(entry)
                     continue
                 async with self._sem:
                     outcome, delay = await self._handle_safely(entry, envelope)
                 if outcome is _Outcome.ACK:
-                    self._drop(lane.queue.popleft()[0])
+                    lane.queue.remove(item)
+                    self._drop(entry)
                     self._acks.append(entry.id)
                     self._wake.set()
                     self._unavailable_streak = 0

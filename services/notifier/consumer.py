@@ -7,8 +7,8 @@
    customer's cursor (idempotent) and returns, so the entry is acked and nothing is re-sent.
 2. Waits for the customer's turn (`services.notifier.cursor`: reply n goes once n-1 is final),
    in the handler for at most `order_wait_s`, then again after a short pause (`RetryLater`:
-   the entry stays in its lane); a reply whose predecessor has not shown up for the gap
-   timeout goes anyway.
+   the entry stays in its lane, whose head may meanwhile be an older entry taken over from a
+   dead notifier); a reply whose predecessor has not shown up for the gap timeout goes anyway.
 3. Takes a token from the sender's shared bucket (`services.notifier.pacing`).
 4. Records `sending` (`services.notifier.send_state`), then makes ONE call.
 5. Acts on what the call proves (https://www.twilio.com/docs/api/errors):

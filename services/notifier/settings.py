@@ -117,7 +117,7 @@ class NotifierSettings:
                 environ, "TWILIO_RECONCILE_SETTLE_SECONDS", 5.0, minimum=0.0, maximum=600.0
             ),
             handler_budget_s=budget_s,
-            order_wait_s=env_float(environ, "NOTIFIER_ORDER_WAIT_SECONDS", 5.0, minimum=0.0),
+            order_wait_s=env_float(environ, "NOTIFIER_ORDER_WAIT_SECONDS", 0.5, minimum=0.0),
             order_gap_timeout_s=env_float(
                 environ, "NOTIFIER_ORDER_GAP_TIMEOUT_SECONDS", 3 * visibility_ms / 1000, minimum=1.0
             ),

@@ -202,3 +202,32 @@ async def test_redis_restarted_empty_is_carried_through_with_one_warning(
         "Redis lost its data (restarted empty?): the consumer group, pending entries and the "
         "notifier's send states and customer cursors are gone; carrying on from a new start"
     ]
+
+
+async def test_an_older_entry_taken_over_goes_before_the_lane_head_waiting_for_it(
+    redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    """A customer's second entry waits for the first (RetryLater), which a dead consumer held:
+    once taken over it joins the lane in stream order, ahead of the waiting one."""
+    keys = Keys(key_prefix)
+    dead = StreamGroup(redis_client, keys.inbound, "orders", "orders-dead")
+    await dead.ensure_group()
+    await redis_client.xadd(keys.inbound, envelope(1))
+    assert len(await dead.read(count=10, block_ms=100)) == 1
+    await redis_client.set(lease_key(keys.inbound, "orders", "orders-dead"), "x", px=700)
+    await redis_client.xadd(keys.inbound, envelope(2))
+    order: list[str] = []
+
+    async def handler(entry: Entry, envelope: Envelope) -> None:
+        sid = envelope.fields["MessageSid"][-1]
+        if sid == "2" and "1" not in order:
+            raise RetryLater("waits for 1", delay_s=0.05)
+        order.append(sid)
+
+    c = make_consumer(redis_client, keys, handler, "orders-new", lease_ttl_ms=600)
+    tasks = await running(c)
+    try:
+        await eventually(lambda: true(len(order) == 2))
+    finally:
+        await stopped([c], tasks)
+    assert order == ["1", "2"]

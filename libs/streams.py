@@ -823,19 +823,13 @@ class StreamConsumer:
         except DependencyUnavailable as exc:
             self._pause(exc)
             return _Outcome.HOLD, 0.0
-        except RetryableError as exc:
-            # Expected (the service is stopping, say): no traceback, the entry stays pending.
-            log.info(
-                "entry stays pending",
-                extra={"stream": self.stream, "entry_id": entry.id, "reason": f"{type(exc).__name__}: {exc}"},
-            )
-            return _Outcome.LEAVE, 0.0
         except Exception as exc:
             metrics.STREAM_HANDLER_ERRORS.labels(**self._labels).inc()
-            log.exception(
-                "handler failed; entry stays pending",
-                extra={"stream": self.stream, "entry_id": entry.id, "deliveries": entry.deliveries},
-            )
+            extra = {"stream": self.stream, "entry_id": entry.id, "deliveries": entry.deliveries}
+            if isinstance(exc, RetryableError):  # foreseen (stopping, no menu yet): no traceback
+                log.warning("entry stays pending", extra={**extra, "reason": f"{type(exc).__name__}: {exc}"})
+            else:
+                log.exception("handler failed; entry stays pending", extra=extra)
             if entry.deliveries >= self.config.max_deliveries:
                 await self._dead_letter(entry, f"{type(exc).__name__}: {exc}")
                 return _Outcome.ACK, 0.0

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from libs import metrics
-from libs.errors import DependencyUnavailable, PermanentError, RetryableError, RetryLater
+from libs.errors import DependencyUnavailable, PermanentError, RetryLater
 from libs.messages import REPLY, SEND_RESULT, Envelope, new_id
 from libs.retry import backoff_delay
 from libs.streams import Entry
@@ -82,8 +82,9 @@ class NotYourTurn(RetryLater):
     the entry waits in its lane and is handled again shortly."""
 
 
-class ShuttingDown(RetryableError):
-    """The service is stopping; the entry stays pending with nothing in flight."""
+class ShuttingDown(RetryLater):
+    """The service is stopping: the entry stays pending with nothing in flight (the stopping
+    consumer hands it over to another)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,7 +409,7 @@ class ReplySender:
                 "found at Twilio: settled as sent, not sent again",
                 extra={"reply_id": reply.reply_id, "seq": reply.seq, "message_sid": match.sid},
             )
-            await self._settle(reply, envelope, SENT, force_cursor, sid=match.sid)
+            await self._settle(reply, envelope, SENT, force_cursor, sid=match.sid, found=True)
             return True
         if not await self.states.absent(
             reply.reply_id, me=self.consumer, note="looked up at Twilio after the settle delay: not there"
@@ -515,6 +516,7 @@ class ReplySender:
         sid: str = "",
         error_code: str = "",
         error_message: str = "",
+        found: bool = False,
     ) -> None:
         result = self._result(
             reply,
@@ -540,6 +542,7 @@ class ReplySender:
                     error_code=error_code,
                     error_message=error_message,
                     force_cursor=force_cursor,
+                    found=found,
                 )
                 break
             except (RedisError, OSError):

@@ -11,7 +11,9 @@ longer than any redelivery or relay republish can come back):
 | `ended_us`       | when that unsafe attempt was known over (answer unreadable, or owner found dead) |
 | `since_us`       | when the first attempt began: the look-up window starts there            |
 | `lookup_owner`, `lookup_until_us` | the consumer looking the reply up at Twilio, and until when |
-| `attempts`, `lookups` | calls recorded; look-ups that found nothing                         |
+| `attempts`       | calls recorded                                                           |
+| `unknown`        | `1` once an attempt's outcome was unknown (a look-up followed)           |
+| `not_found`, `found` | look-ups that found nothing; `1` when one found the message          |
 | `first_seen_us`  | when a notifier first saw the reply (the order gap timeout counts from it) |
 | `sid`, `error_code`, `error_message` | the outcome                                          |
 
@@ -94,7 +96,7 @@ if st == 'sending' and redis.call('HGET', KEYS[1], 'safe') ~= '1' then
     redis.call('HSET', KEYS[1], 'ended_us', string.format('%.0f', ended))
   end
   local wait = math.max(0, ended + tonumber(ARGV[4]) - now)
-  redis.call('HSET', KEYS[1], 'lookup_owner', me,
+  redis.call('HSET', KEYS[1], 'lookup_owner', me, 'unknown', '1',
     'lookup_until_us', string.format('%.0f', now + wait + tonumber(ARGV[5])))
   local since = redis.call('HGET', KEYS[1], 'since_us') or redis.call('HGET', KEYS[1], 'started_us') or '0'
   return {'reconcile', wait, since, st}
@@ -151,7 +153,7 @@ if st ~= 'sending' or redis.call('HGET', KEYS[1], 'lookup_owner') ~= ARGV[1] the
 end
 redis.call('HSET', KEYS[1], 'safe', '1', 'last_error', ARGV[2])
 redis.call('HDEL', KEYS[1], 'lookup_owner', 'lookup_until_us', 'ended_us')
-redis.call('HINCRBY', KEYS[1], 'lookups', 1)
+redis.call('HINCRBY', KEYS[1], 'not_found', 1)
 return 1
 """
 
@@ -176,7 +178,8 @@ return {st or '', redis.call('HGET', KEYS[1], 'first_seen_us'), string.format('%
 )
 
 # KEYS: state, cursor, inbound stream, claim of the sid. ARGV: mode (record|emit), state, sid,
-# code, message, ttl s, seq, force (0|1), cursor ttl s, entry field, envelope, reply id.
+# code, message, ttl s, seq, force (0|1), cursor ttl s, entry field, envelope, reply id,
+# found (1 when a look-up found the message).
 # Returns {state now recorded, emitted 0|1}.
 _SETTLE: Final = (
     FINISH_FN
@@ -196,6 +199,7 @@ if ARGV[1] == 'record' then
     if new == 'sent' and ARGV[3] ~= '' then
       redis.call('SET', KEYS[4], ARGV[12], 'EX', tonumber(ARGV[6]))
     end
+    if ARGV[13] == '1' then redis.call('HSET', KEYS[1], 'found', '1') end
     current = new
   end
 end
@@ -360,8 +364,10 @@ class SendStates:
         error_code: str = "",
         error_message: str = "",
         force_cursor: bool = False,
+        found: bool = False,
     ) -> tuple[str, bool]:
-        """Record a final `state` (None: record nothing), finish the cursor, emit `envelope`.
+        """Record a final `state` (None: record nothing), finish the cursor, emit `envelope`;
+        `found` marks a `sent` that a look-up found at Twilio.
 
         All in one script. Returns (state recorded now, whether the envelope was XADDed to the
         inbound stream); an envelope is not emitted when another attempt had settled the reply
@@ -387,6 +393,7 @@ class SendStates:
                 ENTRY_FIELD,
                 envelope,
                 reply_id,
+                "1" if found else "0",
             ],
         )
         return _text(recorded), bool(emitted)

@@ -87,8 +87,9 @@ def test_notifier_killed_while_twilio_holds_its_requests(fault_mesh: FaultMesh) 
 
     Twilio creates the message; the restarted notifier takes the dead one's entries over when
     its lease expires, finds the reply recorded `sending` by a consumer that is gone, looks it
-    up after the settle delay and settles it with the message found: one ambiguous send,
-    delivered once, never twice.
+    up after the settle delay and settles it with the message found: delivered once, never
+    twice. Other customers' lanes go on meanwhile, so a call of theirs may be under way at the
+    kill too: looked up as well, found or sent.
     """
     fm = fault_mesh
     sandbox = fm.mesh.url("sandbox")
@@ -110,7 +111,8 @@ def test_notifier_killed_while_twilio_holds_its_requests(fault_mesh: FaultMesh) 
     load.join()
     ledger = fm.ledger(load)
     assert_guarantee(ledger)
-    assert (ledger.ambiguous, ledger.found, ledger.not_found) == (1, 1, 0)
+    assert ledger.found >= 1 and ledger.ambiguous <= ledger.found + ledger.not_found
+    assert ledger.unresolved_ambiguous == 0
 
 
 def test_sigterm_under_load_stops_reading_finishes_and_exits_zero(fault_mesh: FaultMesh) -> None:

@@ -194,12 +194,13 @@ async def test_connect_failure_is_retried_because_nothing_was_sent(
     states = SendStates(redis_client, keys, ttl_s=86400, cursor_ttl_s=86400)
 
     async def refused_twice() -> bool:
+        # Read between two attempts: during one, `safe` is 0 until the refusal is recorded.
         state = await states.get("8")
-        return state.attempts >= 2
+        return state.attempts >= 2 and state.safe
 
     await wait_for(refused_twice, what="two refused connections")
     state = await states.get("8")
-    assert state.state == "sending" and state.safe  # provably not sent: a later try is allowed
+    assert state.state == "sending"  # provably not sent (safe): a later try is allowed
     assert await send_results(redis_client, keys) == []
     assert not runtime.task or not runtime.task.done()
 

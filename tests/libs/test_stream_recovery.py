@@ -231,3 +231,33 @@ async def test_an_older_entry_taken_over_goes_before_the_lane_head_waiting_for_i
     finally:
         await stopped([c], tasks)
     assert order == ["1", "2"]
+
+
+async def test_take_over_and_hand_over_on_both_redis_versions(both_redis: tuple[aioredis.Redis, str]) -> None:
+    """XCLAIM's replies differ for an entry deleted while pending (6.2 claims it with no fields,
+    7+ drops it); a taken-over consumer's deleted entry is acked, the others handled once."""
+    redis, prefix = both_redis
+    keys = Keys(prefix)
+    dead = StreamGroup(redis, keys.inbound, "orders", "orders-dead")
+    await dead.ensure_group()
+    ids = [
+        (await redis.xadd(keys.inbound, envelope(n, f"whatsapp:+1555000000{n}"))).decode() for n in range(3)
+    ]
+    assert len(await dead.read(count=10, block_ms=100)) == 3
+    await redis.xdel(keys.inbound, ids[1])
+    # What a stopping consumer does for what it had not started: idle at once, no delivery counted.
+    assert await dead.hand_over(idle_ms=60_000) == 3
+    handled: list[tuple[str, int]] = []
+
+    async def handler(entry: Entry, envelope: Envelope) -> None:
+        handled.append((entry.id, entry.deliveries))
+
+    c = make_consumer(redis, keys, handler, "orders-new", lease_ttl_ms=60_000)
+    tasks = await running(c)
+    try:
+        await eventually(lambda: true(len(handled) == 2))
+        await asyncio.sleep(0.3)
+    finally:
+        await stopped([c], tasks)
+    assert sorted(handled) == [(ids[0], 2), (ids[2], 2)]
+    assert (await redis.xpending(keys.inbound, "orders"))["pending"] == 0

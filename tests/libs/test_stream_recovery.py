@@ -23,6 +23,19 @@ async def running(*consumers: StreamConsumer) -> list[asyncio.Task[None]]:
     return [asyncio.create_task(c.run()) for c in consumers]
 
 
+async def consume_until(
+    consumer: StreamConsumer, done: Callable[[], bool], *, linger_s: float = 0.0, timeout_s: float = 10
+) -> None:
+    """Run `consumer` until `done()`, then `linger_s` more (room for a second handling to show),
+    then stop it."""
+    tasks = await running(consumer)
+    try:
+        await eventually(lambda: true(done()), timeout_s=timeout_s)
+        await asyncio.sleep(linger_s)
+    finally:
+        await stopped([consumer], tasks)
+
+
 async def stopped(consumers: list[StreamConsumer], tasks: list[asyncio.Task[None]]) -> None:
     for c in consumers:
         c.stop()
@@ -47,12 +60,7 @@ async def test_a_dead_consumers_entries_are_taken_over_within_its_lease(
         handled.append((envelope.fields["MessageSid"][-1], entry.deliveries))
 
     c = make_consumer(redis_client, keys, handler, "orders-new", lease_ttl_ms=600)
-    tasks = await running(c)
-    try:
-        await eventually(lambda: true(len(handled) == 2))
-        await asyncio.sleep(0.3)
-    finally:
-        await stopped([c], tasks)
+    await consume_until(c, lambda: len(handled) == 2, linger_s=0.3)
     assert sorted(handled) == [("1", 2), ("2", 2)]  # the takeover counts as a delivery
     assert (await redis_client.xpending(keys.inbound, "orders"))["pending"] == 0
 
@@ -137,11 +145,7 @@ async def test_one_customers_backlog_does_not_hold_the_others(
         order.append(sender)
 
     c = make_consumer(redis_client, keys, handler, "c1")
-    tasks = await running(c)
-    try:
-        await eventually(lambda: true(len(order) == 301), timeout_s=30)
-    finally:
-        await stopped([c], tasks)
+    await consume_until(c, lambda: len(order) == 301, timeout_s=30)
     assert order.index(B) < 60
     assert (await redis_client.xpending(keys.inbound, "orders"))["pending"] == 0
 
@@ -164,11 +168,7 @@ async def test_retry_later_waits_in_its_lane_only_and_counts_no_delivery(
         order.append(sid)
 
     c = make_consumer(redis_client, keys, handler, "c1")
-    tasks = await running(c)
-    try:
-        await eventually(lambda: true(len(order) == 3))
-    finally:
-        await stopped([c], tasks)
+    await consume_until(c, lambda: len(order) == 3)
     assert order == ["3", "1", "2"]  # B went on; A's second entry waited behind its first
     assert tries == {"1": [1, 1, 1], "2": [1], "3": [1]}
 
@@ -225,11 +225,7 @@ async def test_an_older_entry_taken_over_goes_before_the_lane_head_waiting_for_i
         order.append(sid)
 
     c = make_consumer(redis_client, keys, handler, "orders-new", lease_ttl_ms=600)
-    tasks = await running(c)
-    try:
-        await eventually(lambda: true(len(order) == 2))
-    finally:
-        await stopped([c], tasks)
+    await consume_until(c, lambda: len(order) == 2)
     assert order == ["1", "2"]
 
 
@@ -253,11 +249,6 @@ async def test_take_over_and_hand_over_on_both_redis_versions(both_redis: tuple[
         handled.append((entry.id, entry.deliveries))
 
     c = make_consumer(redis, keys, handler, "orders-new", lease_ttl_ms=60_000)
-    tasks = await running(c)
-    try:
-        await eventually(lambda: true(len(handled) == 2))
-        await asyncio.sleep(0.3)
-    finally:
-        await stopped([c], tasks)
+    await consume_until(c, lambda: len(handled) == 2, linger_s=0.3)
     assert sorted(handled) == [(ids[0], 2), (ids[2], 2)]
     assert (await redis.xpending(keys.inbound, "orders"))["pending"] == 0

@@ -19,9 +19,12 @@ run it. The semantics it holds (https://redis.io/docs/latest/develop/data-types/
   consumers with pending entries and no lease (dead: killed, or stopped), and claims their
   entries (`XCLAIM`, min-idle half the lease, so two claimers cannot both take one). A dead
   consumer's entries are thus handled again within about `lease_ttl_ms` + 1 s, never while
-  its owner lives. A stopping consumer deletes its lease once its lanes are done, so what it
-  leaves is taken at once. `XAUTOCLAIM` after `visibility_timeout_ms` idle stays as the net
-  for entries nobody holds (a handler failure left them) and consumers without a lease; past
+  its owner lives. After its own Redis connection failed, a consumer takes nothing over for a
+  whole lease: every lease may have run out while nobody could reach Redis to renew it. A
+  stopping consumer marks what it had not started idle and deletes its lease once its lanes
+  are done, so what it leaves is taken at once. `XAUTOCLAIM` after `visibility_timeout_ms`
+  idle stays as the net for entries nobody holds (a handler failure left them) and consumers
+  without a lease; past
   `max_deliveries` an entry is moved to the dead-letter stream with the error and the
   original id, then acked. Both XAUTOCLAIM reply shapes are read (Redis 6.2 returns deleted
   entries with no fields; 7+ lists their ids in a third element).
@@ -490,6 +493,8 @@ class StreamConsumer:
     _lease_held: bool = field(default=False, init=False)
     _next_maintenance: float = field(default=0.0, init=False)
     _next_takeover: float = field(default=0.0, init=False)
+    _failed: bool = field(default=False, init=False)
+    _recovered_at: float = field(default=float("-inf"), init=False)
 
     def __post_init__(self) -> None:
         self.group_client = StreamGroup(self.redis, self.stream, self.group, self.consumer)
@@ -563,6 +568,12 @@ class StreamConsumer:
             if await self.epoch.check():
                 self._warn_lost_data()
             await self._renew_lease()
+            if self._failed:
+                # Back after Redis failed: every consumer's lease may have run out meanwhile
+                # (Redis counts TTLs whoever can reach it); give the live ones a whole lease to
+                # renew before treating any as dead.
+                self._recovered_at = time.monotonic()
+                self._failed = False
         self.healthy = True
         now = time.monotonic()
         if now >= self._next_maintenance:
@@ -589,6 +600,7 @@ class StreamConsumer:
 
     def _read_failed(self, exc: BaseException, delay: float) -> None:
         self.healthy = False
+        self._failed = True
         # Entries read before the failure stay pending for this consumer: read them again first
         # once Redis answers, rather than wait out the visibility timeout.
         self._retry_own = True
@@ -680,6 +692,8 @@ class StreamConsumer:
 
     async def _take_over(self) -> None:
         """Claim the pending entries of consumers whose lease is gone (dead or stopped)."""
+        if time.monotonic() - self._recovered_at < self.config.lease_ttl_ms / 1000:
+            return
         others = [(name, n) for name, n in await self.group_client.consumers() if n and name != self.consumer]
         if not others:
             return

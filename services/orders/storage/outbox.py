@@ -24,10 +24,10 @@ from services.orders.storage.pool import Conn
 
 MAX_BODY_CHARS = 1600
 WINDOW = dt.timedelta(hours=24)
-# One reply is at most this many WhatsApp messages: WhatsApp bills service replies per message
-# (from October 2026), and a customer's long reply must not crowd out other customers' turns
-# at the sender's rate. Anything longer is cut, and says so.
-MAX_REPLY_PARTS = 3
+# One reply is at most this many WhatsApp messages, whatever the conversation wrote: a backstop
+# under its summaries (a cart or an order is summarised into one message), high enough for the
+# menu of a large store, low enough that no reply floods a customer or the sender's rate.
+MAX_REPLY_PARTS = 10
 SHORTENED = "✂️ (This message was too long and was shortened.)"
 
 

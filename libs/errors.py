@@ -4,12 +4,15 @@
     ├── SettingsError            a missing or malformed environment variable (start-up stops)
     ├── EnvelopeError            a stream entry that cannot be decoded (dead-lettered at once)
     ├── PermanentError           handling can never succeed for this entry (dead-lettered at once)
-    └── RetryableError           a dependency failed; the entry stays pending and is retried
-        └── DependencyUnavailable   Redis or PostgreSQL is down or too slow
+    └── RetryableError           handling failed for a reason that may pass; the entry stays pending
+        ├── DependencyUnavailable   Redis, PostgreSQL or Twilio is down or too slow (the consumer pauses)
+        └── RetryLater              the entry must wait (its turn, an earlier attempt): handled again soon
 
-A consumer acks an entry only after its handler returned; any exception that is not a
-`PermanentError`/`EnvelopeError` leaves the entry pending, so it is delivered again after the
-visibility timeout (XAUTOCLAIM) and dead-lettered once it has been delivered too often.
+A consumer acks an entry only after its handler returned. `RetryLater` keeps the entry in hand
+and hands it to the handler again after `delay_s`, counting no delivery; any other exception
+that is not a `PermanentError`/`EnvelopeError` leaves the entry pending, so it is delivered
+again after the visibility timeout (XAUTOCLAIM) and dead-lettered once it has been delivered
+too often.
 """
 
 from __future__ import annotations
@@ -50,3 +53,13 @@ class DependencyUnavailable(RetryableError):
     def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RetryLater(RetryableError):
+    """The entry cannot be handled yet but soon can (its predecessor is in flight, an earlier
+    attempt may still be running): the consumer keeps it in hand, its lane waiting, and calls
+    the handler again after `delay_s` seconds. Other keys' lanes are not held up."""
+
+    def __init__(self, message: str = "", *, delay_s: float = 0.1) -> None:
+        super().__init__(message)
+        self.delay_s = delay_s

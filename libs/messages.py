@@ -22,6 +22,10 @@ Envelope kinds and their `fields`:
   reached Twilio (a timeout or dropped connection after sending): the customer may have got
   it, and it was deliberately not sent again. The same result may arrive more than once.
 
+Beside each consumed stream, `libs.streams` keeps `{stream}:epoch` (when Redis' data for it
+began: lost data is detected by its change) and `{stream}:lease:{group}:{consumer}` (one per
+live consumer, a short TTL renewed while it runs: a dead consumer's entries are taken over).
+
 Each entry has one field, `e`, holding the envelope encoded with orjson. Dead letters keep the
 original `e` and add `error`, `original_id`, `stream`, `group`, `deliveries`, `failed_at`.
 """
@@ -82,6 +86,10 @@ class Keys:
     def send_state(self, reply_id: str) -> str:
         """Notifier's record of one reply's send attempt (`sending` / `sent` / `failed`)."""
         return f"{self.prefix}:send:{reply_id}"
+
+    def message_claim(self, message_sid: str) -> str:
+        """The reply id a MessageSid was settled `sent` for (a look-up never reuses it)."""
+        return f"{self.prefix}:sid:{message_sid}"
 
     def customer_cursor(self, customer: str) -> str:
         """Sequence number of the last reply handed to Twilio for one customer."""

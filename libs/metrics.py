@@ -138,8 +138,18 @@ DB_POOL_WAITING = Gauge(
 # notifier.
 TWILIO_SENDS = Counter(
     "wa_twilio_sends_total",
-    "Messages API calls by outcome (sent, retry, failed, ambiguous) and Twilio error code.",
+    "Messages API calls by outcome (sent, retry, failed, ambiguous) and Twilio error code; "
+    "ambiguous: Twilio may have created it (a 5xx, no readable answer: error_code no_answer, "
+    "or an attempt found unresolved after a crash: unresolved), so it is looked up.",
     ["outcome", "error_code"],
+    registry=REGISTRY,
+)
+TWILIO_RECONCILIATIONS = Counter(
+    "wa_twilio_reconciliations_total",
+    "Look-ups of an ambiguous reply in Twilio's Messages list, by outcome: found (settled as "
+    "sent, not sent again), not_found (sent), lookup_failed (retried), unresolved (dead-lettered "
+    "before it could be looked up).",
+    ["outcome"],
     registry=REGISTRY,
 )
 TWILIO_SEND_DURATION = Histogram(

@@ -22,8 +22,9 @@ DEFAULT_PORT = 8010
 class SandboxSettings:
     """Where the sandbox listens, the account it accepts, and how it posts status callbacks.
 
-    `callback_delay_s` is the pause before each status callback (sent, delivered, read);
-    `callback_attempts` bounds the tries of each one.
+    `callback_delay_s` is the pause before each status step (sent, delivered, read) and its
+    callback; `callback_attempts` bounds the tries of each callback. `list_lag_s` is how long a
+    new message stays out of the Messages list (Twilio's list is eventually consistent).
     """
 
     host: str
@@ -33,6 +34,7 @@ class SandboxSettings:
     auth_token: str
     callback_delay_s: float
     callback_attempts: int
+    list_lag_s: float = 0.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> SandboxSettings:
@@ -46,4 +48,5 @@ class SandboxSettings:
             auth_token=env_str(environ, "TWILIO_AUTH_TOKEN", DEV_AUTH_TOKEN),
             callback_delay_s=env_float(environ, "SANDBOX_CALLBACK_DELAY_SECONDS", 0.2, minimum=0.0),
             callback_attempts=env_int(environ, "SANDBOX_CALLBACK_ATTEMPTS", 3, minimum=1, maximum=10),
+            list_lag_s=env_float(environ, "SANDBOX_LIST_LAG_SECONDS", 0.0, minimum=0.0),
         )

@@ -23,7 +23,7 @@ from libs import health
 from libs.connections import redis_client
 from libs.messages import NOTIFIER_GROUP, Keys
 from libs.server import HttpMetrics, stop_on_signal
-from libs.streams import ConsumerConfig, StreamConsumer, consumer_name
+from libs.streams import ConsumerConfig, StreamConsumer, consumer_name, lease_key
 from services.notifier.consumer import ReplySender, customer_of
 from services.notifier.cursor import CustomerCursor
 from services.notifier.pacing import TokenBucket
@@ -49,6 +49,7 @@ class Runtime:
     def build(cls, settings: NotifierSettings, *, consumer: str | None = None) -> Runtime:
         """Wire the pieces; nothing connects until `start()`."""
         keys = Keys(settings.common.key_prefix)
+        name = consumer or consumer_name("notifier")
         redis = redis_client(settings.common.redis_url)
         client = TwilioClient(
             settings.messages_url,
@@ -61,7 +62,13 @@ class Runtime:
         sender = ReplySender(
             settings,
             client,
-            SendStates(redis, keys, ttl_s=settings.send_state_ttl_s, cursor_ttl_s=settings.cursor_ttl_s),
+            SendStates(
+                redis,
+                keys,
+                ttl_s=settings.send_state_ttl_s,
+                cursor_ttl_s=settings.cursor_ttl_s,
+                lease_prefix=lease_key(keys.outbound, NOTIFIER_GROUP, ""),
+            ),
             CustomerCursor(redis, keys.customer_cursor, ttl_s=settings.cursor_ttl_s),
             TokenBucket(
                 redis,
@@ -69,12 +76,13 @@ class Runtime:
                 rate=settings.send_rate_per_s,
                 burst=settings.send_burst,
             ),
+            consumer=name,
         )
         stream_consumer = StreamConsumer(
             redis=redis,
             stream=keys.outbound,
             group=NOTIFIER_GROUP,
-            consumer=consumer or consumer_name("notifier"),
+            consumer=name,
             handler=sender.handle,
             dead_letter_stream=keys.dead_letters(keys.outbound),
             config=ConsumerConfig(

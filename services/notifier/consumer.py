@@ -1,37 +1,44 @@
-"""Sending replies: one outbound stream entry in, one Messages API call (at most) out.
+"""Sending replies: one outbound stream entry in, one Messages API call per attempt out.
 
 `ReplySender.handle` is the `StreamConsumer` handler for `Keys.outbound` (group
-`NOTIFIER_GROUP`, serialised by the reply's `To`). For each `reply` envelope it:
+`NOTIFIER_GROUP`, one lane per reply's `To`). For each `reply` envelope it:
 
 1. Reads the reply's send state. Already final: re-emits the `send_result`, finishes the
    customer's cursor (idempotent) and returns, so the entry is acked and nothing is re-sent.
 2. Waits for the customer's turn (`services.notifier.cursor`: reply n goes once n-1 is final),
-   in the handler for at most `order_wait_s`, then leaves the entry pending; a reply whose
-   predecessor has not shown up for `order_gap_timeout_s` goes anyway.
+   in the handler for at most `order_wait_s`, then again after a short pause (`RetryLater`:
+   the entry stays in its lane, whose head may meanwhile be an older entry taken over from a
+   dead notifier); a reply whose predecessor has not shown up for the gap timeout goes anyway.
 3. Takes a token from the sender's shared bucket (`services.notifier.pacing`).
 4. Records `sending` (`services.notifier.send_state`), then makes ONE call.
 5. Acts on what the call proves (https://www.twilio.com/docs/api/errors):
    - 201: `sent`, with the MessageSid.
-   - 429 with 20429 (or no code) and 5xx: Twilio refused it, nothing was sent. Retried in the
-     handler with full-jitter exponential backoff (`Retry-After` honoured when present), at
-     most `max_attempts` calls and within `handler_budget_s`; past that the entry stays
-     pending and the consumer pauses (`DependencyUnavailable`), to be retried on redelivery.
+   - 429 with 20429 (or no code): Twilio did not process it. Retried in the handler with
+     full-jitter exponential backoff (`Retry-After` honoured when present), at most
+     `max_attempts` calls and within `handler_budget_s`; past that the consumer pauses
+     (`DependencyUnavailable`) and the entry is retried from memory.
    - 429 with 63038 (daily cap): every replica stops sending from this sender for
-     `daily_cap_backoff_s` (the bucket's pause) and the consumer pauses; the entry is retried
-     after the pause.
+     `daily_cap_backoff_s` (the bucket's pause) and the consumer pauses.
    - 21211, 21610 and any other 4xx: `failed`, final, never retried.
-   - connect failure: nothing left this process; retried like a 5xx.
-   - a read timeout, a reset or a truncated answer: Twilio may have accepted the message. It
-     is NOT sent again: the reply is recorded `ambiguous`, counted in
-     `wa_twilio_sends_total{outcome="ambiguous"}` and reported to orders as failed with
-     `Ambiguous=1` (the window Twilio's API leaves open, see docs).
-6. Every final outcome is XADDed to `Keys.inbound` as a `send_result` envelope (fields
-   `reply_id`, `outcome` sent|failed, `MessageSid`, `ErrorCode`, `ErrorMessage`, and
-   `Ambiguous=1` for the ambiguous case), atomically with the state and the cursor.
-
-A redelivered entry whose earlier attempt was recorded `sending` and never resolved is that
-same ambiguous window: it is not re-sent either. Handlers stay shorter than the visibility
-timeout (checked in settings), so an entry is never claimed while still being handled.
+   - connect failure: nothing left this process; retried like a 429.
+   - any 5xx, a read timeout, a reset or a truncated answer: Twilio may have created the
+     message (Twilio calls a 5xx outcome indeterminate). Counted in
+     `wa_twilio_sends_total{outcome="ambiguous"}`, and NOT sent again before it is looked up:
+6. Reconciliation. Before any new attempt at a reply whose earlier attempt may have reached
+   Twilio (the cases above, or `sending` found after a crash), notifier waits the settle
+   delay (`reconcile_settle_s` after the attempt ended: long enough for Twilio to finish a
+   request it received and list it), then reads the Messages list back
+   (`TwilioClient.recent`: same `To` and `From`, created since the first attempt began, minus
+   `CLOCK_SKEW_S`) and looks for the reply: the same Body (a ContentSid reply: any message)
+   not already claimed by another reply. Found: the reply is settled `sent` with that
+   MessageSid, so its status callbacks apply. Not found: it is sent. The look-up itself
+   failing is retried with backoff, never the send. Outcomes in
+   `wa_twilio_reconciliations_total{outcome="found"|"not_found"|"lookup_failed"}`. What
+   remains: a message Twilio creates after the settle delay is sent twice (docs/guarantees.md).
+7. Every final outcome is XADDed to `Keys.inbound` as a `send_result` envelope (fields
+   `reply_id`, `outcome` sent|failed, `MessageSid`, `ErrorCode`, `ErrorMessage`),
+   atomically with the state and the cursor. Only a reply dead-lettered while its attempt was
+   unresolved is settled `ambiguous` (reported failed with `Ambiguous=1`).
 """
 
 from __future__ import annotations
@@ -45,15 +52,15 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from libs import metrics
-from libs.errors import DependencyUnavailable, PermanentError, RetryableError
+from libs.errors import DependencyUnavailable, PermanentError, RetryLater
 from libs.messages import REPLY, SEND_RESULT, Envelope, new_id
 from libs.retry import backoff_delay
 from libs.streams import Entry
-from services.notifier.cursor import CustomerCursor
+from services.notifier.cursor import FIRST_GAP_S, CustomerCursor
 from services.notifier.pacing import TokenBucket
-from services.notifier.send_state import AMBIGUOUS, FAILED, SENDING, SENT, SendState, SendStates
+from services.notifier.send_state import AMBIGUOUS, FAILED, SENDING, SENT, Begin, SendState, SendStates
 from services.notifier.settings import NotifierSettings
-from services.notifier.twilio_client import Accepted, Rejected, TwilioClient, Unknown
+from services.notifier.twilio_client import Accepted, Listed, LookupFailed, Rejected, TwilioClient, Unknown
 
 log = logging.getLogger("services.notifier.consumer")
 
@@ -62,14 +69,22 @@ ORDER_POLL_S = 0.05
 ORDER_STALE_FACTOR = 20
 SETTLE_ATTEMPTS = 4
 UNSETTLED_MAX = 10_000
+# Look-ups reach this far before the first attempt began: Twilio's clock (whole seconds in
+# date_created) and Redis' may differ a little; a wider window costs nothing, as every
+# MessageSid settled for another reply is claimed and skipped.
+CLOCK_SKEW_S = 30.0
+LOOKUP_RETRY_CAP_S = 30.0
+BUSY_RETRY_S = 1.0
 
 
-class NotYourTurn(RetryableError):
-    """The reply's predecessor is not final yet; the entry stays pending and comes back."""
+class NotYourTurn(RetryLater):
+    """The reply's predecessor is not final yet, or another attempt at it may still be running:
+    the entry waits in its lane and is handled again shortly."""
 
 
-class ShuttingDown(RetryableError):
-    """The service is stopping; the entry stays pending with nothing in flight."""
+class ShuttingDown(RetryLater):
+    """The service is stopping: the entry stays pending with nothing in flight (the stopping
+    consumer hands it over to another)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +130,20 @@ class ReplySender:
         states: SendStates,
         cursor: CustomerCursor,
         bucket: TokenBucket,
+        *,
+        consumer: str = "notifier",
     ) -> None:
+        """`consumer` is this process's consumer name: the owner recorded with each attempt."""
         self.settings = settings
         self.client = client
         self.states = states
         self.cursor = cursor
         self.bucket = bucket
+        self.consumer = consumer
         self._stopping = asyncio.Event()
+        # Replies being handled in this process: a second entry of one (a relay republish)
+        # waits instead of racing the first.
+        self._active: set[str] = set()
         # Outcomes Twilio gave that Redis would not record: (state, force_cursor, sid, code, message).
         self._unsettled: dict[str, tuple[str, bool, str, str, str]] = {}
         # The longest one call can run: a younger unresolved attempt may still be in flight.
@@ -130,6 +152,8 @@ class ReplySender:
         # An unresolved attempt younger than this may still be running somewhere (write and
         # read timeouts both apply to the upload, and a stalled process gets some slack).
         self._call_window_s = 2 * self._call_s
+        # A look-up is this consumer's for this long after its wait: one list call, with slack.
+        self._lookup_lease_s = 2 * self._call_s
 
     def _remember(self, reply_id: str, outcome: tuple[str, bool, str, str, str]) -> None:
         if len(self._unsettled) >= UNSETTLED_MAX:
@@ -163,33 +187,41 @@ class ReplySender:
 
         Returns when the entry may be acked. Raises `PermanentError` for a malformed reply,
         `DependencyUnavailable` when Redis or Twilio is unusable (the consumer pauses, honouring
-        `retry_after`), `NotYourTurn`/`ShuttingDown` to leave the entry pending.
+        `retry_after`), `NotYourTurn`/`ShuttingDown` to keep the entry waiting in its lane.
         """
         reply = Reply.from_envelope(envelope)
-        deadline = time.monotonic() + self.settings.handler_budget_s
+        if reply.reply_id in self._active:
+            raise NotYourTurn(f"reply {reply.reply_id} is being handled here already", delay_s=BUSY_RETRY_S)
+        self._active.add(reply.reply_id)
         try:
-            known = self._unsettled.get(reply.reply_id)
-            if known is not None:
-                # Twilio answered on an earlier delivery but Redis refused the record: settle
-                # with that answer rather than calling it ambiguous.
-                state_name, force, sid, code, message = known
-                await self._settle(
-                    reply, envelope, state_name, force, sid=sid, error_code=code, error_message=message
-                )
-                return
-            state = await self.states.get(reply.reply_id)
-            if state.final:
-                await self._reemit(reply, envelope, state)
-                return
-            age = await self.states.see(reply.reply_id, customer=reply.to, seq=reply.seq)
-            force_cursor = False
-            if state.safe:
-                force_cursor = await self._wait_turn(reply, age, deadline)
-            # An unresolved earlier attempt goes straight to begin(), which names it busy or
-            # ambiguous; no token is spent on a call that will not be made.
-            await self._send(reply, envelope, deadline, force_cursor=force_cursor, pace_first=state.safe)
+            await self._handle(reply, envelope)
         except (RedisError, OSError) as exc:
             raise DependencyUnavailable(f"redis: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self._active.discard(reply.reply_id)
+
+    async def _handle(self, reply: Reply, envelope: Envelope) -> None:
+        deadline = time.monotonic() + self.settings.handler_budget_s
+        known = self._unsettled.get(reply.reply_id)
+        if known is not None:
+            # Twilio answered on an earlier delivery but Redis refused the record: settle
+            # with that answer rather than look it up.
+            state_name, force, sid, code, message = known
+            await self._settle(
+                reply, envelope, state_name, force, sid=sid, error_code=code, error_message=message
+            )
+            return
+        state = await self.states.get(reply.reply_id)
+        if state.final:
+            await self._reemit(reply, envelope, state)
+            return
+        age = await self.states.see(reply.reply_id, customer=reply.to, seq=reply.seq)
+        force_cursor = False
+        if state.safe:
+            force_cursor = await self._wait_turn(reply, age, deadline)
+        # An earlier attempt that may have reached Twilio goes straight to begin(), which names
+        # it busy or to be reconciled; no token is spent on a call that may not be made.
+        await self._send(reply, envelope, deadline, force_cursor=force_cursor, pace_first=state.safe)
 
     async def on_dead_letter(self, entry: Entry, error: str) -> None:
         """Settle a dead-lettered reply: finish its cursor and tell orders it failed.
@@ -221,50 +253,73 @@ class ReplySender:
 
         `age_s` is how long ago any notifier first saw this reply, so redeliveries add up
         towards the gap timeout; the timeout only runs while no reply before this one is on
-        its way (cursor rule 4).
+        its way (cursor rule 4), and is `FIRST_GAP_S` for a customer with no position (rule 5).
         """
         stale_s = self.settings.order_gap_timeout_s * ORDER_STALE_FACTOR
-        gap_at = time.monotonic() - age_s + self.settings.order_gap_timeout_s
+        first_seen = time.monotonic() - age_s
         until = min(time.monotonic() + self.settings.order_wait_s, deadline - self._call_s)
         while True:
             turn = await self.cursor.turn(reply.to, reply.seq, stale_s=stale_s)
             if turn.ready(reply.seq):
                 return False
-            if turn.seen_before == 0 and time.monotonic() >= gap_at:
-                log.warning(
+            gap = (
+                self.settings.order_gap_timeout_s
+                if turn.known
+                else min(FIRST_GAP_S, self.settings.order_gap_timeout_s)
+            )
+            if turn.seen_before == 0 and time.monotonic() >= first_seen + gap:
+                # Expected for a customer with no position (rule 5); a gap after a known one is not.
+                log.log(
+                    logging.WARNING if turn.known else logging.INFO,
                     "predecessor never seen; sending out of turn",
                     extra={"reply_id": reply.reply_id, "seq": reply.seq, "cursor": turn.position},
                 )
                 return True
             if time.monotonic() >= until:
-                raise NotYourTurn(f"reply {reply.reply_id} (seq {reply.seq}) waits for seq {reply.seq - 1}")
+                raise NotYourTurn(
+                    f"reply {reply.reply_id} (seq {reply.seq}) waits for seq {reply.seq - 1}",
+                    delay_s=ORDER_POLL_S,
+                )
             if not await self._sleep(min(ORDER_POLL_S, max(0.0, until - time.monotonic()))):
                 raise ShuttingDown("stopping while waiting for the customer's turn")
 
     async def _send(
         self, reply: Reply, envelope: Envelope, deadline: float, *, force_cursor: bool, pace_first: bool
     ) -> None:
-        attempt_id = new_id()
         form = self.form(reply)
         failures = 0
         pace = pace_first
+        ours = False  # whether the unresolved attempt a reconciliation meets was made here
         while True:
             if pace:
                 await self._take_token(deadline)
             pace = True
+            attempt_id = new_id()
             begin = await self.states.begin(
-                reply.reply_id, attempt_id, busy_window_s=self._call_window_s, to=reply.to, seq=reply.seq
+                reply.reply_id,
+                attempt_id,
+                me=self.consumer,
+                busy_window_s=self._call_window_s,
+                settle_s=self.settings.reconcile_settle_s,
+                lookup_lease_s=self._lookup_lease_s,
+                to=reply.to,
+                seq=reply.seq,
             )
             if begin.verdict == "final":
                 await self._reemit(reply, envelope, await self.states.get(reply.reply_id))
                 return
             if begin.verdict == "busy":
-                raise NotYourTurn(f"another attempt at reply {reply.reply_id} may still be running")
-            if begin.verdict == "ambiguous":
-                await self._settle_ambiguous(
-                    reply, envelope, "an earlier attempt never resolved", force_cursor
+                raise NotYourTurn(
+                    f"another attempt at reply {reply.reply_id} may still be running",
+                    delay_s=min(max(begin.wait_s, 0.05), BUSY_RETRY_S),
                 )
-                return
+            if begin.verdict == "reconcile":
+                if not ours:  # left by a process that died, or by an earlier delivery
+                    metrics.TWILIO_SENDS.labels("ambiguous", "unresolved").inc()
+                if await self._reconcile(reply, envelope, begin, force_cursor):
+                    return
+                ours = False
+                continue
             started = time.perf_counter()
             outcome = await self.client.send(form)
             metrics.TWILIO_SEND_DURATION.observe(time.perf_counter() - started)
@@ -272,9 +327,19 @@ class ReplySender:
                 metrics.TWILIO_SENDS.labels("sent", "").inc()
                 await self._settle(reply, envelope, SENT, force_cursor, sid=outcome.sid)
                 return
-            if isinstance(outcome, Unknown):
-                await self._settle_ambiguous(reply, envelope, outcome.error, force_cursor)
-                return
+            indeterminate = isinstance(outcome, Rejected) and outcome.http_status >= 500
+            if isinstance(outcome, Unknown) or indeterminate:
+                # Twilio may have created it: look it up before any other attempt.
+                code = outcome.error_code if isinstance(outcome, Rejected) else "no_answer"
+                error = outcome.message if isinstance(outcome, Rejected) else outcome.error
+                metrics.TWILIO_SENDS.labels("ambiguous", code).inc()
+                log.warning(
+                    "Twilio may have created this reply; looking it up before any other attempt",
+                    extra={"reply_id": reply.reply_id, "seq": reply.seq, "error": f"{code}: {error}"},
+                )
+                await self.states.mark_unknown(reply.reply_id, attempt_id, f"{code}: {error}")
+                ours, pace = True, False
+                continue
             if isinstance(outcome, Rejected) and not outcome.retryable and not outcome.daily_cap:
                 metrics.TWILIO_SENDS.labels("failed", outcome.error_code).inc()
                 await self._settle(
@@ -286,7 +351,7 @@ class ReplySender:
                     error_message=outcome.message,
                 )
                 return
-            # Refused or never delivered: nothing was sent, so another call cannot duplicate.
+            # Refused (429) or never delivered: nothing was sent, so another call cannot duplicate.
             code = outcome.error_code if isinstance(outcome, Rejected) else "connect"
             error = outcome.message if isinstance(outcome, Rejected) else outcome.error
             await self.states.mark_safe(reply.reply_id, attempt_id, f"{code}: {error}")
@@ -301,6 +366,77 @@ class ReplySender:
                 raise DependencyUnavailable(f"Twilio {code}: {error}", retry_after=left)
             retry_after = outcome.retry_after if isinstance(outcome, Rejected) else None
             await self._back_off(reply, failures, retry_after, deadline, f"{code}: {error}")
+
+    async def _reconcile(self, reply: Reply, envelope: Envelope, begin: Begin, force_cursor: bool) -> bool:
+        """Look the reply up at Twilio after the settle delay; True when found (and settled).
+
+        The look-up is retried with backoff for as long as it fails (the entry stays in hand,
+        its lane waiting; other customers' lanes go on); the reply is never sent meanwhile.
+        """
+        if begin.wait_s > 0 and not await self._sleep(begin.wait_s):
+            raise ShuttingDown("stopping before looking a reply up")
+        failures = 0
+        while True:
+            try:
+                found = await self.client.recent(
+                    to=reply.to, from_=self.settings.whatsapp_from, since=begin.since_s - CLOCK_SKEW_S
+                )
+                break
+            except LookupFailed as exc:
+                metrics.TWILIO_RECONCILIATIONS.labels("lookup_failed").inc()
+                failures += 1
+                delay = backoff_delay(
+                    failures, base=max(self.settings.retry_base_s, 0.1), cap=LOOKUP_RETRY_CAP_S
+                )
+                log.warning(
+                    "looking a reply up at Twilio failed; retrying the look-up, not the send",
+                    extra={
+                        "reply_id": reply.reply_id,
+                        "error": str(exc)[:300],
+                        "retry_in_s": round(delay, 2),
+                    },
+                )
+                if not await self.states.hold_lookup(
+                    reply.reply_id, me=self.consumer, lease_s=delay + self._lookup_lease_s
+                ):
+                    raise NotYourTurn("another notifier took the look-up over", delay_s=BUSY_RETRY_S) from exc
+                if not await self._sleep(delay):
+                    raise ShuttingDown("stopping while a look-up is retried") from exc
+        match = await self._match(reply, found)
+        if match is not None:
+            metrics.TWILIO_RECONCILIATIONS.labels("found").inc()
+            log.info(
+                "found at Twilio: settled as sent, not sent again",
+                extra={"reply_id": reply.reply_id, "seq": reply.seq, "message_sid": match.sid},
+            )
+            await self._settle(reply, envelope, SENT, force_cursor, sid=match.sid, found=True)
+            return True
+        if not await self.states.absent(
+            reply.reply_id, me=self.consumer, note="looked up at Twilio after the settle delay: not there"
+        ):
+            raise NotYourTurn("another notifier took the look-up over", delay_s=BUSY_RETRY_S)
+        metrics.TWILIO_RECONCILIATIONS.labels("not_found").inc()
+        log.warning(
+            "not at Twilio after the settle delay; sending it",
+            extra={"reply_id": reply.reply_id, "seq": reply.seq, "candidates": len(found)},
+        )
+        return False
+
+    async def _match(self, reply: Reply, found: list[Listed]) -> Listed | None:
+        """The earliest listed message that is this reply: outbound, same To and From, same Body
+        (for a ContentSid reply, whose rendered text is not known here: any), and not a
+        MessageSid another reply was settled with."""
+        candidates = [
+            m
+            for m in found
+            if m.direction.startswith("outbound")
+            and m.to == reply.to
+            and m.from_ == self.settings.whatsapp_from
+            and (reply.body is None or m.body == reply.body)
+        ]
+        claims = await self.states.claims([m.sid for m in candidates])
+        free = [m for m in candidates if claims.get(m.sid, reply.reply_id) == reply.reply_id]
+        return min(free, key=lambda m: m.created_at) if free else None
 
     async def _back_off(
         self, reply: Reply, failures: int, retry_after: float | None, deadline: float, error: str
@@ -380,6 +516,7 @@ class ReplySender:
         sid: str = "",
         error_code: str = "",
         error_message: str = "",
+        found: bool = False,
     ) -> None:
         result = self._result(
             reply,
@@ -405,6 +542,7 @@ class ReplySender:
                     error_code=error_code,
                     error_message=error_message,
                     force_cursor=force_cursor,
+                    found=found,
                 )
                 break
             except (RedisError, OSError):
@@ -428,9 +566,11 @@ class ReplySender:
     async def _settle_ambiguous(
         self, reply: Reply, envelope: Envelope, error: str, force_cursor: bool
     ) -> None:
-        metrics.TWILIO_SENDS.labels("ambiguous", "").inc()
+        """A dead-lettered reply whose last attempt may have reached Twilio: it is not sent again
+        and not looked up any more; reported failed with `Ambiguous=1` for staff to see."""
+        metrics.TWILIO_RECONCILIATIONS.labels("unresolved").inc()
         log.error(
-            "Twilio may have accepted this reply; not sending it again",
+            "reply dead-lettered while Twilio may have created it; not sent again",
             extra={"reply_id": reply.reply_id, "seq": reply.seq, "error": error},
         )
         await self._settle(

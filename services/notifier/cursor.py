@@ -21,11 +21,14 @@ The rule, applied by every notifier replica:
    and is delivered again. While any reply between the cursor and n has been seen (`s:`),
    it keeps waiting however long that takes: the earlier reply will end sent, failed or
    dead-lettered. Only when none has been seen for the gap timeout since n was first seen (a
-   seq orders never published, a cursor expired or lost with Redis) is n sent anyway, and the
-   cursor jumps to it (`finish(n, force=True)`).
+   seq orders never published) is n sent anyway, and the cursor jumps to it
+   (`finish(n, force=True)`).
+5. A customer with no position at all (no `seq`: a cursor expired after a long idle time, or
+   lost with everything else when Redis restarted empty) waits `FIRST_GAP_S` instead of the
+   gap timeout: its earlier replies are final or gone, and one published just before n is
+   seen within moments (the consumer hands every entry to its lane as soon as it is read).
 
-Cursors expire after a long idle time (30 days by default) so the key space stays bounded;
-an expired cursor reads as 0 and rule 4 covers the customer's next reply.
+Cursors expire after a long idle time (30 days by default) so the key space stays bounded.
 """
 
 from __future__ import annotations
@@ -79,11 +82,16 @@ return finish_cursor(KEYS[1], tonumber(ARGV[1]), ARGV[2] == '1', tonumber(ARGV[3
 """
 )
 
+# How long a reply of a customer without a position waits for a predecessor not seen (rule 5).
+FIRST_GAP_S: Final = 2.0
+
 # KEYS[1] cursor hash. ARGV: n, stale_s. Returns {position, replies seen between position and
-# n}. A mark older than stale_s is not counted: its reply's settling was lost (Redis failed
-# while a dead letter was settled), and the customer must not wait on it forever.
+# n, 1 if the cursor has a position}. A mark older than stale_s is not counted: its reply's
+# settling was lost (Redis failed while a dead letter was settled), and the customer must not
+# wait on it forever.
 _TURN: Final = """
-local cur = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+local position = redis.call('HGET', KEYS[1], 'seq')
+local cur = tonumber(position or '0')
 local n = tonumber(ARGV[1])
 local now = tonumber(redis.call('TIME')[1])
 local seen = 0
@@ -98,16 +106,18 @@ if cur < n - 1 then
     end
   end
 end
-return {cur, seen}
+return {cur, seen, position and 1 or 0}
 """
 
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """Where a customer's cursor stands for reply `seq`: its position and the replies in flight before it."""
+    """Where a customer's cursor stands for reply `seq`: its position, the replies in flight
+    before it, and whether the cursor has a position at all (rule 5)."""
 
     position: int
     seen_before: int
+    known: bool = True
 
     def ready(self, seq: int) -> bool:
         """Rule 1 and 3: the predecessor of `seq` is final (or `seq` was stepped over)."""
@@ -132,8 +142,8 @@ class CustomerCursor:
 
     async def turn(self, customer: str, seq: int, *, stale_s: float) -> Turn:
         """The cursor as reply `seq` sees it (one round trip); marks older than `stale_s` don't count."""
-        position, seen = await self._turn(keys=[self.key_of(customer)], args=[seq, int(stale_s)])
-        return Turn(int(position), int(seen))
+        position, seen, known = await self._turn(keys=[self.key_of(customer)], args=[seq, int(stale_s)])
+        return Turn(int(position), int(seen), bool(int(known)))
 
     async def ready(self, customer: str, seq: int) -> bool:
         """True when reply `seq` may be sent now: its predecessor is final (rules 1 and 3)."""

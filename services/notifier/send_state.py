@@ -7,23 +7,38 @@ longer than any redelivery or relay republish can come back):
 |------------------|--------------------------------------------------------------------------|
 | `state`          | `sending`, then one final value: `sent`, `failed`, `ambiguous`           |
 | `safe`           | `1` when no attempt so far may have reached Twilio; `0` while one might  |
-| `attempt`        | the id of the attempt recorded last; `started_us` when it began (Redis µs) |
-| `attempts`       | how many calls were recorded                                             |
+| `attempt`        | the attempt recorded last; `started_us` when it began (Redis µs); `owner`, its consumer |
+| `ended_us`       | when that unsafe attempt was known over (answer unreadable, or owner found dead) |
+| `since_us`       | when the first attempt began: the look-up window starts there            |
+| `lookup_owner`, `lookup_until_us` | the consumer looking the reply up at Twilio, and until when |
+| `attempts`       | calls recorded                                                           |
+| `unknown`        | `1` once an attempt's outcome was unknown (a look-up followed)           |
+| `not_found`, `found` | look-ups that found nothing; `1` when one found the message          |
 | `first_seen_us`  | when a notifier first saw the reply (the order gap timeout counts from it) |
-
-`see()` also marks the reply `s:<seq>` in the customer's cursor (`services.notifier.cursor`),
-so replies behind it know it is on its way.
 | `sid`, `error_code`, `error_message` | the outcome                                          |
 
-The protocol (issue: "record sending before the call"):
-1. `begin()` records `sending` with `safe=0` BEFORE the HTTP call. It refuses when the reply is
-   already final, and when an earlier attempt left `safe=0`: that attempt may have reached
-   Twilio (https://www.twilio.com/docs/usage/requests-to-twilio has no idempotency key for
-   Messages), so the reply is `busy` while that attempt could still be running and
-   `ambiguous` after that.
-2. After an answer that proves nothing was sent (a connect failure, an HTTP error status),
-   `mark_safe()` sets `safe=1`, which allows another attempt.
-3. `settle()` records the final outcome, advances the customer's cursor and XADDs the
+`see()` also marks the reply `s:<seq>` in the customer's cursor (`services.notifier.cursor`),
+so replies behind it know it is on its way. Every MessageSid settled `sent` is claimed for its
+reply at `Keys.message_claim(sid)`, so a look-up never settles two replies with one message.
+
+The protocol. Twilio's Messages API has no idempotency key
+(https://www.twilio.com/docs/usage/requests-to-twilio), so an attempt whose answer was not
+read may have created the message; such an attempt is never followed by another call before
+Twilio has been asked.
+1. `begin()` records `sending` with `safe=0` BEFORE the HTTP call (`go`). It answers `final`
+   when the reply is settled, and when an earlier attempt left `safe=0`:
+   - `busy` while that attempt may still be running: its owner's consumer lease is alive and it
+     began less than a call's length ago, or another consumer holds the look-up;
+   - else `reconcile`, taking the look-up for this consumer, with how long to wait first (the
+     settle delay after the attempt ended: a dead owner's attempt ended when it was found dead,
+     at the latest) and `since`, the start of the look-up window.
+2. After an answer that proves nothing was sent (a connect failure, a 429), `mark_safe()` sets
+   `safe=1`, which allows another attempt. After an unreadable answer or a 5xx, `mark_unknown()`
+   records when the attempt ended; the next `begin()` then says `reconcile`.
+3. A look-up that found the message settles it `sent` with that MessageSid; one that found
+   nothing calls `absent()` (only the look-up's holder can), which sets `safe=1`: the reply is
+   sent again. A look-up that failed is retried, never the send.
+4. `settle()` records the final outcome, advances the customer's cursor and XADDs the
    `send_result` envelope to the inbound stream, in one Lua script: the three happen together
    or not at all. A `sent` is never overwritten; `sent` overwrites `ambiguous`.
 """
@@ -49,29 +64,51 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 """
 
-# KEYS[1] state. ARGV: attempt id, busy window µs, ttl s, to, seq.
-# Returns {verdict, state, wait_us}: go | final | busy | ambiguous.
+# KEYS[1] state. ARGV: attempt id, me, busy window µs, settle µs, look-up lease µs, ttl s, to,
+# seq, lease key prefix. Returns {verdict, wait_us, since_us, state}: go | final | busy | reconcile.
+# The owner's lease key is built here from the prefix (one Redis, no cluster slots).
 _BEGIN: Final = (
     _NOW_US
     + """
 local st = redis.call('HGET', KEYS[1], 'state')
 if st == 'sent' or st == 'failed' or st == 'ambiguous' then
-  return {'final', st, 0}
+  return {'final', 0, 0, st}
 end
+local me = ARGV[2]
 if st == 'sending' and redis.call('HGET', KEYS[1], 'safe') ~= '1' then
-  local started = tonumber(redis.call('HGET', KEYS[1], 'started_us') or '0')
-  local left = tonumber(ARGV[2]) - (now - started)
-  if left > 0 then
-    return {'busy', st, left}
+  local looker = redis.call('HGET', KEYS[1], 'lookup_owner')
+  local until_us = tonumber(redis.call('HGET', KEYS[1], 'lookup_until_us') or '0')
+  if looker and looker ~= me and until_us > now then
+    return {'busy', until_us - now, 0, st}
   end
-  return {'ambiguous', st, 0}
+  local busy = tonumber(ARGV[3])
+  local ended = tonumber(redis.call('HGET', KEYS[1], 'ended_us') or '0')
+  if ended == 0 then
+    local started = tonumber(redis.call('HGET', KEYS[1], 'started_us') or '0')
+    local owner = redis.call('HGET', KEYS[1], 'owner') or ''
+    -- An owner of unknown name (an older notifier) counts as alive.
+    local alive = owner ~= me and (owner == '' or redis.call('EXISTS', ARGV[9] .. owner) == 1)
+    if alive and now - started < busy then
+      return {'busy', started + busy - now, 0, st}
+    end
+    ended = now
+    if alive then ended = started + busy end
+    redis.call('HSET', KEYS[1], 'ended_us', string.format('%.0f', ended))
+  end
+  local wait = math.max(0, ended + tonumber(ARGV[4]) - now)
+  redis.call('HSET', KEYS[1], 'lookup_owner', me, 'unknown', '1',
+    'lookup_until_us', string.format('%.0f', now + wait + tonumber(ARGV[5])))
+  local since = redis.call('HGET', KEYS[1], 'since_us') or redis.call('HGET', KEYS[1], 'started_us') or '0'
+  return {'reconcile', wait, since, st}
 end
-redis.call('HSET', KEYS[1], 'state', 'sending', 'safe', '0', 'attempt', ARGV[1],
-  'started_us', string.format('%.0f', now), 'to', ARGV[4], 'seq', ARGV[5])
+redis.call('HSET', KEYS[1], 'state', 'sending', 'safe', '0', 'attempt', ARGV[1], 'owner', me,
+  'started_us', string.format('%.0f', now), 'to', ARGV[7], 'seq', ARGV[8])
+redis.call('HDEL', KEYS[1], 'ended_us', 'lookup_owner', 'lookup_until_us')
 redis.call('HSETNX', KEYS[1], 'first_seen_us', string.format('%.0f', now))
+redis.call('HSETNX', KEYS[1], 'since_us', string.format('%.0f', now))
 redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
-return {'go', 'sending', 0}
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
+return {'go', 0, 0, 'sending'}
 """
 )
 
@@ -83,6 +120,41 @@ if mine and redis.call('HGET', KEYS[1], 'state') == 'sending' then
   return 1
 end
 return 0
+"""
+
+# KEYS[1] state. ARGV: attempt id, last error. The attempt is over; Twilio may have created it.
+_MARK_UNKNOWN: Final = (
+    _NOW_US
+    + """
+local mine = redis.call('HGET', KEYS[1], 'attempt') == ARGV[1]
+if mine and redis.call('HGET', KEYS[1], 'state') == 'sending' then
+  redis.call('HSET', KEYS[1], 'ended_us', string.format('%.0f', now), 'last_error', ARGV[2])
+  return 1
+end
+return 0
+"""
+)
+
+# KEYS[1] state. ARGV: me, look-up lease µs. Extends this consumer's look-up; 0 if not its own.
+_HOLD_LOOKUP: Final = (
+    _NOW_US
+    + """
+if redis.call('HGET', KEYS[1], 'lookup_owner') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'lookup_until_us', string.format('%.0f', now + tonumber(ARGV[2])))
+return 1
+"""
+)
+
+# KEYS[1] state. ARGV: me, note. The look-up found nothing: another attempt may go.
+_ABSENT: Final = """
+local st = redis.call('HGET', KEYS[1], 'state')
+if st ~= 'sending' or redis.call('HGET', KEYS[1], 'lookup_owner') ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'safe', '1', 'last_error', ARGV[2])
+redis.call('HDEL', KEYS[1], 'lookup_owner', 'lookup_until_us', 'ended_us')
+redis.call('HINCRBY', KEYS[1], 'not_found', 1)
+return 1
 """
 
 # KEYS: state, cursor. ARGV: ttl s, seq, cursor ttl s. Marks the reply seen in both (unless it
@@ -105,8 +177,9 @@ return {st or '', redis.call('HGET', KEYS[1], 'first_seen_us'), string.format('%
 """
 )
 
-# KEYS: state, cursor, inbound stream. ARGV: mode (record|emit), state, sid, code, message,
-# ttl s, seq, force (0|1), cursor ttl s, entry field, envelope.
+# KEYS: state, cursor, inbound stream, claim of the sid. ARGV: mode (record|emit), state, sid,
+# code, message, ttl s, seq, force (0|1), cursor ttl s, entry field, envelope, reply id,
+# found (1 when a look-up found the message).
 # Returns {state now recorded, emitted 0|1}.
 _SETTLE: Final = (
     FINISH_FN
@@ -123,6 +196,10 @@ if ARGV[1] == 'record' then
     redis.call('HSET', KEYS[1], 'state', new, 'sid', ARGV[3], 'error_code', ARGV[4],
       'error_message', ARGV[5], 'settled_us', string.format('%.0f', now))
     redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
+    if new == 'sent' and ARGV[3] ~= '' then
+      redis.call('SET', KEYS[4], ARGV[12], 'EX', tonumber(ARGV[6]))
+    end
+    if ARGV[13] == '1' then redis.call('HSET', KEYS[1], 'found', '1') end
     current = new
   end
 end
@@ -154,11 +231,13 @@ class SendState:
 
 @dataclass(frozen=True, slots=True)
 class Begin:
-    """`SendStates.begin`'s verdict: `go`, `final` (with `state`), `busy` (for `wait_s`), `ambiguous`."""
+    """`SendStates.begin`'s verdict: `go`, `final` (with `state`), `busy` (for about `wait_s`),
+    or `reconcile` (wait `wait_s`, then look up messages created since `since_s`, Unix seconds)."""
 
     verdict: str
     state: str
     wait_s: float
+    since_s: float = 0.0
 
 
 def _text(value: bytes | str | None) -> str:
@@ -170,13 +249,20 @@ def _text(value: bytes | str | None) -> str:
 class SendStates:
     """The send-state records of one key prefix; see the module docstring for the protocol."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, *, ttl_s: int, cursor_ttl_s: int) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, keys: Keys, *, ttl_s: int, cursor_ttl_s: int, lease_prefix: str = ""
+    ) -> None:
+        """`lease_prefix` + a consumer's name is that consumer's lease key (`libs.streams.lease_key`)."""
         self.redis = redis
         self.keys = keys
         self.ttl_s = ttl_s
         self.cursor_ttl_s = cursor_ttl_s
+        self.lease_prefix = lease_prefix
         self._begin = redis.register_script(_BEGIN)
         self._mark_safe = redis.register_script(_MARK_SAFE)
+        self._mark_unknown = redis.register_script(_MARK_UNKNOWN)
+        self._hold_lookup = redis.register_script(_HOLD_LOOKUP)
+        self._absent = redis.register_script(_ABSENT)
         self._see = redis.register_script(_SEE)
         self._settle = redis.register_script(_SETTLE)
 
@@ -204,22 +290,67 @@ class SendStates:
         )
         return max(0.0, (int(now) - int(first)) / 1e6)
 
-    async def begin(self, reply_id: str, attempt: str, *, busy_window_s: float, to: str, seq: int) -> Begin:
-        """Record `sending` for `attempt` before calling Twilio, unless that would risk a duplicate.
+    async def begin(
+        self,
+        reply_id: str,
+        attempt: str,
+        *,
+        me: str,
+        busy_window_s: float,
+        settle_s: float,
+        lookup_lease_s: float,
+        to: str,
+        seq: int,
+    ) -> Begin:
+        """Record `sending` for `attempt` by consumer `me` before calling Twilio, unless an earlier
+        attempt may have reached it (see the module docstring for the verdicts).
 
-        `busy_window_s` is the longest one call can take (connect + write + read timeouts): an
-        unresolved attempt younger than that may still be running, so the verdict is `busy`.
+        `busy_window_s` is the longest one call can take (connect + write + read timeouts);
+        `settle_s` how long Twilio may take to finish a request it received; `lookup_lease_s`
+        how long a look-up is this consumer's after the wait.
         """
-        verdict, state, wait_us = await self._begin(
+        verdict, wait_us, since_us, state = await self._begin(
             keys=[self.keys.send_state(reply_id)],
-            args=[attempt, int(busy_window_s * 1e6), self.ttl_s, to, seq],
+            args=[
+                attempt,
+                me,
+                int(busy_window_s * 1e6),
+                int(settle_s * 1e6),
+                int(lookup_lease_s * 1e6),
+                self.ttl_s,
+                to,
+                seq,
+                self.lease_prefix,
+            ],
         )
-        return Begin(_text(verdict), _text(state), int(wait_us) / 1e6)
+        return Begin(_text(verdict), _text(state), int(wait_us) / 1e6, int(since_us) / 1e6)
 
     async def mark_safe(self, reply_id: str, attempt: str, error: str) -> bool:
         """Record that `attempt` provably did not reach Twilio (or was refused); allows a retry."""
         done = await self._mark_safe(keys=[self.keys.send_state(reply_id)], args=[attempt, error[:500]])
         return bool(done)
+
+    async def mark_unknown(self, reply_id: str, attempt: str, error: str) -> bool:
+        """Record that `attempt` is over with no readable answer: Twilio may have created it."""
+        done = await self._mark_unknown(keys=[self.keys.send_state(reply_id)], args=[attempt, error[:500]])
+        return bool(done)
+
+    async def hold_lookup(self, reply_id: str, *, me: str, lease_s: float) -> bool:
+        """Keep the look-up `me` holds for `lease_s` more; False when it is no longer `me`'s."""
+        done = await self._hold_lookup(keys=[self.keys.send_state(reply_id)], args=[me, int(lease_s * 1e6)])
+        return bool(done)
+
+    async def absent(self, reply_id: str, *, me: str, note: str) -> bool:
+        """The look-up `me` holds found nothing: allow another attempt. False when not `me`'s."""
+        done = await self._absent(keys=[self.keys.send_state(reply_id)], args=[me, note[:500]])
+        return bool(done)
+
+    async def claims(self, sids: list[str]) -> dict[str, str]:
+        """The reply id each of `sids` was settled for, when it was."""
+        if not sids:
+            return {}
+        values = await self.redis.mget([self.keys.message_claim(sid) for sid in sids])
+        return {sid: _text(v) for sid, v in zip(sids, values, strict=True) if v is not None}
 
     async def settle(
         self,
@@ -233,15 +364,22 @@ class SendStates:
         error_code: str = "",
         error_message: str = "",
         force_cursor: bool = False,
+        found: bool = False,
     ) -> tuple[str, bool]:
-        """Record a final `state` (None: record nothing), finish the cursor, emit `envelope`.
+        """Record a final `state` (None: record nothing), finish the cursor, emit `envelope`;
+        `found` marks a `sent` that a look-up found at Twilio.
 
         All in one script. Returns (state recorded now, whether the envelope was XADDed to the
         inbound stream); an envelope is not emitted when another attempt had settled the reply
         already with an outcome this one must not replace.
         """
         recorded, emitted = await self._settle(
-            keys=[self.keys.send_state(reply_id), self.keys.customer_cursor(customer), self.keys.inbound],
+            keys=[
+                self.keys.send_state(reply_id),
+                self.keys.customer_cursor(customer),
+                self.keys.inbound,
+                self.keys.message_claim(sid or "-"),
+            ],
             args=[
                 "emit" if state is None else "record",
                 state or "",
@@ -254,6 +392,8 @@ class SendStates:
                 self.cursor_ttl_s,
                 ENTRY_FIELD,
                 envelope,
+                reply_id,
+                "1" if found else "0",
             ],
         )
         return _text(recorded), bool(emitted)

@@ -26,7 +26,9 @@ class NotifierSettings:
     PUBLIC_BASE_URL is unset (then Twilio posts no per-message status callbacks).
     `handler_budget_s` bounds one delivery of one reply (order wait, pacing, attempts and
     backoff); it must stay below the visibility timeout, or another replica would claim an
-    entry still being handled.
+    entry still being handled. `reconcile_settle_s` is how long after an attempt whose outcome
+    is unknown the reply is looked up at Twilio (long enough for Twilio to finish a request it
+    received and list it).
     """
 
     common: CommonSettings
@@ -43,6 +45,7 @@ class NotifierSettings:
     retry_base_s: float
     retry_cap_s: float
     daily_cap_backoff_s: float
+    reconcile_settle_s: float
     handler_budget_s: float
     order_wait_s: float
     order_gap_timeout_s: float
@@ -110,8 +113,11 @@ class NotifierSettings:
             retry_base_s=env_float(environ, "TWILIO_RETRY_BASE_SECONDS", 0.25, minimum=0.0),
             retry_cap_s=env_float(environ, "TWILIO_RETRY_CAP_SECONDS", 8.0, minimum=0.0),
             daily_cap_backoff_s=env_float(environ, "TWILIO_DAILY_CAP_BACKOFF_SECONDS", 600.0, minimum=0.1),
+            reconcile_settle_s=env_float(
+                environ, "TWILIO_RECONCILE_SETTLE_SECONDS", 5.0, minimum=0.0, maximum=600.0
+            ),
             handler_budget_s=budget_s,
-            order_wait_s=env_float(environ, "NOTIFIER_ORDER_WAIT_SECONDS", 5.0, minimum=0.0),
+            order_wait_s=env_float(environ, "NOTIFIER_ORDER_WAIT_SECONDS", 0.5, minimum=0.0),
             order_gap_timeout_s=env_float(
                 environ, "NOTIFIER_ORDER_GAP_TIMEOUT_SECONDS", 3 * visibility_ms / 1000, minimum=1.0
             ),

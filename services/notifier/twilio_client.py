@@ -16,6 +16,15 @@ POST on 5xx and could send a WhatsApp message twice). It returns one of:
 
 `send` itself never raises for transport or HTTP failures; it raises only on programming
 errors. Error codes: https://www.twilio.com/docs/api/errors (20429, 63038, 21211, 21610).
+
+Reading back, to settle an attempt whose outcome is unknown
+(https://www.twilio.com/docs/messaging/api/message-resource#read-multiple-message-resources):
+`recent(to, from_, since)` pages through `GET .../Messages.json?To=…&From=…&PageSize=…`
+(newest first, following `next_page_uri`) down to the messages created before `since`, and
+`fetch(sid)` reads one message. No `DateSent` filter is sent: a message Twilio has just created
+is still `queued` with `date_sent` null, and such a filter would leave out exactly the message
+being looked for; `date_created` is compared here instead. Both raise `LookupFailed` for
+anything but a readable 200 (or 404 for `fetch`): the caller retries the lookup, never the send.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -89,6 +99,47 @@ class Unknown:
 
 
 SendOutcome = Accepted | Rejected | NotDelivered | Unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A message as Twilio's Message resource shows it; `created_at` in Unix seconds (Twilio
+    keeps whole seconds). `body` is what Twilio sent (a template's rendered text for a
+    ContentSid message)."""
+
+    sid: str
+    to: str
+    from_: str
+    body: str
+    status: str
+    direction: str
+    created_at: float
+    error_code: str
+
+
+class LookupFailed(Exception):
+    """Twilio's read API did not give a usable answer (transport error, timeout, error status,
+    unreadable body, more pages than allowed): nothing can be concluded."""
+
+
+def _listed(raw: Any) -> Listed:
+    if not isinstance(raw, dict) or not isinstance(raw.get("sid"), str):
+        raise LookupFailed("a message without a sid")
+    try:
+        created = email.utils.parsedate_to_datetime(str(raw.get("date_created"))).timestamp()
+    except (TypeError, ValueError, IndexError) as exc:
+        raise LookupFailed(f"unreadable date_created {raw.get('date_created')!r}") from exc
+    code = raw.get("error_code")
+    return Listed(
+        sid=raw["sid"],
+        to=str(raw.get("to") or ""),
+        from_=str(raw.get("from") or ""),
+        body=str(raw.get("body") or ""),
+        status=str(raw.get("status") or ""),
+        direction=str(raw.get("direction") or ""),
+        created_at=created,
+        error_code="" if code is None else str(code),
+    )
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -161,6 +212,8 @@ class TwilioClient:
         max_connections: int,
     ) -> None:
         self.messages_url = messages_url
+        parts = urlsplit(messages_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
         self._http = httpx.AsyncClient(
             auth=httpx.BasicAuth(account_sid, auth_token),
             timeout=httpx.Timeout(
@@ -201,3 +254,50 @@ class TwilioClient:
         if response.is_success:
             return _accepted(response)
         return _rejected(response)
+
+    async def _get(self, url: str, params: Mapping[str, str] | None = None) -> httpx.Response:
+        try:
+            return await self._http.get(url, params=params)
+        except httpx.HTTPError as exc:
+            raise LookupFailed(f"{type(exc).__name__}: {exc}"[:500]) from exc
+
+    async def recent(
+        self, *, to: str, from_: str, since: float, page_size: int = 50, max_pages: int = 20
+    ) -> list[Listed]:
+        """Messages from `from_` to `to` created at or after `since` (Unix seconds), newest first.
+
+        Follows `next_page_uri` until a page reaches older messages, the last page, or
+        `max_pages` (then `LookupFailed`: the answer would be incomplete).
+        """
+        found: list[Listed] = []
+        url: str | None = self.messages_url
+        params: dict[str, str] | None = {"To": to, "From": from_, "PageSize": str(page_size)}
+        for _ in range(max_pages):
+            assert url is not None
+            response = await self._get(url, params)
+            if response.status_code != 200:
+                raise LookupFailed(f"HTTP {response.status_code}: {_rejected(response).message}")
+            try:
+                page: Any = orjson.loads(response.content)
+                messages = page["messages"]
+                next_uri = page.get("next_page_uri")
+            except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+                raise LookupFailed(f"unreadable page: {exc}") from exc
+            listed = [_listed(m) for m in messages]
+            found += [m for m in listed if m.created_at >= since]
+            if not next_uri or not listed or listed[-1].created_at < since:
+                return found
+            url, params = self._origin + str(next_uri), None
+        raise LookupFailed(f"more than {max_pages} pages of messages to {to} since {since:.0f}")
+
+    async def fetch(self, sid: str) -> Listed | None:
+        """The message `sid` (None when Twilio answers 404, code 20404)."""
+        response = await self._get(self.messages_url.removesuffix(".json") + f"/{sid}.json")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise LookupFailed(f"HTTP {response.status_code}: {_rejected(response).message}")
+        try:
+            return _listed(orjson.loads(response.content))
+        except orjson.JSONDecodeError as exc:
+            raise LookupFailed(f"unreadable message: {exc}") from exc

@@ -8,7 +8,11 @@ acks the stream entry only after the commit; the relay publishes the outbox afte
 
 Status callbacks move an outbox row's delivery state forward only (queued < sent < delivered <
 read; failed/undelivered are final), whatever order Twilio's callbacks arrive in
-(https://www.twilio.com/docs/messaging/guides/track-outbound-message-status).
+(https://www.twilio.com/docs/messaging/guides/track-outbound-message-status). A callback may
+beat the notifier's send result (which names the row's MessageSid) to orders: it is kept in
+`delivery_events` and applied when the send result arrives. The two run concurrently (other
+lanes, other replicas), so both take a transaction-level advisory lock on the MessageSid first
+(`storage.outbox.lock_message`): the row ends at the highest status either way.
 """
 
 from __future__ import annotations

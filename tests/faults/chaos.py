@@ -12,12 +12,14 @@ that holds every kind once (so a run of a few minutes meets each kind at least o
 - Redis: every connection cut; refused for 2-6 s; hung for 2-5 s;
 - PostgreSQL: the same three;
 - Twilio (the sandbox): 429s, 500s, slow answers, answers slower than notifier's read
-  timeout, connections dropped after the request was received.
+  timeout, and the outcomes a client cannot read: a 5xx (500, 502 or 503) after Twilio
+  created the message, the connection dropped after it created it, the connection dropped
+  with nothing created.
 
 After each fault is cleared it measures the recovery time: until every process answers
 /ready 200 and a probe customer's message got its reply. At the end the load stops, the
-mesh drains, and the ledger is printed. Exit status 1 when a reply was lost (outside the
-named window), delivered twice, or an accepted webhook was never processed.
+mesh drains, and the ledger is printed. Exit status 1 when a reply was lost, delivered twice,
+an ambiguous send was left unresolved, or an accepted webhook was never processed.
 
 Databases come from TEST_DATABASE_URL / TEST_REDIS_URL, as for the tests.
 """
@@ -92,7 +94,12 @@ class Chaos:
             ("Twilio: 500", lambda: self.twilio("status_500", self.rng.randint(3, 12))),
             ("Twilio: slow", lambda: self.twilio("slow", self.rng.randint(3, 8), delay_s=1.5)),
             ("Twilio: slower than read timeout", lambda: self.twilio("slow", 2, delay_s=4.0)),
-            ("Twilio: dropped after receiving", lambda: self.twilio("drop_after_receive", 2)),
+            ("Twilio: 5xx after create", self.twilio_5xx_after_create),
+            (
+                "Twilio: dropped after create",
+                lambda: self.twilio("drop_after_create", self.rng.randint(2, 6)),
+            ),
+            ("Twilio: dropped, not created", lambda: self.twilio("drop", self.rng.randint(2, 6))),
         ]
 
     # -- the faults; each returns a note and returns once the fault is cleared -------------
@@ -146,6 +153,13 @@ class Chaos:
             return f"{self._for(2, 5):.1f} s"
         finally:
             self.fm.pg_proxy.release()
+
+    def _calls(self) -> int:
+        return self.rng.randint(2, 6)
+
+    def twilio_5xx_after_create(self) -> str:
+        status = self.rng.choice((500, 502, 503))
+        return f"{status}, " + self.twilio("status_5xx_after_create", self._calls(), status=status)
 
     def twilio(self, mode: str, count: int, **extra: float) -> str:
         self.fm.fault(mode, count, **extra)
@@ -285,6 +299,10 @@ def main(argv: list[str] | None = None) -> int:
         text = report(ledger, chaos.records, args, time.monotonic() - started)
     print()
     print(text)
+    print(
+        f"\nlost {len(ledger.lost)}, duplicated {len(ledger.duplicated)}, "
+        f"unresolved ambiguous {ledger.unresolved_ambiguous}"
+    )
     problems = ledger.problems(strict_orders=False)
     problems = [p for p in problems if "dead letters" not in p]  # counted in the table, not a loss
     problems += chaos.bad_exits
@@ -294,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print("\nFAILED:\n" + "\n".join(problems))
         return 1
-    print("\nOK: nothing lost, nothing doubled")
+    print("\nOK: nothing lost, nothing doubled, no ambiguous send left unresolved")
     return 0
 
 

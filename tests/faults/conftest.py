@@ -32,7 +32,9 @@ FAST_ENV = {
     "NOTIFIER_HANDLER_BUDGET_SECONDS": "4",  # + connect 1 + read 3 < visibility 10
     "TWILIO_RETRY_BASE_SECONDS": "0.05",
     "TWILIO_RETRY_CAP_SECONDS": "0.5",
+    "TWILIO_RECONCILE_SETTLE_SECONDS": "2",  # > how late past the read timeout a slow answer comes
     "SANDBOX_CALLBACK_DELAY_SECONDS": "0.05",
+    "SANDBOX_LIST_LAG_SECONDS": "0.3",  # Twilio's list is eventually consistent; < the settle delay
 }
 SERVICE_ENV = {
     # Reclaim soon after a crash, yet longer than the slowest handler while PostgreSQL is

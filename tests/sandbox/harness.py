@@ -41,7 +41,14 @@ class SandboxHandle:
         result: list[dict[str, Any]] = response.json()
         return result
 
+    async def reads(self) -> list[dict[str, Any]]:
+        """Every list and fetch call the sandbox answered."""
+        response = await self.http.get(f"{self.url}/sandbox/reads")
+        result: list[dict[str, Any]] = response.json()
+        return result
+
     async def fault(self, mode: str, count: int = 1, **extra: Any) -> None:
+        """Arm a fault for the next `count` create calls (`on="read"`: list and fetch calls)."""
         response = await self.http.post(
             f"{self.url}/sandbox/faults", json={"mode": mode, "count": count, **extra}
         )

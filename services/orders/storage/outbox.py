@@ -3,9 +3,10 @@ them, what the relay publishes, and each reply's delivery state.
 
 A reply is split into parts of at most 1,600 characters (Twilio's Body limit for WhatsApp,
 https://www.twilio.com/docs/api/errors/21617), on paragraph, then line, then word boundaries,
-numbered `(1/3)` when split. Each part gets the customer's next `seq`, so the notifier can keep a
-customer's replies in order. Business-initiated messages (order status updates) outside
-WhatsApp's 24-hour customer-service window must use an approved template
+numbered `(1/3)` when split, and at most `MAX_REPLY_PARTS` parts (a longer one is shortened).
+Each part gets the customer's next `seq`, so the notifier can keep a customer's replies in order.
+Business-initiated messages (order status updates) outside WhatsApp's 24-hour customer-service
+window must use an approved template
 (https://www.twilio.com/docs/api/errors/63016): `queue_notification` picks Body or ContentSid
 accordingly, and records a `not_sent` row when no template is configured, never dropping it.
 """
@@ -23,6 +24,11 @@ from services.orders.storage.pool import Conn
 
 MAX_BODY_CHARS = 1600
 WINDOW = dt.timedelta(hours=24)
+# One reply is at most this many WhatsApp messages, whatever the conversation wrote: a backstop
+# under its summaries (a cart or an order is summarised into one message), high enough for the
+# menu of a large store, low enough that no reply floods a customer or the sender's rate.
+MAX_REPLY_PARTS = 10
+SHORTENED = "✂️ (This message was too long and was shortened.)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +40,16 @@ class ReplyText:
     order_id: int | None = None
 
 
-def split_body(body: str, limit: int = MAX_BODY_CHARS) -> list[str]:
-    """Split `body` into ordered parts of at most `limit` characters, marked `(i/n)` if split."""
-    body = body.strip() or "…"
-    if len(body) <= limit:
-        return [body]
-    room = limit - 8  # for a "(12/12) " part marker
-    parts: list[str] = []
-    rest = body
+def _marker_width(parts: int) -> int:
+    """Characters of the widest `(i/n) ` marker of `parts` parts: `(n/n) `."""
+    return len(f"({parts}/{parts}) ")
+
+
+def _cut(text: str, room: int) -> list[str]:
+    """`text` in pieces of at most `room` characters, cut at a paragraph, line or word break
+    in the second half of the room when there is one, else hard at `room`."""
+    pieces: list[str] = []
+    rest = text
     while len(rest) > room:
         cut = -1
         for sep in ("\n\n", "\n", " "):
@@ -50,17 +58,52 @@ def split_body(body: str, limit: int = MAX_BODY_CHARS) -> list[str]:
                 break
         if cut <= 0:
             cut = room
-        parts.append(rest[:cut].rstrip())
+        pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:
-        parts.append(rest)
-    n = len(parts)
-    return [f"({i}/{n}) {p}" for i, p in enumerate(parts, 1)]
+        pieces.append(rest)
+    return pieces
+
+
+def split_body(body: str, limit: int = MAX_BODY_CHARS, *, max_parts: int | None = None) -> list[str]:
+    """Split `body` into ordered parts of at most `limit` characters, marked `(i/n) ` if split.
+
+    The room left for text depends on the marker's width, which grows with the number of parts
+    (`(9/9) ` is 6 characters, `(100/120) ` is 10), so the split is redone until the widest
+    marker fits: no part ever exceeds `limit` (Twilio refuses a Body over 1,600 characters with
+    21617, https://www.twilio.com/docs/api/errors/21617). With `max_parts`, a body needing more
+    parts is cut to `max_parts` parts, the last ending with `SHORTENED`.
+    """
+    body = body.strip() or "…"
+    if len(body) <= limit:
+        return [body]
+    width = _marker_width(9)
+    while True:
+        pieces = _cut(body, limit - width)
+        if _marker_width(len(pieces)) <= width:
+            break
+        width = _marker_width(len(pieces))
+    if max_parts is not None and len(pieces) > max_parts:
+        pieces = _shortened(pieces[:max_parts], limit - _marker_width(max_parts))
+    if len(pieces) == 1:
+        return pieces
+    n = len(pieces)
+    return [f"({i}/{n}) {p}" for i, p in enumerate(pieces, 1)]
+
+
+def _shortened(pieces: list[str], room: int) -> list[str]:
+    """`pieces` with the last one cut (at a line or word break when it can) to end in SHORTENED."""
+    keep = max(0, room - len(SHORTENED) - 2)
+    last = pieces[-1]
+    head = _cut(last, keep)[0] if keep and len(last) > keep else last[:keep]
+    return [*pieces[:-1], f"{head}\n\n{SHORTENED}" if head else SHORTENED]
 
 
 async def queue_replies(conn: Conn, customer_id: int, to_address: str, replies: list[ReplyText]) -> int:
     """Write `replies` (split into parts) to the outbox; returns how many rows were written."""
-    rows: list[tuple[str, ReplyText]] = [(part, r) for r in replies for part in split_body(r.body)]
+    rows: list[tuple[str, ReplyText]] = [
+        (part, r) for r in replies for part in split_body(r.body, max_parts=MAX_REPLY_PARTS)
+    ]
     if not rows:
         return 0
     first = await customers.reserve_reply_seqs(conn, customer_id, len(rows))
@@ -139,9 +182,22 @@ async def queue_notification(
     return "template"
 
 
+async def lock_message(conn: Conn, message_sid: str) -> None:
+    """Serialise, until commit, every transaction touching the delivery state of `message_sid`.
+
+    A send result (which names the row's MessageSid) and that message's status callbacks are
+    handled concurrently (other lanes, other replicas). Under this lock whichever commits second
+    sees the other's row (READ COMMITTED takes a new snapshot per statement), so the row ends at
+    the highest status either way; without it each missed the other's uncommitted row.
+    https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("delivery:" + message_sid,))
+
+
 async def record_status(conn: Conn, message_sid: str, status: str, rank: int, error_code: str | None) -> None:
     """Record a Twilio status callback for `message_sid`: kept in `delivery_events` (once per
     status) and applied to its outbox row only when it moves the state forward (`rank`)."""
+    await lock_message(conn, message_sid)
     await conn.execute(
         "INSERT INTO delivery_events (message_sid, status, status_rank, error_code)"
         " VALUES (%s, %s, %s, %s) ON CONFLICT (message_sid, status) DO NOTHING",
@@ -158,6 +214,8 @@ async def record_status(conn: Conn, message_sid: str, status: str, rank: int, er
 async def record_sent(conn: Conn, reply_id: int, message_sid: str | None) -> None:
     """The notifier handed reply `reply_id` to Twilio as `message_sid`: it is `queued`, unless a
     status callback that arrived first (in `delivery_events`) already says more."""
+    if message_sid:
+        await lock_message(conn, message_sid)
     await conn.execute(
         "UPDATE outbox SET twilio_sid = %s, status = 'queued', status_rank = 1,"
         " status_updated_at = now() WHERE id = %s AND status_rank < 1",
@@ -180,6 +238,8 @@ async def record_failed(
     conn: Conn, reply_id: int, message_sid: str | None, error_code: str | None, error_message: str
 ) -> None:
     """The notifier gave up on reply `reply_id`: `failed`, with Twilio's error (message cut to 500)."""
+    if message_sid:
+        await lock_message(conn, message_sid)
     await conn.execute(
         "UPDATE outbox SET status = 'failed', status_rank = 5,"
         " twilio_sid = COALESCE(%s, twilio_sid), error_code = %s, error_message = %s,"

@@ -523,7 +523,9 @@ async def _modify(turn: Turn, mods: Modifiers, remarks: list[str]) -> str:
     return f"✏️ Updated {line.quantity} x {describe(fields)}."
 
 
-def modified_fields(menu: Menu, line: carts.CartLine, mods: Modifiers, remarks: list[str]) -> dict[str, Any] | None:
+def modified_fields(
+    menu: Menu, line: carts.CartLine, mods: Modifiers, remarks: list[str]
+) -> dict[str, Any] | None:
     """The fields of `line` with `mods` applied (options chosen, replaced in single-choice
     groups, left out), as `build_line` returns them; None when nothing would change or the
     change is impossible (the reason is in `remarks`)."""

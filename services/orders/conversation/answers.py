@@ -12,9 +12,9 @@ import datetime as dt
 import re
 
 from services.orders.conversation import placed_orders, texts
+from services.orders.conversation.adding import describe, modified_fields
 from services.orders.conversation.turn import Turn
 from services.orders.menu import hours
-from services.orders.conversation.adding import describe, modified_fields
 from services.orders.menu.catalog import QUALIFIERS, ChosenOption, Menu, format_money
 from services.orders.menu.delivery_area import named_area
 from services.orders.ordering import lifecycle
@@ -86,7 +86,9 @@ async def answer(turn: Turn, topic: str, subject: str) -> tuple[str, str]:
         return _section(turn, subject)
     if topic == "cart":
         lines = await carts.load_cart(turn.conn, turn.customer_id)
-        return "cart", _cart(lines) + ("\n\nSend *checkout* to order, or tell me what to change." if lines else "")
+        return "cart", _cart(lines) + (
+            "\n\nSend *checkout* to order, or tell me what to change." if lines else ""
+        )
     raise ValueError(f"no answer for the question topic {topic!r}")
 
 
@@ -101,7 +103,10 @@ async def _eta(turn: Turn) -> str:
                 return f"Your order *#{order['number']}* is ready for pickup at {store.name}! 🎉"
             return f"Your order *#{order['number']}* is ready and will be on its way shortly. 🛵"
         if str(order["status"]) == "out_for_delivery":
-            return f"Your order *#{order['number']}* is on its way 🛵 — it should be with you within about {store.delivery.minutes} minutes."
+            return (
+                f"Your order *#{order['number']}* is on its way 🛵 — it should be with you within "
+                f"about {store.delivery.minutes} minutes."
+            )
         if ready is None:
             return f"Your order *#{order['number']}* is {label}; we'll message you as it moves along."
         text = f"⏱️ Your order *#{order['number']}* ({label}) should be ready around {_clock(ready, turn)}"
@@ -123,7 +128,9 @@ def _hours(turn: Turn) -> str:
     days = []
     for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
         spans = store.hours.get(day) or ()
-        shown = ", ".join(f"{s // 60:02d}:{s % 60:02d}–{e // 60:02d}:{e % 60:02d}" for s, e in spans) or "closed"
+        shown = (
+            ", ".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in spans) or "closed"
+        )
         days.append(f"{day.capitalize()} {shown}")
     return f"🕒 {status[:1].upper()}{status[1:].rstrip('.')}.\n" + "\n".join(days)
 
@@ -133,7 +140,9 @@ def _delivery_fee(turn: Turn) -> str:
     if not delivery.enabled:
         return "We don't deliver at the moment, sorry: pickup only. 🏃"
     fee = f"Delivery costs {format_money(delivery.fee)}" if delivery.fee else "Delivery is free"
-    minimum = f", with a minimum order of {format_money(delivery.minimum_order)}" if delivery.minimum_order else ""
+    minimum = (
+        f", with a minimum order of {format_money(delivery.minimum_order)}" if delivery.minimum_order else ""
+    )
     return f"🛵 {fee}{minimum}. It takes about {delivery.minutes} minutes once your order is ready."
 
 
@@ -149,7 +158,9 @@ def _delivery_area(turn: Turn, subject: str) -> str:
         return "🛵 Yes, we deliver! Send your address at checkout."
     where = []
     if area.radius_km is not None:
-        where.append(f"within {area.radius_km:g} km of our store" + (f" ({store.address})" if store.address else ""))
+        where.append(
+            f"within {area.radius_km:g} km of our store" + (f" ({store.address})" if store.address else "")
+        )
     if area.names:
         where.append(_and(list(area.names)))
     if area.postal_codes:
@@ -160,7 +171,7 @@ def _delivery_area(turn: Turn, subject: str) -> str:
         if found is not None:
             return f"🛵 Yes, we deliver to {found}! Delivery is {format_money(delivery.fee)}."
         return (
-            f"We deliver {listed}. If \"{texts.echo(subject)}\" is in that area, we can bring your order; "
+            f'We deliver {listed}. If "{texts.echo(subject)}" is in that area, we can bring your order; '
             "send your address or location 📍 at checkout and I'll check it."
         )
     return f"🛵 We deliver {listed}."
@@ -177,7 +188,10 @@ async def _price(turn: Turn, subject: str) -> tuple[str, str]:
         lines = await carts.load_cart(turn.conn, turn.customer_id)
         if not lines:
             return "price", "Your cart is empty. " + texts.ORDER_HINT
-        return "price", f"Your cart comes to {format_money(carts.subtotal(lines))} before delivery.\n\n" + _cart(lines)
+        return (
+            "price",
+            f"Your cart comes to {format_money(carts.subtotal(lines))} before delivery.\n\n" + _cart(lines),
+        )
     pointed = _POINTED.match(key)
     if pointed is not None:
         # "how much would it be with chicken on it": the line being talked about, changed
@@ -188,8 +202,8 @@ async def _price(turn: Turn, subject: str) -> tuple[str, str]:
         if extra is not None and extra.options:
             return "price", "💲 " + " ".join(_option_price(menu, choice) for choice in extra.options)
         return "ask", (
-            f"Which item would you like the price of? For example *how much is a large margherita*. "
-            f"Send *menu* for all our prices."
+            "Which item would you like the price of? For example *how much is a large margherita*. "
+            "Send *menu* for all our prices."
         )
     parts = [_priced(menu, line.item, line.quantity, line.options, line.excluded) for line in order.lines]
     for amb in order.ambiguous:
@@ -202,7 +216,9 @@ async def _price(turn: Turn, subject: str) -> tuple[str, str]:
     return "price", "💲 " + "\n".join(parts)
 
 
-_POINTED = re.compile(r"^(?:it|that|this|them|mine|my (?:pizza|order|one))(?: be| cost| come to)?(?P<rest>.*)$")
+_POINTED = re.compile(
+    r"^(?:it|that|this|them|mine|my (?:pizza|order|one))(?: be| cost| come to)?(?P<rest>.*)$"
+)
 
 
 def _option_price(menu: Menu, choice: ChosenOption) -> str:
@@ -215,7 +231,9 @@ def _option_price(menu: Menu, choice: ChosenOption) -> str:
     if cost == 0:
         return f"{option.name} costs nothing extra."
     return f"{option.name} is {'+' if cost > 0 else ''}{format_money(cost)}" + (
-        " (the price of a size replaces the default's)." if group.kind == "single" else " on top of the item's price."
+        " (the price of a size replaces the default's)."
+        if group.kind == "single"
+        else " on top of the item's price."
     )
 
 
@@ -224,7 +242,11 @@ async def _price_of_focus(turn: Turn, rest: str) -> str:
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     focus = [line for line in lines if line.id in (turn.state.get("focus") or [])] or lines[-1:]
     if len(focus) != 1:
-        return f"Your cart comes to {format_money(carts.subtotal(lines))} before delivery." if lines else texts.ORDER_HINT
+        return (
+            f"Your cart comes to {format_money(carts.subtotal(lines))} before delivery."
+            if lines
+            else texts.ORDER_HINT
+        )
     line = focus[0]
     words = re.sub(r"\b(?:on it|on that|on top|to it|to that|added|extra)$", "", rest).strip()
     mods = options_only(menu, words) if words else None

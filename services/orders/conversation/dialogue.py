@@ -24,11 +24,11 @@ from services.orders.conversation import adding, answers, checkout, placed_order
 from services.orders.conversation.cart import render_cart
 from services.orders.conversation.texts import CHECKOUT_HINT, echo
 from services.orders.conversation.turn import Turn
-from services.orders.menu.catalog import ChosenOption, Menu
-from services.orders.storage import carts
-from services.orders.storage.carts import MAX_QUANTITY, CartLine
-from services.orders.understanding.acts import Act, Target, read_acts
+from services.orders.menu.catalog import MAX_QUANTITY, ChosenOption, Menu
 from services.orders.ordering import lifecycle
+from services.orders.storage import carts
+from services.orders.storage.carts import CartLine
+from services.orders.understanding.acts import Act, Target, read_acts
 from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult
 from services.orders.understanding.phrases import phrases_for
 
@@ -37,6 +37,7 @@ __all__ = ["answer_choice", "ask_to_clear", "cancel", "drop_pending", "resolve",
 # Single-choice groups whose choice carries over when a line is replaced by another item
 # that has the same group ("swap the large pepperoni for a veggie" keeps it large).
 _TALK_ORDER = ("cancel", "unsure", "never_mind", "done", "ack")
+_EDITS = frozenset({"set_quantity", "adjust", "change", "replace", "restate", "remove"})
 _SMALL_TALK = frozenset(_TALK_ORDER)
 
 
@@ -73,6 +74,8 @@ async def respond(turn: Turn, *, pending: bool = False) -> str | None:
                 seen[act.topic] = text
                 turn.kind = kind if turn.kind in ("reply", kind) else turn.kind
         return "\n\n".join(seen.values())
+    if not await carts.load_cart(turn.conn, turn.customer_id) and all(act.kind in _EDITS for act in acts):
+        return None  # nothing to correct yet: "no onions on the veggie" is an order
     said: list[str] = []
     touched: list[int] = []
     extra: list[str] = []
@@ -175,6 +178,8 @@ def resolve(target: Target, lines: list[CartLine], focus: list[int]) -> list[Car
         pool = [line for line in lines if line.id not in focus] or lines
     elif target.ordinal is not None:
         pool = lines
+    elif target.pointer and target.count and not target.plural:
+        pool = lines  # a bare "one": one unit of anything in the cart
     elif target.pointer:
         pool = focused or lines
     else:
@@ -217,7 +222,10 @@ def _not_found(target: Target, lines: list[CartLine]) -> list[str]:
     if not lines:
         return ["Your cart is empty, so there's nothing to change. " + texts.ORDER_HINT]
     if target.number is not None:
-        return [f"There's no item {target.number} in your cart; it has {len(lines)} line{'s' if len(lines) != 1 else ''}."]
+        return [
+            f"There's no item {target.number} in your cart; "
+            f"it has {len(lines)} line{'s' if len(lines) != 1 else ''}."
+        ]
     return [f"I couldn't find \"{echo(target.said)}\" in your cart, so I didn't change anything."]
 
 
@@ -233,7 +241,9 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
         assert act.new is not None
         before = {line.id for line in lines}
         said = await adding.add_parsed(turn, act.new, show_cart=False)
-        touched.extend(line.id for line in await carts.load_cart(turn.conn, turn.customer_id) if line.id not in before)
+        touched.extend(
+            line.id for line in await carts.load_cart(turn.conn, turn.customer_id) if line.id not in before
+        )
         return [said]
     if act.kind == "restate":
         return await _restate(turn, act, lines, touched)
@@ -262,13 +272,19 @@ async def cancel(turn: Turn, lines: list[CartLine]) -> str:
         turn.state["choice"] = {
             "prompt": "What should I cancel?",
             "options": [
-                {"label": f"Order #{order['number']}", "op": {"op": "cancel_order", "number": int(order["number"])}},
+                {
+                    "label": f"Order #{order['number']}",
+                    "op": {"op": "cancel_order", "number": int(order["number"])},
+                },
                 {"label": "Empty my cart (the order stays)", "op": {"op": "clear"}},
             ],
         }
         await turn.save_state()
         turn.kind = "ask"
-        return f"What should I cancel?\n1. Order #{order['number']}\n2. Empty my cart (the order stays)\nReply with the number, or *never mind*."
+        return (
+            f"What should I cancel?\n1. Order #{order['number']}\n2. Empty my cart (the order stays)\n"
+            "Reply with the number, or *never mind*."
+        )
     if lines:
         return await ask_to_clear(turn)
     turn.kind = "order-cancelled"
@@ -291,7 +307,9 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
         mods = Modifiers(options=new.options, excluded=new.excluded, notes=new.notes)
         explicit = _explicit_quantity(new) or new.quantity > 1
 
-        def op(line: CartLine, mods: Modifiers = mods, new: OrderLine = new, explicit: bool = explicit) -> dict[str, Any] | None:
+        def op(
+            line: CartLine, mods: Modifiers = mods, new: OrderLine = new, explicit: bool = explicit
+        ) -> dict[str, Any] | None:
             fields = adding.modified_fields(menu, line, mods, []) if (mods.options or mods.excluded) else None
             quantity = new.quantity if explicit or new.quantity != line.quantity else line.quantity
             if fields is None and quantity == line.quantity:
@@ -316,14 +334,16 @@ async def _add_instead(turn: Turn, new: ParseResult, touched: list[int]) -> list
     before = {line.id for line in await carts.load_cart(turn.conn, turn.customer_id)}
     text = await adding.add_parsed(turn, new, show_cart=False)
     after = await carts.load_cart(turn.conn, turn.customer_id)
-    touched.extend(line.id for line in after if line.id not in before or line.id in turn.state.get("focus", []))
+    touched.extend(
+        line.id for line in after if line.id not in before or line.id in turn.state.get("focus", [])
+    )
     return [text]
 
 
 async def _set_quantity(
     turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], touched: list[int]
 ) -> list[str]:
-    assert act.target is not None and act.quantity is not None
+    assert act.target is not None
     if not pool:
         if act.new is not None:
             return await _add_instead(turn, act.new, touched)
@@ -331,17 +351,25 @@ async def _set_quantity(
     if act.previous is not None and len(pool) > 1:
         pool = [line for line in pool if line.quantity == act.previous] or pool
     quantity = act.quantity
-    problem = adding.quantity_problem(str(quantity), allow_zero=True)
-    if problem is not None:
-        return [problem]
+    problem = adding.quantity_problem(act.subject if quantity is None else str(quantity), allow_zero=True)
+    if problem is not None or quantity is None:
+        return [f"{problem} For example *change 1 to 2*."]
     chosen = _one(
-        turn, act, pool, lambda line: {"op": "quantity", "line": line.id, "quantity": quantity},
+        turn,
+        act,
+        pool,
+        lambda line: {"op": "quantity", "line": line.id, "quantity": quantity},
         f"Which line should be {quantity}?",
     )
-    return [await _run(turn, {"op": "quantity", "line": line.id, "quantity": quantity}, touched) for line in chosen]
+    return [
+        await _run(turn, {"op": "quantity", "line": line.id, "quantity": quantity}, touched)
+        for line in chosen
+    ]
 
 
-async def _adjust(turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], touched: list[int]) -> list[str]:
+async def _adjust(
+    turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], touched: list[int]
+) -> list[str]:
     assert act.target is not None and act.quantity is not None
     delta = act.quantity
     if not pool:
@@ -391,7 +419,10 @@ async def _remove(
                      "op": {"op": "change", "line": line.id, "fields": fields}}
                 )  # fmt: skip
         if len(options) > 1:
-            turn.state["choice"] = {"prompt": f'What did you mean by "no {echo(act.target.said)}"?', "options": options}
+            turn.state["choice"] = {
+                "prompt": f'What did you mean by "no {echo(act.target.said)}"?',
+                "options": options,
+            }
             listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
             raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\nReply with the number, or *never mind*.")
     chosen = _one(turn, act, pool, op, "Which one should I remove?", plural_ok=True)
@@ -400,7 +431,19 @@ async def _remove(
 
 def _explicit_quantity(line: OrderLine) -> bool:
     first = line.text.split()[0] if line.text.split() else ""
-    return first.isdigit() or first in {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "couple", "dozen"}
+    return first.isdigit() or first in {
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "couple",
+        "dozen",
+    }
 
 
 def _replacement(menu: Menu, old: CartLine, new: ParseResult) -> list[dict[str, Any]] | None:
@@ -441,9 +484,15 @@ async def _replace(
         # "a sprite instead": the line of the same category the customer is talking about
         item = menu.item(new.lines[0].item)
         category = item.category if item else None
-        same = [line for line in pool if (i := menu.item(line.item_code)) is not None and i.category == category]
+        same = [
+            line for line in pool if (i := menu.item(line.item_code)) is not None and i.category == category
+        ]
         if not same:
-            same = [line for line in lines if (i := menu.item(line.item_code)) is not None and i.category == category]
+            same = [
+                line
+                for line in lines
+                if (i := menu.item(line.item_code)) is not None and i.category == category
+            ]
         pool = same
     if not pool:
         return _not_found(act.target, lines) if act.target.items or act.target.number else None
@@ -458,10 +507,17 @@ async def _replace(
         options = []
         for code in amb.candidates:
             fields_list = _replacement(
-                menu, old, ParseResult(lines=(OrderLine(code, amb.quantity, amb.options, amb.excluded, amb.notes),))
+                menu,
+                old,
+                ParseResult(lines=(OrderLine(code, amb.quantity, amb.options, amb.excluded, amb.notes),)),
             )
             if fields_list:
-                options.append({"label": f"{adding.describe(fields_list[0]['fields'])}", "op": {"op": "replace", "line": old.id, "add": fields_list}})
+                options.append(
+                    {
+                        "label": f"{adding.describe(fields_list[0]['fields'])}",
+                        "op": {"op": "replace", "line": old.id, "add": fields_list},
+                    }
+                )
         if not options:
             return None
         turn.state["choice"] = {"prompt": f"What should replace {old.name}?", "options": options}
@@ -477,7 +533,9 @@ async def _replace(
         if units and units < line.quantity:
             # "make one of them a hawaiian": that many units move to the new item
             for each in add:
-                each["quantity"] = units if len(add) == 1 and not _explicit_quantity(new.lines[0]) else each["quantity"]
+                each["quantity"] = (
+                    units if len(add) == 1 and not _explicit_quantity(new.lines[0]) else each["quantity"]
+                )
             return {"op": "replace_units", "line": line.id, "units": units, "add": add}
         return {"op": "replace", "line": line.id, "add": add}
 
@@ -491,7 +549,9 @@ async def _replace(
     return out
 
 
-async def _change(turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], touched: list[int]) -> list[str] | None:
+async def _change(
+    turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], touched: list[int]
+) -> list[str] | None:
     assert act.target is not None and act.modifiers is not None
     menu = turn.store.menu
     if not pool:
@@ -510,15 +570,23 @@ async def _change(turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLi
 
     target = act.target
     single = any((g := menu.group(o.group)) is not None and g.kind == "single" for o in mods.options)
-    if target.pointer and not target.plural and not target.items and len(pool) > 1 and (single or target.count):
+    if (
+        target.pointer
+        and not target.plural
+        and not target.items
+        and len(pool) > 1
+        and (single or target.count)
+    ):
         # "make it large" after "a coke and a water": which one is "it"? Ask, change nothing.
         turn.kind = "ask"
         names = " or the ".join(line.name for line in pool)
-        raise _Ask(f"Which one do you mean: the {names}? For example *make the {pool[0].name.lower()} {_said(mods)}*.")
+        example = f"make the {pool[0].name.lower()} {_said(mods)}"
+        raise _Ask(f"Which one do you mean: the {names}? For example *{example}*.")
     if target.pointer and target.count and not target.plural and sum(line.quantity for line in pool) > 1:
         turn.kind = "ask"
         raise _Ask(
-            f"Which one should be {_said(mods)}? Name it, e.g. *make the {pool[0].name.lower()} {_said(mods)}*, "
+            f"Which one should be {_said(mods)}? Name it, "
+            f"e.g. *make the {pool[0].name.lower()} {_said(mods)}*, "
             "or use its number in the cart.\n\n" + render_cart(lines)
         )
     able = [line for line in pool if op(line) is not None]
@@ -533,6 +601,20 @@ async def _change(turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLi
         if built is not None:
             out.append(await _run(turn, built, touched))
     return out
+
+
+async def _update(turn: Turn, line: CartLine, fields: dict[str, Any]) -> None:
+    """Write a line's new options, exclusions, notes and unit price."""
+    await carts.update_line(
+        turn.conn,
+        turn.customer_id,
+        line.id,
+        unit_price_cents=fields["unit_price_cents"],
+        options=fields["options"],
+        excluded=fields["excluded"],
+        notes=fields["notes"],
+        now=turn.now,
+    )
 
 
 def _said(mods: Modifiers) -> str:
@@ -568,7 +650,7 @@ async def _run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
         quantity = int(op["quantity"])
         if quantity <= 0:
             await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
-            return f"🗑️ Removed {line.quantity} x {line.name}."
+            return f"🗑️ Removed {line.name}."
         await carts.set_quantity(turn.conn, turn.customer_id, line.id, quantity, turn.now)
         touched.append(line.id)
         return f"✏️ Changed {line.name} to {quantity}."
@@ -585,7 +667,9 @@ async def _run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
             for add in op["add"]
             if (s := await adding.add_line(turn, add["fields"], int(add["quantity"]), remarks, touched))
         ]
-        return " ".join([f"🔄 Changed {units} of your {line.quantity} x {line.name} to {', '.join(said)}.", *remarks])
+        return " ".join(
+            [f"🔄 Changed {units} of your {line.quantity} x {line.name} to {', '.join(said)}.", *remarks]
+        )
     if kind == "replace":
         await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
         remarks = []
@@ -595,44 +679,28 @@ async def _run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
             if (s := await adding.add_line(turn, add["fields"], int(add["quantity"]), remarks, touched))
         ]
         return " ".join([f"🔄 Replaced {line.quantity} x {line.name} with {', '.join(said)}.", *remarks])
-    fields = op.get("fields")
-    if kind == "change":
-        await carts.update_line(
-            turn.conn,
-            turn.customer_id,
-            line.id,
-            unit_price_cents=fields["unit_price_cents"],
-            options=fields["options"],
-            excluded=fields["excluded"],
-            notes=fields["notes"],
-            now=turn.now,
-        )
+    fields: dict[str, Any] | None = op.get("fields")
+    if kind == "change" and fields is not None:
+        await _update(turn, line, fields)
         touched.append(line.id)
         return f"✏️ Updated {line.quantity} x {adding.describe(fields)}."
     if kind == "restate":
         if fields is not None:
-            await carts.update_line(
-                turn.conn,
-                turn.customer_id,
-                line.id,
-                unit_price_cents=fields["unit_price_cents"],
-                options=fields["options"],
-                excluded=fields["excluded"],
-                notes=fields["notes"],
-                now=turn.now,
-            )
+            await _update(turn, line, fields)
         quantity = int(op["quantity"])
         if quantity != line.quantity:
             await carts.set_quantity(turn.conn, turn.customer_id, line.id, quantity, turn.now)
         touched.append(line.id)
         shown = adding.describe(fields) if fields is not None else line.name
         return f"✏️ Changed to {quantity} x {shown}."
-    if kind == "split":
+    if kind == "split" and fields is not None:
         units = int(op["units"])
         await carts.set_quantity(turn.conn, turn.customer_id, line.id, line.quantity - units, turn.now)
         remarks = []
-        said = await adding.add_line(turn, fields, units, remarks, touched)
-        return f"✏️ Made {said or units} of your {line.quantity} x {line.name}." + (" " + " ".join(remarks) if remarks else "")
+        moved = await adding.add_line(turn, fields, units, remarks, touched)
+        return f"✏️ Made {moved or units} of your {line.quantity} x {line.name}." + (
+            " " + " ".join(remarks) if remarks else ""
+        )
     raise ValueError(f"unknown cart operation {kind!r}")
 
 
@@ -665,14 +733,15 @@ async def answer_choice(turn: Turn, number: int | None, *, yes: bool = False, no
     return await _changed(turn, [said], touched, [])
 
 
-async def ask_to_clear(turn: Turn, asked: str = "You haven't placed an order yet. Do you want me to empty your cart?") -> str:
+async def ask_to_clear(
+    turn: Turn, asked: str = "You haven't placed an order yet. Do you want me to empty your cart?"
+) -> str:
     """ "cancel" with a cart and no order, or "clear": ask before emptying the cart."""
-    turn.state["choice"] = {"prompt": "Empty your cart?", "options": [{"label": "Empty my cart", "op": {"op": "clear"}}]}
+    turn.state["choice"] = {
+        "prompt": "Empty your cart?",
+        "options": [{"label": "Empty my cart", "op": {"op": "clear"}}],
+    }
     await turn.save_state()
     turn.kind = "confirm-empty-cart"
     lines = await carts.load_cart(turn.conn, turn.customer_id)
-    return (
-        f"{asked}\n\n"
-        + render_cart(lines)
-        + "\n\nReply *yes* to empty it, or *no* to keep it."
-    )
+    return f"{asked}\n\n" + render_cart(lines) + "\n\nReply *yes* to empty it, or *no* to keep it."

@@ -43,7 +43,9 @@ log = logging.getLogger("services.orders.conversation")
 _READABLE_TYPES = frozenset({"text", "button", "interactive", "location"})
 # Commands whose words the dialogue layer reads first: a correction ("remove the last
 # pepperoni"), a question ("what is your address", "how long"), a reference ("change it to 2").
-_READ_AS_ACTS = frozenset({"text", "remove", "change", "info", "info_or_text", "menu_of", "status", "no", "number"})
+_READ_AS_ACTS = frozenset(
+    {"text", "remove", "change", "info", "info_or_text", "menu_of", "status", "no", "number"}
+)
 # Commands that only show something: a pending "did you mean" question survives them.
 _READ_ONLY = frozenset({"menu", "menu_of", "info", "cart", "help", "status", "thanks", "greeting"})
 # A question about the menu rather than an order: "is the salad vegan", "does the veggie have
@@ -170,7 +172,10 @@ async def _dispatch(turn: Turn, command: Command) -> str:
     state = turn.state
     # the bot was waiting for an answer this message may not give: "never mind" drops it
     pending = bool(
-        state.pop("asked", None) or state.get("choice") or state.get("question") or (state.get("checkout") or {}).get("step")
+        state.pop("asked", None)
+        or state.get("choice")
+        or state.get("question")
+        or (state.get("checkout") or {}).get("step")
     )
     if "choice" in state:
         reply = await dialogue.answer_choice(

@@ -58,7 +58,19 @@ _SPAN_RE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 # Payment methods a store may name; the conversation says each in the customer's words.
 PAYMENT_METHODS: frozenset[str] = frozenset(
-    {"cash", "card", "credit-card", "debit-card", "apple-pay", "google-pay", "paypal", "pix", "bizum", "mercado-pago", "online"}
+    {
+        "cash",
+        "card",
+        "credit-card",
+        "debit-card",
+        "apple-pay",
+        "google-pay",
+        "paypal",
+        "pix",
+        "bizum",
+        "mercado-pago",
+        "online",
+    }
 )
 
 
@@ -439,10 +451,16 @@ def _store(value: object, path: str) -> Store:
     pickup_raw = _mapping(m.get("pickup", {"enabled": True}), f"{path}.pickup")
     prep = _int(m, "preparation_minutes", path, 20)
     cart = _cart_limits(m.get("cart", {}), f"{path}.cart")
-    methods = tuple(_code_value(v, f"{path}.payment_methods[{i}]") for i, v in enumerate(_list(m.get("payment_methods", []), f"{path}.payment_methods")))
+    methods = tuple(
+        _code_value(v, f"{path}.payment_methods[{i}]")
+        for i, v in enumerate(_list(m.get("payment_methods", []), f"{path}.payment_methods"))
+    )
     for i, method in enumerate(methods):
         if method not in PAYMENT_METHODS:
-            raise MenuError(f"{path}.payment_methods[{i}]", f"unknown payment method {method!r}, use one of {sorted(PAYMENT_METHODS)}")
+            raise MenuError(
+                f"{path}.payment_methods[{i}]",
+                f"unknown payment method {method!r}, use one of {sorted(PAYMENT_METHODS)}",
+            )
     return Store(
         code=_code(m, path),
         name=_str(m, "name", path),

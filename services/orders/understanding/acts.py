@@ -159,7 +159,7 @@ def clauses(phrases: Phrases, text: str) -> list[Clause]:
     pattern says a new act starts ("remove the coke and add a sprite")."""
     key = normalise(text)
     out: list[Clause] = []
-    for sentence in re.split(r"\s*[.;!?]\s*", key):
+    for sentence in re.split(r"(?:^|\s)[.;!?]+(?=\s|$)", key):
         sentence = sentence.strip(" ,")
         if not sentence:
             continue
@@ -209,7 +209,8 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     # a line number: "item 2", "line 2", "#2", "number 2", "2"
     if tokens and tokens[0] in phrases.line_words and len(tokens) == 2 and tokens[1].isdigit():
         return Target(said, number=int(tokens[1]))
-    if len(tokens) == 1 and tokens[0].isdigit() and said.startswith(("#", "item", "line", "number")):
+    if len(tokens) == 1 and tokens[0].isdigit():
+        # "remove 2", "change 1 to 3": a bare number names a line of the cart as shown
         return Target(said, number=int(tokens[0]))
     if tokens and tokens[0] in phrases.ordinals:
         ordinal = phrases.ordinals[tokens[0]]
@@ -219,7 +220,7 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             if rest in phrases.line_words and ordinal > 0:
                 return Target(said, number=ordinal)
             return Target(said, pointer=True, ordinal=ordinal)
-    if tokens and tokens[0].isdigit() or (tokens and number_of(tokens[0]) and tokens[0] not in ("a", "an")):
+    if (tokens and tokens[0].isdigit()) or (tokens and number_of(tokens[0]) and tokens[0] not in ("a", "an")):
         count = number_of(tokens[0])
         tokens = tokens[1:]
         if tokens and tokens[0] == "of":  # "one of them", "2 of the cokes"
@@ -234,9 +235,9 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             return Target(said, pointer=True, count=count)
     if not rest:
         return None
-    codes = category_items(menu, phrases, rest)
-    if codes:
-        return Target(said, items=codes, ordinal=ordinal, plural=plural or rest.endswith("s"), count=count)
+    section = category_items(menu, phrases, rest)
+    if section:
+        return Target(said, items=section, ordinal=ordinal, plural=plural or rest.endswith("s"), count=count)
     if rest in ("one", "ones") and ordinal is None:
         return Target(said, pointer=True, plural=plural, count=count, other=other)
     result = parse_order(menu, rest)

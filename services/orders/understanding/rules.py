@@ -42,6 +42,7 @@ __all__ = [
 
 _POINTER = Target("", pointer=True)
 # Words that tie options to a line ("olives on the veggie"): such words are no bare item.
+_QUANTITY_SAID = re.compile(r"-?\d+(?:[.,]\d+)?")
 _CONNECTED = re.compile(r"\b(?:on|onto|from|off|in|into|with|for|to)\b")
 
 
@@ -88,7 +89,7 @@ def question_rule(pattern: re.Pattern[str], topic: str) -> Rule:
 
 
 def set_quantity_rule(pattern: re.Pattern[str], *, add_when_missing: bool = False) -> Rule:
-    """"make that 3", "change the coke to 2", "1 not 2": a line's new quantity. With
+    """ "make that 3", "change the coke to 2", "1 not 2": a line's new quantity. With
     `add_when_missing` ("just one coke"), ``new`` holds the order to add instead when no line
     is named that way."""
 
@@ -96,22 +97,25 @@ def set_quantity_rule(pattern: re.Pattern[str], *, add_when_missing: bool = Fals
         match = pattern.fullmatch(clause.key)
         if match is None:
             return None
-        quantity = number_of(_group(match, "n"))
-        if quantity is None:
+        said = _group(match, "n")
+        quantity = number_of(said)
+        if quantity is None and not _QUANTITY_SAID.fullmatch(said):
             return None
         words = _group(match, "t") or _group(match, "t2")
         target = _target(menu, phrases, words)
         if target is None:
             return None
         previous = number_of(_group(match, "m")) if _group(match, "m") else None
-        new = order_of(menu, f"{quantity} {words}") if add_when_missing and words else None
-        return Act("set_quantity", target=target, quantity=quantity, previous=previous, new=new)
+        new = order_of(menu, f"{quantity} {words}") if add_when_missing and words and quantity else None
+        # a quantity that is no whole number ("2.5", "-1") is kept as said: the customer is
+        # told the range instead of the line changing to another number
+        return Act("set_quantity", target=target, quantity=quantity, previous=previous, new=new, subject=said)
 
     return rule
 
 
 def adjust_rule(pattern: re.Pattern[str], sign: int) -> Rule:
-    """"one more", "another coke", "one less": `sign` × n units on a line (1 when no number).
+    """ "one more", "another coke", "one less": `sign` times n units on a line (1 when no number).
     ``new`` holds the order to add when a "more" names no line in the cart."""
 
     def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
@@ -133,7 +137,7 @@ def adjust_rule(pattern: re.Pattern[str], sign: int) -> Rule:
 
 
 def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
-    """"remove the coke", "forget the dessert", "no water": a line (or some units of it) out.
+    """ "remove the coke", "forget the dessert", "no water": a line (or some units of it) out.
 
     With `item_only` ("no X", "without X") the words must name an item and not an option:
     "no onions" is an option left out, not a line removed. When they could be both ("no
@@ -162,7 +166,7 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
 
 
 def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = None) -> Rule:
-    """"swap the coke for a sprite", "instead of the veggie a hawaiian", "a sprite instead":
+    """ "swap the coke for a sprite", "instead of the veggie a hawaiian", "a sprite instead":
     a line replaced by something else. The group ``x`` is the replacement; ``t`` the line
     replaced (absent: the line of the same kind the customer is talking about). When ``t``
     and ``x`` are one group ``tx``, it is split where both parts read (at a connector word
@@ -170,6 +174,8 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
     large") is a change of options instead."""
 
     def pair(menu: Menu, phrases: Phrases, target_words: str, new_words: str) -> Act | None:
+        if target_words.isdigit():
+            return None  # "2 sprites instead of 3" corrects a quantity, it names no line
         target = _target(menu, phrases, target_words)
         if target is None:
             return None
@@ -202,8 +208,10 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
     return rule
 
 
-def change_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = None, *, negate: bool = False) -> Rule:
-    """"thin crust on the pepperoni", "make the margherita gluten free", "one of them large":
+def change_rule(
+    pattern: re.Pattern[str], connectors: frozenset[str] | None = None, *, negate: bool = False
+) -> Rule:
+    """ "thin crust on the pepperoni", "make the margherita gluten free", "one of them large":
     options changed on lines already in the cart. ``o`` is the options, ``t`` the target,
     ``to`` both in one group (target first) to be split; ``n`` how many units of the line
     change ("one of the two"). With `negate` the options are left out ("take the onions off")."""
@@ -257,4 +265,3 @@ def first_of(*rules: Rule) -> Rule:
         return None
 
     return rule
-

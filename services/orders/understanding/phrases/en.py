@@ -37,7 +37,7 @@ __all__ = ["PHRASES"]
 
 # A quantity as said: digits or words ("2", "two", "a couple of").
 NUM = (
-    r"(?:\d{1,4}(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"(?:-?\d{1,9}(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"a couple(?: of)?|couple of|a pair of|a dozen|half a dozen|a single|single|just one|only one)"
 )
 # "it", "that", "them" and the other words that point at the line being talked about.
@@ -61,11 +61,13 @@ LEAD = _re(
     r"oh and|hmm actually|no sorry|sorry no|wait wait|uh oh|oh no)\s+)+"
 )
 TRAIL = _re(
-    r"(?:\s+(?:please|pls|plz|thanks|thank you|thx|ty|then|too|as well|for me|for us|for now|for today|for tonight|"
+    r"(?:\s+(?:please|pls|plz|thanks|thank you|thx|ty|then|too|as well|for me|for us|for now|for today|"
+    r"for tonight|"
     r"from (?:my|the) (?:cart|order|basket|bag|list)|from it|off (?:my|the) (?:order|cart|list)|"
     r"actually|after all|anymore|any more|now|ok|okay|thanks a lot|mate|lol|haha|"
     r"if (?:you can|possible|thats ok|thats okay)|x|xx|lol|haha|pls thx|thanks so much|"
-    r"(?:but\s+)?(?:keep\s+)?(?:the|my)\s+[a-z]+(?:\s+[a-z]+)?\s+(?:is|are|stays?|can stay)(?:\s+(?:fine|ok|okay|good|great))?|"
+    r"(?:but\s+)?(?:keep\s+)?(?:the|my)\s+[a-z]+(?:\s+[a-z]+)?\s+(?:is|are|stays?|can stay)(?:\s+(?:fine|ok|"
+    r"okay|good|great))?|"
     r"(?:its|it s) been (?:ages|forever|an hour|a while)|😡|please and thank you))+$"
 )
 # Cues that a clause corrects what was said before ("2 cokes actually", "sorry, I meant 1").
@@ -122,19 +124,23 @@ _MY = r"(?:my|our|the|me)"
 QUESTIONS: list[Rule] = [
     question_rule(
         _re(
-            r"^(?:what(?:s| is| have| do)?\s+(?:i|we)\s+(?:got|get|have|ordered|order)|whats in my (?:cart|basket|order)|"
+            r"^(?:what(?:s| is| have| do)?\s+(?:i|we)\s+(?:got|get|have|ordered|order)|whats in my (?:cart|"
+            r"basket|order)|"
             r"what is in my (?:cart|basket|order)|show (?:me )?(?:my|the) (?:cart|basket|order)|"
             r"(?:can i|could i|let me) see (?:my|the) (?:cart|basket|order)|what did i order|"
             r"whats my order|what is my order|read (?:me )?(?:my|the) order back|"
-            r"what do i have|what have i (?:got|ordered)|whats the total|what is the total|how much is my total|"
+            r"what do i have|what have i (?:got|ordered)|whats the total|what is the total|"
+            r"how much is my total|"
             r"total so far|my total)\b"
         ),
         "cart",
     ),
     question_rule(
         _re(
-            r"^(?:has|have|did|is)\s+(?:the kitchen|the chef|you|u|you guys|u guys|they|the store|the restaurant|anyone)\s+"
-            r"(?:start|started|starting|get|got|receive|received|begin|began|make|made|making|seen|see|accept|accepted|confirm|confirmed)"
+            r"^(?:has|have|did|is)\s+(?:the kitchen|the chef|you|u|you guys|u guys|they|the store|"
+            r"the restaurant|anyone)\s+"
+            r"(?:start|started|starting|get|got|receive|received|begin|began|make|made|making|seen|see|"
+            r"accept|accepted|confirm|confirmed)"
             r"(?:\s+(?:on|making|cooking|with))?\s+" + "(?:my|our|the)" + r"\s+(?:order|pizzas?|food|meal)\b"
         ),
         "order-status",
@@ -181,11 +187,13 @@ QUESTIONS: list[Rule] = [
     question_rule(
         _re(
             r"\b(?:are|r)\s+(?:you|u|ya|you guys)\s+(?:still\s+)?(?:open|closed|closing)\b|"
-            r"^(?:you|u|ya|you guys|u guys)\s+(?:still\s+)?(?:open|closed)\b|^(?:still\s+)?open\s+(?:now|today|tonight|on|late|tomorrow)\b|"
+            r"^(?:you|u|ya|you guys|u guys)\s+(?:still\s+)?(?:open|closed)\b|^(?:still\s+)?open\s+(?:now|"
+            r"today|tonight|on|late|tomorrow)\b|"
             r"\b(?:opening|business|store|shop|your|trading|open)\s+(?:hours|times)\b|^hours\b|"
             r"\bwhen\s+(?:are|do|does)\s+(?:you|u|the (?:store|shop|restaurant))\s+(?:open|close)\b|"
             r"\bwhat time\s+(?:do|are|does)\s+(?:you|u|the (?:store|shop|restaurant))\s+(?:open|close)\b|"
-            r"\b(?:open|close|closing)\s+(?:now|today|tonight|tomorrow|on (?:mon|tues|wednes|thurs|fri|satur|sun)day|"
+            r"\b(?:open|close|closing)\s+(?:now|today|tonight|tomorrow|on (?:mon|tues|wednes|thurs|fri|"
+            r"satur|sun)day|"
             r"at what time|time)\b|\bis\s+(?:the|your)\s+(?:store|shop|restaurant|kitchen|place)\s+open\b|"
             r"\bwhat are your hours\b|\bwhen do you close\b|\buntil what time\b|\bhow late\b"
         ),
@@ -207,7 +215,8 @@ QUESTIONS: list[Rule] = [
             r"\b(?:do|can|will|would)\s+(?:you|u|ya|you guys)\s+deliver\b|"
             r"\bdeliver(?:y)?\s+(?:to|in|out to|near|around|over to)\s+(?P<s>.+)|"
             r"\bdelivery\s+(?:area|areas|zone|zones|radius|range|region)\b|"
-            r"\bwhere\s+(?:do|can)\s+(?:you|u)\s+deliver\b|\bhow far\s+(?:do|will|can)\s+(?:you|u)\s+deliver\b|"
+            r"\bwhere\s+(?:do|can)\s+(?:you|u)\s+deliver\b|\bhow far\s+(?:do|will|can)\s+(?:you|"
+            r"u)\s+deliver\b|"
             r"\b(?:in|within)\s+(?:your\s+)?(?:delivery\s+)?(?:area|range|zone|radius)\b|"
             r"\bdo you do delivery\b|\bis delivery available\b|\bcan i get (?:it )?delivered\b"
         ),
@@ -220,9 +229,11 @@ QUESTIONS: list[Rule] = [
             r"contactless|checks?|cheques?)\b|"
             r"\b(?:can|could|may)\s+(?:i|we)\s+pay\b|\bhow\s+(?:do|can|should)\s+(?:i|we)\s+pay\b|"
             r"\bpayment\s+(?:methods?|options?|types?)\b|\bcash on delivery\b|"
-            r"\b(?:pay|paying)\s+(?:by|with|in|on)\s+(?:card|cash|credit|debit|apple pay|google pay|phone|delivery)\b|"
+            r"\b(?:pay|paying)\s+(?:by|with|in|on)\s+(?:card|cash|credit|debit|apple pay|google pay|phone|"
+            r"delivery)\b|"
             r"\bwhat\s+(?:payment|payments|forms of payment|ways to pay)\b|\bdo i pay\b|"
-            r"\b(?:cards?|cash|apple pay|google pay|credit cards?|debit cards?|paypal|venmo|amex|visa)\s+(?:ok|okay|accepted|fine|good|works?)\b|"
+            r"\b(?:cards?|cash|apple pay|google pay|credit cards?|debit cards?|paypal|venmo|amex|"
+            r"visa)\s+(?:ok|okay|accepted|fine|good|works?)\b|"
             r"^(?:cards?|cash|apple pay|google pay|credit cards?|debit cards?|paypal|venmo|amex|visa)$"
         ),
         "payment",
@@ -236,7 +247,8 @@ QUESTIONS: list[Rule] = [
             r"\bwhere\s+(?:are|r|is)\s+(?:you|u|ya|the (?:store|shop|restaurant))\s+(?:located|based)\b|"
             r"\bhow\s+(?:can|do)\s+(?:i|we)\s+(?:call|reach|contact|find)\s+(?:you|u|the store)\b|"
             r"\b(?:your|the store s|the stores|the restaurants)\s+(?:address|phone number|phone|location)\b|"
-            r"\bcan i call\b|\bphone number\b|\bwhere do i (?:pick|collect)\b|\bwhere (?:is|s) the (?:store|shop|restaurant)\b|"
+            r"\bcan i call\b|\bphone number\b|\bwhere do i (?:pick|collect)\b|\bwhere (?:is|s) the (?:store|"
+            r"shop|restaurant)\b|"
             r"^(?:address|phone|number|location|phone no|tel|telephone|contact)(?:\s+(?:pls|please|plz))?$|"
             r"\bwhats the number\b|\bwhat is the number\b"
         ),
@@ -246,15 +258,20 @@ QUESTIONS: list[Rule] = [
         _re(
             r"^(?:how much|hw much|how mch|howmuch|hm|price|prices|cost|costs|"
             r"what(?:s| is| does| do| would| will)?(?: the)? (?:price|cost|prices|costs))"
-            r"(?:\s+(?:is|are|for|of|does|do|would|will|be|a|an|to get|to order|are the|is the|4|more|extra|more for|extra for|would it be|is it|for a|for an))*"
+            r"(?:\s+(?:is|are|for|of|does|do|would|will|be|a|an|to get|to order|are the|is the|4|more|extra|"
+            r"more for|extra for|would it be|is it|for a|for an))*"
             r"\s+(?P<s>.+?)(?:\s+(?:cost|costs|be|come to|go for|run|run me|set me back))?$"
         ),
         "price",
     ),
-    question_rule(_re(r"^(?:what|whats|what s)\s+(?:does|do|would|will|is)?\s*(?P<s>.+?)\s+(?:cost|costs|go for|run)$"), "price"),
+    question_rule(
+        _re(r"^(?:what|whats|what s)\s+(?:does|do|would|will|is)?\s*(?P<s>.+?)\s+(?:cost|costs|go for|run)$"),
+        "price",
+    ),
     question_rule(
         _re(
-            r"^(?:what|which)\s+(?:kinds? of |types? of |sorts? of |flavou?rs? of )?(?P<s>[a-z]+(?: [a-z]+)?)\s+"
+            r"^(?:what|which)\s+(?:kinds? of |types? of |sorts? of |"
+            r"flavou?rs? of )?(?P<s>[a-z]+(?: [a-z]+)?)\s+"
             r"(?:do|have|can|does)\s+(?:you|u|ya|you guys)\s+(?:have|got|do|offer|sell|serve|carry)\b|"
             r"^(?:what|which)\s+(?P<s2>[a-z]+)\s+(?:are there|are available|options|choices)\b"
         ),
@@ -291,7 +308,8 @@ EDITS: list[Rule] = [
     # "make that 3", "make it 2 cokes", "make that 1 pepperoni not 2"
     set_quantity_rule(
         _re(
-            r"(?:make|change|set|put|bump|update)\s+(?:it|that|this|them|those|these)\s+(?:to\s+)?(?P<n>{NUM})"
+            r"(?:make|change|set|put|bump|update)\s+(?:it|that|this|them|those|"
+            r"these)\s+(?:to\s+)?(?P<n>{NUM})"
             r"(?:\s+(?P<t>(?!not\b|instead\b).+?))?(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?"
             r"(?:\s+(?:of (?:them|those|it)|instead|total|in total))?"
         )
@@ -306,11 +324,17 @@ EDITS: list[Rule] = [
         )
     ),
     # "the cokes just 2", "cokes: just the one"
-    set_quantity_rule(_re(r"(?P<t>.+?)\s+(?:just|only|should be|to)\s+(?:the\s+)?(?P<n>{NUM}|one)(?:\s+(?:please|pls|of them|total))?")),
+    set_quantity_rule(
+        _re(
+            r"(?P<t>.+?)\s+(?:just|only|should be|to)\s+(?:the\s+)?(?P<n>{NUM}|one)(?:\s+(?:please|pls|"
+            r"of them|total))?"
+        )
+    ),
     # "only 2", "just one pepperoni", "i only want 1 coke", "just 2 of them"
     set_quantity_rule(
         _re(
-            r"(?:(?:i|we)\s+)?(?:only|just|really only|actually only)\s+(?:want|need|wanted|needed|get|have|take|ordered|meant)?\s*"
+            r"(?:(?:i|we)\s+)?(?:only|just|really only|actually only)\s+(?:want|need|wanted|needed|get|have|"
+            r"take|ordered|meant)?\s*"
             r"(?P<n>{NUM})(?:\s+(?:of (?:them|those|it)|x))?(?:\s+(?P<t>(?!not\b|instead\b).+?))?"
             r"(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?(?:\s+(?:total|in total|please))?"
         ),
@@ -319,8 +343,11 @@ EDITS: list[Rule] = [
     # "1 not 2", "2 cokes not 3", "2 instead of 3", "i said 2 not 3", "i meant 1 pepperoni not 2"
     set_quantity_rule(
         _re(
-            r"(?:(?:i|we)\s+(?:said|meant|wanted|asked for|ordered|want|need)\s+)?(?:make (?:it|that)\s+)?(?P<n>{NUM})"
-            r"(?:\s+(?P<t>(?!not\b|instead\b).+?))?\s+(?:not|instead of|rather than|and not|no)\s+(?P<m>{NUM})"
+            r"(?:(?:i|we)\s+(?:said|meant|wanted|asked for|ordered|want|need)\s+|do\s+|give me\s+|get me\s+|"
+            r"i want\s+|id like\s+)?"
+            r"(?:make (?:it|that)\s+)?(?:just\s+|only\s+)?(?P<n>{NUM})"
+            r"(?:\s+(?P<t>(?!not\b|instead\b).+?))?\s+(?:not|instead of|rather than|and not|"
+            r"no)\s+(?P<m>{NUM})"
             r"(?:\s+(?P<t2>.+))?"
         )
     ),
@@ -334,14 +361,16 @@ EDITS: list[Rule] = [
     # "one more", "2 more cokes", "another one", "another coke", "add another"
     adjust_rule(
         _re(
-            r"(?:add\s+|and\s+|plus\s+|also\s+|give me\s+|get me\s+|id like\s+|i want\s+|can i (?:get|have)\s+)?"
+            r"(?:add\s+|and\s+|plus\s+|also\s+|give me\s+|get me\s+|id like\s+|i want\s+|can i (?:get|"
+            r"have)\s+)?"
             r"(?P<n>{NUM}|an?)\s+(?:more|extra|additional)(?:\s+(?:of\s+)?(?P<t>.+))?"
         ),
         +1,
     ),
     adjust_rule(
         _re(
-            r"(?:add\s+|and\s+|plus\s+|also\s+|give me\s+|get me\s+|id like\s+|i want\s+|can i (?:get|have)\s+)?"
+            r"(?:add\s+|and\s+|plus\s+|also\s+|give me\s+|get me\s+|id like\s+|i want\s+|can i (?:get|"
+            r"have)\s+)?"
             r"another(?:\s+(?P<t>(?!one\b).+)|\s+one(?:\s+of (?:those|them|these|it|that))?)?"
         ),
         +1,
@@ -349,11 +378,17 @@ EDITS: list[Rule] = [
     # "one less", "one less coke", "2 fewer waters"
     adjust_rule(_re(r"(?P<n>{NUM}|an?)\s+(?:less|fewer)(?:\s+(?:of\s+)?(?P<t>.+))?"), -1),
     # "remove the coke", "forget the dessert", "delete item 2", "i dont want the wings anymore"
-    remove_rule(_re(_REMOVE_VERB + r"\s+(?:the\s+)?(?P<t>.+?)(?:\s+(?:from|off|out of)\s+(?:my |the )?(?:cart|order|basket|list|bag))?")),
+    remove_rule(
+        _re(
+            _REMOVE_VERB + r"\s+(?:the\s+)?(?P<t>.+?)"
+            r"(?:\s+(?:from|off|out of)\s+(?:my |the )?(?:cart|order|basket|list|bag))?"
+        )
+    ),
     remove_rule(
         _re(
             r"(?:i|we)?\s*(?:dont|do not|no longer|dont really|do not really|didnt|did not)\s+"
-            r"(?:want|need|wanna)\s+(?:the\s+|any\s+|that\s+|those\s+)?(?P<t>.+?)(?:\s+(?:anymore|any more|after all|now|either))?"
+            r"(?:want|need|wanna)\s+(?:the\s+|any\s+|that\s+|those\s+)?(?P<t>.+?)(?:\s+(?:anymore|any more|"
+            r"after all|now|either))?"
         )
     ),
     remove_rule(_re(r"(?:(?:i|we)\s+)?changed? (?:my|our) minds?\s+(?:about|on)\s+(?P<t>.+)")),
@@ -364,15 +399,32 @@ EDITS: list[Rule] = [
         )
     ),
     # "take one of them off", "item 2 out", "the coke can go"
-    remove_rule(_re(r"(?:take|knock|get|leave|drop)\s+(?P<t>.+?)\s+(?:off|out|away)(?:\s+of (?:it|the order|my order|the cart))?")),
-    remove_rule(_re(r"(?P<t>(?:item|line|number|#)\s?\d{1,2}|it|that|those|them|the .+?)\s+(?:out|off|gone|away)")),
+    remove_rule(
+        _re(
+            r"(?:take|knock|get|leave|drop)\s+(?P<t>.+?)\s+(?:off|out|away)(?:\s+of (?:it|the order|"
+            r"my order|the cart))?"
+        )
+    ),
+    remove_rule(
+        _re(r"(?P<t>(?:item|line|number|#)\s?\d{1,2}|it|that|those|them|the .+?)\s+(?:out|off|gone|away)")
+    ),
     # "nvm the tiramisu, just the pizza"
-    remove_rule(_re(r"(?:nvm|never ?mind|forget|no need for|dont need|skip)\s+(?:the\s+)?(?P<t>.+?)(?:\s+(?:just|only)\s+(?:the\s+)?.+)?")),
+    remove_rule(
+        _re(
+            r"(?:nvm|never ?mind|forget|no need for|dont need|skip)\s+(?:the\s+)?(?P<t>.+?)(?:\s+(?:just|"
+            r"only)\s+(?:the\s+)?.+)?"
+        )
+    ),
     # "no water", "no more coke", "without the garlic bread": a line, when it is an item
-    remove_rule(_re(r"(?:no|without|sans|nope no|no more|not the)\s+(?:the\s+|any\s+)?(?P<t>.+)"), item_only=True),
+    remove_rule(
+        _re(r"(?:no|without|sans|nope no|no more|not the)\s+(?:the\s+|any\s+)?(?P<t>.+)"), item_only=True
+    ),
     # "swap the coke for a diet coke", "change the sprite to water", "replace item 2 with a tiramisu"
     replace_rule(
-        _re(r"(?:swap|switch|change|replace|exchange|substitute|sub|trade|turn|convert|make)\s+(?:out\s+)?(?P<tx>.+)"),
+        _re(
+            r"(?:swap|switch|change|replace|exchange|substitute|sub|trade|turn|convert|"
+            r"make)\s+(?:out\s+)?(?P<tx>.+)"
+        ),
         REPLACE_CONNECTORS,
     ),
     # "make the margherita a pepperoni", "turn the coke into a sprite"
@@ -381,25 +433,41 @@ EDITS: list[Rule] = [
     replace_rule(_re(r"not\s+(?:the\s+|a\s+|an\s+)?(?P<tx>.+)"), frozenset({"but", "i want", "make it"})),
     replace_rule(_re(r"not\s+(?:the\s+|a\s+|an\s+)?(?P<tx>.+)")),
     # "switch to build your own", "change to a sprite", "go with the veggie instead"
-    replace_rule(_re(r"(?:switch|change|swap|go|move)\s+(?:it\s+|that\s+)?(?:to|for|with)\s+(?:an?\s+)?(?P<x>.+)")),
+    replace_rule(
+        _re(r"(?:switch|change|swap|go|move)\s+(?:it\s+|that\s+)?(?:to|for|with)\s+(?:an?\s+)?(?P<x>.+)")
+    ),
     # "instead of the veggie a hawaiian", "instead of the coke can i get a sprite"
     replace_rule(_re(r"instead of\s+(?P<t>.+?)\s+" + _WANT + r"\s+(?P<x>.+)")),
     replace_rule(_re(r"instead of\s+(?P<tx>.+)")),
     # "a sprite instead of the coke", "i want a hawaiian instead of the veggie"
-    replace_rule(_re(r"(?:" + _WANT + r"\s+)?(?P<x>.+?)\s+(?:instead of|rather than|in place of|not)\s+(?:the\s+)?(?P<t>.+)")),
+    replace_rule(
+        _re(
+            r"(?:"
+            + _WANT
+            + r"\s+)?(?P<x>.+?)\s+(?:instead of|rather than|in place of|not)\s+(?:the\s+)?(?P<t>.+)"
+        )
+    ),
     # "a sprite instead", "can i have a hawaiian instead", "make it a diet coke instead"
-    replace_rule(_re(r"(?:" + _WANT + r"\s+)?(?P<x>.+?)\s+instead(?:\s+(?:of that|of it|of this|of those|of them))?")),
+    replace_rule(
+        _re(r"(?:" + _WANT + r"\s+)?(?P<x>.+?)\s+instead(?:\s+(?:of that|of it|of this|of those|of them))?")
+    ),
     # "change it to a sprite", "make it a hawaiian", "make that a large"
     replace_rule(
         _re(
-            r"(?:change|switch|swap|make|turn)\s+(?P<t>" + PTR + r")\s+(?:to|for|into|with|in)?\s*(?:an?\s+)?(?P<x>.+)"
+            r"(?:change|switch|swap|make|turn)\s+(?P<t>"
+            + PTR
+            + r")\s+(?:to|for|into|with|in)?\s*(?:an?\s+)?(?P<x>.+)"
         )
     ),
     # "i meant hawaiian", "i said sprite not coke"
-    replace_rule(_re(r"(?:i meant|i mean|i said|i wanted|i asked for|i ordered|it should be|should be)\s+(?P<x>.+)")),
+    replace_rule(
+        _re(r"(?:i meant|i mean|i said|i wanted|i asked for|i ordered|it should be|should be)\s+(?P<x>.+)")
+    ),
     # "one of the margheritas large", "make one of them thin crust", "one of the two pizzas with extra cheese"
     change_rule(
-        _re(r"(?:make\s+|have\s+|change\s+|i want\s+|id like\s+)?(?P<n>one|1|two|2|three|3)\s+of\s+(?P<to>.+)"),
+        _re(
+            r"(?:make\s+|have\s+|change\s+|i want\s+|id like\s+)?(?P<n>one|1|two|2|three|3)\s+of\s+(?P<to>.+)"
+        ),
         None,
     ),
     # "make the margherita gluten free", "change the pepperoni to thin crust", "make it large"
@@ -412,12 +480,17 @@ EDITS: list[Rule] = [
         frozenset({"to", "into", "as", "with", "in"}),
     ),
     # "can the pepperoni be thin crust", "could it have extra cheese"
-    change_rule(_re(r"(?:can|could|will|would|should)\s+(?P<t>.+?)\s+(?:be|have|come with|get|come)\s+(?P<o>.+)")),
+    change_rule(
+        _re(r"(?:can|could|will|would|should)\s+(?P<t>.+?)\s+(?:be|have|come with|get|come)\s+(?P<o>.+)")
+    ),
     # "put the onions back on the veggie"
     change_rule(_re(r"(?:put|add)\s+(?:the\s+)?(?P<o>.+?)\s+back(?:\s+(?:on|onto|in|into))?\s+(?P<t>.+)")),
     # "add mushrooms to the veggie", "put extra cheese on both"
     change_rule(
-        _re(r"(?:add|put|throw|stick|include|sprinkle|give)\s+(?P<o>.+?)\s+(?:on|onto|to|in|into|for|with)\s+(?P<t>.+)")
+        _re(
+            r"(?:add|put|throw|stick|include|sprinkle|give)\s+(?P<o>.+?)\s+(?:on|onto|to|in|into|for|"
+            r"with)\s+(?P<t>.+)"
+        )
     ),
     # "take the onions off the veggie", "hold the olives on it"
     change_rule(
@@ -433,18 +506,25 @@ EDITS: list[Rule] = [
     replace_rule(_re(r"(?:make|turn)\s+(?P<tx>.+)")),
     # "both large", "all of them thin crust", "them large please"
     change_rule(
-        _re(r"(?P<t>both|both of them|all|all of them|them all|them both|all of those|them|both pizzas|all the pizzas)\s+(?P<o>.+)")
+        _re(
+            r"(?P<t>both|both of them|all|all of them|them all|them both|all of those|them|both pizzas|"
+            r"all the pizzas)\s+(?P<o>.+)"
+        )
     ),
     # "the pepperoni with thin crust", "the coke large", "item 2 without onions"
     change_rule(_re(r"(?P<to>(?:the|my|that|item|line|#)\s+.+)")),
 ]
 
 UNSURE = _re(
-    r"(?:change|edit|modify|fix|update|amend|alter)\s+(?:it|that|this|my order|the order|something|my cart|the cart|stuff|a thing)|"
-    r"(?:thats|that is|its|it is|this is)\s+(?:not right|wrong|not correct|incorrect|not what i (?:ordered|asked for|wanted))|"
-    r"(?:wrong|not right|incorrect|mistake|i made a mistake|made a mistake|not what i (?:ordered|asked for|wanted))|"
+    r"(?:change|edit|modify|fix|update|amend|alter)\s+(?:it|that|this|my order|the order|something|my cart|"
+    r"the cart|stuff|a thing)|"
+    r"(?:thats|that is|its|it is|this is)\s+(?:not right|wrong|not correct|incorrect|not what i (?:ordered|"
+    r"asked for|wanted))|"
+    r"(?:wrong|not right|incorrect|mistake|i made a mistake|made a mistake|not what i (?:ordered|asked for|"
+    r"wanted))|"
     r"(?:something|anything) (?:different|else)|add more|more|the other one|the other|other one|"
-    r"i want to change (?:something|it|my order)|can i change (?:something|it|my order)|i need to change (?:something|my order)"
+    r"i want to change (?:something|it|my order)|can i change (?:something|it|my order)|"
+    r"i need to change (?:something|my order)"
 )
 CANCEL = _re(
     r"cancel(?:\s+cancel)*|cancel\s+(?:it|it all|everything|all|all of it|the whole (?:thing|order|lot)|"
@@ -452,10 +532,15 @@ CANCEL = _re(
     r"(?:i want to|i wanna|i need to|i would like to|id like to|can i|could i|please)\s+cancel(?:\s+.+)?|"
     r"start (?:over|again|from scratch|fresh)|(?:lets|can we|could we) start (?:over|again)|"
     r"scrap\s+(?:it|it all|everything|the (?:whole )?(?:order|thing|lot|cart))|"
-    r"(?:clear|empty|delete|remove|wipe|reset)\s+(?:everything|it all|all|all of it|the whole (?:order|cart|thing)|"
+    r"(?:clear|empty|delete|remove|wipe|reset)\s+(?:everything|it all|all|all of it|the whole (?:order|cart|"
+    r"thing)|"
     r"my (?:whole )?(?:cart|order|basket)|the (?:cart|basket|order))|"
-    r"forget (?:the whole (?:order|thing)|everything|all of it|the order)|ordered by mistake|wrong order(?: cancel)?|"
-    r"i dont want (?:anything|it anymore|any of it|this order|the order)|(?:omg )?wrong order cancel(?: cancel)*"
+    r"forget (?:the whole (?:order|thing)|everything|all of it|the order)|ordered by mistake|"
+    r"wrong order(?: cancel)?|"
+    r"i dont want (?:anything|it anymore|any of it|this order|the order)|"
+    r"(?:omg )?wrong order cancel(?: cancel)*|"
+    r"cancel\s+(?:.+\s+)?(?:by mistake|by accident|wrong order)|(?:ordered|placed) (?:it |that |"
+    r"the order )?(?:by mistake|by accident)(?: cancel)?"
 )
 
 
@@ -472,8 +557,9 @@ def _menu_question(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
 
 _MENU_ASK = _re(
     r"(?:any|got any|do you have(?: any)?|have you got(?: any)?|you have(?: any)?|you got(?: any)?|"
-    r"do you do|do you sell|do you serve|show me|show|list|see|send me|give me|what about)\s+"
-    r"(?:the\s+|your\s+|all the\s+|all your\s+|some\s+)?(?P<s>.+?)(?:\s+(?:menu|list|options|selection|please|pls))?"
+    r"do you do|do you sell|do you serve|show me|show|list|see|what about)\s+"
+    r"(?:the\s+|your\s+|all the\s+|all your\s+|some\s+)?(?P<s>.+?)(?:\s+(?:menu|list|options|selection|"
+    r"please|pls))?"
 )
 
 
@@ -494,16 +580,32 @@ def _corrected_number(menu: Menu, phrases: Phrases, clause: Clause) -> Act | Non
     if not clause.corrective or _NUMBER.fullmatch(clause.key) is None:
         return None
     quantity = number_of(clause.key)
-    return Act("set_quantity", target=Target(clause.key, pointer=True), quantity=quantity) if quantity is not None else None
+    return (
+        Act("set_quantity", target=Target(clause.key, pointer=True), quantity=quantity)
+        if quantity is not None
+        else None
+    )
 
 
 _NUMBER = _re(r"{NUM}")
 
 
+# Allergies and diets said on their own are a note for the kitchen, not an option change
+# ("gluten free please" is not "gluten-free crust" on the salad).
+_DIET = _re(
+    r"\b(?:gluten|dairy|lactose|nut|nuts|peanuts?|vegan|vegetarian|allerg\w*|celiac|coeliac|halal|kosher|"
+    r"intoleran\w*)\b"
+)
+
+
 def _bare_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "thin crust", "extra cheese", "no onions" on their own: the lines being talked about."""
+    if _DIET.search(clause.key):
+        return None
     mods = options_only(menu, clause.key)
-    return Act("change", target=Target(clause.key, pointer=True), modifiers=mods) if mods is not None else None
+    return (
+        Act("change", target=Target(clause.key, pointer=True), modifiers=mods) if mods is not None else None
+    )
 
 
 RULES: list[Rule] = [
@@ -527,17 +629,92 @@ PHRASES = Phrases(
     trail=TRAIL,
     split=SPLIT,
     determiners=frozenset(
-        {"the", "my", "our", "that", "this", "those", "these", "both", "all", "each", "every", "of", "your", "them"}
+        {
+            "the",
+            "my",
+            "our",
+            "that",
+            "this",
+            "those",
+            "these",
+            "both",
+            "all",
+            "each",
+            "every",
+            "of",
+            "your",
+            "them",
+        }
     ),
     pointers=frozenset(
-        {"it", "that", "this", "them", "those", "these", "they", "em", "that one", "this one",
-         "the one", "both", "all", "everything", "all of them", "both of them", "them all", "same", "same one"}
-    ),  # fmt: skip
-    plural_pointers=frozenset({"them", "those", "these", "they", "em", "both", "all", "everything", "all of them", "both of them", "them all"}),
-    ordinals={"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5, "5th": 5, "last": -1, "final": -1, "latest": -1, "previous": -1},
+        {
+            "it",
+            "that",
+            "this",
+            "them",
+            "those",
+            "these",
+            "they",
+            "em",
+            "that one",
+            "this one",
+            "the one",
+            "both",
+            "all",
+            "everything",
+            "all of them",
+            "both of them",
+            "them all",
+            "same",
+            "same one",
+        }
+    ),
+    plural_pointers=frozenset(
+        {
+            "them",
+            "those",
+            "these",
+            "they",
+            "em",
+            "both",
+            "all",
+            "everything",
+            "all of them",
+            "both of them",
+            "them all",
+        }
+    ),
+    ordinals={
+        "first": 1,
+        "1st": 1,
+        "second": 2,
+        "2nd": 2,
+        "third": 3,
+        "3rd": 3,
+        "fourth": 4,
+        "4th": 4,
+        "fifth": 5,
+        "5th": 5,
+        "last": -1,
+        "final": -1,
+        "latest": -1,
+        "previous": -1,
+    },
     line_words=frozenset({"item", "items", "line", "lines", "number", "no", "#", "row", "entry"}),
     other_words=frozenset({"other"}),
     corrective=CORRECTIVE,
     adding=ADDING,
-    category_words={"sweet": "desserts", "sweets": "desserts", "pud": "desserts", "pudding": "desserts", "beverage": "drinks", "soda": "drinks", "side dish": "sides", "starter": "sides", "starters": "sides", "appetizer": "sides", "appetizers": "sides"},
+    category_words={
+        "sweet": "desserts",
+        "sweets": "desserts",
+        "pud": "desserts",
+        "pudding": "desserts",
+        "beverage": "drinks",
+        "soda": "drinks",
+        "side dish": "sides",
+        "starter": "sides",
+        "starters": "sides",
+        "appetizer": "sides",
+        "appetizers": "sides",
+    },
 )

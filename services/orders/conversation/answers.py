@@ -14,9 +14,8 @@ import re
 from services.orders.conversation import placed_orders, texts
 from services.orders.conversation.adding import describe, modified_fields
 from services.orders.conversation.turn import Turn
-from services.orders.menu import hours
+from services.orders.menu import delivery_area, hours
 from services.orders.menu.catalog import QUALIFIERS, ChosenOption, Menu, format_money
-from services.orders.menu.delivery_area import named_area
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 from services.orders.understanding.acts import normalise, options_only, order_of
@@ -156,25 +155,16 @@ def _delivery_area(turn: Turn, subject: str) -> str:
     area = delivery.area
     if not area.restricted:
         return "🛵 Yes, we deliver! Send your address at checkout."
-    where = []
-    if area.radius_km is not None:
-        where.append(
-            f"within {area.radius_km:g} km of our store" + (f" ({store.address})" if store.address else "")
-        )
-    if area.names:
-        where.append(_and(list(area.names)))
-    if area.postal_codes:
-        where.append("ZIP codes " + ", ".join(area.postal_codes))
-    listed = "; ".join(where)
+    listed = delivery_area.describe(store)
     if subject:
-        found = named_area(area, subject)
+        found = delivery_area.named_area(area, subject)
         if found is not None:
             return f"🛵 Yes, we deliver to {found}! Delivery is {format_money(delivery.fee)}."
         return (
-            f'We deliver {listed}. If "{texts.echo(subject)}" is in that area, we can bring your order; '
+            f'{listed} If "{texts.echo(subject)}" is in that area, we can bring your order: '
             "send your address or location 📍 at checkout and I'll check it."
         )
-    return f"🛵 We deliver {listed}."
+    return f"🛵 {listed}"
 
 
 async def _price(turn: Turn, subject: str) -> tuple[str, str]:

@@ -28,7 +28,7 @@ from services.orders.menu.catalog import MAX_QUANTITY, ChosenOption, Menu
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 from services.orders.storage.carts import CartLine
-from services.orders.understanding.acts import Act, Target, read_acts
+from services.orders.understanding.acts import Act, Target, normalise, read_acts
 from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult
 from services.orders.understanding.phrases import phrases_for
 
@@ -59,9 +59,10 @@ async def respond(turn: Turn, *, pending: bool = False) -> str | None:
     `pending` says the bot had asked something (a choice, a question, a checkout step) that
     this message leaves unanswered: "never mind" then drops it."""
     menu = turn.store.menu
-    acts = read_acts(menu, turn.inbound.text, phrases_for(language_of(turn)))
+    phrases = phrases_for(language_of(turn))
+    acts = read_acts(menu, turn.inbound.text, phrases)
     if not acts:
-        return None
+        return await _guard(turn, phrases)
     if all(act.kind in _SMALL_TALK for act in acts):
         # "pls cancel, ordered by mistake": the weightiest of what was said
         return await _small_talk(turn, min(acts, key=lambda a: _TALK_ORDER.index(a.kind)), pending)
@@ -97,6 +98,50 @@ async def respond(turn: Turn, *, pending: bool = False) -> str | None:
             return None if not said else "\n\n".join(said)
         said.extend(outcome)
     return await _changed(turn, said, touched, extra)
+
+
+async def _guard(turn: Turn, phrases: Any) -> str | None:
+    """A message no rule read, that names something already in the cart and has a word of
+    change in it ("the coke, can it be a diet instead?"): rather than add what it names, ask.
+    None lets the order parser read it as always."""
+    key = normalise(turn.inbound.text)
+    if not phrases.edit_cues.search(key):
+        return None
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    if not lines:
+        return None
+    menu = turn.store.menu
+    parsed = adding.parse(menu, turn.inbound.text)
+    named = {line.item for line in parsed.lines} | {c for amb in parsed.ambiguous for c in amb.candidates}
+    if not named & {line.item_code for line in lines}:
+        return None
+    options = []
+    for line in parsed.lines:
+        item = menu.item(line.item)
+        if item is None:
+            continue
+        try:
+            fields = adding.build_line(menu, item, line.options, line.excluded, list(line.notes))
+        except adding.LineProblem:
+            continue
+        add = {"fields": fields, "quantity": line.quantity}
+        options.append(
+            {"label": f"Add {line.quantity} x {adding.describe(fields)}", "op": {"op": "add", "add": [add]}}
+        )
+    turn.kind = "ask"
+    turn.state["asked"] = True
+    example = lines[-1].name.lower()
+    text = (
+        "I want to get this right: should I add this, or change what's already in your cart? "
+        f"Tell me like *add 1 {example}*, *make the {example} 2*, *remove the {example}* "
+        f"or *swap the {example} for …*.\n\n" + render_cart(lines)
+    )
+    if options:
+        turn.state["choice"] = {"prompt": "Add it?", "options": options}
+        listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+        text += f"\n\nTo add it, reply {'*yes*' if len(options) == 1 else 'with the number'}:\n{listed}"
+    await turn.save_state()
+    return text
 
 
 async def _changed(turn: Turn, said: list[str], touched: list[int], extra: list[str]) -> str:

@@ -226,6 +226,13 @@ async def _location(turn: Turn) -> str:
 async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
     """Handle an answer to the current checkout step, or None to treat it as anything else."""
     kind = command.kind
+    if kind == "cancel" and step == "confirm":
+        # the summary says *cancel* drops the order: nothing is placed and the cart is emptied
+        await carts.clear_cart(turn.conn, turn.customer_id)
+        turn.state.pop("checkout", None)
+        await turn.save_state()
+        turn.kind = "dropped"
+        return "OK, I dropped that order and emptied your cart. " + texts.ORDER_HINT
     if kind in ("cancel", "no"):
         turn.state.pop("checkout", None)
         await turn.save_state()

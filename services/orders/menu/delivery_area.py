@@ -15,7 +15,7 @@ import unicodedata
 
 from services.orders.menu.catalog import DeliveryArea, Location, Store
 
-__all__ = ["covers", "distance_km", "named_area"]
+__all__ = ["covers", "describe", "distance_km", "named_area"]
 
 _EARTH_RADIUS_KM = 6371.0088
 # Postal codes as people write them: US ZIP (5, or ZIP+4), Brazil's CEP (12345-678), Spain and
@@ -46,6 +46,21 @@ def named_area(area: DeliveryArea, text: str) -> str | None:
         if re.search(rf"\b{re.escape(code.lower())}\b", folded):
             return code
     return None
+
+
+def describe(store: Store) -> str:
+    """ "We deliver within 4 km of 148 Court Street, to Brooklyn Heights, …; ZIP codes …"."""
+    area = store.delivery.area
+    parts = []
+    if area.radius_km is not None:
+        parts.append(
+            f"within {area.radius_km:g} km of our store" + (f" ({store.address})" if store.address else "")
+        )
+    if area.names:
+        parts.append("to " + ", ".join(area.names))
+    if area.postal_codes:
+        parts.append("ZIP codes " + ", ".join(area.postal_codes))
+    return ("We deliver " + "; ".join(parts) + ".") if parts else "We deliver everywhere nearby."
 
 
 def covers(store: Store, *, text: str | None = None, pin: Location | None = None) -> bool | None:

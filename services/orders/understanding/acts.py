@@ -116,7 +116,9 @@ class Phrases:
     ``ordinals`` maps "first"/"last" words to 1/-1 etc.; ``line_words`` are "item"/"line";
     ``other_words`` "other"; ``plural_pointers`` the pointers that name several lines;
     ``corrective`` the cues of a correction ("actually", "I meant"); ``adding`` the words that
-    make a clause an addition whatever the cart holds ("add", "also", "another")."""
+    make a clause an addition whatever the cart holds ("add", "also", "another");
+    ``edit_cues`` the words that say a message may be changing the cart rather than adding to
+    it ("change", "instead", "not"): such a message the rules could not read is asked about."""
 
     language: str
     rules: Sequence[Rule]
@@ -131,6 +133,7 @@ class Phrases:
     other_words: frozenset[str]
     corrective: re.Pattern[str]
     adding: re.Pattern[str]
+    edit_cues: re.Pattern[str]
     category_words: dict[str, str] = field(default_factory=dict)
 
 

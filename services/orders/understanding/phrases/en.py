@@ -76,6 +76,12 @@ CORRECTIVE = _re(
     r"correction|second thoughts?|change of plans?|instead|rather|scratch that|should be|"
     r"should have been|supposed to be|enough|only|just|not)\b"
 )
+# Words that say a message may change the cart rather than add to it.
+EDIT_CUES = _re(
+    r"\b(?:change|swap|switch|replace|instead|rather|actually|not|only|just|remove|delete|take|"
+    r"without|less|fewer|wrong|mistake|meant|mean|sorry|oops|correct|should|edit|fix|update|make|"
+    r"same|other|cancel|forget|drop|scratch)\b"
+)
 # Words that make a clause an addition whatever the cart holds.
 ADDING = _re(r"\b(?:add|also|another|more|plus|extra|too|as well|and a|one more)\b")
 # Where a new act starts inside a sentence: "remove the coke and add a sprite".
@@ -209,6 +215,9 @@ QUESTIONS: list[Rule] = [
             r"\bdelivery\s+(?:is\s+)?free\b|\bdo you charge\b"
         ),
         "delivery-fee",
+    ),
+    question_rule(
+        _re(r"\bdeliver(?:y|ing)?\s+(?:to|in|out to|near|around|over to)\s+(?P<s>.+)"), "delivery-area"
     ),
     question_rule(
         _re(
@@ -704,6 +713,7 @@ PHRASES = Phrases(
     other_words=frozenset({"other"}),
     corrective=CORRECTIVE,
     adding=ADDING,
+    edit_cues=EDIT_CUES,
     category_words={
         "sweet": "desserts",
         "sweets": "desserts",

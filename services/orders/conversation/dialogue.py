@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.orders.conversation import adding, answers, checkout, placed_orders, texts
-from services.orders.conversation.cart import render_cart
+from services.orders.conversation.cart import render_cart, room
 from services.orders.conversation.texts import CHECKOUT_HINT, echo
 from services.orders.conversation.turn import Turn
 from services.orders.menu.catalog import MAX_QUANTITY, ChosenOption, Menu
@@ -156,7 +156,8 @@ async def _changed(turn: Turn, said: list[str], touched: list[int], extra: list[
     await turn.save_state()
     if turn.kind == "reply":
         turn.kind = "changed"
-    cart = render_cart(lines) + ("\n\n" + CHECKOUT_HINT if lines else "")
+    # one message: the cart gets the room the other parts leave (conversation.cart.room)
+    cart = render_cart(lines, room(*said, *extra, CHECKOUT_HINT)) + ("\n\n" + CHECKOUT_HINT if lines else "")
     return "\n\n".join([*said, cart, *extra])
 
 
@@ -693,6 +694,13 @@ async def _run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
         return "That line isn't in your cart any more."
     if kind == "quantity":
         quantity = int(op["quantity"])
+        most = turn.store.menu.store.cart.max_items
+        items = sum(other.quantity for other in lines.values()) - line.quantity + quantity
+        if quantity > line.quantity and items > most:
+            return (
+                f"Your cart can hold {most} items in all, and with {quantity} x {line.name} it would "
+                f"have {items}, so I left it at {line.quantity}."
+            )
         if quantity <= 0:
             await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
             return f"🗑️ Removed {line.name}."

@@ -42,7 +42,9 @@ __all__ = [
 
 _POINTER = Target("", pointer=True)
 # Words that tie options to a line ("olives on the veggie"): such words are no bare item.
-_QUANTITY_SAID = re.compile(r"-?\d+(?:[.,]\d+)?")
+# Anything written as a number, even one no quantity can be ("2.5", "-1", "1e9", "0x10"):
+# kept as said so the customer is told the range instead of the line changing.
+_QUANTITY_SAID = re.compile(r"-?\d[\w.,/-]*")
 _CONNECTED = re.compile(r"\b(?:on|onto|from|off|in|into|with|for|to)\b")
 
 

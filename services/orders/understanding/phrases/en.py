@@ -40,12 +40,14 @@ NUM = (
     r"(?:-?\d{1,9}(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"a couple(?: of)?|couple of|a pair of|a dozen|half a dozen|a single|single|just one|only one)"
 )
+# A quantity as written, even one that cannot be used ("2.5", "1e9", "0x10"): refused with the range.
+NUMISH = NUM[:-1] + r"|-?\d[\w.,/-]*)"
 # "it", "that", "them" and the other words that point at the line being talked about.
 PTR = r"(?:it|that|this|them|those|these|that one|this one|em|they)"
 
 
 def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern.replace("{NUM}", NUM).replace("{PTR}", PTR))
+    return re.compile(pattern.replace("{NUMISH}", NUMISH).replace("{NUM}", NUM).replace("{PTR}", PTR))
 
 
 LEAD = _re(
@@ -327,7 +329,7 @@ EDITS: list[Rule] = [
     set_quantity_rule(
         _re(
             _SET_VERB + r"\s+(?:the\s+)?(?:quantity|qty|number|amount)?\s*(?:of\s+)?(?P<t>.+?)\s+"
-            r"(?:to|into|=|x|qty|quantity|amount|should be)?\s*(?P<n>{NUM})"
+            r"(?:to|into|=|x|qty|quantity|amount|should be)?\s*(?P<n>{NUMISH})"
             r"(?:\s+(?:please|pcs|pieces|items|units|of them|instead|total))?"
             r"(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?"
         )

@@ -80,7 +80,17 @@ async def respond(turn: Turn, *, pending: bool = False) -> str | None:
     said: list[str] = []
     touched: list[int] = []
     extra: list[str] = []
-    for act in acts:
+    removed = False
+    for index, act in enumerate(acts):
+        if index and act.target is not None and act.target.pointer and not act.target.items:
+            # "remove the water, please remove it": "it" is what this message already named
+            if act.kind in ("remove", "set_quantity", "adjust") and said and not touched:
+                continue
+            if touched:
+                adding.focus(turn, touched)
+        if act.kind == "replace" and removed and act.target is not None and act.target.pointer and act.new:
+            # "scrap the wings, garlic bread instead": the replacement of what was just removed
+            act = Act("add", new=act.new)
         if act.kind in _SMALL_TALK:
             continue
         if act.kind == "question":
@@ -96,6 +106,7 @@ async def respond(turn: Turn, *, pending: bool = False) -> str | None:
             return "\n\n".join([*said, ask.text])
         if outcome is None:
             return None if not said else "\n\n".join(said)
+        removed = removed or act.kind == "remove"
         said.extend(outcome)
     return await _changed(turn, said, touched, extra)
 
@@ -224,6 +235,8 @@ def resolve(target: Target, lines: list[CartLine], focus: list[int]) -> list[Car
         pool = [line for line in lines if line.id not in focus] or lines
     elif target.ordinal is not None:
         pool = lines
+    elif target.each:
+        pool = lines  # "one of each"
     elif target.pointer and target.count and not target.plural:
         pool = lines  # a bare "one": one unit of anything in the cart
     elif target.pointer:
@@ -406,6 +419,7 @@ async def _set_quantity(
         pool,
         lambda line: {"op": "quantity", "line": line.id, "quantity": quantity},
         f"Which line should be {quantity}?",
+        plural_ok=act.target.each,
     )
     return [
         await _run(turn, {"op": "quantity", "line": line.id, "quantity": quantity}, touched)
@@ -570,7 +584,7 @@ async def _replace(
         listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
         raise _Ask(f"What should replace {old.name}?\n{listed}\nReply with the number, or *never mind*.")
 
-    units = act.quantity or (act.target.count if act.target.pointer and act.target.count else None)
+    units = act.quantity or act.target.count
 
     def op(line: CartLine) -> dict[str, Any] | None:
         add = _replacement(menu, line, new)

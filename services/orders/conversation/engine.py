@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
 
@@ -41,6 +42,12 @@ log = logging.getLogger("services.orders.conversation")
 
 # Message types a customer can send that carry something we read (text, taps, a location pin).
 _READABLE_TYPES = frozenset({"text", "button", "interactive", "location"})
+# A yes or a no to a question the bot asked, however it is worded ("ya go ahead", "nope keep it").
+_YES = re.compile(
+    r"^(?:yes|yeah|yea|ya|yh|yep|yup|yess+|sure|ok|okay|go ahead|do it|please do|pls do|correct|confirm|"
+    r"confirmed|definitely|absolutely|right|thats right|that s right|empty it|clear it|cancel it|yes please)\b"
+)
+_NO = re.compile(r"^(?:no|nope|nah|dont|do not|keep it|leave it|never ?mind|nvm|not really|no thanks)\b")
 # Commands whose words the dialogue layer reads first: a correction ("remove the last
 # pepperoni"), a question ("what is your address", "how long"), a reference ("change it to 2").
 _READ_AS_ACTS = frozenset(
@@ -178,11 +185,12 @@ async def _dispatch(turn: Turn, command: Command) -> str:
         or (state.get("checkout") or {}).get("step")
     )
     if "choice" in state:
+        key = normalize(inbound.text)
         reply = await dialogue.answer_choice(
             turn,
             command.number if command.kind == "number" else None,
-            yes=command.kind == "yes",
-            no=command.kind in ("no", "cancel"),
+            yes=command.kind == "yes" or bool(_YES.match(key)) or "👍" in inbound.text,
+            no=command.kind in ("no", "cancel") or bool(_NO.match(key)),
         )
         if reply is not None:
             return reply
@@ -405,6 +413,7 @@ async def _note(turn: Turn, command: Command) -> str:
 
 
 async def _number(turn: Turn, command: Command) -> str:
+    turn.kind = "ask"
     return (
         f"What would you like {command.number} of? For example *{command.number} margherita*. "
         "Send *menu* to see everything."
@@ -412,6 +421,13 @@ async def _number(turn: Turn, command: Command) -> str:
 
 
 async def _empty(turn: Turn, command: Command) -> str:
+    """No words at all: an emoji of thanks or joy ("🙏", "🔥") is acknowledged, anything else
+    (a stray character) is asked about."""
+    if any(unicodedata.category(ch) == "So" for ch in turn.inbound.text):
+        turn.kind = "ack"
+        if await carts.load_cart(turn.conn, turn.customer_id):
+            return "😊 Send *checkout* when you're ready, or tell me what else you'd like."
+        return "😊 " + texts.ORDER_HINT
     return texts.EMPTY
 
 

@@ -68,6 +68,7 @@ class Target:
     plural: bool = False
     other: bool = False
     count: int | None = None
+    each: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,17 +135,25 @@ class Phrases:
     corrective: re.Pattern[str]
     adding: re.Pattern[str]
     edit_cues: re.Pattern[str]
+    not_in_targets: frozenset[str]
+    each_words: frozenset[str]
     category_words: dict[str, str] = field(default_factory=dict)
+
+
+_ARROWS = re.compile(r"\s*(?:->|=>|→|⇒|➡️?|⟶)\s*")
 
 
 def normalise(text: str) -> str:
     """The words of `text` as the rules match them: the parser's tokens (lowercase, accents
-    and apostrophes dropped) joined by single spaces, sentence punctuation kept as tokens."""
-    return " ".join(tokenize(text))
+    and apostrophes dropped) joined by single spaces, sentence punctuation kept as tokens; an
+    arrow ("coke → sprite") reads as "to"."""
+    return " ".join(tokenize(_ARROWS.sub(" to ", text)))
 
 
 def number_of(words: str) -> int | None:
-    """The number `words` spell ("2", "two", "a couple of"), or None."""
+    """The number `words` spell ("2", "two", "a couple of", "the one"), or None."""
+    if words in ("the one", "just the one", "only the one"):
+        return 1
     return number_from_words(tuple(words.split()))
 
 
@@ -157,8 +166,34 @@ def _strip(phrases: Phrases, key: str) -> str:
     return key
 
 
-def clauses(phrases: Phrases, text: str) -> list[Clause]:
-    """The clauses of a message: split at sentence ends and where the language's `split`
+def _clause(phrases: Phrases, words: str, text: str) -> Clause:
+    words = words.strip(" ,").replace(" ,", "")
+    return Clause(_strip(phrases, words), text, phrases.corrective.search(words) is not None)
+
+
+def read_clause(menu: Menu, phrases: Phrases, clause: Clause, *, bare: bool = True) -> Act | None:
+    """The act the first matching rule reads in `clause`, or None. With `bare` False the last
+    rule (options on their own, "no onions") is not tried: such words belong to the order
+    they follow ("1 pepperoni, no onions")."""
+    rules = phrases.rules if bare else phrases.rules[:-1]
+    for rule in rules:
+        act = rule(menu, phrases, clause)
+        if act is not None:
+            return act
+    return None
+
+
+def _menu_words(menu: Menu, words: str) -> bool:
+    parsed = parse_order(menu, words)
+    return bool(parsed.lines or parsed.ambiguous or parsed.modifiers or parsed.bad_quantities)
+
+
+def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
+    """The clauses of a message. A sentence that reads as one act is one clause ("please
+    change the hawaiian, I want a veggie"); otherwise its comma-separated parts are: a part
+    that reads as an act by itself starts a clause, a part with menu words joins the one
+    before ("1 pepperoni, no onions"), a part with neither is chatter and dropped ("make that
+    3, the whole family is coming"); each clause is then split where the language's `split`
     pattern says a new act starts ("remove the coke and add a sprite")."""
     key = normalise(text)
     out: list[Clause] = []
@@ -166,13 +201,26 @@ def clauses(phrases: Phrases, text: str) -> list[Clause]:
         sentence = sentence.strip(" ,")
         if not sentence:
             continue
-        parts = phrases.split.split(sentence)
-        for part in parts:
-            part = part.strip(" ,").replace(" ,", "")
-            if part:
-                corrective = phrases.corrective.search(part) is not None
-                out.append(Clause(_strip(phrases, part), text, corrective))
-    return [c for c in out if c.key]
+        whole = _clause(phrases, sentence, text)
+        if whole.key and read_clause(menu, phrases, whole, bare=False) is not None:
+            out.append(whole)
+            continue
+        merged: list[str] = []
+        for part in (p.strip() for p in sentence.split(" , ")):
+            if not part:
+                continue
+            alone = _clause(phrases, part, text)
+            if not merged or (alone.key and read_clause(menu, phrases, alone, bare=False) is not None):
+                merged.append(part)
+            elif _menu_words(menu, part):
+                merged[-1] += " " + part
+            # else: chatter between the parts of an edit
+        for part in merged:
+            for piece in phrases.split.split(part):
+                clause = _clause(phrases, piece, text)
+                if clause.key:
+                    out.append(clause)
+    return out
 
 
 def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
@@ -182,8 +230,8 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     "line 2", "the 2nd one"), then an item, kind or category with optional ordinal, count and
     options ("the last pepperoni", "the two cokes", "the large one", "the drinks")."""
     words = " ".join(w for w in words.replace(",", " ").split())
-    if not words:
-        return None
+    if not words or phrases.not_in_targets & set(words.split()):
+        return None  # "the wings garlic bread instead": a reference holds no verb
     said = words
     tokens = words.split()
     plural = False
@@ -203,6 +251,8 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         return Target(said, pointer=True, plural=plural) if pointing else None
     if rest in phrases.pointers:
         return Target(said, pointer=True, plural=plural or rest in phrases.plural_pointers)
+    if rest in phrases.each_words:
+        return Target(said, pointer=True, plural=True, each=True)
     if tokens[0] in phrases.other_words:
         other = True
         tokens = tokens[1:]
@@ -258,8 +308,15 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         plural = plural or amb.quantity > 1 or _plural_word(amb.phrase)
     if not codes:
         mods = result.modifiers
-        if mods is not None and mods.options and rest.endswith((" one", " ones")):
-            return Target(said, pointer=True, options=mods.options, ordinal=ordinal, other=other)
+        one_with = rest.startswith(("one with", "ones with", "one without", "one in", "one no"))
+        if (
+            mods is not None
+            and (mods.options or mods.excluded)
+            and (rest.endswith((" one", " ones")) or one_with)
+        ):
+            return Target(
+                said, pointer=True, options=mods.options or mods.excluded, ordinal=ordinal, other=other
+            )
         return None
     return Target(
         said,
@@ -319,17 +376,10 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     something becomes an ``add`` when another clause is an act ("remove the coke, add a
     sprite"); a clause that is neither makes the whole reading ``()``: a message half
     understood is better read by the order parser, which says what it did not find."""
-    parts = clauses(phrases, text)
+    parts = clauses(menu, phrases, text)
     if not parts:
         return ()
-    acts: list[Act | None] = []
-    for clause in parts:
-        act = None
-        for rule in phrases.rules:
-            act = rule(menu, phrases, clause)
-            if act is not None:
-                break
-        acts.append(act)
+    acts: list[Act | None] = [read_clause(menu, phrases, clause) for clause in parts]
     edits = any(a is not None and a.kind not in ("ack", "question") for a in acts)
     if all(a is None for a in acts) and not any(c.corrective for c in parts):
         return ()

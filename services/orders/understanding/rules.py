@@ -85,7 +85,8 @@ def question_rule(pattern: re.Pattern[str], topic: str) -> Rule:
         match = pattern.search(clause.key)
         if match is None:
             return None
-        return Act("question", topic=topic, subject=_group(match, "s"))
+        subject = _group(match, "s") or _group(match, "s2") or _group(match, "s3")
+        return Act("question", topic=topic, subject=subject)
 
     return rule
 

@@ -23,6 +23,7 @@ from services.orders.understanding.acts import (
     order_of,
     read_target,
 )
+from services.orders.understanding.parser import Modifiers
 from services.orders.understanding.rules import (
     adjust_rule,
     change_rule,
@@ -38,7 +39,7 @@ __all__ = ["PHRASES"]
 # A quantity as said: digits or words ("2", "two", "a couple of").
 NUM = (
     r"(?:-?\d{1,9}(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"a couple(?: of)?|couple of|a pair of|a dozen|half a dozen|a single|single|just one|only one)"
+    r"a couple(?: of)?|couple of|a pair of|a dozen|half a dozen|a single|single|just one|only one|the one)"
 )
 # A quantity as written, even one that cannot be used ("2.5", "1e9", "0x10"): refused with the range.
 NUMISH = NUM[:-1] + r"|-?\d[\w.,/-]*)"
@@ -89,43 +90,46 @@ ADDING = _re(r"\b(?:add|also|another|more|plus|extra|too|as well|and a|one more)
 # Where a new act starts inside a sentence: "remove the coke and add a sprite".
 SPLIT = _re(
     r"\s*(?:,|\band\b|\bthen\b|\bplus\b|\balso\b|\bbut\b)\s+(?=(?:also |then |please )?"
-    r"(?:add|remove|delete|drop|take|make|change|swap|switch|replace|forget|cancel|put|"
+    r"(?:add|remove|delete|drop|take|make|change|swap|switch|replace|forget|cancel|put|throw|"
     r"get|give me|i want|id like|ill have|can i (?:get|have)|no more|instead)\b)"
 )
 
 # -- small talk -------------------------------------------------------------------------
 NEVER_MIND = _re(
-    r"(?:never ?mind|nvm|nevermind|nm|forget (?:it|that|about it|that one|about that)|"
+    r"(?:(?:oh|ah|hmm|ok|okay|no)\s+)?(?:never ?mind|nvm|nevermind|nm|forget (?:it|that|about it|that one|about that)|"
     r"scratch that|ignore (?:that|it|me|my last message|the last message|this)|cancel that|"
-    r"doesnt matter|it doesnt matter|no worries|dont worry(?: about it)?|skip it|leave it|"
+    r"doesnt matter|it doesnt matter|no worries|dont worry(?: about it)?|skip it|"
     r"forget i (?:said|asked) (?:that|anything)|not important|no matter|disregard(?: that)?|"
     r"leave it(?: as it is| as is| like that| be)?|keep it(?: as it is| as is| like that)?|as you were|"
-    r"all good|its fine|it s fine|thats fine|fine as is|no change|dont change (?:it|anything)|"
-    r"oh nevermind|oh never mind|nevermind then|never mind then|nvm then)"
+    r"all good|its fine|it s fine|thats fine|fine as is|no change|dont change (?:it|anything))"
+    r"(?:\s+(?:then|leave it|forget it|its fine|all good|keep it|leave it as it is|thanks))*"
 )
-DONE = _re(
-    r"(?:(?:no|nope|nah|no thanks|no thank you|thanks|thank you)\s+)?"
-    r"(?:(?:thats|that is|thatll be|that will be|that would be|thatd be|that should be|"
-    r"that should do(?: it)?|that does it|that will do|thatll do|that is it|thats it|"
-    r"thats everything|that is everything|thats all|that is all|all done|done|im done|"
-    r"i am done|were done|we are done|im good|were good|im all set|all set|"
-    r"nothing else|nothing more|no more|none else|thats enough|enough|finished|"
-    r"i think thats (?:all|it|everything)|i think thats it)"
-    r"(?:\s+(?:all|it|everything|thanks|thank you|for now|for today|for me|for us|"
-    r"for tonight|then|please))*)"
+_DONE_PRE = r"(?:no|nope|nah|no thanks|no thank you|thanks|thank you|i think|ok|okay|so|yeah|yep|um|im good|were good|and)"
+_DONE_CORE = (
+    r"(?:(?:i think )?(?:thats|that is|thatll be|that will be|that would be|thatd be|that should be|"
+    r"that should do|that does|that will do|thatll do)(?:\s+(?:it|all|everything|enough))?|all done|done|im done|"
+    r"i am done|were done|we are done|im good|were good|im all set|all set|nothing else|nothing more|no more|"
+    r"none else|enough|finished|just that|just those|thats everything|that s everything)"
 )
-ACK = _re(
-    r"(?:ok+|okay|okey|k+|cool|great|nice|perfect|awesome|alright|all right|got it|gotcha|"
-    r"noted|lovely|brilliant|excellent|sounds good|sounds great|sure|fine|good|thanks|"
-    r"thank you|thx|ty|tks|cheers|ta|much appreciated|appreciate it|wonderful|amazing|"
-    r"super|sweet|yay|yes thanks|ok thanks|okay thanks|great thanks|perfect thanks|"
-    r"cool thanks|nice thanks|thanks a lot|thank you so much|thank you very much|many thanks|"
-    r"thanks so much|thanks a bunch|love it|great stuff|good stuff|no problem|np|"
-    r"understood|makes sense|fair enough|right|right ok|ok cool|ok great|okay cool|thank u|thanku|"
-    r"tnx|thnx|thanx|cool thank u|cool thanks|ok thank u|great thank u|thank u so much|"
-    r"ok perfect|okay perfect|ok good|okay great|oh ok|oh okay|ah ok|ah okay)"
-    r"(?:\s+(?:so much|a lot|a bunch|very much|mate|man|buddy|friend|again|x+|lol))*"
+_DONE_SUF = (
+    r"(?:all|it|everything|thanks|thank you|thank u|for now|for today|for me|for us|for tonight|then|please|"
+    r"i think|just that|just those|cheers|thats everything|that s everything|thanks so much)"
 )
+DONE = _re(rf"(?:{_DONE_PRE}\s+)*{_DONE_CORE}(?:\s+{_DONE_SUF})*")
+_ACK_WORD = (
+    r"(?:ok+|okay|okey|k+|cool|great|nice|perfect|awesome|alright|all right|got it|gotcha|noted|lovely|"
+    r"brilliant|excellent|sounds good|sounds great|sure|fine|good|thanks|thank you|thank u|thanku|thx|ty|"
+    r"tks|tnx|thnx|thanx|cheers|ta|much appreciated|appreciate it|appreciated|wonderful|amazing|super|sweet|"
+    r"sweet as|yay|yes|yeah|yep|understood|makes sense|fair enough|right|oh|ah|so much|a lot|a bunch|"
+    r"very much|love it|great stuff|good stuff|no problem|np|legend|youre a star|you re a star|lifesaver|"
+    r"you re a lifesaver|youre a lifesaver|brill|ace|champion|top|wicked|dope|lit|yummy|cant wait|"
+    r"can t wait|looking forward to it|nice one|good one|kind|so kind|how kind)"
+)
+_VOCATIVE = (
+    r"(?:mate|man|buddy|friend|dear|bro|bruh|fam|love|hun|sis|guys|again|x+|lol|haha|boss|chief|"
+    r"my friend|sir|maam|pal|dude|mister|champ)"
+)
+ACK = _re(rf"{_ACK_WORD}(?:\s+{_ACK_WORD})*(?:\s+{_VOCATIVE})*")
 
 # -- questions: what the store's data answers ----------------------------------------------
 _MY = r"(?:my|our|the|me)"
@@ -251,7 +255,7 @@ QUESTIONS: list[Rule] = [
     ),
     question_rule(
         _re(
-            r"\b(?:whats|what is|what s|give me|send me|tell me|need|share)\s+(?:your|the)\s+"
+            r"\b(?:whats|what is|what s|give me|send me|tell me|need|share)\s+(?:your|ur|the)\s+"
             r"(?:address|location|phone|phone number|number|telephone|contact|contact details|"
             r"store address|shop address|restaurant address)\b|"
             r"\bwhere\s+(?:are|r)\s+(?:you|u|ya|you guys)(?:\s+(?:located|based|at))?$|"
@@ -261,7 +265,8 @@ QUESTIONS: list[Rule] = [
             r"\bcan i call\b|\bphone number\b|\bwhere do i (?:pick|collect)\b|\bwhere (?:is|s) the (?:store|"
             r"shop|restaurant)\b|"
             r"^(?:address|phone|number|location|phone no|tel|telephone|contact)(?:\s+(?:pls|please|plz))?$|"
-            r"\bwhats the number\b|\bwhat is the number\b"
+            r"\bwhats the number\b|\bwhat is the number\b|\bwhat number (?:can|do|should) i (?:ring|call|phone|text)\b|"
+            r"\b(?:ring|call|phone) (?:you|u|the (?:store|shop|restaurant))\b"
         ),
         "contact",
     ),
@@ -284,7 +289,8 @@ QUESTIONS: list[Rule] = [
             r"^(?:what|which)\s+(?:kinds? of |types? of |sorts? of |"
             r"flavou?rs? of )?(?P<s>[a-z]+(?: [a-z]+)?)\s+"
             r"(?:do|have|can|does)\s+(?:you|u|ya|you guys)\s+(?:have|got|do|offer|sell|serve|carry)\b|"
-            r"^(?:what|which)\s+(?P<s2>[a-z]+)\s+(?:are there|are available|options|choices)\b"
+            r"^(?:what|which)\s+(?P<s2>[a-z]+)\s+(?:are there|are available|options|choices)\b|"
+            r"^(?:what|which)\s+(?P<s3>[a-z]+)\s+(?:do\s+)?(?:you|u|ya)\s+(?:got|have)\b"
         ),
         "menu",
     ),
@@ -307,7 +313,73 @@ _WANT = (
 REPLACE_CONNECTORS = frozenset({"for", "with", "to", "into", "by"})
 CHANGE_CONNECTORS = frozenset({"on", "for", "to", "with", "in", "onto", "into"})
 
+_SWAP = _re(
+    r"(?:swap|switch|change|replace|sub|substitute|trade)\s+(?:out\s+)?(?:the\s+)?(?P<old>.+?)\s+(?:for|with|to)\s+"
+    r"(?:some\s+)?(?P<new>.+?)\s+(?:on|in|for)\s+(?P<t>.+)"
+)
+
+
+def _topping_swap(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "swap the ham for bacon on the hawaiian": one option out, another in, on a line."""
+    match = _SWAP.fullmatch(clause.key)
+    if match is None:
+        return None
+    old, new = options_only(menu, match["old"]), options_only(menu, match["new"])
+    target = read_target(menu, phrases, match["t"])
+    if old is None or new is None or target is None or not old.options:
+        return None
+    mods = Modifiers(options=new.options, excluded=old.options, text=f"{match['new']}")
+    return Act("change", target=target, modifiers=mods)
+
+
+_INSTEAD_OF = _re(
+    r"(?:(?P<t>.+?)\s+)?(?P<new>[a-z ]+?)\s+(?:instead of|rather than|not)\s+(?:the\s+)?(?P<old>[a-z ]+)"
+)
+
+
+def _option_instead(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "pepperoni, hand tossed instead of thin", "thin crust not thick": an option replacing
+    another of the same line (the line named, or the one being talked about)."""
+    match = _INSTEAD_OF.fullmatch(clause.key)
+    if match is None:
+        return None
+    old, new = options_only(menu, match["old"]), options_only(menu, match["new"])
+    if old is None or new is None or not new.options:
+        return None
+    words = match["t"] or ""
+    target = read_target(menu, phrases, words) if words else Target("", pointer=True)
+    return Act("change", target=target, modifiers=new) if target is not None else None
+
+
+_KEEP = r"(?:\s+(?:just|only|keep)\s+(?:the\s+)?[a-z ]+)?"
 EDITS: list[Rule] = [
+    # "2 is plenty", "nah 2 pizzas is enough", "4 of those is fine"
+    set_quantity_rule(
+        _re(
+            r"(?P<n>{NUM})(?:\s+of\s+(?:those|them|these|it))?(?:\s+(?P<t>(?!is\b|are\b|will\b|would\b).+?))?\s+"
+            r"(?:is|are|will be|would be|should be)\s+(?:plenty|enough|fine|good|ok|okay|all i need|all we need|"
+            r"more than enough|loads|heaps)"
+        )
+    ),
+    # "just one of each", "2 of each please"
+    set_quantity_rule(_re(r"(?:(?:just|only)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>each|every one|everything)")),
+    # "it should be four of those, not two"
+    set_quantity_rule(
+        _re(
+            r"(?:it|that|they|those|these|them)\s+(?:should be|should have been|was supposed to be|is supposed to be)\s+"
+            r"(?P<n>{NUM})(?:\s+of\s+(?:those|them|these|it))?(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?"
+        )
+    ),
+    # "we'll have 2 of the margherita", "i'll have 2 of those", "3 of the cokes please"
+    set_quantity_rule(
+        _re(
+            r"(?:(?:we ll|well|we will|ill|i will|i ll|id like|i d like|i want|we want|give me|get me|can i get|"
+            r"can i have|lets do|do|make it)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>(?:the|those|them|these|that|it)(?:\s+.+)?)"
+        ),
+        add_when_missing=True,
+    ),
+    # "hawaiian x2", "the coke x 3"
+    set_quantity_rule(_re(r"(?P<t>.+?)\s+x\s?(?P<n>\d{1,3})"), add_when_missing=True),
     # "item 2 to 3", "line 1 x2", "#3 qty 2"
     set_quantity_rule(
         _re(
@@ -409,6 +481,13 @@ EDITS: list[Rule] = [
             r"needs to go|is out|out please|no more|not anymore|is not necessary|not necessary)"
         )
     ),
+    # "item 2 was a mistake", "the wings were wrong"
+    remove_rule(
+        _re(
+            r"(?P<t>.+?)\s+(?:was|is|were|are)\s+(?:a\s+|my\s+)?(?:mistake|wrong|an error|by mistake|not what i wanted|"
+            r"a typo|a mistake sorry)(?:\s+(?:remove|delete|take off|drop)\s+(?:it|that|them))?"
+        )
+    ),
     # "take one of them off", "item 2 out", "the coke can go"
     remove_rule(
         _re(
@@ -417,7 +496,9 @@ EDITS: list[Rule] = [
         )
     ),
     remove_rule(
-        _re(r"(?P<t>(?:item|line|number|#)\s?\d{1,2}|it|that|those|them|the .+?)\s+(?:out|off|gone|away)")
+        _re(
+            r"(?P<t>(?:item|line|number|#)\s?\d{1,2}|\d{1,2}|it|that|those|them|the .+?)\s+(?:out|off|gone|away)"
+        )
     ),
     # "nvm the tiramisu, just the pizza"
     remove_rule(
@@ -428,7 +509,8 @@ EDITS: list[Rule] = [
     ),
     # "no water", "no more coke", "without the garlic bread": a line, when it is an item
     remove_rule(
-        _re(r"(?:no|without|sans|nope no|no more|not the)\s+(?:the\s+|any\s+)?(?P<t>.+)"), item_only=True
+        _re(r"(?:no|without|sans|nope no|no more|not the|not)\s+(?:the\s+|any\s+)?(?P<t>.+?)" + _KEEP),
+        item_only=True,
     ),
     # "swap the coke for a diet coke", "change the sprite to water", "replace item 2 with a tiramisu"
     replace_rule(
@@ -438,6 +520,26 @@ EDITS: list[Rule] = [
         ),
         REPLACE_CONNECTORS,
     ),
+    # "rather a hawaiian than the veggie", "i'd rather the veggie than the margarita"
+    replace_rule(
+        _re(
+            r"(?:(?:i|we)\s+)?(?:would|d|id)?\s*rather(?:\s+have)?\s+(?:an?\s+|the\s+)?(?P<x>.+?)\s+than\s+(?P<t>.+)"
+        )
+    ),
+    # "can the coke be a water instead", "could the margherita be a pepperoni"
+    replace_rule(_re(r"(?:can|could|would)\s+(?P<t>.+?)\s+be\s+(?:an?\s+)?(?P<x>.+?)(?:\s+instead)?")),
+    # "the margherita should be a veggie", "the coke should have been a sprite"
+    replace_rule(
+        _re(
+            r"(?P<t>.+?)\s+(?:should be|should have been|was meant to be|is meant to be)\s+(?:an?\s+)?(?P<x>.+)"
+        )
+    ),
+    # "instead a veggie", "instead, a sprite please"
+    replace_rule(_re(r"instead\s+(?:an?\s+|the\s+|of that\s+|of it\s+)?(?P<x>(?!of\b).+)")),
+    # "swap the ham for bacon on the hawaiian": one topping for another on a line
+    _topping_swap,
+    # "pepperoni, hand tossed instead of thin": an option for another on a line
+    _option_instead,
     # "make the margherita a pepperoni", "turn the coke into a sprite"
     replace_rule(_re(r"(?:make|turn|change)\s+(?P<tx>.+)"), frozenset({"a", "an", "into"})),
     # "not sprite, diet coke", "not the veggie but a hawaiian"
@@ -522,8 +624,12 @@ EDITS: list[Rule] = [
             r"all the pizzas)\s+(?P<o>.+)"
         )
     ),
-    # "the pepperoni with thin crust", "the coke large", "item 2 without onions"
-    change_rule(_re(r"(?P<to>(?:the|my|that|item|line|#)\s+.+)")),
+    # "the pepperoni with thin crust", "the coke large", "item 2 without onions", "both drinks in a bottle"
+    change_rule(
+        _re(r"(?P<to>(?:the|my|that|item|line|#|both|all|all the|first|second|last|other|1st|2nd)\s+.+)")
+    ),
+    # "hawaiian → pepperoni", "sprite to water": a line to another item
+    replace_rule(_re(r"(?P<t>[a-z][a-z ]*?)\s+to\s+(?:an?\s+)?(?P<x>[a-z0-9][a-z0-9 ]*)")),
 ]
 
 UNSURE = _re(
@@ -716,6 +822,34 @@ PHRASES = Phrases(
     corrective=CORRECTIVE,
     adding=ADDING,
     edit_cues=EDIT_CUES,
+    each_words=frozenset({"each", "every one", "everything", "each one", "all of them", "them all"}),
+    not_in_targets=frozenset(
+        {
+            "add",
+            "get",
+            "want",
+            "make",
+            "change",
+            "swap",
+            "instead",
+            "remove",
+            "take",
+            "keep",
+            "off",
+            "from",
+            "would",
+            "should",
+            "could",
+            "can",
+            "need",
+            "be",
+            "is",
+            "was",
+            "are",
+            "rather",
+            "than",
+        }
+    ),  # fmt: skip
     category_words={
         "sweet": "desserts",
         "sweets": "desserts",

@@ -410,6 +410,27 @@ async def _set_quantity(
     if act.previous is not None and len(pool) > 1:
         pool = [line for line in pool if line.quantity == act.previous] or pool
     quantity = act.quantity
+    if act.or_more and quantity and len(pool) == 1:
+        # "pepperoni x2" with 2 already there: 2 in all, or 2 more? Asked, never guessed.
+        line = pool[0]
+        more = min(line.quantity + quantity, MAX_QUANTITY)
+        turn.state["choice"] = {
+            "prompt": f"You have {line.quantity} x {line.name}. Do you want:",
+            "options": [
+                {
+                    "label": f"{quantity} in all",
+                    "op": {"op": "quantity", "line": line.id, "quantity": quantity},
+                },
+                {
+                    "label": f"{quantity} more ({more} in all)",
+                    "op": {"op": "quantity", "line": line.id, "quantity": more},
+                },
+            ],
+        }
+        raise _Ask(
+            f"You have {line.quantity} x {line.name}. Do you want:\n1. {quantity} in all\n"
+            f"2. {quantity} more ({more} in all)\nReply with the number."
+        )
     problem = adding.quantity_problem(act.subject if quantity is None else str(quantity), allow_zero=True)
     if problem is not None or quantity is None:
         return [f"{problem} For example *change 1 to 2*."]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
 
@@ -42,10 +41,13 @@ log = logging.getLogger("services.orders.conversation")
 
 # Message types a customer can send that carry something we read (text, taps, a location pin).
 _READABLE_TYPES = frozenset({"text", "button", "interactive", "location"})
+# Emoji that say thanks or joy: acknowledged. Others (🍕) are asked about like any unclear text.
+_THANKS_EMOJI = frozenset("🙏👍❤️💛💙💚🧡💜🖤🤍😊🙂😀😃😄😁😍🥰😘🤩🔥🙌👌💯✅👏🤗☺🎉🥳😋🤤")
 # A yes or a no to a question the bot asked, however it is worded ("ya go ahead", "nope keep it").
 _YES = re.compile(
     r"^(?:yes|yeah|yea|ya|yh|yep|yup|yess+|sure|ok|okay|go ahead|do it|please do|pls do|correct|confirm|"
-    r"confirmed|definitely|absolutely|right|thats right|that s right|empty it|clear it|cancel it|yes please)\b"
+    r"confirmed|definitely|absolutely|right|thats right|that s right|empty it|clear it|cancel it|"
+    r"yes please)\b"
 )
 _NO = re.compile(r"^(?:no|nope|nah|dont|do not|keep it|leave it|never ?mind|nvm|not really|no thanks)\b")
 # Commands whose words the dialogue layer reads first: a correction ("remove the last
@@ -65,7 +67,8 @@ _QUESTION_START = re.compile(
 _REQUEST = re.compile(
     r"\b(?:can|could|may|will|would)\s+(?:i|we|you|u|ya)\s+(?:please\s+|also\s+|just\s+)*"
     r"(?:get|have|order|add|take|grab|bring|send|make|put|give|do|try)\b"
-    r"|\b(?:i|we|id|wed|ill)\s+(?:would\s+|will\s+|also\s+|just\s+)*(?:like|want|wanna|need|take|have|get|order)\b"
+    r"|\b(?:i|we|id|wed|ill)\s+(?:would\s+|will\s+|also\s+|just\s+)*(?:like|want|wanna|need|take|have|get|"
+    r"order)\b"
     r"|\b(?:give|get|bring|send)\s+(?:me|us)\b|\b(?:add|order)\b"
 )
 # Saying what one eats ("I'm vegan", "we are vegetarian"): never an item, even where a word
@@ -423,7 +426,7 @@ async def _number(turn: Turn, command: Command) -> str:
 async def _empty(turn: Turn, command: Command) -> str:
     """No words at all: an emoji of thanks or joy ("🙏", "🔥") is acknowledged, anything else
     (a stray character) is asked about."""
-    if any(unicodedata.category(ch) == "So" for ch in turn.inbound.text):
+    if any(ch in _THANKS_EMOJI for ch in turn.inbound.text):
         turn.kind = "ack"
         if await carts.load_cart(turn.conn, turn.customer_id):
             return "😊 Send *checkout* when you're ready, or tell me what else you'd like."

@@ -79,7 +79,8 @@ class Act:
     units to remove (remove; None removes the whole line) or units to change (change; None
     changes them all). ``previous``: the quantity being corrected ("1 not 2"). ``new``: the
     parsed replacement (replace) or order (add). ``topic``/``subject``: a question's kind and
-    the words it is about."""
+    the words it is about. ``or_more``: the words do not say whether a quantity is the new total
+    or more of it ("pepperoni x2" with pepperoni in the cart), so the customer is asked."""
 
     kind: ActKind
     target: Target | None = None
@@ -89,6 +90,7 @@ class Act:
     modifiers: Modifiers | None = None
     topic: str = ""
     subject: str = ""
+    or_more: bool = False
 
 
 @dataclass(frozen=True, slots=True)

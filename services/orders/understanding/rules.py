@@ -91,10 +91,12 @@ def question_rule(pattern: re.Pattern[str], topic: str) -> Rule:
     return rule
 
 
-def set_quantity_rule(pattern: re.Pattern[str], *, add_when_missing: bool = False) -> Rule:
+def set_quantity_rule(
+    pattern: re.Pattern[str], *, add_when_missing: bool = False, or_more: bool = False
+) -> Rule:
     """ "make that 3", "change the coke to 2", "1 not 2": a line's new quantity. With
     `add_when_missing` ("just one coke"), ``new`` holds the order to add instead when no line
-    is named that way."""
+    is named that way. With `or_more` the quantity may be the total or more of it: asked."""
 
     def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
         match = pattern.fullmatch(clause.key)
@@ -112,7 +114,15 @@ def set_quantity_rule(pattern: re.Pattern[str], *, add_when_missing: bool = Fals
         new = order_of(menu, f"{quantity} {words}") if add_when_missing and words and quantity else None
         # a quantity that is no whole number ("2.5", "-1") is kept as said: the customer is
         # told the range instead of the line changing to another number
-        return Act("set_quantity", target=target, quantity=quantity, previous=previous, new=new, subject=said)
+        return Act(
+            "set_quantity",
+            target=target,
+            quantity=quantity,
+            previous=previous,
+            new=new,
+            subject=said,
+            or_more=or_more,
+        )
 
     return rule
 

@@ -96,7 +96,8 @@ SPLIT = _re(
 
 # -- small talk -------------------------------------------------------------------------
 NEVER_MIND = _re(
-    r"(?:(?:oh|ah|hmm|ok|okay|no)\s+)?(?:never ?mind|nvm|nevermind|nm|forget (?:it|that|about it|that one|about that)|"
+    r"(?:(?:oh|ah|hmm|ok|okay|no)\s+)?(?:never ?mind|nvm|nevermind|nm|forget (?:it|that|about it|that one|"
+    r"about that)|"
     r"scratch that|ignore (?:that|it|me|my last message|the last message|this)|cancel that|"
     r"doesnt matter|it doesnt matter|no worries|dont worry(?: about it)?|skip it|"
     r"forget i (?:said|asked) (?:that|anything)|not important|no matter|disregard(?: that)?|"
@@ -104,10 +105,14 @@ NEVER_MIND = _re(
     r"all good|its fine|it s fine|thats fine|fine as is|no change|dont change (?:it|anything))"
     r"(?:\s+(?:then|leave it|forget it|its fine|all good|keep it|leave it as it is|thanks))*"
 )
-_DONE_PRE = r"(?:no|nope|nah|no thanks|no thank you|thanks|thank you|i think|ok|okay|so|yeah|yep|um|im good|were good|and)"
+_DONE_PRE = (
+    r"(?:no|nope|nah|no thanks|no thank you|thanks|thank you|i think|ok|okay|so|yeah|yep|um|im good|"
+    r"were good|and)"
+)
 _DONE_CORE = (
     r"(?:(?:i think )?(?:thats|that is|thatll be|that will be|that would be|thatd be|that should be|"
-    r"that should do|that does|that will do|thatll do)(?:\s+(?:it|all|everything|enough))?|all done|done|im done|"
+    r"that should do|that does|that will do|thatll do)(?:\s+(?:it|all|everything|enough))?|all done|done|"
+    r"im done|"
     r"i am done|were done|we are done|im good|were good|im all set|all set|nothing else|nothing more|no more|"
     r"none else|enough|finished|just that|just those|thats everything|that s everything)"
 )
@@ -265,7 +270,8 @@ QUESTIONS: list[Rule] = [
             r"\bcan i call\b|\bphone number\b|\bwhere do i (?:pick|collect)\b|\bwhere (?:is|s) the (?:store|"
             r"shop|restaurant)\b|"
             r"^(?:address|phone|number|location|phone no|tel|telephone|contact)(?:\s+(?:pls|please|plz))?$|"
-            r"\bwhats the number\b|\bwhat is the number\b|\bwhat number (?:can|do|should) i (?:ring|call|phone|text)\b|"
+            r"\bwhats the number\b|\bwhat is the number\b|\bwhat number (?:can|do|should) i (?:ring|call|"
+            r"phone|text)\b|"
             r"\b(?:ring|call|phone) (?:you|u|the (?:store|shop|restaurant))\b"
         ),
         "contact",
@@ -314,7 +320,8 @@ REPLACE_CONNECTORS = frozenset({"for", "with", "to", "into", "by"})
 CHANGE_CONNECTORS = frozenset({"on", "for", "to", "with", "in", "onto", "into"})
 
 _SWAP = _re(
-    r"(?:swap|switch|change|replace|sub|substitute|trade)\s+(?:out\s+)?(?:the\s+)?(?P<old>.+?)\s+(?:for|with|to)\s+"
+    r"(?:swap|switch|change|replace|sub|substitute|trade)\s+(?:out\s+)?(?:the\s+)?(?P<old>.+?)\s+(?:for|"
+    r"with|to)\s+"
     r"(?:some\s+)?(?P<new>.+?)\s+(?:on|in|for)\s+(?P<t>.+)"
 )
 
@@ -356,8 +363,10 @@ EDITS: list[Rule] = [
     # "2 is plenty", "nah 2 pizzas is enough", "4 of those is fine"
     set_quantity_rule(
         _re(
-            r"(?P<n>{NUM})(?:\s+of\s+(?:those|them|these|it))?(?:\s+(?P<t>(?!is\b|are\b|will\b|would\b).+?))?\s+"
-            r"(?:is|are|will be|would be|should be)\s+(?:plenty|enough|fine|good|ok|okay|all i need|all we need|"
+            r"(?P<n>{NUM})(?:\s+of\s+(?:those|them|these|it))?(?:\s+(?P<t>(?!is\b|are\b|will\b|"
+            r"would\b).+?))?\s+"
+            r"(?:is|are|will be|would be|should be)\s+(?:plenty|enough|fine|good|ok|okay|all i need|"
+            r"all we need|"
             r"more than enough|loads|heaps)"
         )
     ),
@@ -366,20 +375,24 @@ EDITS: list[Rule] = [
     # "it should be four of those, not two"
     set_quantity_rule(
         _re(
-            r"(?:it|that|they|those|these|them)\s+(?:should be|should have been|was supposed to be|is supposed to be)\s+"
-            r"(?P<n>{NUM})(?:\s+of\s+(?:those|them|these|it))?(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?"
+            r"(?:it|that|they|those|these|them)\s+(?:should be|should have been|was supposed to be|"
+            r"is supposed to be)\s+"
+            r"(?P<n>{NUM})(?:\s+of\s+(?:those|them|these|it))?(?:\s+(?:not|instead of|"
+            r"rather than)\s+(?P<m>{NUM}))?"
         )
     ),
     # "we'll have 2 of the margherita", "i'll have 2 of those", "3 of the cokes please"
     set_quantity_rule(
         _re(
-            r"(?:(?:we ll|well|we will|ill|i will|i ll|id like|i d like|i want|we want|give me|get me|can i get|"
-            r"can i have|lets do|do|make it)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>(?:the|those|them|these|that|it)(?:\s+.+)?)"
+            r"(?:(?:we ll|well|we will|ill|i will|i ll|id like|i d like|i want|we want|give me|get me|"
+            r"can i get|"
+            r"can i have|lets do|do|make it)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>(?:the|those|them|these|that|"
+            r"it)(?:\s+.+)?)"
         ),
         add_when_missing=True,
     ),
     # "hawaiian x2", "the coke x 3"
-    set_quantity_rule(_re(r"(?P<t>.+?)\s+x\s?(?P<n>\d{1,3})"), add_when_missing=True),
+    set_quantity_rule(_re(r"(?P<t>.+?)\s+x\s?(?P<n>\d{1,3})"), add_when_missing=True, or_more=True),
     # "item 2 to 3", "line 1 x2", "#3 qty 2"
     set_quantity_rule(
         _re(
@@ -484,7 +497,8 @@ EDITS: list[Rule] = [
     # "item 2 was a mistake", "the wings were wrong"
     remove_rule(
         _re(
-            r"(?P<t>.+?)\s+(?:was|is|were|are)\s+(?:a\s+|my\s+)?(?:mistake|wrong|an error|by mistake|not what i wanted|"
+            r"(?P<t>.+?)\s+(?:was|is|were|are)\s+(?:a\s+|my\s+)?(?:mistake|wrong|an error|by mistake|"
+            r"not what i wanted|"
             r"a typo|a mistake sorry)(?:\s+(?:remove|delete|take off|drop)\s+(?:it|that|them))?"
         )
     ),
@@ -497,7 +511,8 @@ EDITS: list[Rule] = [
     ),
     remove_rule(
         _re(
-            r"(?P<t>(?:item|line|number|#)\s?\d{1,2}|\d{1,2}|it|that|those|them|the .+?)\s+(?:out|off|gone|away)"
+            r"(?P<t>(?:item|line|number|#)\s?\d{1,2}|\d{1,2}|it|that|those|them|the .+?)\s+(?:out|off|gone|"
+            r"away)"
         )
     ),
     # "nvm the tiramisu, just the pizza"
@@ -523,7 +538,8 @@ EDITS: list[Rule] = [
     # "rather a hawaiian than the veggie", "i'd rather the veggie than the margarita"
     replace_rule(
         _re(
-            r"(?:(?:i|we)\s+)?(?:would|d|id)?\s*rather(?:\s+have)?\s+(?:an?\s+|the\s+)?(?P<x>.+?)\s+than\s+(?P<t>.+)"
+            r"(?:(?:i|we)\s+)?(?:would|d|id)?\s*rather(?:\s+have)?\s+(?:an?\s+|"
+            r"the\s+)?(?P<x>.+?)\s+than\s+(?P<t>.+)"
         )
     ),
     # "can the coke be a water instead", "could the margherita be a pepperoni"
@@ -531,7 +547,8 @@ EDITS: list[Rule] = [
     # "the margherita should be a veggie", "the coke should have been a sprite"
     replace_rule(
         _re(
-            r"(?P<t>.+?)\s+(?:should be|should have been|was meant to be|is meant to be)\s+(?:an?\s+)?(?P<x>.+)"
+            r"(?P<t>.+?)\s+(?:should be|should have been|was meant to be|"
+            r"is meant to be)\s+(?:an?\s+)?(?P<x>.+)"
         )
     ),
     # "instead a veggie", "instead, a sprite please"
@@ -849,7 +866,7 @@ PHRASES = Phrases(
             "rather",
             "than",
         }
-    ),  # fmt: skip
+    ),
     category_words={
         "sweet": "desserts",
         "sweets": "desserts",

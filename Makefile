@@ -111,8 +111,10 @@ lint: install
 	$(VENV)/bin/lint-imports --no-logo
 	$(PY) -m devtools.audit
 
+# Single messages (the parser) and multi-turn dialogues (the conversation, on a real database:
+# the tests' PostgreSQL, or EVAL_DATABASE_URL) in every language; both print their tables.
 eval: install
-	$(PY) -m evals.messages
+	$(PY) -m evals.messages; status=$$?; $(PY) -m evals.conversations || exit 1; exit $$status
 
 # The PIZZA benchmark is licensed data kept outside the repository: PIZZA_DIR (default
 # ../shared/pizza) holds PIZZA_dev.json and catalogs/. Not part of `make test`.

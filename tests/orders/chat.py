@@ -110,6 +110,23 @@ class DirectChat:
             await conn.rollback()
         return [render_outbox_row(r) for r in rows if customer is None or r["to_address"] == customer]
 
+    async def replies(
+        self, text: str, *, customer: str = CUSTOMER, profile: str | None = "Alex"
+    ) -> list[tuple[str, str]]:
+        """Deliver one inbound message; returns its replies as (kind, text): the kind a
+        conversation reply is tagged with (`purpose` `reply:<kind>`), else the purpose."""
+        last = await self._last_id()
+        await self.say(text, customer=customer, profile=profile)
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT purpose, body, content_sid, content_variables FROM outbox"
+                " WHERE id > %s AND to_address = %s AND status <> 'not_sent' ORDER BY id",
+                (last, customer),
+            )
+            rows = await cur.fetchall()
+            await conn.rollback()
+        return [(str(r["purpose"]).removeprefix("reply:"), render_outbox_row(r)) for r in rows]
+
     def fields(self, text: str, customer: str, profile: str | None, extra: dict[str, str]) -> dict[str, str]:
         """The webhook fields of a text message, with `extra` fields added or replaced."""
         sid = extra.pop("MessageSid", None) or new_sid()

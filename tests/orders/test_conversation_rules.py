@@ -344,7 +344,8 @@ async def test_a_pin_with_impossible_coordinates_is_refused_and_never_stored(
     (reply,) = await chat.say("same address")
     assert "don't have a saved address" in reply
     (reply,) = await chat.say("", MessageType="location", Latitude="-90", Longitude="180")
-    assert "Delivery to: 📍 -90, 180" in reply  # the edges are real places
+    # the edges are real places: read as a location, one outside the delivery area
+    assert 'Sorry, "📍 -90, 180" is outside our delivery area' in reply
     rows = await chat.sql("SELECT saved_address, saved_location FROM customers")
     assert rows == [{"saved_address": None, "saved_location": None}]
 

@@ -176,7 +176,8 @@ def _line_notes(
     return notes
 
 
-def _describe(fields: dict[str, Any]) -> str:
+def describe(fields: dict[str, Any]) -> str:
+    """`Pepperoni (Large, extra Cheese, no Onions)` for a line's fields."""
     extras = [o["name"] if not o["qualifier"] else f"{o['qualifier']} {o['name']}" for o in fields["options"]]
     extras += [f"no {name}" for name in fields["excluded"]]
     if fields.get("notes"):
@@ -184,9 +185,12 @@ def _describe(fields: dict[str, Any]) -> str:
     return f"{fields['name']} ({', '.join(extras)})" if extras else str(fields["name"])
 
 
-async def _add(turn: Turn, fields: dict[str, Any], quantity: int, remarks: list[str]) -> str | None:
+async def add_line(
+    turn: Turn, fields: dict[str, Any], quantity: int, remarks: list[str], touched: list[int]
+) -> str | None:
     """Add `quantity` of a line; returns "2 x Margherita" for what was really added, or None
-    when nothing was. A line holds at most MAX_QUANTITY and a cart at most its store's limits
+    when nothing was, and appends the line's id to `touched`. A line holds at most MAX_QUANTITY
+    and a cart at most its store's limits
     (`store.cart`): a capped or refused addition is explained in `remarks`, so the reply never
     claims more than the cart holds."""
     limits = turn.store.menu.store.cart
@@ -194,12 +198,11 @@ async def _add(turn: Turn, fields: dict[str, Any], quantity: int, remarks: list[
         turn.conn, turn.customer_id, quantity=quantity, limits=limits, now=turn.now, **fields
     )
     if result.line_id is not None:
-        # The line being talked about: "no onions" or "make it large" next applies to it.
-        turn.state["line"] = result.line_id
+        touched.append(result.line_id)
     added, name = result.quantity, fields["name"]
     if result.limit is not None:
         remarks.append(limit_remark(result.limit, limits, name, added, quantity))
-    return f"{added} x {_describe(fields)}" if added > 0 else None
+    return f"{added} x {describe(fields)}" if added > 0 else None
 
 
 def limit_remark(limit: str, limits: CartLimits, name: str, added: int, asked: int) -> str:
@@ -280,12 +283,15 @@ def _question(amb: AmbiguousPhrase, text: str) -> dict[str, Any]:
     }
 
 
-async def add_parsed(turn: Turn, result: ParseResult) -> str:
+async def add_parsed(turn: Turn, result: ParseResult, *, show_cart: bool = True) -> str:
     """Put the parsed lines into the cart and say what happened: added lines, problems,
-    phrases we could not match (with suggestions), then the cart, or the first question."""
+    phrases we could not match (with suggestions), then the cart (unless `show_cart` is
+    False: the caller shows it after more changes), or the first question. The lines added
+    become the lines being talked about (`focus`)."""
     menu = turn.store.menu
     added: list[str] = []
     remarks: list[str] = []
+    touched: list[int] = []
     for line in result.lines:
         item = menu.item(line.item)
         if item is None:
@@ -296,9 +302,11 @@ async def add_parsed(turn: Turn, result: ParseResult) -> str:
         except LineProblem as problem:
             remarks.append(str(problem))
             continue
-        said = await _add(turn, fields, line.quantity, remarks)
+        said = await add_line(turn, fields, line.quantity, remarks, touched)
         if said is not None:
             added.append(said)
+    if touched:
+        focus(turn, touched)
     for bad in result.bad_quantities:
         remarks.append(_bad_quantity(menu, bad))
     for miss in result.unmatched:
@@ -327,8 +335,9 @@ async def add_parsed(turn: Turn, result: ParseResult) -> str:
         parts.append(changed)
     parts.extend(bounded_remarks(remarks))
     if questions:
+        turn.kind = "ask"
         parts.append(question_text(menu, questions[0]))
-    elif added or changed:
+    elif (added or changed) and show_cart:
         lines = await carts.load_cart(turn.conn, turn.customer_id)
         parts.append(render_cart(lines, room(*parts, CHECKOUT_HINT)) + "\n\n" + CHECKOUT_HINT)
     elif result.unmatched and not result.lines:
@@ -357,7 +366,9 @@ async def answer_question(turn: Turn, number: int) -> str:
                 chosen_from_json(question.get("excluded", [])),
                 notes,
             )
-            said = await _add(turn, fields, int(question.get("quantity", 1)), remarks)
+            touched: list[int] = []
+            said = await add_line(turn, fields, int(question.get("quantity", 1)), remarks, touched)
+            focus(turn, touched)
             if said is not None:
                 added.append(said)
         except LineProblem as problem:
@@ -372,6 +383,7 @@ async def answer_question(turn: Turn, number: int) -> str:
     await turn.save_state()
     parts = ([added_text(added)] if added else []) + remarks
     if queue:
+        turn.kind = "ask"
         parts.append(question_text(menu, queue[0]))
     else:
         lines = await carts.load_cart(turn.conn, turn.customer_id)
@@ -494,38 +506,8 @@ async def _modify(turn: Turn, mods: Modifiers, remarks: list[str]) -> str:
             f"e.g. *1 margherita no onions*.{maybe}"
         )
         return ""
-    chosen = {
-        (o["group"], o["option"]): ChosenOption(o["group"], o["option"], o.get("qualifier"))
-        for o in line.options
-    }
-    for choice in mods.options:
-        mapped = remap_option(menu, item, choice)
-        if mapped is None:
-            remarks.append(f"{item.name} doesn't come with {_option_name(menu, choice)}.")
-            continue
-        group = menu.group(mapped.group)
-        if group is not None and group.kind == "single":
-            chosen = {k: v for k, v in chosen.items() if k[0] != mapped.group}
-        chosen[(mapped.group, mapped.option)] = mapped
-    excluded_names = list(line.excluded)
-    for choice in mods.excluded:
-        mapped = remap_option(menu, item, choice)
-        if mapped is None:
-            continue
-        chosen.pop((mapped.group, mapped.option), None)
-        name = _option_name(menu, mapped)
-        if name not in excluded_names:
-            excluded_names.append(name)
-    notes = [line.notes] if line.notes else []
-    notes.extend(n for n in mods.notes if n not in notes)
-    notes = _line_notes(mods, item, remarks, notes)
-    try:
-        fields = build_line(menu, item, tuple(chosen.values()), (), notes)
-    except LineProblem as problem:
-        remarks.append(str(problem))
-        return ""
-    fields["excluded"] = excluded_names
-    if (fields["options"], fields["excluded"], fields["notes"]) == (line.options, line.excluded, line.notes):
+    fields = modified_fields(menu, line, mods, remarks)
+    if fields is None:
         return ""
     await carts.update_line(
         turn.conn,
@@ -537,8 +519,66 @@ async def _modify(turn: Turn, mods: Modifiers, remarks: list[str]) -> str:
         notes=fields["notes"],
         now=turn.now,
     )
-    turn.state["line"] = line.id
-    return f"✏️ Updated {line.quantity} x {_describe(fields)}."
+    focus(turn, [line.id])
+    return f"✏️ Updated {line.quantity} x {describe(fields)}."
+
+
+def modified_fields(
+    menu: Menu, line: carts.CartLine, mods: Modifiers, remarks: list[str]
+) -> dict[str, Any] | None:
+    """The fields of `line` with `mods` applied (options chosen, replaced in single-choice
+    groups, left out), as `build_line` returns them; None when nothing would change or the
+    change is impossible (the reason is in `remarks`)."""
+    item = menu.item(line.item_code)
+    if item is None:
+        return None
+    chosen = {
+        (o["group"], o["option"]): ChosenOption(o["group"], o["option"], o.get("qualifier"))
+        for o in line.options
+    }
+    excluded_names = list(line.excluded)
+    for choice in mods.options:
+        mapped = remap_option(menu, item, choice)
+        if mapped is None:
+            remarks.append(f"{item.name} doesn't come with {_option_name(menu, choice)}.")
+            continue
+        name = _option_name(menu, mapped)
+        if name in excluded_names and not mapped.qualifier:
+            excluded_names.remove(name)  # "put the onions back": the dish as it comes
+            continue
+        group = menu.group(mapped.group)
+        if group is not None and group.kind == "single":
+            chosen = {k: v for k, v in chosen.items() if k[0] != mapped.group}
+        chosen[(mapped.group, mapped.option)] = mapped
+    for choice in mods.excluded:
+        mapped = remap_option(menu, item, choice)
+        if mapped is None:
+            continue
+        if chosen.pop((mapped.group, mapped.option), None) is not None:
+            continue  # an option the customer had added is simply taken off again
+        name = _option_name(menu, mapped)
+        if name not in excluded_names:
+            excluded_names.append(name)
+    notes = [line.notes] if line.notes else []
+    notes.extend(n for n in mods.notes if n not in notes)
+    notes = _line_notes(mods, item, remarks, notes)
+    try:
+        fields = build_line(menu, item, tuple(chosen.values()), (), notes)
+    except LineProblem as problem:
+        remarks.append(str(problem))
+        return None
+    fields["excluded"] = excluded_names
+    if (fields["options"], fields["excluded"], fields["notes"]) == (line.options, line.excluded, line.notes):
+        return None
+    return fields
+
+
+def focus(turn: Turn, line_ids: list[int]) -> None:
+    """Make `line_ids` the lines being talked about: "it", "that", "make it large" and "no
+    onions" next refer to them (`state["focus"]`; `state["line"]` is the last of them)."""
+    turn.state["focus"] = list(dict.fromkeys(line_ids))
+    if line_ids:
+        turn.state["line"] = line_ids[-1]
 
 
 def _option_name(menu: Menu, choice: ChosenOption) -> str:

@@ -17,8 +17,8 @@ from typing import Any
 from services.orders.conversation.cart import numbered_lines, room
 from services.orders.conversation.texts import ORDER_HINT, echo
 from services.orders.conversation.turn import Turn
-from services.orders.menu import hours
-from services.orders.menu.catalog import format_money
+from services.orders.menu import delivery_area, hours
+from services.orders.menu.catalog import Location, format_money
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 
@@ -194,9 +194,28 @@ def location_of(turn: Turn) -> tuple[str, dict[str, Any]]:
 
 
 async def set_address(turn: Turn, address: str, location: dict[str, Any] | None) -> str:
-    """Use this delivery address, then show the summary."""
+    """Use this delivery address, then show the summary; an address or pin the store surely
+    does not deliver to (menu/delivery_area.py) is refused and the step stays at the address."""
+    store = turn.store.menu.store
+    pin = _pin(location)
+    if delivery_area.covers(store, text=address, pin=pin) is False:
+        turn.kind = "ask"
+        where = "this location" if pin is not None and not address.strip() else f'"{echo(address)}"'
+        pickup = " or reply *pickup*" if store.pickup else ""
+        return (
+            f"Sorry, {where} is outside our delivery area. 🛵 {delivery_area.describe(store)}\n"
+            f"Please send another address or location 📍{pickup}."
+        )
     checkout = {"step": "confirm", "fulfilment": "delivery", "address": address.strip(), "location": location}
     return await summary(turn, checkout)
+
+
+def _pin(location: dict[str, Any] | None) -> Location | None:
+    """A stored location pin as a point, or None."""
+    try:
+        return Location(float(location["latitude"]), float(location["longitude"])) if location else None
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 async def same_address(turn: Turn) -> str:
@@ -259,7 +278,7 @@ async def summary(turn: Turn, checkout: dict[str, Any], note: str = "") -> str:
     head = f"{prefix}🧾 *Your order*"
     tail = (
         f"Subtotal: {format_money(subtotal)}{fee_line}\n*Total: {format_money(total)}*\n{where}\n\n"
-        "Reply *confirm* to place the order, or *cancel* to keep shopping."
+        "Reply *confirm* to place the order, *edit* to change your cart, or *cancel* to drop the order."
     )
     # One message: a long order's lines are summarised (conversation.cart) to leave room for the rest.
     body = numbered_lines(lines, room(head, tail))

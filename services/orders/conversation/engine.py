@@ -27,11 +27,12 @@ from typing import Final
 import psycopg
 
 from libs.errors import RetryableError
-from services.orders.conversation import adding, checkout, placed_orders, texts
+from services.orders.conversation import adding, checkout, dialogue, placed_orders, texts
 from services.orders.conversation.cart import is_expired, render_cart, room
 from services.orders.conversation.commands import KINDS, Command, Kind, classify, normalize
 from services.orders.conversation.turn import Turn
 from services.orders.menu.catalog import Item, Menu
+from services.orders.ordering import lifecycle
 from services.orders.storage import carts, customers
 from services.orders.storage.outbox import ReplyText
 from services.orders.understanding.parser import ParseResult
@@ -40,6 +41,20 @@ log = logging.getLogger("services.orders.conversation")
 
 # Message types a customer can send that carry something we read (text, taps, a location pin).
 _READABLE_TYPES = frozenset({"text", "button", "interactive", "location"})
+# Emoji that say thanks or joy: acknowledged. Others (🍕) are asked about like any unclear text.
+_THANKS_EMOJI = frozenset("🙏👍❤️💛💙💚🧡💜🖤🤍😊🙂😀😃😄😁😍🥰😘🤩🔥🙌👌💯✅👏🤗☺🎉🥳😋🤤")
+# A yes or a no to a question the bot asked, however it is worded ("ya go ahead", "nope keep it").
+_YES = re.compile(
+    r"^(?:yes|yeah|yea|ya|yh|yep|yup|yess+|sure|ok|okay|go ahead|do it|please do|pls do|correct|confirm|"
+    r"confirmed|definitely|absolutely|right|thats right|that s right|empty it|clear it|cancel it|"
+    r"yes please)\b"
+)
+_NO = re.compile(r"^(?:no|nope|nah|dont|do not|keep it|leave it|never ?mind|nvm|not really|no thanks)\b")
+# Commands whose words the dialogue layer reads first: a correction ("remove the last
+# pepperoni"), a question ("what is your address", "how long"), a reference ("change it to 2").
+_READ_AS_ACTS = frozenset(
+    {"text", "remove", "change", "info", "info_or_text", "menu_of", "status", "no", "number"}
+)
 # Commands that only show something: a pending "did you mean" question survives them.
 _READ_ONLY = frozenset({"menu", "menu_of", "info", "cart", "help", "status", "thanks", "greeting"})
 # A question about the menu rather than an order: "is the salad vegan", "does the veggie have
@@ -52,7 +67,8 @@ _QUESTION_START = re.compile(
 _REQUEST = re.compile(
     r"\b(?:can|could|may|will|would)\s+(?:i|we|you|u|ya)\s+(?:please\s+|also\s+|just\s+)*"
     r"(?:get|have|order|add|take|grab|bring|send|make|put|give|do|try)\b"
-    r"|\b(?:i|we|id|wed|ill)\s+(?:would\s+|will\s+|also\s+|just\s+)*(?:like|want|wanna|need|take|have|get|order)\b"
+    r"|\b(?:i|we|id|wed|ill)\s+(?:would\s+|will\s+|also\s+|just\s+)*(?:like|want|wanna|need|take|have|get|"
+    r"order)\b"
     r"|\b(?:give|get|bring|send)\s+(?:me|us)\b|\b(?:add|order)\b"
 )
 # Saying what one eats ("I'm vegan", "we are vegetarian"): never an item, even where a word
@@ -104,7 +120,9 @@ async def respond(turn: Turn) -> tuple[list[ReplyText], str]:
     except Exception:
         log.exception("conversation failed", extra={"message_sid": inbound.message_sid})
         body = SORRY
-    return [ReplyText(body)], "handled"
+        turn.kind = "reply"
+    purpose = "reply" if turn.kind == "reply" else f"reply:{turn.kind}"
+    return [ReplyText(body, purpose=purpose)], "handled"
 
 
 async def _opt_out(turn: Turn) -> list[ReplyText]:
@@ -162,6 +180,23 @@ async def _dispatch(turn: Turn, command: Command) -> str:
     ):
         return texts.UNSUPPORTED
     state = turn.state
+    # the bot was waiting for an answer this message may not give: "never mind" drops it
+    pending = bool(
+        state.pop("asked", None)
+        or state.get("choice")
+        or state.get("question")
+        or (state.get("checkout") or {}).get("step")
+    )
+    if "choice" in state:
+        key = normalize(inbound.text)
+        reply = await dialogue.answer_choice(
+            turn,
+            command.number if command.kind == "number" else None,
+            yes=command.kind == "yes" or bool(_YES.match(key)) or "👍" in inbound.text,
+            no=command.kind in ("no", "cancel") or bool(_NO.match(key)),
+        )
+        if reply is not None:
+            return reply
     if "question" in state:
         if command.kind == "number" and command.number is not None:
             return await adding.answer_question(turn, command.number)
@@ -172,6 +207,10 @@ async def _dispatch(turn: Turn, command: Command) -> str:
     step = (state.get("checkout") or {}).get("step")
     if step:
         reply = await _checkout_step(turn, str(step), command)
+        if reply is not None:
+            return reply
+    if command.kind in _READ_AS_ACTS:
+        reply = await dialogue.respond(turn, pending=pending)
         if reply is not None:
             return reply
     return await _command(turn, command)
@@ -198,6 +237,13 @@ async def _location(turn: Turn) -> str:
 async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
     """Handle an answer to the current checkout step, or None to treat it as anything else."""
     kind = command.kind
+    if kind == "cancel" and step == "confirm":
+        # the summary says *cancel* drops the order: nothing is placed and the cart is emptied
+        await carts.clear_cart(turn.conn, turn.customer_id)
+        turn.state.pop("checkout", None)
+        await turn.save_state()
+        turn.kind = "dropped"
+        return "OK, I dropped that order and emptied your cart. " + texts.ORDER_HINT
     if kind in ("cancel", "no"):
         turn.state.pop("checkout", None)
         await turn.save_state()
@@ -238,6 +284,7 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
 
 
 async def _greeting(turn: Turn, command: Command) -> str:
+    turn.kind = "greeting"
     text = texts.greeting(
         turn.store.menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders
     )
@@ -256,6 +303,7 @@ async def _start(turn: Turn, command: Command) -> str:
 
 
 async def _menu(turn: Turn, command: Command) -> str:
+    turn.kind = "menu"
     return texts.render_menu(turn.store.menu)
 
 
@@ -275,6 +323,7 @@ _CART_HINT = "Send *checkout* to order, *remove 1* or *change 1 to 2* to edit."
 
 
 async def _cart(turn: Turn, command: Command) -> str:
+    turn.kind = "cart"
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if not lines:
         return render_cart(lines)
@@ -282,6 +331,9 @@ async def _cart(turn: Turn, command: Command) -> str:
 
 
 async def _clear(turn: Turn, command: Command) -> str:
+    """ "clear", "empty my cart": asked once before, an emptied cart cannot be undone."""
+    if await carts.load_cart(turn.conn, turn.customer_id):
+        return await dialogue.ask_to_clear(turn, asked="Do you want me to empty your cart?")
     await carts.clear_cart(turn.conn, turn.customer_id)
     turn.state.pop("checkout", None)
     await turn.save_state()
@@ -297,6 +349,7 @@ async def _change(turn: Turn, command: Command) -> str:
 
 
 async def _checkout(turn: Turn, command: Command) -> str:
+    turn.kind = "offer-checkout"
     return await checkout.start(turn)
 
 
@@ -308,6 +361,7 @@ async def _fulfilment(turn: Turn, command: Command) -> str:
 
 
 async def _yes(turn: Turn, command: Command) -> str:
+    turn.kind = "ack"
     recent = await placed_orders.recent_confirmed(turn)
     if recent is not None:
         return (
@@ -324,10 +378,17 @@ async def _no(turn: Turn, command: Command) -> str:
 
 
 async def _cancel(turn: Turn, command: Command) -> str:
+    """ "cancel": the customer's open order; with only a cart, ask before emptying it."""
+    if command.number is None and await carts.load_cart(turn.conn, turn.customer_id):
+        order = await placed_orders.latest_order(turn, active_only=True)
+        if order is None or order["status"] not in lifecycle.CUSTOMER_CANCELLABLE:
+            return await dialogue.ask_to_clear(turn)
+    turn.kind = "order-cancelled"
     return await placed_orders.cancel(turn, command.number)
 
 
 async def _status(turn: Turn, command: Command) -> str:
+    turn.kind = "order-status"
     return await placed_orders.status(turn, command.number)
 
 
@@ -336,6 +397,7 @@ async def _reorder(turn: Turn, command: Command) -> str:
 
 
 async def _help(turn: Turn, command: Command) -> str:
+    turn.kind = "help"
     return texts.HELP
 
 
@@ -345,6 +407,7 @@ async def _agent(turn: Turn, command: Command) -> str:
 
 
 async def _thanks(turn: Turn, command: Command) -> str:
+    turn.kind = "ack"
     return texts.THANKS
 
 
@@ -353,6 +416,7 @@ async def _note(turn: Turn, command: Command) -> str:
 
 
 async def _number(turn: Turn, command: Command) -> str:
+    turn.kind = "ask"
     return (
         f"What would you like {command.number} of? For example *{command.number} margherita*. "
         "Send *menu* to see everything."
@@ -360,6 +424,13 @@ async def _number(turn: Turn, command: Command) -> str:
 
 
 async def _empty(turn: Turn, command: Command) -> str:
+    """No words at all: an emoji of thanks or joy ("🙏", "🔥") is acknowledged, anything else
+    (a stray character) is asked about."""
+    if any(ch in _THANKS_EMOJI for ch in turn.inbound.text):
+        turn.kind = "ack"
+        if await carts.load_cart(turn.conn, turn.customer_id):
+            return "😊 Send *checkout* when you're ready, or tell me what else you'd like."
+        return "😊 " + texts.ORDER_HINT
     return texts.EMPTY
 
 
@@ -432,12 +503,14 @@ def _show(turn: Turn, arg: str) -> str | None:
     for category in menu.categories:
         names = {normalize(category.name), normalize(category.code)}
         if key in names or key.rstrip("s") in {n.rstrip("s") for n in names}:
+            turn.kind = "menu"
             return texts.render_category(menu, category)
     result = adding.parse(menu, arg)
     codes = [line.item for line in result.lines]
     if len(codes) == 1:
         item = menu.item(codes[0])
         if item is not None:
+            turn.kind = "item-info"
             return texts.render_item(menu, item)
     return None
 
@@ -456,6 +529,7 @@ async def _text(turn: Turn) -> str:
     result = adding.parse(menu, _DIET_SELF.sub(" ", key) if self_said else text)
     asked = _asked_about(menu, text, key, result)
     if asked:
+        turn.kind = "item-info"
         details = [texts.render_item(menu, item) for item in asked]
         if _DIET_WORDS.search(key):
             details.append(DIET_ADVICE)

@@ -99,6 +99,9 @@ class Turn:
     inbound: Inbound
     now: dt.datetime
     cart_ttl: dt.timedelta
+    # What the reply is, for the outbox row's purpose (`reply:<kind>`): "ask" when the bot
+    # asks the customer to choose, "price", "order-status", ... (evals/dialogues/README.md).
+    kind: str = "reply"
 
     @property
     def customer_id(self) -> int:

@@ -56,6 +56,22 @@ _CODE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PRICE_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _SPAN_RE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+# Payment methods a store may name; the conversation says each in the customer's words.
+PAYMENT_METHODS: frozenset[str] = frozenset(
+    {
+        "cash",
+        "card",
+        "credit-card",
+        "debit-card",
+        "apple-pay",
+        "google-pay",
+        "paypal",
+        "pix",
+        "bizum",
+        "mercado-pago",
+        "online",
+    }
+)
 
 
 class MenuError(ValueError):
@@ -139,12 +155,39 @@ class CartLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class Location:
+    """A point on the map in degrees (WGS 84), as a WhatsApp location pin gives it."""
+
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryArea:
+    """Where a store delivers: postal codes, named areas (neighbourhoods, towns) and/or a
+    radius in kilometres around the store's location. An area with none of them is
+    unrestricted."""
+
+    postal_codes: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    radius_km: float | None = None
+
+    @property
+    def restricted(self) -> bool:
+        """True when the store named where it delivers."""
+        return bool(self.postal_codes or self.names or self.radius_km)
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
-    """Delivery settings; ``fee`` and ``minimum_order`` are cents."""
+    """Delivery settings; ``fee`` and ``minimum_order`` are cents, ``minutes`` the usual time
+    on the road after the order is ready."""
 
     enabled: bool = False
     fee: int = 0
     minimum_order: int = 0
+    minutes: int = 20
+    area: DeliveryArea = field(default_factory=DeliveryArea)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +205,10 @@ class Store:
     pickup: bool = True
     preparation_minutes: int = 20
     cart: CartLimits = field(default_factory=CartLimits)
+    address: str = ""
+    phone: str = ""
+    location: Location | None = None
+    payment_methods: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,14 +436,31 @@ def _store(value: object, path: str) -> Store:
         hours[day] = _spans(spans, f"{path}.hours.{day}")
     delivery_raw = _mapping(m.get("delivery", {}), f"{path}.delivery")
     dpath = f"{path}.delivery"
+    minutes = _int(delivery_raw, "minutes", dpath, 20)
+    location = _location(m.get("location"), f"{path}.location")
+    area = _area(delivery_raw.get("area", {}), f"{dpath}.area")
+    if area.radius_km is not None and location is None:
+        raise MenuError(f"{dpath}.area.radius_km", "a delivery radius needs the store's location")
     delivery = Delivery(
         enabled=_bool(delivery_raw, "enabled", dpath, False),
         fee=parse_price(delivery_raw.get("fee", "0"), f"{dpath}.fee"),
         minimum_order=parse_price(delivery_raw.get("minimum_order", "0"), f"{dpath}.minimum_order"),
+        minutes=minutes if minutes is not None else 20,
+        area=area,
     )
     pickup_raw = _mapping(m.get("pickup", {"enabled": True}), f"{path}.pickup")
     prep = _int(m, "preparation_minutes", path, 20)
     cart = _cart_limits(m.get("cart", {}), f"{path}.cart")
+    methods = tuple(
+        _code_value(v, f"{path}.payment_methods[{i}]")
+        for i, v in enumerate(_list(m.get("payment_methods", []), f"{path}.payment_methods"))
+    )
+    for i, method in enumerate(methods):
+        if method not in PAYMENT_METHODS:
+            raise MenuError(
+                f"{path}.payment_methods[{i}]",
+                f"unknown payment method {method!r}, use one of {sorted(PAYMENT_METHODS)}",
+            )
     return Store(
         code=_code(m, path),
         name=_str(m, "name", path),
@@ -407,6 +471,10 @@ def _store(value: object, path: str) -> Store:
         pickup=_bool(pickup_raw, "enabled", f"{path}.pickup", True),
         preparation_minutes=prep if prep is not None else 20,
         cart=cart,
+        address=str(m.get("address") or "").strip(),
+        phone=str(m.get("phone") or "").strip(),
+        location=location,
+        payment_methods=methods,
     )
 
 
@@ -423,6 +491,43 @@ def _cart_limits(value: object, path: str) -> CartLimits:
             raise MenuError(f"{path}.{key}", f"expected a whole number >= 1, got {m.get(key)!r}")
         limits[key] = number
     return CartLimits(**limits)
+
+
+def _location(value: object, path: str) -> Location | None:
+    if value is None:
+        return None
+    m = _mapping(value, path)
+    try:
+        latitude, longitude = float(m["latitude"]), float(m["longitude"])
+    except (KeyError, TypeError, ValueError):
+        raise MenuError(path, "expected {latitude, longitude} in degrees") from None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise MenuError(path, f"not a point on the map: {latitude}, {longitude}")
+    return Location(latitude, longitude)
+
+
+def _area(value: object, path: str) -> DeliveryArea:
+    m = _mapping(value, path)
+    codes = tuple(str(c).strip().upper() for c in _list(m.get("postal_codes", []), f"{path}.postal_codes"))
+    names = tuple(str(n).strip() for n in _list(m.get("names", []), f"{path}.names"))
+    radius = m.get("radius_km")
+    if radius is not None:
+        try:
+            radius = float(radius)
+        except (TypeError, ValueError):
+            raise MenuError(f"{path}.radius_km", f"expected kilometres, got {radius!r}") from None
+        if not radius > 0:
+            raise MenuError(f"{path}.radius_km", f"must be above 0, got {radius!r}")
+    if any(not c for c in codes) or any(not n for n in names):
+        raise MenuError(path, "postal codes and names must not be empty")
+    return DeliveryArea(postal_codes=codes, names=names, radius_km=radius)
+
+
+def _code_value(value: object, path: str) -> str:
+    text = str(value).strip().lower()
+    if not text:
+        raise MenuError(path, "must not be empty")
+    return text
 
 
 def _spans(value: object, path: str) -> tuple[tuple[int, int], ...]:

@@ -139,7 +139,7 @@ def notification_text(order: dict[str, Any], status: str, store_name: str, reaso
         "delivered": f"🎉 Your order #{n} was delivered. Enjoy your meal! Send *reorder* to get it again.",
         "picked_up": f"🎉 Thanks for picking up order #{n}. Enjoy your meal!",
         "cancelled": f"❌ Your order #{n} was cancelled"
-        + (f": {reason.strip()}" if reason.strip() else "")
+        + (f": {reason.strip().rstrip('.!;: ')}" if reason.strip().rstrip(".!;: ") else "")
         + ".",
     }
     return texts.get(status, f"Your order #{n} is now {LABELS.get(status, status)}.")

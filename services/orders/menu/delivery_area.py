@@ -1,0 +1,81 @@
+"""Whether an address or a pin is in a store's delivery area (see catalog.DeliveryArea).
+
+The answer is three-valued on purpose: a typed address often names no postal code or area the
+store listed, and refusing it would turn away customers the store does deliver to. So a pin
+is measured (great-circle distance to the store), a typed address is checked for the postal
+codes and area names it mentions, and anything else is "unknown": the order goes through and
+staff see the address as typed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+from services.orders.menu.catalog import DeliveryArea, Location, Store
+
+__all__ = ["covers", "describe", "distance_km", "named_area"]
+
+_EARTH_RADIUS_KM = 6371.0088
+# Postal codes as people write them: US ZIP (5, or ZIP+4), Brazil's CEP (12345-678), Spain and
+# Mexico (5 digits), Portugal (1234-567), UK-like outward codes are matched from the list only.
+_POSTAL = re.compile(r"\b(\d{5})(?:-\d{3,4})?\b|\b(\d{4}-\d{3})\b")
+
+
+def distance_km(a: Location, b: Location) -> float:
+    """Great-circle distance between two points, in kilometres (haversine formula)."""
+    lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)
+    dlat, dlon = lat2 - lat1, math.radians(b.longitude - a.longitude)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * _EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, h)))
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).lower().split())
+
+
+def named_area(area: DeliveryArea, text: str) -> str | None:
+    """The area name or postal code of `area` that `text` mentions, else None."""
+    folded = _fold(text)
+    for name in area.names:
+        if re.search(rf"\b{re.escape(_fold(name))}\b", folded):
+            return name
+    for code in area.postal_codes:
+        if re.search(rf"\b{re.escape(code.lower())}\b", folded):
+            return code
+    return None
+
+
+def describe(store: Store) -> str:
+    """ "We deliver within 4 km of 148 Court Street, to Brooklyn Heights, …; ZIP codes …"."""
+    area = store.delivery.area
+    parts = []
+    if area.radius_km is not None:
+        parts.append(
+            f"within {area.radius_km:g} km of our store" + (f" ({store.address})" if store.address else "")
+        )
+    if area.names:
+        parts.append("to " + ", ".join(area.names))
+    if area.postal_codes:
+        parts.append("ZIP codes " + ", ".join(area.postal_codes))
+    return ("We deliver " + "; ".join(parts) + ".") if parts else "We deliver everywhere nearby."
+
+
+def covers(store: Store, *, text: str | None = None, pin: Location | None = None) -> bool | None:
+    """True when the store delivers to `pin` or to the address `text`, False when it surely
+    does not, None when the words do not tell (see the module docstring). A store that lists
+    no area delivers everywhere (True)."""
+    area = store.delivery.area
+    if not area.restricted:
+        return True
+    if pin is not None and area.radius_km is not None and store.location is not None:
+        return distance_km(store.location, pin) <= area.radius_km
+    if text:
+        if named_area(area, text) is not None:
+            return True
+        codes = [m.group(1) or m.group(2) for m in _POSTAL.finditer(text)]
+        if codes and area.postal_codes:
+            return any(c.upper() in area.postal_codes for c in codes)
+    return None

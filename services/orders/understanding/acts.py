@@ -1,0 +1,402 @@
+"""What a message does to the conversation, read before it is taken as an order: dialogue acts.
+
+``read_acts(menu, text, language)`` returns the acts of one message, or ``()`` when it holds
+none of them (then the message is read as an order by the parser, as always):
+
+| act              | example                                   | fields                                  |
+|------------------|-------------------------------------------|-----------------------------------------|
+| ``set_quantity`` | "make that 3", "only 2 cokes", "1 not 2"  | target, quantity, previous              |
+| ``adjust``       | "one more", "another one", "one less coke" | target, quantity (+/- units)            |
+| ``remove``       | "no water", "forget the dessert"          | target, quantity (units, None = all)    |
+| ``replace``      | "swap the coke for a diet coke"           | target, new (the parsed replacement)    |
+| ``change``       | "thin crust on the pepperoni"             | target, modifiers, quantity (units)     |
+| ``question``     | "how much is a large hawaiian?"           | topic, subject (the words asked about)  |
+| ``ack``          | "thanks", "ok", "👍"                      |                                         |
+| ``done``         | "that's all", "nothing else"              |                                         |
+| ``never_mind``   | "never mind", "forget it"                 |                                         |
+| ``restate``      | "2 cokes actually", "sorry, 1 veggie"     | new (lines meant instead of the cart's) |
+| ``unsure``       | "change it", "that's not right"           | (the bot asks what to change)           |
+| ``cancel``       | "cancel everything", "start over"         | (the order, or the cart after a yes)    |
+| ``add``          | the order part of "remove the coke and add a sprite" | new                          |
+
+A :class:`Target` is a reference to cart lines as said ("it", "the cokes", "item 2", "the last
+pepperoni", "one of the margheritas"); the conversation resolves it against the cart and asks
+when it names more than one line it could mean. Nothing here reads the cart or the database:
+this module only says what the words mean, so that the same words always read the same way.
+
+The phrases of each language live in ``understanding/phrases/<language>.py``; this module holds
+what is common (the shapes, target reading through the order parser, clause splitting).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from services.orders.menu.catalog import ChosenOption, Menu
+from services.orders.understanding.menu_index import tokenize
+from services.orders.understanding.numbers import number_from_words
+from services.orders.understanding.parser import Modifiers, ParseResult, parse_order
+
+__all__ = ["Act", "ActKind", "Clause", "Phrases", "Target", "category_items", "read_acts", "read_target"]
+
+ActKind = Literal[
+    "set_quantity", "adjust", "remove", "replace", "change", "restate", "question", "ack", "done",
+    "never_mind", "unsure", "cancel", "add",
+]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Cart lines as the customer named them, not yet looked up.
+
+    ``number`` is a line number as the cart shows it (1-based); ``items`` the item codes the
+    words may mean (empty for a pure pointer); ``options`` options said with the name ("the
+    large pepperoni"); ``ordinal`` 1 for the first, -1 for the last, 2 for the second of those
+    lines; ``pointer`` for "it", "that", "them" (the lines being talked about); ``plural`` when
+    the words name several lines or units ("them", "both", "the cokes"); ``other`` for "the
+    other one"; ``count`` a number said inside the reference ("the two margheritas")."""
+
+    said: str
+    number: int | None = None
+    items: tuple[str, ...] = ()
+    options: tuple[ChosenOption, ...] = ()
+    ordinal: int | None = None
+    pointer: bool = False
+    plural: bool = False
+    other: bool = False
+    count: int | None = None
+    each: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Act:
+    """One thing a message does (see the module docstring for each kind's fields).
+
+    ``quantity``: the new quantity (set_quantity), units added or taken (adjust: +n / -n),
+    units to remove (remove; None removes the whole line) or units to change (change; None
+    changes them all). ``previous``: the quantity being corrected ("1 not 2"). ``new``: the
+    parsed replacement (replace) or order (add). ``topic``/``subject``: a question's kind and
+    the words it is about. ``or_more``: the words do not say whether a quantity is the new total
+    or more of it ("pepperoni x2" with pepperoni in the cart), so the customer is asked."""
+
+    kind: ActKind
+    target: Target | None = None
+    quantity: int | None = None
+    previous: int | None = None
+    new: ParseResult | None = None
+    modifiers: Modifiers | None = None
+    topic: str = ""
+    subject: str = ""
+    or_more: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """A clause of a message as the phrase rules see it: its normalised words joined by single
+    spaces, filler stripped (``key``), the original text of the message, and whether the
+    clause carried a correction cue ("actually", "sorry", "I meant") that was stripped or
+    remains."""
+
+    key: str
+    text: str
+    corrective: bool = False
+
+
+# A rule reads one clause: it returns the act, or None when the clause is not of its shape.
+Rule = Callable[[Menu, "Phrases", Clause], "Act | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Phrases:
+    """The words and rules of one language.
+
+    ``rules`` are tried in order on each clause; ``lead``/``trail`` match filler around a
+    clause ("actually", "please"); ``split`` matches where one clause ends and another
+    starts; ``determiners`` and ``pointers`` are the words of references ("the", "it");
+    ``ordinals`` maps "first"/"last" words to 1/-1 etc.; ``line_words`` are "item"/"line";
+    ``other_words`` "other"; ``plural_pointers`` the pointers that name several lines;
+    ``corrective`` the cues of a correction ("actually", "I meant"); ``adding`` the words that
+    make a clause an addition whatever the cart holds ("add", "also", "another");
+    ``edit_cues`` the words that say a message may be changing the cart rather than adding to
+    it ("change", "instead", "not"): such a message the rules could not read is asked about."""
+
+    language: str
+    rules: Sequence[Rule]
+    lead: re.Pattern[str]
+    trail: re.Pattern[str]
+    split: re.Pattern[str]
+    determiners: frozenset[str]
+    pointers: frozenset[str]
+    plural_pointers: frozenset[str]
+    ordinals: dict[str, int]
+    line_words: frozenset[str]
+    other_words: frozenset[str]
+    corrective: re.Pattern[str]
+    adding: re.Pattern[str]
+    edit_cues: re.Pattern[str]
+    not_in_targets: frozenset[str]
+    each_words: frozenset[str]
+    category_words: dict[str, str] = field(default_factory=dict)
+
+
+_ARROWS = re.compile(r"\s*(?:->|=>|→|⇒|➡️?|⟶)\s*")
+
+
+def normalise(text: str) -> str:
+    """The words of `text` as the rules match them: the parser's tokens (lowercase, accents
+    and apostrophes dropped) joined by single spaces, sentence punctuation kept as tokens; an
+    arrow ("coke → sprite") reads as "to"."""
+    return " ".join(tokenize(_ARROWS.sub(" to ", text)))
+
+
+def number_of(words: str) -> int | None:
+    """The number `words` spell ("2", "two", "a couple of", "the one"), or None."""
+    if words in ("the one", "just the one", "only the one"):
+        return 1
+    return number_from_words(tuple(words.split()))
+
+
+def _strip(phrases: Phrases, key: str) -> str:
+    previous = None
+    while previous != key:
+        previous = key
+        key = phrases.lead.sub("", key).strip()
+        key = phrases.trail.sub("", key).strip()
+    return key
+
+
+def _clause(phrases: Phrases, words: str, text: str) -> Clause:
+    words = words.strip(" ,").replace(" ,", "")
+    return Clause(_strip(phrases, words), text, phrases.corrective.search(words) is not None)
+
+
+def read_clause(menu: Menu, phrases: Phrases, clause: Clause, *, bare: bool = True) -> Act | None:
+    """The act the first matching rule reads in `clause`, or None. With `bare` False the last
+    rule (options on their own, "no onions") is not tried: such words belong to the order
+    they follow ("1 pepperoni, no onions")."""
+    rules = phrases.rules if bare else phrases.rules[:-1]
+    for rule in rules:
+        act = rule(menu, phrases, clause)
+        if act is not None:
+            return act
+    return None
+
+
+def _menu_words(menu: Menu, words: str) -> bool:
+    parsed = parse_order(menu, words)
+    return bool(parsed.lines or parsed.ambiguous or parsed.modifiers or parsed.bad_quantities)
+
+
+def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
+    """The clauses of a message. A sentence that reads as one act is one clause ("please
+    change the hawaiian, I want a veggie"); otherwise its comma-separated parts are: a part
+    that reads as an act by itself starts a clause, a part with menu words joins the one
+    before ("1 pepperoni, no onions"), a part with neither is chatter and dropped ("make that
+    3, the whole family is coming"); each clause is then split where the language's `split`
+    pattern says a new act starts ("remove the coke and add a sprite")."""
+    key = normalise(text)
+    out: list[Clause] = []
+    for sentence in re.split(r"(?:^|\s)[.;!?]+(?=\s|$)", key):
+        sentence = sentence.strip(" ,")
+        if not sentence:
+            continue
+        whole = _clause(phrases, sentence, text)
+        if whole.key and read_clause(menu, phrases, whole, bare=False) is not None:
+            out.append(whole)
+            continue
+        merged: list[str] = []
+        for part in (p.strip() for p in sentence.split(" , ")):
+            if not part:
+                continue
+            alone = _clause(phrases, part, text)
+            if not merged or (alone.key and read_clause(menu, phrases, alone, bare=False) is not None):
+                merged.append(part)
+            elif _menu_words(menu, part):
+                merged[-1] += " " + part
+            # else: chatter between the parts of an edit
+        for part in merged:
+            for piece in phrases.split.split(part):
+                clause = _clause(phrases, piece, text)
+                if clause.key:
+                    out.append(clause)
+    return out
+
+
+def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
+    """A reference to cart lines in `words`, or None when the words name no line.
+
+    Reads, in order: pointers ("it", "them", "the last one"), line numbers ("item 2", "#2",
+    "line 2", "the 2nd one"), then an item, kind or category with optional ordinal, count and
+    options ("the last pepperoni", "the two cokes", "the large one", "the drinks")."""
+    words = " ".join(w for w in words.replace(",", " ").split())
+    if not words or phrases.not_in_targets & set(words.split()):
+        return None  # "the wings garlic bread instead": a reference holds no verb
+    said = words
+    tokens = words.split()
+    plural = False
+    other = False
+    ordinal: int | None = None
+    count: int | None = None
+    # determiners and quantifiers in front: "the", "both", "all the", "one of the"
+    pointing = False
+    while tokens and tokens[0] in phrases.determiners:
+        if tokens[0] in phrases.plural_pointers:
+            plural = True
+        pointing = pointing or tokens[0] in phrases.pointers
+        tokens = tokens[1:]
+    rest = " ".join(tokens)
+    if not rest:
+        # "that", "those", "both" point; a lone "the" or "my" names nothing
+        return Target(said, pointer=True, plural=plural) if pointing else None
+    if rest in phrases.pointers:
+        return Target(said, pointer=True, plural=plural or rest in phrases.plural_pointers)
+    if rest in phrases.each_words:
+        return Target(said, pointer=True, plural=True, each=True)
+    if tokens[0] in phrases.other_words:
+        other = True
+        tokens = tokens[1:]
+        rest = " ".join(tokens)
+        if not rest or rest in phrases.pointers or rest in ("one", "ones"):
+            return Target(said, pointer=True, other=True)
+    # a line number: "item 2", "line 2", "#2", "number 2", "2"
+    if tokens and tokens[0] in phrases.line_words and len(tokens) == 2 and tokens[1].isdigit():
+        return Target(said, number=int(tokens[1]))
+    if len(tokens) == 1 and tokens[0].isdigit():
+        # "remove 2", "change 1 to 3": a bare number names a line of the cart as shown
+        return Target(said, number=int(tokens[0]))
+    if tokens and tokens[0] in phrases.ordinals:
+        ordinal = phrases.ordinals[tokens[0]]
+        tokens = tokens[1:]
+        rest = " ".join(tokens)
+        if not rest or rest in ("one", "ones") or rest in phrases.line_words:
+            if rest in phrases.line_words and ordinal > 0:
+                return Target(said, number=ordinal)
+            return Target(said, pointer=True, ordinal=ordinal)
+    if (tokens and tokens[0].isdigit()) or (tokens and number_of(tokens[0]) and tokens[0] not in ("a", "an")):
+        count = number_of(tokens[0])
+        tokens = tokens[1:]
+        if tokens and tokens[0] == "of":  # "one of them", "2 of the cokes"
+            tokens = tokens[1:]
+            while tokens and tokens[0] in phrases.determiners:
+                tokens = tokens[1:]
+            if not tokens or " ".join(tokens) in phrases.pointers:
+                return Target(said, pointer=True, plural=True, count=count)
+        rest = " ".join(tokens)
+        plural = plural or (count or 0) > 1
+        if not rest:  # a bare "one": one unit of whatever is being talked about
+            return Target(said, pointer=True, count=count)
+    if not rest:
+        return None
+    section = category_items(menu, phrases, rest)
+    if section:
+        return Target(said, items=section, ordinal=ordinal, plural=plural or rest.endswith("s"), count=count)
+    if rest in ("one", "ones") and ordinal is None:
+        return Target(said, pointer=True, plural=plural, count=count, other=other)
+    result = parse_order(menu, rest)
+    if result.unmatched or result.bad_quantities:
+        return None
+    codes: list[str] = []
+    options: list[ChosenOption] = []
+    for line in result.lines:
+        codes.append(line.item)
+        options.extend(line.options)
+        plural = plural or line.quantity > 1 or _plural_word(line.text)
+    for amb in result.ambiguous:
+        codes.extend(amb.candidates)
+        options.extend(amb.options)
+        plural = plural or amb.quantity > 1 or _plural_word(amb.phrase)
+    if not codes:
+        mods = result.modifiers
+        one_with = rest.startswith(("one with", "ones with", "one without", "one in", "one no"))
+        if (
+            mods is not None
+            and (mods.options or mods.excluded)
+            and (rest.endswith((" one", " ones")) or one_with)
+        ):
+            return Target(
+                said, pointer=True, options=mods.options or mods.excluded, ordinal=ordinal, other=other
+            )
+        return None
+    return Target(
+        said,
+        items=tuple(dict.fromkeys(codes)),
+        options=tuple(options),
+        ordinal=ordinal,
+        plural=plural,
+        other=other,
+        count=count,
+    )
+
+
+def _plural_word(text: str) -> bool:
+    last = text.split()[-1] if text.split() else ""
+    return len(last) > 3 and last.endswith("s") and not last.endswith("ss")
+
+
+def category_items(menu: Menu, phrases: Phrases, words: str) -> tuple[str, ...]:
+    """Items of the category `words` name ("the desserts", "a side"; singular or plural, by
+    name, code or one of the language's category words), else ()."""
+    wanted = {words, words[:-1] if words.endswith("s") else words + "s"}
+    code = next((phrases.category_words[w] for w in wanted if w in phrases.category_words), None)
+    for category in menu.categories:
+        names = {normalise(category.name), normalise(category.code.replace("-", " "))}
+        if code == category.code or names & wanted or {n[:-1] for n in names if n.endswith("s")} & wanted:
+            return tuple(i.code for i in category.items)
+    return ()
+
+
+def options_only(menu: Menu, words: str) -> Modifiers | None:
+    """The options `words` say when they say nothing else ("thin crust", "no onions",
+    "gluten free", "large with extra cheese"), else None."""
+    if not words.strip():
+        return None
+    result = parse_order(menu, words)
+    if result.lines or result.ambiguous or result.unmatched or result.bad_quantities:
+        return None
+    mods = result.modifiers
+    if mods is None or not (mods.options or mods.excluded):
+        return None
+    return mods
+
+
+def order_of(menu: Menu, words: str) -> ParseResult | None:
+    """What `words` order, when they name at least one item and nothing unknown."""
+    if not words.strip():
+        return None
+    result = parse_order(menu, words)
+    if not (result.lines or result.ambiguous) or result.unmatched or result.bad_quantities:
+        return None
+    return result
+
+
+def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
+    """The acts of `text` (see the module docstring); ``()`` when no clause is an act of this
+    layer, so the caller reads the message as an order. A clause that is no act but orders
+    something becomes an ``add`` when another clause is an act ("remove the coke, add a
+    sprite"); a clause that is neither makes the whole reading ``()``: a message half
+    understood is better read by the order parser, which says what it did not find."""
+    parts = clauses(menu, phrases, text)
+    if not parts:
+        return ()
+    acts: list[Act | None] = [read_clause(menu, phrases, clause) for clause in parts]
+    edits = any(a is not None and a.kind not in ("ack", "question") for a in acts)
+    if all(a is None for a in acts) and not any(c.corrective for c in parts):
+        return ()
+    out: list[Act] = []
+    for clause, act in zip(parts, acts, strict=True):
+        if act is not None:
+            out.append(act)
+            continue
+        order = order_of(menu, clause.key)
+        if order is None:
+            parsed = parse_order(menu, clause.key)
+            if not (parsed.lines or parsed.ambiguous) and any(a is not None for a in acts):
+                continue  # "its been ages": no item named, beside a question or a change
+            return ()
+        adds = phrases.adding.search(clause.key) is not None
+        restates = (clause.corrective or edits) and not adds
+        out.append(Act("restate" if restates else "add", new=order))
+    return tuple(out) if any(a.kind != "add" for a in out) else ()

@@ -1,0 +1,883 @@
+"""English: the phrases of corrections, references, questions and small talk.
+
+Patterns match a clause's normalised words (``acts.normalise``: lowercase, no accents, no
+apostrophes, so "what's" is "whats"), after the lead and trail filler is stripped. Rules are
+tried in order; the first that reads the clause wins, so the narrower shapes come first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from services.orders.menu.catalog import Menu
+from services.orders.understanding.acts import (
+    Act,
+    Clause,
+    Phrases,
+    Rule,
+    Target,
+    category_items,
+    normalise,
+    number_of,
+    options_only,
+    order_of,
+    read_target,
+)
+from services.orders.understanding.parser import Modifiers
+from services.orders.understanding.rules import (
+    adjust_rule,
+    change_rule,
+    fixed_rule,
+    question_rule,
+    remove_rule,
+    replace_rule,
+    set_quantity_rule,
+)
+
+__all__ = ["PHRASES"]
+
+# A quantity as said: digits or words ("2", "two", "a couple of").
+NUM = (
+    r"(?:-?\d{1,9}(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"a couple(?: of)?|couple of|a pair of|a dozen|half a dozen|a single|single|just one|only one|the one)"
+)
+# A quantity as written, even one that cannot be used ("2.5", "1e9", "0x10"): refused with the range.
+NUMISH = NUM[:-1] + r"|-?\d[\w.,/-]*)"
+# "it", "that", "them" and the other words that point at the line being talked about.
+PTR = r"(?:it|that|this|them|those|these|that one|this one|em|they)"
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern.replace("{NUMISH}", NUMISH).replace("{NUM}", NUM).replace("{PTR}", PTR))
+
+
+LEAD = _re(
+    r"^(?:(?:actually|actualy|acutally|sorry|soz|oops|oh|ah|ahh|hmm+|um+|uh+|er|wait|hold on|"
+    r"ok|okay|k|so|and|also|then|hey|hi|hello|well|please|pls|plz|kindly|yes|yeah|yep|"
+    r"i mean|my bad|on second thought|on second thoughts|second thoughts|change of plans?|"
+    r"correction|i changed my mind|changed my mind|scratch that|no wait|wait no|"
+    r"can you|could you|would you|can u|could u|will you|pls can you|please can you|"
+    r"i want to|i wanna|i would like to|id like to|i need to|id like you to|"
+    r"lets|let us|could we|can we|you can|just to be clear|to be clear|"
+    r"no no|nono|nah|oh wait|one more thing|and also|also can you|now|woops|whoops|ooops|"
+    r"typo|my typo|ugh|argh|lol|haha|omg|yo|hey there|sorry i meant|i meant to say|"
+    r"oh and|hmm actually|no sorry|sorry no|wait wait|uh oh|oh no)\s+)+"
+)
+TRAIL = _re(
+    r"(?:\s+(?:please|pls|plz|thanks|thank you|thx|ty|then|too|as well|for me|for us|for now|for today|"
+    r"for tonight|"
+    r"from (?:my|the) (?:cart|order|basket|bag|list)|from it|off (?:my|the) (?:order|cart|list)|"
+    r"actually|after all|anymore|any more|now|ok|okay|thanks a lot|mate|lol|haha|"
+    r"if (?:you can|possible|thats ok|thats okay)|x|xx|lol|haha|pls thx|thanks so much|"
+    r"(?:but\s+)?(?:keep\s+)?(?:the|my)\s+[a-z]+(?:\s+[a-z]+)?\s+(?:is|are|stays?|can stay)(?:\s+(?:fine|ok|"
+    r"okay|good|great))?|"
+    r"(?:its|it s) been (?:ages|forever|an hour|a while)|😡|please and thank you))+$"
+)
+# Cues that a clause corrects what was said before ("2 cokes actually", "sorry, I meant 1").
+CORRECTIVE = _re(
+    r"\b(?:actually|actualy|sorry|oops|woops|whoops|wait|i mean|i meant|meant|my bad|typo|"
+    r"correction|second thoughts?|change of plans?|instead|rather|scratch that|should be|"
+    r"should have been|supposed to be|enough|only|just|not)\b"
+)
+# Words that say a message may change the cart rather than add to it.
+EDIT_CUES = _re(
+    r"\b(?:change|swap|switch|replace|instead|rather|actually|not|only|just|remove|delete|take|"
+    r"without|less|fewer|wrong|mistake|meant|mean|sorry|oops|correct|should|edit|fix|update|make|"
+    r"same|other|cancel|forget|drop|scratch)\b"
+)
+# Words that make a clause an addition whatever the cart holds.
+ADDING = _re(r"\b(?:add|also|another|more|plus|extra|too|as well|and a|one more)\b")
+# Where a new act starts inside a sentence: "remove the coke and add a sprite".
+SPLIT = _re(
+    r"\s*(?:,|\band\b|\bthen\b|\bplus\b|\balso\b|\bbut\b)\s+(?=(?:also |then |please )?"
+    r"(?:add|remove|delete|drop|take|make|change|swap|switch|replace|forget|cancel|put|throw|"
+    r"get|give me|i want|id like|ill have|can i (?:get|have)|no more|instead)\b)"
+)
+
+# -- small talk -------------------------------------------------------------------------
+NEVER_MIND = _re(
+    r"(?:(?:oh|ah|hmm|ok|okay|no)\s+)?(?:never ?mind|nvm|nevermind|nm|forget (?:it|that|about it|that one|"
+    r"about that)|"
+    r"scratch that|ignore (?:that|it|me|my last message|the last message|this)|cancel that|"
+    r"doesnt matter|it doesnt matter|no worries|dont worry(?: about it)?|skip it|"
+    r"forget i (?:said|asked) (?:that|anything)|not important|no matter|disregard(?: that)?|"
+    r"leave it(?: as it is| as is| like that| be)?|keep it(?: as it is| as is| like that)?|as you were|"
+    r"all good|its fine|it s fine|thats fine|fine as is|no change|dont change (?:it|anything))"
+    r"(?:\s+(?:then|leave it|forget it|its fine|all good|keep it|leave it as it is|thanks))*"
+)
+_DONE_PRE = (
+    r"(?:no|nope|nah|no thanks|no thank you|thanks|thank you|i think|ok|okay|so|yeah|yep|um|im good|"
+    r"were good|and)"
+)
+_DONE_CORE = (
+    r"(?:(?:i think )?(?:thats|that is|thatll be|that will be|that would be|thatd be|that should be|"
+    r"that should do|that does|that will do|thatll do)(?:\s+(?:it|all|everything|enough))?|all done|done|"
+    r"im done|"
+    r"i am done|were done|we are done|im good|were good|im all set|all set|nothing else|nothing more|no more|"
+    r"none else|enough|finished|just that|just those|thats everything|that s everything)"
+)
+_DONE_SUF = (
+    r"(?:all|it|everything|thanks|thank you|thank u|for now|for today|for me|for us|for tonight|then|please|"
+    r"i think|just that|just those|cheers|thats everything|that s everything|thanks so much)"
+)
+DONE = _re(rf"(?:{_DONE_PRE}\s+)*{_DONE_CORE}(?:\s+{_DONE_SUF})*")
+_ACK_WORD = (
+    r"(?:ok+|okay|okey|k+|cool|great|nice|perfect|awesome|alright|all right|got it|gotcha|noted|lovely|"
+    r"brilliant|excellent|sounds good|sounds great|sure|fine|good|thanks|thank you|thank u|thanku|thx|ty|"
+    r"tks|tnx|thnx|thanx|cheers|ta|much appreciated|appreciate it|appreciated|wonderful|amazing|super|sweet|"
+    r"sweet as|yay|yes|yeah|yep|understood|makes sense|fair enough|right|oh|ah|so much|a lot|a bunch|"
+    r"very much|love it|great stuff|good stuff|no problem|np|legend|youre a star|you re a star|lifesaver|"
+    r"you re a lifesaver|youre a lifesaver|brill|ace|champion|top|wicked|dope|lit|yummy|cant wait|"
+    r"can t wait|looking forward to it|nice one|good one|kind|so kind|how kind)"
+)
+_VOCATIVE = (
+    r"(?:mate|man|buddy|friend|dear|bro|bruh|fam|love|hun|sis|guys|again|x+|lol|haha|boss|chief|"
+    r"my friend|sir|maam|pal|dude|mister|champ)"
+)
+ACK = _re(rf"{_ACK_WORD}(?:\s+{_ACK_WORD})*(?:\s+{_VOCATIVE})*")
+
+# -- questions: what the store's data answers ----------------------------------------------
+_MY = r"(?:my|our|the|me)"
+QUESTIONS: list[Rule] = [
+    question_rule(
+        _re(
+            r"^(?:what(?:s| is| have| do)?\s+(?:i|we)\s+(?:got|get|have|ordered|order)|whats in my (?:cart|"
+            r"basket|order)|"
+            r"what is in my (?:cart|basket|order)|show (?:me )?(?:my|the) (?:cart|basket|order)|"
+            r"(?:can i|could i|let me) see (?:my|the) (?:cart|basket|order)|what did i order|"
+            r"whats my order|what is my order|read (?:me )?(?:my|the) order back|"
+            r"what do i have|what have i (?:got|ordered)|whats the total|what is the total|"
+            r"how much is my total|"
+            r"total so far|my total)\b"
+        ),
+        "cart",
+    ),
+    question_rule(
+        _re(
+            r"^(?:has|have|did|is)\s+(?:the kitchen|the chef|you|u|you guys|u guys|they|the store|"
+            r"the restaurant|anyone)\s+"
+            r"(?:start|started|starting|get|got|receive|received|begin|began|make|made|making|seen|see|"
+            r"accept|accepted|confirm|confirmed)"
+            r"(?:\s+(?:on|making|cooking|with))?\s+" + "(?:my|our|the)" + r"\s+(?:order|pizzas?|food|meal)\b"
+        ),
+        "order-status",
+    ),
+    question_rule(
+        _re(
+            r"^(?:where(?: is| are| s)?|wheres|hows|how is|how are|whats happening with|"
+            r"what about|any news on|any update on|any updates on)\s+" + _MY + r"\s+"
+            r"(?:order|food|pizzas?|delivery|meal|stuff|dinner|lunch|drinks?|pie|pies)\b"
+        ),
+        "order-status",
+    ),
+    question_rule(
+        _re(
+            r"^(?:is|are|has|have|did)\s+" + _MY + r"\s+(?:order|food|pizzas?|delivery|meal|stuff)\b.*\b"
+            r"(?:ready|done|coming|on (?:the|its) way|out|left|shipped|dispatched|sent|confirmed|"
+            r"started|cooking|arrived|accepted|in the oven|been made|being made|go through|gone through)"
+        ),
+        "order-status",
+    ),
+    question_rule(
+        _re(
+            r"\b(?:status|update|updates|news|progress)\s+(?:of|on|for|about)\s+" + _MY + r"\s+order\b|"
+            r"^(?:any|an)\s+(?:update|updates|news)\b|\btrack\s+" + _MY + r"\s+order\b|"
+            r"^(?:did|have)\s+(?:you|u)\s+(?:get|got|receive|received|start|started|see|seen)\s+"
+            r"(?:my|our)\s+order\b|\bis it ready\b|\bis it (?:coming|on (?:the|its) way)\b|"
+            r"\bwhats the status\b|\bwhat is the status\b|\border status\b"
+        ),
+        "order-status",
+    ),
+    question_rule(
+        _re(
+            r"\bhow (?:long|much longer|much more time|many more minutes)\b|"
+            r"\bwhen (?:will|would|is|does|do|can|should)\s+(?:it|my order|the order|my food|the food|"
+            r"my pizzas?|the pizzas?|you|i|we|they|the delivery|my delivery)\b.*\b"
+            r"(?:ready|arrive|arriving|be here|get here|come|coming|deliver|delivered|be done|"
+            r"pick (?:it )?up|collect|pickup|be delivered|show up|turn up)\b|"
+            r"\b(?:eta|wait time|waiting time|delivery time|prep time|preparation time)\b|"
+            r"\bhow many (?:minutes|mins|hours)\b|"
+            r"\bwhat time (?:will|would|should|can)\s+(?:it|my order|the order|my food|you|i|we)\b"
+        ),
+        "eta",
+    ),
+    question_rule(
+        _re(
+            r"\b(?:are|r)\s+(?:you|u|ya|you guys)\s+(?:still\s+)?(?:open|closed|closing)\b|"
+            r"^(?:you|u|ya|you guys|u guys)\s+(?:still\s+)?(?:open|closed)\b|^(?:still\s+)?open\s+(?:now|"
+            r"today|tonight|on|late|tomorrow)\b|"
+            r"\b(?:opening|business|store|shop|your|trading|open)\s+(?:hours|times)\b|^hours\b|"
+            r"\bwhen\s+(?:are|do|does)\s+(?:you|u|the (?:store|shop|restaurant))\s+(?:open|close)\b|"
+            r"\bwhat time\s+(?:do|are|does)\s+(?:you|u|the (?:store|shop|restaurant))\s+(?:open|close)\b|"
+            r"\b(?:open|close|closing)\s+(?:now|today|tonight|tomorrow|on (?:mon|tues|wednes|thurs|fri|"
+            r"satur|sun)day|"
+            r"at what time|time)\b|\bis\s+(?:the|your)\s+(?:store|shop|restaurant|kitchen|place)\s+open\b|"
+            r"\bwhat are your hours\b|\bwhen do you close\b|\buntil what time\b|\bhow late\b"
+        ),
+        "hours",
+    ),
+    question_rule(
+        _re(
+            r"\b(?:delivery|shipping)\s+(?:fee|fees|charge|charges|cost|costs|price)\b|"
+            r"\bhow much\s+(?:is|for|does|do you charge for|to|are)\s+(?:the\s+)?deliver(?:y|ing)?\b|"
+            r"\bmin(?:imum)?\s+(?:order|spend|amount|purchase|for delivery)\b|"
+            r"\b(?:is there|do you have|whats the|what is the|any)\s+(?:a\s+)?minimum\b|"
+            r"\bfree delivery\b|\bcharge (?:for|to) deliver\w*\b|\bcost to deliver\b|"
+            r"\bdelivery\s+(?:is\s+)?free\b|\bdo you charge\b"
+        ),
+        "delivery-fee",
+    ),
+    question_rule(
+        _re(r"\bdeliver(?:y|ing)?\s+(?:to|in|out to|near|around|over to)\s+(?P<s>.+)"), "delivery-area"
+    ),
+    question_rule(
+        _re(
+            r"\b(?:do|can|will|would)\s+(?:you|u|ya|you guys)\s+deliver\b|"
+            r"\bdeliver(?:y)?\s+(?:to|in|out to|near|around|over to)\s+(?P<s>.+)|"
+            r"\bdelivery\s+(?:area|areas|zone|zones|radius|range|region)\b|"
+            r"\bwhere\s+(?:do|can)\s+(?:you|u)\s+deliver\b|\bhow far\s+(?:do|will|can)\s+(?:you|"
+            r"u)\s+deliver\b|"
+            r"\b(?:in|within)\s+(?:your\s+)?(?:delivery\s+)?(?:area|range|zone|radius)\b|"
+            r"\bdo you do delivery\b|\bis delivery available\b|\bcan i get (?:it )?delivered\b"
+        ),
+        "delivery-area",
+    ),
+    question_rule(
+        _re(
+            r"\b(?:do|can|will)\s+(?:you|u|ya)\s+(?:take|accept|do)\s+(?:credit\s+|debit\s+)?"
+            r"(?:cards?|cash|credit|debit|apple pay|google pay|amex|visa|mastercard|paypal|venmo|zelle|"
+            r"contactless|checks?|cheques?)\b|"
+            r"\b(?:can|could|may)\s+(?:i|we)\s+pay\b|\bhow\s+(?:do|can|should)\s+(?:i|we)\s+pay\b|"
+            r"\bpayment\s+(?:methods?|options?|types?)\b|\bcash on delivery\b|"
+            r"\b(?:pay|paying)\s+(?:by|with|in|on)\s+(?:card|cash|credit|debit|apple pay|google pay|phone|"
+            r"delivery)\b|"
+            r"\bwhat\s+(?:payment|payments|forms of payment|ways to pay)\b|\bdo i pay\b|"
+            r"\b(?:cards?|cash|apple pay|google pay|credit cards?|debit cards?|paypal|venmo|amex|"
+            r"visa)\s+(?:ok|okay|accepted|fine|good|works?)\b|"
+            r"^(?:cards?|cash|apple pay|google pay|credit cards?|debit cards?|paypal|venmo|amex|visa)$"
+        ),
+        "payment",
+    ),
+    question_rule(
+        _re(
+            r"\b(?:whats|what is|what s|give me|send me|tell me|need|share)\s+(?:your|ur|the)\s+"
+            r"(?:address|location|phone|phone number|number|telephone|contact|contact details|"
+            r"store address|shop address|restaurant address)\b|"
+            r"\bwhere\s+(?:are|r)\s+(?:you|u|ya|you guys)(?:\s+(?:located|based|at))?$|"
+            r"\bwhere\s+(?:are|r|is)\s+(?:you|u|ya|the (?:store|shop|restaurant))\s+(?:located|based)\b|"
+            r"\bhow\s+(?:can|do)\s+(?:i|we)\s+(?:call|reach|contact|find)\s+(?:you|u|the store)\b|"
+            r"\b(?:your|the store s|the stores|the restaurants)\s+(?:address|phone number|phone|location)\b|"
+            r"\bcan i call\b|\bphone number\b|\bwhere do i (?:pick|collect)\b|\bwhere (?:is|s) the (?:store|"
+            r"shop|restaurant)\b|"
+            r"^(?:address|phone|number|location|phone no|tel|telephone|contact)(?:\s+(?:pls|please|plz))?$|"
+            r"\bwhats the number\b|\bwhat is the number\b|\bwhat number (?:can|do|should) i (?:ring|call|"
+            r"phone|text)\b|"
+            r"\b(?:ring|call|phone) (?:you|u|the (?:store|shop|restaurant))\b"
+        ),
+        "contact",
+    ),
+    question_rule(
+        _re(
+            r"^(?:how much|hw much|how mch|howmuch|hm|price|prices|cost|costs|"
+            r"what(?:s| is| does| do| would| will)?(?: the)? (?:price|cost|prices|costs))"
+            r"(?:\s+(?:is|are|for|of|does|do|would|will|be|a|an|to get|to order|are the|is the|4|more|extra|"
+            r"more for|extra for|would it be|is it|for a|for an))*"
+            r"\s+(?P<s>.+?)(?:\s+(?:cost|costs|be|come to|go for|run|run me|set me back))?$"
+        ),
+        "price",
+    ),
+    question_rule(
+        _re(r"^(?:what|whats|what s)\s+(?:does|do|would|will|is)?\s*(?P<s>.+?)\s+(?:cost|costs|go for|run)$"),
+        "price",
+    ),
+    question_rule(
+        _re(
+            r"^(?:what|which)\s+(?:kinds? of |types? of |sorts? of |"
+            r"flavou?rs? of )?(?P<s>[a-z]+(?: [a-z]+)?)\s+"
+            r"(?:do|have|can|does)\s+(?:you|u|ya|you guys)\s+(?:have|got|do|offer|sell|serve|carry)\b|"
+            r"^(?:what|which)\s+(?P<s2>[a-z]+)\s+(?:are there|are available|options|choices)\b|"
+            r"^(?:what|which)\s+(?P<s3>[a-z]+)\s+(?:do\s+)?(?:you|u|ya)\s+(?:got|have)\b"
+        ),
+        "menu",
+    ),
+]
+
+# -- corrections and references -----------------------------------------------------------
+_SET_VERB = r"(?:change|make|set|update|edit|adjust|put|bump|increase|decrease|reduce|lower|raise|up|fix)"
+_REMOVE_VERB = (
+    r"(?:remove|delete|del|rm|drop|take(?: out| off| away)?|cancel|forget(?: about)?|lose|ditch|"
+    r"scrap|skip|nix|get rid of|scratch|erase|leave out|leave off|cut|kill|dump|bin|toss|"
+    r"no more|minus|can you remove|please remove|pls remove|take away|strike|x out)"
+)
+_WANT = (
+    r"(?:i want|i would like|id like|id prefer|i prefer|give me|get me|make it|make that|"
+    r"can i (?:get|have)|could i (?:get|have)|can we (?:get|have)|ill have|ill take|"
+    r"lets do|lets go with|go with|ill go with|i need|i will have|we want|we will have|"
+    r"id rather have|id rather|rather|let me get|let me have|put|send|bring|do|i meant|"
+    r"i mean|i said|i wanted|i asked for|it should be|should be)"
+)
+REPLACE_CONNECTORS = frozenset({"for", "with", "to", "into", "by"})
+CHANGE_CONNECTORS = frozenset({"on", "for", "to", "with", "in", "onto", "into"})
+
+_SWAP = _re(
+    r"(?:swap|switch|change|replace|sub|substitute|trade)\s+(?:out\s+)?(?:the\s+)?(?P<old>.+?)\s+(?:for|"
+    r"with|to)\s+"
+    r"(?:some\s+)?(?P<new>.+?)\s+(?:on|in|for)\s+(?P<t>.+)"
+)
+
+
+def _topping_swap(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "swap the ham for bacon on the hawaiian": one option out, another in, on a line."""
+    match = _SWAP.fullmatch(clause.key)
+    if match is None:
+        return None
+    old, new = options_only(menu, match["old"]), options_only(menu, match["new"])
+    target = read_target(menu, phrases, match["t"])
+    if old is None or new is None or target is None or not old.options:
+        return None
+    mods = Modifiers(options=new.options, excluded=old.options, text=f"{match['new']}")
+    return Act("change", target=target, modifiers=mods)
+
+
+_INSTEAD_OF = _re(
+    r"(?:(?P<t>.+?)\s+)?(?P<new>[a-z ]+?)\s+(?:instead of|rather than|not)\s+(?:the\s+)?(?P<old>[a-z ]+)"
+)
+
+
+def _option_instead(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "pepperoni, hand tossed instead of thin", "thin crust not thick": an option replacing
+    another of the same line (the line named, or the one being talked about)."""
+    match = _INSTEAD_OF.fullmatch(clause.key)
+    if match is None:
+        return None
+    old, new = options_only(menu, match["old"]), options_only(menu, match["new"])
+    if old is None or new is None or not new.options:
+        return None
+    words = match["t"] or ""
+    target = read_target(menu, phrases, words) if words else Target("", pointer=True)
+    return Act("change", target=target, modifiers=new) if target is not None else None
+
+
+_KEEP = r"(?:\s+(?:just|only|keep)\s+(?:the\s+)?[a-z ]+)?"
+EDITS: list[Rule] = [
+    # "2 is plenty", "nah 2 pizzas is enough", "4 of those is fine"
+    set_quantity_rule(
+        _re(
+            r"(?P<n>{NUM})(?:\s+of\s+(?:those|them|these|it))?(?:\s+(?P<t>(?!is\b|are\b|will\b|"
+            r"would\b).+?))?\s+"
+            r"(?:is|are|will be|would be|should be)\s+(?:plenty|enough|fine|good|ok|okay|all i need|"
+            r"all we need|"
+            r"more than enough|loads|heaps)"
+        )
+    ),
+    # "just one of each", "2 of each please"
+    set_quantity_rule(_re(r"(?:(?:just|only)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>each|every one|everything)")),
+    # "it should be four of those, not two"
+    set_quantity_rule(
+        _re(
+            r"(?:it|that|they|those|these|them)\s+(?:should be|should have been|was supposed to be|"
+            r"is supposed to be)\s+"
+            r"(?P<n>{NUM})(?:\s+of\s+(?:those|them|these|it))?(?:\s+(?:not|instead of|"
+            r"rather than)\s+(?P<m>{NUM}))?"
+        )
+    ),
+    # "we'll have 2 of the margherita", "i'll have 2 of those", "3 of the cokes please"
+    set_quantity_rule(
+        _re(
+            r"(?:(?:we ll|well|we will|ill|i will|i ll|id like|i d like|i want|we want|give me|get me|"
+            r"can i get|"
+            r"can i have|lets do|do|make it)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>(?:the|those|them|these|that|"
+            r"it)(?:\s+.+)?)"
+        ),
+        add_when_missing=True,
+    ),
+    # "hawaiian x2", "the coke x 3"
+    set_quantity_rule(_re(r"(?P<t>.+?)\s+x\s?(?P<n>\d{1,3})"), add_when_missing=True, or_more=True),
+    # "item 2 to 3", "line 1 x2", "#3 qty 2"
+    set_quantity_rule(
+        _re(
+            r"(?:" + _SET_VERB + r"\s+)?(?P<t>(?:item|line|number|no|#)\s?\d{1,2})\s+"
+            r"(?:to\s+|x\s?|qty\s+|quantity\s+|=\s*|into\s+|should be\s+)?(?P<n>{NUM})"
+            r"(?:\s+(?:please|pcs|pieces|items|of them))?"
+        )
+    ),
+    # "make that 3", "make it 2 cokes", "make that 1 pepperoni not 2"
+    set_quantity_rule(
+        _re(
+            r"(?:make|change|set|put|bump|update)\s+(?:it|that|this|them|those|"
+            r"these)\s+(?:to\s+)?(?P<n>{NUM})"
+            r"(?:\s+(?P<t>(?!not\b|instead\b).+?))?(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?"
+            r"(?:\s+(?:of (?:them|those|it)|instead|total|in total))?"
+        )
+    ),
+    # "change the coke to 2", "set the pepperoni to 1", "make the wings 3"
+    set_quantity_rule(
+        _re(
+            _SET_VERB + r"\s+(?:the\s+)?(?:quantity|qty|number|amount)?\s*(?:of\s+)?(?P<t>.+?)\s+"
+            r"(?:to|into|=|x|qty|quantity|amount|should be)?\s*(?P<n>{NUMISH})"
+            r"(?:\s+(?:please|pcs|pieces|items|units|of them|instead|total))?"
+            r"(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?"
+        )
+    ),
+    # "the cokes just 2", "cokes: just the one"
+    set_quantity_rule(
+        _re(
+            r"(?P<t>.+?)\s+(?:just|only|should be|to)\s+(?:the\s+)?(?P<n>{NUM}|one)(?:\s+(?:please|pls|"
+            r"of them|total))?"
+        )
+    ),
+    # "only 2", "just one pepperoni", "i only want 1 coke", "just 2 of them"
+    set_quantity_rule(
+        _re(
+            r"(?:(?:i|we)\s+)?(?:only|just|really only|actually only)\s+(?:want|need|wanted|needed|get|have|"
+            r"take|ordered|meant)?\s*"
+            r"(?P<n>{NUM})(?:\s+(?:of (?:them|those|it)|x))?(?:\s+(?P<t>(?!not\b|instead\b).+?))?"
+            r"(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?(?:\s+(?:total|in total|please))?"
+        ),
+        add_when_missing=True,
+    ),
+    # "1 not 2", "2 cokes not 3", "2 instead of 3", "i said 2 not 3", "i meant 1 pepperoni not 2"
+    set_quantity_rule(
+        _re(
+            r"(?:(?:i|we)\s+(?:said|meant|wanted|asked for|ordered|want|need)\s+|do\s+|give me\s+|get me\s+|"
+            r"i want\s+|id like\s+)?"
+            r"(?:make (?:it|that)\s+)?(?:just\s+|only\s+)?(?P<n>{NUM})"
+            r"(?:\s+(?P<t>(?!not\b|instead\b).+?))?\s+(?:not|instead of|rather than|and not|"
+            r"no)\s+(?P<m>{NUM})"
+            r"(?:\s+(?P<t2>.+))?"
+        )
+    ),
+    # "not 2, 1", "not 3 just 2 cokes"
+    set_quantity_rule(
+        _re(
+            r"not\s+(?P<m>{NUM})(?:\s+(?P<t2>(?!but\b|just\b|only\b|make\b).+?))?\s+"
+            r"(?:but\s+|just\s+|only\s+|make it\s+|i want\s+|i said\s+)?(?P<n>{NUM})(?:\s+(?P<t>.+))?"
+        )
+    ),
+    # "one more", "2 more cokes", "another one", "another coke", "add another"
+    adjust_rule(
+        _re(
+            r"(?:add\s+|and\s+|plus\s+|also\s+|give me\s+|get me\s+|id like\s+|i want\s+|can i (?:get|"
+            r"have)\s+)?"
+            r"(?P<n>{NUM}|an?)\s+(?:more|extra|additional)(?:\s+(?:of\s+)?(?P<t>.+))?"
+        ),
+        +1,
+    ),
+    adjust_rule(
+        _re(
+            r"(?:add\s+|and\s+|plus\s+|also\s+|give me\s+|get me\s+|id like\s+|i want\s+|can i (?:get|"
+            r"have)\s+)?"
+            r"another(?:\s+(?P<t>(?!one\b).+)|\s+one(?:\s+of (?:those|them|these|it|that))?)?"
+        ),
+        +1,
+    ),
+    # "one less", "one less coke", "2 fewer waters"
+    adjust_rule(_re(r"(?P<n>{NUM}|an?)\s+(?:less|fewer)(?:\s+(?:of\s+)?(?P<t>.+))?"), -1),
+    # "remove the coke", "forget the dessert", "delete item 2", "i dont want the wings anymore"
+    remove_rule(
+        _re(
+            _REMOVE_VERB + r"\s+(?:the\s+)?(?P<t>.+?)"
+            r"(?:\s+(?:from|off|out of)\s+(?:my |the )?(?:cart|order|basket|list|bag))?"
+        )
+    ),
+    remove_rule(
+        _re(
+            r"(?:i|we)?\s*(?:dont|do not|no longer|dont really|do not really|didnt|did not)\s+"
+            r"(?:want|need|wanna)\s+(?:the\s+|any\s+|that\s+|those\s+)?(?P<t>.+?)(?:\s+(?:anymore|any more|"
+            r"after all|now|either))?"
+        )
+    ),
+    remove_rule(_re(r"(?:(?:i|we)\s+)?changed? (?:my|our) minds?\s+(?:about|on)\s+(?P<t>.+)")),
+    remove_rule(
+        _re(
+            r"(?P<t>.+?)\s+(?:not needed|no longer needed|isnt needed|is not needed|can go|has to go|"
+            r"needs to go|is out|out please|no more|not anymore|is not necessary|not necessary)"
+        )
+    ),
+    # "item 2 was a mistake", "the wings were wrong"
+    remove_rule(
+        _re(
+            r"(?P<t>.+?)\s+(?:was|is|were|are)\s+(?:a\s+|my\s+)?(?:mistake|wrong|an error|by mistake|"
+            r"not what i wanted|"
+            r"a typo|a mistake sorry)(?:\s+(?:remove|delete|take off|drop)\s+(?:it|that|them))?"
+        )
+    ),
+    # "take one of them off", "item 2 out", "the coke can go"
+    remove_rule(
+        _re(
+            r"(?:take|knock|get|leave|drop)\s+(?P<t>.+?)\s+(?:off|out|away)(?:\s+of (?:it|the order|"
+            r"my order|the cart))?"
+        )
+    ),
+    remove_rule(
+        _re(
+            r"(?P<t>(?:item|line|number|#)\s?\d{1,2}|\d{1,2}|it|that|those|them|the .+?)\s+(?:out|off|gone|"
+            r"away)"
+        )
+    ),
+    # "nvm the tiramisu, just the pizza"
+    remove_rule(
+        _re(
+            r"(?:nvm|never ?mind|forget|no need for|dont need|skip)\s+(?:the\s+)?(?P<t>.+?)(?:\s+(?:just|"
+            r"only)\s+(?:the\s+)?.+)?"
+        )
+    ),
+    # "no water", "no more coke", "without the garlic bread": a line, when it is an item
+    remove_rule(
+        _re(r"(?:no|without|sans|nope no|no more|not the|not)\s+(?:the\s+|any\s+)?(?P<t>.+?)" + _KEEP),
+        item_only=True,
+    ),
+    # "swap the coke for a diet coke", "change the sprite to water", "replace item 2 with a tiramisu"
+    replace_rule(
+        _re(
+            r"(?:swap|switch|change|replace|exchange|substitute|sub|trade|turn|convert|"
+            r"make)\s+(?:out\s+)?(?P<tx>.+)"
+        ),
+        REPLACE_CONNECTORS,
+    ),
+    # "rather a hawaiian than the veggie", "i'd rather the veggie than the margarita"
+    replace_rule(
+        _re(
+            r"(?:(?:i|we)\s+)?(?:would|d|id)?\s*rather(?:\s+have)?\s+(?:an?\s+|"
+            r"the\s+)?(?P<x>.+?)\s+than\s+(?P<t>.+)"
+        )
+    ),
+    # "can the coke be a water instead", "could the margherita be a pepperoni"
+    replace_rule(_re(r"(?:can|could|would)\s+(?P<t>.+?)\s+be\s+(?:an?\s+)?(?P<x>.+?)(?:\s+instead)?")),
+    # "the margherita should be a veggie", "the coke should have been a sprite"
+    replace_rule(
+        _re(
+            r"(?P<t>.+?)\s+(?:should be|should have been|was meant to be|"
+            r"is meant to be)\s+(?:an?\s+)?(?P<x>.+)"
+        )
+    ),
+    # "instead a veggie", "instead, a sprite please"
+    replace_rule(_re(r"instead\s+(?:an?\s+|the\s+|of that\s+|of it\s+)?(?P<x>(?!of\b).+)")),
+    # "swap the ham for bacon on the hawaiian": one topping for another on a line
+    _topping_swap,
+    # "pepperoni, hand tossed instead of thin": an option for another on a line
+    _option_instead,
+    # "make the margherita a pepperoni", "turn the coke into a sprite"
+    replace_rule(_re(r"(?:make|turn|change)\s+(?P<tx>.+)"), frozenset({"a", "an", "into"})),
+    # "not sprite, diet coke", "not the veggie but a hawaiian"
+    replace_rule(_re(r"not\s+(?:the\s+|a\s+|an\s+)?(?P<tx>.+)"), frozenset({"but", "i want", "make it"})),
+    replace_rule(_re(r"not\s+(?:the\s+|a\s+|an\s+)?(?P<tx>.+)")),
+    # "switch to build your own", "change to a sprite", "go with the veggie instead"
+    replace_rule(
+        _re(r"(?:switch|change|swap|go|move)\s+(?:it\s+|that\s+)?(?:to|for|with)\s+(?:an?\s+)?(?P<x>.+)")
+    ),
+    # "instead of the veggie a hawaiian", "instead of the coke can i get a sprite"
+    replace_rule(_re(r"instead of\s+(?P<t>.+?)\s+" + _WANT + r"\s+(?P<x>.+)")),
+    replace_rule(_re(r"instead of\s+(?P<tx>.+)")),
+    # "a sprite instead of the coke", "i want a hawaiian instead of the veggie"
+    replace_rule(
+        _re(
+            r"(?:"
+            + _WANT
+            + r"\s+)?(?P<x>.+?)\s+(?:instead of|rather than|in place of|not)\s+(?:the\s+)?(?P<t>.+)"
+        )
+    ),
+    # "a sprite instead", "can i have a hawaiian instead", "make it a diet coke instead"
+    replace_rule(
+        _re(r"(?:" + _WANT + r"\s+)?(?P<x>.+?)\s+instead(?:\s+(?:of that|of it|of this|of those|of them))?")
+    ),
+    # "change it to a sprite", "make it a hawaiian", "make that a large"
+    replace_rule(
+        _re(
+            r"(?:change|switch|swap|make|turn)\s+(?P<t>"
+            + PTR
+            + r")\s+(?:to|for|into|with|in)?\s*(?:an?\s+)?(?P<x>.+)"
+        )
+    ),
+    # "i meant hawaiian", "i said sprite not coke"
+    replace_rule(
+        _re(r"(?:i meant|i mean|i said|i wanted|i asked for|i ordered|it should be|should be)\s+(?P<x>.+)")
+    ),
+    # "one of the margheritas large", "make one of them thin crust", "one of the two pizzas with extra cheese"
+    change_rule(
+        _re(
+            r"(?:make\s+|have\s+|change\s+|i want\s+|id like\s+)?(?P<n>one|1|two|2|three|3)\s+of\s+(?P<to>.+)"
+        ),
+        None,
+    ),
+    # "make the margherita gluten free", "change the pepperoni to thin crust", "make it large"
+    change_rule(
+        _re(r"(?:make|change|switch|turn|do|have|update|get|want|i want|id like|i would like)\s+(?P<to>.+)"),
+        None,
+    ),
+    change_rule(
+        _re(r"(?:make|change|switch|turn|do|have|update)\s+(?P<to>.+)"),
+        frozenset({"to", "into", "as", "with", "in"}),
+    ),
+    # "can the pepperoni be thin crust", "could it have extra cheese"
+    change_rule(
+        _re(r"(?:can|could|will|would|should)\s+(?P<t>.+?)\s+(?:be|have|come with|get|come)\s+(?P<o>.+)")
+    ),
+    # "put the onions back on the veggie"
+    change_rule(_re(r"(?:put|add)\s+(?:the\s+)?(?P<o>.+?)\s+back(?:\s+(?:on|onto|in|into))?\s+(?P<t>.+)")),
+    # "add mushrooms to the veggie", "put extra cheese on both"
+    change_rule(
+        _re(
+            r"(?:add|put|throw|stick|include|sprinkle|give)\s+(?P<o>.+?)\s+(?:on|onto|to|in|into|for|"
+            r"with)\s+(?P<t>.+)"
+        )
+    ),
+    # "take the onions off the veggie", "hold the olives on it"
+    change_rule(
+        _re(
+            r"(?:take|remove|leave|hold|skip|drop)\s+(?:off\s+|out\s+)?(?:the\s+)?(?P<o>.+?)\s+"
+            r"(?:off|from|on|out of|off of)\s+(?P<t>.+)"
+        ),
+        negate=True,
+    ),
+    # "thin crust on the pepperoni", "no onions on it", "large for the coke"
+    change_rule(_re(r"(?P<o>.+?)\s+(?:on|for|onto)\s+(?P<t>.+)")),
+    # "make the cokes diet": a name completed by the new words
+    replace_rule(_re(r"(?:make|turn)\s+(?P<tx>.+)")),
+    # "both large", "all of them thin crust", "them large please"
+    change_rule(
+        _re(
+            r"(?P<t>both|both of them|all|all of them|them all|them both|all of those|them|both pizzas|"
+            r"all the pizzas)\s+(?P<o>.+)"
+        )
+    ),
+    # "the pepperoni with thin crust", "the coke large", "item 2 without onions", "both drinks in a bottle"
+    change_rule(
+        _re(r"(?P<to>(?:the|my|that|item|line|#|both|all|all the|first|second|last|other|1st|2nd)\s+.+)")
+    ),
+    # "hawaiian → pepperoni", "sprite to water": a line to another item
+    replace_rule(_re(r"(?P<t>[a-z][a-z ]*?)\s+to\s+(?:an?\s+)?(?P<x>[a-z0-9][a-z0-9 ]*)")),
+]
+
+UNSURE = _re(
+    r"(?:change|edit|modify|fix|update|amend|alter)\s+(?:it|that|this|my order|the order|something|my cart|"
+    r"the cart|stuff|a thing)|"
+    r"(?:thats|that is|its|it is|this is)\s+(?:not right|wrong|not correct|incorrect|not what i (?:ordered|"
+    r"asked for|wanted))|"
+    r"(?:wrong|not right|incorrect|mistake|i made a mistake|made a mistake|not what i (?:ordered|asked for|"
+    r"wanted))|"
+    r"(?:something|anything) (?:different|else)|add more|more|the other one|the other|other one|"
+    r"i want to change (?:something|it|my order)|can i change (?:something|it|my order)|"
+    r"i need to change (?:something|my order)"
+)
+CANCEL = _re(
+    r"cancel(?:\s+cancel)*|cancel\s+(?:it|it all|everything|all|all of it|the whole (?:thing|order|lot)|"
+    r"my (?:whole )?order|the order|that order|this order|the lot|all that|order|my cart|the cart)|"
+    r"(?:i want to|i wanna|i need to|i would like to|id like to|can i|could i|please)\s+cancel(?:\s+.+)?|"
+    r"start (?:over|again|from scratch|fresh)|(?:lets|can we|could we) start (?:over|again)|"
+    r"scrap\s+(?:it|it all|everything|the (?:whole )?(?:order|thing|lot|cart))|"
+    r"(?:clear|empty|delete|remove|wipe|reset)\s+(?:everything|it all|all|all of it|the whole (?:order|cart|"
+    r"thing)|"
+    r"my (?:whole )?(?:cart|order|basket)|the (?:cart|basket|order))|"
+    r"forget (?:the whole (?:order|thing)|everything|all of it|the order)|ordered by mistake|"
+    r"wrong order(?: cancel)?|"
+    r"i dont want (?:anything|it anymore|any of it|this order|the order)|"
+    r"(?:omg )?wrong order cancel(?: cancel)*|"
+    r"cancel\s+(?:.+\s+)?(?:by mistake|by accident|wrong order)|(?:ordered|placed) (?:it |that |"
+    r"the order )?(?:by mistake|by accident)(?: cancel)?"
+)
+
+
+def _menu_question(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "any desserts?", "show me the pizzas", "do you have wings": a section or an item."""
+    match = _MENU_ASK.fullmatch(clause.key)
+    if match is None:
+        return None
+    subject = match.group("s")
+    if category_items(menu, phrases, subject) or order_of(menu, subject) is not None:
+        return Act("question", topic="menu", subject=subject)
+    return None
+
+
+_MENU_ASK = _re(
+    r"(?:any|got any|do you have(?: any)?|have you got(?: any)?|you have(?: any)?|you got(?: any)?|"
+    r"do you do|do you sell|do you serve|show me|show|list|see|what about)\s+"
+    r"(?:the\s+|your\s+|all the\s+|all your\s+|some\s+)?(?P<s>.+?)(?:\s+(?:menu|list|options|selection|"
+    r"please|pls))?"
+)
+
+
+def _colon_change(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "pepperoni: large, pan crust": options for the line named before the colon."""
+    head, colon, tail = clause.text.partition(":")
+    if not colon or len(head.split()) > 4:
+        return None
+    target = read_target(menu, phrases, normalise(head))
+    mods = options_only(menu, normalise(tail)) if target is not None else None
+    if target is None or mods is None:
+        return None
+    return Act("change", target=target, modifiers=mods)
+
+
+def _corrected_number(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "actually 2", "sorry, 3": a bare number correcting the line being talked about."""
+    if not clause.corrective or _NUMBER.fullmatch(clause.key) is None:
+        return None
+    quantity = number_of(clause.key)
+    return (
+        Act("set_quantity", target=Target(clause.key, pointer=True), quantity=quantity)
+        if quantity is not None
+        else None
+    )
+
+
+_NUMBER = _re(r"{NUM}")
+
+
+# Allergies and diets said on their own are a note for the kitchen, not an option change
+# ("gluten free please" is not "gluten-free crust" on the salad).
+_DIET = _re(
+    r"\b(?:gluten|dairy|lactose|nut|nuts|peanuts?|vegan|vegetarian|allerg\w*|celiac|coeliac|halal|kosher|"
+    r"intoleran\w*)\b"
+)
+
+
+def _bare_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "thin crust", "extra cheese", "no onions" on their own: the lines being talked about."""
+    if _DIET.search(clause.key):
+        return None
+    mods = options_only(menu, clause.key)
+    return (
+        Act("change", target=Target(clause.key, pointer=True), modifiers=mods) if mods is not None else None
+    )
+
+
+RULES: list[Rule] = [
+    fixed_rule(NEVER_MIND, "never_mind"),
+    fixed_rule(DONE, "done"),
+    fixed_rule(ACK, "ack"),
+    fixed_rule(CANCEL, "cancel"),
+    fixed_rule(UNSURE, "unsure"),
+    _menu_question,
+    *QUESTIONS,
+    _colon_change,
+    *EDITS,
+    _corrected_number,
+    _bare_options,
+]
+
+PHRASES = Phrases(
+    language="en",
+    rules=RULES,
+    lead=LEAD,
+    trail=TRAIL,
+    split=SPLIT,
+    determiners=frozenset(
+        {
+            "the",
+            "my",
+            "our",
+            "that",
+            "this",
+            "those",
+            "these",
+            "both",
+            "all",
+            "each",
+            "every",
+            "of",
+            "your",
+            "them",
+        }
+    ),
+    pointers=frozenset(
+        {
+            "it",
+            "that",
+            "this",
+            "them",
+            "those",
+            "these",
+            "they",
+            "em",
+            "that one",
+            "this one",
+            "the one",
+            "both",
+            "all",
+            "everything",
+            "all of them",
+            "both of them",
+            "them all",
+            "same",
+            "same one",
+        }
+    ),
+    plural_pointers=frozenset(
+        {
+            "them",
+            "those",
+            "these",
+            "they",
+            "em",
+            "both",
+            "all",
+            "everything",
+            "all of them",
+            "both of them",
+            "them all",
+        }
+    ),
+    ordinals={
+        "first": 1,
+        "1st": 1,
+        "second": 2,
+        "2nd": 2,
+        "third": 3,
+        "3rd": 3,
+        "fourth": 4,
+        "4th": 4,
+        "fifth": 5,
+        "5th": 5,
+        "last": -1,
+        "final": -1,
+        "latest": -1,
+        "previous": -1,
+    },
+    line_words=frozenset({"item", "items", "line", "lines", "number", "no", "#", "row", "entry"}),
+    other_words=frozenset({"other"}),
+    corrective=CORRECTIVE,
+    adding=ADDING,
+    edit_cues=EDIT_CUES,
+    each_words=frozenset({"each", "every one", "everything", "each one", "all of them", "them all"}),
+    not_in_targets=frozenset(
+        {
+            "add",
+            "get",
+            "want",
+            "make",
+            "change",
+            "swap",
+            "instead",
+            "remove",
+            "take",
+            "keep",
+            "off",
+            "from",
+            "would",
+            "should",
+            "could",
+            "can",
+            "need",
+            "be",
+            "is",
+            "was",
+            "are",
+            "rather",
+            "than",
+        }
+    ),
+    category_words={
+        "sweet": "desserts",
+        "sweets": "desserts",
+        "pud": "desserts",
+        "pudding": "desserts",
+        "beverage": "drinks",
+        "soda": "drinks",
+        "side dish": "sides",
+        "starter": "sides",
+        "starters": "sides",
+        "appetizer": "sides",
+        "appetizers": "sides",
+    },
+)

@@ -1,0 +1,280 @@
+"""Rule shapes the phrases of every language are built from (see ``understanding/acts.py``).
+
+Each factory takes a language's regular expression, whose named groups mark the parts of a
+clause (``t`` the target, ``n`` a quantity, ``m`` the quantity being corrected, ``x`` a
+replacement, ``o`` options), and returns a rule: a function from a clause to an act or None.
+Where a clause has two free parts and no word that surely separates them ("instead of the
+veggie a hawaiian"), :func:`split_pairs` tries every split point and keeps the first where
+both parts read as what they must be.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from services.orders.menu.catalog import Menu
+from services.orders.understanding.acts import (
+    Act,
+    ActKind,
+    Clause,
+    Phrases,
+    Rule,
+    Target,
+    number_of,
+    options_only,
+    order_of,
+    read_target,
+)
+from services.orders.understanding.parser import Modifiers
+
+__all__ = [
+    "adjust_rule",
+    "change_rule",
+    "first_of",
+    "fixed_rule",
+    "question_rule",
+    "remove_rule",
+    "replace_rule",
+    "set_quantity_rule",
+    "split_pairs",
+]
+
+_POINTER = Target("", pointer=True)
+# Words that tie options to a line ("olives on the veggie"): such words are no bare item.
+# Anything written as a number, even one no quantity can be ("2.5", "-1", "1e9", "0x10"):
+# kept as said so the customer is told the range instead of the line changing.
+_QUANTITY_SAID = re.compile(r"-?\d[\w.,/-]*")
+_CONNECTED = re.compile(r"\b(?:on|onto|from|off|in|into|with|for|to)\b")
+
+
+def _group(match: re.Match[str], name: str) -> str:
+    value = match.groupdict().get(name)
+    return (value or "").strip()
+
+
+def _target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
+    """The target `words` name, the lines being talked about when there are none."""
+    return read_target(menu, phrases, words) if words else _POINTER
+
+
+def split_pairs(words: str, connectors: frozenset[str] | None = None) -> Iterator[tuple[str, str]]:
+    """Every way to cut `words` in two non-empty parts, at a connector word (dropped) when
+    `connectors` are given, else between any two words; the shortest left part first."""
+    tokens = words.split()
+    for i in range(1, len(tokens)):
+        if connectors is None:
+            yield " ".join(tokens[:i]), " ".join(tokens[i:])
+        elif tokens[i] in connectors and i + 1 < len(tokens):
+            yield " ".join(tokens[:i]), " ".join(tokens[i + 1 :])
+
+
+def fixed_rule(pattern: re.Pattern[str], kind: ActKind) -> Rule:
+    """A clause that is the whole act by itself ("thanks", "never mind", "that's all")."""
+
+    def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+        return Act(kind) if pattern.fullmatch(clause.key) else None
+
+    return rule
+
+
+def question_rule(pattern: re.Pattern[str], topic: str) -> Rule:
+    """A question of `topic`; the group ``s``, when present, is what it asks about."""
+
+    def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+        match = pattern.search(clause.key)
+        if match is None:
+            return None
+        subject = _group(match, "s") or _group(match, "s2") or _group(match, "s3")
+        return Act("question", topic=topic, subject=subject)
+
+    return rule
+
+
+def set_quantity_rule(
+    pattern: re.Pattern[str], *, add_when_missing: bool = False, or_more: bool = False
+) -> Rule:
+    """ "make that 3", "change the coke to 2", "1 not 2": a line's new quantity. With
+    `add_when_missing` ("just one coke"), ``new`` holds the order to add instead when no line
+    is named that way. With `or_more` the quantity may be the total or more of it: asked."""
+
+    def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+        match = pattern.fullmatch(clause.key)
+        if match is None:
+            return None
+        said = _group(match, "n")
+        quantity = number_of(said)
+        if quantity is None and not _QUANTITY_SAID.fullmatch(said):
+            return None
+        words = _group(match, "t") or _group(match, "t2")
+        target = _target(menu, phrases, words)
+        if target is None:
+            return None
+        previous = number_of(_group(match, "m")) if _group(match, "m") else None
+        new = order_of(menu, f"{quantity} {words}") if add_when_missing and words and quantity else None
+        # a quantity that is no whole number ("2.5", "-1") is kept as said: the customer is
+        # told the range instead of the line changing to another number
+        return Act(
+            "set_quantity",
+            target=target,
+            quantity=quantity,
+            previous=previous,
+            new=new,
+            subject=said,
+            or_more=or_more,
+        )
+
+    return rule
+
+
+def adjust_rule(pattern: re.Pattern[str], sign: int) -> Rule:
+    """ "one more", "another coke", "one less": `sign` times n units on a line (1 when no number).
+    ``new`` holds the order to add when a "more" names no line in the cart."""
+
+    def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+        match = pattern.fullmatch(clause.key)
+        if match is None:
+            return None
+        said = _group(match, "n")
+        quantity = number_of(said) if said else 1
+        if quantity is None:
+            return None
+        words = _group(match, "t")
+        target = _target(menu, phrases, words)
+        if target is None:
+            return None
+        new = order_of(menu, f"{quantity} {words}") if sign > 0 and words else None
+        return Act("adjust", target=target, quantity=sign * quantity, new=new)
+
+    return rule
+
+
+def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
+    """ "remove the coke", "forget the dessert", "no water": a line (or some units of it) out.
+
+    With `item_only` ("no X", "without X") the words must name an item and not an option:
+    "no onions" is an option left out, not a line removed. When they could be both ("no
+    pepperoni": the pizza, or the topping), ``modifiers`` holds the option reading and the
+    conversation asks which is meant."""
+
+    def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+        match = pattern.fullmatch(clause.key)
+        if match is None:
+            return None
+        words = _group(match, "t")
+        if not words:
+            return None
+        target = read_target(menu, phrases, words)
+        if target is None:
+            return None
+        option_reading: Modifiers | None = None
+        if item_only:
+            # "no olives on the veggie" is an option left out of a line, not a line removed
+            if not target.items or target.pointer or target.options or _CONNECTED.search(words):
+                return None
+            option_reading = options_only(menu, f"no {words}")
+        return Act("remove", target=target, quantity=target.count, modifiers=option_reading)
+
+    return rule
+
+
+def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = None) -> Rule:
+    """ "swap the coke for a sprite", "instead of the veggie a hawaiian", "a sprite instead":
+    a line replaced by something else. The group ``x`` is the replacement; ``t`` the line
+    replaced (absent: the line of the same kind the customer is talking about). When ``t``
+    and ``x`` are one group ``tx``, it is split where both parts read (at a connector word
+    when `connectors` are given). A replacement that is only options ("change the coke to
+    large") is a change of options instead."""
+
+    def pair(menu: Menu, phrases: Phrases, target_words: str, new_words: str) -> Act | None:
+        if target_words.isdigit():
+            return None  # "2 sprites instead of 3" corrects a quantity, it names no line
+        target = _target(menu, phrases, target_words)
+        if target is None:
+            return None
+        new = order_of(menu, new_words)
+        if new is not None:
+            return Act("replace", target=target, new=new)
+        mods = options_only(menu, new_words)
+        if mods is not None and target_words:
+            return Act("change", target=target, modifiers=mods)
+        # "make the cokes diet": the new words complete the old name
+        noun = " ".join(w for w in target_words.split() if w not in phrases.determiners)
+        new = order_of(menu, f"{new_words} {noun}") if noun and target.items else None
+        if new is not None and not {line.item for line in new.lines} & set(target.items):
+            return Act("replace", target=target, new=new)
+        return None
+
+    def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+        match = pattern.fullmatch(clause.key)
+        if match is None:
+            return None
+        both = _group(match, "tx")
+        if both:
+            for left, right in split_pairs(both, connectors):
+                act = pair(menu, phrases, left, right)
+                if act is not None:
+                    return act
+            return None
+        return pair(menu, phrases, _group(match, "t"), _group(match, "x"))
+
+    return rule
+
+
+def change_rule(
+    pattern: re.Pattern[str], connectors: frozenset[str] | None = None, *, negate: bool = False
+) -> Rule:
+    """ "thin crust on the pepperoni", "make the margherita gluten free", "one of them large":
+    options changed on lines already in the cart. ``o`` is the options, ``t`` the target,
+    ``to`` both in one group (target first) to be split; ``n`` how many units of the line
+    change ("one of the two"). With `negate` the options are left out ("take the onions off")."""
+
+    def pair(
+        menu: Menu, phrases: Phrases, target_words: str, option_words: str, units: int | None, replacing: bool
+    ) -> Act | None:
+        target = _target(menu, phrases, target_words)
+        if target is None:
+            return None
+        if replacing:
+            # "make one of them a hawaiian": some units of a line replaced by another item
+            new = order_of(menu, option_words)
+            return Act("replace", target=target, new=new, quantity=units) if new is not None else None
+        mods = options_only(menu, f"no {option_words}" if negate else option_words)
+        return Act("change", target=target, modifiers=mods, quantity=units) if mods is not None else None
+
+    def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+        match = pattern.fullmatch(clause.key)
+        if match is None:
+            return None
+        said = _group(match, "n")
+        units = number_of(said) if said else None
+        if said and units is None:
+            return None
+        both = _group(match, "to")
+        # options first at every split; a replacement only for "one of them a hawaiian"
+        for replacing in (False, True) if units and not negate else (False,):
+            if both:
+                for left, right in split_pairs(both, connectors):
+                    act = pair(menu, phrases, left, right, units, replacing)
+                    if act is not None:
+                        return act
+            else:
+                act = pair(menu, phrases, _group(match, "t"), _group(match, "o"), units, replacing)
+                if act is not None:
+                    return act
+        return None
+
+    return rule
+
+
+def first_of(*rules: Rule) -> Rule:
+    """The act of the first of `rules` that reads the clause."""
+
+    def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+        for one in rules:
+            act = one(menu, phrases, clause)
+            if act is not None:
+                return act
+        return None
+
+    return rule

@@ -175,6 +175,30 @@ def read_until_closed(sock: socket.socket) -> bytes:
     return data
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response (status line, headers and a Content-Length body): a
+    response may arrive in several segments, and the next request's answer must not be read
+    as the rest of this one."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 @pytest.fixture
 def sockets() -> Iterator[Callable[..., socket.socket]]:
     """`connect`, with every socket it opened closed after the test."""

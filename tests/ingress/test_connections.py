@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from tests.conftest import read_until_closed
+from tests.conftest import read_response, read_until_closed
 from tests.ingress.conftest import FORM, WEBHOOK, IngressProcess, inbound_params, ingress_process, sign
 
 HEAD = (
@@ -43,7 +43,7 @@ def _hold(sockets: Callable[..., socket.socket], base: str, count: int) -> list[
     held = [sockets(base) for _ in range(count)]
     for sock in held:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        assert read_response(sock).startswith(b"HTTP/1.1 200 ")
     return held
 
 
@@ -134,9 +134,9 @@ def test_an_answer_before_a_small_body_keeps_the_connection_usable(
     sock = sockets(ingress.base)
     sock.sendall(b"POST /api/v1/whatsapp/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n")
     sock.sendall(b"Content-Length: 10\r\n\r\n01234")
-    assert sock.recv(65536).startswith(b"HTTP/1.1 415 ")
+    assert read_response(sock).startswith(b"HTTP/1.1 415 ")
     sock.sendall(b"56789GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+    assert read_response(sock).startswith(b"HTTP/1.1 200 ")
 
 
 def test_one_address_cannot_hold_more_than_its_share(
@@ -201,7 +201,7 @@ def test_bytes_between_requests_do_not_hold_an_idle_connection(
     """A blank line now and then is no request: the header deadline still applies."""
     sock = sockets(ingress.base, timeout=0.3)
     sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+    assert read_response(sock).startswith(b"HTTP/1.1 200 ")
     started = time.monotonic()
     closed = False
     while time.monotonic() - started < 6 and not closed:

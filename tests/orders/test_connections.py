@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import migrated_database, read_until_closed, redis_namespace
+from tests.conftest import migrated_database, read_response, read_until_closed, redis_namespace
 from tests.e2e.harness import ADMIN_TOKEN, Mesh
 
 
@@ -71,7 +71,7 @@ def test_one_address_cannot_hold_more_than_its_share(
     held = [sockets(mesh.url("orders"), source="127.0.0.5") for _ in range(6)]
     for sock in held:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+        assert read_response(sock).startswith(b"HTTP/1.1 200 ")
     assert read_until_closed(sockets(mesh.url("orders"), source="127.0.0.5", timeout=3)) == b""
     transport = httpx.HTTPTransport(local_address="127.0.0.6")
     with httpx.Client(transport=transport, timeout=10) as client:

@@ -26,7 +26,7 @@ from libs.errors import DependencyUnavailable
 from services.orders.settings import OrdersSettings
 from services.orders.storage.pool import holds_nul, transaction
 from services.orders.storage.stores import StoreRow
-from services.orders.web.dashboard import auth
+from services.orders.web.dashboard import auth, queries
 from services.orders.web.dashboard.events import EventHub, EventRelay
 
 log = logging.getLogger("services.orders.web.dashboard")
@@ -155,6 +155,21 @@ async def current_staff(request: Request) -> auth.Staff | None:
     state = orders_state(request)
     async with transaction(state.pool, slow_s=state.settings.slow_query_s) as conn:
         return await auth.load_session(conn, session_id, now())
+
+
+def tx(request: Request) -> Any:
+    """A transaction on the orders pool (`async with tx(request) as conn`)."""
+    state = orders_state(request)
+    return transaction(state.pool, slow_s=state.settings.slow_query_s)
+
+
+async def page(request: Request, name: str, **context: Any) -> HTMLResponse:
+    """A whole page: template `name` with the handoff count the top bar shows on every page."""
+    if "waiting_count" not in context:
+        async with tx(request) as conn:
+            store = await store_of(request, conn)
+            context["waiting_count"] = await queries.handoff_count(conn, store.id)
+    return html(request, name, **context)
 
 
 async def store_of(request: Request, conn: Any) -> StoreRow:

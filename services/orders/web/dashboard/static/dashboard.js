@@ -91,13 +91,23 @@
       var late = timed && minutes >= prep;
       var warn = timed && !late && minutes >= prep * WARN_SHARE;
       var age = t.querySelector(".age");
-      if (age) age.textContent = minutes + " min" + (late ? " · late" : "");
+      if (age) {
+        age.textContent = minutes + " min";
+        if (late) {
+          var word = document.createElement("span");
+          word.className = "late-word";
+          word.textContent = " late";
+          age.appendChild(word);
+        }
+      }
       t.classList.toggle("age-warn", warn);
       t.classList.toggle("age-late", late);
       if (timed && (oldest === null || minutes > oldest)) oldest = minutes;
     });
     var oldestEl = document.getElementById("oldest-age");
     if (oldestEl && oldest !== null) oldestEl.textContent = oldest;
+    var oldestBox = document.getElementById("oldest");
+    if (oldestBox) oldestBox.hidden = oldest === null;
   }
   setInterval(refreshAges, 15000);
 

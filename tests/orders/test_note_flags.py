@@ -33,7 +33,8 @@ def test_allergies_in_english_spanish_and_portuguese(note: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "note", ["we are vegan", "Vegetarian please", "halal only", "soy vegana", "somos vegetarianos", "sem carne"]
+    "note",
+    ["we are vegan", "Vegetarian please", "halal only", "soy vegana", "somos vegetarianos", "sem carne"],
 )
 def test_diets(note: str) -> None:
     assert flag_of(note) == "diet"
@@ -41,7 +42,15 @@ def test_diets(note: str) -> None:
 
 @pytest.mark.parametrize(
     "note",
-    ["", "ring the bell twice", "extra spicy", "no onions", "a donut for later", "Nutella on the side", "3rd floor"],
+    [
+        "",
+        "ring the bell twice",
+        "extra spicy",
+        "no onions",
+        "a donut for later",
+        "Nutella on the side",
+        "3rd floor",
+    ],
 )
 def test_ordinary_notes_are_not_flagged(note: str) -> None:
     assert flag_of(note) is None

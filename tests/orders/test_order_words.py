@@ -38,7 +38,8 @@ async def ticket(chat: DirectChat, number: int | None = None) -> dict[str, Any]:
         (store,) = await (await conn.execute("SELECT id FROM stores")).fetchall()
         (order,) = await (
             await conn.execute(
-                "SELECT id FROM orders WHERE number = COALESCE(%s, (SELECT max(number) FROM orders))", (number,)
+                "SELECT id FROM orders WHERE number = COALESCE(%s, (SELECT max(number) FROM orders))",
+                (number,),
             )
         ).fetchall()
         found = await queries.ticket(conn, int(store["id"]), int(order["id"]))
@@ -89,7 +90,9 @@ async def test_the_card_quotes_the_messages_that_changed_the_cart(chat: DirectCh
 
 async def test_a_new_cart_starts_the_words_again(chat: DirectChat) -> None:
     await said(chat, "1 coke", "checkout", "pickup", "confirm")  # a first order
-    await said(chat, "1 tiramisu", "clear", "2 margherita", "remove 1", "1 veggie", "checkout", "pickup", "confirm")
+    await said(
+        chat, "1 tiramisu", "clear", "2 margherita", "remove 1", "1 veggie", "checkout", "pickup", "confirm"
+    )
     second = await ticket(chat)
     assert [line["name"] for line in second["lines"]] == ["Veggie"]
     # The cart was emptied twice ("clear", "remove 1"): only what built the last one is quoted.

@@ -24,6 +24,8 @@ def customer() -> str:
 def test_sign_in_and_sign_out(browser: Any, mesh: Mesh) -> None:
     context = browser.new_context()
     page = context.new_page()
+    errors: list[str] = []  # the console says "Failed to load resource" (Playwright hides favicon requests)
+    page.on("console", lambda m: errors.append(m.text) if "404" in m.text else None)
     page.goto(mesh.url("orders") + "/dashboard")
     page.wait_for_url("**/login?next=/dashboard")
     page.get_by_label("Email").fill(STAFF_EMAIL)
@@ -34,6 +36,8 @@ def test_sign_in_and_sign_out(browser: Any, mesh: Mesh) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/dashboard")
     assert page.get_by_role("heading", name="New").is_visible()
+    page.locator('#live-state[data-state="live"]').wait_for()
+    assert errors == []  # no 404 on the first load (it was /favicon.ico)
     sound = page.get_by_role("button", name="Sound off")
     assert sound.get_attribute("aria-pressed") == "false"  # muted until staff switch it on
     sound.click()
@@ -210,8 +214,8 @@ def test_a_sold_out_toggle_makes_the_bot_refuse_the_item(browser: Any, mesh: Mes
 def test_a_handoff_reply_reaches_the_customer_and_the_bot_stays_quiet_until_released(
     browser: Any, mesh: Mesh
 ) -> None:
-    page = sign_in(browser, mesh)
-    page.get_by_role("link", name="Handoff").click()
+    page = sign_in(browser, mesh, viewport=(768, 1024), touch=True)
+    page.get_by_role("link", name="Handoff").tap()
     who, name = customer(), f"Sam {time.time_ns() % 10**6}"
     mesh.say(who, "I want to talk to a human", ProfileName=name)
     assert mesh.wait_sent(who, 1)[0]["body"] == texts.AGENT
@@ -226,6 +230,7 @@ def test_a_handoff_reply_reaches_the_customer_and_the_bot_stays_quiet_until_rele
 
     mesh.say(who, "menu please", ProfileName=name)
     page.locator(".msg.in", has_text="menu please").wait_for()  # staff see it live ...
+    screenshot(page, "conversation-tablet", full_page=False)
     time.sleep(1.5)
     assert len(mesh.sent(who)) == 2  # ... and the bot said nothing
 

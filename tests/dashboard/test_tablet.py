@@ -109,3 +109,20 @@ def test_the_queue_fits_a_tablet_at_rush(tablet: tuple[str, Any], rush: Rush, me
     screenshot(page, f"tablet-{orientation}-out-for-delivery", full_page=False)
     dialog.get_by_role("button", name="Close").tap()
     dialog.wait_for(state="hidden")
+
+
+def test_the_order_page_fits_a_tablet(tablet: tuple[str, Any], rush: Rush, mesh: Mesh) -> None:
+    orientation, page = tablet
+    width, height = TABLETS[orientation]
+    page.goto(mesh.url("orders") + f"/dashboard/orders/{rush.allergy}")
+    page.get_by_role("heading", name=f"Order #{rush.allergy}").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    flag = page.locator(".order-items .flag-allergy")
+    box = flag.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= height  # the allergy without scrolling
+    assert flag.get_by_role("img", name="Allergy").is_visible()
+    button = page.get_by_role("button", name=f"Start preparing: order {rush.allergy}").bounding_box()
+    assert (
+        button is not None and button["y"] + button["height"] <= height and button["height"] >= MIN_TARGET_PX
+    )
+    screenshot(page, f"order-{orientation}", full_page=False)

@@ -112,6 +112,7 @@ def test_the_owner_manages_staff_and_actions_carry_their_names(browser: Any, mes
     screenshot(boss, "staff-accounts-tablet", full_page=False)
 
     maria = sign_in(browser, mesh, viewport=(1024, 768), touch=True, email=email, password=PASSWORD)
+    maria_context = maria.context
     assert maria.get_by_role("link", name="Staff").count() == 0
     maria.goto(mesh.url("orders") + "/dashboard/staff")
     assert "Only the owner manages staff accounts." in maria.get_by_role("alert").inner_text()
@@ -141,6 +142,9 @@ def test_the_owner_manages_staff_and_actions_carry_their_names(browser: Any, mes
     boss.get_by_label(f"New password for {email}").fill("a brand new password")
     boss.get_by_role("button", name="Set password").tap()
     boss.get_by_role("status").filter(has_text="Password changed").wait_for()
+    # Her open page may itself notice and go to the sign-in page; a fresh tab asks plainly.
+    maria.close()
+    maria = maria_context.new_page()
     maria.goto(mesh.url("orders") + "/dashboard")
     maria.wait_for_url("**/login?next=/dashboard")
     boss.get_by_role("button", name=f"Disable {email}").tap()
@@ -150,4 +154,4 @@ def test_the_owner_manages_staff_and_actions_carry_their_names(browser: Any, mes
     maria.get_by_role("button", name="Sign in").click()
     assert maria.get_by_role("alert").inner_text() == "Wrong email or password."
     boss.context.close()
-    maria.context.close()
+    maria_context.close()

@@ -15,9 +15,9 @@ from typing import Final
 
 import psycopg
 
-from services.orders.web.dashboard import auth
-from services.orders.storage.pool import Conn
 from services.orders.settings import MIN_ADMIN_PASSWORD_LENGTH
+from services.orders.storage.pool import Conn
+from services.orders.web.dashboard import auth
 
 MIN_PASSWORD_LENGTH: Final = MIN_ADMIN_PASSWORD_LENGTH
 MAX_PASSWORD_LENGTH: Final = 1024

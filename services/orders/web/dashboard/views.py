@@ -206,7 +206,9 @@ async def _board_context(request: Request) -> dict[str, Any]:
     hub = runtime(request).hub
     # Read the stream position BEFORE the board: whatever changes after it is replayed to the
     # browser when it connects, so nothing falls between the page and the live stream.
-    last_id = await hub.latest_id() if hub is not None else "0-0"
+    last_id = getattr(request.state, "stream_position", "")  # read by staff_only for a page
+    if not last_id:
+        last_id = await hub.latest_id() if hub is not None else "0-0"
     async with tx(request) as conn:
         store = await store_of(request, conn)
         columns = await queries.board(conn, store.id, now())

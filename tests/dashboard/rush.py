@@ -84,6 +84,12 @@ def seed_rush(database_url: str, now: dt.datetime | None = None) -> Rush:
                 )
                 if status != "picked_up":
                     out.append(number)
+        # At rush someone always wants a person: one customer waits in the handoff inbox.
+        conn.execute(
+            "UPDATE customers SET mode = 'human', mode_changed_at = %s WHERE id ="
+            " (SELECT customer_id FROM orders WHERE store_id = %s AND number = %s)",
+            (now, store["id"], out[0]),
+        )
     return Rush(out, allergy, diet)
 
 

@@ -59,6 +59,10 @@ def test_the_queue_fits_a_tablet_at_rush(tablet: tuple[str, Any], rush: Rush, me
     assert int(page.locator("#open-count").inner_text()) >= OPEN
     assert missing == []  # no 404 (or any error) while the first page loads
 
+    # The top bar is one row (with the Handoff count), the board gets the rest.
+    bar = page.locator("header.top").bounding_box()
+    assert bar is not None and bar["height"] <= 56, bar
+    assert page.locator("#handoff-badge").is_visible()
     # No sideways scrolling, and every working column wholly on the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     for key in WORKING:

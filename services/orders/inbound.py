@@ -3,7 +3,8 @@
 One inbound message is handled in ONE transaction: its MessageSid is recorded in `inbox`
 (`ON CONFLICT DO NOTHING`: a redelivery finds the row and changes nothing), the customer row
 is upserted and locked (two replicas handling one customer's messages serialize on it), the
-conversation changes carts and orders, and the replies are written to `outbox`. The consumer
+conversation changes carts and orders, what the turn did to the cart is recorded with the message
+(`inbox.cart_change`), and the replies are written to `outbox`. The consumer
 acks the stream entry only after the commit; the relay publishes the outbox afterwards.
 
 Status callbacks move an outbox row's delivery state forward only (queued < sent < delivered <
@@ -29,7 +30,7 @@ from libs.errors import PermanentError, RetryableError
 from libs.messages import INBOUND_MESSAGE, SEND_RESULT, STATUS_CALLBACK, Envelope
 from libs.streams import Entry
 from services.orders.conversation import Inbound, Turn, respond
-from services.orders.storage import customers, inbox, outbox
+from services.orders.storage import carts, customers, inbox, outbox
 from services.orders.storage.pool import Conn, transaction
 from services.orders.storage.stores import StoreCache
 
@@ -113,6 +114,7 @@ class InboundHandler:
                 profile_name=inbound.profile_name,
                 at=received_at,
             )
+            cart_before = await carts.mark(conn, customer["id"])
             turn = Turn(
                 conn=conn,
                 store=store,
@@ -122,7 +124,11 @@ class InboundHandler:
                 cart_ttl=self.cart_ttl,
             )
             replies, outcome = await respond(turn)
-            await inbox.set_outcome(conn, inbound.message_sid, customer["id"], outcome)
+            # Recorded with the message, so the dashboard quotes the messages that made an order.
+            change = None
+            if outcome == "handled":
+                change = carts.cart_change(cart_before, await carts.mark(conn, customer["id"]))
+            await inbox.set_outcome(conn, inbound.message_sid, customer["id"], outcome, cart_change=change)
             wrote = await outbox.queue_replies(conn, customer["id"], customer["address"], replies)
         metrics.INBOUND_MESSAGES.labels(outcome).inc()
         if wrote:

@@ -72,25 +72,34 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def sign_in(browser: Any, mesh: Mesh, *, viewport: tuple[int, int] = (1180, 820)) -> Any:
-    """A new browser context signed in as the staff account; returns its page on the queue."""
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+def sign_in(
+    browser: Any,
+    mesh: Mesh,
+    *,
+    viewport: tuple[int, int] = (1180, 820),
+    touch: bool = False,
+    email: str = STAFF_EMAIL,
+    password: str = STAFF_PASSWORD,
+) -> Any:
+    """A new browser context signed in as `email` (the owner by default); returns its page on
+    the queue. `touch` makes it a touch screen (a tablet)."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, has_touch=touch)
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.goto(mesh.url("orders") + "/login")
-    page.get_by_label("Email").fill(STAFF_EMAIL)
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/dashboard")
     page.locator('#live-state[data-state="live"]').wait_for()
     return page
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot under test-output/; returns its path."""
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot (the whole page, or what the screen shows) under test-output/; returns its path."""
     OUTPUT.mkdir(exist_ok=True)
     path = OUTPUT / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

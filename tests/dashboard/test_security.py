@@ -154,14 +154,26 @@ def test_an_oversized_sign_in_form_is_413_not_500(mesh: Mesh) -> None:
 
 def test_the_handoff_badge_is_a_count_and_profile_names_are_escaped(mesh: Mesh) -> None:
     who = f"whatsapp:+1555{time.time_ns() % 10**7:07d}"
-    mesh.say(who, "agent", ProfileName="<img src=x onerror=alert(1)>Eve")
-    mesh.wait_sent(who, 1)
+    name = "<img src=x onerror=alert(1)>Eve"
+    for line in ("1 coke", "checkout", "pickup", "confirm", "agent"):
+        before = len(mesh.sent(who))
+        mesh.say(who, line, ProfileName=name)
+        mesh.wait_sent(who, before + 1)
     client, _csrf = staff_client(mesh)
     try:
-        for path in ("/dashboard", "/dashboard/handoff"):
+        (order,) = mesh.admin("GET", "/api/v1/orders?limit=1").json()["orders"]
+        # On every page, the order page and the menu too (it used to vanish there).
+        pages = ["/dashboard", "/dashboard/handoff", "/dashboard/menu", "/dashboard/today"]
+        pages += ["/dashboard/handoff/badge", f"/dashboard/orders/{order['number']}"]
+        for path in pages:
             page = client.get(path).text
-            badge = re.search(r'id="nav-handoff"[^>]*>Handoff(?: <span class="badge">([^<]*)</span>)?', page)
-            assert badge and badge.group(1) and badge.group(1).isdigit(), (path, badge)
+            badge = re.search(r'<span id="handoff-badge"[^>]*>([^<]*)</span>', page)
+            assert badge and badge.group(1).isdigit() and int(badge.group(1)) >= 1, (path, badge)
+            assert " hidden" not in badge.group(0), path
+            if path != "/dashboard/handoff/badge":
+                # Every page resumes the live stream from where it was rendered, so a handoff
+                # right after the page loads still reaches it (it used to start from "now").
+                assert re.search(r'data-last-event-id="\d+-\d+"', page), path
         handoff = client.get("/dashboard/handoff").text
         assert "<img src=x" not in handoff and "&lt;img src=x" in handoff
     finally:

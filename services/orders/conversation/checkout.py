@@ -6,7 +6,8 @@ The step lives in `customers.state["checkout"]`: `{"step": "fulfilment" | "addre
 change drops it, so a confirm always refers to the summary the customer last saw. Placing an
 order checks again what may have changed since the summary (opening hours, the store pausing
 orders, sold-out items, the minimum) and records the confirming MessageSid on the order
-(`orders.confirm_message_sid` is unique), so one confirm can never make two orders.
+(`orders.confirm_message_sid` is unique), so one confirm can never make two orders. Notes that
+are allergies or diets are classified then (note_flags.py) and stored with them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 from typing import Any
 
 from services.orders.conversation.cart import numbered_lines, room
+from services.orders.conversation.note_flags import flag_of
 from services.orders.conversation.texts import ORDER_HINT, echo
 from services.orders.conversation.turn import Turn
 from services.orders.menu import delivery_area, hours
@@ -310,6 +312,7 @@ async def place(turn: Turn) -> str:
         location=checkout.get("location"),
         notes=str(turn.state.get("note") or ""),
         lines=kept,
+        flag_of=flag_of,
         confirm_message_sid=turn.inbound.message_sid,
         now=turn.now,
     )

@@ -15,6 +15,7 @@ first and then wrote the customer's outbox sequence could deadlock with a custom
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, Final
@@ -210,6 +211,7 @@ async def place_order(
     lines: list[CartLine],
     confirm_message_sid: str,
     now: dt.datetime,
+    flag_of: Callable[[str], str | None],
 ) -> PlacedOrder:
     """Turn the confirmed cart `lines` into a `placed` order inside the caller's transaction.
 
@@ -218,6 +220,8 @@ async def place_order(
     (and location pin) for "same address" next time. The estimated ready time is `now` plus the
     store's preparation minutes. The caller has checked hours, availability and the minimum.
     A second order for the same `confirm_message_sid` raises `psycopg.errors.UniqueViolation`.
+    `flag_of` says which notes (the order's, each line's) are an `allergy` or a `diet`: the
+    conversation decides (conversation/note_flags.py); the answers are stored with the notes.
     """
     menu_store = store.menu.store
     subtotal, fee, total = totals(menu_store, lines, fulfilment)
@@ -233,6 +237,7 @@ async def place_order(
         delivery_address=address if delivery else None,
         delivery_location=location if delivery else None,
         notes=notes,
+        notes_flag=flag_of(notes),
         subtotal_cents=subtotal,
         delivery_fee_cents=fee,
         total_cents=total,
@@ -241,6 +246,7 @@ async def place_order(
         estimated_ready_at=ready_at,
         now=now,
         lines=lines,
+        line_flags=[flag_of(line.notes) for line in lines],
     )
     await orders.add_history(
         conn, order_id, from_status=None, to_status="placed", actor="customer", reason="", at=now

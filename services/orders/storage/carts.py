@@ -211,3 +211,42 @@ async def update_line(
         (unit_price_cents, Jsonb(options), Jsonb(excluded), notes, line_id, customer_id),
     )
     await touch(conn, customer_id, now)
+
+
+@dataclass(frozen=True, slots=True)
+class CartMark:
+    """What a cart held at one moment: its line ids and a digest of their contents."""
+
+    ids: frozenset[int]
+    digest: str
+
+
+async def mark(conn: Conn, customer_id: int) -> CartMark:
+    """The cart's state now, to compare with another mark (`cart_change`)."""
+    row = await (
+        await conn.execute(
+            "SELECT COALESCE(array_agg(id ORDER BY id), '{}') AS ids,"
+            " md5(COALESCE(string_agg(concat_ws(':', id, quantity, unit_price_cents, options::text,"
+            " excluded::text, notes), '|' ORDER BY id), '')) AS digest"
+            " FROM cart_lines WHERE customer_id = %s",
+            (customer_id,),
+        )
+    ).fetchone()
+    assert row is not None
+    return CartMark(frozenset(int(i) for i in row["ids"]), str(row["digest"]))
+
+
+def cart_change(before: CartMark, after: CartMark) -> str | None:
+    """What one turn did to the cart, as stored in `inbox.cart_change`.
+
+    None: nothing. `emptied`: it had lines and has none (an order placed, a clear, an expiry).
+    `started`: it holds lines and none was there before (the first line of a new cart).
+    `changed`: lines were added, edited or removed and some of the earlier ones remain.
+    """
+    if before == after:
+        return None
+    if not after.ids:
+        return "emptied" if before.ids else None
+    if not before.ids & after.ids:
+        return "started"
+    return "changed"

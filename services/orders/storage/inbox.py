@@ -25,9 +25,12 @@ async def record(
     return cur.rowcount > 0
 
 
-async def set_outcome(conn: Conn, message_sid: str, customer_id: int, outcome: str) -> None:
-    """Attach the customer and the conversation's outcome (`handled`, `opted_out`, …) to the row."""
+async def set_outcome(
+    conn: Conn, message_sid: str, customer_id: int, outcome: str, *, cart_change: str | None = None
+) -> None:
+    """Attach the customer, the conversation's outcome (`handled`, `opted_out`, …) and what the
+    turn did to the cart (`carts.cart_change`: `started`, `changed`, `emptied` or None) to the row."""
     await conn.execute(
-        "UPDATE inbox SET customer_id = %s, outcome = %s WHERE message_sid = %s",
-        (customer_id, outcome, message_sid),
+        "UPDATE inbox SET customer_id = %s, outcome = %s, cart_change = %s WHERE message_sid = %s",
+        (customer_id, outcome, cart_change, message_sid),
     )

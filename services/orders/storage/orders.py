@@ -33,6 +33,7 @@ async def insert_placed(
     delivery_address: str | None,
     delivery_location: dict[str, Any] | None,
     notes: str,
+    notes_flag: str | None,
     subtotal_cents: int,
     delivery_fee_cents: int,
     total_cents: int,
@@ -41,8 +42,11 @@ async def insert_placed(
     estimated_ready_at: dt.datetime,
     now: dt.datetime,
     lines: list[CartLine],
+    line_flags: list[str | None],
 ) -> int:
     """Write a `placed` order and its lines (copies of the cart's); returns the order's id.
+
+    `notes_flag` and `line_flags` (one per line) classify the notes: `allergy`, `diet` or None.
 
     `confirm_message_sid` is unique: a second order for the same confirming MessageSid raises
     `psycopg.errors.UniqueViolation` and the transaction rolls back.
@@ -51,9 +55,9 @@ async def insert_placed(
         await conn.execute(
             """
             INSERT INTO orders (store_id, number, customer_id, status, fulfilment, delivery_address,
-                delivery_location, notes, subtotal_cents, delivery_fee_cents, total_cents, currency,
-                confirm_message_sid, estimated_ready_at, placed_at, updated_at)
-            VALUES (%s, %s, %s, 'placed', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                delivery_location, notes, notes_flag, subtotal_cents, delivery_fee_cents, total_cents,
+                currency, confirm_message_sid, estimated_ready_at, placed_at, updated_at)
+            VALUES (%s, %s, %s, 'placed', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             RETURNING id
             """,
             (
@@ -64,6 +68,7 @@ async def insert_placed(
                 delivery_address,
                 Jsonb(delivery_location) if delivery_location else None,
                 notes,
+                notes_flag,
                 subtotal_cents,
                 delivery_fee_cents,
                 total_cents,
@@ -80,7 +85,8 @@ async def insert_placed(
     async with conn.cursor() as cur:
         await cur.executemany(
             "INSERT INTO order_lines (order_id, item_code, name, unit_price_cents, quantity, options,"
-            " excluded, notes, line_total_cents, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " excluded, notes, notes_flag, line_total_cents, position)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
                 (
                     order_id,
@@ -91,10 +97,11 @@ async def insert_placed(
                     Jsonb(line.options),
                     Jsonb(line.excluded),
                     line.notes,
+                    flag,
                     line.total_cents,
                     position,
                 )
-                for position, line in enumerate(lines, 1)
+                for position, (line, flag) in enumerate(zip(lines, line_flags, strict=True), 1)
             ],
         )
     return order_id

@@ -283,3 +283,17 @@ async def of_order(conn: Conn, order_id: int) -> list[dict[str, Any]]:
         (order_id,),
     )
     return [dict(r) for r in await cur.fetchall()]
+
+
+async def sign_staff_messages(conn: Conn, customer_id: int, after_seq: int, staff_user_id: int) -> None:
+    """Record the staff member whose action queued the customer's messages after `after_seq`.
+
+    The caller holds the customer row's lock and read `reply_seq` under it, so every row after
+    it is this action's; so is a `not_sent` row (negative seq) created in this transaction
+    (`now()` is the transaction's start).
+    """
+    await conn.execute(
+        "UPDATE outbox SET staff_user_id = %s WHERE customer_id = %s"
+        " AND (seq > %s OR (seq < 0 AND created_at = now()))",
+        (staff_user_id, customer_id, after_seq),
+    )

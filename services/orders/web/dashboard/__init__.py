@@ -25,7 +25,7 @@ from libs.errors import DependencyUnavailable
 from libs.retry import retry_forever
 from services.orders.settings import OrdersSettings
 from services.orders.state import OrdersState
-from services.orders.web.dashboard import auth, views
+from services.orders.web.dashboard import auth, staff_pages, views
 from services.orders.web.dashboard.events import EventHub, EventRelay, Outgoing, StreamEvent
 from services.orders.web.dashboard.web import HERE, DashboardState, make_templates
 
@@ -48,7 +48,8 @@ def dashboard_routes(settings: OrdersSettings) -> list[BaseRoute]:
         Route(f"{d}/events", views.events, methods=["GET"]),
         Route(f"{d}/orders/{{number}}", views.order_page, methods=["GET"]),
         Route(f"{d}/orders/{{number}}/live", views.order_live, methods=["GET"]),
-        Route(f"{d}/orders/{{number}}/ticket", views.ticket_fragment, methods=["GET"]),
+        Route(f"{d}/orders/{{number}}/card", views.card_fragment, methods=["GET"]),
+        Route(f"{d}/orders/{{number}}/ticket", views.kitchen_ticket, methods=["GET"]),
         Route(f"{d}/orders/{{number}}/transitions", views.transition, methods=["POST"]),
         Route(f"{d}/menu", views.menu_page, methods=["GET"]),
         Route(f"{d}/menu/panel", views.menu_fragment, methods=["GET"]),
@@ -56,6 +57,7 @@ def dashboard_routes(settings: OrdersSettings) -> list[BaseRoute]:
         Route(f"{d}/store/accepting", views.accepting_orders, methods=["POST"]),
         Route(f"{d}/handoff", views.handoff_page, methods=["GET"]),
         Route(f"{d}/handoff/list", views.handoff_fragment, methods=["GET"]),
+        Route(f"{d}/handoff/badge", views.handoff_badge, methods=["GET"]),
         Route(f"{d}/conversations/{{customer}}", views.conversation_page, methods=["GET"]),
         Route(f"{d}/conversations/{{customer}}/live", views.conversation_fragment, methods=["GET"]),
         Route(f"{d}/conversations/{{customer}}/handoff", views.take_over, methods=["POST"]),
@@ -63,6 +65,11 @@ def dashboard_routes(settings: OrdersSettings) -> list[BaseRoute]:
         Route(f"{d}/conversations/{{customer}}/reply", views.reply, methods=["POST"]),
         Route(f"{d}/today", views.today_page, methods=["GET"]),
         Route(f"{d}/today/stats", views.today_fragment, methods=["GET"]),
+        Route(f"{d}/staff", staff_pages.staff_page, methods=["GET"]),
+        Route(f"{d}/staff", staff_pages.add_staff, methods=["POST"]),
+        Route(f"{d}/staff/{{user}}/disable", staff_pages.disable_staff, methods=["POST"]),
+        Route(f"{d}/staff/{{user}}/enable", staff_pages.enable_staff, methods=["POST"]),
+        Route(f"{d}/staff/{{user}}/password", staff_pages.reset_staff_password, methods=["POST"]),
         Mount(f"{d}/static", app=StaticFiles(directory=HERE / "static"), name="dashboard-static"),
     ]
 

@@ -85,20 +85,35 @@ def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
+OWNER: Final = "owner"
+STAFF: Final = "staff"
+
+
 @dataclass(frozen=True, slots=True)
 class Staff:
-    """The signed-in person behind a request."""
+    """The signed-in person behind a request; `role` is `owner` (manages accounts) or `staff`."""
 
     user_id: int
     email: str
     name: str
     csrf_token: str
     session_hash: str
+    role: str = STAFF
+
+    @property
+    def display_name(self) -> str:
+        """Their name, or their email when the account has none."""
+        return self.name or self.email
+
+    @property
+    def is_owner(self) -> bool:
+        """True for the account that adds, disables and resets the others."""
+        return self.role == OWNER
 
     @property
     def actor(self) -> str:
-        """How status history names them (`staff:<email>`)."""
-        return f"staff:{self.email}"
+        """How status history records them: `staff:<name>` (their email when they have no name)."""
+        return f"staff:{self.display_name}"
 
 
 class SessionCookies:
@@ -160,7 +175,7 @@ async def load_session(conn: Conn, session_id: str, now: dt.datetime) -> Staff |
     """The staff member of a live session, or None (unknown, revoked, expired, disabled)."""
     row = await (
         await conn.execute(
-            "SELECT s.id_hash, s.csrf_token, u.id, u.email, u.name FROM staff_sessions s"
+            "SELECT s.id_hash, s.csrf_token, u.id, u.email, u.name, u.role FROM staff_sessions s"
             " JOIN staff_users u ON u.id = s.user_id"
             " WHERE s.id_hash = %s AND s.expires_at > %s AND NOT u.disabled",
             (_digest(session_id), now),
@@ -174,6 +189,7 @@ async def load_session(conn: Conn, session_id: str, now: dt.datetime) -> Staff |
         name=str(row["name"] or ""),
         csrf_token=str(row["csrf_token"]),
         session_hash=str(row["id_hash"]),
+        role=str(row["role"]),
     )
 
 
@@ -188,10 +204,24 @@ async def revoke_all_sessions(conn: Conn, user_id: int) -> int:
     return cur.rowcount
 
 
+async def create_user(conn: Conn, email: str, password: str, name: str = "", role: str = STAFF) -> int:
+    """Add a staff account; returns its id. Raises `psycopg.errors.UniqueViolation` for a taken email."""
+    password_hash = await hash_password(password)
+    row = await (
+        await conn.execute(
+            "INSERT INTO staff_users (email, name, password_hash, role) VALUES (%s, %s, %s, %s) RETURNING id",
+            (email.strip(), name, password_hash, role),
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
 async def ensure_first_admin(
     pool: AsyncConnectionPool[Conn], email: str, password: str, *, slow_s: float
 ) -> bool:
-    """Create the first account from ADMIN_EMAIL/ADMIN_PASSWORD when there is none; True if created.
+    """Create the first account (the owner) from ADMIN_EMAIL/ADMIN_PASSWORD when there is none;
+    True if created.
 
     Hashes before taking the lock (hashing is slow and usually not needed twice), then checks
     again under a transaction-level advisory lock, so replicas starting together create one.
@@ -207,8 +237,8 @@ async def ensure_first_admin(
         if row and row["any"]:
             return False
         await conn.execute(
-            "INSERT INTO staff_users (email, name, password_hash) VALUES (%s, %s, %s)",
-            (email.strip(), "Admin", password_hash),
+            "INSERT INTO staff_users (email, name, password_hash, role) VALUES (%s, %s, %s, %s)",
+            (email.strip(), "Owner", password_hash, OWNER),
         )
     log.info("first staff account created from ADMIN_EMAIL")
     return True

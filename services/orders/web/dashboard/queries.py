@@ -11,17 +11,17 @@ import datetime as dt
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from services.orders.conversation.commands import classify
 from services.orders.menu.catalog import format_money
 from services.orders.ordering import lifecycle
 from services.orders.storage import customers, orders
 from services.orders.storage.pool import Conn
 
 ACTIVE: Final = ("placed", "confirmed", "preparing", "ready", "out_for_delivery")
+# The statuses the kitchen still owes: their waiting time is held against the preparation time.
+TIMED: Final = frozenset({"placed", "confirmed", "preparing"})
 DONE_SHOWN: Final = 20
-WORDS_SHOWN: Final = 5
-# Messages that carry what the customer wants to eat; commands ("checkout", "yes") are left out.
-_WORD_KINDS: Final = frozenset({"text", "info_or_text", "change", "remove"})
+WORDS_SHOWN: Final = 12
+WORD_CHARS: Final = 200
 CONVERSATION_SHOWN: Final = 100
 # Twilio error codes staff meet most, in words (https://www.twilio.com/docs/api/errors).
 ERROR_TEXTS: Final = {
@@ -54,6 +54,7 @@ def line_view(row: dict[str, Any]) -> dict[str, Any]:
         "options": [option_text(o) for o in row.get("options") or []],
         "excluded": [f"no {x}" for x in row.get("excluded") or []],
         "notes": row.get("notes") or "",
+        "notes_flag": row.get("notes_flag"),
         "unit_price": format_money(int(row["unit_price_cents"])),
         "total": format_money(int(row["line_total_cents"])),
     }
@@ -69,10 +70,17 @@ NEXT_LABELS: Final = {
 }
 
 
+def flag_kind(notes_flag: str | None, lines: list[dict[str, Any]]) -> str | None:
+    """The strongest flag of an order's notes: `allergy` over `diet`, or None."""
+    flags = {notes_flag, *(line["notes_flag"] for line in lines)}
+    return "allergy" if "allergy" in flags else "diet" if "diet" in flags else None
+
+
 def _ticket(row: dict[str, Any], lines: list[dict[str, Any]], words: list[str]) -> dict[str, Any]:
     status, fulfilment = str(row["status"]), str(row["fulfilment"])
     allowed = lifecycle.allowed_next(status, fulfilment)
     placed: dt.datetime = row["placed_at"]
+    updated: dt.datetime = row["updated_at"]
     return {
         "id": int(row["id"]),
         "number": int(row["number"]),
@@ -81,13 +89,18 @@ def _ticket(row: dict[str, Any], lines: list[dict[str, Any]], words: list[str]) 
         "fulfilment": fulfilment,
         "delivery_address": row.get("delivery_address"),
         "notes": row.get("notes") or "",
+        "notes_flag": row.get("notes_flag"),
+        "flag_kind": flag_kind(row.get("notes_flag"), lines),
         "customer_id": int(row["customer_id"]),
         "customer_name": row.get("profile_name") or "",
         "customer_address": row.get("customer_address") or "",
         "mode": row.get("mode") or "bot",
         "placed_at": placed,
         "placed_ms": int(placed.timestamp() * 1000),
-        "updated_at": row["updated_at"],
+        "updated_at": updated,
+        "updated_ms": int(updated.timestamp() * 1000),
+        "ready_by": row.get("estimated_ready_at") or placed,
+        "timed": status in TIMED,
         "subtotal": format_money(int(row["subtotal_cents"])),
         "delivery_fee": format_money(int(row["delivery_fee_cents"])),
         "total": format_money(int(row["total_cents"])),
@@ -106,17 +119,40 @@ _TICKET_SELECT: Final = (
 )
 
 
-async def tickets(conn: Conn, store_id: int, order_ids: list[int]) -> list[dict[str, Any]]:
-    """The tickets of these orders (newest first), each with its lines and the customer's words.
+# The messages that made each order: those whose turn changed the cart (inbox.cart_change,
+# recorded by the consumer), from the one that started the cart the order was placed from up
+# to the confirming message, which placed it.
+_WORDS_SQL: Final = """
+SELECT o.id AS order_id, m.body FROM orders o
+CROSS JOIN LATERAL (
+    SELECT COALESCE((SELECT received_at FROM inbox WHERE message_sid = o.confirm_message_sid),
+                    o.placed_at) AS until
+) u
+CROSS JOIN LATERAL (
+    SELECT max(received_at) AS since FROM inbox s
+    WHERE s.customer_id = o.customer_id AND s.cart_change = 'started' AND s.received_at < u.until
+) st
+CROSS JOIN LATERAL (
+    SELECT body, received_at FROM inbox i
+    WHERE i.customer_id = o.customer_id AND i.cart_change IN ('started', 'changed')
+      AND i.received_at >= st.since AND i.received_at < u.until
+    ORDER BY i.received_at LIMIT %(shown)s
+) m
+WHERE o.id = ANY(%(ids)s) ORDER BY o.id, m.received_at
+"""
 
-    The words are the customer's messages since their previous order, up to this one, that read
-    as ordering text (not commands, not the delivery address): what the kitchen should read.
+
+async def tickets(conn: Conn, store_id: int, order_ids: list[int]) -> list[dict[str, Any]]:
+    """The tickets of these orders (oldest first), each with its lines and the customer's words.
+
+    The words are the messages that made the order: the ones whose turn changed the cart
+    (`inbox.cart_change`), since the cart was started, in the order they were sent.
     """
     if not order_ids:
         return []
     rows = await (
         await conn.execute(
-            _TICKET_SELECT + " WHERE o.store_id = %s AND o.id = ANY(%s) ORDER BY o.placed_at DESC, o.id DESC",
+            _TICKET_SELECT + " WHERE o.store_id = %s AND o.id = ANY(%s) ORDER BY o.placed_at, o.id",
             (store_id, order_ids),
         )
     ).fetchall()
@@ -124,43 +160,18 @@ async def tickets(conn: Conn, store_id: int, order_ids: list[int]) -> list[dict[
     lines: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
     for line in await (
         await conn.execute(
-            "SELECT order_id, name, quantity, unit_price_cents, line_total_cents, options, excluded, notes"
-            " FROM order_lines WHERE order_id = ANY(%s) ORDER BY order_id, position",
+            "SELECT order_id, name, quantity, unit_price_cents, line_total_cents, options, excluded, notes,"
+            " notes_flag FROM order_lines WHERE order_id = ANY(%s) ORDER BY order_id, position",
             (ids,),
         )
     ).fetchall():
         lines[int(line["order_id"])].append(line_view(dict(line)))
     words: dict[int, list[str]] = {i: [] for i in ids}
-    for message in await (
-        await conn.execute(
-            """
-            SELECT o.id AS order_id, i.body FROM orders o
-            CROSS JOIN LATERAL (
-                SELECT body, received_at FROM inbox i
-                WHERE i.customer_id = o.customer_id AND i.received_at <= o.placed_at
-                  AND i.received_at > COALESCE(
-                      (SELECT max(p.placed_at) FROM orders p
-                       WHERE p.customer_id = o.customer_id AND p.placed_at < o.placed_at),
-                      o.placed_at - interval '6 hours')
-                ORDER BY i.received_at DESC LIMIT 20
-            ) i
-            WHERE o.id = ANY(%s) ORDER BY o.id, i.received_at
-            """,
-            (ids,),
-        )
-    ).fetchall():
-        words[int(message["order_id"])].append(str(message["body"] or ""))
-    out = []
-    for row in rows:
-        said = [
-            w.strip()[:200]
-            for w in words[int(row["id"])]
-            if w.strip()
-            and classify(w).kind in _WORD_KINDS
-            and w.strip().lower() != str(row.get("delivery_address") or "").strip().lower()
-        ]
-        out.append(_ticket(dict(row), lines[int(row["id"])], said[-WORDS_SHOWN:]))
-    return out
+    for message in await (await conn.execute(_WORDS_SQL, {"ids": ids, "shown": WORDS_SHOWN})).fetchall():
+        body = " ".join(str(message["body"] or "").split())
+        if body:
+            words[int(message["order_id"])].append(body[:WORD_CHARS])
+    return [_ticket(dict(row), lines[int(row["id"])], words[int(row["id"])]) for row in rows]
 
 
 async def ticket(conn: Conn, store_id: int, order_id: int) -> dict[str, Any] | None:
@@ -176,7 +187,8 @@ async def order_id_of(conn: Conn, store_id: int, number: int) -> int | None:
 
 
 async def board(conn: Conn, store_id: int, now: dt.datetime) -> dict[str, list[dict[str, Any]]]:
-    """The live queue: every unfinished order by status, plus the last finished ones of 12 hours."""
+    """The live queue: every unfinished order by status, oldest first, plus the last finished
+    ones of 12 hours, the most recently finished first."""
     rows = await (
         await conn.execute(
             "(SELECT id FROM orders WHERE store_id = %s AND status = ANY(%s))"
@@ -189,6 +201,7 @@ async def board(conn: Conn, store_id: int, now: dt.datetime) -> dict[str, list[d
     columns: dict[str, list[dict[str, Any]]] = {s: [] for s in (*ACTIVE, "done")}
     for t in await tickets(conn, store_id, [int(r["id"]) for r in rows]):
         columns[column_of(t["status"])].append(t)
+    columns["done"].sort(key=lambda t: t["updated_at"], reverse=True)  # the last finished first
     return columns
 
 
@@ -200,7 +213,18 @@ def column_of(status: str) -> str:
 async def history(conn: Conn, order_id: int) -> list[dict[str, Any]]:
     """The order's status history, oldest first."""
     rows = await orders.history(conn, order_id)
-    return [r | {"label": lifecycle.LABELS.get(r["to_status"], r["to_status"])} for r in rows]
+    return [
+        r | {"label": lifecycle.LABELS.get(r["to_status"], r["to_status"]), "by": actor_name(r["actor"])}
+        for r in rows
+    ]
+
+
+def actor_name(actor: str) -> str:
+    """Who made a change, for people: `staff:Maria` -> `Maria`, `staff` (the staff API's
+    shared token) -> `Staff (API)`, `customer` -> `Customer`."""
+    if actor.startswith("staff:"):
+        return actor.removeprefix("staff:")
+    return {"staff": "Staff (API)", "customer": "Customer", "system": "System"}.get(actor, actor)
 
 
 def _message(row: dict[str, Any]) -> dict[str, Any]:
@@ -217,6 +241,7 @@ def _message(row: dict[str, Any]) -> dict[str, Any]:
         "error_code": code,
         "reason": reason,
         "purpose": row.get("purpose") or "",
+        "author": row.get("author") or "",
     }
 
 
@@ -226,7 +251,8 @@ async def conversation(
     """The customer's messages both ways (inbox and outbox), oldest first, the last `limit` of them.
 
     Outbound ones carry their delivery state: pending, not_sent, queued, sent, delivered,
-    read, failed/undelivered with the reason (Twilio's ErrorCode in words when no message came).
+    read, failed/undelivered with the reason (Twilio's ErrorCode in words when no message came),
+    and `author`, the staff member whose action queued it ("" for the bot's).
     """
     rows = await (
         await conn.execute(
@@ -234,12 +260,13 @@ async def conversation(
             SELECT * FROM (
                 SELECT 'in' AS direction, body, received_at AS at, NULL AS status, NULL AS error_code,
                        NULL AS error_message, NULL AS content_sid, NULL AS content_variables,
-                       '' AS purpose, 0 AS seq
+                       '' AS purpose, 0 AS seq, NULL AS author
                 FROM inbox WHERE customer_id = %(c)s AND received_at >= %(since)s
                 UNION ALL
-                SELECT 'out', body, created_at, status, error_code, error_message, content_sid,
-                       content_variables, purpose, seq
-                FROM outbox WHERE customer_id = %(c)s AND created_at >= %(since)s
+                SELECT 'out', o.body, o.created_at, o.status, o.error_code, o.error_message, o.content_sid,
+                       o.content_variables, o.purpose, o.seq, COALESCE(NULLIF(u.name, ''), u.email)
+                FROM outbox o LEFT JOIN staff_users u ON u.id = o.staff_user_id
+                WHERE o.customer_id = %(c)s AND o.created_at >= %(since)s
                 ORDER BY at DESC, seq DESC LIMIT %(limit)s
             ) m ORDER BY at, seq
             """,

@@ -23,13 +23,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from services.orders.menu import hours
 from services.orders.ordering import lifecycle, staff
-from services.orders.storage import customers
+from services.orders.storage import customers, outbox
 from services.orders.storage.outbox import WINDOW, ReplyText, queue_replies
 from services.orders.storage.pool import transaction
-from services.orders.storage.stores import set_item_available
+from services.orders.storage.stores import StoreRow, set_item_available
 from services.orders.web.dashboard import auth, queries
 from services.orders.web.dashboard.events import Outgoing, StreamEvent, follow
 from services.orders.web.dashboard.web import (
+    SECURITY_HEADERS,
     PageError,
     current_staff,
     done,
@@ -38,10 +39,12 @@ from services.orders.web.dashboard.web import (
     is_htmx,
     now,
     orders_state,
+    page,
     runtime,
     safe_next,
     staff_only,
     store_of,
+    tx,
 )
 
 log = logging.getLogger("services.orders.web.dashboard")
@@ -49,19 +52,22 @@ log = logging.getLogger("services.orders.web.dashboard")
 MAX_REASON_CHARS: Final = 500
 MAX_REPLY_CHARS: Final = 1600
 STREAM_LIFETIME_S: Final = 300  # an open stream re-checks its session this often (by reconnecting)
-COLUMNS: Final = (
+# The columns a kitchen works in share the screen; the later stages are counts that open a list.
+WORKING: Final = (
     ("placed", "New"),
     ("confirmed", "Confirmed"),
     ("preparing", "Preparing"),
     ("ready", "Ready"),
-    ("out_for_delivery", "Out for delivery"),
-    ("done", "Done"),
 )
-
-
-def _tx(request: Request) -> Any:
-    state = orders_state(request)
-    return transaction(state.pool, slow_s=state.settings.slow_query_s)
+LATER: Final = (("out_for_delivery", "Out for delivery"), ("done", "Done"))
+MESSAGES_SHOWN: Final = 8  # the conversation on a page, before "show all"
+# The printable ticket may be framed by the dashboard itself (auto-print loads it in a frame).
+TICKET_HEADERS: Final = SECURITY_HEADERS | {
+    "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self'"
+    ),
+    "X-Frame-Options": "SAMEORIGIN",
+}
 
 
 def _number(request: Request) -> int:
@@ -80,6 +86,13 @@ def _customer_id(request: Request) -> int:
 
 def _ticket_response(request: Request, ticket: dict[str, Any], prep: int) -> HTMLResponse:
     return html(request, "_ticket.html", t=ticket, prep=prep)
+
+
+def _folded(messages: list[dict[str, Any]], request: Request) -> dict[str, Any]:
+    """The last MESSAGES_SHOWN messages (all of them with `?conversation=all`) and how many are left out."""
+    show_all = request.query_params.get("conversation") == "all"
+    hidden = 0 if show_all else max(0, len(messages) - MESSAGES_SHOWN)
+    return {"messages": messages[hidden:], "hidden_count": hidden, "show_all": show_all}
 
 
 # -- sign-in -----------------------------------------------------------------------------------
@@ -135,13 +148,13 @@ async def login(request: Request) -> Response:
         return _login_page(request, 429, "Too many sign-in attempts. Wait 15 minutes and try again.", email)
     if not email or not password or len(password) > 1024:
         return _login_page(request, 401, "Wrong email or password.", email)
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         user = await auth.find_user(conn, email)
     password_hash = str(user["password_hash"]) if user else None
     if not await auth.verify_password(password_hash, password) or user is None:
         log.info("staff sign-in refused", extra={"address": address})
         return _login_page(request, 401, "Wrong email or password.", email)
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         session_id = await auth.create_session(conn, int(str(user["id"])), address, now())
     with contextlib.suppress(RedisError, OSError):  # the count expires by itself
         await auth.forget_login_attempts(state.redis, state.keys, address, email)
@@ -169,7 +182,7 @@ async def logout_page(request: Request, who: auth.Staff) -> Response:
 @staff_only
 async def logout(request: Request, who: auth.Staff) -> Response:
     """POST /logout: end this session (`everywhere=1`: every session of this account)."""
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         if (await form(request)).get("everywhere") == "1":
             await auth.revoke_all_sessions(conn, who.user_id)
         else:
@@ -193,14 +206,21 @@ async def _board_context(request: Request) -> dict[str, Any]:
     hub = runtime(request).hub
     # Read the stream position BEFORE the board: whatever changes after it is replayed to the
     # browser when it connects, so nothing falls between the page and the live stream.
-    last_id = await hub.latest_id() if hub is not None else "0-0"
-    async with _tx(request) as conn:
+    last_id = getattr(request.state, "stream_position", "")  # read by staff_only for a page
+    if not last_id:
+        last_id = await hub.latest_id() if hub is not None else "0-0"
+    async with tx(request) as conn:
         store = await store_of(request, conn)
         columns = await queries.board(conn, store.id, now())
         waiting = await queries.handoff_count(conn, store.id)
+    timed = [t for key, _ in WORKING for t in columns[key] if t["timed"]]
+    oldest = min((t["placed_at"] for t in timed), default=None)
     return {
-        "columns": COLUMNS,
+        "working": WORKING,
+        "later": LATER,
         "board": columns,
+        "open_count": sum(len(columns[key]) for key in queries.ACTIVE),
+        "oldest_minutes": max(0, int((now() - oldest).total_seconds() // 60)) if oldest else None,
         "last_event_id": last_id,
         "prep": store.menu.store.preparation_minutes,
         "store": store,
@@ -271,17 +291,39 @@ async def render_event(request_app: Any, event: StreamEvent) -> Outgoing:
     return Outgoing(event.id, event.kind, data)
 
 
-@staff_only
-async def ticket_fragment(request: Request, who: auth.Staff) -> Response:
-    """GET /dashboard/orders/{number}/ticket: one ticket."""
+async def _one_ticket(request: Request) -> tuple[dict[str, Any], StoreRow]:
     number = _number(request)
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         store = await store_of(request, conn)
         order_id = await queries.order_id_of(conn, store.id, number)
         ticket = await queries.ticket(conn, store.id, order_id) if order_id else None
     if ticket is None:
         raise PageError(404, f"No order #{number}.")
+    return ticket, store
+
+
+@staff_only
+async def card_fragment(request: Request, who: auth.Staff) -> Response:
+    """GET /dashboard/orders/{number}/card: one order's card for the queue."""
+    ticket, store = await _one_ticket(request)
     return _ticket_response(request, ticket, store.menu.store.preparation_minutes)
+
+
+@staff_only
+async def kitchen_ticket(request: Request, who: auth.Staff) -> Response:
+    """GET /dashboard/orders/{number}/ticket: the printable kitchen ticket (80 mm); `?print=1`
+    prints it as soon as it loads (auto-print)."""
+    ticket, store = await _one_ticket(request)
+    response = html(
+        request,
+        "ticket.html",
+        t=ticket,
+        zone=hours.store_zone(store.menu.store),
+        printed_at=now(),
+        autoprint=request.query_params.get("print") == "1",
+    )
+    response.headers.update(TICKET_HEADERS)
+    return response
 
 
 @staff_only
@@ -296,7 +338,7 @@ async def transition(request: Request, who: auth.Staff) -> Response:
         raise PageError(400, f"Keep the reason under {MAX_REASON_CHARS} characters.")
     if to == "cancelled" and not reason:
         raise PageError(400, "Say why the order is cancelled; the customer will read it.")
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         store = await store_of(request, conn)
         try:
             result = await lifecycle.transition_in_store(
@@ -318,7 +360,7 @@ async def transition(request: Request, who: auth.Staff) -> Response:
 
 
 async def _order_context(request: Request, number: int) -> dict[str, Any]:
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         store = await store_of(request, conn)
         order_id = await queries.order_id_of(conn, store.id, number)
         ticket = await queries.ticket(conn, store.id, order_id) if order_id else None
@@ -327,19 +369,23 @@ async def _order_context(request: Request, number: int) -> dict[str, Any]:
         since = await queries.previous_order_at(conn, ticket["customer_id"], ticket["placed_at"])
         if since is None:
             since = ticket["placed_at"] - dt.timedelta(hours=6)
+        messages = await queries.conversation(conn, ticket["customer_id"], since)
         return {
             "t": ticket,
             "history": await queries.history(conn, order_id),
-            "messages": await queries.conversation(conn, ticket["customer_id"], since),
             "zone": hours.store_zone(store.menu.store),
             "prep": store.menu.store.preparation_minutes,
+            **_folded(messages, request),
         }
 
 
 @staff_only
 async def order_page(request: Request, who: auth.Staff) -> Response:
-    """GET /dashboard/orders/{number}: lines, totals, history, the conversation and delivery states."""
-    return html(request, "order.html", page="queue", **(await _order_context(request, _number(request))))
+    """GET /dashboard/orders/{number}: the order (lines, flags, the customer's words), its
+    status and history, then the conversation folded to its last messages (`?conversation=all`)."""
+    return await page(
+        request, "order.html", page="queue", **(await _order_context(request, _number(request)))
+    )
 
 
 @staff_only
@@ -352,16 +398,19 @@ async def order_live(request: Request, who: auth.Staff) -> Response:
 
 
 async def _menu_context(request: Request) -> dict[str, Any]:
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         store = await store_of(request, conn)
         items = await queries.menu_items(conn, store.id)
+    names = {c.code: c.name for c in store.menu.categories}
+    for item in items:
+        item["category_name"] = names.get(item["category"], item["category"])
     return {"items": items, "accepting": store.accepting_orders, "store": store}
 
 
 @staff_only
 async def menu_page(request: Request, who: auth.Staff) -> Response:
     """GET /dashboard/menu: sold-out toggles and pause/resume ordering."""
-    return html(request, "menu.html", page="menu", **(await _menu_context(request)))
+    return await page(request, "menu.html", page="menu", **(await _menu_context(request)))
 
 
 @staff_only
@@ -382,7 +431,7 @@ async def item_availability(request: Request, who: auth.Staff) -> Response:
     """POST /dashboard/items/{code}/availability `available=true|false`: sold out or back on."""
     available = _bool_field(await form(request), "available")
     code = str(request.path_params["code"])
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         store = await store_of(request, conn)
         if not await set_item_available(conn, store.id, code, available):
             raise PageError(404, f"No item {code!r} on the menu.")
@@ -393,7 +442,7 @@ async def item_availability(request: Request, who: auth.Staff) -> Response:
 async def accepting_orders(request: Request, who: auth.Staff) -> Response:
     """POST /dashboard/store/accepting `accepting=true|false`: pause or resume ordering."""
     accepting = _bool_field(await form(request), "accepting")
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         store = await store_of(request, conn)
         await queries.set_accepting_orders(conn, store.id, accepting)
     return done(request, html(request, "_menu.html", **(await _menu_context(request))), "/dashboard/menu")
@@ -405,7 +454,7 @@ async def accepting_orders(request: Request, who: auth.Staff) -> Response:
 @staff_only
 async def handoff_page(request: Request, who: auth.Staff) -> Response:
     """GET /dashboard/handoff: conversations waiting for staff."""
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         store = await store_of(request, conn)
         waiting = await queries.handoffs(conn, store.id)
     zone = hours.store_zone(store.menu.store)
@@ -415,9 +464,18 @@ async def handoff_page(request: Request, who: auth.Staff) -> Response:
 
 
 @staff_only
+async def handoff_badge(request: Request, who: auth.Staff) -> Response:
+    """GET /dashboard/handoff/badge: the top bar's count of conversations waiting for staff."""
+    async with tx(request) as conn:
+        store = await store_of(request, conn)
+        waiting = await queries.handoff_count(conn, store.id)
+    return html(request, "_handoff_badge.html", waiting_count=waiting)
+
+
+@staff_only
 async def handoff_fragment(request: Request, who: auth.Staff) -> Response:
     """GET /dashboard/handoff/list: the waiting list alone."""
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         store = await store_of(request, conn)
         waiting = await queries.handoffs(conn, store.id)
     return html(request, "_handoff_list.html", waiting=waiting, zone=hours.store_zone(store.menu.store))
@@ -425,25 +483,25 @@ async def handoff_fragment(request: Request, who: auth.Staff) -> Response:
 
 async def _conversation_context(request: Request) -> dict[str, Any]:
     customer_id = _customer_id(request)
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         store = await store_of(request, conn)
         customer = await queries.customer(conn, store.id, customer_id)
         if customer is None:
             raise PageError(404, "No such conversation.")
-        messages = await queries.conversation(conn, customer_id, None, 60)
+        messages = await queries.conversation(conn, customer_id, None)
     last = customer.get("last_inbound_at")
     return {
         "customer": customer,
-        "messages": messages,
         "zone": hours.store_zone(store.menu.store),
         "in_window": last is not None and now() - last < WINDOW,
+        **_folded(messages, request),
     }
 
 
 @staff_only
 async def conversation_page(request: Request, who: auth.Staff) -> Response:
     """GET /dashboard/conversations/{customer}: read and reply."""
-    return html(request, "conversation.html", page="handoff", **(await _conversation_context(request)))
+    return await page(request, "conversation.html", page="handoff", **(await _conversation_context(request)))
 
 
 @staff_only
@@ -452,15 +510,28 @@ async def conversation_fragment(request: Request, who: auth.Staff) -> Response:
     return html(request, "_conversation_live.html", **(await _conversation_context(request)))
 
 
-async def _set_mode(request: Request, customer_id: int, mode: str) -> dict[str, Any]:
-    async with _tx(request) as conn:
+async def _locked_customer(conn: Any, store_id: int, customer_id: int) -> dict[str, Any]:
+    """The customer row, locked until the transaction ends (its `reply_seq` is then the last
+    message before this staff action's); a 404 page when there is none."""
+    customer = await customers.lock_in_store(conn, store_id, customer_id)
+    if customer is None:
+        raise PageError(404, "No such conversation.")
+    return customer
+
+
+async def _sign(conn: Any, customer: dict[str, Any], who: auth.Staff) -> None:
+    """Record `who` on the messages this staff action queued (`outbox.sign_staff_messages`)."""
+    await outbox.sign_staff_messages(conn, int(customer["id"]), int(customer["reply_seq"]), who.user_id)
+
+
+async def _set_mode(request: Request, who: auth.Staff, customer_id: int, mode: str) -> dict[str, Any]:
+    async with tx(request) as conn:
         store = await store_of(request, conn)
-        customer = await queries.customer(conn, store.id, customer_id)
-        if customer is None:
-            raise PageError(404, "No such conversation.")
+        customer = await _locked_customer(conn, store.id, customer_id)
         result = await staff.set_mode(
             conn, store.id, str(customer["address"]), mode, templates=store.templates, now=now()
         )
+        await _sign(conn, customer, who)
     if result and result["notified"] in ("body", "template"):
         orders_state(request).relay.notify()
     return result or {}
@@ -470,7 +541,7 @@ async def _set_mode(request: Request, customer_id: int, mode: str) -> dict[str, 
 async def take_over(request: Request, who: auth.Staff) -> Response:
     """POST /dashboard/conversations/{customer}/handoff: staff take the conversation (bot quiet)."""
     customer_id = _customer_id(request)
-    await _set_mode(request, customer_id, "human")
+    await _set_mode(request, who, customer_id, "human")
     back = f"/dashboard/conversations/{customer_id}"
     return done(
         request, html(request, "_conversation_live.html", **(await _conversation_context(request))), back
@@ -481,7 +552,7 @@ async def take_over(request: Request, who: auth.Staff) -> Response:
 async def release(request: Request, who: auth.Staff) -> Response:
     """POST /dashboard/conversations/{customer}/release: hand the conversation back to the bot."""
     customer_id = _customer_id(request)
-    await _set_mode(request, customer_id, "bot")
+    await _set_mode(request, who, customer_id, "bot")
     back = f"/dashboard/conversations/{customer_id}"
     return done(
         request, html(request, "_conversation_live.html", **(await _conversation_context(request))), back
@@ -503,11 +574,9 @@ async def reply(request: Request, who: auth.Staff) -> Response:
         raise PageError(400, "Type a message first.")
     if len(body) > MAX_REPLY_CHARS:
         raise PageError(400, f"Keep a reply under {MAX_REPLY_CHARS} characters.")
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         store = await store_of(request, conn)
-        customer = await customers.lock_in_store(conn, store.id, customer_id)
-        if customer is None:
-            raise PageError(404, "No such conversation.")
+        customer = await _locked_customer(conn, store.id, customer_id)
         if customer["opted_out"]:
             raise PageError(409, "This customer unsubscribed (STOP); nothing can be sent to them.")
         last = customer.get("last_inbound_at")
@@ -522,6 +591,7 @@ async def reply(request: Request, who: auth.Staff) -> Response:
                 conn, store.id, str(customer["address"]), "human", templates=store.templates, now=now()
             )
         await queue_replies(conn, customer_id, str(customer["address"]), [ReplyText(body, purpose="staff")])
+        await _sign(conn, customer, who)
     orders_state(request).relay.notify()
     back = f"/dashboard/conversations/{customer_id}"
     return done(
@@ -533,7 +603,7 @@ async def reply(request: Request, who: auth.Staff) -> Response:
 
 
 async def _today_context(request: Request) -> dict[str, Any]:
-    async with _tx(request) as conn:
+    async with tx(request) as conn:
         store = await store_of(request, conn)
         zone = hours.store_zone(store.menu.store)
         return {"today": await queries.today(conn, store.id, zone, now()), "store": store}
@@ -542,7 +612,7 @@ async def _today_context(request: Request) -> dict[str, Any]:
 @staff_only
 async def today_page(request: Request, who: auth.Staff) -> Response:
     """GET /dashboard/today: today's orders, revenue, placed-to-ready time, cancellations, failures."""
-    return html(request, "today.html", page="today", **(await _today_context(request)))
+    return await page(request, "today.html", page="today", **(await _today_context(request)))
 
 
 @staff_only

@@ -19,6 +19,7 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 import jinja2
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
@@ -26,7 +27,7 @@ from libs.errors import DependencyUnavailable
 from services.orders.settings import OrdersSettings
 from services.orders.storage.pool import holds_nul, transaction
 from services.orders.storage.stores import StoreRow
-from services.orders.web.dashboard import auth
+from services.orders.web.dashboard import auth, queries
 from services.orders.web.dashboard.events import EventHub, EventRelay
 
 log = logging.getLogger("services.orders.web.dashboard")
@@ -135,6 +136,7 @@ def html(request: Request, name: str, status: int = 200, **context: Any) -> HTML
     """Render template `name` with `context` (plus the request and the signed-in staff)."""
     template = runtime(request).templates.get_template(name)
     staff = getattr(request.state, "staff", None)
+    context.setdefault("last_event_id", getattr(request.state, "stream_position", ""))
     body = template.render(request=request, staff=staff, **context)
     return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
@@ -155,6 +157,34 @@ async def current_staff(request: Request) -> auth.Staff | None:
     state = orders_state(request)
     async with transaction(state.pool, slow_s=state.settings.slow_query_s) as conn:
         return await auth.load_session(conn, session_id, now())
+
+
+async def stream_position(request: Request) -> str:
+    """The live stream's newest entry id, read BEFORE a page queries what it shows: the page's
+    browser resumes the stream from there, so no change falls between the page and the stream.
+    "" (the stream from when the browser connects) when Redis cannot be read."""
+    hub = runtime(request).hub
+    if hub is None:
+        return ""
+    try:
+        return await hub.latest_id()
+    except (RedisError, OSError):
+        return ""
+
+
+def tx(request: Request) -> Any:
+    """A transaction on the orders pool (`async with tx(request) as conn`)."""
+    state = orders_state(request)
+    return transaction(state.pool, slow_s=state.settings.slow_query_s)
+
+
+async def page(request: Request, name: str, **context: Any) -> HTMLResponse:
+    """A whole page: template `name` with the handoff count the top bar shows on every page."""
+    if "waiting_count" not in context:
+        async with tx(request) as conn:
+            store = await store_of(request, conn)
+            context["waiting_count"] = await queries.handoff_count(conn, store.id)
+    return html(request, name, **context)
 
 
 async def store_of(request: Request, conn: Any) -> StoreRow:
@@ -187,6 +217,8 @@ def staff_only(handler: StaffHandler) -> Handler:
                     headers={"HX-Redirect": "/login", **SECURITY_HEADERS},
                 )
             request.state.staff = staff
+            if request.method in SAFE_METHODS and not is_htmx(request):
+                request.state.stream_position = await stream_position(request)
             if request.method not in SAFE_METHODS:
                 if not same_origin(request):
                     return refused(request, 403, "That request came from another site.")

@@ -20,6 +20,18 @@
     setTimeout(function () { item.remove(); }, kind === "error" ? 8000 : 4000);
   }
 
+  function remember(key, value) { try { localStorage.setItem(key, value); } catch (e) { /* private mode */ } }
+  function recall(key) { try { return localStorage.getItem(key); } catch (e) { return null; } }
+
+  // A switch button (aria-pressed) whose label says its state; the choice is remembered.
+  function showSwitch(button, on, label, key) {
+    if (button) {
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      button.textContent = label + (on ? " on" : " off");
+    }
+    remember(key, on ? "on" : "off");
+  }
+
   // -- chime: an oscillator, off until staff switch it on (browsers need a tap first) -------
   var audio = null;
   var soundOn = false;
@@ -27,11 +39,7 @@
 
   function setSound(on) {
     soundOn = on;
-    if (toggle) {
-      toggle.setAttribute("aria-pressed", on ? "true" : "false");
-      toggle.textContent = on ? "Sound on" : "Sound off";
-    }
-    try { localStorage.setItem("dashboard-sound", on ? "on" : "off"); } catch (e) { /* private mode */ }
+    showSwitch(toggle, on, "Sound", "dashboard-sound");
   }
 
   function chime() {
@@ -62,23 +70,44 @@
       if (soundOn) chime();
     });
     // The preference is remembered, but sound stays off until a tap (autoplay rules).
-    var remembered = null;
-    try { remembered = localStorage.getItem("dashboard-sound"); } catch (e) { remembered = null; }
-    if (remembered === "on") toggle.title = "Tap to switch the chime back on";
+    if (recall("dashboard-sound") === "on") toggle.title = "Tap to switch the chime back on";
   }
 
-  // -- ages: minutes since placed, coloured against the store's preparation time ------------
+  // -- ages: minutes since placed, against the store's preparation time ---------------------
+  // Orders the kitchen still owes (New, Confirmed, Preparing) turn amber from three quarters
+  // of the preparation time and red past it (the customer was told "about N min"); a late one
+  // also says "late", so the colour is never the only signal.
+  var WARN_SHARE = 0.75;
+
+  function minutesSince(ms, now) { return Math.max(0, Math.floor((now - ms) / 60000)); }
+
   function refreshAges() {
     var now = Date.now();
+    var oldest = null;
     document.querySelectorAll(".ticket[data-placed]").forEach(function (t) {
-      var minutes = Math.max(0, Math.floor((now - Number(t.dataset.placed)) / 60000));
+      var minutes = minutesSince(Number(t.dataset.placed), now);
       var prep = Number(t.dataset.prep) || 20;
+      var timed = t.hasAttribute("data-timed");
+      var late = timed && minutes >= prep;
+      var warn = timed && !late && minutes >= prep * WARN_SHARE;
       var age = t.querySelector(".age");
-      if (age) age.textContent = minutes + " min";
-      var finished = !t.querySelector(".actions");
-      t.classList.toggle("age-warn", !finished && minutes >= prep && minutes < prep * 1.5);
-      t.classList.toggle("age-late", !finished && minutes >= prep * 1.5);
+      if (age) {
+        age.textContent = minutes + " min";
+        if (late) {
+          var word = document.createElement("span");
+          word.className = "late-word";
+          word.textContent = " late";
+          age.appendChild(word);
+        }
+      }
+      t.classList.toggle("age-warn", warn);
+      t.classList.toggle("age-late", late);
+      if (timed && (oldest === null || minutes > oldest)) oldest = minutes;
     });
+    var oldestEl = document.getElementById("oldest-age");
+    if (oldestEl && oldest !== null) oldestEl.textContent = oldest;
+    var oldestBox = document.getElementById("oldest");
+    if (oldestBox) oldestBox.hidden = oldest === null;
   }
   setInterval(refreshAges, 15000);
 
@@ -89,33 +118,46 @@
   function columnOf(status) { return ACTIVE.indexOf(status) >= 0 ? status : "done"; }
 
   function recount() {
-    document.querySelectorAll(".column").forEach(function (col) {
+    var open = 0;
+    document.querySelectorAll("#board .column[data-column]").forEach(function (col) {
+      var key = col.dataset.column;
       var n = col.querySelectorAll(".ticket").length;
-      var count = col.querySelector(".count");
-      if (count) { count.textContent = n; count.setAttribute("aria-label", n + " orders"); }
+      if (key !== "done") open += n;
+      document.querySelectorAll('[data-count-for="' + key + '"]').forEach(function (count) {
+        count.textContent = n;
+        if (count.hasAttribute("aria-label")) count.setAttribute("aria-label", n + (n === 1 ? " order" : " orders"));
+      });
     });
+    var openEl = document.getElementById("open-count");
+    if (openEl) openEl.textContent = open;
   }
 
-  // Put a ticket (HTML from the server) in its column, newest first; true if it was new.
+  // Put a ticket (HTML from the server) in its column; true if it was new. Columns are oldest
+  // first (the longest wait on top); Done is the most recently finished first.
   function placeTicket(html) {
     var board = document.getElementById("board");
     if (!board) return false;
     var holder = document.createElement("template");
     holder.innerHTML = html.trim();
     var ticket = holder.content.firstElementChild;
-    if (!ticket) return false;
+    if (!ticket || !ticket.classList.contains("ticket")) return false;
     var existing = document.getElementById(ticket.id);
-    var column = board.querySelector('[data-column="' + columnOf(ticket.dataset.status) + '"] .tickets');
+    var key = columnOf(ticket.dataset.status);
+    var column = board.querySelector('[data-column="' + key + '"] .tickets');
     if (!column) return false;
     var hadFocus = existing && existing.contains(document.activeElement);
     if (existing) existing.remove();
-    var placed = Number(ticket.dataset.placed);
     var before = null;
-    column.querySelectorAll(".ticket").forEach(function (other) {
-      if (!before && Number(other.dataset.placed) < placed) before = other;
-    });
+    if (key === "done") {
+      before = column.querySelector(".ticket");
+    } else {
+      var placed = Number(ticket.dataset.placed);
+      column.querySelectorAll(".ticket").forEach(function (other) {
+        if (!before && Number(other.dataset.placed) > placed) before = other;
+      });
+    }
     column.insertBefore(ticket, before);
-    if (column.closest('[data-column="done"]')) {
+    if (key === "done") {
       var all = column.querySelectorAll(".ticket");
       for (var i = DONE_SHOWN; i < all.length; i++) all[i].remove();
     }
@@ -133,6 +175,60 @@
     return !existing;
   }
 
+  // -- later stages: the count in the bar opens the list --------------------------------------
+  document.addEventListener("click", function (e) {
+    var opener = e.target.closest && e.target.closest("[data-later]");
+    if (opener) {
+      var dialog = document.getElementById("later-" + opener.dataset.later);
+      if (dialog && dialog.showModal && !dialog.open) dialog.showModal();
+      return;
+    }
+    var closer = e.target.closest && e.target.closest("[data-close]");
+    if (closer) {
+      var open = closer.closest("dialog");
+      if (open) open.close();
+      return;
+    }
+    // A tap on the backdrop (outside the dialog's box) closes it.
+    if (e.target.tagName === "DIALOG" && e.target.open) {
+      var box = e.target.getBoundingClientRect();
+      var inside = e.clientX >= box.left && e.clientX <= box.right && e.clientY >= box.top && e.clientY <= box.bottom;
+      if (!inside) e.target.close();
+    }
+  });
+
+  // -- auto-print: a kitchen ticket for each new order, on this device only ------------------
+  // The ticket page is loaded in an invisible frame and prints itself; printed numbers are
+  // remembered so a reconnect that replays events does not print twice.
+  var printToggle = document.getElementById("autoprint-toggle");
+  var autoPrint = false;
+  var PRINTED_KEY = "dashboard-printed";
+
+  function setAutoPrint(on) {
+    autoPrint = on;
+    showSwitch(printToggle, on, "Auto-print", "dashboard-autoprint");
+  }
+
+  function printTicket(number) {
+    var printed = (recall(PRINTED_KEY) || "").split(",").filter(Boolean);
+    if (printed.indexOf(String(number)) >= 0) return;
+    printed.push(String(number));
+    remember(PRINTED_KEY, printed.slice(-200).join(","));
+    var frame = document.createElement("iframe");
+    frame.className = "print-frame";
+    frame.title = "Ticket " + number;
+    frame.setAttribute("aria-hidden", "true");
+    frame.tabIndex = -1;
+    frame.src = "/dashboard/orders/" + encodeURIComponent(number) + "/ticket?print=1";
+    document.body.appendChild(frame);
+    setTimeout(function () { frame.remove(); }, 60000);
+  }
+
+  if (printToggle) {
+    printToggle.addEventListener("click", function () { setAutoPrint(!autoPrint); });
+    setAutoPrint(recall("dashboard-autoprint") === "on");
+  }
+
   function fire(name, detail) {
     body.dispatchEvent(new CustomEvent(name, { detail: detail || {} }));
   }
@@ -143,11 +239,14 @@
       if (isNew && data.status === "placed") {
         chime();
         notice("New order #" + data.number);
+        if (autoPrint) printTicket(data.number);
       }
-    } else if (data.number && document.getElementById("board") && window.htmx) {
-      // The server could not render it: fetch the ticket ourselves.
-      window.htmx.ajax("GET", "/dashboard/orders/" + data.number + "/ticket", { swap: "none" })
-        .then(function () {});
+    } else if (data.number && document.getElementById("board")) {
+      // The server could not render it: fetch the card ourselves.
+      fetch("/dashboard/orders/" + encodeURIComponent(data.number) + "/card", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) { if (html) placeTicket(html); })
+        .catch(function () {});
     }
     fire("dash-order", data);
     if (data.number) fire("dash-order-" + data.number, data);
@@ -188,10 +287,6 @@
       var data = JSON.parse(e.data);
       fire("dash-conversation", data);
       if (data.customer) fire("dash-conversation-" + data.customer, data);
-      if (!document.getElementById("handoff-list")) {
-        var nav = document.getElementById("nav-handoff");
-        if (nav) nav.classList.add("attention");
-      }
     });
     source.addEventListener("menu", function (e) { track(e); fire("dash-menu", {}); });
     source.addEventListener("skip", track);

@@ -91,7 +91,16 @@ async def test_the_card_quotes_the_messages_that_changed_the_cart(chat: DirectCh
 async def test_a_new_cart_starts_the_words_again(chat: DirectChat) -> None:
     await said(chat, "1 coke", "checkout", "pickup", "confirm")  # a first order
     await said(
-        chat, "1 tiramisu", "clear", "2 margherita", "remove 1", "1 veggie", "checkout", "pickup", "confirm"
+        chat,
+        "1 tiramisu",
+        "clear",
+        "yes",
+        "2 margherita",
+        "remove 1",
+        "1 veggie",
+        "checkout",
+        "pickup",
+        "confirm",
     )
     second = await ticket(chat)
     assert [line["name"] for line in second["lines"]] == ["Veggie"]

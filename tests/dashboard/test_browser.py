@@ -139,6 +139,12 @@ def test_a_webhook_order_appears_live_and_a_status_tap_tells_the_customer(browse
     sent_before = len(mesh.sent(who))
     tablet.get_by_text("Cancel…").tap()
     tablet.get_by_label("Reason (the customer reads it)").fill("Oven broke down")
+    # A live refresh meanwhile (the stream catching up, another tablet) keeps what is typed.
+    panel = tablet.locator("#order-status-panel").element_handle()
+    with tablet.expect_response(f"**/dashboard/orders/{number}/live"):
+        tablet.evaluate(f"document.body.dispatchEvent(new CustomEvent('dash-order-{number}'))")
+    tablet.wait_for_function("old => !document.contains(old)", arg=panel)
+    assert tablet.get_by_label("Reason (the customer reads it)").input_value() == "Oven broke down"
     tablet.get_by_role("button", name=f"Cancel order #{number}").tap()
     tablet.get_by_role("heading", name="Status: Cancelled").wait_for()
     (message,) = mesh.wait_sent(who, sent_before + 1)[sent_before:]

@@ -320,6 +320,27 @@
     }
     if (elt.hasAttribute("data-reset-on-success") && e.detail.successful) elt.reset();
   });
+  // A live refresh of the status panel must not close a cancellation someone is writing (the
+  // move they just made and the live stream each refresh it, a moment apart).
+  var keptCancel = null;
+  body.addEventListener("htmx:beforeSwap", function (e) {
+    var open = e.detail.target && e.detail.target.querySelector && e.detail.target.querySelector("details.cancel[open]");
+    keptCancel = open ? { reason: (open.querySelector("input[name=reason]") || {}).value || "",
+                          focused: open.contains(document.activeElement) } : null;
+  });
+  body.addEventListener("htmx:afterSwap", function () {
+    if (!keptCancel) return;
+    var again = document.querySelector("#order-status-panel details.cancel");
+    if (again) {
+      again.open = true;
+      var input = again.querySelector("input[name=reason]");
+      if (input) {
+        input.value = keptCancel.reason;
+        if (keptCancel.focused) input.focus();
+      }
+    }
+    keptCancel = null;
+  });
   body.addEventListener("htmx:responseError", function (e) {
     var xhr = e.detail.xhr;
     if (xhr.status === 401) { window.location.href = "/login"; return; }

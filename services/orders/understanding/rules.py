@@ -26,7 +26,7 @@ from services.orders.understanding.acts import (
     order_of,
     read_target,
 )
-from services.orders.understanding.parser import Modifiers
+from services.orders.understanding.parser import Modifiers, parse_order
 
 __all__ = [
     "adjust_rule",
@@ -108,8 +108,9 @@ def set_quantity_rule(
             return None
         words = _group(match, "t") or _group(match, "t2")
         target = _target(menu, phrases, words)
-        if target is None:
-            return None
+        said_options = words and any(line.options or line.excluded for line in parse_order(menu, words).lines)
+        if target is None or target.options or said_options:
+            return None  # "2 of the hawaiians thin crust": options said, not a quantity
         previous = number_of(_group(match, "m")) if _group(match, "m") else None
         new = order_of(menu, f"{quantity} {words}") if add_when_missing and words and quantity else None
         # a quantity that is no whole number ("2.5", "-1") is kept as said: the customer is
@@ -172,6 +173,8 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
             # "no olives on the veggie" is an option left out of a line, not a line removed
             if not target.items or target.pointer or target.options or _CONNECTED.search(words):
                 return None
+            if len(target.items) > 1 and len(parse_order(menu, words).lines) > 1:
+                return None  # "not sprite, diet coke": two items named, a swap rather than a removal
             option_reading = options_only(menu, f"no {words}")
         return Act("remove", target=target, quantity=target.count, modifiers=option_reading)
 

@@ -360,6 +360,14 @@ def _option_instead(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
 
 _KEEP = r"(?:\s+(?:just|only|keep)\s+(?:the\s+)?[a-z ]+)?"
 EDITS: list[Rule] = [
+    # "item 2 to 3", "line 1 x2", "#3 qty 2"
+    set_quantity_rule(
+        _re(
+            r"(?:" + _SET_VERB + r"\s+)?(?P<t>(?:item|line|number|no|#)\s?\d{1,2})\s+"
+            r"(?:to\s+|x\s?|qty\s+|quantity\s+|=\s*|into\s+|should be\s+)?(?P<n>{NUM})"
+            r"(?:\s+(?:please|pcs|pieces|items|of them))?"
+        )
+    ),
     # "2 is plenty", "nah 2 pizzas is enough", "4 of those is fine"
     set_quantity_rule(
         _re(
@@ -393,14 +401,6 @@ EDITS: list[Rule] = [
     ),
     # "hawaiian x2", "the coke x 3"
     set_quantity_rule(_re(r"(?P<t>.+?)\s+x\s?(?P<n>\d{1,3})"), add_when_missing=True, or_more=True),
-    # "item 2 to 3", "line 1 x2", "#3 qty 2"
-    set_quantity_rule(
-        _re(
-            r"(?:" + _SET_VERB + r"\s+)?(?P<t>(?:item|line|number|no|#)\s?\d{1,2})\s+"
-            r"(?:to\s+|x\s?|qty\s+|quantity\s+|=\s*|into\s+|should be\s+)?(?P<n>{NUM})"
-            r"(?:\s+(?:please|pcs|pieces|items|of them))?"
-        )
-    ),
     # "make that 3", "make it 2 cokes", "make that 1 pepperoni not 2"
     set_quantity_rule(
         _re(
@@ -664,7 +664,9 @@ CANCEL = _re(
     r"cancel(?:\s+cancel)*|cancel\s+(?:it|it all|everything|all|all of it|the whole (?:thing|order|lot)|"
     r"my (?:whole )?order|the order|that order|this order|the lot|all that|order|my cart|the cart)|"
     r"(?:i want to|i wanna|i need to|i would like to|id like to|can i|could i|please)\s+cancel(?:\s+.+)?|"
-    r"start (?:over|again|from scratch|fresh)|(?:lets|can we|could we) start (?:over|again)|"
+    r"start (?:over|again|from scratch|fresh)(?: from scratch)?|(?:lets|can we|could we) start (?:over|again)|"
+    r"cancel (?:the|my|that|this) order(?: .+)?|(?:please )?dont (?:make|send|cook|do) (?:my|the|this|that) order(?: .+)?|"
+    r"clear (?:it|everything|them) (?:all )?out|clear it all out|"
     r"scrap\s+(?:it|it all|everything|the (?:whole )?(?:order|thing|lot|cart))|"
     r"(?:clear|empty|delete|remove|wipe|reset)\s+(?:everything|it all|all|all of it|the whole (?:order|cart|"
     r"thing)|"
@@ -703,6 +705,9 @@ def _colon_change(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     if not colon or len(head.split()) > 4:
         return None
     target = read_target(menu, phrases, normalise(head))
+    quantity = number_of(normalise(tail))
+    if target is not None and quantity is not None:
+        return Act("set_quantity", target=target, quantity=quantity)  # "brownies: 4"
     mods = options_only(menu, normalise(tail)) if target is not None else None
     if target is None or mods is None:
         return None

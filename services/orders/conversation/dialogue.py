@@ -28,7 +28,7 @@ from services.orders.menu.catalog import MAX_QUANTITY, ChosenOption, Menu
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 from services.orders.storage.carts import CartLine
-from services.orders.understanding.acts import Act, Target, normalise, read_acts
+from services.orders.understanding.acts import Act, Target, normalise, order_of, read_acts
 from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult
 from services.orders.understanding.phrases import phrases_for
 
@@ -614,8 +614,24 @@ def _replacement(menu: Menu, old: CartLine, new: ParseResult) -> list[dict[str, 
 async def _replace(
     turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], focus: list[int], touched: list[int]
 ) -> list[str] | None:
-    assert act.target is not None and act.new is not None
+    assert act.target is not None
     menu = turn.store.menu
+    if act.new is None:
+        # "change them to diet": the words complete each line's name ("diet coke")
+        completed = [
+            (line, parsed)
+            for line in pool
+            if (parsed := order_of(menu, f"{act.subject} {line.name}")) is not None
+            and parsed.lines
+            and parsed.lines[0].item != line.item_code
+        ]
+        if not completed or len(completed) != len(pool) or (len(pool) > 1 and not act.target.plural):
+            return None
+        return [
+            await _run(turn, {"op": "replace", "line": line.id, "add": add}, touched)
+            for line, parsed in completed
+            if (add := _replacement(menu, line, parsed))
+        ]
     new = act.new
     if act.target.pointer and not act.target.items and act.target.number is None and new.lines:
         # "a sprite instead": the line of the same category the customer is talking about

@@ -186,6 +186,11 @@ def read_clause(menu: Menu, phrases: Phrases, clause: Clause, *, bare: bool = Tr
     return None
 
 
+def _items_named(menu: Menu, words: str) -> bool:
+    parsed = parse_order(menu, words)
+    return bool(parsed.lines or parsed.ambiguous)
+
+
 def _menu_words(menu: Menu, words: str) -> bool:
     parsed = parse_order(menu, words)
     return bool(parsed.lines or parsed.ambiguous or parsed.modifiers or parsed.bad_quantities)
@@ -205,15 +210,23 @@ def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
         if not sentence:
             continue
         merged: list[str] = []
+        previous_is_act = False
         for part in (p.strip() for p in sentence.split(" , ")):
             if not part:
                 continue
             alone = _clause(phrases, part, text)
-            if not merged or (alone.key and read_clause(menu, phrases, alone, bare=False) is not None):
+            is_act = bool(alone.key) and read_clause(menu, phrases, alone, bare=False) is not None
+            if not merged or is_act:
                 merged.append(part)
+                previous_is_act = is_act
+            elif previous_is_act:
+                if _items_named(menu, part):
+                    merged.append(part)  # "remove the coke, a sprite": its own clause
+                    previous_is_act = False
+                # else chatter after an edit: "make that 3, the whole family is coming over"
             elif _menu_words(menu, part):
-                merged[-1] += " " + part
-            # else: chatter between the parts of an edit
+                merged[-1] += " " + part  # "1 pepperoni, no onions"
+            # else: chatter
         pieces = [
             clause
             for part in merged

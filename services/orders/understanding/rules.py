@@ -44,6 +44,8 @@ _POINTER = Target("", pointer=True)
 # Words that tie options to a line ("olives on the veggie"): such words are no bare item.
 # Anything written as a number, even one no quantity can be ("2.5", "-1", "1e9", "0x10"):
 # kept as said so the customer is told the range instead of the line changing.
+# Words after "the one" that continue a reference by its options ("the one with extra cheese").
+_BY_OPTIONS = frozenset({"with", "without", "in", "no", "that", "which"})
 _QUANTITY_SAID = re.compile(r"-?\d[\w.,/-]*")
 _CONNECTED = re.compile(r"\b(?:on|onto|from|off|in|into|with|for|to)\b")
 
@@ -58,11 +60,15 @@ def _target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     return read_target(menu, phrases, words) if words else _POINTER
 
 
-def split_pairs(words: str, connectors: frozenset[str] | None = None) -> Iterator[tuple[str, str]]:
+def split_pairs(
+    words: str, connectors: frozenset[str] | None = None, *, longest_first: bool = False
+) -> Iterator[tuple[str, str]]:
     """Every way to cut `words` in two non-empty parts, at a connector word (dropped) when
-    `connectors` are given, else between any two words; the shortest left part first."""
+    `connectors` are given, else between any two words; the shortest left part first, or the
+    longest with `longest_first`."""
     tokens = words.split()
-    for i in range(1, len(tokens)):
+    cuts = range(1, len(tokens))
+    for i in reversed(cuts) if longest_first else cuts:
         if connectors is None:
             yield " ".join(tokens[:i]), " ".join(tokens[i:])
         elif tokens[i] in connectors and i + 1 < len(tokens):
@@ -206,6 +212,9 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
         new = order_of(menu, f"{new_words} {noun}") if noun and target.items else None
         if new is not None and not {line.item for line in new.lines} & set(target.items):
             return Act("replace", target=target, new=new)
+        if target.pointer and target_words and len(new_words.split()) <= 2 and not _CONNECTED.search(new_words):
+            # "change them to diet": completed by each line's own name, in the conversation
+            return Act("replace", target=target, subject=new_words)
         return None
 
     def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
@@ -258,6 +267,8 @@ def change_rule(
         for replacing in (False, True) if units and not negate else (False,):
             if both:
                 for left, right in split_pairs(both, connectors):
+                    if left.split()[-1] in ("one", "ones") and right.split()[0] in _BY_OPTIONS:
+                        continue  # "the one | with extra cheese large": the reference goes on
                     act = pair(menu, phrases, left, right, units, replacing)
                     if act is not None:
                         return act

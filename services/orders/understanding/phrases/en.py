@@ -287,7 +287,10 @@ QUESTIONS: list[Rule] = [
         "price",
     ),
     question_rule(
-        _re(r"^(?:what|whats|what s)\s+(?:does|do|would|will|is)?\s*(?P<s>.+?)\s+(?:cost|costs|go for|run)$"),
+        _re(
+            r"^(?:what|whats|what s)\s+(?:does|do|would|will|is)?\s*(?P<s>.+?)\s+"
+            r"(?:cost|costs|go for|run|gonna cost|going to cost|cost me|gonna cost me|going to cost me|set me back)$"
+        ),
         "price",
     ),
     question_rule(
@@ -392,10 +395,9 @@ EDITS: list[Rule] = [
     # "we'll have 2 of the margherita", "i'll have 2 of those", "3 of the cokes please"
     set_quantity_rule(
         _re(
-            r"(?:(?:we ll|well|we will|ill|i will|i ll|id like|i d like|i want|we want|give me|get me|"
-            r"can i get|"
-            r"can i have|lets do|do|make it)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>(?:the|those|them|these|that|"
-            r"it)(?:\s+.+)?)"
+            r"(?:(?:we|well|we ll|we will|ill|i ll|i will|i|id|i d|lets|let s|can i|could i|can we)\s+)?"
+            r"(?:(?:like|want|have|take|get|do|need|make it|give me|get me)\s+)?(?:to\s+)?(?:have\s+|get\s+)?"
+            r"(?P<n>{NUM})\s+of\s+(?P<t>(?:the|those|them|these|that|it)(?:\s+.+)?)"
         ),
         add_when_missing=True,
     ),
@@ -534,6 +536,13 @@ EDITS: list[Rule] = [
             r"make)\s+(?:out\s+)?(?P<tx>.+)"
         ),
         REPLACE_CONNECTORS,
+    ),
+    # "please change the hawaiian, I want a veggie"
+    replace_rule(
+        _re(
+            r"(?:change|swap|switch|replace)\s+(?P<t>.+?)\s+(?:i want|i d like|id like|i would like|make it|i prefer|"
+            r"give me|i ll have|ill have|to)\s+(?:an?\s+|the\s+)?(?P<x>.+)"
+        )
     ),
     # "rather a hawaiian than the veggie", "i'd rather the veggie than the margarita"
     replace_rule(

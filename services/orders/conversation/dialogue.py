@@ -546,7 +546,9 @@ async def _remove(
 
     if act.modifiers is not None:
         # "no pepperoni": the Pepperoni pizza, or pepperoni on the line being talked about?
-        talked = [line for line in lines if line not in pool]
+        # only lines that have it: chosen, or in the dish as it comes ("no pepperoni" with a
+        # Veggie in the cart can only mean the Pepperoni pizza)
+        talked = [line for line in lines if line not in pool and _has_ingredient(menu, line, act.modifiers)]
         options = [{"label": f"Remove {line.describe()}", "op": op(line)} for line in pool]
         for line in talked:
             fields = adding.modified_fields(menu, line, act.modifiers, [])
@@ -564,6 +566,22 @@ async def _remove(
             raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\nReply with the number, or *never mind*.")
     chosen = _one(turn, act, pool, op, "Which one should I remove?", plural_ok=True)
     return [await _run(turn, op(line), touched) for line in chosen]
+
+
+def _has_ingredient(menu: Menu, line: CartLine, mods: Modifiers) -> bool:
+    """Whether `line` has one of the options `mods` leave out: chosen, or named in the item's
+    description (the dish as it comes)."""
+    item = menu.item(line.item_code)
+    words = normalise(item.description) if item is not None else ""
+    for choice in mods.excluded:
+        if any(o["option"] == choice.option for o in line.options):
+            return True
+        group = menu.group(choice.group)
+        option = group.option(choice.option) if group else None
+        name = normalise(option.name) if option else choice.option
+        if name and (f" {name} " in f" {words} " or f" {name.rstrip('s')} " in f" {words} "):
+            return True
+    return False
 
 
 def _explicit_quantity(line: OrderLine) -> bool:

@@ -212,7 +212,12 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
         new = order_of(menu, f"{new_words} {noun}") if noun and target.items else None
         if new is not None and not {line.item for line in new.lines} & set(target.items):
             return Act("replace", target=target, new=new)
-        if target.pointer and target_words and len(new_words.split()) <= 2 and not _CONNECTED.search(new_words):
+        if (
+            target.pointer
+            and target_words
+            and len(new_words.split()) <= 2
+            and not _CONNECTED.search(new_words)
+        ):
             # "change them to diet": completed by each line's own name, in the conversation
             return Act("replace", target=target, subject=new_words)
         return None

@@ -485,7 +485,7 @@ EDITS: list[Rule] = [
     remove_rule(
         _re(
             r"(?:i|we)?\s*(?:dont|do not|no longer|dont really|do not really|didnt|did not)\s+"
-            r"(?:want|need|wanna)\s+(?:the\s+|any\s+|that\s+|those\s+)?(?P<t>.+?)(?:\s+(?:anymore|any more|"
+            r"(?:want|need|wanna|require|fancy)\s+(?:the\s+|any\s+|that\s+|those\s+)?(?P<t>.+?)(?:\s+(?:anymore|any more|"
             r"after all|now|either))?"
         )
     ),

@@ -289,7 +289,8 @@ QUESTIONS: list[Rule] = [
     question_rule(
         _re(
             r"^(?:what|whats|what s)\s+(?:does|do|would|will|is)?\s*(?P<s>.+?)\s+"
-            r"(?:cost|costs|go for|run|gonna cost|going to cost|cost me|gonna cost me|going to cost me|set me back)$"
+            r"(?:cost|costs|go for|run|gonna cost|going to cost|cost me|gonna cost me|going to cost me|"
+            r"set me back)$"
         ),
         "price",
     ),
@@ -485,7 +486,8 @@ EDITS: list[Rule] = [
     remove_rule(
         _re(
             r"(?:i|we)?\s*(?:dont|do not|no longer|dont really|do not really|didnt|did not)\s+"
-            r"(?:want|need|wanna|require|fancy)\s+(?:the\s+|any\s+|that\s+|those\s+)?(?P<t>.+?)(?:\s+(?:anymore|any more|"
+            r"(?:want|need|wanna|require|fancy)\s+(?:the\s+|any\s+|that\s+|"
+            r"those\s+)?(?P<t>.+?)(?:\s+(?:anymore|any more|"
             r"after all|now|either))?"
         )
     ),
@@ -540,7 +542,8 @@ EDITS: list[Rule] = [
     # "please change the hawaiian, I want a veggie"
     replace_rule(
         _re(
-            r"(?:change|swap|switch|replace)\s+(?P<t>.+?)\s+(?:i want|i d like|id like|i would like|make it|i prefer|"
+            r"(?:change|swap|switch|replace)\s+(?P<t>.+?)\s+(?:i want|i d like|id like|i would like|make it|"
+            r"i prefer|"
             r"give me|i ll have|ill have|to)\s+(?:an?\s+|the\s+)?(?P<x>.+)"
         )
     ),

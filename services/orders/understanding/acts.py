@@ -171,7 +171,9 @@ def _strip(phrases: Phrases, key: str) -> str:
 
 def _clause(phrases: Phrases, words: str, text: str) -> Clause:
     words = words.strip(" ,").replace(" ,", "")
-    return Clause(_strip(phrases, words), text, phrases.corrective.search(words) is not None)
+    # "*sprite": the chat convention for "I meant"
+    corrective = phrases.corrective.search(words) is not None or text.lstrip().startswith("*")
+    return Clause(_strip(phrases, words), text, corrective)
 
 
 def read_clause(menu: Menu, phrases: Phrases, clause: Clause, *, bare: bool = True) -> Act | None:

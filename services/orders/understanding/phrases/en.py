@@ -89,6 +89,7 @@ EDIT_CUES = _re(
 ADDING = _re(r"\b(?:add|also|another|more|plus|extra|too|as well|and a|one more)\b")
 # Where a new act starts inside a sentence: "remove the coke and add a sprite".
 SPLIT = _re(
+    r"\s+(?=(?:actually|no|i mean|sorry|wait)\s+(?:no\s+)?make (?:that|it)\b)|"
     r"\s*(?:,|\band\b|\bthen\b|\bplus\b|\balso\b|\bbut\b)\s+(?=(?:also |then |please )?"
     r"(?:add|remove|delete|drop|take|make|change|swap|switch|replace|forget|cancel|put|throw|"
     r"get|give me|i want|id like|ill have|can i (?:get|have)|no more|instead)\b)"

@@ -28,7 +28,7 @@ from services.orders.menu.catalog import MAX_QUANTITY, ChosenOption, Menu
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 from services.orders.storage.carts import CartLine
-from services.orders.understanding.acts import Act, Target, normalise, read_acts
+from services.orders.understanding.acts import Act, Target, normalise, order_of, read_acts
 from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult
 from services.orders.understanding.phrases import phrases_for
 
@@ -116,13 +116,16 @@ async def _guard(turn: Turn, phrases: Any) -> str | None:
     change in it ("the coke, can it be a diet instead?"): rather than add what it names, ask.
     None lets the order parser read it as always."""
     key = normalise(turn.inbound.text)
-    if not phrases.edit_cues.search(key):
-        return None
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if not lines:
         return None
     menu = turn.store.menu
     parsed = adding.parse(menu, turn.inbound.text)
+    homonym = await _homonym(turn, parsed, lines, key)
+    if homonym is not None:
+        return homonym
+    if not phrases.edit_cues.search(key):
+        return None
     named = {line.item for line in parsed.lines} | {c for amb in parsed.ambiguous for c in amb.candidates}
     if not named & {line.item_code for line in lines}:
         return None
@@ -153,6 +156,59 @@ async def _guard(turn: Turn, phrases: Any) -> str | None:
         text += f"\n\nTo add it, reply {'*yes*' if len(options) == 1 else 'with the number'}:\n{listed}"
     await turn.save_state()
     return text
+
+
+async def _homonym(turn: Turn, parsed: ParseResult, lines: list[CartLine], key: str) -> str | None:
+    """ "add pepperoni" with a Margherita in the cart: a Pepperoni pizza, or pepperoni on the
+    Margherita? When the one item said is also an option a cart line can take, ask."""
+    if len(parsed.lines) != 1 or parsed.ambiguous or parsed.modifiers is not None:
+        return None
+    line = parsed.lines[0]
+    if line.options or line.excluded or any(word.isdigit() for word in key.split()):
+        return None
+    menu = turn.store.menu
+    item = menu.item(line.item)
+    if item is None or len(key.split()) > 4:
+        return None
+    # "a pepperoni" orders the pizza; "add pepperoni", "extra pepperoni" may mean the topping
+    rest = set(key.split()) - set(normalise(item.name).split()) - set(normalise(line.text).split())
+    if not rest & {"add", "extra", "some", "with", "plus", "more"} or rest & {"a", "an", "one", "another"}:
+        return None
+    mods = Modifiers(options=tuple(
+        ChosenOption(group.code, option.code)
+        for group in menu.option_groups
+        for option in group.options
+        if normalise(option.name) == normalise(item.name)
+    ))  # fmt: skip
+    if not mods.options:
+        return None
+    takers = [cart_line for cart_line in lines if cart_line.item_code != item.code]
+    choices = []
+    for cart_line in takers:
+        fields = adding.modified_fields(menu, cart_line, mods, [])
+        if fields is not None:
+            choices.append(
+                {"label": f"{option_word(mods)} on the {cart_line.name}",
+                 "op": {"op": "change", "line": cart_line.id, "fields": fields}}
+            )  # fmt: skip
+    if not choices:
+        return None
+    try:
+        fields = adding.build_line(menu, item, (), (), [])
+    except adding.LineProblem:
+        return None
+    add = {"fields": fields, "quantity": 1}
+    choices.insert(0, {"label": f"Add 1 x {item.name}", "op": {"op": "add", "add": [add]}})
+    turn.state["choice"] = {"prompt": "Which do you mean?", "options": choices}
+    turn.kind = "ask"
+    await turn.save_state()
+    listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(choices, 1))
+    return f"Which do you mean?\n{listed}\nReply with the number."
+
+
+def option_word(mods: Modifiers) -> str:
+    """ "Pepperoni": the name said for a topping (capitalised, as on the menu)."""
+    return mods.options[0].option.replace("-", " ").capitalize() if mods.options else ""
 
 
 async def _changed(turn: Turn, said: list[str], touched: list[int], extra: list[str]) -> str:
@@ -490,7 +546,9 @@ async def _remove(
 
     if act.modifiers is not None:
         # "no pepperoni": the Pepperoni pizza, or pepperoni on the line being talked about?
-        talked = [line for line in lines if line not in pool]
+        # only lines that have it: chosen, or in the dish as it comes ("no pepperoni" with a
+        # Veggie in the cart can only mean the Pepperoni pizza)
+        talked = [line for line in lines if line not in pool and _has_ingredient(menu, line, act.modifiers)]
         options = [{"label": f"Remove {line.describe()}", "op": op(line)} for line in pool]
         for line in talked:
             fields = adding.modified_fields(menu, line, act.modifiers, [])
@@ -508,6 +566,22 @@ async def _remove(
             raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\nReply with the number, or *never mind*.")
     chosen = _one(turn, act, pool, op, "Which one should I remove?", plural_ok=True)
     return [await _run(turn, op(line), touched) for line in chosen]
+
+
+def _has_ingredient(menu: Menu, line: CartLine, mods: Modifiers) -> bool:
+    """Whether `line` has one of the options `mods` leave out: chosen, or named in the item's
+    description (the dish as it comes)."""
+    item = menu.item(line.item_code)
+    words = normalise(item.description) if item is not None else ""
+    for choice in mods.excluded:
+        if any(o["option"] == choice.option for o in line.options):
+            return True
+        group = menu.group(choice.group)
+        option = group.option(choice.option) if group else None
+        name = normalise(option.name) if option else choice.option
+        if name and (f" {name} " in f" {words} " or f" {name.rstrip('s')} " in f" {words} "):
+            return True
+    return False
 
 
 def _explicit_quantity(line: OrderLine) -> bool:
@@ -558,8 +632,24 @@ def _replacement(menu: Menu, old: CartLine, new: ParseResult) -> list[dict[str, 
 async def _replace(
     turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], focus: list[int], touched: list[int]
 ) -> list[str] | None:
-    assert act.target is not None and act.new is not None
+    assert act.target is not None
     menu = turn.store.menu
+    if act.new is None:
+        # "change them to diet": the words complete each line's name ("diet coke")
+        completed = [
+            (line, parsed)
+            for line in pool
+            if (parsed := order_of(menu, f"{act.subject} {line.name}")) is not None
+            and parsed.lines
+            and parsed.lines[0].item != line.item_code
+        ]
+        if not completed or len(completed) != len(pool) or (len(pool) > 1 and not act.target.plural):
+            return None
+        return [
+            await _run(turn, {"op": "replace", "line": line.id, "add": add}, touched)
+            for line, parsed in completed
+            if (add := _replacement(menu, line, parsed))
+        ]
     new = act.new
     if act.target.pointer and not act.target.items and act.target.number is None and new.lines:
         # "a sprite instead": the line of the same category the customer is talking about
@@ -637,7 +727,7 @@ async def _change(
     menu = turn.store.menu
     if not pool:
         return _not_found(act.target, lines)
-    units = act.quantity
+    units = act.quantity or act.target.count
     mods = act.modifiers
     remarks: list[str] = []
 

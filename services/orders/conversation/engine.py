@@ -69,7 +69,7 @@ _REQUEST = re.compile(
     r"(?:get|have|order|add|take|grab|bring|send|make|put|give|do|try)\b"
     r"|\b(?:i|we|id|wed|ill)\s+(?:would\s+|will\s+|also\s+|just\s+)*(?:like|want|wanna|need|take|have|get|"
     r"order)\b"
-    r"|\b(?:give|get|bring|send)\s+(?:me|us)\b|\b(?:add|order)\b"
+    r"|\b(?:give|get|bring|send|do)\s+(?:me|us)\b|\b(?:add|order)\b"
 )
 # Saying what one eats ("I'm vegan", "we are vegetarian"): never an item, even where a word
 # of it is one ("vegetarian" is the Veggie pizza); cut out before the rest is read.

@@ -143,13 +143,14 @@ class Phrases:
 
 
 _ARROWS = re.compile(r"\s*(?:->|=>|→|⇒|➡️?|⟶)\s*")
+_W = re.compile(r"(?<!\w)w(?!\w)", re.I)  # "a large veggie w stuffed crust"
 
 
 def normalise(text: str) -> str:
     """The words of `text` as the rules match them: the parser's tokens (lowercase, accents
     and apostrophes dropped) joined by single spaces, sentence punctuation kept as tokens; an
     arrow ("coke → sprite") reads as "to"."""
-    return " ".join(tokenize(_ARROWS.sub(" to ", text)))
+    return " ".join(tokenize(_W.sub("with", _ARROWS.sub(" to ", text))))
 
 
 def number_of(words: str) -> int | None:
@@ -170,7 +171,9 @@ def _strip(phrases: Phrases, key: str) -> str:
 
 def _clause(phrases: Phrases, words: str, text: str) -> Clause:
     words = words.strip(" ,").replace(" ,", "")
-    return Clause(_strip(phrases, words), text, phrases.corrective.search(words) is not None)
+    # "*sprite": the chat convention for "I meant"
+    corrective = phrases.corrective.search(words) is not None or text.lstrip().startswith("*")
+    return Clause(_strip(phrases, words), text, corrective)
 
 
 def read_clause(menu: Menu, phrases: Phrases, clause: Clause, *, bare: bool = True) -> Act | None:
@@ -185,43 +188,60 @@ def read_clause(menu: Menu, phrases: Phrases, clause: Clause, *, bare: bool = Tr
     return None
 
 
+def _items_named(menu: Menu, words: str) -> bool:
+    parsed = parse_order(menu, words)
+    return bool(parsed.lines or parsed.ambiguous)
+
+
 def _menu_words(menu: Menu, words: str) -> bool:
     parsed = parse_order(menu, words)
     return bool(parsed.lines or parsed.ambiguous or parsed.modifiers or parsed.bad_quantities)
 
 
 def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
-    """The clauses of a message. A sentence that reads as one act is one clause ("please
-    change the hawaiian, I want a veggie"); otherwise its comma-separated parts are: a part
-    that reads as an act by itself starts a clause, a part with menu words joins the one
-    before ("1 pepperoni, no onions"), a part with neither is chatter and dropped ("make that
-    3, the whole family is coming"); each clause is then split where the language's `split`
-    pattern says a new act starts ("remove the coke and add a sprite")."""
+    """The clauses of a message. Within a sentence, a comma-separated part that reads as an
+    act by itself starts a clause, a part with menu words joins the one before ("1 pepperoni,
+    no onions"), a part with neither is chatter and dropped ("make that 3, the whole family is
+    coming"); each clause is then split where the language's `split` pattern says a new act
+    starts ("remove the coke and add a sprite"). When no clause is an act alone, the sentence
+    may be one as a whole ("please change the hawaiian, I want a veggie")."""
     key = normalise(text)
     out: list[Clause] = []
     for sentence in re.split(r"(?:^|\s)[.;!?]+(?=\s|$)", key):
         sentence = sentence.strip(" ,")
         if not sentence:
             continue
-        whole = _clause(phrases, sentence, text)
-        if whole.key and read_clause(menu, phrases, whole, bare=False) is not None:
-            out.append(whole)
-            continue
         merged: list[str] = []
+        previous_is_act = False
         for part in (p.strip() for p in sentence.split(" , ")):
             if not part:
                 continue
             alone = _clause(phrases, part, text)
-            if not merged or (alone.key and read_clause(menu, phrases, alone, bare=False) is not None):
+            is_act = bool(alone.key) and read_clause(menu, phrases, alone, bare=False) is not None
+            if not merged or is_act:
                 merged.append(part)
+                previous_is_act = is_act
+            elif previous_is_act:
+                if _items_named(menu, part):
+                    merged.append(part)  # "remove the coke, a sprite": its own clause
+                    previous_is_act = False
+                # else chatter after an edit: "make that 3, the whole family is coming over"
             elif _menu_words(menu, part):
-                merged[-1] += " " + part
-            # else: chatter between the parts of an edit
-        for part in merged:
-            for piece in phrases.split.split(part):
-                clause = _clause(phrases, piece, text)
-                if clause.key:
-                    out.append(clause)
+                merged[-1] += " " + part  # "1 pepperoni, no onions"
+            # else: chatter
+        pieces = [
+            clause
+            for part in merged
+            for clause in (_clause(phrases, piece, text) for piece in phrases.split.split(part))
+            if clause.key
+        ]
+        if not any(read_clause(menu, phrases, clause, bare=False) for clause in pieces):
+            # no part is an act alone: the sentence may be one as a whole
+            # ("please change the hawaiian, I want a veggie")
+            whole = _clause(phrases, sentence, text)
+            if whole.key and read_clause(menu, phrases, whole, bare=False) is not None:
+                pieces = [whole]
+        out.extend(pieces)
     return out
 
 
@@ -240,6 +260,8 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     other = False
     ordinal: int | None = None
     count: int | None = None
+    if words in phrases.each_words:
+        return Target(said, pointer=True, plural=True, each=True)
     # determiners and quantifiers in front: "the", "both", "all the", "one of the"
     pointing = False
     while tokens and tokens[0] in phrases.determiners:
@@ -295,6 +317,13 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         return Target(said, items=section, ordinal=ordinal, plural=plural or rest.endswith("s"), count=count)
     if rest in ("one", "ones") and ordinal is None:
         return Target(said, pointer=True, plural=plural, count=count, other=other)
+    for lead in ("one ", "ones "):
+        # "the one with extra cheese", "the one without onions": a line by its options
+        mods = options_only(menu, rest[len(lead) :]) if rest.startswith(lead) else None
+        if mods is not None:
+            return Target(
+                said, pointer=True, options=mods.options or mods.excluded, ordinal=ordinal, other=other
+            )
     result = parse_order(menu, rest)
     if result.unmatched or result.bad_quantities:
         return None

@@ -26,7 +26,7 @@ from services.orders.understanding.acts import (
     order_of,
     read_target,
 )
-from services.orders.understanding.parser import Modifiers
+from services.orders.understanding.parser import Modifiers, parse_order
 
 __all__ = [
     "adjust_rule",
@@ -44,6 +44,8 @@ _POINTER = Target("", pointer=True)
 # Words that tie options to a line ("olives on the veggie"): such words are no bare item.
 # Anything written as a number, even one no quantity can be ("2.5", "-1", "1e9", "0x10"):
 # kept as said so the customer is told the range instead of the line changing.
+# Words after "the one" that continue a reference by its options ("the one with extra cheese").
+_BY_OPTIONS = frozenset({"with", "without", "in", "no", "that", "which"})
 _QUANTITY_SAID = re.compile(r"-?\d[\w.,/-]*")
 _CONNECTED = re.compile(r"\b(?:on|onto|from|off|in|into|with|for|to)\b")
 
@@ -58,11 +60,15 @@ def _target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     return read_target(menu, phrases, words) if words else _POINTER
 
 
-def split_pairs(words: str, connectors: frozenset[str] | None = None) -> Iterator[tuple[str, str]]:
+def split_pairs(
+    words: str, connectors: frozenset[str] | None = None, *, longest_first: bool = False
+) -> Iterator[tuple[str, str]]:
     """Every way to cut `words` in two non-empty parts, at a connector word (dropped) when
-    `connectors` are given, else between any two words; the shortest left part first."""
+    `connectors` are given, else between any two words; the shortest left part first, or the
+    longest with `longest_first`."""
     tokens = words.split()
-    for i in range(1, len(tokens)):
+    cuts = range(1, len(tokens))
+    for i in reversed(cuts) if longest_first else cuts:
         if connectors is None:
             yield " ".join(tokens[:i]), " ".join(tokens[i:])
         elif tokens[i] in connectors and i + 1 < len(tokens):
@@ -108,8 +114,9 @@ def set_quantity_rule(
             return None
         words = _group(match, "t") or _group(match, "t2")
         target = _target(menu, phrases, words)
-        if target is None:
-            return None
+        said_options = words and any(line.options or line.excluded for line in parse_order(menu, words).lines)
+        if target is None or target.options or said_options:
+            return None  # "2 of the hawaiians thin crust": options said, not a quantity
         previous = number_of(_group(match, "m")) if _group(match, "m") else None
         new = order_of(menu, f"{quantity} {words}") if add_when_missing and words and quantity else None
         # a quantity that is no whole number ("2.5", "-1") is kept as said: the customer is
@@ -172,6 +179,8 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
             # "no olives on the veggie" is an option left out of a line, not a line removed
             if not target.items or target.pointer or target.options or _CONNECTED.search(words):
                 return None
+            if len(target.items) > 1 and len(parse_order(menu, words).lines) > 1:
+                return None  # "not sprite, diet coke": two items named, a swap rather than a removal
             option_reading = options_only(menu, f"no {words}")
         return Act("remove", target=target, quantity=target.count, modifiers=option_reading)
 
@@ -203,6 +212,14 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
         new = order_of(menu, f"{new_words} {noun}") if noun and target.items else None
         if new is not None and not {line.item for line in new.lines} & set(target.items):
             return Act("replace", target=target, new=new)
+        if (
+            target.pointer
+            and target_words
+            and len(new_words.split()) <= 2
+            and not _CONNECTED.search(new_words)
+        ):
+            # "change them to diet": completed by each line's own name, in the conversation
+            return Act("replace", target=target, subject=new_words)
         return None
 
     def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
@@ -255,6 +272,8 @@ def change_rule(
         for replacing in (False, True) if units and not negate else (False,):
             if both:
                 for left, right in split_pairs(both, connectors):
+                    if left.split()[-1] in ("one", "ones") and right.split()[0] in _BY_OPTIONS:
+                        continue  # "the one | with extra cheese large": the reference goes on
                     act = pair(menu, phrases, left, right, units, replacing)
                     if act is not None:
                         return act

@@ -89,6 +89,7 @@ EDIT_CUES = _re(
 ADDING = _re(r"\b(?:add|also|another|more|plus|extra|too|as well|and a|one more)\b")
 # Where a new act starts inside a sentence: "remove the coke and add a sprite".
 SPLIT = _re(
+    r"\s+(?=(?:actually|no|i mean|sorry|wait)\s+(?:no\s+)?make (?:that|it)\b)|"
     r"\s*(?:,|\band\b|\bthen\b|\bplus\b|\balso\b|\bbut\b)\s+(?=(?:also |then |please )?"
     r"(?:add|remove|delete|drop|take|make|change|swap|switch|replace|forget|cancel|put|throw|"
     r"get|give me|i want|id like|ill have|can i (?:get|have)|no more|instead)\b)"
@@ -287,7 +288,11 @@ QUESTIONS: list[Rule] = [
         "price",
     ),
     question_rule(
-        _re(r"^(?:what|whats|what s)\s+(?:does|do|would|will|is)?\s*(?P<s>.+?)\s+(?:cost|costs|go for|run)$"),
+        _re(
+            r"^(?:what|whats|what s)\s+(?:does|do|would|will|is)?\s*(?P<s>.+?)\s+"
+            r"(?:cost|costs|go for|run|gonna cost|going to cost|cost me|gonna cost me|going to cost me|"
+            r"set me back)$"
+        ),
         "price",
     ),
     question_rule(
@@ -360,6 +365,14 @@ def _option_instead(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
 
 _KEEP = r"(?:\s+(?:just|only|keep)\s+(?:the\s+)?[a-z ]+)?"
 EDITS: list[Rule] = [
+    # "item 2 to 3", "line 1 x2", "#3 qty 2"
+    set_quantity_rule(
+        _re(
+            r"(?:" + _SET_VERB + r"\s+)?(?P<t>(?:item|line|number|no|#)\s?\d{1,2})\s+"
+            r"(?:to\s+|x\s?|qty\s+|quantity\s+|=\s*|into\s+|should be\s+)?(?P<n>{NUM})"
+            r"(?:\s+(?:please|pcs|pieces|items|of them))?"
+        )
+    ),
     # "2 is plenty", "nah 2 pizzas is enough", "4 of those is fine"
     set_quantity_rule(
         _re(
@@ -384,23 +397,14 @@ EDITS: list[Rule] = [
     # "we'll have 2 of the margherita", "i'll have 2 of those", "3 of the cokes please"
     set_quantity_rule(
         _re(
-            r"(?:(?:we ll|well|we will|ill|i will|i ll|id like|i d like|i want|we want|give me|get me|"
-            r"can i get|"
-            r"can i have|lets do|do|make it)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>(?:the|those|them|these|that|"
-            r"it)(?:\s+.+)?)"
+            r"(?:(?:we|well|we ll|we will|ill|i ll|i will|i|id|i d|lets|let s|can i|could i|can we)\s+)?"
+            r"(?:(?:like|want|have|take|get|do|need|make it|give me|get me)\s+)?(?:to\s+)?(?:have\s+|get\s+)?"
+            r"(?P<n>{NUM})\s+of\s+(?P<t>(?:the|those|them|these|that|it)(?:\s+.+)?)"
         ),
         add_when_missing=True,
     ),
     # "hawaiian x2", "the coke x 3"
     set_quantity_rule(_re(r"(?P<t>.+?)\s+x\s?(?P<n>\d{1,3})"), add_when_missing=True, or_more=True),
-    # "item 2 to 3", "line 1 x2", "#3 qty 2"
-    set_quantity_rule(
-        _re(
-            r"(?:" + _SET_VERB + r"\s+)?(?P<t>(?:item|line|number|no|#)\s?\d{1,2})\s+"
-            r"(?:to\s+|x\s?|qty\s+|quantity\s+|=\s*|into\s+|should be\s+)?(?P<n>{NUM})"
-            r"(?:\s+(?:please|pcs|pieces|items|of them))?"
-        )
-    ),
     # "make that 3", "make it 2 cokes", "make that 1 pepperoni not 2"
     set_quantity_rule(
         _re(
@@ -483,7 +487,8 @@ EDITS: list[Rule] = [
     remove_rule(
         _re(
             r"(?:i|we)?\s*(?:dont|do not|no longer|dont really|do not really|didnt|did not)\s+"
-            r"(?:want|need|wanna)\s+(?:the\s+|any\s+|that\s+|those\s+)?(?P<t>.+?)(?:\s+(?:anymore|any more|"
+            r"(?:want|need|wanna|require|fancy)\s+(?:the\s+|any\s+|that\s+|"
+            r"those\s+)?(?P<t>.+?)(?:\s+(?:anymore|any more|"
             r"after all|now|either))?"
         )
     ),
@@ -534,6 +539,14 @@ EDITS: list[Rule] = [
             r"make)\s+(?:out\s+)?(?P<tx>.+)"
         ),
         REPLACE_CONNECTORS,
+    ),
+    # "please change the hawaiian, I want a veggie"
+    replace_rule(
+        _re(
+            r"(?:change|swap|switch|replace)\s+(?P<t>.+?)\s+(?:i want|i d like|id like|i would like|make it|"
+            r"i prefer|"
+            r"give me|i ll have|ill have|to)\s+(?:an?\s+|the\s+)?(?P<x>.+)"
+        )
     ),
     # "rather a hawaiian than the veggie", "i'd rather the veggie than the margarita"
     replace_rule(
@@ -664,7 +677,11 @@ CANCEL = _re(
     r"cancel(?:\s+cancel)*|cancel\s+(?:it|it all|everything|all|all of it|the whole (?:thing|order|lot)|"
     r"my (?:whole )?order|the order|that order|this order|the lot|all that|order|my cart|the cart)|"
     r"(?:i want to|i wanna|i need to|i would like to|id like to|can i|could i|please)\s+cancel(?:\s+.+)?|"
-    r"start (?:over|again|from scratch|fresh)|(?:lets|can we|could we) start (?:over|again)|"
+    r"start (?:over|again|from scratch|fresh)(?: from scratch)?|(?:lets|can we|could we) start (?:over|"
+    r"again)|"
+    r"cancel (?:the|my|that|this) order(?: .+)?|(?:please )?dont (?:make|send|cook|do) (?:my|the|this|"
+    r"that) order(?: .+)?|"
+    r"clear (?:it|everything|them) (?:all )?out|clear it all out|"
     r"scrap\s+(?:it|it all|everything|the (?:whole )?(?:order|thing|lot|cart))|"
     r"(?:clear|empty|delete|remove|wipe|reset)\s+(?:everything|it all|all|all of it|the whole (?:order|cart|"
     r"thing)|"
@@ -703,6 +720,9 @@ def _colon_change(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     if not colon or len(head.split()) > 4:
         return None
     target = read_target(menu, phrases, normalise(head))
+    quantity = number_of(normalise(tail))
+    if target is not None and quantity is not None:
+        return Act("set_quantity", target=target, quantity=quantity)  # "brownies: 4"
     mods = options_only(menu, normalise(tail)) if target is not None else None
     if target is None or mods is None:
         return None

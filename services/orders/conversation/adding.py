@@ -509,16 +509,7 @@ async def _modify(turn: Turn, mods: Modifiers, remarks: list[str]) -> str:
     fields = modified_fields(menu, line, mods, remarks)
     if fields is None:
         return ""
-    await carts.update_line(
-        turn.conn,
-        turn.customer_id,
-        line.id,
-        unit_price_cents=fields["unit_price_cents"],
-        options=fields["options"],
-        excluded=fields["excluded"],
-        notes=fields["notes"],
-        now=turn.now,
-    )
+    await update_fields(turn, line.id, fields)
     focus(turn, [line.id])
     return f"✏️ Updated {line.quantity} x {describe(fields)}."
 
@@ -571,6 +562,20 @@ def modified_fields(
     if (fields["options"], fields["excluded"], fields["notes"]) == (line.options, line.excluded, line.notes):
         return None
     return fields
+
+
+async def update_fields(turn: Turn, line_id: int, fields: dict[str, Any]) -> None:
+    """Write a line's new options, exclusions, notes and unit price (`modified_fields`)."""
+    await carts.update_line(
+        turn.conn,
+        turn.customer_id,
+        line_id,
+        unit_price_cents=fields["unit_price_cents"],
+        options=fields["options"],
+        excluded=fields["excluded"],
+        notes=fields["notes"],
+        now=turn.now,
+    )
 
 
 def focus(turn: Turn, line_ids: list[int]) -> None:

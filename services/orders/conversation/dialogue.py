@@ -774,20 +774,6 @@ async def _change(
     return out
 
 
-async def _update(turn: Turn, line: CartLine, fields: dict[str, Any]) -> None:
-    """Write a line's new options, exclusions, notes and unit price."""
-    await carts.update_line(
-        turn.conn,
-        turn.customer_id,
-        line.id,
-        unit_price_cents=fields["unit_price_cents"],
-        options=fields["options"],
-        excluded=fields["excluded"],
-        notes=fields["notes"],
-        now=turn.now,
-    )
-
-
 def _said(mods: Modifiers) -> str:
     """The words of `mods` as the customer said them (for an example in a question)."""
     return mods.text or "that"
@@ -859,12 +845,12 @@ async def _run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
         return " ".join([f"🔄 Replaced {line.quantity} x {line.name} with {', '.join(said)}.", *remarks])
     fields: dict[str, Any] | None = op.get("fields")
     if kind == "change" and fields is not None:
-        await _update(turn, line, fields)
+        await adding.update_fields(turn, line.id, fields)
         touched.append(line.id)
         return f"✏️ Updated {line.quantity} x {adding.describe(fields)}."
     if kind == "restate":
         if fields is not None:
-            await _update(turn, line, fields)
+            await adding.update_fields(turn, line.id, fields)
         quantity = int(op["quantity"])
         if quantity != line.quantity:
             await carts.set_quantity(turn.conn, turn.customer_id, line.id, quantity, turn.now)

@@ -322,7 +322,6 @@ _WANT = (
     r"i mean|i said|i wanted|i asked for|it should be|should be)"
 )
 REPLACE_CONNECTORS = frozenset({"for", "with", "to", "into", "by"})
-CHANGE_CONNECTORS = frozenset({"on", "for", "to", "with", "in", "onto", "into"})
 
 _SWAP = _re(
     r"(?:swap|switch|change|replace|sub|substitute|trade)\s+(?:out\s+)?(?:the\s+)?(?P<old>.+?)\s+(?:for|"

@@ -32,10 +32,10 @@ from itertools import pairwise
 from typing import Any, Literal
 
 from services.orders.menu.catalog import MAX_QUANTITY, ChosenOption, Menu
+from services.orders.understanding.lexicons import bridge, lexicon_for
 from services.orders.understanding.menu_index import Meaning, MenuIndex, index_for, tokenize
 from services.orders.understanding.words import (
     ANAPHORS,
-    COMMON_WORDS,
     LIST_WORDS,
     NEGATION_GLUE,
     ORDER_VERBS,
@@ -296,7 +296,7 @@ def _atoms(index: MenuIndex, tokens: list[str], guesses: dict[int, str] | None =
                 break
         tok = tokens[i]
         if entry is None:
-            atoms.append(_plain(tok, i))
+            atoms.append(_plain(tok, i, index.common_words))
             i += 1
             continue
         if not entry.menu and size > 1:
@@ -332,7 +332,7 @@ def _is_number(tok: str) -> bool:
     return tok.isascii() and whole.isdigit() and (fraction == "" or fraction.isdigit())
 
 
-def _plain(tok: str, i: int) -> _Atom:
+def _plain(tok: str, i: int, common_words: frozenset[str]) -> _Atom:
     if _is_number(tok):
         if tok.isdigit() and 0 < int(tok) <= MAX_QUANTITY:
             return _Atom("num", i, i + 1, tok, number=int(tok))
@@ -356,7 +356,7 @@ def _plain(tok: str, i: int) -> _Atom:
         return _Atom("sep", i, i + 1, tok)
     if tok in (",", "&", "+"):
         return _Atom("word", i, i + 1, "and" if tok != "," else ",")
-    common = tok in COMMON_WORDS or len(tok) < 2 or not tok.isalpha()
+    common = tok in common_words or len(tok) < 2 or not tok.isalpha()
     return _Atom("word", i, i + 1, tok, common=common)
 
 
@@ -1073,10 +1073,15 @@ def parse_order(menu: Menu, text: str) -> ParseResult:
     """Read one customer message against ``menu``; never raises for any text.
 
     Pure and deterministic: the same menu and text give the same result. The menu's lexicon
-    is built on first use and cached (see ``menu_index.index_for``).
+    is built on first use and cached (see ``menu_index.index_for``). A menu localized to Spanish
+    or Portuguese (``Menu.localized``) is read in that language: its names and aliases, and the
+    language's own words as the English ones they mean (lexicons.bridge).
     """
     index = index_for(menu)
     tokens = tokenize(text)[:MAX_TOKENS]
+    language = lexicon_for(menu.locale)
+    if language is not None:
+        tokens = bridge(tokens, language, index.menu_phrase_at)
     if not tokens:
         return ParseResult()
     guesses: dict[int, str] = {}

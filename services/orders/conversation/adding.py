@@ -582,7 +582,10 @@ async def _modify(turn: Turn, mods: Modifiers, remarks: list[str]) -> str:
     item = menu.item(line.item_code) if line else None
     if line is None or item is None:
         close = closest_items(menu, mods.text) if mods.text else []
-        phrase = mods.text or s._("that")
+        # their words: in Spanish or Portuguese the parser's phrase is read in English words
+        phrase = quote(turn.inbound.text, mods.text) if mods.text else s._("that")
+        if mods.text and phrase == mods.text and turn.store.menu.locale != "en":
+            phrase = turn.inbound.text
         ask = s._(
             'Which item is "{phrase}" for? Add it with the item, e.g. *1 margherita no onions*.',
             phrase=echo(phrase),

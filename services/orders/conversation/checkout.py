@@ -359,6 +359,7 @@ async def place(turn: Turn) -> str:
         flag_of=flag_of,
         confirm_message_sid=turn.inbound.message_sid,
         now=turn.now,
+        language=turn.speaker.locale,
     )
     turn.state.clear()
     await turn.save_state()

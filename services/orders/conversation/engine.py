@@ -27,7 +27,7 @@ from typing import Final
 import psycopg
 
 from libs.errors import RetryableError
-from services.orders.conversation import adding, checkout, dialogue, placed_orders, texts
+from services.orders.conversation import adding, checkout, dialogue, languages, placed_orders, texts
 from services.orders.conversation.cart import is_expired, render_cart, room
 from services.orders.conversation.commands import KINDS, Command, Kind, classify, normalize
 from services.orders.conversation.turn import Turn
@@ -77,10 +77,13 @@ _REQUEST = re.compile(
 _DIET_SELF = re.compile(
     r"\b(?:i|im|i am|we|were|we are)\s+(?:a\s+|all\s+|strictly\s+|strict\s+)?"
     r"(?:vegan|vegans|vegetarian|vegetarians|pescatarian|halal|kosher|diabetic)\b"
+    # Spanish and Portuguese: "soy vegetariana", "somos veganos", "sou vegano", "sou celíaco"
+    r"|\b(?:soy|somos|sou)\s+(?:muy\s+|bem\s+|estrictamente\s+)?"
+    r"(?:vegan[oa]s?|vegetarian[oa]s?|cel[ií]ac[oa]s?|diab[ée]tic[oa]s?|pescetarian[oa]s?)\b"
 )
 # An allergy or a diet ("I'm allergic to nuts", "we are vegetarian", "gluten free please").
 _DIET = re.compile(
-    r"\b(?:allerg\w*|intoleran\w*|coeliac|celiac|anaphyla\w*)\b"
+    r"\b(?:allerg\w*|intoleran\w*|coeliac|celiac|anaphyla\w*|al[ée]rgic\w*|alergia\w*)\b"
     r"|\b(?:gluten|dairy|lactose|nut|nuts|peanut|egg|soy|sesame|meat)\s*free\b|" + _DIET_SELF.pattern
 )
 # A question about what is in a dish: answered with its details and who to ask.
@@ -101,6 +104,7 @@ SORRY = _(
 async def respond(turn: Turn) -> tuple[list[ReplyText], str]:
     """Decide the replies to `turn.inbound`; see the module docstring."""
     inbound = turn.inbound
+    asked_language = await languages.choose(turn)
     command = classify(inbound.text) if inbound.text.strip() else Command("empty")
     customer = turn.customer
     if command.kind == "stop":
@@ -117,6 +121,8 @@ async def respond(turn: Turn) -> tuple[list[ReplyText], str]:
         ), "throttled"
     if customer.get("mode") == "human":
         return [], "human_mode"
+    if asked_language is not None:
+        return [ReplyText(asked_language)], "handled"
     try:
         async with turn.conn.transaction():  # a savepoint: a bug undoes only this message's changes
             body = await converse(turn, command)

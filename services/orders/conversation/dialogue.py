@@ -32,7 +32,7 @@ from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 from services.orders.storage.carts import CartLine
 from services.orders.understanding.acts import Act, Target, normalise, order_of, read_acts
-from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult
+from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult, english_reading
 from services.orders.understanding.phrases import phrases_for
 
 __all__ = ["answer_choice", "ask_to_clear", "cancel", "drop_pending", "resolve", "respond"]
@@ -62,9 +62,10 @@ async def respond(turn: Turn, *, pending: bool = False) -> str | None:
     """The reply to the message's acts, or None when it has none (see the module docstring).
     `pending` says the bot had asked something (a choice, a question, a checkout step) that
     this message leaves unanswered: "never mind" then drops it."""
-    menu = turn.store.menu
+    # Spanish and Portuguese are read through their English words (understanding/lexicons.py)
+    menu, text = english_reading(turn.store.menu, turn.inbound.text)
     phrases = phrases_for(language_of(turn))
-    acts = read_acts(menu, turn.inbound.text, phrases)
+    acts = read_acts(menu, text, phrases)
     if not acts:
         return await _guard(turn, phrases)
     if all(act.kind in _SMALL_TALK for act in acts):
@@ -120,7 +121,7 @@ async def _guard(turn: Turn, phrases: Any) -> str | None:
     change in it ("the coke, can it be a diet instead?"): rather than add what it names, ask.
     None lets the order parser read it as always."""
     s = turn.speaker
-    key = normalise(turn.inbound.text)
+    key = normalise(english_reading(turn.store.menu, turn.inbound.text)[1])
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if not lines:
         return None

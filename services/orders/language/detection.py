@@ -68,7 +68,8 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         tres cuatro seis siete ocho nueve diez doce y el los las del al para llevar
         domicilio recoger ayuda estado carrito mi mis eso esto todo nada mas si claro
         vale listo dale senor hay tiene quita quitar cambiar borrar agrega ponle bebida
-        refresco refrescos gaseosa quiere usted ustedes adios
+        refresco refrescos gaseosa quiere usted ustedes adios mejor solo cambia quita saca
+        olvidalo hacen abren cierran
         """
     ),
     "pt_BR": _words(
@@ -78,10 +79,12 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         dez doze e o os as do da dos das pra pro retirada retirar ajuda carrinho
         cardapio meu minha isso tudo nada mais sim nao beleza bom boa dia noite tarde
         pode tira tirar mudar trocar coloca adiciona bebida refrigerante refri tchau
-        cade
+        cade melhor apenas troca muda esquece entregam abre fecha
         """
     ),
 }
+# Markers too short or too common elsewhere to decide a one- or two-word message alone.
+_WEAK: Final = _words("a e o y as os el la las los do da dos das um mi al del mas pro pra ve tem bom")
 # Letters only Spanish or only Portuguese writes (looked for before accents are dropped).
 _LETTERS: Final[dict[Locale, frozenset[str]]] = {
     "es": frozenset("ñ¿¡"),
@@ -167,17 +170,21 @@ def detect(text: str, languages: Iterable[Locale], ignore: frozenset[str] = froz
         if locale in spoken and any(ch in letters for ch in lowered):
             counts[locale] = counts.get(locale, 0) + 2
     words = [w for w in _WORD.findall(fold(text)) if w not in ignore]
+    strong = False
     for word in words:
         for locale in spoken:
             if word in _MARKERS[locale]:
                 counts[locale] = counts.get(locale, 0) + 1
+                strong = strong or word not in _WEAK
     if counts:
         ranked = sorted(counts.items(), key=lambda kv: kv[1], reverse=True)
         (best, score), rest = ranked[0], ranked[1:]
         runner_up = rest[0][1] if rest else 0
         if score >= 2 and score >= 2 * runner_up:
             return best
-        if score == 1 and not rest and len(words) <= 2:
+        # one marker decides a message of one or two words, unless it is a short word other
+        # languages write too ("sweet as" is English, "e" and "o" are letters of anything)
+        if score == 1 and not rest and len(words) <= 2 and strong:
             return best
     if len(words) >= _MIN_WORDS and sum(len(w) for w in words) >= _MIN_LETTERS:
         found = _lingua(" ".join(words), spoken)

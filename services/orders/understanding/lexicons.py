@@ -71,8 +71,40 @@ _ES = _lexicon(
     con extra=with extra|extra de=extra|doble=double|el doble de=double|triple=triple|
     poco=light|poca=light|un poco de=a little|poquito=light|poquita=light|un poquito de=a little|
     con=with|sin=without|pero sin=but without|pero con=but with|pero=but|sin nada de=without|
-    nada de=no|no=no|no quiero=no|no le pongas=no|quitale=no|quitale el=no|quitale la=no|
-    quita=no|quitar=no|sacale=no|menos=no|
+    nada de=no|no=no|no le pongas=no|menos=no|
+    quita=remove|quitar=remove|quitale=remove|quitame=remove|saca=remove|sacale=remove|
+    elimina=remove|eliminar=remove|borra=remove|borrar=remove|ya no quiero=remove|
+    no quiero=i dont want|
+    cambia=change|cambiar=change|cambiale=change|cambiame=change|cambiala=change it|
+    cambialo=change it|hazla=make it|hazlo=make it|que sea=make it|que sean=make them|
+    por=for|en vez de=instead of|en lugar de=instead of|mejor=actually|solo=only|solamente=only|
+    nomas=only|uno mas=one more|una mas=one more|uno menos=one less|una menos=one less|
+    la ultima=the last one|el ultimo=the last one|la primera=the first one|
+    el primero=the first one|la otra=the other one|el otro=the other one|
+    eso=that|esa=that|ese=that|esto=this|esta=this|
+    olvidalo=never mind|olvida eso=never mind|olvidate=never mind|dejalo=never mind|
+    dejalo asi=never mind|no importa=never mind|
+    perfecto=ok|genial=ok|vale=ok|dale=ok|okey=ok|listo=ok|de acuerdo=ok|
+    cuanto cuesta=how much is|cuanto cuestan=how much are|cuanto vale=how much is|
+    cuanto es=how much is|cuanto sale=how much is|que precio tiene=how much is|
+    precio de=price of|a que hora abren=what time do you open|
+    a que hora cierran=what time do you close|estan abiertos=are you open|
+    esta abierto=is the store open|horario=opening hours|horarios=opening hours|
+    hacen envios=do you deliver|hacen delivery=do you deliver|hacen entregas=do you deliver|
+    llevan a domicilio=do you deliver|entregan a domicilio=do you deliver|reparten=do you deliver|
+    envian a=do you deliver to|entregan en=do you deliver to|llegan a=do you deliver to|
+    cuanto cuesta el envio=how much is delivery|cuanto es el envio=how much is delivery|
+    costo de envio=delivery fee|precio del envio=delivery fee|pedido minimo=minimum order|
+    aceptan=do you take|reciben=do you take|tarjeta=card|efectivo=cash|
+    donde estan=where are you located|donde quedan=where are you located|
+    cual es su direccion=what is your address|su direccion=your address|
+    cual es su telefono=what is your phone number|su telefono=your phone number|
+    numero de telefono=phone number|
+    donde esta mi pedido=where is my order|como va mi pedido=how is my order|
+    cuanto falta=how long|cuanto tarda=how long|cuanto demora=how long|cuanto tiempo=how long|
+    que=what|cuales=which|cual=which|tienen=do you have|
+    cancela todo=cancel everything|cancelar todo=cancel everything|
+    cancela el pedido=cancel the order|
     ponle=add|agregale=add|agrega=add|anade=add|anadele=add|le pones=add|
     bien cocida=well done|bien cocido=well done|bien hecha=well done|bien tostada=extra crispy|
     crujiente=crispy|picante=spicy|cortada en cuadros=cut in squares|
@@ -114,8 +146,37 @@ _PT = _lexicon(
     em dobro=double|dobro de=double|o dobro de=double|duplo=double|dupla=double|triplo=triple|
     pouco=light|pouca=light|um pouco de=a little|pouquinho=light|um pouquinho de=a little|
     com=with|sem=without|mas sem=but without|mas com=but with|mas=but|porem=but|
-    sem nada de=without|nada de=no|nao=no|nao quero=no|tira=no|tirar=no|tira o=no|tira a=no|
-    menos=no|
+    sem nada de=without|nada de=no|nao=no|menos=no|
+    tira=remove|tirar=remove|remove=remove|remover=remove|exclui=remove|excluir=remove|
+    nao quero mais=remove|ja nao quero=remove|nao quero=i dont want|
+    troca=swap|trocar=swap|muda=change|mudar=change|altera=change|alterar=change|
+    substitui=swap|deixa=make it|por=for|pela=for the|pelo=for the|
+    em vez de=instead of|ao inves de=instead of|no lugar de=instead of|na verdade=actually|
+    melhor=actually|somente=only|apenas=only|um a menos=one less|uma a menos=one less|
+    a ultima=the last one|o ultimo=the last one|a primeira=the first one|
+    o primeiro=the first one|a outra=the other one|o outro=the other one|
+    isso=that|essa=that|esse=that|isto=this|esta=this|
+    deixa pra la=never mind|deixa para la=never mind|esquece=never mind|
+    esquece isso=never mind|nao importa=never mind|
+    beleza=ok|blz=ok|show=ok|perfeito=ok|otimo=ok|fechado=ok|
+    quanto custa=how much is|quanto custam=how much are|quanto e=how much is|
+    quanto fica=how much is|qual o preco=what is the price|qual e o preco=what is the price|
+    que horas abre=what time do you open|que horas voces abrem=what time do you open|
+    que horas fecha=what time do you close|que horas voces fecham=what time do you close|
+    esta aberto=is the store open|estao abertos=are you open|voces estao abertos=are you open|
+    horario=opening hours|voces entregam=do you deliver|entregam=do you deliver|
+    fazem entrega=do you deliver|tem entrega=do you deliver|tem delivery=do you deliver|
+    entregam em=do you deliver to|entrega em=do you deliver to|
+    taxa de entrega=delivery fee|quanto e a entrega=how much is delivery|
+    quanto custa a entrega=how much is delivery|pedido minimo=minimum order|
+    aceita=do you take|aceitam=do you take|voces aceitam=do you take|cartao=card|
+    dinheiro=cash|onde fica=where are you located|onde voces ficam=where are you located|
+    qual o endereco=what is your address|qual e o endereco=what is your address|
+    endereco de voces=your address|qual o telefone=what is your phone number|
+    telefone=phone number|cade meu pedido=where is my order|cade o meu pedido=where is my order|
+    onde esta meu pedido=where is my order|quanto tempo=how long|quanto falta=how long|
+    demora quanto=how long|que=what|quais=which|qual=which|voces tem=do you have|
+    tem=do you have|cancela tudo=cancel everything|cancela o pedido=cancel the order|
     coloca=add|coloque=add|adiciona=add|adicione=add|poe=add|bota=add|acrescenta=add|
     bem passada=well done|bem passado=well done|bem assada=well done|crocante=crispy|
     apimentada=spicy|picante=spicy|cortada em quadrados=cut in squares|
@@ -218,6 +279,22 @@ def _english_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
                 i = j + size
                 continue
         size, what = menu_phrase_at(tokens, i)
+        after_with = bool(out) and out[-1] in ("with", "and", ",", "without", "no")
+        if size and (what == "item" or (what == "" and not after_with)):
+            # "pepperoni grande" → "grande pepperoni": the options said after an item go first
+            j = i + size
+            options: list[str] = []
+            while j < n:
+                more, kind = menu_phrase_at(tokens, j)
+                if not more or kind != "option" or (j + more < n and tokens[j + more] in _QUALIFIERS_AFTER):
+                    break
+                options.extend(tokens[j : j + more])
+                j += more
+            if options:
+                out.extend(options)
+                out.extend(tokens[i : i + size])
+                i = j
+                continue
         # an option (or a name that is also an item, after "with": "com pepperoni em dobro")
         option = what == "option" or (what == "" and bool(out) and out[-1] in ("with", "and", ","))
         if size and option and i + size < n and tokens[i + size] in _QUALIFIERS_AFTER:

@@ -27,6 +27,8 @@ The JSON shape of a result is documented in docs/message-parser.md (``ParseResul
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal
@@ -50,6 +52,7 @@ __all__ = [
     "ParseResult",
     "UnknownOption",
     "UnmatchedPhrase",
+    "english_reading",
     "parse_order",
 ]
 
@@ -1091,3 +1094,29 @@ def parse_order(menu: Menu, text: str) -> ParseResult:
     if result.empty and loose:
         return ParseResult(unmatched=_loose_unmatched(index, loose, tokens))
     return result
+
+
+_READING_LOCK = threading.Lock()
+_READING_MENUS: dict[int, tuple[Menu, Menu]] = {}
+
+
+def english_reading(menu: Menu, text: str) -> tuple[Menu, str]:
+    """`text` as the English the parser reads, and the menu to read it with, for readers that
+    match English phrases (the dialogue acts, understanding/acts.py): a Spanish or Portuguese
+    message becomes its bridged words ("quita la coca" → "remove the coke", menu words kept),
+    read against the same localized names with no second bridging. English (or a menu with no
+    lexicon) comes back as it is."""
+    language = lexicon_for(menu.locale)
+    if language is None:
+        return menu, text
+    index = index_for(menu)
+    words = " ".join(bridge(tokenize(text)[:MAX_TOKENS], language, index.menu_phrase_at))
+    hit = _READING_MENUS.get(id(menu))
+    if hit is None or hit[0] is not menu:
+        english = dataclasses.replace(menu, locale="en")
+        with _READING_LOCK:
+            if len(_READING_MENUS) >= 16:
+                _READING_MENUS.pop(next(iter(_READING_MENUS)))
+            _READING_MENUS[id(menu)] = (menu, english)
+        hit = (menu, english)
+    return hit[1], words

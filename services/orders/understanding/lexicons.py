@@ -283,15 +283,15 @@ def _english_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
         if size and (what == "item" or (what == "" and not after_with)):
             # "pepperoni grande" → "grande pepperoni": the options said after an item go first
             j = i + size
-            options: list[str] = []
+            after: list[str] = []
             while j < n:
                 more, kind = menu_phrase_at(tokens, j)
                 if not more or kind != "option" or (j + more < n and tokens[j + more] in _QUALIFIERS_AFTER):
                     break
-                options.extend(tokens[j : j + more])
+                after.extend(tokens[j : j + more])
                 j += more
-            if options:
-                out.extend(options)
+            if after:
+                out.extend(after)
                 out.extend(tokens[i : i + size])
                 i = j
                 continue

@@ -69,7 +69,7 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         domicilio recoger ayuda estado carrito mi mis eso esto todo nada mas si claro
         vale listo dale senor hay tiene quita quitar cambiar borrar agrega ponle bebida
         refresco refrescos gaseosa quiere usted ustedes adios mejor solo cambia quita saca
-        olvidalo hacen abren cierran
+        olvidalo hacen abren cierran cual cuales envio envios
         """
     ),
     "pt_BR": _words(
@@ -79,7 +79,7 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         dez doze e o os as do da dos das pra pro retirada retirar ajuda carrinho
         cardapio meu minha isso tudo nada mais sim nao beleza bom boa dia noite tarde
         pode tira tirar mudar trocar coloca adiciona bebida refrigerante refri tchau
-        cade melhor apenas troca muda esquece entregam abre fecha
+        cade melhor apenas troca muda esquece entregam abre fecha qual quais taxa na verdade
         """
     ),
 }

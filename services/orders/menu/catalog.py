@@ -106,7 +106,9 @@ def _localize(
     name: str, aliases: tuple[str, ...], translations: Translations, locale: str
 ) -> tuple[str, tuple[str, ...]]:
     """(name, aliases) in `locale`: the translated name, its aliases, then the default
-    language's name and aliases (customers mix them: "una coke"); untranslated, as it is."""
+    language's name and aliases (customers mix them: "una coke"); untranslated, as it is.
+    Other languages' words are not read: "media" is half in Spanish ("media docena") but the
+    medium size in Portuguese."""
     tr = translations.get(locale)
     if tr is None:
         return name, aliases

@@ -185,7 +185,8 @@ _PT = _lexicon(
     quero=i want|queria=i would like|gostaria=i would like|gostaria de=i would like|
     me ve=give me|me da=give me|me manda=send me|manda=send|me traz=bring me|
     traz=bring|vou querer=i want|em vez da=instead of the|em vez do=instead of the|
-    no lugar da=instead of the|no lugar do=instead of the|vou pedir=i want|preciso=i need|pedir=order|pede=order|
+    no lugar da=instead of the|no lugar do=instead of the|
+    vou pedir=i want|preciso=i need|pedir=order|pede=order|
     pra mim=for me|tambem quero=i also want|e tambem=and also|
     por favor=please|pfv=please|pf=please|porfa=please|obrigado=thanks|obrigada=thanks|
     valeu=thanks|ola=hi|oi=hi|bom dia=good morning|boa tarde=good afternoon|boa noite=good night|

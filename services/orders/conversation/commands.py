@@ -93,7 +93,9 @@ _SYNONYMS_ES_PT: Final[dict[Kind, str]] = {
     "cart": "carrito|mi carrito|el carrito|ver carrito|ver mi carrito|ver el carrito|"
     "que tengo en el carrito|mi pedido actual|carrinho|meu carrinho|o carrinho|ver carrinho|"
     "ver meu carrinho|ver o carrinho|o que tem no carrinho",
-    "clear": "vaciar|vaciar carrito|vaciar el carrito|borrar todo|limpiar|limpiar carrito|"
+    "clear": "vaciar|vaciar carrito|vaciar el carrito|vacia|vacia el carrito|vacia mi carrito|"
+    "esvazia|esvazia o carrinho|esvazia meu carrinho|limpa|limpa o carrinho|borrar todo|limpiar|"
+    "limpiar carrito|"
     "empezar de nuevo|quitar todo|eliminar todo|limpar|limpar carrinho|limpar o carrinho|"
     "esvaziar|esvaziar carrinho|esvaziar o carrinho|apagar tudo|tirar tudo|comecar de novo",
     "checkout": "pagar|finalizar|finalizar pedido|terminar|termine|listo|ya esta|eso es todo|"
@@ -237,7 +239,7 @@ _LEAD = re.compile(
     r"i want to|i wanna|i would like to|id like to|i need to|i need|can i|could i|can you|"
     r"could you|would you|let me|lets|i want|just|"
     r"hola|oye|vale|bueno|entonces|y|por favor|porfa|quiero|quisiera|me gustaria|puedo|"
-    r"podrias|puedes|necesito|solo|oi|ola|e|entao|tipo|quero|queria|gostaria de|posso|pode|"
+    r"podrias|puedes|necesito|solo|oi|ola|entao|tipo|quero|queria|gostaria de|posso|pode|"
     r"preciso|so)\s+)+"
 )
 _TRAIL = re.compile(

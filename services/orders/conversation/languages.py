@@ -16,9 +16,11 @@ from services.orders.conversation import texts
 from services.orders.conversation.turn import Turn
 from services.orders.language import detection
 from services.orders.language import mark as _
+from services.orders.language.catalogs import Locale
 from services.orders.menu.catalog import Menu
 from services.orders.storage import customers
 from services.orders.understanding.menu_index import tokenize
+from services.orders.understanding.parser import parse_order
 
 # The reply to a message that only asks for a language, said in the language asked for (so
 # each catalog names its own language).
@@ -58,6 +60,23 @@ def menu_words(menu: Menu) -> frozenset[str]:
     return found
 
 
+def _by_menu(turn: Turn, text: str) -> Locale | None:
+    """A new customer's language from the menu words of a message with no other evidence
+    ("2 cocas"): the first of the store's languages whose menu reads all of it, when the
+    default language's leaves some of it unread; None otherwise."""
+    settings = turn.catalog.menu.store
+    default = parse_order(turn.catalog.menu.localized(settings.default_language), text)
+    if not default.unmatched:
+        return None
+    for locale in settings.languages:
+        if locale == settings.default_language:
+            continue
+        result = parse_order(turn.catalog.menu.localized(locale), text)
+        if (result.lines or result.ambiguous) and not result.unmatched:
+            return locale
+    return None
+
+
 async def choose(turn: Turn) -> str | None:
     """Decide the language of this message, switch `turn` to it and save it on the customer.
 
@@ -72,6 +91,8 @@ async def choose(turn: Turn) -> str | None:
     step = (turn.state.get("checkout") or {}).get("step")
     if chosen is None and step not in _FREE_TEXT_STEPS and text.strip():
         chosen = detection.detect(text, spoken, menu_words(turn.catalog.menu))
+    if chosen is None and not current and step not in _FREE_TEXT_STEPS and text.strip():
+        chosen = _by_menu(turn, text)
     if chosen is None:
         chosen = settings.language_of(current) if current else settings.default_language
     if chosen != current:

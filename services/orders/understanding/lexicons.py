@@ -71,7 +71,7 @@ _ES = _lexicon(
     con extra=with extra|extra de=extra|doble=double|el doble de=double|triple=triple|
     poco=light|poca=light|un poco de=a little|poquito=light|poquita=light|un poquito de=a little|
     con=with|sin=without|pero sin=but without|pero con=but with|pero=but|sin nada de=without|
-    nada de=no|no=no|no le pongas=no|menos=no|
+    nada de=no|no=no|no ,=actually|no no=actually|no le pongas=no|menos=no|
     quita=remove|quitar=remove|quitale=remove|quitame=remove|saca=remove|sacale=remove|
     elimina=remove|eliminar=remove|borra=remove|borrar=remove|ya no quiero=remove|
     no quiero=i dont want|
@@ -104,7 +104,9 @@ _ES = _lexicon(
     cuanto falta=how long|cuanto tarda=how long|cuanto demora=how long|cuanto tiempo=how long|
     que=what|cuales=which|cual=which|tienen=do you have|
     cancela todo=cancel everything|cancelar todo=cancel everything|
-    cancela el pedido=cancel the order|
+    cancela el pedido=cancel the order|puedo pagar=can i pay|pagar con=pay with|pagar en=pay in|
+    quita uno=remove one|quita una=remove one|quitale uno=remove one|quitale una=remove one|
+    cuanto es en total=how much is the total|cuanto seria=how much is it|cuanto va=how much is it|
     ponle=add|agregale=add|agrega=add|anade=add|anadele=add|le pones=add|
     bien cocida=well done|bien cocido=well done|bien hecha=well done|bien tostada=extra crispy|
     crujiente=crispy|picante=spicy|cortada en cuadros=cut in squares|
@@ -146,7 +148,7 @@ _PT = _lexicon(
     em dobro=double|dobro de=double|o dobro de=double|duplo=double|dupla=double|triplo=triple|
     pouco=light|pouca=light|um pouco de=a little|pouquinho=light|um pouquinho de=a little|
     com=with|sem=without|mas sem=but without|mas com=but with|mas=but|porem=but|
-    sem nada de=without|nada de=no|nao=no|menos=no|
+    sem nada de=without|nada de=no|nao=no|nao ,=actually|nao nao=actually|menos=no|
     tira=remove|tirar=remove|remove=remove|remover=remove|exclui=remove|excluir=remove|
     nao quero mais=remove|ja nao quero=remove|nao quero=i dont want|
     troca=swap|trocar=swap|muda=change|mudar=change|altera=change|alterar=change|
@@ -177,6 +179,9 @@ _PT = _lexicon(
     onde esta meu pedido=where is my order|quanto tempo=how long|quanto falta=how long|
     demora quanto=how long|que=what|quais=which|qual=which|voces tem=do you have|
     tem=do you have|cancela tudo=cancel everything|cancela o pedido=cancel the order|
+    posso pagar=can i pay|pagar com=pay with|pagar no=pay by|tira um=remove one|tira uma=remove one|
+    quanto deu=how much is the total|quanto ficou=how much is the total|quanto da=how much is it|
+    sao=|serao=|seriam=|e so isso obrigado=thats all thanks|
     coloca=add|coloque=add|adiciona=add|adicione=add|poe=add|bota=add|acrescenta=add|
     bem passada=well done|bem passado=well done|bem assada=well done|crocante=crispy|
     apimentada=spicy|picante=spicy|cortada em quadrados=cut in squares|

@@ -109,7 +109,8 @@ _SYNONYMS_ES_PT: Final[dict[Kind, str]] = {
     "agora não|espera ai|voltar|alterar|mudar|editar carrito|editar carrinho",
     "cancel": "cancelar|cancela|cancelar pedido|cancelar el pedido|cancelar mi pedido|"
     "cancela el pedido|cancelar o pedido|cancela o pedido|cancelar meu pedido|quero cancelar|"
-    "quiero cancelar",
+    "quiero cancelar|ya no quiero nada|no quiero nada|ya no quiero|desisti|desisto|"
+    "nao quero mais nada|nao quero nada|deixa tudo pra la",
     "status": "estado|estado del pedido|estado de mi pedido|mi pedido|donde esta mi pedido|"
     "cuanto falta|como va mi pedido|status|status do pedido|meu pedido|cade meu pedido|"
     "onde esta meu pedido|quanto tempo falta|como esta meu pedido",

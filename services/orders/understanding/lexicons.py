@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 __all__ = ["Lexicon", "MenuPhrase", "bridge", "lexicon_for"]
 
@@ -47,8 +48,28 @@ class Lexicon:
     nouns: Mapping[str, str]
 
 
+# "ponme 3", "déjala en 2", "coloca 3": a quantity set on the line being talked about.
+_SET_VERBS: Final[dict[str, tuple[str, ...]]] = {
+    "es": ("ponme", "ponle", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en"),
+    "pt_BR": ("coloca", "bota", "poe", "deixa em"),
+}
+_NUMBER_WORDS: Final[dict[str, dict[str, int]]] = {
+    "es": {"uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6},
+    "pt_BR": {"um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "cinco": 5, "seis": 6},
+}
+
+
+def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
+    numbers = {str(n): n for n in range(1, 21)} | _NUMBER_WORDS.get(locale, {})
+    return {
+        (*verb.split(), said): ("make", "it", str(value))
+        for verb in _SET_VERBS.get(locale, ())
+        for said, value in numbers.items()
+    }
+
+
 def _lexicon(locale: str, phrases: str, common: str, nouns: Mapping[str, str]) -> Lexicon:
-    table = _table(phrases)
+    table = _table(phrases) | _set_quantities(locale)
     words = frozenset(common.split()) | {w for k in table for w in k} | set(nouns)
     return Lexicon(locale, table, words, max(len(k) for k in table), nouns)
 
@@ -107,6 +128,17 @@ _ES = _lexicon(
     cancela el pedido=cancel the order|puedo pagar=can i pay|pagar con=pay with|pagar en=pay in|
     quita uno=remove one|quita una=remove one|quitale uno=remove one|quitale una=remove one|
     cuanto es en total=how much is the total|cuanto seria=how much is it|cuanto va=how much is it|
+    hasta que hora atienden=until what time are you open|hasta que hora abren=until what time are you open|
+    hasta que hora=until what time are you open|atienden=are you open|
+    tienen delivery=do you deliver|tienen envio=do you deliver|tienen envios=do you deliver|
+    tienen servicio a domicilio=do you deliver|donde los encuentro=where are you located|
+    donde estan ubicados=where are you located|cuanto cobran de envio=how much is delivery|
+    cuanto cobran por el envio=how much is delivery|cuanto cobran=how much is|
+    ya esta listo mi pedido=is my order ready|esta listo mi pedido=is my order ready|
+    sacame=remove|quitala=remove it|quitalo=remove it|quitalas=remove them|quitalos=remove them|
+    la segunda=the second one|el segundo=the second one|la tercera=the third one|
+    el tercero=the third one|una de ellas=one of them|uno de ellos=one of them|
+    eso seria todo=thats all|seria todo=thats all|que sea sin=without|que sean sin=without|
     ponle=add|agregale=add|agrega=add|anade=add|anadele=add|le pones=add|
     bien cocida=well done|bien cocido=well done|bien hecha=well done|bien tostada=extra crispy|
     crujiente=crispy|picante=spicy|cortada en cuadros=cut in squares|
@@ -182,6 +214,13 @@ _PT = _lexicon(
     posso pagar=can i pay|pagar com=pay with|pagar no=pay by|tira um=remove one|tira uma=remove one|
     quanto deu=how much is the total|quanto ficou=how much is the total|quanto da=how much is it|
     sao=|serao=|seriam=|e so isso obrigado=thats all thanks|
+    ate que horas voces atendem=until what time are you open|ate que horas=until what time are you open|
+    atendem=are you open|voces fazem delivery=do you deliver|fazem delivery=do you deliver|
+    quanto sai=how much is|meu pedido ja ta pronto=is my order ready|
+    meu pedido ja esta pronto=is my order ready|ja ta pronto=is it ready|ta pronto=is it ready|
+    a segunda=the second one|o segundo=the second one|a terceira=the third one|
+    o terceiro=the third one|uma delas=one of them|um deles=one of them|e isso ai=thats all|
+    fechou=ok|que seja sem=without|
     coloca=add|coloque=add|adiciona=add|adicione=add|poe=add|bota=add|acrescenta=add|
     bem passada=well done|bem passado=well done|bem assada=well done|crocante=crispy|
     apimentada=spicy|picante=spicy|cortada em quadrados=cut in squares|

@@ -69,7 +69,7 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         domicilio recoger ayuda estado carrito mi mis eso esto todo nada mas si claro
         vale listo dale senor hay tiene quita quitar cambiar borrar agrega ponle bebida
         refresco refrescos gaseosa quiere usted ustedes adios mejor solo cambia quita saca
-        olvidalo hacen abren cierran cual cuales envio envios
+        olvidalo hacen abren cierran cual cuales envio envios porfis regalas regala
         """
     ),
     "pt_BR": _words(
@@ -166,8 +166,10 @@ def detect(text: str, languages: Iterable[Locale], ignore: frozenset[str] = froz
         return spoken[0] if spoken else None
     lowered = text.lower()
     counts: dict[Locale, int] = {}
+    # letters of the customer's own words only: "jalapeño" is a menu name, not Spanish
+    own = " ".join(w for w in re.split(r"[\s,.;:!]+", lowered) if fold(w).strip("¿¡?") not in ignore)
     for locale, letters in _LETTERS.items():
-        if locale in spoken and any(ch in letters for ch in lowered):
+        if locale in spoken and any(ch in letters for ch in own):
             counts[locale] = counts.get(locale, 0) + 2
     words = [w for w in _WORD.findall(fold(text)) if w not in ignore]
     strong = False

@@ -163,7 +163,8 @@ _ES = _lexicon(
     llevar direccion casa calle numero nombre precio precios cuenta pagar efectivo tarjeta
     hacer hace hecho pon pone poner puede pueden quisiera queria gustaria encanta gusta
     donde cuando porque por para sobre entre hasta desde sin con pero mas menos
-    cambiar cambia cambio quitar borrar eliminar agregar anadir sumar dejar deja""",
+    cambiar cambia cambio quitar borrar eliminar agregar anadir sumar dejar deja regalas regala
+    regalame regalarias porfis mandas manda traes trae""",
     _nouns("drink", "bebida bebidas refresco refrescos gaseosa gaseosas soda sodas"),
 )
 

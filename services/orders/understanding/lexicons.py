@@ -164,7 +164,18 @@ _ES = _lexicon(
     hacer hace hecho pon pone poner puede pueden quisiera queria gustaria encanta gusta
     donde cuando porque por para sobre entre hasta desde sin con pero mas menos
     cambiar cambia cambio quitar borrar eliminar agregar anadir sumar dejar deja regalas regala
-    regalame regalarias porfis mandas manda traes trae""",
+    regalame regalarias porfis mandas manda traes trae
+    hola buenas noches dias tardes senor senora amigo amiga gracias favor disculpa perdon
+    quisiera quisieramos queremos pedimos pedir ordenar orden ordeno encargar encargo llevar
+    traer mandar enviar envia envie recibir recibo llega llegue llegar tardar tarda demora
+    rapido pronto despues luego antes siempre nunca tambien ademas otra vez mismo misma
+    grande pequeno mediano familia familiar casa oficina trabajo aqui alla calle avenida
+    numero piso depto departamento edificio esquina colonia barrio ciudad codigo postal
+    efectivo tarjeta cambio billete vuelto propina cuenta total precio caro barato oferta
+    promo promocion combo rica rico delicioso sabroso caliente frio fria hambre comer
+    cenar almorzar desayunar beber tomar probar gustar gusta gustan encanta encantan
+    prefiero prefieres elegir escoger opcion opciones sabor sabores tipo tipos clase
+    ninguna ninguno alguna alguno cualquiera ambas ambos cada varias varios todas todos""",
     _nouns("drink", "bebida bebidas refresco refrescos gaseosa gaseosas soda sodas"),
 )
 
@@ -247,7 +258,16 @@ _PT = _lexicon(
     buscar endereco casa rua numero nome preco precos conta pagar dinheiro cartao pix fazer
     faz feito poe por pode podem queria gostaria adoro gosto onde quando porque para sobre
     entre ate desde sem com mas mais menos mudar muda trocar troca tirar remover apagar
-    adicionar colocar deixa deixar cade""",
+    adicionar colocar deixa deixar cade
+    oi ola bom boa noite dia tarde senhor senhora amigo amiga obrigado obrigada desculpa
+    perdao queria queremos pedimos pedir encomendar levar trazer mandar enviar manda envia
+    receber chega chegar demorar demora rapido logo depois antes sempre nunca tambem mesmo
+    mesma grande pequeno medio familia casa trabalho aqui ali rua avenida numero apto
+    apartamento bloco predio esquina bairro cidade cep dinheiro cartao troco gorjeta conta
+    total preco caro barato oferta promo promocao combo gostoso gostosa delicioso quente
+    gelado gelada fome comer jantar almocar beber tomar provar gostar gosto prefiro
+    escolher opcao opcoes sabor sabores tipo tipos nenhuma nenhum alguma algum qualquer
+    ambas ambos cada varias varios todas todos ta to tava vc vcs pq blz""",
     _nouns("drink", "bebida bebidas refri refris refrigerante refrigerantes"),
 )
 

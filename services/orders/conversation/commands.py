@@ -92,7 +92,8 @@ _SYNONYMS_ES_PT: Final[dict[Kind, str]] = {
     "manda o cardapio|me manda o cardapio|o que tem|o que voces tem|qual o cardapio",
     "cart": "carrito|mi carrito|el carrito|ver carrito|ver mi carrito|ver el carrito|"
     "que tengo en el carrito|mi pedido actual|carrinho|meu carrinho|o carrinho|ver carrinho|"
-    "ver meu carrinho|ver o carrinho|o que tem no carrinho",
+    "ver meu carrinho|ver o carrinho|o que tem no carrinho|o que tem no meu carrinho|"
+    "que tengo en mi carrito|que hay en mi carrito",
     "clear": "vaciar|vaciar carrito|vaciar el carrito|vacia|vacia el carrito|vacia mi carrito|"
     "esvazia|esvazia o carrinho|esvazia meu carrinho|limpa|limpa o carrinho|borrar todo|limpiar|"
     "limpiar carrito|"
@@ -110,6 +111,7 @@ _SYNONYMS_ES_PT: Final[dict[Kind, str]] = {
     "cancel": "cancelar|cancela|cancelar pedido|cancelar el pedido|cancelar mi pedido|"
     "cancela el pedido|cancelar o pedido|cancela o pedido|cancelar meu pedido|quero cancelar|"
     "quiero cancelar|ya no quiero nada|no quiero nada|ya no quiero|desisti|desisto|"
+    "cancela mi pedido|cancela meu pedido|olvida todo|olvidalo todo|esquece tudo|"
     "nao quero mais nada|nao quero nada|deixa tudo pra la",
     "status": "estado|estado del pedido|estado de mi pedido|mi pedido|donde esta mi pedido|"
     "cuanto falta|como va mi pedido|status|status do pedido|meu pedido|cade meu pedido|"

@@ -139,6 +139,13 @@ _ES = _lexicon(
     la segunda=the second one|el segundo=the second one|la tercera=the third one|
     el tercero=the third one|una de ellas=one of them|uno de ellos=one of them|
     eso seria todo=thats all|seria todo=thats all|que sea sin=without|que sean sin=without|
+    cuanto me sale=how much is|cuanto me cuesta=how much is|cuanto me cobran=how much is|
+    abren los domingos=are you open on sunday|abren el domingo=are you open on sunday|
+    abren hoy=are you open today|abren=are you open|llegan hasta=do you deliver to|
+    llegan a=do you deliver to|el envio es gratis=is delivery free|envio gratis=free delivery|
+    es gratis el envio=is delivery free|que tienen de postre=which desserts do you have|
+    que tienen de tomar=which drinks do you have|que tienen de beber=which drinks do you have|
+    como pago=how do i pay|como puedo pagar=how can i pay|me equivoque=actually|eran=|son=|
     ponle=add|agregale=add|agrega=add|anade=add|anadele=add|le pones=add|
     bien cocida=well done|bien cocido=well done|bien hecha=well done|bien tostada=extra crispy|
     crujiente=crispy|picante=spicy|cortada en cuadros=cut in squares|
@@ -233,6 +240,11 @@ _PT = _lexicon(
     a segunda=the second one|o segundo=the second one|a terceira=the third one|
     o terceiro=the third one|uma delas=one of them|um deles=one of them|e isso ai=thats all|
     fechou=ok|que seja sem=without|
+    voces abrem=are you open|abrem=are you open|abre hoje=are you open today|
+    o que tem de sobremesa=which desserts do you have|o que tem de bebida=which drinks do you have|
+    a entrega e gratis=is delivery free|entrega gratis=free delivery|e gratis a entrega=is delivery free|
+    como eu pago=how do i pay|como pago=how do i pay|como posso pagar=how can i pay|
+    errei=actually|me enganei=actually|e so=thats all|ta bom=ok|tudo bem=ok|ta otimo=ok|
     coloca=add|coloque=add|adiciona=add|adicione=add|poe=add|bota=add|acrescenta=add|
     bem passada=well done|bem passado=well done|bem assada=well done|crocante=crispy|
     apimentada=spicy|picante=spicy|cortada em quadrados=cut in squares|

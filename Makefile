@@ -15,7 +15,7 @@ RUN_ENV := $(LOCALENV_DIR)/.run/env
 
 help:
 	@echo "make run     install, prepare the databases and run the whole mesh with the Twilio sandbox"
-	@echo "make chat    talk to the running bot as a WhatsApp customer"
+	@echo "make chat    talk to the running bot as a WhatsApp customer (LANG=es or LANG=pt-BR: from Mexico or Brazil)"
 	@echo "make test    the whole test suite (real PostgreSQL and Redis)"
 	@echo "make test-fast  the suite without the browser and fault-injection tests"
 	@echo "make lint    ruff, mypy, the import contract and a vulnerability audit of the locked dependencies"
@@ -45,9 +45,13 @@ run: install
 	status=$$?; $(PY) -m devtools.localenv down; \
 	if [ $$status -eq 130 ]; then exit 0; else exit $$status; fi  # Ctrl-C is how it is meant to stop
 
+# `make chat LANG=es` / `LANG=pt-BR`: a customer from Mexico / Brazil (number and profile name
+# only; the bot finds the language in what is typed). Only a LANG given on the command line
+# counts: the shell's own LANG (C.UTF-8, en_US.UTF-8) is a locale, not a customer.
+CHAT_LANGUAGE := $(if $(filter command line,$(origin LANG)),$(LANG),)
 chat: install
 	@test -f $(RUN_ENV) || { echo "start the mesh first: make run"; exit 1; }
-	@set -a; source $(RUN_ENV); set +a; $(PY) -m sandbox.chat
+	@set -a; source $(RUN_ENV); set +a; CHAT_LANGUAGE=$(CHAT_LANGUAGE) $(PY) -m sandbox.chat
 
 services-up:
 	@bash .ci/services-up

@@ -170,14 +170,17 @@ def _cart_words(menu: Menu, row: dict[str, Any]) -> tuple[str, int, tuple[str, .
         f"{o['group']}={o['option']}" + (f":{o['qualifier']}" if o.get("qualifier") else "")
         for o in row["options"]
     ]
-    item = menu.item(row["item_code"])
-    groups = menu.groups_of(item) if item is not None else []
+    # Excluded options are kept by name, in the customer's language ("sin Piña"): any language
+    # of the store names the option.
+    named: dict[str, str] = {}
+    for locale in menu.store.languages:
+        localized = menu.localized(locale)
+        item = localized.item(row["item_code"])
+        for g in localized.groups_of(item) if item is not None else []:
+            for o in g.options:
+                named.setdefault(o.name.lower(), f"-{g.code}={o.code}")
     for name in row["excluded"]:
-        code = next(
-            (f"-{g.code}={o.code}" for g in groups for o in g.options if o.name.lower() == str(name).lower()),
-            f"-?={name}",
-        )
-        words.append(code)
+        words.append(named.get(str(name).lower(), f"-?={name}"))
     return row["item_code"], int(row["quantity"]), tuple(words)
 
 

@@ -18,6 +18,9 @@ http://127.0.0.1:$INGRESS_PORT, port 8000), SANDBOX_URL (else http://127.0.0.1:$
 port 8010), PUBLIC_BASE_URL (default: the ingress URL), TWILIO_ACCOUNT_SID,
 TWILIO_AUTH_TOKEN, TWILIO_WHATSAPP_FROM (the bot's address), CHAT_FROM (the customer,
 default whatsapp:+15551230001), CHAT_PROFILE_NAME, CHAT_REPLY_WAIT_SECONDS (default 3).
+CHAT_LANGUAGE (`es`, `pt-BR`; `make chat LANG=es`) plays a customer from Mexico or Brazil: their
+own number and WhatsApp profile name, nothing else; the bot still finds the language in what
+is typed (docs/languages.md).
 """
 
 from __future__ import annotations
@@ -52,6 +55,13 @@ HELP = (
     "  /quit                         leave (Ctrl-D works too)"
 )
 _COORDINATE = re.compile(r"^-?\d{1,3}(\.\d+)?$")
+# CHAT_LANGUAGE -> the customer played: (From address, WhatsApp ProfileName).
+PROFILES: Mapping[str, tuple[str, str]] = {
+    "en": ("whatsapp:+15551230001", "Alex Example"),
+    "es": ("whatsapp:+5215512300001", "Lucía Ejemplo"),
+    "pt-br": ("whatsapp:+5511912300001", "João Exemplo"),
+    "pt": ("whatsapp:+5511912300001", "João Exemplo"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +86,11 @@ class ChatSettings:
         ingress = env_url(
             environ, "INGRESS_URL", f"http://127.0.0.1:{ingress_port}", schemes=("http", "https")
         ).rstrip("/")
-        customer = env_str(environ, "CHAT_FROM", "whatsapp:+15551230001")
+        language = environ.get("CHAT_LANGUAGE", "").strip().lower().replace("_", "-") or "en"
+        if language not in PROFILES:
+            raise SettingsError("CHAT_LANGUAGE", f"expected one of en, es, pt-BR, got {language!r}")
+        default_from, default_name = PROFILES[language]
+        customer = env_str(environ, "CHAT_FROM", default_from)
         if not customer.startswith("whatsapp:"):
             raise SettingsError("CHAT_FROM", "expected a whatsapp: address")
         return cls(
@@ -91,7 +105,7 @@ class ChatSettings:
             auth_token=env_str(environ, "TWILIO_AUTH_TOKEN", DEV_AUTH_TOKEN),
             bot=env_str(environ, "TWILIO_WHATSAPP_FROM", DEV_WHATSAPP_FROM),
             customer=customer,
-            profile_name=env_str(environ, "CHAT_PROFILE_NAME", "Alex Example"),
+            profile_name=env_str(environ, "CHAT_PROFILE_NAME", default_name),
             reply_wait_s=env_float(environ, "CHAT_REPLY_WAIT_SECONDS", 3.0, minimum=0.0),
         )
 

@@ -27,6 +27,7 @@ from libs.connections import redis_client
 from libs.messages import ORDERS_GROUP, Keys
 from libs.server import HttpMetrics, stop_on_signal
 from libs.streams import ConsumerConfig, StreamConsumer, consumer_name
+from services.orders import language
 from services.orders.inbound import InboundHandler, customer_key
 from services.orders.settings import OrdersSettings
 from services.orders.state import OrdersState
@@ -68,6 +69,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     all in reverse order at shutdown (see the module docstring)."""
     settings: OrdersSettings = app.state.settings
     keys = Keys(settings.common.key_prefix)
+    log.info("loading message catalogs and the language detector")
+    await asyncio.to_thread(language.warm_up)
     pool = make_pool(settings)
     log.info("opening database pool")
     await pool.open(wait=False)

@@ -47,7 +47,8 @@ import yaml
 DATA = Path(__file__).resolve().parent.parent / "data"
 SCRIPTS_DIR = DATA / "conversations"
 STORES_DIR = DATA / "stores"
-_PLACED = re.compile(r"Order \*#(\d+)\* placed")
+# "Order *#1001* placed!" in English, "¡Pedido *#1001* hecho!", "Pedido *#1001* feito!"
+_PLACED = re.compile(r"(?:Order|Pedido) \*#(\d+)\* (?:placed|hecho|feito)")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _STEP_KEYS = {"say", "send", "staff", "age", "db"}

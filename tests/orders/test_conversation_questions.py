@@ -46,7 +46,7 @@ async def test_a_quantity_still_orders_the_guessed_item(chat: DirectChat) -> Non
 async def test_a_question_naming_an_item_gets_its_details(chat: DirectChat, text: str) -> None:
     (reply,) = await chat.say(text)
     assert "Added" not in reply
-    assert "*Garden Salad* 5.50" in reply
+    assert "*Garden Salad* $5.50" in reply
     assert "To add it: *1 garden salad*" in reply
     assert await chat.sql(SALAD_LINE) == []
 
@@ -57,7 +57,7 @@ async def test_a_question_naming_an_item_gets_its_details(chat: DirectChat, text
 async def test_a_price_question_gets_the_price_and_adds_nothing(chat: DirectChat, text: str) -> None:
     (reply,) = await chat.say(text)
     assert "Added" not in reply
-    assert "Garden Salad: 5.50" in reply
+    assert "Garden Salad: $5.50" in reply
     assert await chat.sql(SALAD_LINE) == []
 
 

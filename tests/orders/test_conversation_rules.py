@@ -14,6 +14,7 @@ import pytest
 
 from services.orders.conversation.engine import SORRY
 from services.orders.inbound import InboundHandler
+from services.orders.language import speaker_for
 from services.orders.menu import hours
 from services.orders.menu.catalog import load_menu_file
 from services.orders.storage.outbox import MAX_BODY_CHARS
@@ -149,6 +150,9 @@ async def test_an_idle_cart_expires_with_a_note(chat: DirectChat) -> None:
     assert "expired" not in reply
 
 
+EN = speaker_for("en", currency="USD", timezone="America/Chicago")
+
+
 # -- hours, pauses, minimums ------------------------------------------------------------------
 
 
@@ -156,14 +160,23 @@ def test_hours_in_the_store_time_zone() -> None:
     store = load_menu_file(STORES / "corner.yaml").store
     monday_noon = chicago(2025, 1, 6, 12)
     assert not hours.is_open(store, monday_noon)
-    assert hours.closed_line(store, monday_noon) == "We're closed right now; we open again tomorrow at 11:30."
+    closed = "We're closed right now; we open again"
+    assert hours.closed_line(store, monday_noon, EN) == f"{closed} tomorrow at 11:30 AM."
     tuesday_break = chicago(2025, 1, 7, 15)
-    assert hours.closed_line(store, tuesday_break) == "We're closed right now; we open again today at 17:00."
-    assert hours.open_status(store, chicago(2025, 1, 7, 12)) == "We're open now until 14:00."
+    assert hours.closed_line(store, tuesday_break, EN) == f"{closed} today at 5:00 PM."
+    assert hours.open_status(store, chicago(2025, 1, 7, 12), EN) == "We're open now until 2:00 PM."
     assert hours.is_open(store, chicago(2025, 1, 7, 11, 30))
     assert not hours.is_open(store, chicago(2025, 1, 7, 14, 0))  # end is exclusive
     sunday_late = chicago(2025, 1, 5, 21, 30)
-    assert hours.closed_line(store, sunday_late) == "We're closed right now; we open again Tuesday at 11:30."
+    assert hours.closed_line(store, sunday_late, EN) == f"{closed} Tuesday at 11:30 AM."
+    es = speaker_for("es", currency="USD", timezone="America/Chicago")
+    assert hours.closed_line(store, sunday_late, es) == (
+        "Ahora estamos cerrados; volvemos a abrir el martes a las 11:30."
+    )
+    pt = speaker_for("pt_BR", currency="USD", timezone="America/Chicago")
+    assert hours.closed_line(store, monday_noon, pt) == (
+        "Estamos fechados agora; abrimos de novo amanhã às 11:30."
+    )
     # Daylight saving: 11:30 local is 17:30 UTC in January and 16:30 UTC in July.
     assert hours.is_open(store, dt.datetime(2025, 7, 8, 16, 30, tzinfo=dt.UTC))
     assert not hours.is_open(store, dt.datetime(2025, 1, 7, 16, 30, tzinfo=dt.UTC))
@@ -175,7 +188,7 @@ def test_a_store_open_around_the_clock_is_always_open() -> None:
     store = load_menu_file(demo_menu_path()).store
     for hour in range(0, 24 * 7, 5):
         assert hours.is_open(store, dt.datetime(2025, 3, 3, tzinfo=dt.UTC) + dt.timedelta(hours=hour))
-    assert hours.open_status(store, dt.datetime(2025, 3, 3, tzinfo=dt.UTC)) == "We're open 24 hours."
+    assert hours.open_status(store, dt.datetime(2025, 3, 3, tzinfo=dt.UTC), EN) == "We're open 24 hours."
 
 
 async def test_closed_day_no_order_and_says_when_it_opens(database_url: str) -> None:
@@ -183,10 +196,10 @@ async def test_closed_day_no_order_and_says_when_it_opens(database_url: str) -> 
         database_url, menu_file=STORES / "corner.yaml", start=chicago(2025, 1, 6, 12)
     ) as chat:
         greeting = (await chat.say("hi"))[0]
-        assert "Corner Pizza" in greeting and "we open again tomorrow at 11:30" in greeting
+        assert "Corner Pizza" in greeting and "we open again tomorrow at 11:30 AM" in greeting
         assert "Added 2 x Margherita" in (await chat.say("2 margherita"))[0]
         (reply,) = await chat.say("checkout")
-        assert reply == "Sorry! We're closed right now; we open again tomorrow at 11:30."
+        assert reply == "Sorry! We're closed right now; we open again tomorrow at 11:30 AM."
         assert await chat.sql("SELECT count(*)::int AS n FROM orders") == [{"n": 0}]
 
 
@@ -198,7 +211,7 @@ async def test_store_closing_between_summary_and_confirm_places_nothing(database
             await chat.say(line)
         chat.clock.advance(dt.timedelta(minutes=6))
         (reply,) = await chat.say("confirm")
-        assert "we open again today at 17:00" in reply
+        assert "we open again today at 5:00 PM" in reply
         assert await chat.sql("SELECT count(*)::int AS n FROM orders") == [{"n": 0}]
 
 
@@ -209,17 +222,18 @@ async def test_below_the_delivery_minimum_says_how_much_more(database_url: str) 
         await chat.say("1 margherita")
         await chat.say("checkout")
         (reply,) = await chat.say("delivery")
-        assert "minimum for delivery is 15.00" in reply and "Add 5.50 more" in reply
+        assert "minimum for delivery is $15.00" in reply and "Add $5.50 more" in reply
         await chat.say("1 coke")  # 12.00: still short
         await chat.say("checkout")
-        assert "Add 3.00 more" in (await chat.say("1"))[0]
+        assert "Add $3.00 more" in (await chat.say("1"))[0]
         await chat.say("1 pepperoni")
         await chat.say("checkout")
         assert "Where should we deliver" in (await chat.say("delivery"))[0]
         (summary,) = await chat.say("742 Evergreen Terrace")
-        assert "Subtotal: 23.00" in summary and "Delivery fee: 3.50" in summary and "Total: 26.50" in summary
+        assert "Subtotal: $23.00" in summary and "Delivery fee: $3.50" in summary
+        assert "Total: $26.50" in summary
         (placed,) = await chat.say("confirm")
-        assert "#1001" in placed and "about 30 min" in placed and "ready around 19:30" in placed
+        assert "#1001" in placed and "about 30 min" in placed and "ready around 7:30 PM" in placed
 
 
 async def test_a_paused_store_takes_no_orders(chat: DirectChat) -> None:
@@ -236,7 +250,7 @@ async def test_an_item_sold_out_before_confirm_is_named_and_taken_out(chat: Dire
         await chat.say(line)
     await chat.staff("PATCH", "/api/v1/items/tiramisu", {"available": False})
     (reply,) = await chat.say("confirm")
-    assert "Tiramisu is no longer available" in reply and "Total: 19.00" in reply
+    assert "Tiramisu is no longer available" in reply and "Total: $19.00" in reply
     assert await chat.sql("SELECT count(*)::int AS n FROM orders") == [{"n": 0}]
     assert "#1001" in (await chat.say("confirm"))[0]
 
@@ -245,7 +259,7 @@ async def test_pickup_only_store_skips_the_question(database_url: str) -> None:
     async with direct_chat(database_url, menu_file=STORES / "pickup-only.yaml") as chat:
         await chat.say("2 margherita")
         (reply,) = await chat.say("checkout")
-        assert "Pickup at Pickup Only Pies" in reply and "Total: 16.00" in reply
+        assert "Pickup at Pickup Only Pies" in reply and "Total: €16.00" in reply
         assert "only offer pickup" in (await chat.say("delivery"))[0]
 
 
@@ -480,9 +494,13 @@ def test_a_cart_too_long_for_one_message_is_summarised() -> None:
         (120, 1600, "…and "),
         (120, 300, "…and "),
     ]:
-        text = render_cart(lines[:count], budget)
+        text = render_cart(lines[:count], EN, budget)
         assert len(text) <= budget and expect in text, (count, budget, text)
         assert text.startswith("🛒 Your cart:\n1. 2 x Margherita Napoletana 1") and "Subtotal: " in text
-    summary = render_cart(lines, 1600)
+    summary = render_cart(lines, EN, 1600)
     shown = summary.count("\n") - 2
     assert f"…and {120 - shown} more lines, {2 * (120 - shown)} items" in summary
+    # the same summary in Spanish: its own words, within the same room
+    es = speaker_for("es", currency="USD", timezone="UTC")
+    resumen = render_cart(lines, es, 1600)
+    assert len(resumen) <= 1600 and resumen.startswith("🛒 Tu carrito:") and "líneas más" in resumen

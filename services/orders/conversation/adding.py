@@ -12,9 +12,10 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from services.orders.conversation.cart import numbered_lines, render_cart, room
+from services.orders.conversation.cart import numbered_lines, option_words, render_cart, room
 from services.orders.conversation.texts import CHECKOUT_HINT, echo, item_names
 from services.orders.conversation.turn import Turn
+from services.orders.language import Speaker
 from services.orders.menu.catalog import (
     MAX_QUANTITY,
     QUALIFIERS,
@@ -22,7 +23,6 @@ from services.orders.menu.catalog import (
     ChosenOption,
     Item,
     Menu,
-    format_money,
 )
 from services.orders.storage import carts
 from services.orders.understanding.menu_index import quote
@@ -99,16 +99,18 @@ def build_line(
     options: tuple[ChosenOption, ...],
     excluded: tuple[ChosenOption, ...],
     notes: list[str],
+    speaker: Speaker,
 ) -> dict[str, Any]:
     """Cart line fields for `item` with the chosen options: unit price (cents), option dicts
     `{group, option, name, qualifier, price_cents}`, excluded option names, notes.
 
     Options of groups the item does not offer are dropped (an answer to "which pizza?" may
-    carry a size meant for any pizza). Raises `LineProblem` for a sold-out item or option, or
-    a required choice that is missing.
+    carry a size meant for any pizza). Raises `LineProblem` (worded by `speaker`) for a
+    sold-out item or option, or a required choice that is missing.
     """
+    s = speaker
     if not item.available:
-        raise LineProblem(f"Sorry, *{item.name}* is sold out right now.")
+        raise LineProblem(s._("Sorry, *{item}* is sold out right now.", item=item.name))
     kept = tuple(c for c in (remap_option(menu, item, o) for o in options) if c is not None)
     option_rows: list[dict[str, Any]] = []
     for choice in kept:
@@ -118,7 +120,11 @@ def build_line(
             continue
         if not option.available:
             raise LineProblem(
-                f"Sorry, {option.name} is not available right now, so I didn't add {item.name}."
+                s._(
+                    "Sorry, {option} is not available right now, so I didn't add {item}.",
+                    option=option.name,
+                    item=item.name,
+                )
             )
         option_rows.append(
             {
@@ -134,8 +140,13 @@ def build_line(
         if group.required and not group.default and group.code not in chosen_groups:
             choices = ", ".join(o.name for o in group.options if o.available)
             raise LineProblem(
-                f"Which {group.name.lower()} would you like for {item.name}? {choices}. "
-                f"For example: *1 {group.options[0].name.lower()} {item.name.lower()}*."
+                s._(
+                    "Which {group} would you like for {item}? {choices}. For example: *1 {example}*.",
+                    group=group.name.lower(),
+                    item=item.name,
+                    choices=choices,
+                    example=f"{group.options[0].name.lower()} {item.name.lower()}",
+                )
             )
     excluded_names = []
     for choice in excluded:
@@ -147,7 +158,8 @@ def build_line(
     try:
         unit = menu.unit_price(item.code, kept)
     except KeyError as exc:
-        raise LineProblem(f"Sorry, I couldn't price {item.name} that way ({exc}).") from None
+        problem = s._("Sorry, I couldn't price {item} that way ({error}).", item=item.name, error=exc)
+        raise LineProblem(problem) from None
     return {
         "item_code": item.code,
         "name": item.name,
@@ -162,26 +174,32 @@ def _line_notes(
     line: OrderLine | AmbiguousPhrase | Modifiers,
     item: Item,
     remarks: list[str],
+    speaker: Speaker,
     notes: list[str] | None = None,
 ) -> list[str]:
     """Kitchen notes of a line; options the store lacks become a remark (asked for) or a
     note (left out: "no pickles" is kept for the kitchen and named back)."""
+    s = speaker
     notes = list(line.notes) if notes is None else notes
     for unknown in line.unknown_options:
         if unknown.excluded:
-            notes.append(f"no {unknown.phrase}")
-            remarks.append(f"Noted for {item.name}: no {unknown.phrase}.")
+            left_out = s._("no {option}", option=unknown.phrase)
+            notes.append(left_out)
+            remarks.append(s._("Noted for {item}: {note}.", item=item.name, note=left_out))
         else:
-            remarks.append(f"We don't have {unknown.phrase} for {item.name}, so I left it out.")
+            remarks.append(
+                s._(
+                    "We don't have {option} for {item}, so I left it out.",
+                    option=unknown.phrase,
+                    item=item.name,
+                )
+            )
     return notes
 
 
-def describe(fields: dict[str, Any]) -> str:
-    """`Pepperoni (Large, extra Cheese, no Onions)` for a line's fields."""
-    extras = [o["name"] if not o["qualifier"] else f"{o['qualifier']} {o['name']}" for o in fields["options"]]
-    extras += [f"no {name}" for name in fields["excluded"]]
-    if fields.get("notes"):
-        extras.append(fields["notes"])
+def describe(fields: dict[str, Any], speaker: Speaker) -> str:
+    """`Pepperoni (Large, extra Cheese, no Onions)` for a line's fields, in the speaker's words."""
+    extras = option_words(speaker, fields["options"], fields["excluded"], fields.get("notes") or "")
     return f"{fields['name']} ({', '.join(extras)})" if extras else str(fields["name"])
 
 
@@ -201,25 +219,48 @@ async def add_line(
         touched.append(result.line_id)
     added, name = result.quantity, fields["name"]
     if result.limit is not None:
-        remarks.append(limit_remark(result.limit, limits, name, added, quantity))
-    return f"{added} x {describe(fields)}" if added > 0 else None
+        remarks.append(limit_remark(result.limit, limits, name, added, quantity, turn.speaker))
+    return f"{added} x {describe(fields, turn.speaker)}" if added > 0 else None
 
 
-def limit_remark(limit: str, limits: CartLimits, name: str, added: int, asked: int) -> str:
+def limit_remark(limit: str, limits: CartLimits, name: str, added: int, asked: int, speaker: Speaker) -> str:
     """Why only `added` of the `asked` `name` went into the cart: the line's or the cart's limit."""
+    s = speaker
     if limit == "lines":
-        return (
-            f"Your cart can hold at most {limits.max_lines} different items, so I didn't add {name}. "
-            "Send *checkout* to order what you have, or *remove* a line first."
+        return s._(
+            "Your cart can hold at most {most} different items, so I didn't add {item}. "
+            "Send *checkout* to order what you have, or *remove* a line first.",
+            most=limits.max_lines,
+            item=name,
         )
     if limit == "items":
         most = limits.max_items
         if added <= 0:
-            return f"Your cart already has {most} items, the most for one order, so I didn't add {name}."
-        return f"{most} items is the most for one order, so I added {added} {name} instead of {asked}."
+            return s._(
+                "Your cart already has {most} items, the most for one order, so I didn't add {item}.",
+                most=most,
+                item=name,
+            )
+        return s._(
+            "{most} items is the most for one order, so I added {added} {item} instead of {wanted}.",
+            most=most,
+            added=added,
+            item=name,
+            wanted=asked,
+        )
     if added <= 0:
-        return f"You already have {MAX_QUANTITY} x {name}, the most for one line, so I didn't add more."
-    return f"{MAX_QUANTITY} is the most for one line, so I added {added} {name} instead of {asked}."
+        return s._(
+            "You already have {most} x {item}, the most for one line, so I didn't add more.",
+            most=MAX_QUANTITY,
+            item=name,
+        )
+    return s._(
+        "{most} is the most for one line, so I added {added} {item} instead of {wanted}.",
+        most=MAX_QUANTITY,
+        added=added,
+        item=name,
+        wanted=asked,
+    )
 
 
 # Room in a reply for what was added and for remarks before they are summarised.
@@ -227,47 +268,51 @@ _ADDED_ROOM = 400
 _REMARKS_ROOM = 600
 
 
-def added_text(added: list[str]) -> str:
+def added_text(added: list[str], speaker: Speaker) -> str:
     """`✅ Added 2 x Margherita, 1 x Coke.`, or, when that is long, the first ones and a count."""
-    text = "✅ Added " + ", ".join(added) + "."
+    text = speaker._("✅ Added {lines}.", lines=", ".join(added))
     if len(text) <= _ADDED_ROOM:
         return text
     shown: list[str] = []
     for entry in added:
-        if len("✅ Added " + ", ".join([*shown, entry])) > _ADDED_ROOM - 40:
+        if len(speaker._("✅ Added {lines}.", lines=", ".join([*shown, entry]))) > _ADDED_ROOM - 40:
             break
         shown.append(entry)
-    return f"✅ Added {', '.join(shown)} and {len(added) - len(shown)} more lines."
+    return speaker._(
+        "✅ Added {lines} and {more} more lines.", lines=", ".join(shown), more=len(added) - len(shown)
+    )
 
 
-def bounded_remarks(remarks: list[str]) -> list[str]:
+def bounded_remarks(remarks: list[str], speaker: Speaker) -> list[str]:
     """The remarks that fit `_REMARKS_ROOM`, then how many more there were."""
     kept: list[str] = []
     used = 0
     for i, remark in enumerate(remarks):
         if used + len(remark) > _REMARKS_ROOM and kept:
-            return [*kept, f"(and {len(remarks) - i} more things I couldn't add as you wrote them)"]
+            more = speaker._("(and {n} more things I couldn't add as you wrote them)", n=len(remarks) - i)
+            return [*kept, more]
         kept.append(remark)
         used += len(remark) + 2
     return kept
 
 
-def _bad_quantity(menu: Menu, bad: BadQuantity) -> str:
+def _bad_quantity(menu: Menu, bad: BadQuantity, speaker: Speaker) -> str:
     """ "0 sprite", "1000000 coke": nothing is added; the customer is told the range."""
     names = item_names(menu, bad.candidates)
     name = names[0] if len(names) == 1 else bad.phrase
-    problem = quantity_problem(bad.said.strip("x")) or ""
-    return f"{problem} I didn't add {name}; for example *2 {name.lower()}*."
+    problem = quantity_problem(bad.said.strip("x"), speaker) or ""
+    hint = speaker._("I didn't add {item}; for example *2 {example}*.", item=name, example=name.lower())
+    return f"{problem} {hint}"
 
 
-def question_text(menu: Menu, question: dict[str, Any]) -> str:
+def question_text(menu: Menu, question: dict[str, Any], speaker: Speaker) -> str:
     """`Which one did you mean by "pizza"?` with a numbered list of candidates and prices."""
-    lines = [f'Which one did you mean by "{echo(question["phrase"])}"?']
+    lines = [speaker._('Which one did you mean by "{phrase}"?', phrase=echo(question["phrase"]))]
     for i, code in enumerate(question["candidates"], 1):
         item = menu.item(code)
         if item is not None:
-            lines.append(f"{i}. {item.name} {format_money(item.price)}")
-    lines.append("Reply with the number.")
+            lines.append(f"{i}. {item.name} {speaker.money(item.price)}")
+    lines.append(speaker._("Reply with the number."))
     return "\n".join(lines)
 
 
@@ -289,6 +334,7 @@ async def add_parsed(turn: Turn, result: ParseResult, *, show_cart: bool = True)
     False: the caller shows it after more changes), or the first question. The lines added
     become the lines being talked about (`focus`)."""
     menu = turn.store.menu
+    s = turn.speaker
     added: list[str] = []
     remarks: list[str] = []
     touched: list[int] = []
@@ -296,9 +342,9 @@ async def add_parsed(turn: Turn, result: ParseResult, *, show_cart: bool = True)
         item = menu.item(line.item)
         if item is None:
             continue
-        notes = _line_notes(line, item, remarks)
+        notes = _line_notes(line, item, remarks, s)
         try:
-            fields = build_line(menu, item, line.options, line.excluded, notes)
+            fields = build_line(menu, item, line.options, line.excluded, notes, s)
         except LineProblem as problem:
             remarks.append(str(problem))
             continue
@@ -308,13 +354,19 @@ async def add_parsed(turn: Turn, result: ParseResult, *, show_cart: bool = True)
     if touched:
         focus(turn, touched)
     for bad in result.bad_quantities:
-        remarks.append(_bad_quantity(menu, bad))
+        remarks.append(_bad_quantity(menu, bad, s))
     for miss in result.unmatched:
         suggestions = item_names(menu, miss.suggestions) or closest_items(menu, miss.phrase)
         said = quote(turn.inbound.text, miss.phrase)  # their words, never the normalised form
-        sentence = f'Sorry, I couldn\'t find "{echo(said)}" on the menu.'
         if suggestions:
-            sentence += " Did you mean " + " or ".join(f"*{s}*" for s in suggestions[:3]) + "?"
+            names = s.list([f"*{name}*" for name in suggestions[:3]], style="or")
+            sentence = s._(
+                'Sorry, I couldn\'t find "{phrase}" on the menu. Did you mean {names}?',
+                phrase=echo(said),
+                names=names,
+            )
+        else:
+            sentence = s._('Sorry, I couldn\'t find "{phrase}" on the menu.', phrase=echo(said))
         remarks.append(sentence)
     changed = ""
     if result.modifiers is not None:
@@ -330,34 +382,39 @@ async def add_parsed(turn: Turn, result: ParseResult, *, show_cart: bool = True)
     await turn.save_state()
     parts: list[str] = []
     if added:
-        parts.append(added_text(added))
+        parts.append(added_text(added, s))
     if changed:
         parts.append(changed)
-    parts.extend(bounded_remarks(remarks))
+    parts.extend(bounded_remarks(remarks, s))
     if questions:
         turn.kind = "ask"
-        parts.append(question_text(menu, questions[0]))
+        parts.append(question_text(menu, questions[0], s))
     elif (added or changed) and show_cart:
         lines = await carts.load_cart(turn.conn, turn.customer_id)
-        parts.append(render_cart(lines, room(*parts, CHECKOUT_HINT)) + "\n\n" + CHECKOUT_HINT)
+        hint = s._(CHECKOUT_HINT)
+        parts.append(render_cart(lines, s, room(*parts, hint)) + "\n\n" + hint)
     elif result.unmatched and not result.lines:
-        parts.append("Send *menu* to see everything we have.")
+        parts.append(s._("Send *menu* to see everything we have."))
     return "\n\n".join(parts)
 
 
 async def answer_question(turn: Turn, number: int) -> str:
     """Resolve the pending question with the customer's `number` (1-based)."""
     menu = turn.store.menu
+    s = turn.speaker
     state = turn.state
     question: dict[str, Any] = state["question"]
     candidates: list[str] = question["candidates"]
     if not 1 <= number <= len(candidates):
-        return f"Please reply with a number from 1 to {len(candidates)}.\n\n" + question_text(menu, question)
+        ask = s._("Please reply with a number from 1 to {most}.", most=len(candidates))
+        return ask + "\n\n" + question_text(menu, question, s)
     item = menu.item(candidates[number - 1])
     remarks: list[str] = []
     added: list[str] = []
     if item is not None:
-        notes = list(question.get("notes", [])) + [f"no {u}" for u in question.get("unknown", [])]
+        notes = list(question.get("notes", [])) + [
+            s._("no {option}", option=u) for u in question.get("unknown", [])
+        ]
         try:
             fields = build_line(
                 menu,
@@ -365,6 +422,7 @@ async def answer_question(turn: Turn, number: int) -> str:
                 chosen_from_json(question.get("options", [])),
                 chosen_from_json(question.get("excluded", [])),
                 notes,
+                s,
             )
             touched: list[int] = []
             said = await add_line(turn, fields, int(question.get("quantity", 1)), remarks, touched)
@@ -381,13 +439,14 @@ async def answer_question(turn: Turn, number: int) -> str:
     if queue:
         state["question"], state["questions"] = queue[0], queue[1:]
     await turn.save_state()
-    parts = ([added_text(added)] if added else []) + remarks
+    parts = ([added_text(added, s)] if added else []) + remarks
     if queue:
         turn.kind = "ask"
-        parts.append(question_text(menu, queue[0]))
+        parts.append(question_text(menu, queue[0], s))
     else:
         lines = await carts.load_cart(turn.conn, turn.customer_id)
-        parts.append(render_cart(lines, room(*parts, CHECKOUT_HINT)) + "\n\n" + CHECKOUT_HINT)
+        hint = s._(CHECKOUT_HINT)
+        parts.append(render_cart(lines, s, room(*parts, hint)) + "\n\n" + hint)
     return "\n\n".join(parts)
 
 
@@ -414,28 +473,33 @@ async def find_cart_line(turn: Turn, ref: str) -> tuple[list[carts.CartLine], li
     return lines, [line for line in lines if line.id in ids]
 
 
-def _which_line(example: str, lines: list[carts.CartLine]) -> str:
-    ask = f"Which line do you mean? Send the line number, e.g. *{example}*:"
-    return f"{ask}\n{numbered_lines(lines, room(ask) - 100)}"
+def _which_line(example: str, lines: list[carts.CartLine], speaker: Speaker) -> str:
+    ask = speaker._("Which line do you mean? Send the line number, e.g. *{example}*:", example=example)
+    return f"{ask}\n{numbered_lines(lines, room(ask) - 100, speaker)}"
+
+
+def _not_in_cart(ref: str, speaker: Speaker) -> str:
+    return speaker._('I couldn\'t find "{phrase}" in your cart.', phrase=echo(ref)) + " "
 
 
 async def remove(turn: Turn, ref: str) -> str:
     """Remove the line `ref` names; asks which when it names several or none."""
+    s = turn.speaker
     lines, found = await find_cart_line(turn, ref)
     if not lines:
-        return render_cart(lines)
+        return render_cart(lines, s)
     if len(found) != 1:
-        prefix = f'I couldn\'t find "{echo(ref)}" in your cart. ' if not found else ""
-        return prefix + _which_line("remove 1", lines)
+        prefix = _not_in_cart(ref, s) if not found else ""
+        return prefix + _which_line(s._("remove 1"), lines, s)
     await carts.remove_line(turn.conn, turn.customer_id, found[0].id, turn.now)
     turn.state.pop("checkout", None)
     await turn.save_state()
     rest = await carts.load_cart(turn.conn, turn.customer_id)
-    done = f"🗑️ Removed {found[0].quantity} x {found[0].name}."
-    return f"{done}\n\n{render_cart(rest, room(done))}"
+    done = s._("🗑️ Removed {quantity} x {item}.", quantity=found[0].quantity, item=found[0].name)
+    return f"{done}\n\n{render_cart(rest, s, room(done))}"
 
 
-def quantity_problem(said: str, *, allow_zero: bool = False) -> str | None:
+def quantity_problem(said: str, speaker: Speaker, *, allow_zero: bool = False) -> str | None:
     """What is wrong with a quantity as the customer wrote it ("0", "-1", "2.5", "1000000"),
     or None when it is a whole number from 1 (0 with `allow_zero`) to the most for one line.
 
@@ -445,40 +509,57 @@ def quantity_problem(said: str, *, allow_zero: bool = False) -> str | None:
     if value is not None and lowest <= value <= MAX_QUANTITY:
         return None
     most = MAX_QUANTITY
-    span = f"from {lowest} to {most}" + (" (0 removes the line)" if allow_zero else "")
+    s = speaker
+    if allow_zero:
+        span = s._("from {lowest} to {most} (0 removes the line)", lowest=lowest, most=most)
+    else:
+        span = s._("from {lowest} to {most}", lowest=lowest, most=most)
     if value is not None and value > most:
-        return f"The most I can put on one line is {most}, so please send a number {span}."
-    return f'"{echo(said)}" isn\'t a quantity I can use: please send a whole number {span}.'
+        return s._(
+            "The most I can put on one line is {most}, so please send a number {span}.", most=most, span=span
+        )
+    return s._(
+        '"{said}" isn\'t a quantity I can use: please send a whole number {span}.', said=echo(said), span=span
+    )
 
 
 async def change(turn: Turn, ref: str, said: str) -> str:
     """Set the quantity of the line `ref` names to `said` (0 removes it); a quantity out of
     range is answered with the range, before looking for the line."""
-    problem = quantity_problem(said, allow_zero=True)
+    s = turn.speaker
+    problem = quantity_problem(said, s, allow_zero=True)
     if problem is not None:
-        return f"{problem} For example *change 1 to 2*."
+        return f"{problem} " + s._("For example *change 1 to 2*.")
     quantity = int(said)
     lines, found = await find_cart_line(turn, ref)
     if not lines:
-        return render_cart(lines)
+        return render_cart(lines, s)
     if len(found) != 1:
-        prefix = f'I couldn\'t find "{echo(ref)}" in your cart. ' if not found else ""
-        return prefix + _which_line(f"change 1 to {quantity}", lines)
+        prefix = _not_in_cart(ref, s) if not found else ""
+        return prefix + _which_line(s._("change 1 to {quantity}", quantity=quantity), lines, s)
     line = found[0]
     most = turn.store.menu.store.cart.max_items
     items = sum(other.quantity for other in lines) - line.quantity + quantity
     if quantity > line.quantity and items > most:
-        refused = (
-            f"Your cart can hold {most} items in all, and with {quantity} x {line.name} it would "
-            f"have {items}, so I left it at {line.quantity}."
+        refused = s._(
+            "Your cart can hold {most} items in all, and with {quantity} x {item} it would "
+            "have {items}, so I left it at {kept}.",
+            most=most,
+            quantity=quantity,
+            item=line.name,
+            items=items,
+            kept=line.quantity,
         )
-        return f"{refused}\n\n{render_cart(lines, room(refused))}"
+        return f"{refused}\n\n{render_cart(lines, s, room(refused))}"
     await carts.set_quantity(turn.conn, turn.customer_id, line.id, quantity, turn.now)
     turn.state.pop("checkout", None)
     await turn.save_state()
     rest = await carts.load_cart(turn.conn, turn.customer_id)
-    done = f"✏️ Removed {line.name}." if quantity == 0 else f"✏️ Changed {line.name} to {quantity}."
-    return f"{done}\n\n{render_cart(rest, room(done))}"
+    if quantity == 0:
+        done = s._("✏️ Removed {item}.", item=line.name)
+    else:
+        done = s._("✏️ Changed {item} to {quantity}.", item=line.name, quantity=quantity)
+    return f"{done}\n\n{render_cart(rest, s, room(done))}"
 
 
 async def _talked_about(turn: Turn) -> carts.CartLine | None:
@@ -496,30 +577,38 @@ async def _modify(turn: Turn, mods: Modifiers, remarks: list[str]) -> str:
     """Apply options said without an item to the line being talked about; returns what changed
     ("" when nothing did, with the reason in `remarks`)."""
     menu = turn.store.menu
+    s = turn.speaker
     line = await _talked_about(turn)
     item = menu.item(line.item_code) if line else None
     if line is None or item is None:
         close = closest_items(menu, mods.text) if mods.text else []
-        maybe = " Or did you mean " + " or ".join(f"*{n}*" for n in close) + "?" if close else ""
-        remarks.append(
-            f'Which item is "{echo(mods.text or "that")}" for? Add it with the item, '
-            f"e.g. *1 margherita no onions*.{maybe}"
+        # their words: in Spanish or Portuguese the parser's phrase is read in English words
+        phrase = quote(turn.inbound.text, mods.text) if mods.text else s._("that")
+        if mods.text and phrase == mods.text and turn.store.menu.locale != "en":
+            phrase = turn.inbound.text
+        ask = s._(
+            'Which item is "{phrase}" for? Add it with the item, e.g. *1 margherita no onions*.',
+            phrase=echo(phrase),
         )
+        if close:
+            ask += " " + s._("Or did you mean {names}?", names=s.list([f"*{n}*" for n in close], style="or"))
+        remarks.append(ask)
         return ""
-    fields = modified_fields(menu, line, mods, remarks)
+    fields = modified_fields(menu, line, mods, remarks, s)
     if fields is None:
         return ""
     await update_fields(turn, line.id, fields)
     focus(turn, [line.id])
-    return f"✏️ Updated {line.quantity} x {describe(fields)}."
+    return s._("✏️ Updated {line}.", line=f"{line.quantity} x {describe(fields, s)}")
 
 
 def modified_fields(
-    menu: Menu, line: carts.CartLine, mods: Modifiers, remarks: list[str]
+    menu: Menu, line: carts.CartLine, mods: Modifiers, remarks: list[str], speaker: Speaker
 ) -> dict[str, Any] | None:
     """The fields of `line` with `mods` applied (options chosen, replaced in single-choice
     groups, left out), as `build_line` returns them; None when nothing would change or the
-    change is impossible (the reason is in `remarks`)."""
+    change is impossible (the reason, worded by `speaker`, is in `remarks`)."""
+    s = speaker
     item = menu.item(line.item_code)
     if item is None:
         return None
@@ -531,7 +620,9 @@ def modified_fields(
     for choice in mods.options:
         mapped = remap_option(menu, item, choice)
         if mapped is None:
-            remarks.append(f"{item.name} doesn't come with {_option_name(menu, choice)}.")
+            remarks.append(
+                s._("{item} doesn't come with {option}.", item=item.name, option=_option_name(menu, choice))
+            )
             continue
         name = _option_name(menu, mapped)
         if name in excluded_names and not mapped.qualifier:
@@ -552,9 +643,9 @@ def modified_fields(
             excluded_names.append(name)
     notes = [line.notes] if line.notes else []
     notes.extend(n for n in mods.notes if n not in notes)
-    notes = _line_notes(mods, item, remarks, notes)
+    notes = _line_notes(mods, item, remarks, s, notes)
     try:
-        fields = build_line(menu, item, tuple(chosen.values()), (), notes)
+        fields = build_line(menu, item, tuple(chosen.values()), (), notes, s)
     except LineProblem as problem:
         remarks.append(str(problem))
         return None

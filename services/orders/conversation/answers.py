@@ -13,28 +13,42 @@ import re
 
 from services.orders.conversation import placed_orders, texts
 from services.orders.conversation.adding import describe, modified_fields
+from services.orders.conversation.cart import describe as describe_line
+from services.orders.conversation.cart import option_words
 from services.orders.conversation.turn import Turn
+from services.orders.language import Speaker
+from services.orders.language import mark as _
 from services.orders.menu import delivery_area, hours
-from services.orders.menu.catalog import QUALIFIERS, ChosenOption, Menu, format_money
+from services.orders.menu.catalog import QUALIFIERS, ChosenOption, Menu
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 from services.orders.understanding.acts import normalise, options_only, order_of
 
 __all__ = ["PAYMENT_NAMES", "answer"]
 
-# How each payment method code of the menu file is said.
+# How each payment method code of the menu file is said (translated where it is said).
 PAYMENT_NAMES = {
-    "cash": "cash",
-    "card": "card",
-    "credit-card": "credit card",
-    "debit-card": "debit card",
+    "cash": _("cash"),
+    "card": _("card"),
+    "credit-card": _("credit card"),
+    "debit-card": _("debit card"),
     "apple-pay": "Apple Pay",
     "google-pay": "Google Pay",
     "paypal": "PayPal",
     "pix": "Pix",
     "bizum": "Bizum",
     "mercado-pago": "Mercado Pago",
-    "online": "online payment",
+    "online": _("online payment"),
+}
+# Weekday codes of the menu file, as the hours are listed.
+_DAYS = {
+    "mon": _("Mon"),
+    "tue": _("Tue"),
+    "wed": _("Wed"),
+    "thu": _("Thu"),
+    "fri": _("Fri"),
+    "sat": _("Sat"),
+    "sun": _("Sun"),
 }
 # Words that ask the price of what is already in the cart ("how much is it", "the total").
 _CART_WORDS = frozenset(
@@ -44,20 +58,11 @@ _CART_WORDS = frozenset(
 )  # fmt: skip
 
 
-def _and(words: list[str]) -> str:
-    if len(words) <= 1:
-        return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _clock(moment: dt.datetime, turn: Turn) -> str:
-    local = moment.astimezone(hours.store_zone(turn.store.menu.store))
-    return f"{local:%I:%M %p}".lstrip("0").replace("AM", "am").replace("PM", "pm")
-
-
 async def answer(turn: Turn, topic: str, subject: str) -> tuple[str, str]:
-    """The reply to a question of `topic` about `subject` (words, maybe empty)."""
+    """The reply to a question of `topic` about `subject` (words, maybe empty), in the
+    customer's language (`turn.speaker`)."""
     store = turn.store.menu.store
+    s = turn.speaker
     if topic == "order-status":
         return "order-status", await placed_orders.status(turn)
     if topic == "eta":
@@ -69,15 +74,15 @@ async def answer(turn: Turn, topic: str, subject: str) -> tuple[str, str]:
     if topic == "delivery-area":
         return "delivery-area", _delivery_area(turn, subject)
     if topic == "payment":
-        names = [PAYMENT_NAMES.get(m, m) for m in store.payment_methods]
+        names = [s._(PAYMENT_NAMES[m]) if m in PAYMENT_NAMES else m for m in store.payment_methods]
         if not names:
-            return "payment", "You pay when you get your order; send *agent* to ask our team how."
-        return "payment", f"💳 We take {_and(names)}. You pay when you get your order."
+            return "payment", s._("You pay when you get your order; send *agent* to ask our team how.")
+        return "payment", s._("💳 We take {methods}. You pay when you get your order.", methods=s.list(names))
     if topic == "contact":
         parts = [f"📍 *{store.name}*" + (f", {store.address}" if store.address else "")]
         if store.phone:
             parts.append(f"📞 {store.phone}")
-        parts.append(hours.open_status(store, turn.now).rstrip(".") + ".")
+        parts.append(hours.open_status(store, turn.now, s).rstrip(".") + ".")
         return "contact", "\n".join(parts)
     if topic == "price":
         return await _price(turn, subject)
@@ -85,84 +90,131 @@ async def answer(turn: Turn, topic: str, subject: str) -> tuple[str, str]:
         return _section(turn, subject)
     if topic == "cart":
         lines = await carts.load_cart(turn.conn, turn.customer_id)
-        return "cart", _cart(lines) + (
-            "\n\nSend *checkout* to order, or tell me what to change." if lines else ""
-        )
+        more = "\n\n" + s._("Send *checkout* to order, or tell me what to change.") if lines else ""
+        return "cart", _cart(lines, s) + more
     raise ValueError(f"no answer for the question topic {topic!r}")
 
 
 async def _eta(turn: Turn) -> str:
     store = turn.store.menu.store
+    s = turn.speaker
     order = await placed_orders.latest_order(turn, active_only=True)
     if order is not None and order["status"] not in lifecycle.FINAL:
         ready = order.get("estimated_ready_at")
-        label = lifecycle.LABELS[str(order["status"])].lower()
+        label = s._(lifecycle.LABELS[str(order["status"])]).lower()
+        number = order["number"]
         if str(order["status"]) == "ready":
             if order["fulfilment"] == "pickup":
-                return f"Your order *#{order['number']}* is ready for pickup at {store.name}! 🎉"
-            return f"Your order *#{order['number']}* is ready and will be on its way shortly. 🛵"
+                return s._(
+                    "Your order *#{number}* is ready for pickup at {store}! 🎉",
+                    number=number,
+                    store=store.name,
+                )
+            return s._("Your order *#{number}* is ready and will be on its way shortly. 🛵", number=number)
         if str(order["status"]) == "out_for_delivery":
-            return (
-                f"Your order *#{order['number']}* is on its way 🛵 — it should be with you within "
-                f"about {store.delivery.minutes} minutes."
+            return s._(
+                "Your order *#{number}* is on its way 🛵 — it should be with you within "
+                "about {minutes} minutes.",
+                number=number,
+                minutes=store.delivery.minutes,
             )
         if ready is None:
-            return f"Your order *#{order['number']}* is {label}; we'll message you as it moves along."
-        text = f"⏱️ Your order *#{order['number']}* ({label}) should be ready around {_clock(ready, turn)}"
+            return s._(
+                "Your order *#{number}* is {status}; we'll message you as it moves along.",
+                number=number,
+                status=label,
+            )
         if order["fulfilment"] == "delivery":
             arrive = ready + dt.timedelta(minutes=store.delivery.minutes)
-            text += f", and with you around {_clock(arrive, turn)}"
-        return text + "."
-    text = f"⏱️ Orders are usually ready about {store.preparation_minutes} minutes after you place them"
+            return s._(
+                "⏱️ Your order *#{number}* ({status}) should be ready around {time}, "
+                "and with you around {arrival}.",
+                number=number,
+                status=label,
+                time=s.time(ready),
+                arrival=s.time(arrive),
+            )
+        return s._(
+            "⏱️ Your order *#{number}* ({status}) should be ready around {time}.",
+            number=number,
+            status=label,
+            time=s.time(ready),
+        )
     if store.delivery.enabled:
-        text += f"; delivery takes about {store.delivery.minutes} minutes more"
-    return text + ". " + texts.ORDER_HINT
+        text = s._(
+            "⏱️ Orders are usually ready about {minutes} minutes after you place them; "
+            "delivery takes about {delivery} minutes more.",
+            minutes=store.preparation_minutes,
+            delivery=store.delivery.minutes,
+        )
+    else:
+        text = s._(
+            "⏱️ Orders are usually ready about {minutes} minutes after you place them.",
+            minutes=store.preparation_minutes,
+        )
+    return text + " " + s._(texts.ORDER_HINT)
 
 
 def _hours(turn: Turn) -> str:
     store = turn.store.menu.store
-    status = hours.open_status(store, turn.now)
+    s = turn.speaker
+    status = hours.open_status(store, turn.now, s)
     if hours.always_open(store):
-        return f"🕒 We're open 24 hours, every day. {texts.ORDER_HINT}"
+        return s._("🕒 We're open 24 hours, every day.") + " " + s._(texts.ORDER_HINT)
     days = []
     for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
         spans = store.hours.get(day) or ()
-        shown = (
-            ", ".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in spans) or "closed"
+        shown = ", ".join(f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in spans) or s._(
+            "closed"
         )
-        days.append(f"{day.capitalize()} {shown}")
+        days.append(f"{s._(_DAYS[day])} {shown}")
     return f"🕒 {status[:1].upper()}{status[1:].rstrip('.')}.\n" + "\n".join(days)
+
+
+def _no_delivery(s: Speaker) -> str:
+    return s._("We don't deliver at the moment, sorry: pickup only. 🏃")
 
 
 def _delivery_fee(turn: Turn) -> str:
     delivery = turn.store.menu.store.delivery
+    s = turn.speaker
     if not delivery.enabled:
-        return "We don't deliver at the moment, sorry: pickup only. 🏃"
-    fee = f"Delivery costs {format_money(delivery.fee)}" if delivery.fee else "Delivery is free"
+        return _no_delivery(s)
+    fee = s._("Delivery costs {fee}", fee=s.money(delivery.fee)) if delivery.fee else s._("Delivery is free")
     minimum = (
-        f", with a minimum order of {format_money(delivery.minimum_order)}" if delivery.minimum_order else ""
+        s._(", with a minimum order of {minimum}", minimum=s.money(delivery.minimum_order))
+        if delivery.minimum_order
+        else ""
     )
-    return f"🛵 {fee}{minimum}. It takes about {delivery.minutes} minutes once your order is ready."
+    takes = s._("It takes about {minutes} minutes once your order is ready.", minutes=delivery.minutes)
+    return f"🛵 {fee}{minimum}. {takes}"
 
 
 def _delivery_area(turn: Turn, subject: str) -> str:
     store = turn.store.menu.store
+    s = turn.speaker
     delivery = store.delivery
     if not delivery.enabled:
-        return "We don't deliver at the moment, sorry: pickup only. 🏃" + (
-            f" You'll find us at {store.address}." if store.address else ""
-        )
+        found_us = " " + s._("You'll find us at {address}.", address=store.address) if store.address else ""
+        return _no_delivery(s) + found_us
     area = delivery.area
     if not area.restricted:
-        return "🛵 Yes, we deliver! Send your address at checkout."
-    listed = delivery_area.describe(store)
+        return s._("🛵 Yes, we deliver! Send your address at checkout.")
+    listed = delivery_area.describe(store, s)
     if subject:
         found = delivery_area.named_area(area, subject)
         if found is not None:
-            return f"🛵 Yes, we deliver to {found}! Delivery is {format_money(delivery.fee)}."
+            return s._(
+                "🛵 Yes, we deliver to {area}! Delivery is {fee}.", area=found, fee=s.money(delivery.fee)
+            )
         return (
-            f'{listed} If "{texts.echo(subject)}" is in that area, we can bring your order: '
-            "send your address or location 📍 at checkout and I'll check it."
+            listed
+            + " "
+            + s._(
+                'If "{place}" is in that area, we can bring your order: '
+                "send your address or location 📍 at checkout and I'll check it.",
+                place=texts.echo(subject),
+            )
         )
     return f"🛵 {listed}"
 
@@ -172,16 +224,15 @@ async def _price(turn: Turn, subject: str) -> tuple[str, str]:
     key = normalise(subject)
     for filler in ("the ", "a ", "an ", "one "):
         key = key.removeprefix(filler)
+    s = turn.speaker
     if key in ("delivery", "the delivery", "delivery fee"):
         return "delivery-fee", _delivery_fee(turn)
     if key in _CART_WORDS:
         lines = await carts.load_cart(turn.conn, turn.customer_id)
         if not lines:
-            return "price", "Your cart is empty. " + texts.ORDER_HINT
-        return (
-            "price",
-            f"Your cart comes to {format_money(carts.subtotal(lines))} before delivery.\n\n" + _cart(lines),
-        )
+            return "price", s._("Your cart is empty.") + " " + s._(texts.ORDER_HINT)
+        total = s._("Your cart comes to {amount} before delivery.", amount=s.money(carts.subtotal(lines)))
+        return "price", f"{total}\n\n{_cart(lines, s)}"
     pointed = _POINTED.match(key)
     if pointed is not None:
         # "how much would it be with chicken on it": the line being talked about, changed
@@ -190,15 +241,15 @@ async def _price(turn: Turn, subject: str) -> tuple[str, str]:
     if order is None:
         extra = options_only(menu, key)
         if extra is not None and extra.options:
-            return "price", "💲 " + " ".join(_option_price(menu, choice) for choice in extra.options)
-        return "ask", (
+            return "price", "💲 " + " ".join(_option_price(menu, choice, s) for choice in extra.options)
+        return "ask", s._(
             "Which item would you like the price of? For example *how much is a large margherita*. "
             "Send *menu* for all our prices."
         )
-    parts = [_priced(menu, line.item, line.quantity, line.options, line.excluded) for line in order.lines]
+    parts = [_priced(menu, line.item, line.quantity, line.options, line.excluded, s) for line in order.lines]
     for amb in order.ambiguous:
         options = ", ".join(
-            f"{item.name} {format_money(menu.unit_price(item.code, amb.options) * amb.quantity)}"
+            f"{item.name} {s.money(menu.unit_price(item.code, amb.options) * amb.quantity)}"
             for code in amb.candidates
             if (item := menu.item(code)) is not None
         )
@@ -211,7 +262,7 @@ _POINTED = re.compile(
 )
 
 
-def _option_price(menu: Menu, choice: ChosenOption) -> str:
+def _option_price(menu: Menu, choice: ChosenOption, s: Speaker) -> str:
     group = menu.group(choice.group)
     option = group.option(choice.option) if group else None
     if group is None or option is None:
@@ -219,62 +270,79 @@ def _option_price(menu: Menu, choice: ChosenOption) -> str:
     times = QUALIFIERS.get(choice.qualifier or "", 1) if group.qualifiers else 1
     cost = option.price * times
     if cost == 0:
-        return f"{option.name} costs nothing extra."
-    return f"{option.name} is {'+' if cost > 0 else ''}{format_money(cost)}" + (
-        " (the price of a size replaces the default's)."
-        if group.kind == "single"
-        else " on top of the item's price."
-    )
+        return s._("{option} costs nothing extra.", option=option.name)
+    amount = f"{'+' if cost > 0 else ''}{s.money(cost)}"
+    if group.kind == "single":
+        return s._(
+            "{option} is {amount} (the price of a size replaces the default's).",
+            option=option.name,
+            amount=amount,
+        )
+    return s._("{option} is {amount} on top of the item's price.", option=option.name, amount=amount)
 
 
 async def _price_of_focus(turn: Turn, rest: str) -> str:
     menu = turn.store.menu
+    s = turn.speaker
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     focus = [line for line in lines if line.id in (turn.state.get("focus") or [])] or lines[-1:]
     if len(focus) != 1:
-        return (
-            f"Your cart comes to {format_money(carts.subtotal(lines))} before delivery."
-            if lines
-            else texts.ORDER_HINT
-        )
+        if lines:
+            return s._("Your cart comes to {amount} before delivery.", amount=s.money(carts.subtotal(lines)))
+        return s._(texts.ORDER_HINT)
     line = focus[0]
     words = re.sub(r"\b(?:on it|on that|on top|to it|to that|added|extra)$", "", rest).strip()
     mods = options_only(menu, words) if words else None
     if mods is None:
-        return f"{line.describe()}."
-    fields = modified_fields(menu, line, mods, [])
+        return f"{describe_line(line, s)}."
+    fields = modified_fields(menu, line, mods, [], s)
     if fields is None:
-        return f"{line.describe()}."
+        return f"{describe_line(line, s)}."
     unit = int(fields["unit_price_cents"])
-    return (
-        f"💲 {describe(fields)} would be {format_money(unit)}"
-        + (f" each, {format_money(unit * line.quantity)} for {line.quantity}" if line.quantity > 1 else "")
-        + f" (now {format_money(line.unit_price_cents)}). Say *{words}* to change it."
-    )
+    values = {
+        "line": describe(fields, s),
+        "unit": s.money(unit),
+        "now": s.money(line.unit_price_cents),
+        "words": words,
+    }
+    if line.quantity > 1:
+        return s._(
+            "💲 {line} would be {unit} each, {total} for {quantity} (now {now}). Say *{words}* to change it.",
+            total=s.money(unit * line.quantity),
+            quantity=line.quantity,
+            **values,
+        )
+    return s._("💲 {line} would be {unit} (now {now}). Say *{words}* to change it.", **values)
 
 
-def _priced(menu: Menu, code: str, quantity: int, options: tuple, excluded: tuple) -> str:  # type: ignore[type-arg]
+def _priced(menu: Menu, code: str, quantity: int, options: tuple, excluded: tuple, s: Speaker) -> str:  # type: ignore[type-arg]
     item = menu.item(code)
     if item is None:
         return ""
     unit = menu.unit_price(code, options)
-    extras = []
+    rows = []
     for choice in options:
         group = menu.group(choice.group)
         option = group.option(choice.option) if group else None
         if option is not None:
-            extras.append(f"{choice.qualifier} {option.name}" if choice.qualifier else option.name)
-    extras += [f"no {o.option}" for o in excluded]
+            rows.append({"name": option.name, "qualifier": choice.qualifier})
+    names = []
+    for o in excluded:
+        group = menu.group(o.group)
+        option = group.option(o.option) if group else None
+        names.append(option.name if option is not None else o.option)
+    extras = option_words(s, rows, names, "")
     detail = f" ({', '.join(extras)})" if extras else ""
     if quantity == 1:
-        return f"{item.name}{detail}: {format_money(unit)}."
-    return f"{quantity} x {item.name}{detail}: {format_money(unit * quantity)} ({format_money(unit)} each)."
+        return f"{item.name}{detail}: {s.money(unit)}."
+    each = s._("{amount} each", amount=s.money(unit))
+    return f"{quantity} x {item.name}{detail}: {s.money(unit * quantity)} ({each})."
 
 
-def _cart(lines: list[carts.CartLine]) -> str:
+def _cart(lines: list[carts.CartLine], s: Speaker) -> str:
     from services.orders.conversation.cart import render_cart
 
-    return render_cart(lines)
+    return render_cart(lines, s)
 
 
 def _section(turn: Turn, subject: str) -> tuple[str, str]:
@@ -285,14 +353,14 @@ def _section(turn: Turn, subject: str) -> tuple[str, str]:
         names = {normalise(category.name), normalise(category.code.replace("-", " "))}
         wanted = {key, key.rstrip("s"), key + "s"}
         if names & wanted or {n.rstrip("s") for n in names} & wanted:
-            return "menu", texts.render_category(menu, category)
+            return "menu", texts.render_category(menu, category, turn.speaker)
     kinds = [i for i in menu.items() if i.kind != "other" and i.kind in (key, key.rstrip("s"))]
     if kinds:
-        lines = [f"• {i.name} {format_money(i.price)}" for i in kinds if i.available]
-        return "menu", "\n".join(lines) + f"\n\n{texts.ORDER_HINT}"
+        lines = [f"• {i.name} {turn.speaker.money(i.price)}" for i in kinds if i.available]
+        return "menu", "\n".join(lines) + "\n\n" + turn.speaker._(texts.ORDER_HINT)
     order = order_of(menu, subject)
     if order is not None and len(order.lines) == 1:
         item = menu.item(order.lines[0].item)
         if item is not None:
-            return "item-info", texts.render_item(menu, item)
-    return "menu", texts.render_menu(menu)
+            return "item-info", texts.render_item(menu, item, turn.speaker)
+    return "menu", texts.render_menu(menu, turn.speaker)

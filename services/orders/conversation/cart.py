@@ -10,14 +10,22 @@ always there.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
-from services.orders.menu.catalog import format_money
+from services.orders.language import Speaker
+from services.orders.language import mark as _
 from services.orders.storage.carts import CartLine, subtotal
 from services.orders.storage.outbox import MAX_BODY_CHARS
 
-EMPTY_CART: Final = "Your cart is empty. Send *menu* to see what we have."
+EMPTY_CART: Final = _("Your cart is empty. Send *menu* to see what we have.")
+# An option with a quantity qualifier, as the customer reads it ("extra Cheese").
+QUALIFIED: Mapping[str, str] = {
+    "light": _("light {option}"),
+    "extra": _("extra {option}"),
+    "double": _("double {option}"),
+    "triple": _("triple {option}"),
+}
 # Room a cart keeps however long the rest of the reply is (that reply is then split anyway).
 MIN_ROOM: Final = 300
 # Characters of a line's options and notes kept, tried in turn until the lines fit (None: all).
@@ -31,34 +39,61 @@ def room(*other: str) -> int:
     return max(MIN_ROOM, MAX_BODY_CHARS - used)
 
 
-def numbered_lines(lines: Sequence[CartLine], budget: int) -> str:
-    """`1. 2 x Margherita (Large) — 21.00`, one line each, in at most `budget` characters
+def option_words(
+    speaker: Speaker, options: list[dict[str, Any]], excluded: list[str], notes: str
+) -> list[str]:
+    """A line's options as the customer reads them: `Large`, `extra Cheese`, `no Onions`, notes."""
+    words = []
+    for option in options:
+        qualifier = str(option.get("qualifier") or "")
+        name = str(option["name"])
+        words.append(speaker._(QUALIFIED[qualifier], option=name) if qualifier in QUALIFIED else name)
+    words += [speaker._("no {option}", option=name) for name in excluded]
+    if notes:
+        words.append(notes)
+    return words
+
+
+def describe(line: CartLine, speaker: Speaker, detail_chars: int | None = None) -> str:
+    """`2 x Pepperoni (Large, extra Cheese, no Onions) — $27.00`; with `detail_chars`, the part
+    in brackets is cut to that many characters (ending in "…"), or left out at 0."""
+    text = ", ".join(option_words(speaker, line.options, line.excluded, line.notes))
+    if detail_chars is not None and len(text) > detail_chars:
+        text = text[: max(0, detail_chars - 1)].rstrip(" ,") + "…" if detail_chars > 0 else ""
+    detail = f" ({text})" if text else ""
+    return f"{line.quantity} x {line.name}{detail} — {speaker.money(line.total_cents)}"
+
+
+def numbered_lines(lines: Sequence[CartLine], budget: int, speaker: Speaker) -> str:
+    """`1. 2 x Margherita (Large) — $21.00`, one line each, in at most `budget` characters
     (summarised as the module says when the whole list is longer)."""
     for detail in DETAIL_CHARS:
-        text = "\n".join(f"{i}. {line.describe(detail_chars=detail)}" for i, line in enumerate(lines, 1))
+        text = "\n".join(f"{i}. {describe(line, speaker, detail)}" for i, line in enumerate(lines, 1))
         if len(text) <= budget:
             return text
-    entries = [f"{i}. {line.describe(detail_chars=0)}" for i, line in enumerate(lines, 1)]
+    entries = [f"{i}. {describe(line, speaker, 0)}" for i, line in enumerate(lines, 1)]
     best = "\n".join(entries[:1])  # one line at least, whatever the budget
     used = 0
     for shown, entry in enumerate(entries, 1):
         used += len(entry) + 1
         rest = lines[shown:]
-        more = f"…and {len(rest)} more lines, {sum(r.quantity for r in rest)} items"
+        more = speaker._(
+            "…and {lines} more lines, {items} items", lines=len(rest), items=sum(r.quantity for r in rest)
+        )
         if used + len(more) > budget:
             break
         best = "\n".join([*entries[:shown], more])
     return best
 
 
-def render_cart(lines: Sequence[CartLine], budget: int = MAX_BODY_CHARS) -> str:
+def render_cart(lines: Sequence[CartLine], speaker: Speaker, budget: int = MAX_BODY_CHARS) -> str:
     """The cart as a WhatsApp message in at most `budget` characters (see `room`): its lines,
     then the subtotal."""
     if not lines:
-        return EMPTY_CART
-    head = "🛒 Your cart:"
-    foot = f"Subtotal: {format_money(subtotal(list(lines)))}"
-    body = numbered_lines(lines, budget - len(head) - len(foot) - 2)
+        return speaker._(EMPTY_CART)
+    head = speaker._("🛒 Your cart:")
+    foot = speaker._("Subtotal: {amount}", amount=speaker.money(subtotal(list(lines))))
+    body = numbered_lines(lines, budget - len(head) - len(foot) - 2, speaker)
     return f"{head}\n{body}\n{foot}"
 
 

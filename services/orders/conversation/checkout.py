@@ -19,8 +19,9 @@ from services.orders.conversation.cart import numbered_lines, room
 from services.orders.conversation.note_flags import flag_of
 from services.orders.conversation.texts import ORDER_HINT, echo
 from services.orders.conversation.turn import Turn
+from services.orders.language import mark as _
 from services.orders.menu import delivery_area, hours
-from services.orders.menu.catalog import Location, format_money
+from services.orders.menu.catalog import Location
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 
@@ -28,36 +29,51 @@ MIN_ADDRESS_CHARS = 5
 MAX_NOTE_CHARS = 300
 MAX_ADDRESS_CHARS = 300
 MAX_COORDINATE_CHARS = 32
-PAUSED = "Sorry, we're not taking orders right now. Please try again a little later; your cart is saved."
-EMPTY_CART = "Your cart is empty, so there's nothing to check out yet. " + ORDER_HINT
+PAUSED = _("Sorry, we're not taking orders right now. Please try again a little later; your cart is saved.")
+EMPTY_CART = _("Your cart is empty, so there's nothing to check out yet.")
+
+
+def _empty_cart(turn: Turn) -> str:
+    return turn.speaker._(EMPTY_CART) + " " + turn.speaker._(ORDER_HINT)
 
 
 def order_gate(turn: Turn) -> str | None:
     """Why no order can be placed right now (paused, closed), or None when it can."""
+    s = turn.speaker
     if not turn.store.accepting_orders:
-        return PAUSED
+        return s._(PAUSED)
     store = turn.store.menu.store
     if not hours.is_open(store, turn.now):
-        return f"Sorry! {hours.closed_line(store, turn.now)}"
+        return s._("Sorry! {closed}", closed=hours.closed_line(store, turn.now, s))
     return None
 
 
 def _fulfilment_question(turn: Turn) -> str:
+    s = turn.speaker
     delivery = turn.store.menu.store.delivery
-    minimum = f", minimum order {format_money(delivery.minimum_order)}" if delivery.minimum_order else ""
-    return (
+    if delivery.minimum_order:
+        terms = s._(
+            "fee {fee}, minimum order {minimum}",
+            fee=s.money(delivery.fee),
+            minimum=s.money(delivery.minimum_order),
+        )
+    else:
+        terms = s._("fee {fee}", fee=s.money(delivery.fee))
+    return s._(
         "How would you like to get your order?\n"
-        f"1. 🛵 Delivery (fee {format_money(delivery.fee)}{minimum})\n"
+        "1. 🛵 Delivery ({terms})\n"
         "2. 🏃 Pickup\n"
-        "Reply *delivery* or *pickup* (or 1 / 2)."
+        "Reply *delivery* or *pickup* (or 1 / 2).",
+        terms=terms,
     )
 
 
 def _address_question(turn: Turn) -> str:
+    s = turn.speaker
     saved = turn.customer.get("saved_address")
-    text = "Where should we deliver? Type your address, or share your location 📍 (attach → Location)."
+    text = s._("Where should we deliver? Type your address, or share your location 📍 (attach → Location).")
     if saved:
-        text += f"\nOr reply *same address* for: {saved}"
+        text += "\n" + s._("Or reply *same address* for: {address}", address=saved)
     return text
 
 
@@ -74,14 +90,14 @@ async def start(turn: Turn, fulfilment: str | None = None) -> str:
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if not lines:
         await _set(turn, None)
-        return EMPTY_CART
+        return _empty_cart(turn)
     gate = order_gate(turn)
     if gate:
         return gate
     store = turn.store.menu.store
     offered = [kind for kind, on in (("delivery", store.delivery.enabled), ("pickup", store.pickup)) if on]
     if not offered:
-        return "Sorry, we don't take orders over WhatsApp at the moment."
+        return turn.speaker._("Sorry, we don't take orders over WhatsApp at the moment.")
     if fulfilment is None and len(offered) == 1:
         fulfilment = offered[0]
     if fulfilment is None:
@@ -92,25 +108,35 @@ async def start(turn: Turn, fulfilment: str | None = None) -> str:
 
 async def choose(turn: Turn, fulfilment: str) -> str:
     """The customer chose delivery or pickup."""
+    s = turn.speaker
     store = turn.store.menu.store
     if fulfilment == "delivery" and not store.delivery.enabled:
         await _set(turn, {"step": "fulfilment"})
-        return "Sorry, we only offer pickup. Reply *pickup* to continue."
+        return s._("Sorry, we only offer pickup. Reply *pickup* to continue.")
     if fulfilment == "pickup" and not store.pickup:
         await _set(turn, {"step": "fulfilment"})
-        return "Sorry, we only deliver. Reply *delivery* to continue."
+        return s._("Sorry, we only deliver. Reply *delivery* to continue.")
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if not lines:
         await _set(turn, None)
-        return EMPTY_CART
+        return _empty_cart(turn)
     if fulfilment == "delivery":
         short = store.delivery.minimum_order - carts.subtotal(lines)
         if short > 0:
             await _set(turn, {"step": "fulfilment"})
-            other = " or reply *pickup*" if store.pickup else ""
-            return (
-                f"The minimum for delivery is {format_money(store.delivery.minimum_order)}; your cart is "
-                f"{format_money(carts.subtotal(lines))}. Add {format_money(short)} more{other}."
+            values = {
+                "minimum": s.money(store.delivery.minimum_order),
+                "cart": s.money(carts.subtotal(lines)),
+                "short": s.money(short),
+            }
+            if store.pickup:
+                return s._(
+                    "The minimum for delivery is {minimum}; your cart is {cart}. "
+                    "Add {short} more or reply *pickup*.",
+                    **values,
+                )
+            return s._(
+                "The minimum for delivery is {minimum}; your cart is {cart}. Add {short} more.", **values
             )
         await _set(turn, {"step": "address", "fulfilment": "delivery"})
         return _address_question(turn)
@@ -128,12 +154,12 @@ async def set_note(turn: Turn, note: str) -> str:
     step = checkout.get("step")
     if step == "confirm":
         return await summary(turn, dict(checkout))
-    noted = f"📝 Noted for your order: {note}"
+    noted = turn.speaker._("📝 Noted for your order: {note}", note=note)
     if step == "address":
         return f"{noted}\n\n{_address_question(turn)}"
     if step == "fulfilment":
         return f"{noted}\n\n{_fulfilment_question(turn)}"
-    return f"{noted}\nSend *checkout* when you're ready."
+    return f"{noted}\n" + turn.speaker._("Send *checkout* when you're ready.")
 
 
 def looks_like_address(text: str) -> bool:
@@ -142,7 +168,7 @@ def looks_like_address(text: str) -> bool:
     return MIN_ADDRESS_CHARS <= len(text) <= MAX_ADDRESS_CHARS and any(ch.isalpha() for ch in text)
 
 
-BAD_LOCATION = (
+BAD_LOCATION = _(
     "Sorry, I couldn't read that location 📍: its coordinates are not a real place. "
     "Please share your location again (attach → Location) or type your address."
 )
@@ -202,12 +228,17 @@ async def set_address(turn: Turn, address: str, location: dict[str, Any] | None)
     pin = _pin(location)
     if delivery_area.covers(store, text=address, pin=pin) is False:
         turn.kind = "ask"
-        where = "this location" if pin is not None and not address.strip() else f'"{echo(address)}"'
-        pickup = " or reply *pickup*" if store.pickup else ""
-        return (
-            f"Sorry, {where} is outside our delivery area. 🛵 {delivery_area.describe(store)}\n"
-            f"Please send another address or location 📍{pickup}."
-        )
+        s = turn.speaker
+        area = delivery_area.describe(store, s)
+        if pin is not None and not address.strip():
+            outside = s._("Sorry, this location is outside our delivery area.")
+        else:
+            outside = s._('Sorry, "{address}" is outside our delivery area.', address=echo(address))
+        if store.pickup:
+            again = s._("Please send another address or location 📍 or reply *pickup*.")
+        else:
+            again = s._("Please send another address or location 📍.")
+        return f"{outside} 🛵 {area}\n{again}"
     checkout = {"step": "confirm", "fulfilment": "delivery", "address": address.strip(), "location": location}
     return await summary(turn, checkout)
 
@@ -224,7 +255,9 @@ async def same_address(turn: Turn) -> str:
     """Use the saved address (from the last delivery)."""
     saved = turn.customer.get("saved_address")
     if not saved:
-        return "I don't have a saved address for you yet. Please type your address or share your location 📍."
+        return turn.speaker._(
+            "I don't have a saved address for you yet. Please type your address or share your location 📍."
+        )
     return await set_address(turn, str(saved), turn.customer.get("saved_location"))
 
 
@@ -239,9 +272,13 @@ async def _drop_unavailable(turn: Turn, lines: list[carts.CartLine]) -> tuple[li
             await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
     if not gone:
         return lines, ""
-    names = ", ".join(sorted({line.name for line in gone}))
-    verb = "is" if len(gone) == 1 else "are"
-    note = f"⚠️ Sorry, {names} {verb} no longer available, so I took it out of your cart."
+    names = sorted({line.name for line in gone})
+    note = turn.speaker.n_(
+        "⚠️ Sorry, {names} is no longer available, so I took it out of your cart.",
+        "⚠️ Sorry, {names} are no longer available, so I took them out of your cart.",
+        len(names),
+        names=turn.speaker.list(names),
+    )
     return [line for line in lines if line not in gone], note
 
 
@@ -257,33 +294,40 @@ async def summary(turn: Turn, checkout: dict[str, Any], note: str = "") -> str:
     prefix = f"{note}\n\n" if note else ""
     if not lines:
         await _set(turn, None)
-        return prefix + EMPTY_CART
+        return prefix + _empty_cart(turn)
+    s = turn.speaker
     store = turn.store.menu.store
     fulfilment = str(checkout["fulfilment"])
     subtotal, fee, total = lifecycle.totals(turn.store.menu.store, lines, fulfilment)
     if fulfilment == "delivery" and subtotal < store.delivery.minimum_order:
         await _set(turn, {"step": "fulfilment"})
         short = store.delivery.minimum_order - subtotal
-        return prefix + (
-            f"The minimum for delivery is {format_money(store.delivery.minimum_order)}; add "
-            f"{format_money(short)} more" + (" or reply *pickup*." if store.pickup else ".")
-        )
+        values = {"minimum": s.money(store.delivery.minimum_order), "short": s.money(short)}
+        if store.pickup:
+            return prefix + s._(
+                "The minimum for delivery is {minimum}; add {short} more or reply *pickup*.", **values
+            )
+        return prefix + s._("The minimum for delivery is {minimum}; add {short} more.", **values)
     await _set(turn, checkout)
-    where = (
-        f"🛵 Delivery to: {checkout.get('address')}"
-        if fulfilment == "delivery"
-        else f"🏃 Pickup at {store.name}"
-    )
-    fee_line = f"\nDelivery fee: {format_money(fee)}" if fulfilment == "delivery" else ""
+    if fulfilment == "delivery":
+        where = s._("🛵 Delivery to: {address}", address=checkout.get("address"))
+    else:
+        where = s._("🏃 Pickup at {store}", store=store.name)
+    fee_line = "\n" + s._("Delivery fee: {amount}", amount=s.money(fee)) if fulfilment == "delivery" else ""
     if turn.state.get("note"):
-        where += f"\n📝 Note: {turn.state['note']}"
-    head = f"{prefix}🧾 *Your order*"
+        where += "\n" + s._("📝 Note: {note}", note=turn.state["note"])
+    head = prefix + s._("🧾 *Your order*")
     tail = (
-        f"Subtotal: {format_money(subtotal)}{fee_line}\n*Total: {format_money(total)}*\n{where}\n\n"
-        "Reply *confirm* to place the order, *edit* to change your cart, or *cancel* to drop the order."
+        s._("Subtotal: {amount}", amount=s.money(subtotal))
+        + f"{fee_line}\n"
+        + s._("*Total: {amount}*", amount=s.money(total))
+        + f"\n{where}\n\n"
+        + s._(
+            "Reply *confirm* to place the order, *edit* to change your cart, or *cancel* to drop the order."
+        )
     )
     # One message: a long order's lines are summarised (conversation.cart) to leave room for the rest.
-    body = numbered_lines(lines, room(head, tail))
+    body = numbered_lines(lines, room(head, tail), s)
     return f"{head}\n{body}\n\n{tail}"
 
 
@@ -315,26 +359,36 @@ async def place(turn: Turn) -> str:
         flag_of=flag_of,
         confirm_message_sid=turn.inbound.message_sid,
         now=turn.now,
+        language=turn.speaker.locale,
     )
     turn.state.clear()
     await turn.save_state()
-    local_ready = placed.estimated_ready_at.astimezone(hours.store_zone(store))
-    where = (
-        f"🛵 Delivery to {placed.delivery_address}."
-        if fulfilment == "delivery"
-        else f"🏃 Pickup at {store.name}."
+    s = turn.speaker
+    if fulfilment == "delivery":
+        where = s._("🛵 Delivery to {address}.", address=placed.delivery_address)
+    else:
+        where = s._("🏃 Pickup at {store}.", store=store.name)
+    placed_line = s._(
+        "✅ Order *#{number}* placed! Total {amount}.",
+        number=placed.number,
+        amount=s.money(placed.total_cents),
     )
-    return (
-        f"✅ Order *#{placed.number}* placed! Total {format_money(placed.total_cents)}.\n{where}\n"
-        f"⏱️ Estimated ready around {local_ready:%H:%M} (about {store.preparation_minutes} min).\n\n"
+    ready = s._(
+        "⏱️ Estimated ready around {time} (about {minutes} min).",
+        time=s.time(placed.estimated_ready_at),
+        minutes=store.preparation_minutes,
+    )
+    follow = s._(
         "We'll message you as it moves along. Send *status* to check on it, or *cancel* to cancel "
         "before we start preparing."
     )
+    return f"{placed_line}\n{where}\n{ready}\n\n{follow}"
 
 
-def address_rejected(text: str) -> str:
+def address_rejected(turn: Turn, text: str) -> str:
     """The reply to something at the address step that does not look like an address."""
-    return (
-        f'"{echo(text)}" doesn\'t look like an address. Please type the street and number '
-        "(e.g. *12 Main St, Apt 4*) or share your location 📍. Send *cancel* to go back."
+    return turn.speaker._(
+        '"{text}" doesn\'t look like an address. Please type the street and number '
+        "(e.g. *12 Main St, Apt 4*) or share your location 📍. Send *cancel* to go back.",
+        text=echo(text),
     )

@@ -38,14 +38,22 @@ class Command:
     said: str = ""
 
 
-def _table(spec: dict[Kind, str]) -> dict[str, Kind]:
+def _table(*specs: dict[Kind, str]) -> dict[str, Kind]:
     out: dict[str, Kind] = {}
-    for kind, phrases in spec.items():
-        for phrase in phrases.split("|"):
-            key = normalize(phrase)
-            if key:
-                out[key] = kind
+    for spec in specs:
+        for kind, phrases in spec.items():
+            for phrase in phrases.split("|"):
+                key = fold(normalize(phrase))
+                if key:
+                    out[key] = kind
     return out
+
+
+def fold(key: str) -> str:
+    """A normalised text without accents ("menú" → "menu", "cardápio" → "cardapio"): customers
+    type them or not, so commands match either way."""
+    decomposed = unicodedata.normalize("NFKD", key)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def normalize(text: str) -> str:
@@ -71,6 +79,60 @@ def normalize(text: str) -> str:
         out.append(ch if keep else " ")
     return " ".join("".join(out).split())
 
+
+# Whole-message synonyms in Spanish and Portuguese (Brazil); matched without accents. A
+# customer may use any language's commands: none of them means something else in another.
+_SYNONYMS_ES_PT: Final[dict[Kind, str]] = {
+    "greeting": "hola|buenas|buen dia|buenos dias|buenas tardes|buenas noches|hola buenas|"
+    "hola buenas noches|hola buenas tardes|que tal|ola|olá|oi|oie|bom dia|boa tarde|boa noite|"
+    "olá boa noite|ola boa noite|oi boa noite|oi boa tarde|oi bom dia|quiero pedir|"
+    "quiero hacer un pedido|quero pedir|quero fazer um pedido",
+    "menu": "menú|menu|el menu|la carta|ver menu|ver el menu|ver la carta|muestrame el menu|"
+    "que tienen|que hay|cardápio|cardapio|o cardapio|ver cardapio|ver o cardapio|"
+    "manda o cardapio|me manda o cardapio|o que tem|o que voces tem|qual o cardapio",
+    "cart": "carrito|mi carrito|el carrito|ver carrito|ver mi carrito|ver el carrito|"
+    "que tengo en el carrito|mi pedido actual|carrinho|meu carrinho|o carrinho|ver carrinho|"
+    "ver meu carrinho|ver o carrinho|o que tem no carrinho|o que tem no meu carrinho|"
+    "que tengo en mi carrito|que hay en mi carrito",
+    "clear": "vaciar|vaciar carrito|vaciar el carrito|vacia|vacia el carrito|vacia mi carrito|"
+    "esvazia|esvazia o carrinho|esvazia meu carrinho|limpa|limpa o carrinho|borrar todo|limpiar|"
+    "limpiar carrito|"
+    "empezar de nuevo|quitar todo|eliminar todo|limpar|limpar carrinho|limpar o carrinho|"
+    "esvaziar|esvaziar carrinho|esvaziar o carrinho|apagar tudo|tirar tudo|comecar de novo",
+    "checkout": "pagar|finalizar|finalizar pedido|terminar|termine|listo|ya esta|eso es todo|"
+    "es todo|nada mas|seria todo|seria todo gracias|hacer el pedido|hacer pedido|"
+    "finalizar o pedido|fechar|fechar pedido|fechar o pedido|so isso|e so isso|e isso|"
+    "é isso|é só isso|só isso|acabei|pronto|mais nada|fazer o pedido",
+    "yes": "confirmar|confirmo|confirma|confirmado|si|sí|si por favor|sí por favor|claro|dale|"
+    "va|vale|de acuerdo|perfecto|correcto|sim|sim por favor|isso|pode ser|pode|certo|"
+    "beleza|fechado|confirmo o pedido|confirmar pedido|confirmar o pedido|confirmar el pedido",
+    "no": "no gracias|ahora no|espera|esperar|volver|atras|editar|cambiar|nao|não|agora nao|"
+    "agora não|espera ai|voltar|alterar|mudar|editar carrito|editar carrinho",
+    "cancel": "cancelar|cancela|cancelar pedido|cancelar el pedido|cancelar mi pedido|"
+    "cancela el pedido|cancelar o pedido|cancela o pedido|cancelar meu pedido|quero cancelar|"
+    "quiero cancelar|ya no quiero nada|no quiero nada|ya no quiero|desisti|desisto|"
+    "cancela mi pedido|cancela meu pedido|olvida todo|olvidalo todo|esquece tudo|"
+    "nao quero mais nada|nao quero nada|deixa tudo pra la",
+    "status": "estado|estado del pedido|estado de mi pedido|mi pedido|donde esta mi pedido|"
+    "cuanto falta|como va mi pedido|status|status do pedido|meu pedido|cade meu pedido|"
+    "onde esta meu pedido|quanto tempo falta|como esta meu pedido",
+    "reorder": "repetir|repetir pedido|repetir el pedido|lo mismo|lo de siempre|otra vez|"
+    "pedir de nuevo|lo mismo que la ultima vez|o mesmo|o de sempre|de novo|pedir de novo|"
+    "repetir o pedido|o mesmo da ultima vez",
+    "help": "ayuda|ayudame|como funciona|como pido|que puedo hacer|ajuda|me ajuda|"
+    "como faco para pedir|o que posso fazer",
+    "agent": "agente|humano|persona|una persona|hablar con alguien|hablar con una persona|"
+    "hablar con un humano|asesor|atendente|pessoa|uma pessoa|falar com alguem|"
+    "falar com uma pessoa|falar com atendente|falar com um atendente|atendimento",
+    "delivery": "domicilio|a domicilio|envio|envío|con envio|que me lo traigan|para entregar|"
+    "entrega|entrega a domicilio|entrega em casa|para entrega|tele entrega|delivery por favor",
+    "pickup": "recoger|para recoger|paso a recoger|lo recojo|voy a recoger|retirar|retirada|"
+    "retiro|para retirar|vou buscar|vou retirar|retirar no local|retirada no local|buscar",
+    "same_address": "misma direccion|la misma direccion|la misma|a la misma direccion|"
+    "mesmo endereco|o mesmo endereco|mesmo lugar|no mesmo endereco",
+    "thanks": "gracias|muchas gracias|mil gracias|ok gracias|vale gracias|obrigado|obrigada|"
+    "muito obrigado|muito obrigada|valeu|brigado|ok obrigado",
+}
 
 # Whole-message synonyms; see docs/conversation.md for the list customers are told about.
 _SYNONYMS: Final = _table(
@@ -110,7 +172,7 @@ _SYNONYMS: Final = _table(
         "agent": "agent|human|person|staff|operator|real person|a human|a person|talk to a human|"
         "talk to someone|talk to a person|speak to someone|speak to a human|speak to a person|"
         "representative|support|customer service|customer support|manager|talk to agent|"
-        "live agent|live chat|call me|humano|persona",
+        "live agent|live chat|call me",
         "stop": "stop|stopall|stop all|unsubscribe|opt out|optout|stop messages|stop messaging me|"
         "dont message me|do not message me",
         "start": "start|unstop|subscribe|opt in|optin|resume|resubscribe",
@@ -123,18 +185,26 @@ _SYNONYMS: Final = _table(
         "same as before|last address|my address|the same|same one|saved address",
         "thanks": "thanks|thank you|thx|ty|thank u|cheers|gracias|merci|danke|obrigado|great|"
         "awesome|cool|nice|great thanks|ok thanks|ok thank you|thanks a lot",
-    }
+    },
+    _SYNONYMS_ES_PT,
 )
 
 _REMOVE = re.compile(
-    r"^(?:please\s+)?(?:remove|delete|del|rm|drop|take out|take off|minus|cancel)\s+(?:the\s+)?(.+)$"
+    r"^(?:please\s+)?(?:remove|delete|del|rm|drop|take out|take off|minus|cancel|"
+    r"quitar|quita|quitame|quitale|borrar|borra|eliminar|elimina|saca|sacar|"
+    r"tirar|tira|remover|apagar|apaga|excluir|exclui|"
+    # "ya no quiero la coca", "não quero mais a coca": a line taken out, never one more
+    r"(?:ya\s+)?no\s+quiero(?:\s+mas)?|(?:ja\s+)?nao\s+quero(?:\s+mais)?)\s+"
+    r"(?:the\s+|el\s+|la\s+|los\s+|las\s+|o\s+|a\s+|os\s+|as\s+)?(.+)$"
 )
 # The quantity is captured whatever its size, sign or shape ("to 1000000", "to -1", "to 2.5",
 # "to 1e2", "to 1,000"): adding.change answers one it cannot use with the range instead of
 # misreading the message.
 _QUANTITY = rf"(-?(?:{NUMERAL}|[0-9]+(?:\.[0-9]+)?))"
 _CHANGE = re.compile(
-    r"^(?:please\s+)?(?:change|set|make|update|edit)\s+(?:the\s+)?(.+?)\s+(?:to|into|x|=|qty|quantity)?\s*"
+    r"^(?:please\s+)?(?:change|set|make|update|edit|cambiar|cambia|cambiale|"
+    r"mudar|muda|alterar|altera|trocar|troca)\s+"
+    r"(?:the\s+|el\s+|la\s+|o\s+|a\s+)?(.+?)\s+(?:to|into|x|=|qty|quantity|a|por|para|pra)?\s*"
     + _QUANTITY
     + "$"
 )
@@ -143,22 +213,42 @@ _CHANGE_TAIL = re.compile(
 )
 _INFO = re.compile(
     r"^(?:info|details|detail|about|describe|tell me about|what is|whats|what is in|whats in|"
-    r"what comes on|whats on|ingredients of|ingredients in|more about|show)\s+(?:the\s+|a\s+)?(.+)$"
+    r"what comes on|whats on|ingredients of|ingredients in|more about|show|"
+    r"informacion de|informacion sobre|que lleva|que tiene|ingredientes de|"
+    r"informacao sobre|o que vem|o que tem|ingredientes)\s+"
+    r"(?:the\s+|a\s+|la\s+|el\s+|de\s+la\s+|del\s+|na\s+|no\s+|da\s+|do\s+)?(.+)$"
 )
-_MENU_OF = re.compile(r"^(?:menu|show me|see|list|show|view)\s+(?:the\s+|your\s+|of\s+)?(.+)$")
+_MENU_OF = re.compile(
+    r"^(?:menu|show me|see|list|show|view|ver|muestrame|mostrar|mostra|me mostra)\s+"
+    r"(?:the\s+|your\s+|of\s+|los\s+|las\s+|el\s+|la\s+|de\s+|os\s+|as\s+)?(.+)$"
+)
 _NUMBER = re.compile(r"^#?\s*(\d{1,4})$")
 # "note: ring the bell twice", read from the raw text so the note keeps its punctuation.
-_NOTE = re.compile(r"^\s*(?:note|notes|instructions?|comment|delivery note)\s*[:\-]\s*(.+)$", re.I | re.S)
-_ORDER_REF = re.compile(r"^(status|cancel|track)\s+(?:order\s+)?#?\s*(\d{3,9})$")
+_NOTE = re.compile(
+    r"^\s*(?:note|notes|instructions?|comment|delivery note|nota|notas|observaci[oó]n|"
+    r"observa[cç][aã]o|obs)\s*[:\-]\s*(.+)$",
+    re.I | re.S,
+)
+_ORDER_REF = re.compile(
+    r"^(status|cancel|track|estado|cancelar|cancela)\s+(?:order\s+|pedido\s+|del pedido\s+|do pedido\s+)?"
+    r"#?\s*(\d{3,9})$"
+)
+_STATUS_WORDS = frozenset({"status", "track", "estado"})
 
 
 # Politeness around a command: "i want to talk to a human please" is "talk to a human".
 _LEAD = re.compile(
     r"^(?:(?:hi|hello|hey|ok|okay|so|um|uh|well|and|also|now|then|please|pls|plz|kindly|"
     r"i want to|i wanna|i would like to|id like to|i need to|i need|can i|could i|can you|"
-    r"could you|would you|let me|lets|i want|just)\s+)+"
+    r"could you|would you|let me|lets|i want|just|"
+    r"hola|oye|vale|bueno|entonces|y|por favor|porfa|quiero|quisiera|me gustaria|puedo|"
+    r"podrias|puedes|necesito|solo|oi|ola|entao|tipo|quero|queria|gostaria de|posso|pode|"
+    r"preciso|so)\s+)+"
 )
-_TRAIL = re.compile(r"(?:\s+(?:please|pls|plz|now|thanks|thank you|thx|asap|again))+$")
+_TRAIL = re.compile(
+    r"(?:\s+(?:please|pls|plz|now|thanks|thank you|thx|asap|again|por favor|porfa|gracias|"
+    r"ya|ahora|obrigado|obrigada|pfv|agora|valeu))+$"
+)
 # "speak to someone", "a real human", "customer service": wanting a person, however phrased.
 _AGENT_WORDS = re.compile(
     r"\b(?:human|agent|operator|representative|real person|customer service|"
@@ -182,7 +272,7 @@ def classify(text: str) -> Command:
     `Command("empty")` for a message with no letters or digits at all (only emoji, say).
     """
     raw = text.strip()
-    key = normalize(raw)
+    key = fold(normalize(raw))
     if not key:
         if "?" in raw:
             return Command("help")
@@ -204,7 +294,7 @@ def classify(text: str) -> Command:
         return Command("number", number=int(match.group(1)))
     match = _ORDER_REF.match(key)
     if match:
-        verb: Kind = "status" if match.group(1) in ("status", "track") else "cancel"
+        verb: Kind = "status" if match.group(1) in _STATUS_WORDS else "cancel"
         return Command(verb, number=int(match.group(2)))
     match = _CHANGE.match(key)
     if match:

@@ -21,15 +21,18 @@ from __future__ import annotations
 from typing import Any
 
 from services.orders.conversation import adding, answers, checkout, placed_orders, texts
+from services.orders.conversation.cart import describe as describe_line
 from services.orders.conversation.cart import render_cart, room
 from services.orders.conversation.texts import CHECKOUT_HINT, echo
 from services.orders.conversation.turn import Turn
+from services.orders.language import Speaker
+from services.orders.language import mark as _
 from services.orders.menu.catalog import MAX_QUANTITY, ChosenOption, Menu
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 from services.orders.storage.carts import CartLine
 from services.orders.understanding.acts import Act, Target, normalise, order_of, read_acts
-from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult
+from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult, english_reading
 from services.orders.understanding.phrases import phrases_for
 
 __all__ = ["answer_choice", "ask_to_clear", "cancel", "drop_pending", "resolve", "respond"]
@@ -39,6 +42,7 @@ __all__ = ["answer_choice", "ask_to_clear", "cancel", "drop_pending", "resolve",
 _TALK_ORDER = ("cancel", "unsure", "never_mind", "done", "ack")
 _EDITS = frozenset({"set_quantity", "adjust", "change", "replace", "restate", "remove"})
 _SMALL_TALK = frozenset(_TALK_ORDER)
+_REPLY_NUMBER = _("Reply with the number, or *never mind*.")
 
 
 class _Ask(Exception):
@@ -58,9 +62,10 @@ async def respond(turn: Turn, *, pending: bool = False) -> str | None:
     """The reply to the message's acts, or None when it has none (see the module docstring).
     `pending` says the bot had asked something (a choice, a question, a checkout step) that
     this message leaves unanswered: "never mind" then drops it."""
-    menu = turn.store.menu
+    # Spanish and Portuguese are read through their English words (understanding/lexicons.py)
+    menu, text = english_reading(turn.store.menu, turn.inbound.text)
     phrases = phrases_for(language_of(turn))
-    acts = read_acts(menu, turn.inbound.text, phrases)
+    acts = read_acts(menu, text, phrases)
     if not acts:
         return await _guard(turn, phrases)
     if all(act.kind in _SMALL_TALK for act in acts):
@@ -115,7 +120,8 @@ async def _guard(turn: Turn, phrases: Any) -> str | None:
     """A message no rule read, that names something already in the cart and has a word of
     change in it ("the coke, can it be a diet instead?"): rather than add what it names, ask.
     None lets the order parser read it as always."""
-    key = normalise(turn.inbound.text)
+    s = turn.speaker
+    key = normalise(english_reading(turn.store.menu, turn.inbound.text)[1])
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if not lines:
         return None
@@ -135,25 +141,32 @@ async def _guard(turn: Turn, phrases: Any) -> str | None:
         if item is None:
             continue
         try:
-            fields = adding.build_line(menu, item, line.options, line.excluded, list(line.notes))
+            fields = adding.build_line(menu, item, line.options, line.excluded, list(line.notes), s)
         except adding.LineProblem:
             continue
         add = {"fields": fields, "quantity": line.quantity}
-        options.append(
-            {"label": f"Add {line.quantity} x {adding.describe(fields)}", "op": {"op": "add", "add": [add]}}
-        )
+        label = s._("Add {line}", line=f"{line.quantity} x {adding.describe(fields, s)}")
+        options.append({"label": label, "op": {"op": "add", "add": [add]}})
     turn.kind = "ask"
     turn.state["asked"] = True
     example = lines[-1].name.lower()
     text = (
-        "I want to get this right: should I add this, or change what's already in your cart? "
-        f"Tell me like *add 1 {example}*, *make the {example} 2*, *remove the {example}* "
-        f"or *swap the {example} for …*.\n\n" + render_cart(lines)
+        s._(
+            "I want to get this right: should I add this, or change what's already in your cart? "
+            "Tell me like *add 1 {example}*, *make the {example} 2*, *remove the {example}* "
+            "or *swap the {example} for …*.",
+            example=example,
+        )
+        + "\n\n"
+        + render_cart(lines, s)
     )
     if options:
-        turn.state["choice"] = {"prompt": "Add it?", "options": options}
+        turn.state["choice"] = {"prompt": s._("Add it?"), "options": options}
         listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
-        text += f"\n\nTo add it, reply {'*yes*' if len(options) == 1 else 'with the number'}:\n{listed}"
+        if len(options) == 1:
+            text += "\n\n" + s._("To add it, reply *yes*:") + f"\n{listed}"
+        else:
+            text += "\n\n" + s._("To add it, reply with the number:") + f"\n{listed}"
     await turn.save_state()
     return text
 
@@ -182,28 +195,32 @@ async def _homonym(turn: Turn, parsed: ParseResult, lines: list[CartLine], key: 
     ))  # fmt: skip
     if not mods.options:
         return None
+    s = turn.speaker
     takers = [cart_line for cart_line in lines if cart_line.item_code != item.code]
     choices = []
     for cart_line in takers:
-        fields = adding.modified_fields(menu, cart_line, mods, [])
+        fields = adding.modified_fields(menu, cart_line, mods, [], s)
         if fields is not None:
             choices.append(
-                {"label": f"{option_word(mods)} on the {cart_line.name}",
+                {"label": s._("{option} on the {item}", option=option_word(mods), item=cart_line.name),
                  "op": {"op": "change", "line": cart_line.id, "fields": fields}}
             )  # fmt: skip
     if not choices:
         return None
     try:
-        fields = adding.build_line(menu, item, (), (), [])
+        fields = adding.build_line(menu, item, (), (), [], s)
     except adding.LineProblem:
         return None
     add = {"fields": fields, "quantity": 1}
-    choices.insert(0, {"label": f"Add 1 x {item.name}", "op": {"op": "add", "add": [add]}})
-    turn.state["choice"] = {"prompt": "Which do you mean?", "options": choices}
+    choices.insert(
+        0, {"label": s._("Add {line}", line=f"1 x {item.name}"), "op": {"op": "add", "add": [add]}}
+    )
+    prompt = s._("Which do you mean?")
+    turn.state["choice"] = {"prompt": prompt, "options": choices}
     turn.kind = "ask"
     await turn.save_state()
     listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(choices, 1))
-    return f"Which do you mean?\n{listed}\nReply with the number."
+    return f"{prompt}\n{listed}\n" + s._("Reply with the number.")
 
 
 def option_word(mods: Modifiers) -> str:
@@ -224,41 +241,48 @@ async def _changed(turn: Turn, said: list[str], touched: list[int], extra: list[
     if turn.kind == "reply":
         turn.kind = "changed"
     # one message: the cart gets the room the other parts leave (conversation.cart.room)
-    cart = render_cart(lines, room(*said, *extra, CHECKOUT_HINT)) + ("\n\n" + CHECKOUT_HINT if lines else "")
+    hint = turn.speaker._(CHECKOUT_HINT)
+    cart = render_cart(lines, turn.speaker, room(*said, *extra, hint)) + ("\n\n" + hint if lines else "")
     return "\n\n".join([*said, cart, *extra])
 
 
 async def _small_talk(turn: Turn, act: Act, pending: bool) -> str:
+    s = turn.speaker
+    hint = s._(texts.ORDER_HINT)
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if act.kind == "cancel":
         return await cancel(turn, lines)
     if act.kind == "unsure":
         turn.kind = "ask"
         if not lines:
-            return "There's nothing in your cart to change yet. " + texts.ORDER_HINT
+            return s._("There's nothing in your cart to change yet.") + " " + hint
         return (
-            "What would you like to change? For example *remove 2*, *make the coke large*, "
-            "*2 margherita not 3* or *swap the coke for a sprite*.\n\n" + render_cart(lines)
+            s._(
+                "What would you like to change? For example *remove 2*, *make the coke large*, "
+                "*2 margherita not 3* or *swap the coke for a sprite*."
+            )
+            + "\n\n"
+            + render_cart(lines, s)
         )
     if act.kind == "never_mind":
         if pending or drop_pending(turn):
             drop_pending(turn)
             await turn.save_state()
             turn.kind = "dropped"
-            tail = "Your cart is as it was." if lines else texts.ORDER_HINT
-            return f"OK, forget that. 👍 {tail}"
+            tail = s._("Your cart is as it was.") if lines else hint
+            return s._("OK, forget that. 👍") + " " + tail
         turn.kind = "ack"
-        return "No problem! 👍 " + ("Send *checkout* when you're ready." if lines else texts.ORDER_HINT)
+        return s._("No problem! 👍") + " " + (s._("Send *checkout* when you're ready.") if lines else hint)
     if act.kind == "done":
         if lines:
             turn.kind = "offer-checkout"
             return await checkout.start(turn)
         turn.kind = "ack"
-        return "Your cart is empty, so there's nothing to order yet. " + texts.ORDER_HINT
+        return s._("Your cart is empty, so there's nothing to order yet.") + " " + hint
     turn.kind = "ack"
     if lines:
-        return "👍 Send *checkout* when you're ready, or tell me what else you'd like."
-    return "👍 " + texts.ORDER_HINT
+        return s._("👍 Send *checkout* when you're ready, or tell me what else you'd like.")
+    return "👍 " + hint
 
 
 def drop_pending(turn: Turn) -> bool:
@@ -323,25 +347,34 @@ def _one(
     for line in pool:
         op = make(line)
         if op is not None:
-            options.append({"label": line.describe(), "op": op})
+            options.append({"label": describe_line(line, turn.speaker), "op": op})
     if len(options) == 1:
         return [line for line in pool if make(line) is not None]
     if not options:
         return []
     turn.state["choice"] = {"prompt": label, "options": options}
     listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
-    raise _Ask(f"{label}\n{listed}\nReply with the number, or *never mind*.")
+    raise _Ask(f"{label}\n{listed}\n{turn.speaker._(_REPLY_NUMBER)}")
 
 
-def _not_found(target: Target, lines: list[CartLine]) -> list[str]:
+def _not_found(target: Target, lines: list[CartLine], s: Speaker) -> list[str]:
     if not lines:
-        return ["Your cart is empty, so there's nothing to change. " + texts.ORDER_HINT]
+        return [s._("Your cart is empty, so there's nothing to change.") + " " + s._(texts.ORDER_HINT)]
     if target.number is not None:
         return [
-            f"There's no item {target.number} in your cart; "
-            f"it has {len(lines)} line{'s' if len(lines) != 1 else ''}."
+            s.n_(
+                "There's no item {number} in your cart; it has {n} line.",
+                "There's no item {number} in your cart; it has {n} lines.",
+                len(lines),
+                number=target.number,
+            )
         ]
-    return [f"I couldn't find \"{echo(target.said)}\" in your cart, so I didn't change anything."]
+    return [
+        s._(
+            "I couldn't find \"{phrase}\" in your cart, so I didn't change anything.",
+            phrase=echo(target.said),
+        )
+    ]
 
 
 # -- applying acts ------------------------------------------------------------------------
@@ -380,26 +413,24 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
 async def cancel(turn: Turn, lines: list[CartLine]) -> str:
     """ "cancel", "start over", "cancel everything": the customer's open order when the kitchen
     has not started it; with only a cart, ask before emptying it; with both, ask which."""
+    s = turn.speaker
     order = await placed_orders.latest_order(turn, active_only=True)
     cancellable = order is not None and order["status"] in lifecycle.CUSTOMER_CANCELLABLE
     if lines and cancellable:
         assert order is not None
+        prompt = s._("What should I cancel?")
+        first = s._("Order #{number}", number=order["number"])
+        second = s._("Empty my cart (the order stays)")
         turn.state["choice"] = {
-            "prompt": "What should I cancel?",
+            "prompt": prompt,
             "options": [
-                {
-                    "label": f"Order #{order['number']}",
-                    "op": {"op": "cancel_order", "number": int(order["number"])},
-                },
-                {"label": "Empty my cart (the order stays)", "op": {"op": "clear"}},
+                {"label": first, "op": {"op": "cancel_order", "number": int(order["number"])}},
+                {"label": second, "op": {"op": "clear"}},
             ],
         }
         await turn.save_state()
         turn.kind = "ask"
-        return (
-            f"What should I cancel?\n1. Order #{order['number']}\n2. Empty my cart (the order stays)\n"
-            "Reply with the number, or *never mind*."
-        )
+        return f"{prompt}\n1. {first}\n2. {second}\n{s._(_REPLY_NUMBER)}"
     if lines:
         return await ask_to_clear(turn)
     turn.kind = "order-cancelled"
@@ -425,18 +456,27 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
         def op(
             line: CartLine, mods: Modifiers = mods, new: OrderLine = new, explicit: bool = explicit
         ) -> dict[str, Any] | None:
-            fields = adding.modified_fields(menu, line, mods, []) if (mods.options or mods.excluded) else None
+            fields = (
+                adding.modified_fields(menu, line, mods, [], turn.speaker)
+                if (mods.options or mods.excluded)
+                else None
+            )
             quantity = new.quantity if explicit or new.quantity != line.quantity else line.quantity
             if fields is None and quantity == line.quantity:
                 return None
             return {"op": "restate", "line": line.id, "fields": fields, "quantity": quantity}
 
         target = Target(new.text or new.item, items=(new.item,))
-        chosen = _one(turn, Act("restate", target=target), same, op, f"Which {same[0].name} do you mean?")
+        which = turn.speaker._("Which {item} do you mean?", item=same[0].name)
+        chosen = _one(turn, Act("restate", target=target), same, op, which)
         for line in chosen:
             built = op(line)
             if built is None:
-                out.append(f"{line.describe()} is already in your cart. 👍")
+                out.append(
+                    turn.speaker._(
+                        "{line} is already in your cart. 👍", line=describe_line(line, turn.speaker)
+                    )
+                )
                 continue
             out.append(await _run(turn, built, touched))
     if rest.ambiguous or rest.unmatched:
@@ -459,10 +499,11 @@ async def _set_quantity(
     turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], touched: list[int]
 ) -> list[str]:
     assert act.target is not None
+    s = turn.speaker
     if not pool:
         if act.new is not None:
             return await _add_instead(turn, act.new, touched)
-        return _not_found(act.target, lines)
+        return _not_found(act.target, lines, s)
     if act.previous is not None and len(pool) > 1:
         pool = [line for line in pool if line.quantity == act.previous] or pool
     quantity = act.quantity
@@ -470,32 +511,26 @@ async def _set_quantity(
         # "pepperoni x2" with 2 already there: 2 in all, or 2 more? Asked, never guessed.
         line = pool[0]
         more = min(line.quantity + quantity, MAX_QUANTITY)
+        prompt = s._("You have {quantity} x {item}. Do you want:", quantity=line.quantity, item=line.name)
+        in_all = s._("{quantity} in all", quantity=quantity)
+        plus = s._("{quantity} more ({total} in all)", quantity=quantity, total=more)
         turn.state["choice"] = {
-            "prompt": f"You have {line.quantity} x {line.name}. Do you want:",
+            "prompt": prompt,
             "options": [
-                {
-                    "label": f"{quantity} in all",
-                    "op": {"op": "quantity", "line": line.id, "quantity": quantity},
-                },
-                {
-                    "label": f"{quantity} more ({more} in all)",
-                    "op": {"op": "quantity", "line": line.id, "quantity": more},
-                },
+                {"label": in_all, "op": {"op": "quantity", "line": line.id, "quantity": quantity}},
+                {"label": plus, "op": {"op": "quantity", "line": line.id, "quantity": more}},
             ],
         }
-        raise _Ask(
-            f"You have {line.quantity} x {line.name}. Do you want:\n1. {quantity} in all\n"
-            f"2. {quantity} more ({more} in all)\nReply with the number."
-        )
-    problem = adding.quantity_problem(act.subject if quantity is None else str(quantity), allow_zero=True)
+        raise _Ask(f"{prompt}\n1. {in_all}\n2. {plus}\n" + s._("Reply with the number."))
+    problem = adding.quantity_problem(act.subject if quantity is None else str(quantity), s, allow_zero=True)
     if problem is not None or quantity is None:
-        return [f"{problem} For example *change 1 to 2*."]
+        return [f"{problem} " + s._("For example *change 1 to 2*.")]
     chosen = _one(
         turn,
         act,
         pool,
         lambda line: {"op": "quantity", "line": line.id, "quantity": quantity},
-        f"Which line should be {quantity}?",
+        s._("Which line should be {quantity}?", quantity=quantity),
         plural_ok=act.target.each,
     )
     return [
@@ -509,20 +544,30 @@ async def _adjust(
 ) -> list[str]:
     assert act.target is not None and act.quantity is not None
     delta = act.quantity
+    s = turn.speaker
     if not pool:
         if act.new is not None:
             return await _add_instead(turn, act.new, touched)
-        return _not_found(act.target, lines)
+        return _not_found(act.target, lines, s)
 
     def op(line: CartLine) -> dict[str, Any]:
         return {"op": "quantity", "line": line.id, "quantity": max(0, line.quantity + delta)}
 
-    label = "Which line should I add one more of?" if delta > 0 else "Which line should have one less?"
+    label = (
+        s._("Which line should I add one more of?") if delta > 0 else s._("Which line should have one less?")
+    )
     chosen = _one(turn, act, pool, op, label)
     out = []
     for line in chosen:
         if line.quantity + delta > MAX_QUANTITY:
-            out.append(f"{MAX_QUANTITY} is the most for one line, so {line.name} stays at {line.quantity}.")
+            out.append(
+                s._(
+                    "{most} is the most for one line, so {item} stays at {quantity}.",
+                    most=MAX_QUANTITY,
+                    item=line.name,
+                    quantity=line.quantity,
+                )
+            )
             continue
         out.append(await _run(turn, op(line), touched))
     return out
@@ -533,10 +578,11 @@ async def _remove(
 ) -> list[str] | None:
     assert act.target is not None
     menu = turn.store.menu
+    s = turn.speaker
     if not pool:
         if act.modifiers is not None:
             return None  # "no pepperoni" and no Pepperoni in the cart: an option left out
-        return _not_found(act.target, lines)
+        return _not_found(act.target, lines, s)
     units = act.quantity
 
     def op(line: CartLine) -> dict[str, Any]:
@@ -549,22 +595,25 @@ async def _remove(
         # only lines that have it: chosen, or in the dish as it comes ("no pepperoni" with a
         # Veggie in the cart can only mean the Pepperoni pizza)
         talked = [line for line in lines if line not in pool and _has_ingredient(menu, line, act.modifiers)]
-        options = [{"label": f"Remove {line.describe()}", "op": op(line)} for line in pool]
+        options = [
+            {"label": s._("Remove {line}", line=describe_line(line, s)), "op": op(line)} for line in pool
+        ]
+        said = echo(act.target.said)
         for line in talked:
-            fields = adding.modified_fields(menu, line, act.modifiers, [])
+            fields = adding.modified_fields(menu, line, act.modifiers, [], s)
             if fields is not None:
                 options.append(
-                    {"label": f"Keep it, but make it {line.name} (no {echo(act.target.said)})",
+                    {"label": s._("Keep it, but make it {item} (no {option})", item=line.name, option=said),
                      "op": {"op": "change", "line": line.id, "fields": fields}}
                 )  # fmt: skip
         if len(options) > 1:
             turn.state["choice"] = {
-                "prompt": f'What did you mean by "no {echo(act.target.said)}"?',
+                "prompt": s._('What did you mean by "no {option}"?', option=said),
                 "options": options,
             }
             listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
-            raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\nReply with the number, or *never mind*.")
-    chosen = _one(turn, act, pool, op, "Which one should I remove?", plural_ok=True)
+            raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\n{s._(_REPLY_NUMBER)}")
+    chosen = _one(turn, act, pool, op, s._("Which one should I remove?"), plural_ok=True)
     return [await _run(turn, op(line), touched) for line in chosen]
 
 
@@ -601,7 +650,7 @@ def _explicit_quantity(line: OrderLine) -> bool:
     }
 
 
-def _replacement(menu: Menu, old: CartLine, new: ParseResult) -> list[dict[str, Any]] | None:
+def _replacement(menu: Menu, old: CartLine, new: ParseResult, s: Speaker) -> list[dict[str, Any]] | None:
     """The lines that replace `old`: each `{"fields", "quantity"}`; None when the new words
     need a question first (an ambiguous item) or name nothing that can be added."""
     if new.ambiguous or not new.lines:
@@ -621,7 +670,7 @@ def _replacement(menu: Menu, old: CartLine, new: ParseResult) -> list[dict[str, 
             if group.code not in said_groups:
                 options.append(ChosenOption(group.code, str(kept["option"]), None))
         try:
-            fields = adding.build_line(menu, item, tuple(options), line.excluded, list(line.notes))
+            fields = adding.build_line(menu, item, tuple(options), line.excluded, list(line.notes), s)
         except adding.LineProblem:
             return None
         quantity = line.quantity if (_explicit_quantity(line) or len(new.lines) > 1) else old.quantity
@@ -634,6 +683,7 @@ async def _replace(
 ) -> list[str] | None:
     assert act.target is not None
     menu = turn.store.menu
+    s = turn.speaker
     if act.new is None:
         # "change them to diet": the words complete each line's name ("diet coke")
         completed = [
@@ -648,7 +698,7 @@ async def _replace(
         return [
             await _run(turn, {"op": "replace", "line": line.id, "add": add}, touched)
             for line, parsed in completed
-            if (add := _replacement(menu, line, parsed))
+            if (add := _replacement(menu, line, parsed, s))
         ]
     new = act.new
     if act.target.pointer and not act.target.items and act.target.number is None and new.lines:
@@ -666,14 +716,17 @@ async def _replace(
             ]
         pool = same
     if not pool:
-        return _not_found(act.target, lines) if act.target.items or act.target.number else None
+        return _not_found(act.target, lines, s) if act.target.items or act.target.number else None
     if new.ambiguous and not new.lines:
         amb = new.ambiguous[0]
         old = pool[0] if len(pool) == 1 else None
         if old is None:
             raise _Ask(
-                f'Which line should I replace with "{echo(amb.phrase)}", and with which one? '
-                "For example *replace 2 with a veggie*."
+                s._(
+                    'Which line should I replace with "{phrase}", and with which one? '
+                    "For example *replace 2 with a veggie*.",
+                    phrase=echo(amb.phrase),
+                )
             )
         options = []
         for code in amb.candidates:
@@ -681,24 +734,26 @@ async def _replace(
                 menu,
                 old,
                 ParseResult(lines=(OrderLine(code, amb.quantity, amb.options, amb.excluded, amb.notes),)),
+                s,
             )
             if fields_list:
                 options.append(
                     {
-                        "label": f"{adding.describe(fields_list[0]['fields'])}",
+                        "label": adding.describe(fields_list[0]["fields"], s),
                         "op": {"op": "replace", "line": old.id, "add": fields_list},
                     }
                 )
         if not options:
             return None
-        turn.state["choice"] = {"prompt": f"What should replace {old.name}?", "options": options}
+        prompt = s._("What should replace {item}?", item=old.name)
+        turn.state["choice"] = {"prompt": prompt, "options": options}
         listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
-        raise _Ask(f"What should replace {old.name}?\n{listed}\nReply with the number, or *never mind*.")
+        raise _Ask(f"{prompt}\n{listed}\n{s._(_REPLY_NUMBER)}")
 
     units = act.quantity or act.target.count
 
     def op(line: CartLine) -> dict[str, Any] | None:
-        add = _replacement(menu, line, new)
+        add = _replacement(menu, line, new, s)
         if not add:
             return None
         if units and units < line.quantity:
@@ -710,7 +765,7 @@ async def _replace(
             return {"op": "replace_units", "line": line.id, "units": units, "add": add}
         return {"op": "replace", "line": line.id, "add": add}
 
-    chosen = _one(turn, act, pool, op, "Which one should I replace?", plural_ok=not units)
+    chosen = _one(turn, act, pool, op, s._("Which one should I replace?"), plural_ok=not units)
     out = []
     for line in chosen:
         built = op(line)
@@ -725,14 +780,15 @@ async def _change(
 ) -> list[str] | None:
     assert act.target is not None and act.modifiers is not None
     menu = turn.store.menu
+    s = turn.speaker
     if not pool:
-        return _not_found(act.target, lines)
+        return _not_found(act.target, lines, s)
     units = act.quantity or act.target.count
     mods = act.modifiers
     remarks: list[str] = []
 
     def op(line: CartLine) -> dict[str, Any] | None:
-        fields = adding.modified_fields(menu, line, mods, [])
+        fields = adding.modified_fields(menu, line, mods, [], s)
         if fields is None:
             return None
         if units and units < line.quantity:
@@ -750,22 +806,30 @@ async def _change(
     ):
         # "make it large" after "a coke and a water": which one is "it"? Ask, change nothing.
         turn.kind = "ask"
-        names = " or the ".join(line.name for line in pool)
-        example = f"make the {pool[0].name.lower()} {_said(mods)}"
-        raise _Ask(f"Which one do you mean: the {names}? For example *{example}*.")
+        names = s.list([line.name for line in pool], style="or")
+        raise _Ask(
+            s._(
+                "Which one do you mean: {names}? For example *make the {item} {change}*.",
+                names=names,
+                item=pool[0].name.lower(),
+                change=_said(mods, s),
+            )
+        )
     if target.pointer and target.count and not target.plural and sum(line.quantity for line in pool) > 1:
         turn.kind = "ask"
-        raise _Ask(
-            f"Which one should be {_said(mods)}? Name it, "
-            f"e.g. *make the {pool[0].name.lower()} {_said(mods)}*, "
-            "or use its number in the cart.\n\n" + render_cart(lines)
+        ask = s._(
+            "Which one should be {change}? Name it, e.g. *make the {item} {change}*, "
+            "or use its number in the cart.",
+            change=_said(mods, s),
+            item=pool[0].name.lower(),
         )
+        raise _Ask(ask + "\n\n" + render_cart(lines, s))
     able = [line for line in pool if op(line) is not None]
     if not able:
         for line in pool[:1]:
-            adding.modified_fields(menu, line, mods, remarks)
-        return remarks or [f"{pool[0].describe()} already has that."]
-    chosen = _one(turn, act, able, op, "Which one should I change?", plural_ok=not units)
+            adding.modified_fields(menu, line, mods, remarks, s)
+        return remarks or [s._("{line} already has that.", line=describe_line(pool[0], s))]
+    chosen = _one(turn, act, able, op, s._("Which one should I change?"), plural_ok=not units)
     out = []
     for line in chosen:
         built = op(line)
@@ -774,9 +838,9 @@ async def _change(
     return out
 
 
-def _said(mods: Modifiers) -> str:
+def _said(mods: Modifiers, s: Speaker) -> str:
     """The words of `mods` as the customer said them (for an example in a question)."""
-    return mods.text or "that"
+    return mods.text or s._("that")
 
 
 # -- operations: what a choice stands for, applied now or when the customer answers ---------
@@ -784,70 +848,87 @@ def _said(mods: Modifiers) -> str:
 
 async def _run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
     """Apply one concrete operation on the cart; returns the sentence saying what it did."""
+    s = turn.speaker
     lines = {line.id: line for line in await carts.load_cart(turn.conn, turn.customer_id)}
     kind = op["op"]
     if kind == "clear":
         await carts.clear_cart(turn.conn, turn.customer_id)
-        return "🗑️ Your cart is empty now."
+        return s._("🗑️ Your cart is empty now.")
     if kind == "cancel_order":
         turn.kind = "order-cancelled"
         return await placed_orders.cancel(turn, int(op["number"]))
     if kind == "add":
         remarks: list[str] = []
         said = [
-            s
+            x
             for add in op["add"]
-            if (s := await adding.add_line(turn, add["fields"], int(add["quantity"]), remarks, touched))
+            if (x := await adding.add_line(turn, add["fields"], int(add["quantity"]), remarks, touched))
         ]
-        return " ".join(([f"✅ Added {', '.join(said)}."] if said else []) + remarks)
+        return " ".join(([s._("✅ Added {lines}.", lines=", ".join(said))] if said else []) + remarks)
     line = lines.get(int(op["line"]))
     if line is None:
-        return "That line isn't in your cart any more."
+        return s._("That line isn't in your cart any more.")
     if kind == "quantity":
         quantity = int(op["quantity"])
         most = turn.store.menu.store.cart.max_items
         items = sum(other.quantity for other in lines.values()) - line.quantity + quantity
         if quantity > line.quantity and items > most:
-            return (
-                f"Your cart can hold {most} items in all, and with {quantity} x {line.name} it would "
-                f"have {items}, so I left it at {line.quantity}."
+            return s._(
+                "Your cart can hold {most} items in all, and with {quantity} x {item} it would "
+                "have {items}, so I left it at {kept}.",
+                most=most,
+                quantity=quantity,
+                item=line.name,
+                items=items,
+                kept=line.quantity,
             )
         if quantity <= 0:
             await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
-            return f"🗑️ Removed {line.name}."
+            return s._("🗑️ Removed {item}.", item=line.name)
         await carts.set_quantity(turn.conn, turn.customer_id, line.id, quantity, turn.now)
         touched.append(line.id)
-        return f"✏️ Changed {line.name} to {quantity}."
+        return s._("✏️ Changed {item} to {quantity}.", item=line.name, quantity=quantity)
     if kind == "remove":
         await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
-        return f"🗑️ Removed {line.quantity} x {line.name}."
+        return s._("🗑️ Removed {quantity} x {item}.", quantity=line.quantity, item=line.name)
     if kind == "replace_units":
         units = int(op["units"])
         await carts.set_quantity(turn.conn, turn.customer_id, line.id, line.quantity - units, turn.now)
         touched.append(line.id)
         remarks = []
         said = [
-            s
+            x
             for add in op["add"]
-            if (s := await adding.add_line(turn, add["fields"], int(add["quantity"]), remarks, touched))
+            if (x := await adding.add_line(turn, add["fields"], int(add["quantity"]), remarks, touched))
         ]
-        return " ".join(
-            [f"🔄 Changed {units} of your {line.quantity} x {line.name} to {', '.join(said)}.", *remarks]
+        changed = s._(
+            "🔄 Changed {units} of your {quantity} x {item} to {new}.",
+            units=units,
+            quantity=line.quantity,
+            item=line.name,
+            new=", ".join(said),
         )
+        return " ".join([changed, *remarks])
     if kind == "replace":
         await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
         remarks = []
         said = [
-            s
+            x
             for add in op["add"]
-            if (s := await adding.add_line(turn, add["fields"], int(add["quantity"]), remarks, touched))
+            if (x := await adding.add_line(turn, add["fields"], int(add["quantity"]), remarks, touched))
         ]
-        return " ".join([f"🔄 Replaced {line.quantity} x {line.name} with {', '.join(said)}.", *remarks])
+        replaced = s._(
+            "🔄 Replaced {quantity} x {item} with {new}.",
+            quantity=line.quantity,
+            item=line.name,
+            new=", ".join(said),
+        )
+        return " ".join([replaced, *remarks])
     fields: dict[str, Any] | None = op.get("fields")
     if kind == "change" and fields is not None:
         await adding.update_fields(turn, line.id, fields)
         touched.append(line.id)
-        return f"✏️ Updated {line.quantity} x {adding.describe(fields)}."
+        return s._("✏️ Updated {line}.", line=f"{line.quantity} x {adding.describe(fields, s)}")
     if kind == "restate":
         if fields is not None:
             await adding.update_fields(turn, line.id, fields)
@@ -855,16 +936,20 @@ async def _run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
         if quantity != line.quantity:
             await carts.set_quantity(turn.conn, turn.customer_id, line.id, quantity, turn.now)
         touched.append(line.id)
-        shown = adding.describe(fields) if fields is not None else line.name
-        return f"✏️ Changed to {quantity} x {shown}."
+        shown = adding.describe(fields, s) if fields is not None else line.name
+        return s._("✏️ Changed to {line}.", line=f"{quantity} x {shown}")
     if kind == "split" and fields is not None:
         units = int(op["units"])
         await carts.set_quantity(turn.conn, turn.customer_id, line.id, line.quantity - units, turn.now)
         remarks = []
         moved = await adding.add_line(turn, fields, units, remarks, touched)
-        return f"✏️ Made {moved or units} of your {line.quantity} x {line.name}." + (
-            " " + " ".join(remarks) if remarks else ""
+        made = s._(
+            "✏️ Made {moved} of your {quantity} x {item}.",
+            moved=moved or units,
+            quantity=line.quantity,
+            item=line.name,
         )
+        return made + (" " + " ".join(remarks) if remarks else "")
     raise ValueError(f"unknown cart operation {kind!r}")
 
 
@@ -881,7 +966,8 @@ async def answer_choice(turn: Turn, number: int | None, *, yes: bool = False, no
         await turn.save_state()
         turn.kind = "dropped"
         lines = await carts.load_cart(turn.conn, turn.customer_id)
-        return "OK, I left your cart as it was. 👍" + ("\n\n" + render_cart(lines) if lines else "")
+        kept = turn.speaker._("OK, I left your cart as it was. 👍")
+        return kept + ("\n\n" + render_cart(lines, turn.speaker) if lines else "")
     if yes and len(options) == 1:
         number = 1
     if number is None:
@@ -891,21 +977,27 @@ async def answer_choice(turn: Turn, number: int | None, *, yes: bool = False, no
     if not 1 <= number <= len(options):
         turn.kind = "ask"
         listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
-        return f"Please reply with a number from 1 to {len(options)}.\n{choice.get('prompt', '')}\n{listed}"
+        ask = turn.speaker._("Please reply with a number from 1 to {most}.", most=len(options))
+        return f"{ask}\n{choice.get('prompt', '')}\n{listed}"
     touched: list[int] = []
     said = await _run(turn, options[number - 1]["op"], touched)
     return await _changed(turn, [said], touched, [])
 
 
-async def ask_to_clear(
-    turn: Turn, asked: str = "You haven't placed an order yet. Do you want me to empty your cart?"
-) -> str:
-    """ "cancel" with a cart and no order, or "clear": ask before emptying the cart."""
+NOT_PLACED_CLEAR = _("You haven't placed an order yet. Do you want me to empty your cart?")
+CLEAR = _("Do you want me to empty your cart?")
+
+
+async def ask_to_clear(turn: Turn, asked: str = NOT_PLACED_CLEAR) -> str:
+    """ "cancel" with a cart and no order, or "clear": ask before emptying the cart. `asked` is
+    the question (English, as marked for the catalogs: NOT_PLACED_CLEAR or CLEAR)."""
+    s = turn.speaker
     turn.state["choice"] = {
-        "prompt": "Empty your cart?",
-        "options": [{"label": "Empty my cart", "op": {"op": "clear"}}],
+        "prompt": s._("Empty your cart?"),
+        "options": [{"label": s._("Empty my cart"), "op": {"op": "clear"}}],
     }
     await turn.save_state()
     turn.kind = "confirm-empty-cart"
     lines = await carts.load_cart(turn.conn, turn.customer_id)
-    return f"{asked}\n\n" + render_cart(lines) + "\n\nReply *yes* to empty it, or *no* to keep it."
+    reply = s._("Reply *yes* to empty it, or *no* to keep it.")
+    return f"{s._(asked)}\n\n" + render_cart(lines, s) + f"\n\n{reply}"

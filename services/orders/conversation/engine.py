@@ -27,10 +27,11 @@ from typing import Final
 import psycopg
 
 from libs.errors import RetryableError
-from services.orders.conversation import adding, checkout, dialogue, placed_orders, texts
+from services.orders.conversation import adding, checkout, dialogue, languages, placed_orders, texts
 from services.orders.conversation.cart import is_expired, render_cart, room
 from services.orders.conversation.commands import KINDS, Command, Kind, classify, normalize
 from services.orders.conversation.turn import Turn
+from services.orders.language import mark as _
 from services.orders.menu.catalog import Item, Menu
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts, customers
@@ -76,10 +77,13 @@ _REQUEST = re.compile(
 _DIET_SELF = re.compile(
     r"\b(?:i|im|i am|we|were|we are)\s+(?:a\s+|all\s+|strictly\s+|strict\s+)?"
     r"(?:vegan|vegans|vegetarian|vegetarians|pescatarian|halal|kosher|diabetic)\b"
+    # Spanish and Portuguese: "soy vegetariana", "somos veganos", "sou vegano", "sou celíaco"
+    r"|\b(?:soy|somos|sou)\s+(?:muy\s+|bem\s+|estrictamente\s+)?"
+    r"(?:vegan[oa]s?|vegetarian[oa]s?|cel[ií]ac[oa]s?|diab[ée]tic[oa]s?|pescetarian[oa]s?)\b"
 )
 # An allergy or a diet ("I'm allergic to nuts", "we are vegetarian", "gluten free please").
 _DIET = re.compile(
-    r"\b(?:allerg\w*|intoleran\w*|coeliac|celiac|anaphyla\w*)\b"
+    r"\b(?:allerg\w*|intoleran\w*|coeliac|celiac|anaphyla\w*|al[ée]rgic\w*|alergia\w*)\b"
     r"|\b(?:gluten|dairy|lactose|nut|nuts|peanut|egg|soy|sesame|meat)\s*free\b|" + _DIET_SELF.pattern
 )
 # A question about what is in a dish: answered with its details and who to ask.
@@ -89,15 +93,18 @@ _DIET_WORDS = re.compile(
 )
 # ... unless the customer is plainly changing a line ("make it gluten free crust").
 _LINE_CHANGE = re.compile(r"\b(?:crust|base|make|change|swap|switch)\b")
-DIET_ADVICE = (
+DIET_ADVICE = _(
     "We can't promise any dish is free of allergens; to ask our team about ingredients, send *agent*."
 )
-SORRY = "Sorry, something went wrong on our side. 🙏 Please try again, or send *agent* to talk to our team."
+SORRY = _(
+    "Sorry, something went wrong on our side. 🙏 Please try again, or send *agent* to talk to our team."
+)
 
 
 async def respond(turn: Turn) -> tuple[list[ReplyText], str]:
     """Decide the replies to `turn.inbound`; see the module docstring."""
     inbound = turn.inbound
+    asked_language = await languages.choose(turn)
     command = classify(inbound.text) if inbound.text.strip() else Command("empty")
     customer = turn.customer
     if command.kind == "stop":
@@ -108,10 +115,14 @@ async def respond(turn: Turn) -> tuple[list[ReplyText], str]:
         return [], "opted_out"
     if inbound.throttled:
         return (
-            [ReplyText(texts.THROTTLED, purpose="throttle")] if inbound.throttled == "first" else []
+            [ReplyText(turn.speaker._(texts.THROTTLED), purpose="throttle")]
+            if inbound.throttled == "first"
+            else []
         ), "throttled"
     if customer.get("mode") == "human":
         return [], "human_mode"
+    if asked_language is not None:
+        return [ReplyText(asked_language)], "handled"
     try:
         async with turn.conn.transaction():  # a savepoint: a bug undoes only this message's changes
             body = await converse(turn, command)
@@ -119,7 +130,7 @@ async def respond(turn: Turn) -> tuple[list[ReplyText], str]:
         raise
     except Exception:
         log.exception("conversation failed", extra={"message_sid": inbound.message_sid})
-        body = SORRY
+        body = turn.speaker._(SORRY)
         turn.kind = "reply"
     purpose = "reply" if turn.kind == "reply" else f"reply:{turn.kind}"
     return [ReplyText(body, purpose=purpose)], "handled"
@@ -129,15 +140,12 @@ async def _opt_out(turn: Turn) -> list[ReplyText]:
     await customers.opt_out(turn.conn, turn.customer_id, turn.now)
     if turn.customer.get("opted_out"):
         return []  # already out: the one confirmation was sent the first time
-    return [ReplyText(texts.STOPPED, purpose="opt_out")]
+    return [ReplyText(turn.speaker._(texts.STOPPED), purpose="opt_out")]
 
 
 async def _opt_in(turn: Turn) -> list[ReplyText]:
     await customers.opt_in(turn.conn, turn.customer_id)
-    menu = turn.store.menu
-    welcome = "✅ You're subscribed again.\n\n" + texts.greeting(
-        menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders
-    )
+    welcome = turn.speaker._("✅ You're subscribed again.") + "\n\n" + _greet(turn)
     return [ReplyText(welcome)]
 
 
@@ -153,11 +161,12 @@ async def _expire_cart(turn: Turn) -> str:
     await turn.save_state()
     if not removed:
         return ""
+    s = turn.speaker
     hours_idle = max(1, round(turn.cart_ttl.total_seconds() / 3600))
-    span = f"{hours_idle} hour{'s' if hours_idle != 1 else ''}"
+    span = s.n_("{n} hour", "{n} hours", hours_idle)
     if turn.cart_ttl.total_seconds() < 3600:
-        span = f"{max(1, round(turn.cart_ttl.total_seconds() / 60))} minutes"
-    return f"⏳ Your previous cart expired after {span} without activity, so I emptied it."
+        span = s.n_("{n} minute", "{n} minutes", max(1, round(turn.cart_ttl.total_seconds() / 60)))
+    return s._("⏳ Your previous cart expired after {span} without activity, so I emptied it.", span=span)
 
 
 async def converse(turn: Turn, command: Command) -> str:
@@ -170,7 +179,7 @@ async def converse(turn: Turn, command: Command) -> str:
 async def _dispatch(turn: Turn, command: Command) -> str:
     inbound = turn.inbound
     if inbound.num_media > 0:
-        return texts.MEDIA
+        return turn.speaker._(texts.MEDIA)
     if inbound.has_location:
         return await _location(turn)
     if (
@@ -178,7 +187,7 @@ async def _dispatch(turn: Turn, command: Command) -> str:
         and inbound.message_type.lower() not in _READABLE_TYPES
         and not inbound.body.strip()
     ):
-        return texts.UNSUPPORTED
+        return turn.speaker._(texts.UNSUPPORTED)
     state = turn.state
     # the bot was waiting for an answer this message may not give: "never mind" drops it
     pending = bool(
@@ -220,7 +229,7 @@ async def _location(turn: Turn) -> str:
     step = (turn.state.get("checkout") or {}).get("step")
     if not checkout.valid_location(turn):
         # Neither used nor saved: a pin like "nan, inf" must never become a delivery address.
-        return checkout.BAD_LOCATION
+        return turn.speaker._(checkout.BAD_LOCATION)
     address, location = checkout.location_of(turn)
     if step in ("address", "confirm") or (
         step == "fulfilment" and (await carts.load_cart(turn.conn, turn.customer_id))
@@ -228,9 +237,13 @@ async def _location(turn: Turn) -> str:
         return await checkout.set_address(turn, address, location)
     await customers.save_address(turn.conn, turn.customer_id, address, location)
     turn.customer["saved_address"] = address
+    s = turn.speaker
     return (
-        f"📍 Thanks! I saved this location for delivery: {address}\n"
-        "When you check out, reply *same address* to use it. " + texts.ORDER_HINT
+        s._("📍 Thanks! I saved this location for delivery: {address}", address=address)
+        + "\n"
+        + s._("When you check out, reply *same address* to use it.")
+        + " "
+        + s._(texts.ORDER_HINT)
     )
 
 
@@ -243,13 +256,17 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
         turn.state.pop("checkout", None)
         await turn.save_state()
         turn.kind = "dropped"
-        return "OK, I dropped that order and emptied your cart. " + texts.ORDER_HINT
+        return (
+            turn.speaker._("OK, I dropped that order and emptied your cart.")
+            + " "
+            + turn.speaker._(texts.ORDER_HINT)
+        )
     if kind in ("cancel", "no"):
         turn.state.pop("checkout", None)
         await turn.save_state()
-        stopped = "OK, I stopped the checkout. Your cart is still here."
+        stopped = turn.speaker._("OK, I stopped the checkout. Your cart is still here.")
         lines = await carts.load_cart(turn.conn, turn.customer_id)
-        return f"{stopped}\n\n{render_cart(lines, room(stopped))}"
+        return f"{stopped}\n\n{render_cart(lines, turn.speaker, room(stopped))}"
     if kind in ("delivery", "pickup"):
         return await checkout.choose(turn, kind)
     if step == "fulfilment":
@@ -270,7 +287,7 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
             text = turn.inbound.text.strip()
             if checkout.looks_like_address(text):
                 return await checkout.set_address(turn, text, None)
-            return checkout.address_rejected(text)
+            return checkout.address_rejected(turn, text)
         return None
     if step == "confirm":
         if kind == "yes":
@@ -283,28 +300,37 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
     return None
 
 
+def _greet(turn: Turn) -> str:
+    return texts.greeting(
+        turn.store.menu,
+        turn.customer.get("profile_name"),
+        turn.now,
+        turn.store.accepting_orders,
+        turn.speaker,
+    )
+
+
 async def _greeting(turn: Turn, command: Command) -> str:
     turn.kind = "greeting"
-    text = texts.greeting(
-        turn.store.menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders
-    )
+    text = _greet(turn)
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if lines:
-        count = f"{len(lines)} line{'s' if len(lines) > 1 else ''}"
-        text += f"\n\nYou have {count} in your cart; send *cart* to see it."
+        text += "\n\n" + turn.speaker.n_(
+            "You have {n} line in your cart; send *cart* to see it.",
+            "You have {n} lines in your cart; send *cart* to see it.",
+            len(lines),
+        )
     return text
 
 
 async def _start(turn: Turn, command: Command) -> str:
     """START from a customer who never stopped: the greeting, without the cart line."""
-    return texts.greeting(
-        turn.store.menu, turn.customer.get("profile_name"), turn.now, turn.store.accepting_orders
-    )
+    return _greet(turn)
 
 
 async def _menu(turn: Turn, command: Command) -> str:
     turn.kind = "menu"
-    return texts.render_menu(turn.store.menu)
+    return texts.render_menu(turn.store.menu, turn.speaker)
 
 
 async def _show_command(turn: Turn, command: Command) -> str:
@@ -314,30 +340,30 @@ async def _show_command(turn: Turn, command: Command) -> str:
         return shown
     if command.kind == "info_or_text":
         return await _text(turn)
-    return f'I couldn\'t find "{texts.echo(command.arg)}" on the menu.\n\n' + texts.render_menu(
-        turn.store.menu
-    )
+    missing = turn.speaker._('I couldn\'t find "{phrase}" on the menu.', phrase=texts.echo(command.arg))
+    return missing + "\n\n" + texts.render_menu(turn.store.menu, turn.speaker)
 
 
-_CART_HINT = "Send *checkout* to order, *remove 1* or *change 1 to 2* to edit."
+_CART_HINT = _("Send *checkout* to order, *remove 1* or *change 1 to 2* to edit.")
 
 
 async def _cart(turn: Turn, command: Command) -> str:
     turn.kind = "cart"
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if not lines:
-        return render_cart(lines)
-    return f"{render_cart(lines, room(_CART_HINT))}\n\n{_CART_HINT}"
+        return render_cart(lines, turn.speaker)
+    hint = turn.speaker._(_CART_HINT)
+    return f"{render_cart(lines, turn.speaker, room(hint))}\n\n{hint}"
 
 
 async def _clear(turn: Turn, command: Command) -> str:
     """ "clear", "empty my cart": asked once before, an emptied cart cannot be undone."""
     if await carts.load_cart(turn.conn, turn.customer_id):
-        return await dialogue.ask_to_clear(turn, asked="Do you want me to empty your cart?")
+        return await dialogue.ask_to_clear(turn, asked=dialogue.CLEAR)
     await carts.clear_cart(turn.conn, turn.customer_id)
     turn.state.pop("checkout", None)
     await turn.save_state()
-    return "🗑️ Your cart is empty now. " + texts.ORDER_HINT
+    return turn.speaker._("🗑️ Your cart is empty now.") + " " + turn.speaker._(texts.ORDER_HINT)
 
 
 async def _remove(turn: Turn, command: Command) -> str:
@@ -357,24 +383,32 @@ async def _fulfilment(turn: Turn, command: Command) -> str:
     """`delivery` or `pickup` outside checkout: start checkout with it, when there is a cart."""
     if await carts.load_cart(turn.conn, turn.customer_id):
         return await checkout.start(turn, command.kind)
-    return f"Happy to do {command.kind}! First tell me what you'd like. " + texts.ORDER_HINT
+    s = turn.speaker
+    if command.kind == "delivery":
+        happy = s._("Happy to deliver! First tell me what you'd like.")
+    else:
+        happy = s._("Happy to do pickup! First tell me what you'd like.")
+    return happy + " " + s._(texts.ORDER_HINT)
 
 
 async def _yes(turn: Turn, command: Command) -> str:
     turn.kind = "ack"
+    s = turn.speaker
     recent = await placed_orders.recent_confirmed(turn)
     if recent is not None:
-        return (
-            f"Your order *#{recent['number']}* is already placed ✅ — no need to confirm again. "
-            "Send *status* to check on it."
+        return s._(
+            "Your order *#{number}* is already placed ✅ — no need to confirm again. "
+            "Send *status* to check on it.",
+            number=recent["number"],
         )
     if await carts.load_cart(turn.conn, turn.customer_id):
-        return "Great! Send *checkout* when you're ready to order."
-    return texts.NO_CONTEXT_YES
+        return s._("Great! Send *checkout* when you're ready to order.")
+    return s._(texts.NO_CONTEXT_YES)
 
 
 async def _no(turn: Turn, command: Command) -> str:
-    return "OK! " + texts.ORDER_HINT + " Send *help* to see everything I can do."
+    s = turn.speaker
+    return s._("OK!") + " " + s._(texts.ORDER_HINT) + " " + s._("Send *help* to see everything I can do.")
 
 
 async def _cancel(turn: Turn, command: Command) -> str:
@@ -398,17 +432,17 @@ async def _reorder(turn: Turn, command: Command) -> str:
 
 async def _help(turn: Turn, command: Command) -> str:
     turn.kind = "help"
-    return texts.HELP
+    return turn.speaker._(texts.HELP)
 
 
 async def _agent(turn: Turn, command: Command) -> str:
     await customers.set_mode(turn.conn, turn.customer_id, "human", turn.now, end_checkout=False)
-    return texts.AGENT
+    return turn.speaker._(texts.AGENT)
 
 
 async def _thanks(turn: Turn, command: Command) -> str:
     turn.kind = "ack"
-    return texts.THANKS
+    return turn.speaker._(texts.THANKS)
 
 
 async def _note(turn: Turn, command: Command) -> str:
@@ -417,9 +451,9 @@ async def _note(turn: Turn, command: Command) -> str:
 
 async def _number(turn: Turn, command: Command) -> str:
     turn.kind = "ask"
-    return (
-        f"What would you like {command.number} of? For example *{command.number} margherita*. "
-        "Send *menu* to see everything."
+    return turn.speaker._(
+        "What would you like {n} of? For example *{n} margherita*. Send *menu* to see everything.",
+        n=command.number,
     )
 
 
@@ -429,9 +463,9 @@ async def _empty(turn: Turn, command: Command) -> str:
     if any(ch in _THANKS_EMOJI for ch in turn.inbound.text):
         turn.kind = "ack"
         if await carts.load_cart(turn.conn, turn.customer_id):
-            return "😊 Send *checkout* when you're ready, or tell me what else you'd like."
-        return "😊 " + texts.ORDER_HINT
-    return texts.EMPTY
+            return turn.speaker._("😊 Send *checkout* when you're ready, or tell me what else you'd like.")
+        return "😊 " + turn.speaker._(texts.ORDER_HINT)
+    return turn.speaker._(texts.EMPTY)
 
 
 async def _free_text(turn: Turn, command: Command) -> str:
@@ -441,10 +475,11 @@ async def _free_text(turn: Turn, command: Command) -> str:
 async def _same_address(turn: Turn, command: Command) -> str:
     """ "same address" outside checkout: with a cart it means "deliver it where you did last
     time", so checkout starts with delivery and goes straight to the summary."""
+    s = turn.speaker
     if not await carts.load_cart(turn.conn, turn.customer_id):
-        return "Add something to your cart first, then send *checkout*. " + texts.ORDER_HINT
+        return s._("Add something to your cart first, then send *checkout*.") + " " + s._(texts.ORDER_HINT)
     if not turn.customer.get("saved_address"):
-        return (
+        return s._(
             "I don't have a saved address for you yet. Send *checkout*, choose *delivery* and type "
             "your address or share your location 📍."
         )
@@ -504,14 +539,14 @@ def _show(turn: Turn, arg: str) -> str | None:
         names = {normalize(category.name), normalize(category.code)}
         if key in names or key.rstrip("s") in {n.rstrip("s") for n in names}:
             turn.kind = "menu"
-            return texts.render_category(menu, category)
+            return texts.render_category(menu, category, turn.speaker)
     result = adding.parse(menu, arg)
     codes = [line.item for line in result.lines]
     if len(codes) == 1:
         item = menu.item(codes[0])
         if item is not None:
             turn.kind = "item-info"
-            return texts.render_item(menu, item)
+            return texts.render_item(menu, item, turn.speaker)
     return None
 
 
@@ -530,9 +565,9 @@ async def _text(turn: Turn) -> str:
     asked = _asked_about(menu, text, key, result)
     if asked:
         turn.kind = "item-info"
-        details = [texts.render_item(menu, item) for item in asked]
+        details = [texts.render_item(menu, item, turn.speaker) for item in asked]
         if _DIET_WORDS.search(key):
-            details.append(DIET_ADVICE)
+            details.append(turn.speaker._(DIET_ADVICE))
         return "\n\n".join(details)
     if _DIET.search(key) and not _LINE_CHANGE.search(key):
         ordered = bool(result.lines or result.ambiguous or result.bad_quantities)
@@ -542,12 +577,20 @@ async def _text(turn: Turn) -> str:
             return f"{noted}\n\n{await adding.add_parsed(turn, result)}" if ordered else noted
     if result.empty:
         close = adding.closest_items(menu, text) if len(text.split()) <= 3 else []
+        s = turn.speaker
         if close:
-            names = " or ".join(f"*{n}*" for n in close)
-            return f'Sorry, I couldn\'t find "{texts.echo(text)}" on the menu. Did you mean {names}?'
+            names = s.list([f"*{n}*" for n in close], style="or")
+            return s._(
+                'Sorry, I couldn\'t find "{phrase}" on the menu. Did you mean {names}?',
+                phrase=texts.echo(text),
+                names=names,
+            )
         return (
-            f'Sorry, I didn\'t understand "{texts.echo(text)}". {texts.ORDER_HINT}\n'
-            "Send *menu* to see what we have, or *help* for everything I can do."
+            s._('Sorry, I didn\'t understand "{phrase}".', phrase=texts.echo(text))
+            + " "
+            + s._(texts.ORDER_HINT)
+            + "\n"
+            + s._("Send *menu* to see what we have, or *help* for everything I can do.")
         )
     return await adding.add_parsed(turn, result)
 
@@ -577,10 +620,13 @@ async def _diet_note(turn: Turn, text: str) -> str:
     note = said if not old or said in old else f"{old}; {said}"
     turn.state["note"] = note[: checkout.MAX_NOTE_CHARS]
     await turn.save_state()
+    s = turn.speaker
     return (
-        f"📝 Noted for your whole order: {texts.echo(said)}\n"
-        "The kitchen will see it with your order; I haven't changed any item in your cart. "
-        f"{DIET_ADVICE}"
+        s._("📝 Noted for your whole order: {note}", note=texts.echo(said))
+        + "\n"
+        + s._("The kitchen will see it with your order; I haven't changed any item in your cart.")
+        + " "
+        + s._(DIET_ADVICE)
     )
 
 
@@ -590,5 +636,5 @@ def _category_only(turn: Turn, text: str) -> str | None:
     for category in turn.store.menu.categories:
         names = {normalize(category.name), normalize(category.code)}
         if key in names:
-            return texts.render_category(turn.store.menu, category)
+            return texts.render_category(turn.store.menu, category, turn.speaker)
     return None

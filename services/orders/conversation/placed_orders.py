@@ -14,8 +14,6 @@ from services.orders.conversation.adding import LineProblem, build_line, chosen_
 from services.orders.conversation.cart import render_cart, room
 from services.orders.conversation.texts import CHECKOUT_HINT, ORDER_HINT
 from services.orders.conversation.turn import Turn
-from services.orders.menu import hours
-from services.orders.menu.catalog import format_money
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts, orders
 
@@ -33,49 +31,53 @@ async def latest_order(
     )
 
 
-def _local(turn: Turn, moment: dt.datetime) -> str:
-    return f"{moment.astimezone(hours.store_zone(turn.store.menu.store)):%H:%M}"
-
-
 async def status(turn: Turn, number: int | None = None) -> str:
     """The state of the customer's latest order (or order `number`)."""
+    s = turn.speaker
     order = await latest_order(turn, number)
     if order is None:
         if number is not None:
-            return f"I couldn't find an order #{number} of yours. Send *status* for your latest order."
-        return "You haven't placed an order yet. " + ORDER_HINT
+            return s._(
+                "I couldn't find an order #{number} of yours. Send *status* for your latest order.",
+                number=number,
+            )
+        return s._("You haven't placed an order yet.") + " " + s._(ORDER_HINT)
     state = str(order["status"])
-    lines = [f"{lifecycle.ICONS.get(state, '🧾')} Order *#{order['number']}*: {lifecycle.LABELS[state]}"]
-    placed = f"Placed at {_local(turn, order['placed_at'])}"
+    icon = lifecycle.ICONS.get(state, "🧾")
+    label = s._(lifecycle.LABELS[state])
+    lines = [icon + " " + s._("Order *#{number}*: {status}", number=order["number"], status=label)]
+    placed = s._("Placed at {time}", time=s.time(order["placed_at"]))
     if state not in lifecycle.FINAL and order.get("estimated_ready_at"):
-        placed += f" · estimated ready around {_local(turn, order['estimated_ready_at'])}"
+        placed += " · " + s._("estimated ready around {time}", time=s.time(order["estimated_ready_at"]))
     lines.append(placed)
-    where = (
-        f"Delivery to {order['delivery_address']}"
-        if order["fulfilment"] == "delivery"
-        else f"Pickup at {turn.store.menu.store.name}"
-    )
-    lines.append(f"Total {format_money(int(order['total_cents']))} · {where}")
+    if order["fulfilment"] == "delivery":
+        where = s._("Delivery to {address}", address=order["delivery_address"])
+    else:
+        where = s._("Pickup at {store}", store=turn.store.menu.store.name)
+    lines.append(s._("Total {amount}", amount=s.money(int(order["total_cents"]))) + f" · {where}")
     if state in lifecycle.CUSTOMER_CANCELLABLE:
-        lines.append("You can still *cancel* it.")
+        lines.append(s._("You can still *cancel* it."))
     return "\n".join(lines)
 
 
 async def cancel(turn: Turn, number: int | None = None) -> str:
     """Cancel the customer's latest active order (or order `number`) if not yet preparing."""
+    s = turn.speaker
     order = await latest_order(turn, number, active_only=number is None)
     if order is None:
         if number is not None:
-            return f"I couldn't find an order #{number} of yours."
-        return "You have no open order to cancel. " + ORDER_HINT
+            return s._("I couldn't find an order #{number} of yours.", number=number)
+        return s._("You have no open order to cancel.") + " " + s._(ORDER_HINT)
     state = str(order["status"])
     n = order["number"]
     if state == "cancelled":
-        return f"Order #{n} is already cancelled."
+        return s._("Order #{number} is already cancelled.", number=n)
     if state not in lifecycle.CUSTOMER_CANCELLABLE:
-        return (
-            f"Sorry, order #{n} is already {lifecycle.LABELS[state].lower()}, so it can't be cancelled "
-            "here any more. Send *agent* to talk to our team."
+        return s._(
+            "Sorry, order #{number} is already {status}, so it can't be cancelled "
+            "here any more. Send *agent* to talk to our team.",
+            number=n,
+            status=s._(lifecycle.LABELS[state]).lower(),
         )
     await lifecycle.transition_in_store(
         turn.conn,
@@ -87,7 +89,9 @@ async def cancel(turn: Turn, number: int | None = None) -> str:
         now=turn.now,
         notify=False,
     )
-    return f"❌ Order #{n} is cancelled. " + "Send *reorder* to put its items back in your cart."
+    return s._(
+        "❌ Order #{number} is cancelled. Send *reorder* to put its items back in your cart.", number=n
+    )
 
 
 async def recent_confirmed(turn: Turn) -> dict[str, Any] | None:
@@ -100,9 +104,10 @@ async def recent_confirmed(turn: Turn) -> dict[str, Any] | None:
 
 async def reorder(turn: Turn) -> str:
     """Put the items of the customer's latest order back into the cart, at today's prices."""
+    s = turn.speaker
     order = await latest_order(turn)
     if order is None:
-        return "You haven't ordered with us yet, so there's nothing to repeat. " + ORDER_HINT
+        return s._("You haven't ordered with us yet, so there's nothing to repeat.") + " " + s._(ORDER_HINT)
     menu = turn.store.menu
     missing: list[str] = []
     full: list[str] = []  # held back by the cart's limits (store.cart)
@@ -114,7 +119,7 @@ async def reorder(turn: Turn) -> str:
             continue
         options = chosen_from_json(row["options"])
         try:
-            fields = build_line(menu, item, options, (), [row["notes"]] if row["notes"] else [])
+            fields = build_line(menu, item, options, (), [row["notes"]] if row["notes"] else [], s)
         except LineProblem:
             missing.append(row["name"])
             continue
@@ -139,19 +144,27 @@ async def reorder(turn: Turn) -> str:
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     parts = []
     if added:
-        parts.append(f"🔁 I put your order #{order['number']} back in your cart (at today's prices).")
+        parts.append(
+            s._(
+                "🔁 I put your order #{number} back in your cart (at today's prices).", number=order["number"]
+            )
+        )
     if missing:
-        parts.append("Sorry, these aren't available any more: " + ", ".join(missing) + ".")
+        parts.append(s._("Sorry, these aren't available any more: {items}.", items=s.list(missing)))
     if full:
         limits = menu.store.cart
         parts.append(
-            f"Your cart can hold {limits.max_lines} different items and {limits.max_items} in all, "
-            f"so I left out {len(full)} of the lines: "
-            + ", ".join(full[:5])
-            + ("…" if len(full) > 5 else "")
-            + "."
+            s._(
+                "Your cart can hold {lines} different items and {items} in all, "
+                "so I left out {left} of the lines: {which}.",
+                lines=limits.max_lines,
+                items=limits.max_items,
+                left=len(full),
+                which=", ".join(full[:5]) + ("…" if len(full) > 5 else ""),
+            )
         )
-    parts.append(render_cart(lines, room(*parts, CHECKOUT_HINT)))
+    hint = s._(CHECKOUT_HINT)
+    parts.append(render_cart(lines, s, room(*parts, hint)))
     if lines:
-        parts.append(CHECKOUT_HINT)
+        parts.append(hint)
     return "\n\n".join(parts)

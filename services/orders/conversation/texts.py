@@ -1,21 +1,26 @@
 """What the customer reads: fixed texts and the renderers for menus, items and help.
 
-Every text stays well under WhatsApp's 1,600-character body limit for a normal menu; the
-outbox still splits anything longer into numbered parts (outbox.split_body). Prices are
-shown as `9.50` (catalog.format_money), bold with WhatsApp's `*…*`.
+Every text is English in the code and goes out through the customer's `Speaker`
+(services/orders/language): the module-level texts are marked for the catalogs with `_` and
+translated where they are sent, `speaker._(texts.HELP)`. Every text stays well under WhatsApp's
+1,600-character body limit for a normal menu; the outbox still splits anything longer into
+numbered parts (outbox.split_body). Prices are formatted by `speaker.money` (`$9.50` in
+English), bold with WhatsApp's `*…*`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from services.orders.language import Speaker
+from services.orders.language import mark as _
 from services.orders.menu import hours
-from services.orders.menu.catalog import QUALIFIERS, Category, Item, Menu, format_money
+from services.orders.menu.catalog import Category, Item, Menu
 
 # Longest piece of a customer's own text echoed back (a phrase we did not understand).
 ECHO_CHARS = 40
 
-HELP = (
+HELP = _(
     "Here's what you can send:\n"
     "• *menu* to see the menu, *pizzas* for one section, *info veggie* for an item\n"
     "• what you'd like, e.g. *2 large pepperoni with extra cheese and a coke*\n"
@@ -25,30 +30,36 @@ HELP = (
     "• *agent* to talk to a person; *stop* to unsubscribe"
 )
 
-ORDER_HINT = "To order, just type what you'd like, e.g. *2 margherita and a coke*."
-CHECKOUT_HINT = "Add more, or send *checkout* when you're ready."
-MEDIA = (
+ORDER_HINT = _("To order, just type what you'd like, e.g. *2 margherita and a coke*.")
+CHECKOUT_HINT = _("Add more, or send *checkout* when you're ready.")
+MEDIA = _(
     "Thanks! 📷 I can only read text messages, so I can't open pictures, voice notes or files. "
     "Please type what you'd like, e.g. *2 margherita*, or send *menu*."
 )
-UNSUPPORTED = (
+UNSUPPORTED = _(
     "Sorry, I can't read that kind of message. Please type what you'd like, e.g. *2 margherita*, "
     "or send *menu* or *help*."
 )
-EMPTY = "I didn't catch that. " + ORDER_HINT + " Send *menu* to see what we have."
-THROTTLED = (
+EMPTY = _(
+    "I didn't catch that. To order, just type what you'd like, e.g. *2 margherita and a coke*. "
+    "Send *menu* to see what we have."
+)
+THROTTLED = _(
     "You're sending messages very quickly 🙂 Please slow down a little; I'll answer your next "
     "message in a moment."
 )
-STOPPED = (
+STOPPED = _(
     "You're unsubscribed and won't get any more messages from us. Send *START* at any time to come back."
 )
-AGENT = (
+AGENT = _(
     "OK, I've asked a member of our team to take over this chat. 🙋 They'll reply here as soon "
     "as they can; the bot will stay quiet until then."
 )
-THANKS = "You're welcome! 😊 Send *menu* to order, or *status* to check on your order."
-NO_CONTEXT_YES = "There's nothing to confirm right now. " + ORDER_HINT
+THANKS = _("You're welcome! 😊 Send *menu* to order, or *status* to check on your order.")
+NO_CONTEXT_YES = _(
+    "There's nothing to confirm right now. To order, just type what you'd like, e.g. "
+    "*2 margherita and a coke*."
+)
 
 
 def echo(text: str) -> str:
@@ -57,75 +68,83 @@ def echo(text: str) -> str:
     return text if len(text) <= ECHO_CHARS else text[: ECHO_CHARS - 1] + "…"
 
 
-def greeting(menu: Menu, profile_name: str | None, now: dt.datetime, accepting: bool) -> str:
+def greeting(
+    menu: Menu, profile_name: str | None, now: dt.datetime, accepting: bool, speaker: Speaker
+) -> str:
     """Welcome by WhatsApp profile name, the store's name, open or closed, and how to order."""
+    s = speaker
     name = (profile_name or "").strip()
-    hello = f"👋 Hi {name}!" if name else "👋 Hi there!"
-    status = hours.open_status(menu.store, now)
+    hello = s._("👋 Hi {name}!", name=name) if name else s._("👋 Hi there!")
+    status = hours.open_status(menu.store, now, s)
     if not accepting:
-        status = "We're not taking orders at the moment, but you can still browse the menu."
-    return (
-        f"{hello} Welcome to *{menu.store.name}*. {status}\n\n"
-        f"{ORDER_HINT}\nSend *menu* to see what we have, or *help* for everything I can do."
-    )
+        status = s._("We're not taking orders at the moment, but you can still browse the menu.")
+    welcome = s._("Welcome to *{store}*.", store=menu.store.name)
+    more = s._("Send *menu* to see what we have, or *help* for everything I can do.")
+    return f"{hello} {welcome} {status}\n\n{s._(ORDER_HINT)}\n{more}"
 
 
-def render_menu(menu: Menu) -> str:
+def render_menu(menu: Menu, speaker: Speaker) -> str:
     """The whole menu, compactly: each category with its available items and prices."""
-    parts = [f"📋 *{menu.store.name}* menu"]
+    s = speaker
+    parts = [s._("📋 *{store}* menu", store=menu.store.name)]
     for category in menu.categories:
         items = [i for i in category.items if i.available]
         if items:
             parts.append(f"\n*{category.name}*")
-            parts.extend(f"• {i.name} {format_money(i.price)}" for i in items)
-    parts.append(f"\n{ORDER_HINT}\nSend *info <item>* for details and options.")
+            parts.extend(f"• {i.name} {s.money(i.price)}" for i in items)
+    details = s._("Send *info <item>* for details and options.")
+    parts.append(f"\n{s._(ORDER_HINT)}\n{details}")
     return "\n".join(parts)
 
 
-def render_category(menu: Menu, category: Category) -> str:
-    """One category with descriptions: `• Margherita 9.50 — Tomato, mozzarella, basil`."""
+def render_category(menu: Menu, category: Category, speaker: Speaker) -> str:
+    """One category with descriptions: `• Margherita $9.50 — Tomato, mozzarella, basil`."""
+    s = speaker
     lines = [f"*{category.name}*"]
     for item in category.items:
         if not item.available:
-            lines.append(f"• ~{item.name}~ (sold out)")
+            lines.append(s._("• ~{name}~ (sold out)", name=item.name))
             continue
         desc = f" — {item.description}" if item.description else ""
-        lines.append(f"• {item.name} {format_money(item.price)}{desc}")
-    lines.append(f"\n{ORDER_HINT}")
+        lines.append(f"• {item.name} {s.money(item.price)}{desc}")
+    lines.append(f"\n{s._(ORDER_HINT)}")
     return "\n".join(lines)
 
 
-def _delta(cents: int) -> str:
+def _delta(cents: int, speaker: Speaker) -> str:
     if cents == 0:
         return ""
-    return f" +{format_money(cents)}" if cents > 0 else f" {format_money(cents)}"
+    return f" +{speaker.money(cents)}" if cents > 0 else f" {speaker.money(cents)}"
 
 
-def render_item(menu: Menu, item: Item) -> str:
+def render_item(menu: Menu, item: Item, speaker: Speaker) -> str:
     """An item's details: price, description, availability and each option group with prices."""
-    lines = [f"*{item.name}* {format_money(item.price)}"]
+    s = speaker
+    lines = [f"*{item.name}* {s.money(item.price)}"]
     if item.description:
         lines.append(item.description)
     if not item.available:
-        lines.append("⚠️ Sold out right now.")
+        lines.append(s._("⚠️ Sold out right now."))
     for group in menu.groups_of(item):
         options = [o for o in group.options if o.available]
         if not options:
             continue
-        shown = ", ".join(f"{o.name}{_delta(o.price)}" for o in options)
+        shown = ", ".join(f"{o.name}{_delta(o.price, s)}" for o in options)
         rule = ""
         if group.kind == "single" and group.default:
             default = group.option(group.default)
-            rule = f" (default {default.name})" if default else ""
+            rule = s._(" (default {name})", name=default.name) if default else ""
         elif group.kind == "multiple":
-            rule = f" (up to {group.max})" if group.max else ""
+            rule = s._(" (up to {n})", n=group.max) if group.max else ""
         lines.append(f"\n*{group.name}*{rule}: {shown}")
         if group.qualifiers:
-            words = "/".join(q for q in QUALIFIERS if q != "light")
-            lines.append(f"Say *light*, *{words}* (charged again), or *no …*.")
+            lines.append(s._("Say *light*, *extra/double/triple* (charged again), or *no …*."))
     if item.available:
         example = item.name.lower()
-        lines.append(f"\nTo add it: *1 {example}*" + (" with what you like" if item.option_groups else ""))
+        if item.option_groups:
+            lines.append("\n" + s._("To add it: *1 {item}* with what you like", item=example))
+        else:
+            lines.append("\n" + s._("To add it: *1 {item}*", item=example))
     return "\n".join(lines)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from services.orders.language import Speaker
 from services.orders.storage import customers
 from services.orders.storage.pool import Conn
 from services.orders.storage.stores import StoreRow
@@ -91,7 +93,9 @@ class Inbound:
 @dataclass
 class Turn:
     """Everything a conversation step may use: an open transaction, the store, the locked
-    customer row (a dict of the `customers` columns), the message, and the current time (UTC)."""
+    customer row (a dict of the `customers` columns), the message, the current time (UTC), and
+    the `speaker` every reply is worded and formatted with (the customer's language, the
+    store's currency and time zone)."""
 
     conn: Conn
     store: StoreRow
@@ -102,6 +106,21 @@ class Turn:
     # What the reply is, for the outbox row's purpose (`reply:<kind>`): "ask" when the bot
     # asks the customer to choose, "price", "order-status", ... (evals/dialogues/README.md).
     kind: str = "reply"
+    speaker: Speaker = field(init=False)
+    # The store as loaded, its menu in the store's default language; `store.menu` is the menu
+    # in the customer's language (names, aliases, descriptions: Menu.localized).
+    catalog: StoreRow = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.catalog = self.store
+        self.use_language(self.customer.get("language"))
+
+    def use_language(self, language: str | None) -> None:
+        """Speak `language` (a locale the store speaks, else its default) from now on in this
+        turn: the speaker and the menu's names. The caller saves it on the customer."""
+        settings = self.catalog.menu.store
+        self.speaker = settings.speaker(language)
+        self.store = dataclasses.replace(self.catalog, menu=self.catalog.menu.localized(self.speaker.locale))
 
     @property
     def customer_id(self) -> int:

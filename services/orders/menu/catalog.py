@@ -10,7 +10,9 @@ in the file, e.g. ``categories[0].items[2].price: expected a price like 9.50, go
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+
+from services.orders.language import DEFAULT_LOCALE, LOCALES, Locale, Speaker, normalize_locale, speaker_for
 
 __all__ = [
     "QUALIFIERS",
@@ -32,6 +36,7 @@ __all__ = [
     "Option",
     "OptionGroup",
     "Store",
+    "Translation",
     "demo_menu_path",
     "format_money",
     "load_menu",
@@ -84,6 +89,38 @@ class MenuError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Translation:
+    """What a menu entry is called in one language: its name, the other names customers use,
+    and its description ("" where the entry has none or keeps the default's)."""
+
+    name: str = ""
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+
+
+# locale ("es", "pt_BR") -> its translation; the default language is the entry itself.
+Translations = Mapping[str, Translation]
+
+
+def _localize(
+    name: str, aliases: tuple[str, ...], translations: Translations, locale: str
+) -> tuple[str, tuple[str, ...]]:
+    """(name, aliases) in `locale`: the translated name, its aliases, then the default
+    language's name and aliases (customers mix them: "una coke"); untranslated, as it is.
+    Other languages' words are not read: "media" is half in Spanish ("media docena") but the
+    medium size in Portuguese."""
+    tr = translations.get(locale)
+    if tr is None:
+        return name, aliases
+    shown = tr.name or name
+    merged: list[str] = []
+    for alias in (*tr.aliases, name, *aliases):
+        if alias != shown and alias not in merged:
+            merged.append(alias)
+    return shown, tuple(merged)
+
+
+@dataclass(frozen=True, slots=True)
 class Option:
     """One choice inside an option group; ``price`` is a delta in cents (may be negative)."""
 
@@ -92,6 +129,7 @@ class Option:
     price: int = 0
     aliases: tuple[str, ...] = ()
     available: bool = True
+    translations: Translations = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +149,7 @@ class OptionGroup:
     default: str | None = None
     max: int | None = None
     qualifiers: bool = False
+    translations: Translations = field(default_factory=dict)
 
     def option(self, code: str) -> Option | None:
         """The option with this code, or ``None``."""
@@ -133,6 +172,7 @@ class Item:
     available: bool = True
     option_groups: tuple[str, ...] = ()
     kind: ItemKind = "other"
+    translations: Translations = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +182,7 @@ class Category:
     code: str
     name: str
     items: tuple[Item, ...]
+    translations: Translations = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +250,21 @@ class Store:
     phone: str = ""
     location: Location | None = None
     payment_methods: tuple[str, ...] = ()
+    # The languages the store speaks (locale codes, docs/languages.md); the first is not
+    # special: `default_language` is what a customer gets until their own is known.
+    languages: tuple[Locale, ...] = (DEFAULT_LOCALE,)
+    default_language: Locale = DEFAULT_LOCALE
+
+    def language_of(self, language: str | None) -> Locale:
+        """`language` when the store speaks it, else the store's default language."""
+        locale = normalize_locale(language)
+        return locale if locale in self.languages else self.default_language
+
+    def speaker(self, language: str | None) -> Speaker:
+        """How the store talks to a customer whose language is `language` (a locale such as
+        "es" or "pt_BR"; None when not known yet): that language if the store speaks it, else
+        its default, with the store's currency and time zone."""
+        return speaker_for(self.language_of(language), currency=self.currency, timezone=self.timezone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +283,27 @@ class Menu:
     store: Store
     option_groups: tuple[OptionGroup, ...]
     categories: tuple[Category, ...]
+    # The language names, aliases and descriptions are in (the store's default unless localized).
+    locale: Locale = DEFAULT_LOCALE
+
+    def localized(self, language: str | None) -> Menu:
+        """This menu with names, aliases, descriptions, categories and options in `language`
+        (a language the store speaks, else its default); what the store left untranslated
+        stays in the default language. Codes, prices and availability are unchanged, so a
+        cart line means the same item in every language. Cached per menu object."""
+        locale = self.store.language_of(language)
+        if locale == self.locale:
+            return self
+        key = (id(self), locale)
+        hit = _LOCALIZED.get(key)
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        localized = _localized(self, locale)
+        with _LOCALIZED_LOCK:
+            if len(_LOCALIZED) >= 64:
+                _LOCALIZED.pop(next(iter(_LOCALIZED)))
+            _LOCALIZED[key] = (self, localized)
+        return localized
 
     def items(self) -> Iterator[Item]:
         """Every item, in category then display order."""
@@ -284,6 +361,37 @@ class Menu:
         return total
 
 
+_LOCALIZED: dict[tuple[int, str], tuple[Menu, Menu]] = {}
+_LOCALIZED_LOCK = threading.Lock()
+
+
+def _localized(menu: Menu, locale: Locale) -> Menu:
+    def option(o: Option) -> Option:
+        name, aliases = _localize(o.name, o.aliases, o.translations, locale)
+        return dataclasses.replace(o, name=name, aliases=aliases)
+
+    def group(g: OptionGroup) -> OptionGroup:
+        name, _ = _localize(g.name, (), g.translations, locale)
+        return dataclasses.replace(g, name=name, options=tuple(option(o) for o in g.options))
+
+    def item(i: Item) -> Item:
+        name, aliases = _localize(i.name, i.aliases, i.translations, locale)
+        tr = i.translations.get(locale)
+        description = tr.description if tr is not None and tr.description else i.description
+        return dataclasses.replace(i, name=name, aliases=aliases, description=description)
+
+    def category(c: Category) -> Category:
+        name, _ = _localize(c.name, (), c.translations, locale)
+        return dataclasses.replace(c, name=name, items=tuple(item(i) for i in c.items))
+
+    return dataclasses.replace(
+        menu,
+        option_groups=tuple(group(g) for g in menu.option_groups),
+        categories=tuple(category(c) for c in menu.categories),
+        locale=locale,
+    )
+
+
 def format_money(cents: int) -> str:
     """Cents as the customer sees them: ``950 -> "9.50"``, ``-150 -> "-1.50"``."""
     sign = "-" if cents < 0 else ""
@@ -338,19 +446,20 @@ def load_menu(data: object) -> Menu:
     """
     root = _mapping(data, "")
     store = _store(root.get("store"), "store")
+    langs = store.languages
     groups = tuple(
-        _group(g, f"option_groups[{i}]")
+        _group(g, f"option_groups[{i}]", langs)
         for i, g in enumerate(_list(root.get("option_groups", []), "option_groups"))
     )
     _unique((g.code for g in groups), "option_groups", "option group")
     group_codes = {g.code for g in groups}
     categories = tuple(
-        _category(c, f"categories[{i}]", group_codes)
+        _category(c, f"categories[{i}]", group_codes, langs)
         for i, c in enumerate(_list(root.get("categories"), "categories"))
     )
     _unique((c.code for c in categories), "categories", "category")
     _unique((it.code for c in categories for it in c.items), "categories", "item")
-    return Menu(store=store, option_groups=groups, categories=categories)
+    return Menu(store=store, option_groups=groups, categories=categories, locale=store.default_language)
 
 
 # -- field readers: each takes the raw value and its path, returns a typed value or raises --
@@ -415,6 +524,50 @@ def _aliases(m: Mapping[str, Any], path: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _translations(m: Mapping[str, Any], path: str, languages: tuple[Locale, ...]) -> Translations:
+    """The `translations` of an entry: language -> {name?, aliases?, description?}."""
+    raw = _mapping(m.get("translations", {}), f"{path}.translations")
+    out: dict[str, Translation] = {}
+    for key, value in raw.items():
+        where = f"{path}.translations.{key}"
+        locale = normalize_locale(key)
+        if locale is None or locale not in languages:
+            spoken = ", ".join(languages)
+            raise MenuError(where, f"not one of the store's languages ({spoken}); add it to store.languages")
+        entry = _mapping(value, where)
+        unknown = set(entry) - {"name", "aliases", "description"}
+        if unknown:
+            raise MenuError(where, f"unknown field {sorted(unknown)[0]!r}; use name, aliases, description")
+        name = entry.get("name", "")
+        description = entry.get("description", "")
+        if not isinstance(name, str) or not isinstance(description, str):
+            raise MenuError(where, "name and description are texts")
+        out[locale] = Translation(name.strip(), _aliases(entry, where), description.strip())
+    return out
+
+
+def _languages(m: Mapping[str, Any], path: str) -> tuple[tuple[Locale, ...], Locale]:
+    """(languages, default) of `store`: `languages: [en, es, pt-BR]`, `default_language: en`."""
+    raw = _list(m.get("languages", [DEFAULT_LOCALE]), f"{path}.languages")
+    spoken: list[Locale] = []
+    for i, value in enumerate(raw):
+        locale = normalize_locale(value) if isinstance(value, str) else None
+        if locale is None:
+            known = ", ".join(LOCALES)
+            raise MenuError(f"{path}.languages[{i}]", f"expected one of {known} (or pt-BR), got {value!r}")
+        if locale not in spoken:
+            spoken.append(locale)
+    if not spoken:
+        raise MenuError(f"{path}.languages", "name at least one language")
+    raw_default = m.get("default_language", spoken[0])
+    default = normalize_locale(raw_default) if isinstance(raw_default, str) else None
+    if default is None or default not in spoken:
+        raise MenuError(
+            f"{path}.default_language", f"expected one of the store's languages, got {raw_default!r}"
+        )
+    return tuple(spoken), default
+
+
 def _unique(codes: Iterable[str], path: str, what: str) -> None:
     seen: set[str] = set()
     for code in codes:
@@ -461,6 +614,7 @@ def _store(value: object, path: str) -> Store:
                 f"{path}.payment_methods[{i}]",
                 f"unknown payment method {method!r}, use one of {sorted(PAYMENT_METHODS)}",
             )
+    languages, default_language = _languages(m, path)
     return Store(
         code=_code(m, path),
         name=_str(m, "name", path),
@@ -475,6 +629,8 @@ def _store(value: object, path: str) -> Store:
         phone=str(m.get("phone") or "").strip(),
         location=location,
         payment_methods=methods,
+        languages=languages,
+        default_language=default_language,
     )
 
 
@@ -546,13 +702,13 @@ def _spans(value: object, path: str) -> tuple[tuple[int, int], ...]:
     return tuple(sorted(spans))
 
 
-def _group(value: object, path: str) -> OptionGroup:
+def _group(value: object, path: str, languages: tuple[Locale, ...]) -> OptionGroup:
     m = _mapping(value, path)
     kind = m.get("kind", "single")
     if kind not in ("single", "multiple"):
         raise MenuError(f"{path}.kind", f"expected single or multiple, got {kind!r}")
     options = tuple(
-        _option(o, f"{path}.options[{i}]", allow_negative=kind == "single")
+        _option(o, f"{path}.options[{i}]", languages, allow_negative=kind == "single")
         for i, o in enumerate(_list(m.get("options"), f"{path}.options"))
     )
     if not options:
@@ -575,10 +731,11 @@ def _group(value: object, path: str) -> OptionGroup:
         default=default,
         max=max_,
         qualifiers=_bool(m, "qualifiers", path, False),
+        translations=_translations(m, path, languages),
     )
 
 
-def _option(value: object, path: str, *, allow_negative: bool) -> Option:
+def _option(value: object, path: str, languages: tuple[Locale, ...], *, allow_negative: bool) -> Option:
     m = _mapping(value, path)
     # A negative delta only makes sense where it replaces a default (a smaller size).
     price = parse_price(m.get("price", "0"), f"{path}.price", allow_negative=allow_negative)
@@ -588,20 +745,25 @@ def _option(value: object, path: str, *, allow_negative: bool) -> Option:
         price=price,
         aliases=_aliases(m, path),
         available=_bool(m, "available", path, True),
+        translations=_translations(m, path, languages),
     )
 
 
-def _category(value: object, path: str, group_codes: set[str]) -> Category:
+def _category(value: object, path: str, group_codes: set[str], languages: tuple[Locale, ...]) -> Category:
     m = _mapping(value, path)
     code = _code(m, path)
     items = tuple(
-        _item(it, f"{path}.items[{i}]", code, group_codes)
+        _item(it, f"{path}.items[{i}]", code, group_codes, languages)
         for i, it in enumerate(_list(m.get("items"), f"{path}.items"))
     )
-    return Category(code=code, name=_str(m, "name", path), items=items)
+    return Category(
+        code=code, name=_str(m, "name", path), items=items, translations=_translations(m, path, languages)
+    )
 
 
-def _item(value: object, path: str, category: str, group_codes: set[str]) -> Item:
+def _item(
+    value: object, path: str, category: str, group_codes: set[str], languages: tuple[Locale, ...]
+) -> Item:
     m = _mapping(value, path)
     if "price" not in m:
         raise MenuError(f"{path}.price", "missing; expected a price like 9.50")
@@ -626,4 +788,5 @@ def _item(value: object, path: str, category: str, group_codes: set[str]) -> Ite
         available=_bool(m, "available", path, True),
         option_groups=tuple(groups),
         kind="pizza" if kind == "pizza" else "drink" if kind == "drink" else "other",
+        translations=_translations(m, path, languages),
     )

@@ -13,6 +13,9 @@ import math
 import re
 import unicodedata
 
+from babel.numbers import format_decimal
+
+from services.orders.language import Speaker
 from services.orders.menu.catalog import DeliveryArea, Location, Store
 
 __all__ = ["covers", "describe", "distance_km", "named_area"]
@@ -48,19 +51,25 @@ def named_area(area: DeliveryArea, text: str) -> str | None:
     return None
 
 
-def describe(store: Store) -> str:
-    """ "We deliver within 4 km of 148 Court Street, to Brooklyn Heights, …; ZIP codes …"."""
+def describe(store: Store, speaker: Speaker) -> str:
+    """ "We deliver within 4 km of our store (148 Court Street); to Brooklyn Heights, …; ZIP
+    codes …", in the speaker's language."""
+    s = speaker
     area = store.delivery.area
     parts = []
     if area.radius_km is not None:
-        parts.append(
-            f"within {area.radius_km:g} km of our store" + (f" ({store.address})" if store.address else "")
-        )
+        km = format_decimal(area.radius_km, locale=s.locale)
+        if store.address:
+            parts.append(s._("within {km} km of our store ({address})", km=km, address=store.address))
+        else:
+            parts.append(s._("within {km} km of our store", km=km))
     if area.names:
-        parts.append("to " + ", ".join(area.names))
+        parts.append(s._("to {areas}", areas=", ".join(area.names)))
     if area.postal_codes:
-        parts.append("ZIP codes " + ", ".join(area.postal_codes))
-    return ("We deliver " + "; ".join(parts) + ".") if parts else "We deliver everywhere nearby."
+        parts.append(s._("postal codes {codes}", codes=", ".join(area.postal_codes)))
+    if not parts:
+        return s._("We deliver everywhere nearby.")
+    return s._("We deliver {where}.", where="; ".join(parts))
 
 
 def covers(store: Store, *, text: str | None = None, pin: Location | None = None) -> bool | None:

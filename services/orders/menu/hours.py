@@ -13,9 +13,11 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_date
+
+from services.orders.language import Speaker
 from services.orders.menu.catalog import WEEKDAYS, Store
 
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # How far ahead to look for the next opening; a store closed for longer "has no hours".
 _SEARCH_DAYS = 8
 
@@ -86,36 +88,37 @@ def always_open(store: Store) -> bool:
     return all(store.hours.get(day) == ((0, 1440),) for day in WEEKDAYS)
 
 
-def _clock(moment: dt.datetime) -> str:
-    return moment.strftime("%H:%M")
-
-
-def describe_when(moment: dt.datetime, now: dt.datetime) -> str:
-    """`today at 17:00`, `tomorrow at 11:30` or `Tuesday at 11:30` (local to `moment`)."""
+def describe_when(moment: dt.datetime, now: dt.datetime, speaker: Speaker) -> str:
+    """`today at 5:00 PM`, `tomorrow at 11:30 AM` or `Tuesday at 11:30 AM` (local to `moment`,
+    in the speaker's language)."""
     days = (moment.date() - now.astimezone(moment.tzinfo).date()).days
+    clock = speaker.time(moment)
     if days == 0:
-        return f"today at {_clock(moment)}"
+        return speaker._("today at {time}", time=clock)
     if days == 1:
-        return f"tomorrow at {_clock(moment)}"
-    return f"{DAY_NAMES[moment.weekday()]} at {_clock(moment)}"
+        return speaker._("tomorrow at {time}", time=clock)
+    day = format_date(moment, "EEEE", locale=speaker.locale)
+    return speaker._("{day} at {time}", day=day, time=clock)
 
 
-def open_status(store: Store, now: dt.datetime) -> str:
-    """One line for the customer: `open 24 hours`, `open now until 22:00` or `closed now, opens …`."""
+def open_status(store: Store, now: dt.datetime, speaker: Speaker) -> str:
+    """One line for the customer: `open 24 hours`, `open now until 10:00 PM` or `closed now, opens …`."""
     if always_open(store):
-        return "We're open 24 hours."
+        return speaker._("We're open 24 hours.")
     opening = current_opening(store, now)
     if opening is not None:
         until = opening.end
         if until.time() == dt.time() and until.date() > opening.start.date():
-            return "We're open now until midnight."
-        return f"We're open now until {_clock(until)}."
-    return closed_line(store, now)
+            return speaker._("We're open now until midnight.")
+        return speaker._("We're open now until {time}.", time=speaker.time(until))
+    return closed_line(store, now, speaker)
 
 
-def closed_line(store: Store, now: dt.datetime) -> str:
-    """`We're closed right now; we open again tomorrow at 11:30.` (or no known opening)."""
+def closed_line(store: Store, now: dt.datetime, speaker: Speaker) -> str:
+    """`We're closed right now; we open again tomorrow at 11:30 AM.` (or no known opening)."""
     upcoming = next_opening(store, now)
     if upcoming is None:
-        return "We're closed right now and have no opening hours in the coming week."
-    return f"We're closed right now; we open again {describe_when(upcoming, now)}."
+        return speaker._("We're closed right now and have no opening hours in the coming week.")
+    return speaker._(
+        "We're closed right now; we open again {when}.", when=describe_when(upcoming, now, speaker)
+    )

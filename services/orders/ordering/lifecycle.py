@@ -21,7 +21,10 @@ from datetime import tzinfo
 from typing import Any, Final
 
 from libs import metrics
-from services.orders.menu.catalog import Store, format_money
+from services.orders.language import Speaker, speaker_for
+from services.orders.language import mark as _
+from services.orders.menu.catalog import Store
+from services.orders.menu.files import template_for
 from services.orders.menu.hours import store_zone
 from services.orders.storage import carts, customers, orders, stores
 from services.orders.storage.carts import CartLine
@@ -52,15 +55,16 @@ _FORWARD: Final[dict[str, dict[str, frozenset[str]]]] = {
     "out_for_delivery": {"delivery": frozenset({"delivered"}), "pickup": frozenset()},
 }
 
+# In English for staff; `speaker._(LABELS[status])` for a customer.
 LABELS: Final = {
-    "placed": "Placed, waiting for the store to confirm",
-    "confirmed": "Confirmed",
-    "preparing": "Being prepared",
-    "ready": "Ready",
-    "out_for_delivery": "Out for delivery",
-    "delivered": "Delivered",
-    "picked_up": "Picked up",
-    "cancelled": "Cancelled",
+    "placed": _("Placed, waiting for the store to confirm"),
+    "confirmed": _("Confirmed"),
+    "preparing": _("Being prepared"),
+    "ready": _("Ready"),
+    "out_for_delivery": _("Out for delivery"),
+    "delivered": _("Delivered"),
+    "picked_up": _("Picked up"),
+    "cancelled": _("Cancelled"),
 }
 ICONS: Final = {
     "placed": "🧾",
@@ -124,42 +128,61 @@ def check_transition(number: int, current: str, wanted: str, fulfilment: str, re
         )
 
 
-def notification_text(order: dict[str, Any], status: str, store_name: str, reason: str = "") -> str:
-    """What the customer reads when their order moves to `status` (free-form, inside the window)."""
-    n = order["number"]
-    pickup = order["fulfilment"] == "pickup"
-    texts = {
-        "confirmed": f"👍 {store_name} confirmed your order #{n}.",
-        "preparing": f"👩‍🍳 We're preparing your order #{n} now.",
-        "ready": (
-            f"✅ Your order #{n} is ready for pickup at {store_name}!"
-            if pickup
-            else f"✅ Your order #{n} is ready and will be on its way soon."
-        ),
-        "out_for_delivery": f"🛵 Your order #{n} is on its way!",
-        "delivered": f"🎉 Your order #{n} was delivered. Enjoy your meal! Send *reorder* to get it again.",
-        "picked_up": f"🎉 Thanks for picking up order #{n}. Enjoy your meal!",
-        "cancelled": f"❌ Your order #{n} was cancelled"
-        + (f": {reason.strip().rstrip('.!;: ')}" if reason.strip().rstrip(".!;: ") else "")
-        + ".",
-    }
-    return texts.get(status, f"Your order #{n} is now {LABELS.get(status, status)}.")
+# What the customer reads when their order moves to a status (free-form, inside the window).
+_NOTIFICATIONS: Final = {
+    "confirmed": _("👍 {store} confirmed your order #{number}."),
+    "preparing": _("👩‍🍳 We're preparing your order #{number} now."),
+    "ready:pickup": _("✅ Your order #{number} is ready for pickup at {store}!"),
+    "ready": _("✅ Your order #{number} is ready and will be on its way soon."),
+    "out_for_delivery": _("🛵 Your order #{number} is on its way!"),
+    "delivered": _("🎉 Your order #{number} was delivered. Enjoy your meal! Send *reorder* to get it again."),
+    "picked_up": _("🎉 Thanks for picking up order #{number}. Enjoy your meal!"),
+    "cancelled": _("❌ Your order #{number} was cancelled."),
+    "cancelled:reason": _("❌ Your order #{number} was cancelled: {reason}."),
+}
+
+
+def notification_text(
+    order: dict[str, Any], status: str, store_name: str, reason: str = "", speaker: Speaker | None = None
+) -> str:
+    """What the customer reads when their order moves to `status` (free-form, inside the
+    window), in the customer's language (`speaker`; English when None)."""
+    s = speaker or speaker_for(None, currency="USD", timezone="UTC")
+    said = reason.strip().rstrip(".!;: ")  # the sentence ends once: "out of dough." is not doubled
+    values = {"number": order["number"], "store": store_name, "reason": said}
+    key = status
+    if status == "ready" and order["fulfilment"] == "pickup":
+        key = "ready:pickup"
+    elif status == "cancelled" and said:
+        key = "cancelled:reason"
+    if key in _NOTIFICATIONS:
+        return s._(_NOTIFICATIONS[key], **values)
+    label = s._(LABELS[status]) if status in LABELS else status
+    return s._("Your order #{number} is now {status}.", number=order["number"], status=label)
 
 
 def template_variables(
-    order: dict[str, Any], customer: dict[str, Any], store_name: str, reason: str, zone: tzinfo = dt.UTC
+    order: dict[str, Any],
+    customer: dict[str, Any],
+    store_name: str,
+    reason: str,
+    zone: tzinfo = dt.UTC,
+    speaker: Speaker | None = None,
 ) -> dict[str, str]:
-    """The values a status template may name in its `variables` list (docs/conversation.md);
-    `eta` is the estimated ready time in the store's time zone `zone`."""
+    """The values a status template may name in its `variables` list (docs/conversation.md),
+    worded and formatted by `speaker` (the customer's language; English when None): `total`
+    as money, `eta` the estimated ready time in the store's time zone `zone`."""
+    s = speaker or speaker_for(None, currency="USD", timezone=getattr(zone, "key", "UTC"))
     eta = order.get("estimated_ready_at")
+    status = str(order["status"])
     return {
         "number": str(order["number"]),
-        "status": LABELS.get(order["status"], order["status"]),
+        "status": s._(LABELS[status]) if status in LABELS else status,
         "store": store_name,
         "name": customer.get("profile_name") or "",
-        "total": format_money(int(order["total_cents"])),
+        "total": s.money(int(order["total_cents"])),
         "reason": reason,
-        "eta": eta.astimezone(zone).strftime("%H:%M") if isinstance(eta, dt.datetime) else "",
+        "eta": s.time(eta.astimezone(zone)) if isinstance(eta, dt.datetime) else "",
     }
 
 
@@ -212,6 +235,7 @@ async def place_order(
     confirm_message_sid: str,
     now: dt.datetime,
     flag_of: Callable[[str], str | None],
+    language: str | None = None,
 ) -> PlacedOrder:
     """Turn the confirmed cart `lines` into a `placed` order inside the caller's transaction.
 
@@ -222,6 +246,7 @@ async def place_order(
     A second order for the same `confirm_message_sid` raises `psycopg.errors.UniqueViolation`.
     `flag_of` says which notes (the order's, each line's) are an `allergy` or a `diet`: the
     conversation decides (conversation/note_flags.py); the answers are stored with the notes.
+    `language` is the locale the customer ordered in, kept on the order for staff.
     """
     menu_store = store.menu.store
     subtotal, fee, total = totals(menu_store, lines, fulfilment)
@@ -247,6 +272,7 @@ async def place_order(
         now=now,
         lines=lines,
         line_flags=[flag_of(line.notes) for line in lines],
+        language=language,
     )
     await orders.add_history(
         conn, order_id, from_status=None, to_status="placed", actor="customer", reason="", at=now
@@ -271,6 +297,7 @@ async def transition(
     now: dt.datetime,
     notify: bool = True,
     zone: tzinfo = dt.UTC,
+    store: Store | None = None,
 ) -> TransitionResult:
     """Move order `number` to `to` inside the caller's transaction.
 
@@ -279,7 +306,9 @@ async def transition(
     when `notify`, queues the customer's notification with `queue_notification` (free-form
     inside the 24-hour window, else the store's template for `to`, else a `not_sent` row).
     Raises `OrderNotFound` for an unknown number. `zone` is the store's time zone (template
-    times). The caller must tell the relay after commit.
+    times); `store` (its settings), when given, words the notification in the customer's
+    language with the store's currency (English and USD without it). The caller must tell
+    the relay after commit.
     """
     order_id, customer_id = await find_order_id(conn, store_id, number)
     customer = await customers.lock(conn, customer_id)
@@ -293,14 +322,19 @@ async def transition(
     )
     notified = "reply"
     if notify:
+        language = customer.get("language")
+        if store is not None:
+            speaker = store.speaker(language)
+        else:
+            speaker = speaker_for(language, currency="USD", timezone=getattr(zone, "key", "UTC"))
         notified = await queue_notification(
             conn,
             customer=customer,
-            body=notification_text(updated, to, store_name, reason),
+            body=notification_text(updated, to, store_name, reason, speaker),
             purpose=f"status:{to}",
             order_id=order_id,
-            template=templates.get(to),
-            variables=template_variables(updated, customer, store_name, reason, zone),
+            template=template_for(templates, to, speaker.locale),
+            variables=template_variables(updated, customer, store_name, reason, zone, speaker),
             now=now,
         )
     metrics.ORDER_TRANSITIONS.labels(to).inc()
@@ -333,4 +367,5 @@ async def transition_in_store(
         now=now,
         notify=notify,
         zone=store_zone(store.menu.store),
+        store=store.menu.store,
     )

@@ -11,7 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from services.orders.menu.catalog import format_money
+from services.orders.language import mark as _
+from services.orders.language import speaker_for
+from services.orders.menu.catalog import Store, format_money
+from services.orders.menu.files import template_for
 from services.orders.ordering import lifecycle
 from services.orders.storage import customers, orders, outbox
 from services.orders.storage.outbox import queue_notification
@@ -19,8 +22,8 @@ from services.orders.storage.pool import Conn
 
 MAX_LIST = 200
 
-HANDOFF_TEXT = "🙋 A member of our team has joined this chat and will reply here."
-RELEASE_TEXT = "🤖 You're back with our ordering bot. Send *menu* to order or *help* for options."
+HANDOFF_TEXT = _("🙋 A member of our team has joined this chat and will reply here.")
+RELEASE_TEXT = _("🤖 You're back with our ordering bot. Send *menu* to order or *help* for options.")
 
 
 def _iso(value: Any) -> str | None:
@@ -33,7 +36,13 @@ def order_summary(row: dict[str, Any]) -> dict[str, Any]:
         "number": row["number"],
         "status": row["status"],
         "fulfilment": row["fulfilment"],
-        "customer": {"address": row.get("customer_address"), "profile_name": row.get("profile_name")},
+        "customer": {
+            "address": row.get("customer_address"),
+            "profile_name": row.get("profile_name"),
+            "language": row.get("customer_language"),
+        },
+        # the language the order was placed in (docs/languages.md)
+        "language": row.get("language") or row.get("customer_language"),
         "delivery_address": row["delivery_address"],
         "subtotal_cents": row["subtotal_cents"],
         "delivery_fee_cents": row["delivery_fee_cents"],
@@ -102,9 +111,18 @@ async def get_order(conn: Conn, store_id: int, number: int) -> dict[str, Any] | 
 
 
 async def set_mode(
-    conn: Conn, store_id: int, address: str, mode: str, *, templates: dict[str, Any], now: dt.datetime
+    conn: Conn,
+    store_id: int,
+    address: str,
+    mode: str,
+    *,
+    templates: dict[str, Any],
+    now: dt.datetime,
+    store: Store | None = None,
 ) -> dict[str, Any] | None:
-    """Hand the conversation to staff (`human`) or back to the bot (`bot`).
+    """Hand the conversation to staff (`human`) or back to the bot (`bot`); the customer is told
+    in their language (`store` gives the store's default and formats; optional, the message
+    carries no money or time).
 
     Returns `{"customer", "mode", "changed", "notified"}`, or None for an unknown customer.
     Idempotent: setting the mode it already has changes nothing and sends nothing.
@@ -117,13 +135,15 @@ async def set_mode(
     # A handoff clears any half-finished checkout: staff see the cart and take it from there.
     await customers.set_mode(conn, int(customer["id"]), mode, now, end_checkout=True)
     human = mode == "human"
+    language = customer.get("language")
+    speaker = store.speaker(language) if store else speaker_for(language, currency="USD", timezone="UTC")
     notified = await queue_notification(
         conn,
         customer=customer,
-        body=HANDOFF_TEXT if human else RELEASE_TEXT,
+        body=speaker._(HANDOFF_TEXT if human else RELEASE_TEXT),
         purpose="staff:handoff" if human else "staff:release",
         order_id=None,
-        template=templates.get("handoff" if human else "release"),
+        template=template_for(templates, "handoff" if human else "release", speaker.locale),
         variables={"name": customer.get("profile_name") or ""},
         now=now,
     )

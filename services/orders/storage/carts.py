@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
 
-from services.orders.menu.catalog import MAX_QUANTITY, CartLimits, format_money
+from services.orders.menu.catalog import MAX_QUANTITY, CartLimits
 from services.orders.storage import customers
 from services.orders.storage.pool import Conn
 
@@ -34,21 +34,6 @@ class CartLine:
     def total_cents(self) -> int:
         """Unit price times quantity, in cents."""
         return self.unit_price_cents * self.quantity
-
-    def describe(self, detail_chars: int | None = None) -> str:
-        """`2 x Pepperoni (Large, extra Cheese; no Onions) — 27.00`; with `detail_chars`, the part
-        in brackets is cut to that many characters (ending in "…"), or left out at 0."""
-        extras = [
-            f"{o['qualifier']} {o['name']}" if o.get("qualifier") else str(o["name"]) for o in self.options
-        ]
-        extras += [f"no {name}" for name in self.excluded]
-        if self.notes:
-            extras.append(self.notes)
-        text = ", ".join(extras)
-        if detail_chars is not None and len(text) > detail_chars:
-            text = text[: max(0, detail_chars - 1)].rstrip(" ,") + "…" if detail_chars > 0 else ""
-        detail = f" ({text})" if text else ""
-        return f"{self.quantity} x {self.name}{detail} — {format_money(self.total_cents)}"
 
 
 def subtotal(lines: list[CartLine]) -> int:

@@ -119,6 +119,11 @@ async def save_address(conn: Conn, customer_id: int, address: str, location: dic
     )
 
 
+async def set_language(conn: Conn, customer_id: int, language: str) -> None:
+    """Remember the customer's language (a locale code: "en", "es", "pt_BR")."""
+    await conn.execute("UPDATE customers SET language = %s WHERE id = %s", (language, customer_id))
+
+
 async def set_cart_updated_at(conn: Conn, customer_id: int, at: dt.datetime | None) -> None:
     """Restart the cart's idle timer at `at` (None: no cart activity to time)."""
     await conn.execute("UPDATE customers SET cart_updated_at = %s WHERE id = %s", (at, customer_id))

@@ -18,7 +18,8 @@ from services.orders.storage.pool import Conn
 
 # An order with its customer's address, WhatsApp profile name and conversation mode.
 _WITH_CUSTOMER = (
-    "SELECT o.*, c.address AS customer_address, c.profile_name, c.mode FROM orders o"
+    "SELECT o.*, c.address AS customer_address, c.profile_name, c.mode, c.language AS customer_language"
+    " FROM orders o"
     " JOIN customers c ON c.id = o.customer_id"
 )
 
@@ -43,6 +44,7 @@ async def insert_placed(
     now: dt.datetime,
     lines: list[CartLine],
     line_flags: list[str | None],
+    language: str | None = None,
 ) -> int:
     """Write a `placed` order and its lines (copies of the cart's); returns the order's id.
 
@@ -56,8 +58,8 @@ async def insert_placed(
             """
             INSERT INTO orders (store_id, number, customer_id, status, fulfilment, delivery_address,
                 delivery_location, notes, notes_flag, subtotal_cents, delivery_fee_cents, total_cents,
-                currency, confirm_message_sid, estimated_ready_at, placed_at, updated_at)
-            VALUES (%s, %s, %s, 'placed', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                currency, confirm_message_sid, estimated_ready_at, placed_at, updated_at, language)
+            VALUES (%s, %s, %s, 'placed', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             RETURNING id
             """,
             (
@@ -77,6 +79,7 @@ async def insert_placed(
                 estimated_ready_at,
                 now,
                 now,
+                language,
             ),
         )
     ).fetchone()

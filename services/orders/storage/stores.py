@@ -42,7 +42,7 @@ async def load_menu_into_db(conn: Conn, document: dict[str, Any]) -> tuple[int, 
     document is invalid.
     """
     menu = load_menu(document)
-    templates = parse_templates(document)
+    templates = parse_templates(document, menu.store.languages, menu.store.default_language)
     s = menu.store
     hours = {day: [list(span) for span in spans] for day, spans in s.hours.items()}
     row = await (

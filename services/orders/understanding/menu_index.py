@@ -17,6 +17,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from services.orders.menu.catalog import ItemKind, Menu
+from services.orders.understanding.lexicons import lexicon_for
 from services.orders.understanding.numbers import NUMBER_PHRASES, NUMERAL, WEAK_NUMBERS, ascii_digits
 from services.orders.understanding.words import (
     COMMON_WORDS,
@@ -123,6 +124,8 @@ class MenuIndex:
     lexicon: dict[tuple[str, ...], Meaning] = field(default_factory=dict)
     max_phrase: int = 1
     known_words: frozenset[str] = frozenset()
+    # ordinary words (English, and the menu's language): never an unknown content word
+    common_words: frozenset[str] = COMMON_WORDS
     vocabulary: tuple[str, ...] = ()
     name_words: frozenset[str] = frozenset()  # words of the menu's own names and aliases
     item_groups: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -166,6 +169,16 @@ class MenuIndex:
             self._corrections.clear()
         self._corrections[word] = result
         return result
+
+    def menu_phrase_at(self, tokens: list[str], i: int) -> tuple[int, str]:
+        """The longest menu name or alias beginning at ``tokens[i]``: (its length in tokens,
+        "item" or "option" for what it names, "" for both); (0, "") when none begins there."""
+        for length in range(min(self.max_phrase, len(tokens) - i), 0, -1):
+            entry = self.lexicon.get(tuple(tokens[i : i + length]))
+            if entry is not None and entry.menu:
+                what = "" if entry.items and entry.options else "item" if entry.items else "option"
+                return length, what
+        return 0, ""
 
     def suggest(self, phrase: str, limit: int = 3) -> tuple[str, ...]:
         """Item codes whose names or aliases look most like ``phrase``, best first.
@@ -337,6 +350,9 @@ def _build(menu: Menu) -> MenuIndex:
     english += [(p, Meaning(note=p)) for p in NOTE_PHRASES]
     english += [(p, Meaning(noun=k)) for p, k in KIND_NOUNS.items()]
     english += [(p, Meaning(filler=True)) for p in FILLER_PHRASES]
+    language = lexicon_for(menu.locale)
+    if language is not None:
+        english += [(p, Meaning(noun=k)) for p, k in language.nouns.items()]
     lexicon: dict[tuple[str, ...], Meaning] = dict(generated)
     for phrase, entry in english:
         key = tuple(tokenize(phrase))
@@ -349,8 +365,9 @@ def _build(menu: Menu) -> MenuIndex:
     menu_words = {w for k, e in lexicon.items() if e.menu or e.noun for w in k if w.isalpha()}
     index.vocabulary = tuple(sorted(w for w in menu_words if len(w) >= 3))
     index.name_words = frozenset(w for k, e in exact.items() if e.menu for w in k)
+    index.common_words = COMMON_WORDS | language.common if language else COMMON_WORDS
     index.known_words = frozenset(
-        {w for k in lexicon for w in k} | COMMON_WORDS | {w for k in NEGATIONS for w in k.split()}
+        {w for k in lexicon for w in k} | index.common_words | {w for k in NEGATIONS for w in k.split()}
     )
     shown: list[str] = []
     codes: list[str] = []

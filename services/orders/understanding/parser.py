@@ -27,15 +27,17 @@ The JSON shape of a result is documented in docs/message-parser.md (``ParseResul
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Literal
 
 from services.orders.menu.catalog import MAX_QUANTITY, ChosenOption, Menu
+from services.orders.understanding.lexicons import bridge, lexicon_for
 from services.orders.understanding.menu_index import Meaning, MenuIndex, index_for, tokenize
 from services.orders.understanding.words import (
     ANAPHORS,
-    COMMON_WORDS,
     LIST_WORDS,
     NEGATION_GLUE,
     ORDER_VERBS,
@@ -50,6 +52,7 @@ __all__ = [
     "ParseResult",
     "UnknownOption",
     "UnmatchedPhrase",
+    "english_reading",
     "parse_order",
 ]
 
@@ -296,7 +299,7 @@ def _atoms(index: MenuIndex, tokens: list[str], guesses: dict[int, str] | None =
                 break
         tok = tokens[i]
         if entry is None:
-            atoms.append(_plain(tok, i))
+            atoms.append(_plain(tok, i, index.common_words))
             i += 1
             continue
         if not entry.menu and size > 1:
@@ -332,7 +335,7 @@ def _is_number(tok: str) -> bool:
     return tok.isascii() and whole.isdigit() and (fraction == "" or fraction.isdigit())
 
 
-def _plain(tok: str, i: int) -> _Atom:
+def _plain(tok: str, i: int, common_words: frozenset[str]) -> _Atom:
     if _is_number(tok):
         if tok.isdigit() and 0 < int(tok) <= MAX_QUANTITY:
             return _Atom("num", i, i + 1, tok, number=int(tok))
@@ -356,7 +359,7 @@ def _plain(tok: str, i: int) -> _Atom:
         return _Atom("sep", i, i + 1, tok)
     if tok in (",", "&", "+"):
         return _Atom("word", i, i + 1, "and" if tok != "," else ",")
-    common = tok in COMMON_WORDS or len(tok) < 2 or not tok.isalpha()
+    common = tok in common_words or len(tok) < 2 or not tok.isalpha()
     return _Atom("word", i, i + 1, tok, common=common)
 
 
@@ -1073,10 +1076,15 @@ def parse_order(menu: Menu, text: str) -> ParseResult:
     """Read one customer message against ``menu``; never raises for any text.
 
     Pure and deterministic: the same menu and text give the same result. The menu's lexicon
-    is built on first use and cached (see ``menu_index.index_for``).
+    is built on first use and cached (see ``menu_index.index_for``). A menu localized to Spanish
+    or Portuguese (``Menu.localized``) is read in that language: its names and aliases, and the
+    language's own words as the English ones they mean (lexicons.bridge).
     """
     index = index_for(menu)
     tokens = tokenize(text)[:MAX_TOKENS]
+    language = lexicon_for(menu.locale)
+    if language is not None:
+        tokens = bridge(tokens, language, index.menu_phrase_at)
     if not tokens:
         return ParseResult()
     guesses: dict[int, str] = {}
@@ -1086,3 +1094,29 @@ def parse_order(menu: Menu, text: str) -> ParseResult:
     if result.empty and loose:
         return ParseResult(unmatched=_loose_unmatched(index, loose, tokens))
     return result
+
+
+_READING_LOCK = threading.Lock()
+_READING_MENUS: dict[int, tuple[Menu, Menu]] = {}
+
+
+def english_reading(menu: Menu, text: str) -> tuple[Menu, str]:
+    """`text` as the English the parser reads, and the menu to read it with, for readers that
+    match English phrases (the dialogue acts, understanding/acts.py): a Spanish or Portuguese
+    message becomes its bridged words ("quita la coca" → "remove the coke", menu words kept),
+    read against the same localized names with no second bridging. English (or a menu with no
+    lexicon) comes back as it is."""
+    language = lexicon_for(menu.locale)
+    if language is None:
+        return menu, text
+    index = index_for(menu)
+    words = " ".join(bridge(tokenize(text)[:MAX_TOKENS], language, index.menu_phrase_at))
+    hit = _READING_MENUS.get(id(menu))
+    if hit is None or hit[0] is not menu:
+        english = dataclasses.replace(menu, locale="en")
+        with _READING_LOCK:
+            if len(_READING_MENUS) >= 16:
+                _READING_MENUS.pop(next(iter(_READING_MENUS)))
+            _READING_MENUS[id(menu)] = (menu, english)
+        hit = (menu, english)
+    return hit[1], words

@@ -236,7 +236,7 @@ def _handoff(mode: str) -> Handler:
         async with transaction(state.pool, slow_s=state.settings.slow_query_s) as conn:
             store = await _store(request, conn)
             result = await staff.set_mode(
-                conn, store.id, address, mode, templates=store.templates, now=_now()
+                conn, store.id, address, mode, templates=store.templates, now=_now(), store=store.menu.store
             )
         if result is None:
             raise ApiError(404, f"no customer {address!r}; use the From address, URL-encoded")

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from services.orders.language import language_name
 from services.orders.menu.catalog import format_money
 from services.orders.ordering import lifecycle
 from services.orders.storage import customers, orders
@@ -93,6 +94,7 @@ def _ticket(row: dict[str, Any], lines: list[dict[str, Any]], words: list[str]) 
         "flag_kind": flag_kind(row.get("notes_flag"), lines),
         "customer_id": int(row["customer_id"]),
         "customer_name": row.get("profile_name") or "",
+        "language": language_name(row.get("language") or row.get("customer_language")),
         "customer_address": row.get("customer_address") or "",
         "mode": row.get("mode") or "bot",
         "placed_at": placed,
@@ -114,7 +116,8 @@ def _ticket(row: dict[str, Any], lines: list[dict[str, Any]], words: list[str]) 
 
 
 _TICKET_SELECT: Final = (
-    "SELECT o.*, c.address AS customer_address, c.profile_name, c.mode FROM orders o"
+    "SELECT o.*, c.address AS customer_address, c.profile_name, c.mode, c.language AS customer_language"
+    " FROM orders o"
     " JOIN customers c ON c.id = o.customer_id"
 )
 
@@ -297,7 +300,7 @@ async def handoffs(conn: Conn, store_id: int) -> list[dict[str, Any]]:
     rows = await (
         await conn.execute(
             """
-            SELECT c.id, c.address, c.profile_name, c.mode_changed_at, c.last_inbound_at,
+            SELECT c.id, c.address, c.profile_name, c.language, c.mode_changed_at, c.last_inbound_at,
                    last_in.body AS last_body, last_in.received_at AS last_at
             FROM customers c
             LEFT JOIN LATERAL (
@@ -310,7 +313,7 @@ async def handoffs(conn: Conn, store_id: int) -> list[dict[str, Any]]:
             (store_id,),
         )
     ).fetchall()
-    return [dict(r) for r in rows]
+    return [dict(r) | {"language": language_name(r["language"])} for r in rows]
 
 
 async def handoff_count(conn: Conn, store_id: int) -> int:

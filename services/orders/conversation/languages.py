@@ -1,0 +1,104 @@
+"""The customer's language, decided for each message before anything else is said.
+
+A customer's language is remembered on their row (`customers.language`). It is set from the
+first message that shows it (else the store's default), changes when the customer asks
+("english please", "en español", "em português") and when a message is clear evidence of
+another of the store's languages (language/detection.py); short or ambiguous messages ("ok",
+"2 coke", a typed address) keep it. See docs/languages.md.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from services.orders.conversation import texts
+from services.orders.conversation.turn import Turn
+from services.orders.language import detection
+from services.orders.language import mark as _
+from services.orders.language.catalogs import Locale
+from services.orders.menu.catalog import Menu
+from services.orders.storage import customers
+from services.orders.understanding.menu_index import tokenize
+from services.orders.understanding.parser import parse_order
+
+# The reply to a message that only asks for a language, said in the language asked for (so
+# each catalog names its own language).
+SWITCHED: Final = _("Sure! I'll write to you in English from now on. 🙂")
+# Checkout steps whose answer is free text (an address): never evidence of a language.
+_FREE_TEXT_STEPS = frozenset({"address"})
+# What may stand around a language request without making it more than one ("please", "hi").
+_REQUEST_ONLY = re.compile(
+    r"^(?:\W|please|pls|can|you|could|speak|talk|write|reply|answer|in|english|spanish|portuguese|"
+    r"en|em|ingles|espanol|castellano|portugues|por|favor|porfa|pfv|habla|hablame|hablas|"
+    r"escribeme|fala|falar|comigo|conmigo|hi|hello|hola|oi|ola|ok|si|sim|sure|y|e|and)*$"
+)
+_MENU_WORDS: dict[int, tuple[Menu, frozenset[str]]] = {}
+
+
+def menu_words(menu: Menu) -> frozenset[str]:
+    """Every word of the menu's names and aliases in all its languages, which say nothing about
+    the customer's language ("pepperoni", "coke", "grande"), but for the words that mark a
+    language ("sin" of "sin gluten"); cached per menu object."""
+    hit = _MENU_WORDS.get(id(menu))
+    if hit is not None and hit[0] is menu:
+        return hit[1]
+    words: set[str] = set()
+    for locale in menu.store.languages:
+        localized = menu.localized(locale)
+        for item in localized.items():
+            for name in (item.name, *item.aliases):
+                words.update(tokenize(name))
+        for group in localized.option_groups:
+            for option in group.options:
+                for name in (option.name, *option.aliases):
+                    words.update(tokenize(name))
+    found = frozenset(w for w in words if w.isalpha()) - detection.marker_words()
+    if len(_MENU_WORDS) > 8:
+        _MENU_WORDS.clear()
+    _MENU_WORDS[id(menu)] = (menu, found)
+    return found
+
+
+def _by_menu(turn: Turn, text: str) -> Locale | None:
+    """A new customer's language from the menu words of a message with no other evidence
+    ("2 cocas"): the first of the store's languages whose menu reads all of it, when the
+    default language's leaves some of it unread; None otherwise."""
+    settings = turn.catalog.menu.store
+    default = parse_order(turn.catalog.menu.localized(settings.default_language), text)
+    if not default.unmatched:
+        return None
+    for locale in settings.languages:
+        if locale == settings.default_language:
+            continue
+        result = parse_order(turn.catalog.menu.localized(locale), text)
+        if (result.lines or result.ambiguous) and not result.unmatched:
+            return locale
+    return None
+
+
+async def choose(turn: Turn) -> str | None:
+    """Decide the language of this message, switch `turn` to it and save it on the customer.
+
+    Returns the reply when the message only asked for a language ("english please"), else
+    None (the message is then answered as usual, in the language chosen)."""
+    settings = turn.catalog.menu.store
+    spoken = settings.languages
+    current = turn.customer.get("language")
+    text = turn.inbound.text
+    asked = detection.requested(text, spoken)
+    chosen = asked
+    step = (turn.state.get("checkout") or {}).get("step")
+    if chosen is None and step not in _FREE_TEXT_STEPS and text.strip():
+        chosen = detection.detect(text, spoken, menu_words(turn.catalog.menu))
+    if chosen is None and not current and step not in _FREE_TEXT_STEPS and text.strip():
+        chosen = _by_menu(turn, text)
+    if chosen is None:
+        chosen = settings.language_of(current) if current else settings.default_language
+    if chosen != current:
+        await customers.set_language(turn.conn, turn.customer_id, chosen)
+        turn.customer["language"] = chosen
+    turn.use_language(chosen)
+    if asked is not None and _REQUEST_ONLY.match(detection.fold(text)):
+        return turn.speaker._(SWITCHED) + "\n\n" + turn.speaker._(texts.ORDER_HINT)
+    return None

@@ -1,0 +1,390 @@
+"""The words of Spanish and Portuguese (Brazil) the message parser reads without a menu, as the
+English words it already knows: numbers ("dos", "duas"), connectors and negation ("y", "e",
+"con", "com", "sin", "sem", "pero sin", "mas sem"), qualifiers ("más", "doble", "pouco"),
+notes, kind nouns ("bebida", "refrigerante") and the usual verbs and filler ("quiero",
+"por favor", "me vê").
+
+`bridge(tokens, locale, starts_menu_phrase)` rewrites a message's tokens (already lowercase,
+accents dropped: menu_index.tokenize) into the English the parser reads, longest phrase first,
+leaving alone every place where a menu name or alias of the customer's language starts (an
+alias such as "sin gluten" wins over "sin"). Words are read in the customer's language only:
+"mas" is "more" in Spanish ("más queso") but "but" in Portuguese ("mas sem cebola"), "dos" is
+two in Spanish but "of the" in Portuguese, "no" is a negation in Spanish but "on the" in
+Portuguese. Menu words of each language come from the menu file (docs/menu-format.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["Lexicon", "MenuPhrase", "bridge", "lexicon_for"]
+
+
+def _table(spec: str) -> dict[tuple[str, ...], tuple[str, ...]]:
+    """`phrase=english|phrase=english` lines; an empty English side drops the phrase."""
+    out: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for entry in spec.replace("\n", "|").split("|"):
+        entry = entry.strip()
+        if not entry:
+            continue
+        said, _, english = entry.partition("=")
+        out[tuple(said.split())] = tuple(english.split())
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """One language's words as the parser's English: `phrases` maps token tuples (accents
+    dropped) to English tokens (empty: the phrase is only politeness and is dropped); `common`
+    are ordinary words of the language never spelling-corrected into menu words."""
+
+    locale: str
+    phrases: Mapping[tuple[str, ...], tuple[str, ...]]
+    common: frozenset[str]
+    max_phrase: int
+    # Nouns for a kind of item ("bebidas" → drink): read as the kind, quoted as written.
+    nouns: Mapping[str, str]
+
+
+# "ponme 3", "déjala en 2", "coloca 3": a quantity set on the line being talked about.
+_SET_VERBS: Final[dict[str, tuple[str, ...]]] = {
+    "es": ("ponme", "ponle", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en"),
+    "pt_BR": ("coloca", "bota", "poe", "deixa em"),
+}
+_NUMBER_WORDS: Final[dict[str, dict[str, int]]] = {
+    "es": {"uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6},
+    "pt_BR": {"um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "cinco": 5, "seis": 6},
+}
+
+
+def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
+    numbers = {str(n): n for n in range(1, 21)} | _NUMBER_WORDS.get(locale, {})
+    return {
+        (*verb.split(), said): ("make", "it", str(value))
+        for verb in _SET_VERBS.get(locale, ())
+        for said, value in numbers.items()
+    }
+
+
+def _lexicon(locale: str, phrases: str, common: str, nouns: Mapping[str, str]) -> Lexicon:
+    table = _table(phrases) | _set_quantities(locale)
+    words = frozenset(common.split()) | {w for k in table for w in k} | set(nouns)
+    return Lexicon(locale, table, words, max(len(k) for k in table), nouns)
+
+
+def _nouns(kind: str, words: str) -> dict[str, str]:
+    return dict.fromkeys(words.split(), kind)
+
+
+_ES = _lexicon(
+    "es",
+    """
+    un=a|una=a|uno=one|unos=some|unas=some|dos=two|tres=three|cuatro=four|cinco=five|seis=six|
+    siete=seven|ocho=eight|nueve=nine|diez=ten|once=eleven|doce=twelve|trece=thirteen|
+    catorce=fourteen|quince=fifteen|dieciseis=sixteen|diecisiete=seventeen|dieciocho=eighteen|
+    diecinueve=nineteen|veinte=twenty|
+    un par de=a couple of|par de=couple of|una docena de=a dozen|una docena=a dozen|
+    media docena de=half a dozen|media docena=half a dozen|otra=another|otro=another|
+    otra mas=another|otro mas=another|una mas=another|uno mas=another|
+    y=and|e=and|o=or|u=or|ademas=also|tambien=also|mas=extra|con mas=with extra|
+    con extra=with extra|extra de=extra|doble=double|el doble de=double|triple=triple|
+    poco=light|poca=light|un poco de=a little|poquito=light|poquita=light|un poquito de=a little|
+    con=with|sin=without|pero sin=but without|pero con=but with|pero=but|sin nada de=without|
+    nada de=no|no=no|no ,=actually|no no=actually|no le pongas=no|menos=no|
+    quita=remove|quitar=remove|quitale=remove|quitame=remove|saca=remove|sacale=remove|
+    elimina=remove|eliminar=remove|borra=remove|borrar=remove|ya no quiero=remove|
+    no quiero=i dont want|
+    cambia=change|cambiar=change|cambiale=change|cambiame=change|cambiala=change it|
+    cambialo=change it|hazla=make it|hazlo=make it|que sea=make it|que sean=make them|
+    por=for|en vez de=instead of|en lugar de=instead of|mejor=actually|solo=only|solamente=only|
+    nomas=only|uno mas=one more|una mas=one more|uno menos=one less|una menos=one less|
+    la ultima=the last one|el ultimo=the last one|la primera=the first one|
+    el primero=the first one|la otra=the other one|el otro=the other one|
+    eso=that|esa=that|ese=that|esto=this|esta=this|
+    olvidalo=never mind|olvida eso=never mind|olvidate=never mind|dejalo=never mind|
+    dejalo asi=never mind|no importa=never mind|
+    perfecto=ok|genial=ok|vale=ok|dale=ok|okey=ok|listo=ok|de acuerdo=ok|
+    cuanto cuesta=how much is|cuanto cuestan=how much are|cuanto vale=how much is|
+    cuanto es=how much is|cuanto sale=how much is|que precio tiene=how much is|
+    precio de=price of|a que hora abren=what time do you open|
+    a que hora cierran=what time do you close|estan abiertos=are you open|
+    esta abierto=is the store open|horario=opening hours|horarios=opening hours|
+    hacen envios=do you deliver|hacen delivery=do you deliver|hacen entregas=do you deliver|
+    llevan a domicilio=do you deliver|entregan a domicilio=do you deliver|reparten=do you deliver|
+    envian a=do you deliver to|entregan en=do you deliver to|llegan a=do you deliver to|
+    cuanto cuesta el envio=how much is delivery|cuanto es el envio=how much is delivery|
+    costo de envio=delivery fee|precio del envio=delivery fee|pedido minimo=minimum order|
+    aceptan=do you take|reciben=do you take|tarjeta=card|efectivo=cash|
+    donde estan=where are you located|donde quedan=where are you located|
+    cual es su direccion=what is your address|su direccion=your address|
+    cual es su telefono=what is your phone number|su telefono=your phone number|
+    numero de telefono=phone number|
+    donde esta mi pedido=where is my order|como va mi pedido=how is my order|
+    cuanto falta=how long|cuanto tarda=how long|cuanto demora=how long|cuanto tiempo=how long|
+    que=what|cuales=which|cual=which|tienen=do you have|
+    cancela todo=cancel everything|cancelar todo=cancel everything|
+    cancela el pedido=cancel the order|puedo pagar=can i pay|pagar con=pay with|pagar en=pay in|
+    quita uno=remove one|quita una=remove one|quitale uno=remove one|quitale una=remove one|
+    cuanto es en total=how much is the total|cuanto seria=how much is it|cuanto va=how much is it|
+    hasta que hora atienden=until what time are you open|hasta que hora abren=until what time are you open|
+    hasta que hora=until what time are you open|atienden=are you open|
+    tienen delivery=do you deliver|tienen envio=do you deliver|tienen envios=do you deliver|
+    tienen servicio a domicilio=do you deliver|donde los encuentro=where are you located|
+    donde estan ubicados=where are you located|cuanto cobran de envio=how much is delivery|
+    cuanto cobran por el envio=how much is delivery|cuanto cobran=how much is|
+    ya esta listo mi pedido=is my order ready|esta listo mi pedido=is my order ready|
+    sacame=remove|quitala=remove it|quitalo=remove it|quitalas=remove them|quitalos=remove them|
+    la segunda=the second one|el segundo=the second one|la tercera=the third one|
+    el tercero=the third one|una de ellas=one of them|uno de ellos=one of them|
+    eso seria todo=thats all|seria todo=thats all|que sea sin=without|que sean sin=without|
+    cuanto me sale=how much is|cuanto me cuesta=how much is|cuanto me cobran=how much is|
+    abren los domingos=are you open on sunday|abren el domingo=are you open on sunday|
+    abren hoy=are you open today|abren=are you open|llegan hasta=do you deliver to|
+    llegan a=do you deliver to|el envio es gratis=is delivery free|envio gratis=free delivery|
+    es gratis el envio=is delivery free|que tienen de postre=which desserts do you have|
+    que tienen de tomar=which drinks do you have|que tienen de beber=which drinks do you have|
+    como pago=how do i pay|como puedo pagar=how can i pay|me equivoque=actually|eran=|son=|
+    ponle=add|agregale=add|agrega=add|anade=add|anadele=add|le pones=add|
+    bien cocida=well done|bien cocido=well done|bien hecha=well done|bien tostada=extra crispy|
+    crujiente=crispy|picante=spicy|cortada en cuadros=cut in squares|
+    el=the|la=the|los=the|las=the|lo=the|del=of the|de la=of the|de=of|al=to the|a=to|
+    en=in|para=for|por=for|mi=my|mis=my|su=their|
+    quiero=i want|quisiera=i would like|queria=i wanted|quiero pedir=i want|me das=give me|
+    dame=give me|me da=give me|me puedes dar=can i get|me pones=give me|me traes=bring me|
+    traeme=bring me|mandame=send me|me mandas=send me|necesito=i need|pedir=order|pido=i order|
+    para mi=for me|tambien quiero=i also want|y tambien=and also|
+    por favor=please|porfa=please|porfavor=please|plis=please|gracias=thanks|muchas gracias=thanks|
+    hola=hi|buenas=hi|buenos dias=good morning|buenas tardes=good afternoon|buenas noches=good night|
+    eso es todo=thats all|es todo=thats all|nada mas=thats all|solo eso=thats all|
+    """,
+    """que qué cual como cuanto cuantos cuanta cuantas cuesta vale valen es son esta estan hay
+    tiene tienen tengo tienes quiero quieres puedo puedes podria seria sera va vamos voy
+    yo tu usted ustedes nosotros me te se le les nos lo la los las este esta estos estas ese
+    esa eso aqui ahi alli ahora hoy manana tarde noche luego despues antes ya todavia aun
+    si claro vale bueno ok listo perfecto genial gracias hola adios chao porfa favor
+    tambien solo solamente nada algo todo toda todos todas cada otro otra mismo misma
+    muy mucho mucha muchos muchas poco poca pocos pocas bien mal mejor peor
+    pedido pedidos orden ordenes comida cena almuerzo desayuno hambre domicilio recoger
+    llevar direccion casa calle numero nombre precio precios cuenta pagar efectivo tarjeta
+    hacer hace hecho pon pone poner puede pueden quisiera queria gustaria encanta gusta
+    donde cuando porque por para sobre entre hasta desde sin con pero mas menos
+    cambiar cambia cambio quitar borrar eliminar agregar anadir sumar dejar deja regalas regala
+    regalame regalarias porfis mandas manda traes trae
+    hola buenas noches dias tardes senor senora amigo amiga gracias favor disculpa perdon
+    quisiera quisieramos queremos pedimos pedir ordenar orden ordeno encargar encargo llevar
+    traer mandar enviar envia envie recibir recibo llega llegue llegar tardar tarda demora
+    rapido pronto despues luego antes siempre nunca tambien ademas otra vez mismo misma
+    grande pequeno mediano familia familiar casa oficina trabajo aqui alla calle avenida
+    numero piso depto departamento edificio esquina colonia barrio ciudad codigo postal
+    efectivo tarjeta cambio billete vuelto propina cuenta total precio caro barato oferta
+    promo promocion combo rica rico delicioso sabroso caliente frio fria hambre comer
+    cenar almorzar desayunar beber tomar probar gustar gusta gustan encanta encantan
+    prefiero prefieres elegir escoger opcion opciones sabor sabores tipo tipos clase
+    ninguna ninguno alguna alguno cualquiera ambas ambos cada varias varios todas todos""",
+    _nouns("drink", "bebida bebidas refresco refrescos gaseosa gaseosas soda sodas"),
+)
+
+_PT = _lexicon(
+    "pt_BR",
+    """
+    um=a|uma=a|dois=two|duas=two|tres=three|quatro=four|cinco=five|seis=six|sete=seven|
+    oito=eight|nove=nine|dez=ten|onze=eleven|doze=twelve|treze=thirteen|catorze=fourteen|
+    quatorze=fourteen|quinze=fifteen|dezesseis=sixteen|dezessete=seventeen|dezoito=eighteen|
+    dezenove=nineteen|vinte=twenty|
+    um par de=a couple of|uma duzia de=a dozen|uma duzia=a dozen|meia duzia de=half a dozen|
+    meia duzia=half a dozen|outra=another|outro=another|mais uma=another|mais um=another|
+    e=and|ou=or|tambem=also|mais=extra|com mais=with extra|com extra=with extra|extra de=extra|
+    em dobro=double|dobro de=double|o dobro de=double|duplo=double|dupla=double|triplo=triple|
+    pouco=light|pouca=light|um pouco de=a little|pouquinho=light|um pouquinho de=a little|
+    com=with|sem=without|mas sem=but without|mas com=but with|mas=but|porem=but|
+    sem nada de=without|nada de=no|nao=no|nao ,=actually|nao nao=actually|menos=no|
+    tira=remove|tirar=remove|remove=remove|remover=remove|exclui=remove|excluir=remove|
+    nao quero mais=remove|ja nao quero=remove|nao quero=i dont want|
+    troca=swap|trocar=swap|muda=change|mudar=change|altera=change|alterar=change|
+    substitui=swap|deixa=make it|por=for|pela=for the|pelo=for the|
+    em vez de=instead of|ao inves de=instead of|no lugar de=instead of|na verdade=actually|
+    melhor=actually|somente=only|apenas=only|um a menos=one less|uma a menos=one less|
+    a ultima=the last one|o ultimo=the last one|a primeira=the first one|
+    o primeiro=the first one|a outra=the other one|o outro=the other one|
+    isso=that|essa=that|esse=that|isto=this|esta=this|
+    deixa pra la=never mind|deixa para la=never mind|esquece=never mind|
+    esquece isso=never mind|nao importa=never mind|
+    beleza=ok|blz=ok|show=ok|perfeito=ok|otimo=ok|fechado=ok|
+    quanto custa=how much is|quanto custam=how much are|quanto e=how much is|
+    quanto fica=how much is|qual o preco=what is the price|qual e o preco=what is the price|
+    que horas abre=what time do you open|que horas voces abrem=what time do you open|
+    que horas fecha=what time do you close|que horas voces fecham=what time do you close|
+    esta aberto=is the store open|estao abertos=are you open|voces estao abertos=are you open|
+    horario=opening hours|voces entregam=do you deliver|entregam=do you deliver|
+    fazem entrega=do you deliver|tem entrega=do you deliver|tem delivery=do you deliver|
+    entregam em=do you deliver to|entrega em=do you deliver to|
+    taxa de entrega=delivery fee|quanto e a entrega=how much is delivery|
+    quanto custa a entrega=how much is delivery|pedido minimo=minimum order|
+    aceita=do you take|aceitam=do you take|voces aceitam=do you take|cartao=card|
+    dinheiro=cash|onde fica=where are you located|onde voces ficam=where are you located|
+    qual o endereco=what is your address|qual e o endereco=what is your address|
+    endereco de voces=your address|qual o telefone=what is your phone number|
+    telefone=phone number|cade meu pedido=where is my order|cade o meu pedido=where is my order|
+    onde esta meu pedido=where is my order|quanto tempo=how long|quanto falta=how long|
+    demora quanto=how long|que=what|quais=which|qual=which|voces tem=do you have|
+    tem=do you have|cancela tudo=cancel everything|cancela o pedido=cancel the order|
+    posso pagar=can i pay|pagar com=pay with|pagar no=pay by|tira um=remove one|tira uma=remove one|
+    quanto deu=how much is the total|quanto ficou=how much is the total|quanto da=how much is it|
+    sao=|serao=|seriam=|e so isso obrigado=thats all thanks|
+    ate que horas voces atendem=until what time are you open|ate que horas=until what time are you open|
+    atendem=are you open|voces fazem delivery=do you deliver|fazem delivery=do you deliver|
+    quanto sai=how much is|meu pedido ja ta pronto=is my order ready|
+    meu pedido ja esta pronto=is my order ready|ja ta pronto=is it ready|ta pronto=is it ready|
+    a segunda=the second one|o segundo=the second one|a terceira=the third one|
+    o terceiro=the third one|uma delas=one of them|um deles=one of them|e isso ai=thats all|
+    fechou=ok|que seja sem=without|
+    voces abrem=are you open|abrem=are you open|abre hoje=are you open today|
+    o que tem de sobremesa=which desserts do you have|o que tem de bebida=which drinks do you have|
+    a entrega e gratis=is delivery free|entrega gratis=free delivery|e gratis a entrega=is delivery free|
+    como eu pago=how do i pay|como pago=how do i pay|como posso pagar=how can i pay|
+    errei=actually|me enganei=actually|e so=thats all|ta bom=ok|tudo bem=ok|ta otimo=ok|
+    coloca=add|coloque=add|adiciona=add|adicione=add|poe=add|bota=add|acrescenta=add|
+    bem passada=well done|bem passado=well done|bem assada=well done|crocante=crispy|
+    apimentada=spicy|picante=spicy|cortada em quadrados=cut in squares|
+    o=the|a=the|os=the|as=the|do=of the|da=of the|dos=of the|das=of the|de=of|no=on the|
+    na=on the|nos=on the|nas=on the|em=in|para=for|pra=for|pro=for the|meu=my|minha=my|
+    quero=i want|queria=i would like|gostaria=i would like|gostaria de=i would like|
+    me ve=give me|me da=give me|me manda=send me|manda=send|me traz=bring me|
+    traz=bring|vou querer=i want|em vez da=instead of the|em vez do=instead of the|
+    no lugar da=instead of the|no lugar do=instead of the|
+    vou pedir=i want|preciso=i need|pedir=order|pede=order|
+    pra mim=for me|tambem quero=i also want|e tambem=and also|
+    por favor=please|pfv=please|pf=please|porfa=please|obrigado=thanks|obrigada=thanks|
+    valeu=thanks|ola=hi|oi=hi|bom dia=good morning|boa tarde=good afternoon|boa noite=good night|
+    so isso=thats all|e so isso=thats all|e isso=thats all|so=just|mais nada=thats all|
+    """,
+    """que qual quais como quanto quantos quanta quantas custa sai e sao esta estao tem tenho
+    tens quero quer posso pode poderia seria sera vai vamos vou eu voce voces gente me te
+    se lhe nos o a os as este esta estes estas esse essa isso aqui ai ali agora hoje
+    amanha tarde noite depois antes ja ainda sim claro beleza bom ok pronto perfeito otimo
+    valeu obrigado obrigada oi ola tchau favor tambem so somente nada algo tudo toda
+    todos todas cada outro outra mesmo mesma muito muita muitos muitas pouco pouca bem
+    mal melhor pior pedido pedidos comida jantar almoco cafe fome entrega retirada retirar
+    buscar endereco casa rua numero nome preco precos conta pagar dinheiro cartao pix fazer
+    faz feito poe por pode podem queria gostaria adoro gosto onde quando porque para sobre
+    entre ate desde sem com mas mais menos mudar muda trocar troca tirar remover apagar
+    adicionar colocar deixa deixar cade
+    oi ola bom boa noite dia tarde senhor senhora amigo amiga obrigado obrigada desculpa
+    perdao queria queremos pedimos pedir encomendar levar trazer mandar enviar manda envia
+    receber chega chegar demorar demora rapido logo depois antes sempre nunca tambem mesmo
+    mesma grande pequeno medio familia casa trabalho aqui ali rua avenida numero apto
+    apartamento bloco predio esquina bairro cidade cep dinheiro cartao troco gorjeta conta
+    total preco caro barato oferta promo promocao combo gostoso gostosa delicioso quente
+    gelado gelada fome comer jantar almocar beber tomar provar gostar gosto prefiro
+    escolher opcao opcoes sabor sabores tipo tipos nenhuma nenhum alguma algum qualquer
+    ambas ambos cada varias varios todas todos ta to tava vc vcs pq blz""",
+    _nouns("drink", "bebida bebidas refri refris refrigerante refrigerantes"),
+)
+
+_LEXICONS: Mapping[str, Lexicon] = {"es": _ES, "pt_BR": _PT}
+
+
+def lexicon_for(locale: str) -> Lexicon | None:
+    """The lexicon of `locale` ("es", "pt_BR"); None for English (the parser's own words)."""
+    return _LEXICONS.get(locale)
+
+
+# Nouns said before the item they name ("pizza de pepperoni", "pizzas hawaianas") and the
+# words that may join them; English puts the item first ("pepperoni pizza").
+_NOUNS_BEFORE = frozenset({"pizza", "pizzas"})
+_NOUN_GLUE = frozenset({"de", "da", "do"})
+# Qualifiers said after the option ("queso extra", "queijo em dobro"), in English before it.
+_QUALIFIERS_AFTER = frozenset({"extra", "double", "triple"})
+
+# What a menu phrase at a position is: its length in tokens (0: none) and whether it names an
+# item ("item"), an option ("option") or both ("").
+MenuPhrase = tuple[int, str]
+
+
+def bridge(
+    tokens: list[str], lexicon: Lexicon, menu_phrase_at: Callable[[list[str], int], MenuPhrase]
+) -> list[str]:
+    """`tokens` as the English the parser reads. Where a menu name or alias begins
+    (`menu_phrase_at(tokens, i)`) its words are kept; elsewhere the language's phrases become
+    English, longest first; then the word order of the language becomes English: "pizzas de
+    pepperoni" → "pepperoni pizzas", "queijo extra" → "extra queijo"."""
+    out: list[str] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        size, _ = menu_phrase_at(tokens, i)
+        if size:
+            out.extend(tokens[i : i + size])
+            i += size
+            continue
+        for length in range(min(lexicon.max_phrase, n - i), 0, -1):
+            english = lexicon.phrases.get(tuple(tokens[i : i + length]))
+            # a phrase must not swallow the start of a menu name ("pero sin gluten")
+            if english is not None and not any(
+                menu_phrase_at(tokens, j)[0] for j in range(i + 1, i + length)
+            ):
+                out.extend(english)
+                i += length
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return _english_order(out, menu_phrase_at)
+
+
+def _english_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    out: list[str] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        tok = tokens[i]
+        if tok in _NOUNS_BEFORE:
+            # "pizza [grande] [de] pepperoni" → "[grande] pepperoni pizza"
+            j = i + 1
+            options: list[str] = []
+            while j < n:
+                size, what = menu_phrase_at(tokens, j)
+                if not size or what != "option":
+                    break
+                options.extend(tokens[j : j + size])
+                j += size
+            if j < n and tokens[j] in ("of", *_NOUN_GLUE):
+                j += 1
+            size, what = menu_phrase_at(tokens, j) if j < n else (0, "")
+            if size and what != "option":
+                out.extend(options)
+                out.extend(tokens[j : j + size])
+                out.append(tok)
+                i = j + size
+                continue
+        size, what = menu_phrase_at(tokens, i)
+        after_with = bool(out) and out[-1] in ("with", "and", ",", "without", "no")
+        if size and (what == "item" or (what == "" and not after_with)):
+            # "pepperoni grande" → "grande pepperoni": the options said after an item go first
+            j = i + size
+            after: list[str] = []
+            while j < n:
+                more, kind = menu_phrase_at(tokens, j)
+                if not more or kind != "option" or (j + more < n and tokens[j + more] in _QUALIFIERS_AFTER):
+                    break
+                after.extend(tokens[j : j + more])
+                j += more
+            if after:
+                out.extend(after)
+                out.extend(tokens[i : i + size])
+                i = j
+                continue
+        # an option (or a name that is also an item, after "with": "com pepperoni em dobro")
+        option = what == "option" or (what == "" and bool(out) and out[-1] in ("with", "and", ","))
+        if size and option and i + size < n and tokens[i + size] in _QUALIFIERS_AFTER:
+            out.append(tokens[i + size])
+            out.extend(tokens[i : i + size])
+            i += size + 1
+            continue
+        if size:
+            out.extend(tokens[i : i + size])
+            i += size
+            continue
+        out.append(tok)
+        i += 1
+    return out

@@ -80,7 +80,12 @@ async def respond(turn: Turn, *, pending: bool = False) -> str | None:
                 seen[act.topic] = text
                 turn.kind = kind if turn.kind in ("reply", kind) else turn.kind
         return "\n\n".join(seen.values())
-    if not await carts.load_cart(turn.conn, turn.customer_id) and all(act.kind in _EDITS for act in acts):
+    adds = any(act.kind == "restate" for act in acts)
+    if (
+        not adds
+        and not await carts.load_cart(turn.conn, turn.customer_id)
+        and all(act.kind in _EDITS for act in acts)
+    ):
         return None  # nothing to correct yet: "no onions on the veggie" is an order
     said: list[str] = []
     touched: list[int] = []
@@ -507,7 +512,7 @@ async def _set_quantity(
     if act.previous is not None and len(pool) > 1:
         pool = [line for line in pool if line.quantity == act.previous] or pool
     quantity = act.quantity
-    if act.or_more and quantity and len(pool) == 1:
+    if act.or_more and quantity and len(pool) == 1 and quantity >= pool[0].quantity:
         # "pepperoni x2" with 2 already there: 2 in all, or 2 more? Asked, never guessed.
         line = pool[0]
         more = min(line.quantity + quantity, MAX_QUANTITY)
@@ -531,7 +536,8 @@ async def _set_quantity(
         pool,
         lambda line: {"op": "quantity", "line": line.id, "quantity": quantity},
         s._("Which line should be {quantity}?", quantity=quantity),
-        plural_ok=act.target.each,
+        plural_ok=act.target.each
+        or act.target.said in ("both", "both of them", "all", "all of them", "them all"),
     )
     return [
         await _run(turn, {"op": "quantity", "line": line.id, "quantity": quantity}, touched)

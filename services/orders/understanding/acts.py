@@ -262,6 +262,12 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     count: int | None = None
     if words in phrases.each_words:
         return Target(said, pointer=True, plural=True, each=True)
+    head, _, rest_of_each = words.partition(" ")
+    if head in ("each", "every", "all") and rest_of_each:
+        # "each dessert", "all drinks": every line of that item or category
+        inner = read_target(menu, phrases, rest_of_each)
+        if inner is not None and inner.items:
+            return Target(said, items=inner.items, plural=True, each=True)
     # determiners and quantifiers in front: "the", "both", "all the", "one of the"
     pointing = False
     while tokens and tokens[0] in phrases.determiners:
@@ -340,10 +346,14 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     if not codes:
         mods = result.modifiers
         one_with = rest.startswith(("one with", "ones with", "one without", "one in", "one no"))
+        # "the small", "those large": lines by a size or crust they have
+        chosen = mods.options if mods is not None else ()
+        single = all((g := menu.group(o.group)) is not None and g.kind == "single" for o in chosen)
+        named = (pointing or len(tokens) < len(said.split())) and single
         if (
             mods is not None
             and (mods.options or mods.excluded)
-            and (rest.endswith((" one", " ones")) or one_with)
+            and (rest.endswith((" one", " ones")) or one_with or named)
         ):
             return Target(
                 said, pointer=True, options=mods.options or mods.excluded, ordinal=ordinal, other=other

@@ -112,7 +112,7 @@ def set_quantity_rule(
         quantity = number_of(said)
         if quantity is None and not _QUANTITY_SAID.fullmatch(said):
             return None
-        words = _group(match, "t") or _group(match, "t2")
+        words = _group(match, "t") or _group(match, "t2") or _group(match, "t3")
         target = _target(menu, phrases, words)
         said_options = words and any(line.options or line.excluded for line in parse_order(menu, words).lines)
         if target is None or target.options or said_options:
@@ -128,7 +128,8 @@ def set_quantity_rule(
             previous=previous,
             new=new,
             subject=said,
-            or_more=or_more,
+            # "wings x3*": the asterisk (or "actually") says it corrects: no question of "more"
+            or_more=or_more and not clause.corrective,
         )
 
     return rule
@@ -181,6 +182,8 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
                 return None
             if len(target.items) > 1 and len(parse_order(menu, words).lines) > 1:
                 return None  # "not sprite, diet coke": two items named, a swap rather than a removal
+            if target.count is not None:
+                return None  # "not three margheritas, two": a quantity corrected, not a line removed
             option_reading = options_only(menu, f"no {words}")
         return Act("remove", target=target, quantity=target.count, modifiers=option_reading)
 

@@ -831,6 +831,12 @@ async def _change(
         )
         raise _Ask(ask + "\n\n" + render_cart(lines, s))
     able = [line for line in pool if op(line) is not None]
+    if not able and target.pointer and not target.items:
+        # "one of them thin crust" after "2 margheritas" then "2 cokes": only the pizzas can
+        # take it, so the line meant is the one line in the cart that can
+        able = [line for line in lines if op(line) is not None]
+        if len(able) != 1:
+            able = []
     if not able:
         for line in pool[:1]:
             adding.modified_fields(menu, line, mods, remarks, s)

@@ -259,6 +259,8 @@ def change_rule(
             # "make one of them a hawaiian": some units of a line replaced by another item
             new = order_of(menu, option_words)
             return Act("replace", target=target, new=new, quantity=units) if new is not None else None
+        if option_words.split()[0] in ("one", "ones"):
+            return None  # "the large | one no pineapple": the reference goes on
         mods = options_only(menu, f"no {option_words}" if negate else option_words)
         return Act("change", target=target, modifiers=mods, quantity=units) if mods is not None else None
 

@@ -401,7 +401,19 @@ EDITS: list[Rule] = [
         )
     ),
     # "just one of each", "2 of each please"
-    set_quantity_rule(_re(r"(?:(?:just|only)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>each|every one|everything)")),
+    set_quantity_rule(
+        _re(
+            r"(?:(?:just|only)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>each|every one|everything)(?:\s+(?:pls|please|"
+            r"plz))?"
+            r"(?:\s+(?:not|instead of)\s+(?P<m>{NUM}))?"
+        )
+    ),
+    # "the one without onions make it thin", "the large one no pineapple"
+    change_rule(
+        _re(
+            r"(?P<t>(?:the|that|this)\s+(?:.+\s+)?ones?(?:\s+(?:with|without|no)\s+.+?)?)\s+(?:make it\s+|make them\s+)?(?P<o>.+)"
+        )
+    ),
     # "it should be four of those, not two"
     set_quantity_rule(
         _re(
@@ -559,7 +571,7 @@ EDITS: list[Rule] = [
     remove_rule(
         _re(
             r"(?P<t>(?:item|line|number|#)\s?\d{1,2}|\d{1,2}|it|that|those|them|the .+?)\s+(?:out|off|gone|"
-            r"away)"
+            r"away|delete|remove|please remove|pls remove|can go|goes)(?:\s+(?:please|pls|plz))?"
         )
     ),
     # "nvm the tiramisu, just the pizza"

@@ -402,6 +402,11 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
         return await _restate(turn, act, lines, touched)
     assert act.target is not None
     pool = resolve(act.target, lines, focus)
+    if not pool and act.target.items and act.kind in ("change", "set_quantity", "adjust") and act.new is None:
+        # "pepperoni xl, garlic bread": a line named that is not in the cart is an order
+        order = order_of(turn.store.menu, act.words)
+        if order is not None:
+            return await _add_instead(turn, order, touched)
     if act.kind == "set_quantity":
         return await _set_quantity(turn, act, lines, pool, touched)
     if act.kind == "adjust":
@@ -830,6 +835,22 @@ async def _change(
             item=pool[0].name.lower(),
         )
         raise _Ask(ask + "\n\n" + render_cart(lines, s))
+    if act.subject == "or-add" and len(pool) == 1 and op(pool[0]) is not None:
+        # "pepperoni thin crust" with a Pepperoni in the cart: that one, or another?
+        line = pool[0]
+        changed = op(line)
+        item = menu.item(line.item_code)
+        try:
+            fields = adding.build_line(menu, item, mods.options, mods.excluded, [], s) if item else None
+        except adding.LineProblem:
+            fields = None
+        options = [{"label": s._("Change my {line}", line=describe_line(line, s)), "op": changed}]
+        if fields is not None:
+            label = s._("Add another: {line}", line=adding.describe(fields, s))
+            options.append({"label": label, "op": {"op": "add", "add": [{"fields": fields, "quantity": 1}]}})
+        turn.state["choice"] = {"prompt": s._("Which do you mean?"), "options": options}
+        listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+        raise _Ask(s._("Which do you mean?") + "\n" + listed + "\n" + s._("Reply with the number."))
     able = [line for line in pool if op(line) is not None]
     if not able and target.pointer and not target.items:
         # "one of them thin crust" after "2 margheritas" then "2 cokes": only the pizzas can

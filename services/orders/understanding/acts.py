@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from services.orders.menu.catalog import ChosenOption, Menu
@@ -80,7 +80,8 @@ class Act:
     changes them all). ``previous``: the quantity being corrected ("1 not 2"). ``new``: the
     parsed replacement (replace) or order (add). ``topic``/``subject``: a question's kind and
     the words it is about. ``or_more``: the words do not say whether a quantity is the new total
-    or more of it ("pepperoni x2" with pepperoni in the cart), so the customer is asked."""
+    or more of it ("pepperoni x2" with pepperoni in the cart), so the customer is asked.
+    ``words``: the clause the act was read from (normalised)."""
 
     kind: ActKind
     target: Target | None = None
@@ -91,6 +92,7 @@ class Act:
     topic: str = ""
     subject: str = ""
     or_more: bool = False
+    words: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +335,8 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     result = parse_order(menu, rest)
     if result.unmatched or result.bad_quantities:
         return None
+    if len({line.item for line in result.lines}) > 1:
+        plural = True  # "the pepperoni and the tiramisu": both lines
     codes: list[str] = []
     options: list[ChosenOption] = []
     for line in result.lines:
@@ -420,7 +424,10 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     parts = clauses(menu, phrases, text)
     if not parts:
         return ()
-    acts: list[Act | None] = [read_clause(menu, phrases, clause) for clause in parts]
+    acts: list[Act | None] = [
+        replace(act, words=clause.key) if act is not None else None
+        for clause, act in ((clause, read_clause(menu, phrases, clause)) for clause in parts)
+    ]
     edits = any(a is not None and a.kind not in ("ack", "question") for a in acts)
     if all(a is None for a in acts) and not any(c.corrective for c in parts):
         return ()
@@ -438,4 +445,8 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
         adds = phrases.adding.search(clause.key) is not None
         restates = (clause.corrective or edits) and not adds
         out.append(Act("restate" if restates else "add", new=order))
+    if sum(a.kind in ("change", "set_quantity", "remove", "replace", "adjust") for a in out) > 1:
+        # "veggie without olives and make the coke a bottle": beside other edits, options said
+        # for a named line change it (alone they could also order another: see the rules)
+        out = [replace(a, subject="") if a.subject == "or-add" else a for a in out]
     return tuple(out) if any(a.kind != "add" for a in out) else ()

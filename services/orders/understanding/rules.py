@@ -185,6 +185,9 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
             if target.count is not None:
                 return None  # "not three margheritas, two": a quantity corrected, not a line removed
             option_reading = options_only(menu, f"no {words}")
+        if item_only and not target.plural and len(target.items) > 1:
+            # "no dessert": no line of that category at all
+            target = Target(target.said, items=target.items, plural=True)
         return Act("remove", target=target, quantity=target.count, modifiers=option_reading)
 
     return rule

@@ -55,7 +55,7 @@ LEAD = _re(
     r"^(?:(?:actually|actualy|acutally|sorry|soz|oops|oh|ah|ahh|hmm+|um+|uh+|er|wait|hold on|"
     r"ok|okay|k|so|and|also|then|hey|hi|hello|well|please|pls|plz|kindly|yes|yeah|yep|"
     r"i mean|my bad|on second thought|on second thoughts|second thoughts|change of plans?|"
-    r"correction|i changed my mind|changed my mind|scratch that|no wait|wait no|"
+    r"correction|scratch that|no wait|wait no|"
     r"can you|could you|would you|can u|could u|will you|pls can you|please can you|"
     r"i want to|i wanna|i would like to|id like to|i need to|id like you to|"
     r"lets|let us|could we|can we|you can|just to be clear|to be clear|"
@@ -411,7 +411,8 @@ EDITS: list[Rule] = [
     # "the one without onions make it thin", "the large one no pineapple"
     change_rule(
         _re(
-            r"(?P<t>(?:the|that|this)\s+(?:.+\s+)?ones?(?:\s+(?:with|without|no)\s+.+?)?)\s+(?:make it\s+|make them\s+)?(?P<o>.+)"
+            r"(?P<t>(?:the|that|this)\s+(?:.+\s+)?ones?(?:\s+(?:with|without|no)\s+.+?)?)\s+(?:make it\s+|"
+            r"make them\s+)?(?P<o>.+)"
         )
     ),
     # "it should be four of those, not two"
@@ -540,7 +541,9 @@ EDITS: list[Rule] = [
     ),
     remove_rule(
         _re(
-            r"(?:i|we)?\s*(?:dont|do not|no longer|dont really|do not really|didnt|did not)\s+"
+            r"(?:i|we|he|she|they|kids|the kids)?\s*(?:dont|do not|no longer|dont really|do not really|"
+            r"didnt|did not|"
+            r"doesnt|does not|wont|won t|will not|wouldnt|would not)\s+"
             r"(?:want|need|wanna|require|fancy)\s+(?:the\s+|any\s+|that\s+|"
             r"those\s+)?(?P<t>.+?)(?:\s+(?:anymore|any more|"
             r"after all|now|either))?"
@@ -553,6 +556,12 @@ EDITS: list[Rule] = [
             r"needs to go|is out|out please|no more|not anymore|is not necessary|not necessary)"
         )
     ),
+    # "diet coke out", "salad gone please"
+    remove_rule(
+        _re(r"(?P<t>[a-z][a-z ]*?)\s+(?:out|gone|can go|goes|delete|remove|off)(?:\s+(?:please|pls|plz))?")
+    ),
+    # "take the jalapenos off, too spicy": a topping off the line that has it
+    change_rule(_re(r"(?:take|hold|leave|pick)\s+(?:the\s+)?(?P<o>[a-z ]+?)\s+(?:off|out)"), negate=True),
     # "item 2 was a mistake", "the wings were wrong"
     remove_rule(
         _re(
@@ -785,6 +794,44 @@ def _colon_change(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     return Act("change", target=target, modifiers=mods)
 
 
+_NAMED = _re(
+    r"(?P<t>[a-z][a-z ]*?)\s+(?:(?P<verb>add|with|plus|put|on|in|get|make it|make them|should be|"
+    r"to be)\s+)?(?P<o>.+?)"
+    r"(?P<also>(?:\s+(?:too|as well|also|aswell|please|pls|plz|instead|now|thanks))*)"
+)
+
+
+def _named_line_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "veggie add chicken and extra mushrooms", "pepperoni gluten free as well", "hawaiians with
+    bacon too": options for a line named by its item, with no verb before it. With a word
+    of change ("add", "too", "instead"...) it changes that line; bare ("pepperoni thin
+    crust") it could also be a new line, so the conversation asks (subject "or-add")."""
+    key = clause.key
+    first = key.split()[0]
+    if first in ("a", "an", "one", "another", "some", "more", "extra", "no", "not") or first.isdigit():
+        return None
+    for left, right in _split_words(key):
+        if category_items(menu, phrases, left.removeprefix("the ")):
+            return None  # "pizza with ham" orders a pizza: a kind names no line of the cart
+        target = read_target(menu, phrases, left)
+        if target is None or not target.items or target.pointer or target.count or target.options:
+            continue
+        match = _NAMED.fullmatch(f"{left} {right}")
+        if match is None:
+            continue
+        mods = options_only(menu, match["o"])
+        if mods is None:
+            continue
+        sure = bool(match["verb"] or match["also"].strip() or clause.corrective)
+        return Act("change", target=target, modifiers=mods, subject="" if sure else "or-add")
+    return None
+
+
+def _split_words(words: str) -> list[tuple[str, str]]:
+    tokens = words.split()
+    return [(" ".join(tokens[:i]), " ".join(tokens[i:])) for i in range(1, min(len(tokens), 4))]
+
+
 def _corrected_number(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "actually 2", "sorry, 3": a bare number correcting the line being talked about."""
     if not clause.corrective or _NUMBER.fullmatch(clause.key) is None:
@@ -828,6 +875,7 @@ RULES: list[Rule] = [
     *QUESTIONS,
     _colon_change,
     *EDITS,
+    _named_line_options,
     _corrected_number,
     _bare_options,
 ]

@@ -80,7 +80,12 @@ async def respond(turn: Turn, *, pending: bool = False) -> str | None:
                 seen[act.topic] = text
                 turn.kind = kind if turn.kind in ("reply", kind) else turn.kind
         return "\n\n".join(seen.values())
-    if not await carts.load_cart(turn.conn, turn.customer_id) and all(act.kind in _EDITS for act in acts):
+    adds = any(act.kind == "restate" for act in acts)
+    if (
+        not adds
+        and not await carts.load_cart(turn.conn, turn.customer_id)
+        and all(act.kind in _EDITS for act in acts)
+    ):
         return None  # nothing to correct yet: "no onions on the veggie" is an order
     said: list[str] = []
     touched: list[int] = []
@@ -397,6 +402,11 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
         return await _restate(turn, act, lines, touched)
     assert act.target is not None
     pool = resolve(act.target, lines, focus)
+    if not pool and act.target.items and act.kind in ("change", "set_quantity", "adjust") and act.new is None:
+        # "pepperoni xl, garlic bread": a line named that is not in the cart is an order
+        order = order_of(turn.store.menu, act.words)
+        if order is not None:
+            return await _add_instead(turn, order, touched)
     if act.kind == "set_quantity":
         return await _set_quantity(turn, act, lines, pool, touched)
     if act.kind == "adjust":
@@ -507,7 +517,7 @@ async def _set_quantity(
     if act.previous is not None and len(pool) > 1:
         pool = [line for line in pool if line.quantity == act.previous] or pool
     quantity = act.quantity
-    if act.or_more and quantity and len(pool) == 1:
+    if act.or_more and quantity and len(pool) == 1 and quantity >= pool[0].quantity:
         # "pepperoni x2" with 2 already there: 2 in all, or 2 more? Asked, never guessed.
         line = pool[0]
         more = min(line.quantity + quantity, MAX_QUANTITY)
@@ -531,7 +541,8 @@ async def _set_quantity(
         pool,
         lambda line: {"op": "quantity", "line": line.id, "quantity": quantity},
         s._("Which line should be {quantity}?", quantity=quantity),
-        plural_ok=act.target.each,
+        plural_ok=act.target.each
+        or act.target.said in ("both", "both of them", "all", "all of them", "them all"),
     )
     return [
         await _run(turn, {"op": "quantity", "line": line.id, "quantity": quantity}, touched)
@@ -824,7 +835,29 @@ async def _change(
             item=pool[0].name.lower(),
         )
         raise _Ask(ask + "\n\n" + render_cart(lines, s))
+    if act.subject == "or-add" and len(pool) == 1 and op(pool[0]) is not None:
+        # "pepperoni thin crust" with a Pepperoni in the cart: that one, or another?
+        line = pool[0]
+        changed = op(line)
+        item = menu.item(line.item_code)
+        try:
+            fields = adding.build_line(menu, item, mods.options, mods.excluded, [], s) if item else None
+        except adding.LineProblem:
+            fields = None
+        options = [{"label": s._("Change my {line}", line=describe_line(line, s)), "op": changed}]
+        if fields is not None:
+            label = s._("Add another: {line}", line=adding.describe(fields, s))
+            options.append({"label": label, "op": {"op": "add", "add": [{"fields": fields, "quantity": 1}]}})
+        turn.state["choice"] = {"prompt": s._("Which do you mean?"), "options": options}
+        listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+        raise _Ask(s._("Which do you mean?") + "\n" + listed + "\n" + s._("Reply with the number."))
     able = [line for line in pool if op(line) is not None]
+    if not able and target.pointer and not target.items:
+        # "one of them thin crust" after "2 margheritas" then "2 cokes": only the pizzas can
+        # take it, so the line meant is the one line in the cart that can
+        able = [line for line in lines if op(line) is not None]
+        if len(able) != 1:
+            able = []
     if not able:
         for line in pool[:1]:
             adding.modified_fields(menu, line, mods, remarks, s)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from services.orders.menu.catalog import ChosenOption, Menu
@@ -80,7 +80,8 @@ class Act:
     changes them all). ``previous``: the quantity being corrected ("1 not 2"). ``new``: the
     parsed replacement (replace) or order (add). ``topic``/``subject``: a question's kind and
     the words it is about. ``or_more``: the words do not say whether a quantity is the new total
-    or more of it ("pepperoni x2" with pepperoni in the cart), so the customer is asked."""
+    or more of it ("pepperoni x2" with pepperoni in the cart), so the customer is asked.
+    ``words``: the clause the act was read from (normalised)."""
 
     kind: ActKind
     target: Target | None = None
@@ -91,6 +92,7 @@ class Act:
     topic: str = ""
     subject: str = ""
     or_more: bool = False
+    words: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +264,12 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     count: int | None = None
     if words in phrases.each_words:
         return Target(said, pointer=True, plural=True, each=True)
+    head, _, rest_of_each = words.partition(" ")
+    if head in ("each", "every", "all") and rest_of_each:
+        # "each dessert", "all drinks": every line of that item or category
+        inner = read_target(menu, phrases, rest_of_each)
+        if inner is not None and inner.items:
+            return Target(said, items=inner.items, plural=True, each=True)
     # determiners and quantifiers in front: "the", "both", "all the", "one of the"
     pointing = False
     while tokens and tokens[0] in phrases.determiners:
@@ -327,6 +335,8 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     result = parse_order(menu, rest)
     if result.unmatched or result.bad_quantities:
         return None
+    if len({line.item for line in result.lines}) > 1:
+        plural = True  # "the pepperoni and the tiramisu": both lines
     codes: list[str] = []
     options: list[ChosenOption] = []
     for line in result.lines:
@@ -340,10 +350,14 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     if not codes:
         mods = result.modifiers
         one_with = rest.startswith(("one with", "ones with", "one without", "one in", "one no"))
+        # "the small", "those large": lines by a size or crust they have
+        chosen = mods.options if mods is not None else ()
+        single = all((g := menu.group(o.group)) is not None and g.kind == "single" for o in chosen)
+        named = (pointing or len(tokens) < len(said.split())) and single
         if (
             mods is not None
             and (mods.options or mods.excluded)
-            and (rest.endswith((" one", " ones")) or one_with)
+            and (rest.endswith((" one", " ones")) or one_with or named)
         ):
             return Target(
                 said, pointer=True, options=mods.options or mods.excluded, ordinal=ordinal, other=other
@@ -410,7 +424,10 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     parts = clauses(menu, phrases, text)
     if not parts:
         return ()
-    acts: list[Act | None] = [read_clause(menu, phrases, clause) for clause in parts]
+    acts: list[Act | None] = [
+        replace(act, words=clause.key) if act is not None else None
+        for clause, act in ((clause, read_clause(menu, phrases, clause)) for clause in parts)
+    ]
     edits = any(a is not None and a.kind not in ("ack", "question") for a in acts)
     if all(a is None for a in acts) and not any(c.corrective for c in parts):
         return ()
@@ -428,4 +445,8 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
         adds = phrases.adding.search(clause.key) is not None
         restates = (clause.corrective or edits) and not adds
         out.append(Act("restate" if restates else "add", new=order))
+    if sum(a.kind in ("change", "set_quantity", "remove", "replace", "adjust") for a in out) > 1:
+        # "veggie without olives and make the coke a bottle": beside other edits, options said
+        # for a named line change it (alone they could also order another: see the rules)
+        out = [replace(a, subject="") if a.subject == "or-add" else a for a in out]
     return tuple(out) if any(a.kind != "add" for a in out) else ()

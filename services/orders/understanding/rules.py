@@ -112,7 +112,7 @@ def set_quantity_rule(
         quantity = number_of(said)
         if quantity is None and not _QUANTITY_SAID.fullmatch(said):
             return None
-        words = _group(match, "t") or _group(match, "t2")
+        words = _group(match, "t") or _group(match, "t2") or _group(match, "t3")
         target = _target(menu, phrases, words)
         said_options = words and any(line.options or line.excluded for line in parse_order(menu, words).lines)
         if target is None or target.options or said_options:
@@ -128,7 +128,8 @@ def set_quantity_rule(
             previous=previous,
             new=new,
             subject=said,
-            or_more=or_more,
+            # "wings x3*": the asterisk (or "actually") says it corrects: no question of "more"
+            or_more=or_more and not clause.corrective,
         )
 
     return rule
@@ -181,7 +182,12 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
                 return None
             if len(target.items) > 1 and len(parse_order(menu, words).lines) > 1:
                 return None  # "not sprite, diet coke": two items named, a swap rather than a removal
+            if target.count is not None:
+                return None  # "not three margheritas, two": a quantity corrected, not a line removed
             option_reading = options_only(menu, f"no {words}")
+        if item_only and not target.plural and len(target.items) > 1:
+            # "no dessert": no line of that category at all
+            target = Target(target.said, items=target.items, plural=True)
         return Act("remove", target=target, quantity=target.count, modifiers=option_reading)
 
     return rule
@@ -256,6 +262,8 @@ def change_rule(
             # "make one of them a hawaiian": some units of a line replaced by another item
             new = order_of(menu, option_words)
             return Act("replace", target=target, new=new, quantity=units) if new is not None else None
+        if option_words.split()[0] in ("one", "ones"):
+            return None  # "the large | one no pineapple": the reference goes on
         mods = options_only(menu, f"no {option_words}" if negate else option_words)
         return Act("change", target=target, modifiers=mods, quantity=units) if mods is not None else None
 

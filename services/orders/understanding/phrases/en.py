@@ -55,13 +55,17 @@ LEAD = _re(
     r"^(?:(?:actually|actualy|acutally|sorry|soz|oops|oh|ah|ahh|hmm+|um+|uh+|er|wait|hold on|"
     r"ok|okay|k|so|and|also|then|hey|hi|hello|well|please|pls|plz|kindly|yes|yeah|yep|"
     r"i mean|my bad|on second thought|on second thoughts|second thoughts|change of plans?|"
-    r"correction|i changed my mind|changed my mind|scratch that|no wait|wait no|"
+    r"correction|scratch that|no wait|wait no|"
     r"can you|could you|would you|can u|could u|will you|pls can you|please can you|"
     r"i want to|i wanna|i would like to|id like to|i need to|id like you to|"
     r"lets|let us|could we|can we|you can|just to be clear|to be clear|"
     r"no no|nono|nah|oh wait|one more thing|and also|also can you|now|woops|whoops|ooops|"
     r"typo|my typo|ugh|argh|lol|haha|omg|yo|hey there|sorry i meant|i meant to say|"
-    r"oh and|hmm actually|no sorry|sorry no|wait wait|uh oh|oh no)\s+)+"
+    r"oh and|hmm actually|no sorry|sorry no|wait wait|uh oh|oh no|"
+    r"(?:my\s+)?(?:boss|wife|husband|mom|mum|dad|friend|son|daughter|kid|kids|partner)\s+says|"
+    r"(?:can|could|may)\s+(?:i|we)(?=\s+(?:change|make|swap|switch|remove|replace|take|drop|delete|put)\b)|"
+    r"no(?=\s+(?:only|just|actually|i meant|i said|make|sorry|\d|one|two|three|four|five|six|seven|eight|"
+    r"nine|ten)\b))\s+)+"
 )
 TRAIL = _re(
     r"(?:\s+(?:please|pls|plz|thanks|thank you|thx|ty|then|too|as well|for me|for us|for now|for today|"
@@ -362,6 +366,20 @@ def _option_instead(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     return Act("change", target=target, modifiers=new) if target is not None else None
 
 
+_STAYS = _re(
+    r"(?P<t>(?:the\s+)?[a-z ]+?)\s+(?:stay|stays|remain|remains|can stay|is fine|are fine|is ok|are ok)"
+    r"(?:\s+(?:at|as)?\s*\S+)?"
+)
+
+
+def _kept_line(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "the sprite stays two", "the pepperoni can stay": a line named to be kept, nothing to do
+    (an option "is fine" is not: "normal crust is fine" changes the crust back)."""
+    match = _STAYS.fullmatch(clause.key)
+    target = read_target(menu, phrases, match["t"]) if match else None
+    return Act("ack") if target is not None and target.items and not target.options else None
+
+
 _KEEP = r"(?:\s+(?:just|only|keep)\s+(?:the\s+)?[a-z ]+)?"
 EDITS: list[Rule] = [
     # "item 2 to 3", "line 1 x2", "#3 qty 2"
@@ -383,7 +401,20 @@ EDITS: list[Rule] = [
         )
     ),
     # "just one of each", "2 of each please"
-    set_quantity_rule(_re(r"(?:(?:just|only)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>each|every one|everything)")),
+    set_quantity_rule(
+        _re(
+            r"(?:(?:just|only)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>each|every one|everything)(?:\s+(?:pls|please|"
+            r"plz))?"
+            r"(?:\s+(?:not|instead of)\s+(?P<m>{NUM}))?"
+        )
+    ),
+    # "the one without onions make it thin", "the large one no pineapple"
+    change_rule(
+        _re(
+            r"(?P<t>(?:the|that|this)\s+(?:.+\s+)?ones?(?:\s+(?:with|without|no)\s+.+?)?)\s+(?:make it\s+|"
+            r"make them\s+)?(?P<o>.+)"
+        )
+    ),
     # "it should be four of those, not two"
     set_quantity_rule(
         _re(
@@ -398,17 +429,42 @@ EDITS: list[Rule] = [
         _re(
             r"(?:(?:we|well|we ll|we will|ill|i ll|i will|i|id|i d|lets|let s|can i|could i|can we)\s+)?"
             r"(?:(?:like|want|have|take|get|do|need|make it|give me|get me)\s+)?(?:to\s+)?(?:have\s+|get\s+)?"
-            r"(?P<n>{NUM})\s+of\s+(?P<t>(?:the|those|them|these|that|it)(?:\s+.+)?)"
+            r"(?P<n>{NUM})\s+of\s+(?P<t>(?:the|those|them|these|that|it)(?:\s+.+?)?)"
+            r"(?:\s+(?:instead of|not|rather than)\s+(?P<m>{NUM}))?"
         ),
         add_when_missing=True,
     ),
     # "hawaiian x2", "the coke x 3"
     set_quantity_rule(_re(r"(?P<t>.+?)\s+x\s?(?P<n>\d{1,3})"), add_when_missing=True, or_more=True),
+    # "diet cokes 2 only", "pepperoni make 3 only", "tiramisu make it 2", "salads only 1"
+    set_quantity_rule(
+        _re(
+            r"(?P<t>[a-z][a-z ]*?)\s+(?:make it\s+|make\s+|just\s+|only\s+|to\s+|should be\s+)(?P<n>{NUM})"
+            r"(?:\s+(?:only|please|pls|plz|instead|total|in total|each))*"
+        )
+    ),
+    set_quantity_rule(
+        _re(r"(?P<t>[a-z][a-z ]*?)\s+(?P<n>{NUM})(?:\s+(?:only|please|pls|instead|total|in total))+")
+    ),
+    # "5 garlic bread is too much, make it 3", "3 pizzas is a lot for us, 2", "4 is too many, 2 cokes"
+    set_quantity_rule(
+        _re(
+            r"(?P<m>{NUM})(?:\s+(?P<t2>(?!is\b|are\b|s\b).+?))?\s+(?:is|are|s)\s+(?:way\s+|a bit\s+|far\s+)?"
+            r"(?:too much|too many|a lot|too big|too little|not enough|too few)(?:\s+(?:for (?:us|me|"
+            r"us lol)|lol|haha))*"
+            r"\s+(?:make it\s+|make that\s+|just\s+|only\s+|lets do\s+|do\s+)?(?P<n>{NUM})(?:\s+(?P<t>.+))?"
+        )
+    ),
+    # "one hawaiian less", "2 cokes fewer"
+    adjust_rule(_re(r"(?P<n>{NUM}|an?)\s+(?P<t>.+?)\s+(?:less|fewer)"), -1),
+    # "the sprite stays two", "sprite stay 2": a line kept as it is
+    _kept_line,
     # "make that 3", "make it 2 cokes", "make that 1 pepperoni not 2"
     set_quantity_rule(
         _re(
-            r"(?:make|change|set|put|bump|update)\s+(?:it|that|this|them|those|"
-            r"these)\s+(?:to\s+)?(?P<n>{NUM})"
+            r"(?:make|change|set|put|bump|update)\s+(?P<t3>it|that|this|them|those|these|both|both of them|"
+            r"all|"
+            r"all of them|them all|each|each one)\s+(?:to\s+)?(?P<n>{NUM})"
             r"(?:\s+(?P<t>(?!not\b|instead\b).+?))?(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?"
             r"(?:\s+(?:of (?:them|those|it)|instead|total|in total))?"
         )
@@ -485,7 +541,9 @@ EDITS: list[Rule] = [
     ),
     remove_rule(
         _re(
-            r"(?:i|we)?\s*(?:dont|do not|no longer|dont really|do not really|didnt|did not)\s+"
+            r"(?:i|we|he|she|they|kids|the kids)?\s*(?:dont|do not|no longer|dont really|do not really|"
+            r"didnt|did not|"
+            r"doesnt|does not|wont|won t|will not|wouldnt|would not)\s+"
             r"(?:want|need|wanna|require|fancy)\s+(?:the\s+|any\s+|that\s+|"
             r"those\s+)?(?P<t>.+?)(?:\s+(?:anymore|any more|"
             r"after all|now|either))?"
@@ -498,6 +556,12 @@ EDITS: list[Rule] = [
             r"needs to go|is out|out please|no more|not anymore|is not necessary|not necessary)"
         )
     ),
+    # "diet coke out", "salad gone please"
+    remove_rule(
+        _re(r"(?P<t>[a-z][a-z ]*?)\s+(?:out|gone|can go|goes|delete|remove|off)(?:\s+(?:please|pls|plz))?")
+    ),
+    # "take the jalapenos off, too spicy": a topping off the line that has it
+    change_rule(_re(r"(?:take|hold|leave|pick)\s+(?:the\s+)?(?P<o>[a-z ]+?)\s+(?:off|out)"), negate=True),
     # "item 2 was a mistake", "the wings were wrong"
     remove_rule(
         _re(
@@ -516,7 +580,7 @@ EDITS: list[Rule] = [
     remove_rule(
         _re(
             r"(?P<t>(?:item|line|number|#)\s?\d{1,2}|\d{1,2}|it|that|those|them|the .+?)\s+(?:out|off|gone|"
-            r"away)"
+            r"away|delete|remove|please remove|pls remove|can go|goes)(?:\s+(?:please|pls|plz))?"
         )
     ),
     # "nvm the tiramisu, just the pizza"
@@ -715,7 +779,9 @@ _MENU_ASK = _re(
 
 def _colon_change(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "pepperoni: large, pan crust": options for the line named before the colon."""
-    head, colon, tail = clause.text.partition(":")
+    segments = [seg for seg in re.split(r"[.;!?\n]+", clause.text) if ":" in seg]
+    found = [seg for seg in segments if normalise(seg.replace(":", " ")) == clause.key] or segments[:1]
+    head, colon, tail = found[0].partition(":") if found else ("", "", "")
     if not colon or len(head.split()) > 4:
         return None
     target = read_target(menu, phrases, normalise(head))
@@ -726,6 +792,44 @@ def _colon_change(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     if target is None or mods is None:
         return None
     return Act("change", target=target, modifiers=mods)
+
+
+_NAMED = _re(
+    r"(?P<t>[a-z][a-z ]*?)\s+(?:(?P<verb>add|with|plus|put|on|in|get|make it|make them|should be|"
+    r"to be)\s+)?(?P<o>.+?)"
+    r"(?P<also>(?:\s+(?:too|as well|also|aswell|please|pls|plz|instead|now|thanks))*)"
+)
+
+
+def _named_line_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "veggie add chicken and extra mushrooms", "pepperoni gluten free as well", "hawaiians with
+    bacon too": options for a line named by its item, with no verb before it. With a word
+    of change ("add", "too", "instead"...) it changes that line; bare ("pepperoni thin
+    crust") it could also be a new line, so the conversation asks (subject "or-add")."""
+    key = clause.key
+    first = key.split()[0]
+    if first in ("a", "an", "one", "another", "some", "more", "extra", "no", "not") or first.isdigit():
+        return None
+    for left, right in _split_words(key):
+        if category_items(menu, phrases, left.removeprefix("the ")):
+            return None  # "pizza with ham" orders a pizza: a kind names no line of the cart
+        target = read_target(menu, phrases, left)
+        if target is None or not target.items or target.pointer or target.count or target.options:
+            continue
+        match = _NAMED.fullmatch(f"{left} {right}")
+        if match is None:
+            continue
+        mods = options_only(menu, match["o"])
+        if mods is None:
+            continue
+        sure = bool(match["verb"] or match["also"].strip() or clause.corrective)
+        return Act("change", target=target, modifiers=mods, subject="" if sure else "or-add")
+    return None
+
+
+def _split_words(words: str) -> list[tuple[str, str]]:
+    tokens = words.split()
+    return [(" ".join(tokens[:i]), " ".join(tokens[i:])) for i in range(1, min(len(tokens), 4))]
 
 
 def _corrected_number(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
@@ -771,6 +875,7 @@ RULES: list[Rule] = [
     *QUESTIONS,
     _colon_change,
     *EDITS,
+    _named_line_options,
     _corrected_number,
     _bare_options,
 ]
@@ -862,6 +967,10 @@ PHRASES = Phrases(
     not_in_targets=frozenset(
         {
             "add",
+            "throw",
+            "plus",
+            "out",
+            "away",
             "get",
             "want",
             "make",

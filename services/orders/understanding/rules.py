@@ -205,8 +205,8 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
         if target_words.isdigit():
             return None  # "2 sprites instead of 3" corrects a quantity, it names no line
         target = _target(menu, phrases, target_words)
-        if target is None:
-            return None
+        if target is None or (target.pointer and target.count and not target.plural and not target.items):
+            return None  # "not three | margheritas, two": a number names no line to replace
         new = order_of(menu, new_words)
         if new is not None:
             return Act("replace", target=target, new=new)

@@ -144,6 +144,10 @@ ACK = _re(rf"{_ACK_WORD}(?:\s+{_ACK_WORD})*(?:\s+{_VOCATIVE})*")
 # -- questions: what the store's data answers ----------------------------------------------
 _MY = r"(?:my|our|the|me)"
 QUESTIONS: list[Rule] = [
+    # "what would a sprite cost instead of a coke": a price, whatever follows
+    question_rule(
+        _re(r"^(?:what|how much)\s+(?:would|will|does|do|d)\s+(?P<s>.+?)\s+(?:cost|be|come to)\b"), "price"
+    ),
     question_rule(
         _re(
             r"^(?:what(?:s| is| have| do)?\s+(?:i|we)\s+(?:got|get|have|ordered|order)|whats in my (?:cart|"

@@ -101,11 +101,31 @@ def _with_database(url: str, name: str) -> str:
 
 
 def start_embedded_postgres() -> str:
-    """Start (or reuse) the embedded PostgreSQL under .data/pg; returns a URL for `postgres`."""
+    """Start (or reuse) the embedded PostgreSQL under .data/pg; returns a URL for `postgres`.
+
+    PostgreSQL refuses to run as root, so as root pgserver runs it as a system user `pgserver`,
+    which it creates with `useradd` when missing, and opens the folders above .data/pg for it
+    to traverse. Raises SystemExit with one line when that or the server's start fails.
+    """
     from pgserver.postgres_server import get_server
 
     DATA.mkdir(parents=True, exist_ok=True)
-    server = get_server(DATA / "pg", cleanup_mode=None)
+    try:
+        server = get_server(DATA / "pg", cleanup_mode=None)
+    except subprocess.CalledProcessError as error:
+        command = " ".join(str(part) for part in error.cmd)
+        detail = (error.stderr or error.stdout or "").strip().splitlines()
+        raise SystemExit(
+            f"embedded PostgreSQL could not start: `{command}` failed"
+            f" ({detail[-1] if detail else f'exit status {error.returncode}'})."
+            + (
+                " As root, the embedded PostgreSQL runs as a system user `pgserver` that must be"
+                " created first (a user namespace cannot); run as a normal user, or set DATABASE_URL"
+                " to a PostgreSQL of your own."
+                if command.startswith("useradd")
+                else " Set DATABASE_URL to a PostgreSQL of your own to skip the embedded one."
+            )
+        ) from None
     uri: str = server.get_uri()
     say("embedded PostgreSQL running (pgserver)")
     return uri

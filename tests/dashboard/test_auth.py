@@ -9,9 +9,11 @@ import re
 
 import psycopg
 import pytest
+import redis.asyncio as aioredis
 from starlette.testclient import TestClient
 
 from libs.errors import SettingsError
+from libs.messages import Keys
 from services.orders.app import create_app
 from services.orders.menu.catalog import demo_menu_path
 from services.orders.menu.files import read_menu_document
@@ -191,3 +193,20 @@ def test_after_sign_in_only_dashboard_paths_are_followed(given: str | None, expe
 
 def test_the_session_lifetime_is_one_shift() -> None:
     assert dt.timedelta(seconds=auth.SESSION_MAX_AGE_S) == dt.timedelta(hours=12)
+
+
+async def test_sign_in_attempts_are_counted_in_windows_on_both_redis_versions(
+    both_redis: tuple[aioredis.Redis, str],
+) -> None:
+    """The embedded Redis `make run` starts is 6.2: counting sign-in attempts must work there
+    (EXPIRE's NX flag is Redis 7 only and made every sign-in a 503 on it)."""
+    client, prefix = both_redis
+    keys = Keys(prefix)
+    allowed = [await auth.login_allowed(client, keys, "10.0.0.1", "Owner@example.com") for _ in range(6)]
+    assert allowed == [True] * auth.LOGIN_LIMIT_PER_ACCOUNT + [False]
+    counter = keys.rate("login", "10.0.0.1|owner@example.com")
+    ttl = await client.ttl(counter)
+    assert auth.LOGIN_WINDOW_S - 5 <= ttl <= auth.LOGIN_WINDOW_S  # set by the first attempt, kept
+    await auth.forget_login_attempts(client, keys, "10.0.0.1", "owner@example.com")
+    assert await auth.login_allowed(client, keys, "10.0.0.1", "owner@example.com")
+    await client.delete(counter, keys.rate("login", "10.0.0.1"))

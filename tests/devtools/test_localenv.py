@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import psycopg
+import pytest
 import redis
 
 from tests.conftest import ROOT
@@ -44,3 +46,29 @@ def test_embedded_servers_start_migrate_load_the_demo_and_stop(embedded_dir: Pat
     assert down.returncode == 0, down.stdout + down.stderr
     assert not (embedded_dir / ".data" / "redis.pid").exists()
     assert not (embedded_dir / ".data" / "pg" / "postmaster.pid").exists()
+
+
+def test_a_failed_system_user_for_the_embedded_postgres_is_one_plain_line(
+    embedded_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As root in a user namespace (`unshare --map-root-user`), pgserver's `useradd` fails: the
+    newcomer gets one line saying what failed and what to do, not pgserver's traceback."""
+    from devtools import localenv
+
+    with warnings.catch_warnings():  # platformdirs: XDG_RUNTIME_DIR unset (localenv silences it too)
+        warnings.simplefilter("ignore")
+        import pgserver.postgres_server
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise subprocess.CalledProcessError(
+            1, ["useradd", "-s", "/bin/bash", "pgserver"], stderr="useradd: cannot lock /etc/passwd; try again later.\n"
+        )
+
+    monkeypatch.setattr(pgserver.postgres_server, "get_server", refuse)
+    monkeypatch.setattr(localenv, "DATA", embedded_dir / ".data")
+    with pytest.raises(SystemExit) as stopped:
+        localenv.start_embedded_postgres()
+    message = str(stopped.value.code)
+    assert "\n" not in message
+    assert "`useradd -s /bin/bash pgserver` failed (useradd: cannot lock /etc/passwd" in message
+    assert "DATABASE_URL" in message and "normal user" in message

@@ -10,6 +10,7 @@ Ctrl-C (SIGINT to the foreground process group).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -71,6 +72,18 @@ def test_make_run_embedded_answers_menu_and_ctrl_c_stops_everything(embedded_dir
         )  # fmt: skip
         assert chat.returncode == 0, chat.stdout + chat.stderr
         assert "Margherita" in chat.stdout and "9.50" in chat.stdout, chat.stdout + chat.stderr
+
+        # Staff sign in as the README says (the sign-in counter ran a Redis 7 command: a 503 here).
+        with httpx.Client(base_url=f"http://127.0.0.1:{ports['ORDERS_PORT']}", timeout=10) as staff:
+            form = staff.get("/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert token, form.text
+            signed_in = staff.post(
+                "/login",
+                data={"email": "admin@example.com", "password": "change-me-please", "csrf_token": token.group(1)},
+            )
+            assert signed_in.status_code == 303, (signed_in.status_code, signed_in.text[:500])
+            assert "Margherita" in staff.get("/dashboard/menu").text
 
         redis_pid = int((data / "redis.pid").read_text())
         pg_pid = int((data / "pg" / "postmaster.pid").read_text().split()[0])

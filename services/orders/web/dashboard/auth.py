@@ -256,17 +256,19 @@ def client_address(request: Request, trust_proxy_headers: bool) -> str:
 async def login_allowed(redis: aioredis.Redis, keys: Keys, address: str, email: str) -> bool:
     """Count one sign-in attempt; False once the address+email or the address is over its limit.
 
-    Fixed 15-minute windows (INCR, then EXPIRE NX so the first attempt starts the window).
+    Fixed 15-minute windows: the first attempt creates the counter with its expiry (SET NX EX),
+    and INCR keeps that expiry (https://redis.io/docs/latest/commands/incr/). Not EXPIRE's NX
+    flag: it needs Redis 7, and the embedded server `make run` starts is Redis 6.2.
     Raises `redis.RedisError` when Redis is down: the caller refuses the attempt (fail closed).
     """
     account = keys.rate("login", f"{address}|{email.strip().lower()}")
     whole = keys.rate("login", address)
     async with redis.pipeline(transaction=False) as pipe:
+        pipe.set(account, 0, ex=LOGIN_WINDOW_S, nx=True)
         pipe.incr(account)
-        pipe.expire(account, LOGIN_WINDOW_S, nx=True)
+        pipe.set(whole, 0, ex=LOGIN_WINDOW_S, nx=True)
         pipe.incr(whole)
-        pipe.expire(whole, LOGIN_WINDOW_S, nx=True)
-        per_account, _, per_address, _ = await pipe.execute()
+        _, per_account, _, per_address = await pipe.execute()
     return int(per_account) <= LOGIN_LIMIT_PER_ACCOUNT and int(per_address) <= LOGIN_LIMIT_PER_ADDRESS
 
 

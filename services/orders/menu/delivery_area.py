@@ -3,8 +3,8 @@
 The answer is three-valued on purpose: a typed address often names no postal code or area the
 store listed, and refusing it would turn away customers the store does deliver to. So a pin
 is measured (great-circle distance to the store), a typed address is checked for the postal
-codes and area names it mentions, and anything else is "unknown": the order goes through and
-staff see the address as typed.
+codes it mentions (when the store lists codes, they decide), then for the area names, and
+anything else is "unknown": the order goes through and staff see the address as typed.
 """
 
 from __future__ import annotations
@@ -82,9 +82,11 @@ def covers(store: Store, *, text: str | None = None, pin: Location | None = None
     if pin is not None and area.radius_km is not None and store.location is not None:
         return distance_km(store.location, pin) <= area.radius_km
     if text:
-        if named_area(area, text) is not None:
-            return True
+        # A postal code is the more precise word: an area's name is also found in other cities
+        # ("Red Hook, NY 12571" is upstate, not Brooklyn), so a code the store does not list wins.
         codes = [m.group(1) or m.group(2) for m in _POSTAL.finditer(text)]
         if codes and area.postal_codes:
             return any(c.upper() in area.postal_codes for c in codes)
+        if named_area(area, text) is not None:
+            return True
     return None

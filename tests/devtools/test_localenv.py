@@ -61,7 +61,9 @@ def test_a_failed_system_user_for_the_embedded_postgres_is_one_plain_line(
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise subprocess.CalledProcessError(
-            1, ["useradd", "-s", "/bin/bash", "pgserver"], stderr="useradd: cannot lock /etc/passwd; try again later.\n"
+            1,
+            ["useradd", "-s", "/bin/bash", "pgserver"],
+            stderr="useradd: cannot lock /etc/passwd; try again later.\n",
         )
 
     monkeypatch.setattr(pgserver.postgres_server, "get_server", refuse)

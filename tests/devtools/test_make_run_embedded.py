@@ -80,7 +80,11 @@ def test_make_run_embedded_answers_menu_and_ctrl_c_stops_everything(embedded_dir
             assert token, form.text
             signed_in = staff.post(
                 "/login",
-                data={"email": "admin@example.com", "password": "change-me-please", "csrf_token": token.group(1)},
+                data={
+                    "email": "admin@example.com",
+                    "password": "change-me-please",
+                    "csrf_token": token.group(1),
+                },
             )
             assert signed_in.status_code == 303, (signed_in.status_code, signed_in.text[:500])
             assert "Margherita" in staff.get("/dashboard/menu").text

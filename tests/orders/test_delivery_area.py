@@ -23,7 +23,9 @@ STORE = load_menu_file(demo_menu_path()).store
         ("the blue house by the park", None),
     ],
 )
-def test_a_typed_address_is_judged_by_its_postal_code_before_a_name(address: str, expected: bool | None) -> None:
+def test_a_typed_address_is_judged_by_its_postal_code_before_a_name(
+    address: str, expected: bool | None
+) -> None:
     assert covers(STORE, text=address) is expected
 
 

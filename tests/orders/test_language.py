@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import yaml
 
 from devtools import catalogs
 from services.orders.language import LOCALES, normalize_locale, speaker_for
 from services.orders.language.catalogs import DEFAULT_LOCALE, read_catalog
+from services.orders.menu.catalog import MenuError, demo_menu_path, load_menu, load_menu_file
 
 TRANSLATED = [loc for loc in LOCALES if loc != DEFAULT_LOCALE]
 
@@ -167,3 +169,31 @@ def test_templates_per_language() -> None:
         parse_templates({"templates": {"confirmed": {"fr": {"content_sid": "HXfr"}}}}, langs, "en")
     with pytest.raises(MenuError, match=r"templates\.ready\.es\.content_sid"):
         parse_templates({"templates": {"ready": {"es": {"content_sid": "XX"}}}}, langs, "en")
+
+
+@pytest.mark.parametrize(
+    ("language", "country", "money", "time"),
+    [
+        ("es", "US", "$9.50", "7:45 p.m."),  # Spanish as written in the US, not in Spain
+        ("es", "ES", "9,50 US$", "19:45"),
+        ("pt_BR", "US", "US$ 9,50", "19:45"),  # CLDR has no pt_US: Brazil's way stays
+        ("en", "US", "$9.50", "7:45 PM"),
+    ],
+)
+def test_money_and_times_are_written_as_in_the_stores_country(
+    language: str, country: str, money: str, time: str
+) -> None:
+    speaker = speaker_for(language, currency="USD", timezone="America/New_York", country=country)
+    assert speaker.locale == language  # the words stay the customer's language
+    assert speaker.money(950) == money
+    assert speaker.time(dt.datetime(2025, 1, 7, 0, 45, tzinfo=dt.UTC)) == time
+
+
+def test_the_demo_store_is_in_the_us_and_a_bad_country_is_refused() -> None:
+    menu = load_menu_file(demo_menu_path())
+    assert menu.store.country == "US"
+    assert menu.store.speaker("es").money(1150) == "$11.50"
+    data = yaml.safe_load(demo_menu_path().read_text(encoding="utf-8"))
+    data["store"]["country"] = "USA"
+    with pytest.raises(MenuError, match=r"store\.country.*ISO 3166-1 alpha-2"):
+        load_menu(data)

@@ -6,6 +6,7 @@ speaker._("Added {items}.", items=...)          # translate, then str.format(**v
 speaker.n_("{n} line", "{n} lines", 3)          # plural by the locale's rules; {n} is n
 speaker.money(950)                              # "$9.50" en · "9,50 US$" es · "US$ 9,50" pt_BR
 speaker.time(moment)                            # "7:45 PM" en · "19:45" es/pt_BR (store's zone)
+# a store whose country is US: es writes "$9.50" and "7:45 p.m." (es_US); pt_BR is unchanged
 speaker.list(["a", "b", "c"])                   # "a, b, and c" · "a, b y c" · "a, b e c"
 ```
 
@@ -23,6 +24,7 @@ from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import localedata
 from babel.dates import format_time
 from babel.lists import format_list
 from babel.numbers import format_currency
@@ -43,13 +45,20 @@ def zone_of(name: str) -> ZoneInfo:
 
 @dataclass(frozen=True, slots=True)
 class Speaker:
-    """Words and formats for one customer: `locale` ("en" | "es" | "pt_BR"), the store's
-    ISO 4217 `currency` and IANA `zone`. Build one with `speaker_for` (cached)."""
+    """Words and formats for one customer: `locale` ("en" | "es" | "pt_BR") for the words,
+    the store's ISO 4217 `currency` and IANA `zone`, and `formats`, the CLDR locale money,
+    times and lists are written in (`locale` itself, or it in the store's country: "es_US").
+    Build one with `speaker_for` (cached)."""
 
     locale: Locale
     currency: str
     zone: ZoneInfo
     catalog: NullTranslations
+    formats: str = ""
+
+    @property
+    def _formats(self) -> str:
+        return self.formats or self.locale
 
     def _(self, message: str, **values: object) -> str:
         """`message` (English, as written in the code) in the speaker's language, then
@@ -65,28 +74,42 @@ class Speaker:
         """An amount in integer cents of the store's currency, as CLDR writes it in this
         locale: `950` → `$9.50` (en, USD), `9,50 US$` (es), `US$ 9,50` (pt_BR)."""
         amount = Decimal(cents).scaleb(-2)
-        return format_currency(amount, self.currency, locale=self.locale).translate(_PLAIN_SPACES)
+        return format_currency(amount, self.currency, locale=self._formats).translate(_PLAIN_SPACES)
 
     def time(self, moment: dt.datetime) -> str:
         """The clock time of an aware `moment` in the store's zone, CLDR's short form:
         `7:45 PM` (en), `19:45` (es, pt_BR)."""
-        shown: str = format_time(moment, "short", tzinfo=self.zone, locale=self.locale)
+        shown: str = format_time(moment, "short", tzinfo=self.zone, locale=self._formats)
         return shown.translate(_PLAIN_SPACES)
 
     def list(self, words: list[str], style: Literal["standard", "or"] = "standard") -> str:
         """Words joined as the locale does: `a, b, and c` / `a, b y c` / `a, b e c`;
         `style="or"` for alternatives (`a, b, or c` / `a, b o c` / `a, b ou c`)."""
-        return format_list(words, style=style, locale=self.locale)
+        return format_list(words, style=style, locale=self._formats)
+
+
+def formats_locale(locale: Locale, country: str) -> str:
+    """The CLDR locale for money and times: `locale`'s language in the store's `country` when
+    CLDR has it ("es" + "US" → "es_US": "$9.50", "7:45 p.m."), else `locale` itself ("pt_BR"
+    + "US" → "pt_BR", since CLDR has no pt_US)."""
+    if country:
+        candidate = f"{locale.split('_')[0]}_{country}"
+        if localedata.exists(candidate):
+            return candidate
+    return locale
 
 
 @functools.cache
-def _cached(locale: Locale, currency: str, timezone: str) -> Speaker:
-    return Speaker(locale, currency, zone_of(timezone), translations(locale))
+def _cached(locale: Locale, currency: str, timezone: str, country: str) -> Speaker:
+    return Speaker(locale, currency, zone_of(timezone), translations(locale), formats_locale(locale, country))
 
 
-def speaker_for(language: str | None, *, currency: str, timezone: str, default: str | None = None) -> Speaker:
+def speaker_for(
+    language: str | None, *, currency: str, timezone: str, default: str | None = None, country: str = ""
+) -> Speaker:
     """The speaker for a customer whose language is `language` (a locale code or tag such as
-    "pt-BR"; None when not known yet), at a store with ISO 4217 `currency` and IANA `timezone`.
-    An unknown or missing language is the store's `default`, else English."""
+    "pt-BR"; None when not known yet), at a store with ISO 4217 `currency`, IANA `timezone` and
+    ISO 3166-1 `country` ("" when unknown). An unknown or missing language is the store's
+    `default`, else English."""
     locale = normalize_locale(language) or normalize_locale(default) or DEFAULT_LOCALE
-    return _cached(locale, currency, timezone)
+    return _cached(locale, currency, timezone, country)

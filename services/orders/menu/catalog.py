@@ -250,6 +250,9 @@ class Store:
     phone: str = ""
     location: Location | None = None
     payment_methods: tuple[str, ...] = ()
+    # ISO 3166-1 alpha-2 country of the store ("US"), "" when not given: money and times are
+    # written as that country's speakers of each language write them (es + US: "$9.50").
+    country: str = ""
     # The languages the store speaks (locale codes, docs/languages.md); the first is not
     # special: `default_language` is what a customer gets until their own is known.
     languages: tuple[Locale, ...] = (DEFAULT_LOCALE,)
@@ -263,8 +266,10 @@ class Store:
     def speaker(self, language: str | None) -> Speaker:
         """How the store talks to a customer whose language is `language` (a locale such as
         "es" or "pt_BR"; None when not known yet): that language if the store speaks it, else
-        its default, with the store's currency and time zone."""
-        return speaker_for(self.language_of(language), currency=self.currency, timezone=self.timezone)
+        its default, with the store's currency, time zone and country."""
+        return speaker_for(
+            self.language_of(language), currency=self.currency, timezone=self.timezone, country=self.country
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,6 +620,9 @@ def _store(value: object, path: str) -> Store:
                 f"unknown payment method {method!r}, use one of {sorted(PAYMENT_METHODS)}",
             )
     languages, default_language = _languages(m, path)
+    country = str(m.get("country") or "").strip().upper()
+    if country and not re.fullmatch(r"[A-Z]{2}", country):
+        raise MenuError(f"{path}.country", f"{country!r} is not an ISO 3166-1 alpha-2 code such as US or BR")
     return Store(
         code=_code(m, path),
         name=_str(m, "name", path),
@@ -629,6 +637,7 @@ def _store(value: object, path: str) -> Store:
         phone=str(m.get("phone") or "").strip(),
         location=location,
         payment_methods=methods,
+        country=country,
         languages=languages,
         default_language=default_language,
     )

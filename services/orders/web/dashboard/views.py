@@ -21,6 +21,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from libs.errors import DependencyUnavailable
 from services.orders.menu import hours
 from services.orders.ordering import lifecycle, staff
 from services.orders.storage import customers, outbox
@@ -30,6 +31,7 @@ from services.orders.storage.stores import StoreRow, set_item_available
 from services.orders.web.dashboard import auth, queries
 from services.orders.web.dashboard.events import Outgoing, StreamEvent, follow
 from services.orders.web.dashboard.web import (
+    DATABASE_DOWN,
     SECURITY_HEADERS,
     PageError,
     current_staff,
@@ -40,6 +42,7 @@ from services.orders.web.dashboard.web import (
     now,
     orders_state,
     page,
+    path_id,
     runtime,
     safe_next,
     staff_only,
@@ -71,17 +74,11 @@ TICKET_HEADERS: Final = SECURITY_HEADERS | {
 
 
 def _number(request: Request) -> int:
-    raw = str(request.path_params["number"]).lstrip("#")
-    if not raw.isdigit() or len(raw) > 9:
-        raise PageError(404, "No such order.")
-    return int(raw)
+    return path_id(request, "number", max_digits=9, missing="No such order.")
 
 
 def _customer_id(request: Request) -> int:
-    raw = str(request.path_params["customer"])
-    if not raw.isdigit() or len(raw) > 18:
-        raise PageError(404, "No such conversation.")
-    return int(raw)
+    return path_id(request, "customer", max_digits=18, missing="No such conversation.")
 
 
 def _ticket_response(request: Request, ticket: dict[str, Any], prep: int) -> HTMLResponse:
@@ -122,14 +119,30 @@ def _login_page(request: Request, status: int = 200, error: str = "", email: str
 
 
 async def login_page(request: Request) -> Response:
-    """GET /login: the sign-in form (or the queue when already signed in)."""
-    if await current_staff(request) is not None:
-        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    """GET /login: the sign-in form (or the queue when already signed in); a 503 page saying so
+    when the database cannot be reached to read the session."""
+    try:
+        if await current_staff(request) is not None:
+            return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    except DependencyUnavailable:
+        return _login_page(request, 503, DATABASE_DOWN)
     return _login_page(request)
 
 
 async def login(request: Request) -> Response:
-    """POST /login: check the form's token, the rate limit, then the password; start a session."""
+    """POST /login: check the form's token, the rate limit, then the password; start a session.
+
+    The form again with a reason when refused: 403 (expired form), 429 (too many attempts),
+    401 (wrong email or password), 503 (Redis or the database cannot be reached; nothing is
+    recorded, no session starts)."""
+    try:
+        return await _login(request)
+    except DependencyUnavailable:
+        email = (getattr(request.state, "form", None) or {}).get("email", "").strip()
+        return _login_page(request, 503, DATABASE_DOWN, email)
+
+
+async def _login(request: Request) -> Response:
     rt = runtime(request)
     state = orders_state(request)
     try:

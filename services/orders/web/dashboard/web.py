@@ -34,6 +34,7 @@ log = logging.getLogger("services.orders.web.dashboard")
 
 HERE: Final = Path(__file__).resolve().parent
 MAX_FORM_BYTES: Final = 16_384
+DATABASE_DOWN: Final = "The database is unavailable right now; try again in a moment."
 NUL_REFUSED: Final = "Text cannot contain NUL characters; nothing was changed."
 SAFE_METHODS: Final = frozenset({"GET", "HEAD"})
 # Scripts and styles only from this origin: no inline script, no eval (htmx runs without either).
@@ -122,6 +123,18 @@ async def form(request: Request) -> dict[str, str]:
         raise PageError(400, NUL_REFUSED)
     request.state.form = fields
     return fields
+
+
+def path_id(request: Request, name: str, *, max_digits: int, missing: str) -> int:
+    """Path parameter `name` as a whole number written in ASCII digits, at most `max_digits` of them.
+
+    Raises `PageError` 404 with `missing` for anything else: `str.isdigit()` and `int()` also
+    take other scripts' digits (Arabic-Indic, fullwidth), and `isdigit()` superscripts `int()`
+    refuses, none of which is an id of ours."""
+    raw = str(request.path_params[name]).lstrip("#")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > max_digits:
+        raise PageError(404, missing)
+    return int(raw)
 
 
 def same_origin(request: Request) -> bool:
@@ -229,7 +242,7 @@ def staff_only(handler: StaffHandler) -> Handler:
         except PageError as exc:
             return refused(request, exc.status, exc.message)
         except DependencyUnavailable:
-            return refused(request, 503, "The database is unavailable right now; try again in a moment.")
+            return refused(request, 503, DATABASE_DOWN)
 
     guarded.__doc__ = handler.__doc__
     guarded.__name__ = handler.__name__

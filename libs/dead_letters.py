@@ -197,7 +197,12 @@ def register(
     )
     sub = parser.add_subparsers(dest="dead_letters_command", required=True, metavar="list|replay|drop")
     listing = sub.add_parser("list", help="list dead letters, oldest first")
-    listing.add_argument("--limit", type=int, default=PAGE, help="at most this many (default %(default)s)")
+    listing.add_argument(
+        "--limit",
+        type=_limit,
+        default=PAGE,
+        help=f"at most this many, 1 to {MAX_LIMIT} (default %(default)s)",
+    )
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     replay = sub.add_parser("replay", help="put a dead letter back on its stream (or all of them)")
     which = replay.add_mutually_exclusive_group(required=True)
@@ -224,14 +229,30 @@ def register(
     parser.set_defaults(func=run)
 
 
-_ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+# ASCII digits only (`\d` alone also matches other scripts' digits, which Redis refuses), and
+# each part a 64-bit unsigned number (https://redis.io/docs/latest/develop/data-types/streams/#entry-ids).
+_ENTRY_ID = re.compile(r"(\d{1,20})-(\d{1,20})", re.ASCII)
+_MAX_ID_PART = 2**64 - 1
+MAX_LIMIT: Final = 10_000
 
 
 def _entry_id(value: str) -> str:
     """A stream entry id as `list` prints it (`1700000000000-0`); argparse reports anything else."""
-    if not _ENTRY_ID.match(value):
+    found = _ENTRY_ID.fullmatch(value)
+    if not found or any(int(part) > _MAX_ID_PART for part in found.groups()):
         raise argparse.ArgumentTypeError(f"{value!r} is not a stream entry id like 1700000000000-0")
     return value
+
+
+def _limit(value: str) -> int:
+    """`list --limit`: a whole number from 1 to `MAX_LIMIT`; argparse reports anything else."""
+    if (
+        not (value.isascii() and value.isdigit())
+        or len(value) > len(str(MAX_LIMIT))
+        or not 1 <= int(value) <= MAX_LIMIT
+    ):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 1 to {MAX_LIMIT}")
+    return int(value)
 
 
 async def _run(args: argparse.Namespace, common: CommonSettings, stream_of: StreamOf) -> int:

@@ -205,3 +205,27 @@ async def test_a_subscriber_that_falls_behind_is_dropped_and_can_resume(
     assert first.id == "1-0"  # what was queued is still delivered ...
     rest = [o async for o in gen]  # ... then the stream ends and the browser reconnects
     assert len(rest) == sub.queue.maxsize - 1
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "garbage",
+        "\u0661\u0662-\u0660",  # Arabic-Indic digits: isdigit() and int() take them, Redis does not
+        f"{2**64}-0",  # past what a stream id can hold
+        "1-0 extra",
+        "99999999999999-0",  # a well-formed id from the future: nothing newer would ever be sent
+        "",
+    ],
+)
+async def test_a_last_event_id_that_is_no_id_of_ours_resets_the_board(
+    hub: EventHub, redis_client: aioredis.Redis, garbage: str
+) -> None:
+    await add(redis_client, hub, 1)
+    gen = follow(hub, garbage)
+    (reset,) = await take(gen, 1)
+    assert reset.event == "reset" and reset.id == await hub.latest_id()
+    live = await add(redis_client, hub, 2)
+    (next_one,) = await take(gen, 1)
+    assert next_one.id == live
+    await gen.aclose()

@@ -92,3 +92,23 @@ def test_ids_in_other_digits_are_404_not_ids(database_url: str, key_prefix: str,
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM staff_users WHERE disabled").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+
+
+def test_the_board_while_redis_is_unreachable_is_a_clear_503(database_url: str, key_prefix: str) -> None:
+    from libs.connections import redis_client
+
+    client = _signed_in(database_url, key_prefix)
+    try:
+        hub = client.app.state.dashboard.hub  # type: ignore[attr-defined]
+        working = hub.redis
+        hub.redis = redis_client(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+        try:
+            for path, headers in (("/dashboard/board", {"HX-Request": "true"}), ("/dashboard", {})):
+                response = client.get(path, headers=headers, follow_redirects=False)
+                assert response.status_code == 503, (path, response.status_code, response.text[:200])
+                assert "Redis" in response.text and "Traceback" not in response.text
+        finally:
+            hub.redis = working
+        assert client.get("/dashboard/board", headers={"HX-Request": "true"}).status_code == 200
+    finally:
+        client.__exit__(None, None, None)

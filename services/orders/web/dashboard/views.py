@@ -32,6 +32,7 @@ from services.orders.web.dashboard import auth, queries
 from services.orders.web.dashboard.events import Outgoing, StreamEvent, follow
 from services.orders.web.dashboard.web import (
     DATABASE_DOWN,
+    REDIS_DOWN,
     SECURITY_HEADERS,
     PageError,
     current_staff,
@@ -247,7 +248,7 @@ async def queue_page(request: Request, who: auth.Staff) -> Response:
     try:
         context = await _board_context(request)
     except (RedisError, OSError):
-        raise PageError(503, "Live updates are unavailable right now (Redis); try again shortly.") from None
+        raise PageError(503, REDIS_DOWN) from None
     return html(request, "queue.html", page="queue", **context)
 
 

@@ -35,6 +35,7 @@ log = logging.getLogger("services.orders.web.dashboard")
 HERE: Final = Path(__file__).resolve().parent
 MAX_FORM_BYTES: Final = 16_384
 DATABASE_DOWN: Final = "The database is unavailable right now; try again in a moment."
+REDIS_DOWN: Final = "Live updates are unavailable right now (Redis); try again shortly."
 NUL_REFUSED: Final = "Text cannot contain NUL characters; nothing was changed."
 SAFE_METHODS: Final = frozenset({"GET", "HEAD"})
 # Scripts and styles only from this origin: no inline script, no eval (htmx runs without either).
@@ -213,7 +214,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def staff_only(handler: StaffHandler) -> Handler:
-    """Wrap `handler` with the session check, the CSRF check and the error pages."""
+    """Wrap `handler` with the session check, the CSRF check and the error pages (503 when
+    PostgreSQL or Redis cannot be reached)."""
 
     async def guarded(request: Request) -> Response:
         try:
@@ -243,6 +245,8 @@ def staff_only(handler: StaffHandler) -> Handler:
             return refused(request, exc.status, exc.message)
         except DependencyUnavailable:
             return refused(request, 503, DATABASE_DOWN)
+        except RedisError:  # the live stream's position or a fragment that reads it
+            return refused(request, 503, REDIS_DOWN)
 
     guarded.__doc__ = handler.__doc__
     guarded.__name__ = handler.__name__

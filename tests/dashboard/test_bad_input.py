@@ -112,3 +112,32 @@ def test_the_board_while_redis_is_unreachable_is_a_clear_503(database_url: str, 
         assert client.get("/dashboard/board", headers={"HX-Request": "true"}).status_code == 200
     finally:
         client.__exit__(None, None, None)
+
+
+def test_after_a_plain_form_change_only_a_dashboard_page_is_followed(
+    database_url: str, key_prefix: str
+) -> None:
+    from tests.dashboard.rush import seed_rush
+
+    client = _signed_in(database_url, key_prefix)
+    try:
+        first, second = seed_rush(database_url).numbers[:2]  # two new orders
+        csrf = re.search(r'"X-CSRF-Token": "([^"]+)"', client.get("/dashboard").text)
+        assert csrf
+        for number, referer, back in (
+            (first, "https://evil.example/dashboard/phish", "/dashboard"),
+            (
+                second,
+                "http://testserver/dashboard/orders/1?conversation=all",
+                "/dashboard/orders/1?conversation=all",
+            ),
+        ):
+            response = client.post(
+                f"/dashboard/orders/{number}/transitions",
+                data={"to": "confirmed", "csrf_token": csrf.group(1)},
+                headers={"Referer": referer},
+                follow_redirects=False,
+            )
+            assert response.status_code == 303 and response.headers["location"] == back, response.headers
+    finally:
+        client.__exit__(None, None, None)

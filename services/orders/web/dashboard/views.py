@@ -44,6 +44,7 @@ from services.orders.web.dashboard.web import (
     orders_state,
     page,
     path_id,
+    referring_page,
     runtime,
     safe_next,
     staff_only,
@@ -366,8 +367,8 @@ async def transition(request: Request, who: auth.Staff) -> Response:
     if result.notified in ("body", "template"):
         orders_state(request).relay.notify()
     assert ticket is not None
-    back = request.headers.get("referer") or "/dashboard"
-    return done(request, _ticket_response(request, ticket, store.menu.store.preparation_minutes), back)
+    ticket_html = _ticket_response(request, ticket, store.menu.store.preparation_minutes)
+    return done(request, ticket_html, referring_page(request))
 
 
 # -- order detail ------------------------------------------------------------------------------

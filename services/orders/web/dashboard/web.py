@@ -266,6 +266,16 @@ def safe_next(value: str | None) -> str:
     return "/dashboard"
 
 
+def referring_page(request: Request) -> str:
+    """The dashboard page this request's form was on (its `Referer`), to go back to after a
+    plain-form change; "/dashboard" when the header is missing or names another site or a
+    path outside the dashboard (no redirect may leave it)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.headers.get("host", ""):
+        return "/dashboard"
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+
+
 def done(request: Request, fragment: Response | None, back: str) -> Response:
     """After a change: the fragment for htmx, or a redirect to `back` for a plain form."""
     if is_htmx(request) and fragment is not None:

@@ -229,3 +229,18 @@ async def test_a_last_event_id_that_is_no_id_of_ours_resets_the_board(
     (next_one,) = await take(gen, 1)
     assert next_one.id == live
     await gen.aclose()
+
+
+async def test_a_resume_while_redis_is_unreachable_ends_the_stream_quietly(key_prefix: str) -> None:
+    from libs.connections import redis_client
+    from tests.conftest import free_port
+
+    unreachable = redis_client(f"redis://127.0.0.1:{free_port()}/0")
+    hub = EventHub(unreachable, Keys(key_prefix), lambda e: asyncio.sleep(0, fake_render(e)))
+    try:
+        # The browser reconnects (the stream says `retry: 1000`) and resumes from the same id.
+        got = [out async for out in follow(hub, "1-0", max_s=5)]
+        assert got == []
+        assert hub.subscribers == set()
+    finally:
+        await unreachable.aclose()

@@ -284,8 +284,9 @@ async def follow(
 ) -> AsyncIterator[Outgoing]:
     """The events one browser should see, resuming after `last_id` when given (see module doc).
 
-    Ends when the browser fell behind (its queue overflowed) or after `max_s` seconds: either
-    way the browser reconnects with the last id it saw and resumes, its session checked again.
+    Ends when the browser fell behind (its queue overflowed), after `max_s` seconds, or when
+    Redis cannot be read to replay what it missed: each time the browser reconnects with the
+    last id it saw and resumes, its session checked again.
     """
     loop = asyncio.get_running_loop()
     deadline = None if max_s is None else loop.time() + max_s
@@ -293,9 +294,17 @@ async def follow(
     try:
         sent: StreamId | None = None
         if last_id is not None:
-            missed = await hub.entries_after(last_id)
+            try:
+                missed = await hub.entries_after(last_id)
+                latest = await hub.latest_id() if missed is None else ""
+            except RedisError as exc:
+                # Nothing to replay from: end here; the browser reconnects and resumes from
+                # the same id once Redis answers again.
+                log.warning(
+                    "cannot replay the live stream; the browser will retry", extra={"error": str(exc)}
+                )
+                return
             if missed is None:
-                latest = await hub.latest_id()
                 yield Outgoing(latest, "reset", {})
                 sent = parse_id(latest)
             else:

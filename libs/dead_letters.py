@@ -42,6 +42,8 @@ from libs.settings import CommonSettings
 # Fields the consumer adds when it dead-letters an entry (`StreamGroup.dead_letter`).
 META_FIELDS: Final = frozenset({"error", "original_id", "stream", "group", "deliveries", "failed_at"})
 PAGE: Final = 100
+# 9999-12-31T23:59:59Z in Unix seconds: the latest failure time a line can print.
+_LATEST_TIME: Final = 253_402_300_799.0
 
 # KEYS[1] dead-letter stream, KEYS[2] stream. ARGV[1] dead-letter id, ARGV[2..] meta field names.
 # Returns the new entry id, or false when there is no such dead letter.
@@ -81,7 +83,8 @@ def _text(value: bytes | str | None) -> str:
 class DeadLetter:
     """One dead letter as listed: its id in the dead-letter stream and what the consumer recorded.
 
-    `failed_at` is Unix time in seconds; `kind`/`envelope_id` come from the original envelope
+    `failed_at` is Unix time in seconds (0 when unreadable: not a number, nan, inf, or past
+    year 9999); `kind`/`envelope_id` come from the original envelope
     ('' when it could not be decoded, which is often why it is here).
     """
 
@@ -104,6 +107,8 @@ class DeadLetter:
         try:
             failed_at = float(get.get("failed_at") or 0)
         except ValueError:
+            failed_at = 0.0
+        if not 0.0 <= failed_at <= _LATEST_TIME:  # nan, inf or out of any calendar: unknown
             failed_at = 0.0
         return cls(
             id=_text(entry_id),

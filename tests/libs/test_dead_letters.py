@@ -200,3 +200,19 @@ async def test_ids_and_limits_redis_would_refuse_are_usage_errors_and_change_not
         assert "usage:" in done.stderr and "redis error" not in done.stderr, command[:2]
         assert "Traceback" not in done.stderr, command[:2]
     assert (await redis_client.xrange(dead), await redis_client.xlen(keys.inbound)) == before
+
+
+async def test_a_dead_letter_with_an_unreadable_failure_time_is_still_listed(
+    redis_client: aioredis.Redis, key_prefix: str, redis_url: str
+) -> None:
+    keys = Keys(key_prefix)
+    dead = keys.dead_letters(keys.inbound)
+    for failed_at in ("inf", "nan", "1e20", "-1e20", "soon"):
+        await redis_client.xadd(
+            dead,
+            {ENTRY_FIELD: envelope(40).encode(), "error": "boom", "failed_at": failed_at, "deliveries": "5"},
+        )
+    listed = await asyncio.to_thread(cli, "orders", key_prefix, redis_url, "list")
+    assert listed.returncode == 0, listed.stderr[-500:]
+    assert listed.stdout.count("failed_at=1970-01-01T00:00:00Z") == 5
+    assert "5 of 5 dead letter(s)" in listed.stderr

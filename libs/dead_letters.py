@@ -42,6 +42,8 @@ from libs.settings import CommonSettings
 # Fields the consumer adds when it dead-letters an entry (`StreamGroup.dead_letter`).
 META_FIELDS: Final = frozenset({"error", "original_id", "stream", "group", "deliveries", "failed_at"})
 PAGE: Final = 100
+# 9999-12-31T23:59:59Z in Unix seconds: the latest failure time a line can print.
+_LATEST_TIME: Final = 253_402_300_799.0
 
 # KEYS[1] dead-letter stream, KEYS[2] stream. ARGV[1] dead-letter id, ARGV[2..] meta field names.
 # Returns the new entry id, or false when there is no such dead letter.
@@ -81,7 +83,8 @@ def _text(value: bytes | str | None) -> str:
 class DeadLetter:
     """One dead letter as listed: its id in the dead-letter stream and what the consumer recorded.
 
-    `failed_at` is Unix time in seconds; `kind`/`envelope_id` come from the original envelope
+    `failed_at` is Unix time in seconds (0 when unreadable: not a number, nan, inf, or past
+    year 9999); `kind`/`envelope_id` come from the original envelope
     ('' when it could not be decoded, which is often why it is here).
     """
 
@@ -104,6 +107,8 @@ class DeadLetter:
         try:
             failed_at = float(get.get("failed_at") or 0)
         except ValueError:
+            failed_at = 0.0
+        if not 0.0 <= failed_at <= _LATEST_TIME:  # nan, inf or out of any calendar: unknown
             failed_at = 0.0
         return cls(
             id=_text(entry_id),
@@ -197,7 +202,12 @@ def register(
     )
     sub = parser.add_subparsers(dest="dead_letters_command", required=True, metavar="list|replay|drop")
     listing = sub.add_parser("list", help="list dead letters, oldest first")
-    listing.add_argument("--limit", type=int, default=PAGE, help="at most this many (default %(default)s)")
+    listing.add_argument(
+        "--limit",
+        type=_limit,
+        default=PAGE,
+        help=f"at most this many, 1 to {MAX_LIMIT} (default %(default)s)",
+    )
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     replay = sub.add_parser("replay", help="put a dead letter back on its stream (or all of them)")
     which = replay.add_mutually_exclusive_group(required=True)
@@ -224,14 +234,30 @@ def register(
     parser.set_defaults(func=run)
 
 
-_ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
+# ASCII digits only (`\d` alone also matches other scripts' digits, which Redis refuses), and
+# each part a 64-bit unsigned number (https://redis.io/docs/latest/develop/data-types/streams/#entry-ids).
+_ENTRY_ID = re.compile(r"(\d{1,20})-(\d{1,20})", re.ASCII)
+_MAX_ID_PART = 2**64 - 1
+MAX_LIMIT: Final = 10_000
 
 
 def _entry_id(value: str) -> str:
     """A stream entry id as `list` prints it (`1700000000000-0`); argparse reports anything else."""
-    if not _ENTRY_ID.match(value):
+    found = _ENTRY_ID.fullmatch(value)
+    if not found or any(int(part) > _MAX_ID_PART for part in found.groups()):
         raise argparse.ArgumentTypeError(f"{value!r} is not a stream entry id like 1700000000000-0")
     return value
+
+
+def _limit(value: str) -> int:
+    """`list --limit`: a whole number from 1 to `MAX_LIMIT`; argparse reports anything else."""
+    if (
+        not (value.isascii() and value.isdigit())
+        or len(value) > len(str(MAX_LIMIT))
+        or not 1 <= int(value) <= MAX_LIMIT
+    ):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 1 to {MAX_LIMIT}")
+    return int(value)
 
 
 async def _run(args: argparse.Namespace, common: CommonSettings, stream_of: StreamOf) -> int:

@@ -7,6 +7,7 @@ of patching `os.environ`. Every getter raises `SettingsError(name, message)`, wh
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,7 +70,8 @@ def env_float(
     minimum: float | None = None,
     maximum: float | None = None,
 ) -> float:
-    """Return a number variable within [minimum, maximum]; raises `SettingsError` otherwise."""
+    """Return a finite number variable within [minimum, maximum]; raises `SettingsError`
+    otherwise ("inf", "nan" and "1e999" too: an endless wait or pause is never meant)."""
     raw = environ.get(name, "").strip()
     if not raw:
         return default
@@ -77,7 +79,9 @@ def env_float(
         value = float(raw)
     except ValueError:
         raise SettingsError(name, f"expected a number, got {raw!r}") from None
-    if value != value or (minimum is not None and value < minimum):
+    if not math.isfinite(value):
+        raise SettingsError(name, f"expected a finite number, got {raw!r}")
+    if minimum is not None and value < minimum:
         raise SettingsError(name, f"must be at least {minimum}, got {raw}")
     if maximum is not None and value > maximum:
         raise SettingsError(name, f"must be at most {maximum}, got {raw}")

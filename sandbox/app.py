@@ -39,6 +39,8 @@ Control side, for tests and the chat:
     indeterminate), `drop_after_create` (create it, then close the connection without an
     answer; `drop_after_receive` is the same), `drop_then_create_late` (close the connection,
     and create the message `delay_s` later: a request Twilio finished after the client gave up).
+  `count` is a whole number from 1 to 1,000,000, `delay_s` and `retry_after` seconds from 0 to
+  600, `status` 500-599; anything else (nan, inf, negative, 2.5, true) is a 400 that arms nothing.
   `GET /sandbox/faults` shows the create fault, with the read fault under `read`.
 - `GET /health`.
 """
@@ -588,6 +590,32 @@ async def list_reads(request: Request) -> Response:
     return _json(sandbox.reads)
 
 
+# What a fault may ask for: enough for any test or chaos run, never a request held for hours.
+MAX_FAULT_COUNT = 1_000_000
+MAX_FAULT_SECONDS = 600.0
+
+
+def _whole(value: object, name: str, lowest: int, highest: int) -> int:
+    """A whole number from `lowest` to `highest` (not a bool, not 2.5); ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{name} must be a whole number from {lowest} to {highest}")
+    text = str(value).strip()
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 9 or not lowest <= int(text) <= highest:
+        raise ValueError(f"{name} must be a whole number from {lowest} to {highest}")
+    return int(text)
+
+
+def _seconds(value: object, name: str) -> float:
+    """Seconds from 0 to `MAX_FAULT_SECONDS`; ValueError otherwise (nan, inf, negative, a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{name} must be seconds from 0 to {MAX_FAULT_SECONDS:g}")
+    seconds = float(value)
+    if not 0.0 <= seconds <= MAX_FAULT_SECONDS:  # also false for nan
+        raise ValueError(f"{name} must be seconds from 0 to {MAX_FAULT_SECONDS:g}")
+    return seconds
+
+
 async def faults(request: Request) -> Response:
     """`GET`/`POST /sandbox/faults`: show or arm the failure of the next calls."""
     sandbox: Sandbox = request.app.state.sandbox
@@ -602,14 +630,12 @@ async def faults(request: Request) -> Response:
             if mode not in modes:
                 raise ValueError(f"mode must be one of {', '.join(modes)}")
             retry_after = raw.get("retry_after")
-            status = int(raw.get("status", 500))
-            if not 500 <= status <= 599:
-                raise ValueError("status must be a 5xx")
+            status = _whole(raw.get("status", 500), "status", 500, 599)
             fault = Fault(
                 mode=mode,
-                count=int(raw.get("count", 1)) if mode != "none" else 0,
-                delay_s=float(raw.get("delay_s", 0.0)),
-                retry_after=float(retry_after) if retry_after is not None else None,
+                count=_whole(raw.get("count", 1), "count", 1, MAX_FAULT_COUNT) if mode != "none" else 0,
+                delay_s=_seconds(raw.get("delay_s", 0.0), "delay_s"),
+                retry_after=_seconds(retry_after, "retry_after") if retry_after is not None else None,
                 status=status,
             )
             if read:

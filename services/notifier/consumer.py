@@ -365,6 +365,9 @@ class ReplySender:
                 )
                 raise DependencyUnavailable(f"Twilio {code}: {error}", retry_after=left)
             retry_after = outcome.retry_after if isinstance(outcome, Rejected) else None
+            if retry_after is not None:
+                # A Retry-After of years (or "inf") from a proxy or a bad date would stop every send.
+                retry_after = min(retry_after, self.settings.max_retry_after_s)
             await self._back_off(reply, failures, retry_after, deadline, f"{code}: {error}")
 
     async def _reconcile(self, reply: Reply, envelope: Envelope, begin: Begin, force_cursor: bool) -> bool:

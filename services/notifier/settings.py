@@ -45,6 +45,7 @@ class NotifierSettings:
     retry_base_s: float
     retry_cap_s: float
     daily_cap_backoff_s: float
+    max_retry_after_s: float
     reconcile_settle_s: float
     handler_budget_s: float
     order_wait_s: float
@@ -113,6 +114,9 @@ class NotifierSettings:
             retry_base_s=env_float(environ, "TWILIO_RETRY_BASE_SECONDS", 0.25, minimum=0.0),
             retry_cap_s=env_float(environ, "TWILIO_RETRY_CAP_SECONDS", 8.0, minimum=0.0),
             daily_cap_backoff_s=env_float(environ, "TWILIO_DAILY_CAP_BACKOFF_SECONDS", 600.0, minimum=0.1),
+            max_retry_after_s=env_float(
+                environ, "TWILIO_MAX_RETRY_AFTER_SECONDS", 600.0, minimum=0.0, maximum=86_400.0
+            ),
             reconcile_settle_s=env_float(
                 environ, "TWILIO_RECONCILE_SETTLE_SECONDS", 5.0, minimum=0.0, maximum=600.0
             ),

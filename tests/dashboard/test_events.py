@@ -205,3 +205,42 @@ async def test_a_subscriber_that_falls_behind_is_dropped_and_can_resume(
     assert first.id == "1-0"  # what was queued is still delivered ...
     rest = [o async for o in gen]  # ... then the stream ends and the browser reconnects
     assert len(rest) == sub.queue.maxsize - 1
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "garbage",
+        "\u0661\u0662-\u0660",  # Arabic-Indic digits: isdigit() and int() take them, Redis does not
+        f"{2**64}-0",  # past what a stream id can hold
+        "1-0 extra",
+        "99999999999999-0",  # a well-formed id from the future: nothing newer would ever be sent
+        "",
+    ],
+)
+async def test_a_last_event_id_that_is_no_id_of_ours_resets_the_board(
+    hub: EventHub, redis_client: aioredis.Redis, garbage: str
+) -> None:
+    await add(redis_client, hub, 1)
+    gen = follow(hub, garbage)
+    (reset,) = await take(gen, 1)
+    assert reset.event == "reset" and reset.id == await hub.latest_id()
+    live = await add(redis_client, hub, 2)
+    (next_one,) = await take(gen, 1)
+    assert next_one.id == live
+    await gen.aclose()
+
+
+async def test_a_resume_while_redis_is_unreachable_ends_the_stream_quietly(key_prefix: str) -> None:
+    from libs.connections import redis_client
+    from tests.conftest import free_port
+
+    unreachable = redis_client(f"redis://127.0.0.1:{free_port()}/0")
+    hub = EventHub(unreachable, Keys(key_prefix), lambda e: asyncio.sleep(0, fake_render(e)))
+    try:
+        # The browser reconnects (the stream says `retry: 1000`) and resumes from the same id.
+        got = [out async for out in follow(hub, "1-0", max_s=5)]
+        assert got == []
+        assert hub.subscribers == set()
+    finally:
+        await unreachable.aclose()

@@ -102,7 +102,7 @@ def test_the_event_stream_resumes_from_last_event_id_over_http(mesh: Mesh) -> No
         for available in ("false", "true", "false", "true"):
             client.post("/dashboard/items/coke/availability", data={"available": available}, headers=headers)
 
-        def read(extra: dict[str, str], count: int) -> list[tuple[str, str]]:
+        def read(extra: dict[str, str | bytes], count: int) -> list[tuple[str, str]]:
             got: list[tuple[str, str]] = []
             with client.stream("GET", "/dashboard/events", headers=extra, timeout=10) as stream:
                 event = eid = ""
@@ -123,6 +123,10 @@ def test_the_event_stream_resumes_from_last_event_id_over_http(mesh: Mesh) -> No
         ids = [i for i, _ in first]
         resumed = read({"Last-Event-ID": ids[1]}, 2)
         assert [i for i, _ in resumed] == ids[2:]
+        # An id that is no position of this stream (other digits, past 64 bits, from the future)
+        # resets the board rather than breaking the stream or silencing it.
+        for garbage in ("\u0661\u0662-\u0660".encode(), f"{2**64}-0", "99999999999999-0"):
+            assert [e for _, e in read({"Last-Event-ID": garbage}, 1)] == ["reset"], garbage
     finally:
         client.close()
 

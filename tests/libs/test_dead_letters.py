@@ -178,3 +178,41 @@ def test_a_malformed_id_is_a_usage_error_not_a_redis_error() -> None:
         )  # fmt: skip
         assert done.returncode == 2
         assert "is not a stream entry id" in done.stderr and "redis error" not in done.stderr
+
+
+async def test_ids_and_limits_redis_would_refuse_are_usage_errors_and_change_nothing(
+    redis_client: aioredis.Redis, key_prefix: str, redis_url: str
+) -> None:
+    keys = Keys(key_prefix)
+    await dead_letter_one(redis_client, keys.inbound, envelope(30))
+    dead = keys.dead_letters(keys.inbound)
+    before = (await redis_client.xrange(dead), await redis_client.xlen(keys.inbound))
+    (dead_id, _fields) = before[0][0]
+    ms, seq = dead_id.decode().split("-")
+    arabic = "".join(chr(0x0660 + int(d)) for d in ms) + "-" + "".join(chr(0x0660 + int(d)) for d in seq)
+    bad_ids = [arabic, dead_id.decode() + "\n", f"{2**64}-0", f"0-{2**64}", f" {dead_id.decode()}"]
+    commands = [[verb, bad] for bad, verb in zip(bad_ids, ["replay", "drop"] * 3, strict=False)]
+    commands.append(["drop", arabic])
+    commands += [["list", "--limit", limit] for limit in ("0", "-1", "1" * 5000, "\u0661")]
+    for command in commands:
+        done = await asyncio.to_thread(cli, "orders", key_prefix, redis_url, *command)
+        assert done.returncode == 2, (command[:2], done.returncode, done.stderr[-300:])
+        assert "usage:" in done.stderr and "redis error" not in done.stderr, command[:2]
+        assert "Traceback" not in done.stderr, command[:2]
+    assert (await redis_client.xrange(dead), await redis_client.xlen(keys.inbound)) == before
+
+
+async def test_a_dead_letter_with_an_unreadable_failure_time_is_still_listed(
+    redis_client: aioredis.Redis, key_prefix: str, redis_url: str
+) -> None:
+    keys = Keys(key_prefix)
+    dead = keys.dead_letters(keys.inbound)
+    for failed_at in ("inf", "nan", "1e20", "-1e20", "soon"):
+        await redis_client.xadd(
+            dead,
+            {ENTRY_FIELD: envelope(40).encode(), "error": "boom", "failed_at": failed_at, "deliveries": "5"},
+        )
+    listed = await asyncio.to_thread(cli, "orders", key_prefix, redis_url, "list")
+    assert listed.returncode == 0, listed.stderr[-500:]
+    assert listed.stdout.count("failed_at=1970-01-01T00:00:00Z") == 5
+    assert "5 of 5 dead letter(s)" in listed.stderr

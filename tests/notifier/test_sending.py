@@ -114,6 +114,27 @@ async def test_retry_after_is_honoured(
     assert second["at"] - first["at"] >= 0.95
 
 
+@pytest.mark.parametrize("asked", [1e9, "inf"])
+async def test_a_retry_after_of_years_is_capped_not_obeyed(
+    sandbox: SandboxHandle,
+    make_settings: Callable[..., NotifierSettings],
+    start_notifier: Start,
+    redis_client: aioredis.Redis,
+    keys: Keys,
+    asked: float | str,
+) -> None:
+    # A 429 whose Retry-After says "a billion seconds" (or "inf") must not stop every send.
+    await sandbox.fault("status_429", count=1, retry_after=asked)
+    await start_notifier(make_settings(TWILIO_MAX_RETRY_AFTER_SECONDS="1"))
+    await publish_reply(redis_client, keys, "1", CUSTOMER, 1, "hello")
+
+    [result] = await results_for(redis_client, keys)
+    assert result["outcome"] == "sent"
+    first, second = await sandbox.calls()
+    assert first["status"] == 429 and second["status"] == 201
+    assert 0.95 <= second["at"] - first["at"] < 5
+
+
 async def test_21211_is_final_not_retried_and_recorded(
     sandbox: SandboxHandle,
     make_settings: Callable[..., NotifierSettings],

@@ -165,3 +165,31 @@ def test_not_a_mapping_and_bad_yaml(tmp_path: Path) -> None:
     bad.write_text("store: [unclosed", encoding="utf-8")
     with pytest.raises(MenuError, match="YAML"):
         load_menu_file(bad)
+
+
+def test_an_item_whose_cheapest_choice_costs_less_than_nothing_is_refused() -> None:
+    def cheaper_than_free(d: dict[str, Any]) -> None:
+        d["option_groups"][0]["options"][0]["price"] = "-10.00"  # Size: Small, on Margherita (9.50)
+
+    err = _break(cheaper_than_free)
+    assert err.path == "categories[0].items[0]"
+    assert "Margherita" in str(err) and "Small" in str(err) and "-0.50" in str(err)
+
+    def item_itself(d: dict[str, Any]) -> None:
+        d["categories"][0]["items"][0]["price"] = "1.00"  # with Small (-1.50): -0.50
+
+    assert _break(item_itself).path == "categories[0].items[0]"
+
+    def tripled(d: dict[str, Any]) -> None:
+        # Qualifiers charge an option up to three times: 'triple small' would be 9.50 - 3 x 3.50.
+        d["option_groups"][0]["qualifiers"] = True
+        d["option_groups"][0]["options"][0]["price"] = "-3.50"
+
+    assert "triple" in str(_break(tripled))
+
+
+def test_a_negative_option_that_still_leaves_a_price_loads() -> None:
+    data = copy.deepcopy(_demo_data())
+    data["option_groups"][0]["options"][0]["price"] = "-8.00"  # a free small Build Your Own (8.00)
+    menu = load_menu(data)
+    assert menu.unit_price("build-your-own", [ChosenOption("size", "small")]) == 0

@@ -266,3 +266,35 @@ def test_process_serves_and_exits_0_on_sigterm() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"mode": "slow", "delay_s": "nan"},  # asyncio.sleep(nan) never returns
+        {"mode": "slow", "delay_s": "inf"},
+        {"mode": "slow", "delay_s": -1},
+        {"mode": "slow", "delay_s": 10_000},
+        {"mode": "status_429", "retry_after": "nan"},
+        {"mode": "status_429", "retry_after": -5},
+        {"mode": "status_500", "count": -1},
+        {"mode": "status_500", "count": 0},
+        {"mode": "status_500", "count": 2.5},
+        {"mode": "status_500", "count": "1" * 5000},
+        {"mode": "status_500", "count": True},
+        {"mode": "status_5xx_after_create", "status": 500.5},
+        {"mode": ["slow"]},
+        {"mode": "slow", "on": ["read"]},
+    ],
+)
+async def test_a_fault_that_cannot_be_played_is_400_and_arms_nothing(
+    sandbox: SandboxHandle, body: dict[str, Any]
+) -> None:
+    before = (await sandbox.http.get(f"{sandbox.url}/sandbox/faults")).json()
+    response = await sandbox.http.post(f"{sandbox.url}/sandbox/faults", json=body)
+    assert response.status_code == 400, (body, response.text)
+    assert response.json()["error"]
+    assert (await sandbox.http.get(f"{sandbox.url}/sandbox/faults")).json() == before
+    started = time.monotonic()
+    assert (await create(sandbox, {"From": BOT, "To": CUSTOMER, "Body": "x"})).status_code == 201
+    assert time.monotonic() - started < 2

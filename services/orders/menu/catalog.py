@@ -464,7 +464,44 @@ def load_menu(data: object) -> Menu:
     )
     _unique((c.code for c in categories), "categories", "category")
     _unique((it.code for c in categories for it in c.items), "categories", "item")
+    by_code = {g.code: g for g in groups}
+    for ci, category in enumerate(categories):
+        for ii, item in enumerate(category.items):
+            _check_cheapest(item, [by_code[g] for g in item.option_groups], f"categories[{ci}].items[{ii}]")
     return Menu(store=store, option_groups=groups, categories=categories, locale=store.default_language)
+
+
+def _check_cheapest(item: Item, groups: list[OptionGroup], path: str) -> None:
+    """Raise `MenuError` at `path` when some choice of options makes one `item` cost less than 0.
+
+    Only single-choice groups may carry negative deltas (a smaller size); the cheapest line takes
+    each such group's cheapest option, charged `max(QUALIFIERS)` times when the group allows
+    qualifiers ("triple small"), or no option at all when the group may be left out (no default,
+    not required). A negative price would be a cart, an order and a total below zero."""
+    total = item.price
+    cheapest: list[str] = []
+    most = max(QUALIFIERS.values())
+    for group in groups:
+        if group.kind != "single":
+            continue  # multiple-choice options are never negative (parse_price refuses them)
+        times = most if group.qualifiers else 1
+        option = min(group.options, key=lambda o: o.price)
+        optional = group.default is None and not group.required
+        if option.price >= 0 and (optional or option.price == 0):
+            continue
+        if option.price < 0:
+            total += option.price * times
+            qualifier = "triple " if times > 1 else ""
+            cheapest.append(f"{group.name}: {qualifier}{option.name} {format_money(option.price * times)}")
+        else:
+            total += option.price
+    if total < 0:
+        chosen = f" with {', '.join(cheapest)}" if cheapest else ""
+        raise MenuError(
+            path,
+            f"{item.name} ({item.code}) would cost {format_money(total)}{chosen}; "
+            "an item's price with its cheapest options must not be negative",
+        )
 
 
 # -- field readers: each takes the raw value and its path, returns a typed value or raises --

@@ -59,13 +59,35 @@ def holds_nul(value: object) -> bool:
     character, which PostgreSQL text and jsonb cannot store
     (https://www.postgresql.org/docs/current/datatype-character.html): staff input with one is
     refused before it reaches a statement, rather than failing there with a DataError."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(holds_nul(v) for v in value)
+    # A loop, not recursion: a deeply nested body must not raise RecursionError here.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
     return False
+
+
+def json_depth(value: object) -> int:
+    """How deeply `value` (a decoded JSON value) nests: 0 for a scalar, 1 for a flat object or
+    list. Computed with a loop, so any depth is measured without recursion."""
+    deepest = 0
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            pending.extend((v, depth + 1) for v in item.values())
+            deepest = max(deepest, depth + 1)
+        elif isinstance(item, list | tuple):
+            pending.extend((v, depth + 1) for v in item)
+            deepest = max(deepest, depth + 1)
+    return deepest
 
 
 def make_pool(settings: OrdersSettings) -> AsyncConnectionPool[Conn]:

@@ -34,13 +34,16 @@ from libs.errors import DependencyUnavailable
 from services.orders.ordering import lifecycle, staff
 from services.orders.settings import OrdersSettings
 from services.orders.storage import stores
-from services.orders.storage.pool import holds_nul, transaction
+from services.orders.storage.pool import holds_nul, json_depth, transaction
 from services.orders.storage.stores import StoreRow, set_item_available
 
 STAFF_ACTOR = "staff"
 MAX_REASON_CHARS = 500
 # Every staff API body is a small JSON object; anything bigger is refused unread.
 MAX_BODY_BYTES = 16_384
+# Every staff API body is a flat object; a deeper one is refused before anything walks it.
+MAX_JSON_DEPTH = 8
+TOO_NESTED = f"the body is nested more than {MAX_JSON_DEPTH} levels deep; send a flat JSON object"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -109,7 +112,8 @@ async def _store(request: Request, conn: Any) -> StoreRow:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object body, read up to `MAX_BODY_BYTES` (413 beyond, 400 if malformed)."""
+    """The request's JSON object body, read up to `MAX_BODY_BYTES` (413 beyond; 400 if
+    malformed, not an object, nested deeper than `MAX_JSON_DEPTH`, or holding a NUL)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise ApiError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
@@ -123,10 +127,14 @@ async def _json_body(request: Request) -> dict[str, Any]:
     raw = b"".join(chunks)
     try:
         data = orjson.loads(raw) if raw else None
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as exc:
+        if "depth" in str(exc):  # orjson refuses more than 1024 levels itself
+            raise ApiError(400, TOO_NESTED) from None
         raise ApiError(400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "expected a JSON object body")
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise ApiError(400, TOO_NESTED)
     if holds_nul(data):
         raise ApiError(400, "text in the body cannot contain NUL characters (\\u0000)")
     return data
@@ -160,7 +168,9 @@ async def list_orders(request: Request) -> Response:
         if since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
     limit_raw = request.query_params.get("limit", "50")
-    if not (limit_raw.isascii() and limit_raw.isdigit()) or not 1 <= int(limit_raw) <= staff.MAX_LIST:
+    # The length first: int() refuses texts of over 4,300 digits with a ValueError.
+    well_formed = limit_raw.isascii() and limit_raw.isdigit() and len(limit_raw) <= len(str(staff.MAX_LIST))
+    if not well_formed or not 1 <= int(limit_raw) <= staff.MAX_LIST:
         raise ApiError(400, f"limit must be a whole number from 1 to {staff.MAX_LIST}")
     state = _state(request)
     async with transaction(state.pool, slow_s=state.settings.slow_query_s) as conn:

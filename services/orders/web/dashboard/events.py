@@ -54,13 +54,21 @@ KINDS: Final = frozenset({"order", "conversation", "message", "menu"})
 StreamId = tuple[int, int]
 
 
+# Each part of a stream id is a 64-bit unsigned number (https://redis.io/docs/latest/develop/data-types/streams/#entry-ids).
+MAX_ID_PART: Final = 2**64 - 1
+
+
 def parse_id(value: str | bytes | None) -> StreamId | None:
-    """A stream entry id (`1712345678901-0`) as a comparable pair, or None when malformed."""
+    """A stream entry id (`1712345678901-0`) as a comparable pair, or None when it is not one
+    Redis would take: ASCII digits only (`int()` also reads other scripts' digits), each part
+    within 64 bits."""
     if value is None:
         return None
-    text = value.decode() if isinstance(value, bytes) else value
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
     ms, sep, seq = text.strip().partition("-")
-    if not sep or not ms.isdigit() or not seq.isdigit():
+    if not sep or not (ms + seq).isascii() or not ms.isdigit() or not seq.isdigit():
+        return None
+    if len(ms) > 20 or len(seq) > 20 or int(ms) > MAX_ID_PART or int(seq) > MAX_ID_PART:
         return None
     return int(ms), int(seq)
 
@@ -243,17 +251,24 @@ class EventHub:
                         self.broadcast(await self.render(event))
 
     async def entries_after(self, after: str) -> list[StreamEvent] | None:
-        """Every entry newer than `after`, oldest first; None when some were trimmed or too many."""
+        """Every entry newer than `after`, oldest first; None (the browser reloads the board)
+        when some were trimmed, when they are too many, or when `after` is no position in
+        this stream: malformed, or newer than its newest entry (a browser resuming after it
+        would skip every event until the stream caught up)."""
         start = parse_id(after)
         if start is None:
             return None
+        if start != (0, 0):
+            newest = parse_id(await self.latest_id())
+            if newest is None or newest < start:
+                return None
         first: Any = await self.redis.xrange(self.stream, "-", "+", count=1)
         if first and start != (0, 0):
             oldest = parse_id(first[0][0])
             if oldest is not None and oldest > start:
                 return None  # `after` itself was trimmed away, and maybe more after it
         events: list[StreamEvent] = []
-        cursor = after
+        cursor = f"{start[0]}-{start[1]}"
         while True:
             batch: Any = await self.redis.xrange(self.stream, f"({cursor}", "+", count=500)
             if not batch:
@@ -269,8 +284,9 @@ async def follow(
 ) -> AsyncIterator[Outgoing]:
     """The events one browser should see, resuming after `last_id` when given (see module doc).
 
-    Ends when the browser fell behind (its queue overflowed) or after `max_s` seconds: either
-    way the browser reconnects with the last id it saw and resumes, its session checked again.
+    Ends when the browser fell behind (its queue overflowed), after `max_s` seconds, or when
+    Redis cannot be read to replay what it missed: each time the browser reconnects with the
+    last id it saw and resumes, its session checked again.
     """
     loop = asyncio.get_running_loop()
     deadline = None if max_s is None else loop.time() + max_s
@@ -278,9 +294,17 @@ async def follow(
     try:
         sent: StreamId | None = None
         if last_id is not None:
-            missed = await hub.entries_after(last_id)
+            try:
+                missed = await hub.entries_after(last_id)
+                latest = await hub.latest_id() if missed is None else ""
+            except RedisError as exc:
+                # Nothing to replay from: end here; the browser reconnects and resumes from
+                # the same id once Redis answers again.
+                log.warning(
+                    "cannot replay the live stream; the browser will retry", extra={"error": str(exc)}
+                )
+                return
             if missed is None:
-                latest = await hub.latest_id()
                 yield Outgoing(latest, "reset", {})
                 sent = parse_id(latest)
             else:

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.orders.menu import hours
 from services.orders.web.dashboard import accounts, auth
-from services.orders.web.dashboard.web import PageError, form, page, staff_only, store_of, tx
+from services.orders.web.dashboard.web import PageError, form, page, path_id, staff_only, store_of, tx
 
 PATH: Final = "/dashboard/staff"
 # What a redirect may say back on the page (by key, so a link cannot put words on it).
@@ -33,10 +33,7 @@ def _owner(who: auth.Staff) -> None:
 
 
 def _user_id(request: Request) -> int:
-    raw = str(request.path_params["user"])
-    if not raw.isdigit() or len(raw) > 18:
-        raise PageError(404, "No such account.")
-    return int(raw)
+    return path_id(request, "user", max_digits=18, missing="No such account.")
 
 
 async def _render(request: Request, status: int = 200, **context: Any) -> Response:

@@ -21,6 +21,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from libs.errors import DependencyUnavailable
 from services.orders.menu import hours
 from services.orders.ordering import lifecycle, staff
 from services.orders.storage import customers, outbox
@@ -30,6 +31,8 @@ from services.orders.storage.stores import StoreRow, set_item_available
 from services.orders.web.dashboard import auth, queries
 from services.orders.web.dashboard.events import Outgoing, StreamEvent, follow
 from services.orders.web.dashboard.web import (
+    DATABASE_DOWN,
+    REDIS_DOWN,
     SECURITY_HEADERS,
     PageError,
     current_staff,
@@ -40,6 +43,8 @@ from services.orders.web.dashboard.web import (
     now,
     orders_state,
     page,
+    path_id,
+    referring_page,
     runtime,
     safe_next,
     staff_only,
@@ -71,17 +76,11 @@ TICKET_HEADERS: Final = SECURITY_HEADERS | {
 
 
 def _number(request: Request) -> int:
-    raw = str(request.path_params["number"]).lstrip("#")
-    if not raw.isdigit() or len(raw) > 9:
-        raise PageError(404, "No such order.")
-    return int(raw)
+    return path_id(request, "number", max_digits=9, missing="No such order.")
 
 
 def _customer_id(request: Request) -> int:
-    raw = str(request.path_params["customer"])
-    if not raw.isdigit() or len(raw) > 18:
-        raise PageError(404, "No such conversation.")
-    return int(raw)
+    return path_id(request, "customer", max_digits=18, missing="No such conversation.")
 
 
 def _ticket_response(request: Request, ticket: dict[str, Any], prep: int) -> HTMLResponse:
@@ -122,14 +121,30 @@ def _login_page(request: Request, status: int = 200, error: str = "", email: str
 
 
 async def login_page(request: Request) -> Response:
-    """GET /login: the sign-in form (or the queue when already signed in)."""
-    if await current_staff(request) is not None:
-        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    """GET /login: the sign-in form (or the queue when already signed in); a 503 page saying so
+    when the database cannot be reached to read the session."""
+    try:
+        if await current_staff(request) is not None:
+            return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    except DependencyUnavailable:
+        return _login_page(request, 503, DATABASE_DOWN)
     return _login_page(request)
 
 
 async def login(request: Request) -> Response:
-    """POST /login: check the form's token, the rate limit, then the password; start a session."""
+    """POST /login: check the form's token, the rate limit, then the password; start a session.
+
+    The form again with a reason when refused: 403 (expired form), 429 (too many attempts),
+    401 (wrong email or password), 503 (Redis or the database cannot be reached; nothing is
+    recorded, no session starts)."""
+    try:
+        return await _login(request)
+    except DependencyUnavailable:
+        email = (getattr(request.state, "form", None) or {}).get("email", "").strip()
+        return _login_page(request, 503, DATABASE_DOWN, email)
+
+
+async def _login(request: Request) -> Response:
     rt = runtime(request)
     state = orders_state(request)
     try:
@@ -234,7 +249,7 @@ async def queue_page(request: Request, who: auth.Staff) -> Response:
     try:
         context = await _board_context(request)
     except (RedisError, OSError):
-        raise PageError(503, "Live updates are unavailable right now (Redis); try again shortly.") from None
+        raise PageError(503, REDIS_DOWN) from None
     return html(request, "queue.html", page="queue", **context)
 
 
@@ -352,8 +367,8 @@ async def transition(request: Request, who: auth.Staff) -> Response:
     if result.notified in ("body", "template"):
         orders_state(request).relay.notify()
     assert ticket is not None
-    back = request.headers.get("referer") or "/dashboard"
-    return done(request, _ticket_response(request, ticket, store.menu.store.preparation_minutes), back)
+    ticket_html = _ticket_response(request, ticket, store.menu.store.preparation_minutes)
+    return done(request, ticket_html, referring_page(request))
 
 
 # -- order detail ------------------------------------------------------------------------------

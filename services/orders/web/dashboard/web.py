@@ -34,6 +34,8 @@ log = logging.getLogger("services.orders.web.dashboard")
 
 HERE: Final = Path(__file__).resolve().parent
 MAX_FORM_BYTES: Final = 16_384
+DATABASE_DOWN: Final = "The database is unavailable right now; try again in a moment."
+REDIS_DOWN: Final = "Live updates are unavailable right now (Redis); try again shortly."
 NUL_REFUSED: Final = "Text cannot contain NUL characters; nothing was changed."
 SAFE_METHODS: Final = frozenset({"GET", "HEAD"})
 # Scripts and styles only from this origin: no inline script, no eval (htmx runs without either).
@@ -124,6 +126,18 @@ async def form(request: Request) -> dict[str, str]:
     return fields
 
 
+def path_id(request: Request, name: str, *, max_digits: int, missing: str) -> int:
+    """Path parameter `name` as a whole number written in ASCII digits, at most `max_digits` of them.
+
+    Raises `PageError` 404 with `missing` for anything else: `str.isdigit()` and `int()` also
+    take other scripts' digits (Arabic-Indic, fullwidth), and `isdigit()` superscripts `int()`
+    refuses, none of which is an id of ours."""
+    raw = str(request.path_params[name]).lstrip("#")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > max_digits:
+        raise PageError(404, missing)
+    return int(raw)
+
+
 def same_origin(request: Request) -> bool:
     """False when the browser says the request came from another site (Origin header)."""
     origin = request.headers.get("origin")
@@ -200,7 +214,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def staff_only(handler: StaffHandler) -> Handler:
-    """Wrap `handler` with the session check, the CSRF check and the error pages."""
+    """Wrap `handler` with the session check, the CSRF check and the error pages (503 when
+    PostgreSQL or Redis cannot be reached)."""
 
     async def guarded(request: Request) -> Response:
         try:
@@ -229,7 +244,9 @@ def staff_only(handler: StaffHandler) -> Handler:
         except PageError as exc:
             return refused(request, exc.status, exc.message)
         except DependencyUnavailable:
-            return refused(request, 503, "The database is unavailable right now; try again in a moment.")
+            return refused(request, 503, DATABASE_DOWN)
+        except RedisError:  # the live stream's position or a fragment that reads it
+            return refused(request, 503, REDIS_DOWN)
 
     guarded.__doc__ = handler.__doc__
     guarded.__name__ = handler.__name__
@@ -247,6 +264,16 @@ def safe_next(value: str | None) -> str:
     if value and value.startswith("/dashboard") and not value.startswith("//") and "\\" not in value:
         return value
     return "/dashboard"
+
+
+def referring_page(request: Request) -> str:
+    """The dashboard page this request's form was on (its `Referer`), to go back to after a
+    plain-form change; "/dashboard" when the header is missing or names another site or a
+    path outside the dashboard (no redirect may leave it)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.headers.get("host", ""):
+        return "/dashboard"
+    return safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
 
 
 def done(request: Request, fragment: Response | None, back: str) -> Response:

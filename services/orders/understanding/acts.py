@@ -57,7 +57,8 @@ class Target:
     large pepperoni"); ``ordinal`` 1 for the first, -1 for the last, 2 for the second of those
     lines; ``pointer`` for "it", "that", "them" (the lines being talked about); ``plural`` when
     the words name several lines or units ("them", "both", "the cokes"); ``other`` for "the
-    other one"; ``count`` a number said inside the reference ("the two margheritas")."""
+    other one"; ``count`` a number said inside the reference ("the two margheritas");
+    ``without`` options the line is said to leave out ("the one without onions")."""
 
     said: str
     number: int | None = None
@@ -69,6 +70,7 @@ class Target:
     other: bool = False
     count: int | None = None
     each: bool = False
+    without: tuple[ChosenOption, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +332,7 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         mods = options_only(menu, rest[len(lead) :]) if rest.startswith(lead) else None
         if mods is not None:
             return Target(
-                said, pointer=True, options=mods.options or mods.excluded, ordinal=ordinal, other=other
+                said, pointer=True, options=mods.options, without=mods.excluded, ordinal=ordinal, other=other
             )
     result = parse_order(menu, rest)
     if result.unmatched or result.bad_quantities:
@@ -339,13 +341,16 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         plural = True  # "the pepperoni and the tiramisu": both lines
     codes: list[str] = []
     options: list[ChosenOption] = []
+    without: list[ChosenOption] = []
     for line in result.lines:
         codes.append(line.item)
         options.extend(line.options)
+        without.extend(line.excluded)
         plural = plural or line.quantity > 1 or _plural_word(line.text)
     for amb in result.ambiguous:
         codes.extend(amb.candidates)
         options.extend(amb.options)
+        without.extend(amb.excluded)
         plural = plural or amb.quantity > 1 or _plural_word(amb.phrase)
     if not codes:
         mods = result.modifiers
@@ -360,13 +365,14 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             and (rest.endswith((" one", " ones")) or one_with or named)
         ):
             return Target(
-                said, pointer=True, options=mods.options or mods.excluded, ordinal=ordinal, other=other
+                said, pointer=True, options=mods.options, without=mods.excluded, ordinal=ordinal, other=other
             )
         return None
     return Target(
         said,
         items=tuple(dict.fromkeys(codes)),
         options=tuple(options),
+        without=tuple(without),
         ordinal=ordinal,
         plural=plural,
         other=other,

@@ -115,8 +115,11 @@ def set_quantity_rule(
         words = _group(match, "t") or _group(match, "t2") or _group(match, "t3")
         target = _target(menu, phrases, words)
         said_options = words and any(line.options or line.excluded for line in parse_order(menu, words).lines)
-        if target is None or target.options or said_options:
-            return None  # "2 of the hawaiians thin crust": options said, not a quantity
+        by_options = target is not None and target.pointer and " one" in f" {target.said}"
+        if target is None or ((target.options or said_options) and not by_options):
+            # "2 of the hawaiians thin crust": options said, not a quantity ("2 of the large
+            # one" names its line by them)
+            return None
         previous = number_of(_group(match, "m")) if _group(match, "m") else None
         new = order_of(menu, f"{quantity} {words}") if add_when_missing and words and quantity else None
         # a quantity that is no whole number ("2.5", "-1") is kept as said: the customer is

@@ -87,7 +87,8 @@ CORRECTIVE = _re(
 EDIT_CUES = _re(
     r"\b(?:change|swap|switch|replace|instead|rather|actually|not|only|just|remove|delete|take|"
     r"without|less|fewer|wrong|mistake|meant|mean|sorry|oops|correct|should|edit|fix|update|make|"
-    r"same|other|cancel|forget|drop|scratch)\b"
+    r"same|other|cancel|forget|drop|scratch|no|bigger|smaller|larger|cheaper|double|triple|half|rest|both|"
+    r"them|size)\b"
 )
 # Words that make a clause an addition whatever the cart holds.
 ADDING = _re(r"\b(?:add|also|another|more|plus|extra|too|as well|and a|one more)\b")

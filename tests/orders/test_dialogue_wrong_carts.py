@@ -72,6 +72,7 @@ async def test_words_that_name_no_line_or_are_not_understood_are_asked_about(
 CHANGED = [
     (["2 veggie no onions", "a veggie", "2 cokes", "the one without onions make it thin"],
      ["2 veggie -toppings=onions crust=thin", "1 veggie", "2 coke"]),
+    (["salad, garlic bread, wings", "only the wings, forget the rest"], ["1 wings"]),
 ]  # fmt: skip
 
 

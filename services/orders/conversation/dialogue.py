@@ -369,6 +369,8 @@ def resolve(
     focused = [line for line in lines if line.id in focus]
     if target.items:
         pool = [line for line in lines if line.item_code in target.items]
+    elif target.other and target.plural:
+        pool = [line for line in lines if line.id not in focus]  # "the rest": none when nothing else
     elif target.other:
         pool = [line for line in lines if line.id not in focus] or lines
     elif target.ordinal is not None:
@@ -558,6 +560,7 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
         for line in chosen:
             built = op(line)
             if built is None:
+                touched.append(line.id)  # "only the wings, forget the rest": the line talked about
                 out.append(
                     turn.speaker._(
                         "{line} is already in your cart. 👍", line=describe_line(line, turn.speaker)

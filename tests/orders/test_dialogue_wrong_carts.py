@@ -57,6 +57,12 @@ ASKED = [
     ["a margherita and a veggie", "i want the bigger one"],
     # an item of the cart named with a "no" beside words that could change it
     ["a thin margherita and a brownie", "brownie no, tiramisu yes"],
+    # an ingredient left out that two lines have (one chose it, the other comes with it)
+    ["a veggie", "and a margherita with olives", "take off the olives"],
+    # "them" over pizzas and drinks: a size for which of them?
+    ["1 pepperoni and 1 hawaiian and 2 cokes", "make them large"],
+    # a reference the remove command cannot find is a question
+    ["1 small hawaiian, 1 large hawaiian", "and a tiramisu", "remove the bigger one"],
 ]
 
 
@@ -73,6 +79,8 @@ CHANGED = [
     (["2 veggie no onions", "a veggie", "2 cokes", "the one without onions make it thin"],
      ["2 veggie -toppings=onions crust=thin", "1 veggie", "2 coke"]),
     (["salad, garlic bread, wings", "only the wings, forget the rest"], ["1 wings"]),
+    (["large pepperoni stuffed crust x2, coke x2", "make both 3"],
+     ["3 pepperoni size=large crust=stuffed", "3 coke"]),
 ]  # fmt: skip
 
 

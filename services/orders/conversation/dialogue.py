@@ -18,6 +18,7 @@ Returns None when the message holds no act of this layer, so the engine reads it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from services.orders.conversation import adding, answers, checkout, placed_orders, texts
@@ -43,6 +44,8 @@ _TALK_ORDER = ("cancel", "unsure", "never_mind", "done", "ack")
 _EDITS = frozenset({"set_quantity", "adjust", "change", "replace", "restate", "remove"})
 _SMALL_TALK = frozenset(_TALK_ORDER)
 _REPLY_NUMBER = _("Reply with the number, or *never mind*.")
+# Words that point at the lines being talked about: "no onions on it" is about those lines.
+_POINTER_WORDS = frozenset({"it", "that", "this", "them", "those", "these", "they", "both", "all", "one"})
 
 
 class _Ask(Exception):
@@ -379,6 +382,8 @@ def resolve(
         pool = lines  # "one of each"
     elif target.pointer and target.count and not target.plural:
         pool = lines  # a bare "one": one unit of anything in the cart
+    elif target.pointer and "both" in target.said.split() and len(focused) != 2 and len(lines) == 2:
+        pool = lines  # "make both 3" after the second of two lines was added: the two lines
     elif target.pointer:
         pool = focused or lines
     else:
@@ -906,6 +911,35 @@ async def _change(
 
     target = act.target
     single = any((g := menu.group(o.group)) is not None and g.kind == "single" for o in mods.options)
+    bare = (
+        target.pointer
+        and not (target.items or target.options or target.without or target.other)
+        and target.number is None
+        and target.ordinal is None
+        and not set(target.said.split()) & _POINTER_WORDS
+    )
+    if bare and mods.excluded and not mods.options and not units:
+        # "take off the olives", "no garlic": the lines that have it, chosen or in the dish
+        # as it comes; two of them are asked about, never guessed
+        having = [line for line in lines if _has_ingredient(menu, line, mods) and op(line) is not None]
+        if len(having) > 1:
+            _one(turn, act, having, op, s._("Which one should I change?"))
+    if (
+        target.pointer
+        and target.said.split()[-1:] in (["them"], ["those"], ["these"], ["they"])
+        and not target.items
+        and single
+    ):
+        # "make them large" after pizzas and drinks: which of them? (never every kind at once)
+        kinds = {i.category for line in pool if (i := menu.item(line.item_code)) and op(line) is not None}
+        if len(kinds) > 1:
+            _one(
+                turn,
+                replace(act, target=replace(target, plural=False)),
+                pool,
+                op,
+                s._("Which one should I change?"),
+            )
     if (
         target.pointer
         and not target.plural

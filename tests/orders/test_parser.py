@@ -437,3 +437,14 @@ def test_toppings_listed_after_with_stay_toppings(menu: Menu, text: str) -> None
     line = _only(result)
     assert line.item == "margherita"
     assert any(o.option == "pepperoni" for o in line.options), result
+
+
+@pytest.mark.parametrize("text", ["extra pepperoni", "double pepperoni on the pepperoni pizza"])
+def test_a_qualified_topping_name_without_a_count_is_the_topping_not_the_item(menu: Menu, text: str) -> None:
+    # "extra pepperoni" is never one Pepperoni pizza with the "extra" dropped
+    result = parse_order(menu, text)
+    assert result.modifiers is not None, result
+    assert [(o.option, o.qualifier) for o in result.modifiers.options] in (
+        [("pepperoni", "extra")], [("pepperoni", "double")]
+    )  # fmt: skip
+    assert all(line.text != text.split(" on ")[0] for line in result.lines), result

@@ -916,7 +916,14 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
                     for c in mod.atom.entry.items
                     if frame.noun is None or index.item_kind.get(c) == frame.noun
                 )
-                if duals and mod.prefix and not mod.negated:
+                # "extra pepperoni" with no count is the topping, qualified: never the item
+                # with its "extra" dropped
+                if (
+                    duals
+                    and mod.prefix
+                    and not mod.negated
+                    and (mod.qualifier is None or frame.number is not None)
+                ):
                     items = duals
                     mods.remove(mod)
                     break

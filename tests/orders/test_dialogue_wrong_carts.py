@@ -61,6 +61,9 @@ ASKED = [
     ["a veggie", "and a margherita with olives", "take off the olives"],
     # "them" over pizzas and drinks: a size for which of them?
     ["1 pepperoni and 1 hawaiian and 2 cokes", "make them large"],
+    # a correction that would leave the cart as it was was not understood: asked
+    ["i'll get a margherita and a pepperoni, both thin", "no wait only the margherita thin"],
+    ["margherita and pepperoni, add mushrooms to both", "only on the margherita actually"],
     # a reference the remove command cannot find is a question
     ["1 small hawaiian, 1 large hawaiian", "and a tiramisu", "remove the bigger one"],
 ]

@@ -95,6 +95,7 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
     touched: list[int] = []
     extra: list[str] = []
     removed = False
+    before = _snapshot(await carts.load_cart(turn.conn, turn.customer_id))
     for index, act in enumerate(acts):
         if index and act.target is not None and act.target.pointer and not act.target.items:
             # "remove the water, please remove it": "it" is what this message already named
@@ -124,7 +125,25 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
             return await _guard(turn, phrases, free_text) if not said else "\n\n".join(said)
         removed = removed or act.kind == "remove"
         said.extend(outcome)
+    corrects = any(act.kind in ("restate", "change") for act in acts) and not extra
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    if corrects and lines and _snapshot(lines) == before:
+        # "no wait, only the margherita thin" read as what the cart already holds: a
+        # correction that changes nothing was not understood, so ask what to change
+        turn.kind = "ask"
+        turn.state["asked"] = True
+        await turn.save_state()
+        question = turn.speaker._(
+            "What would you like to change? For example *remove 2*, *make the coke large*, "
+            "*2 margherita not 3* or *swap the coke for a sprite*."
+        )
+        return "\n\n".join([*said, question, render_cart(lines, turn.speaker)])
     return await _changed(turn, said, touched, extra)
+
+
+def _snapshot(lines: list[CartLine]) -> list[tuple[Any, ...]]:
+    """What a cart holds, to tell whether a message changed it."""
+    return [(line.id, line.quantity, str(line.options), str(line.excluded), line.notes) for line in lines]
 
 
 async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None:

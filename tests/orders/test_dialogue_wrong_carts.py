@@ -82,6 +82,9 @@ CHANGED = [
     (["2 veggie no onions", "a veggie", "2 cokes", "the one without onions make it thin"],
      ["2 veggie -toppings=onions crust=thin", "1 veggie", "2 coke"]),
     (["salad, garlic bread, wings", "only the wings, forget the rest"], ["1 wings"]),
+    (["one coke, one sprite, one diet coke", "and a margherita", "drop the first two drinks"],
+     ["1 diet-coke", "1 margherita"]),
+    (["garlic bread", "wings", "salad", "remove the first two"], ["1 salad"]),
     (["large pepperoni stuffed crust x2, coke x2", "make both 3"],
      ["3 pepperoni size=large crust=stuffed", "3 coke"]),
 ]  # fmt: skip

@@ -417,6 +417,15 @@ def resolve(
         pool = [line for line in pool if described(line)] or [line for line in wide if described(line)]
     if target.other and target.items:
         pool = [line for line in pool if line.id not in focus] or pool
+    if (
+        target.ordinal is not None
+        and pool
+        and target.count
+        and target.count > 1
+        and target.ordinal in (1, -1)
+    ):
+        # "the first two drinks", "the last 2": that many lines from that end
+        return pool[: target.count] if target.ordinal == 1 else pool[-target.count :]
     if target.ordinal is not None and pool:
         index = target.ordinal - 1 if target.ordinal > 0 else target.ordinal
         return [pool[index]] if -len(pool) <= index < len(pool) else []

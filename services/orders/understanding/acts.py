@@ -334,6 +334,8 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         rest = " ".join(tokens)
         plural = plural or (count or 0) > 1
         if not rest:  # a bare "one": one unit of whatever is being talked about
+            if ordinal is not None:  # "the first two": that many lines from the start
+                return Target(said, pointer=True, count=count, ordinal=ordinal, plural=plural)
             return Target(said, pointer=True, count=count)
     if not rest:
         return None

@@ -191,7 +191,9 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
         if item_only and not target.plural and len(target.items) > 1:
             # "no dessert": no line of that category at all
             target = Target(target.said, items=target.items, plural=True)
-        return Act("remove", target=target, quantity=target.count, modifiers=option_reading)
+        # "the first two drinks" counts lines, not units of one line
+        units = target.count if target.ordinal is None else None
+        return Act("remove", target=target, quantity=units, modifiers=option_reading)
 
     return rule
 

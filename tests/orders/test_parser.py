@@ -403,3 +403,48 @@ def test_a_guessed_word_with_a_quantity_or_an_ordering_verb_is_ordered(
 @pytest.mark.parametrize("text", ["tiramsu", "peperoni", "brownies", "garlic bred"])
 def test_typos_of_whole_words_are_still_ordered(menu: Menu, text: str) -> None:
     assert len(parse_order(menu, text).lines) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1 hawaiian small, 1 pepperoni small", [(1, "hawaiian"), (1, "pepperoni")]),
+        ("large coke, large pepperoni", [(1, "coke"), (1, "pepperoni")]),
+        ("2 cokes and a large pepperoni", [(1, "pepperoni"), (2, "coke")]),
+        ("garlic bread with marinara dip + pepperoni", [(1, "garlic-bread"), (1, "pepperoni")]),
+        ("hawaiian large and pepperoni large", [(1, "hawaiian"), (1, "pepperoni")]),
+        ("large hawaiian, large pepperoni, 2 large cokes", [(1, "hawaiian"), (1, "pepperoni"), (2, "coke")]),
+    ],
+)
+def test_an_item_named_like_a_topping_after_another_line_is_ordered_not_put_on_it(
+    menu: Menu, text: str, expected: list[tuple[int, str]]
+) -> None:
+    # a topping name is an item of its own when the line before cannot take it, when a count
+    # of one or a size it already has comes with it: a wrong topping is a wrong cart
+    result = parse_order(menu, text)
+    assert _lines(result) == expected, result
+    assert all(not line.unknown_options for line in result.lines), result
+    assert all(o.option != "pepperoni" for line in result.lines for o in line.options), result
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a margherita with extra cheese and pepperoni", "a margherita with mushrooms, pepperoni and olives",
+     "a large margherita with pepperoni", "a margherita with 2 pepperoni"],
+)  # fmt: skip
+def test_toppings_listed_after_with_stay_toppings(menu: Menu, text: str) -> None:
+    result = parse_order(menu, text)
+    line = _only(result)
+    assert line.item == "margherita"
+    assert any(o.option == "pepperoni" for o in line.options), result
+
+
+@pytest.mark.parametrize("text", ["extra pepperoni", "double pepperoni on the pepperoni pizza"])
+def test_a_qualified_topping_name_without_a_count_is_the_topping_not_the_item(menu: Menu, text: str) -> None:
+    # "extra pepperoni" is never one Pepperoni pizza with the "extra" dropped
+    result = parse_order(menu, text)
+    assert result.modifiers is not None, result
+    assert [(o.option, o.qualifier) for o in result.modifiers.options] in (
+        [("pepperoni", "extra")], [("pepperoni", "double")]
+    )  # fmt: skip
+    assert all(line.text != text.split(" on ")[0] for line in result.lines), result

@@ -490,6 +490,7 @@ async def remove(turn: Turn, ref: str) -> str:
         return render_cart(lines, s)
     if len(found) != 1:
         prefix = _not_in_cart(ref, s) if not found else ""
+        turn.kind = "ask"
         return prefix + _which_line(s._("remove 1"), lines, s)
     await carts.remove_line(turn.conn, turn.customer_id, found[0].id, turn.now)
     turn.state.pop("checkout", None)
@@ -536,6 +537,7 @@ async def change(turn: Turn, ref: str, said: str) -> str:
         return render_cart(lines, s)
     if len(found) != 1:
         prefix = _not_in_cart(ref, s) if not found else ""
+        turn.kind = "ask"
         return prefix + _which_line(s._("change 1 to {quantity}", quantity=quantity), lines, s)
     line = found[0]
     most = turn.store.menu.store.cart.max_items

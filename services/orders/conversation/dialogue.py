@@ -18,6 +18,7 @@ Returns None when the message holds no act of this layer, so the engine reads it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from services.orders.conversation import adding, answers, checkout, placed_orders, texts
@@ -43,6 +44,8 @@ _TALK_ORDER = ("cancel", "unsure", "never_mind", "done", "ack")
 _EDITS = frozenset({"set_quantity", "adjust", "change", "replace", "restate", "remove"})
 _SMALL_TALK = frozenset(_TALK_ORDER)
 _REPLY_NUMBER = _("Reply with the number, or *never mind*.")
+# Words that point at the lines being talked about: "no onions on it" is about those lines.
+_POINTER_WORDS = frozenset({"it", "that", "this", "them", "those", "these", "they", "both", "all", "one"})
 
 
 class _Ask(Exception):
@@ -58,16 +61,17 @@ def language_of(turn: Turn) -> str:
     return str(turn.customer.get("language") or "en")
 
 
-async def respond(turn: Turn, *, pending: bool = False) -> str | None:
+async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) -> str | None:
     """The reply to the message's acts, or None when it has none (see the module docstring).
     `pending` says the bot had asked something (a choice, a question, a checkout step) that
-    this message leaves unanswered: "never mind" then drops it."""
+    this message leaves unanswered: "never mind" then drops it. `free_text` False says the
+    message is also a command ("remove sushi"), which answers what it does not understand."""
     # Spanish and Portuguese are read through their English words (understanding/lexicons.py)
     menu, text = english_reading(turn.store.menu, turn.inbound.text)
     phrases = phrases_for(language_of(turn))
     acts = read_acts(menu, text, phrases)
     if not acts:
-        return await _guard(turn, phrases)
+        return await _guard(turn, phrases, free_text)
     if all(act.kind in _SMALL_TALK for act in acts):
         # "pls cancel, ordered by mistake": the weightiest of what was said
         return await _small_talk(turn, min(acts, key=lambda a: _TALK_ORDER.index(a.kind)), pending)
@@ -91,6 +95,7 @@ async def respond(turn: Turn, *, pending: bool = False) -> str | None:
     touched: list[int] = []
     extra: list[str] = []
     removed = False
+    before = _snapshot(await carts.load_cart(turn.conn, turn.customer_id))
     for index, act in enumerate(acts):
         if index and act.target is not None and act.target.pointer and not act.target.items:
             # "remove the water, please remove it": "it" is what this message already named
@@ -115,13 +120,33 @@ async def respond(turn: Turn, *, pending: bool = False) -> str | None:
             await turn.save_state()
             return "\n\n".join([*said, ask.text])
         if outcome is None:
-            return None if not said else "\n\n".join(said)
+            # an act that could not be applied: the order parser reads the message, unless it
+            # is words of change the cart could be meant by (then the bot asks)
+            return await _guard(turn, phrases, free_text) if not said else "\n\n".join(said)
         removed = removed or act.kind == "remove"
         said.extend(outcome)
+    corrects = any(act.kind in ("restate", "change") for act in acts) and not extra
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    if corrects and lines and _snapshot(lines) == before:
+        # "no wait, only the margherita thin" read as what the cart already holds: a
+        # correction that changes nothing was not understood, so ask what to change
+        turn.kind = "ask"
+        turn.state["asked"] = True
+        await turn.save_state()
+        question = turn.speaker._(
+            "What would you like to change? For example *remove 2*, *make the coke large*, "
+            "*2 margherita not 3* or *swap the coke for a sprite*."
+        )
+        return "\n\n".join([*said, question, render_cart(lines, turn.speaker)])
     return await _changed(turn, said, touched, extra)
 
 
-async def _guard(turn: Turn, phrases: Any) -> str | None:
+def _snapshot(lines: list[CartLine]) -> list[tuple[Any, ...]]:
+    """What a cart holds, to tell whether a message changed it."""
+    return [(line.id, line.quantity, str(line.options), str(line.excluded), line.notes) for line in lines]
+
+
+async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None:
     """A message no rule read, that names something already in the cart and has a word of
     change in it ("the coke, can it be a diet instead?"): rather than add what it names, ask.
     None lets the order parser read it as always."""
@@ -137,6 +162,22 @@ async def _guard(turn: Turn, phrases: Any) -> str | None:
         return homonym
     if not phrases.edit_cues.search(key):
         return None
+    if free_text and not (parsed.lines or parsed.ambiguous or parsed.bad_quantities):
+        # "make them the same size", "i want the bigger one": words of change the bot cannot
+        # read, with a cart they could change: ask what to change instead of a "sorry"
+        turn.kind = "ask"
+        turn.state["asked"] = True
+        await turn.save_state()
+        return (
+            s._('Sorry, I didn\'t understand "{phrase}".', phrase=echo(turn.inbound.text))
+            + " "
+            + s._(
+                "What would you like to change? For example *remove 2*, *make the coke large*, "
+                "*2 margherita not 3* or *swap the coke for a sprite*."
+            )
+            + "\n\n"
+            + render_cart(lines, s)
+        )
     named = {line.item for line in parsed.lines} | {c for amb in parsed.ambiguous for c in amb.candidates}
     if not named & {line.item_code for line in lines}:
         return None
@@ -302,20 +343,56 @@ def drop_pending(turn: Turn) -> bool:
 # -- finding lines ------------------------------------------------------------------------
 
 
-def _has_options(line: CartLine, options: tuple[ChosenOption, ...]) -> bool:
+def _has_options(line: CartLine, options: tuple[ChosenOption, ...], menu: Menu | None = None) -> bool:
+    """Whether `line` has every one of `options`: chosen, the group's default when the line
+    chose nothing in it, or (with `menu`) an ingredient of the dish as it comes, not left out
+    ("the one with pineapple" is the Hawaiian)."""
     chosen = {(o["group"], o["option"]) for o in line.options}
     names = {str(o["option"]) for o in line.options}
-    return all((o.group, o.option) in chosen or o.option in names for o in options)
+    groups = {str(o["group"]) for o in line.options}
+    left_out = {normalise(name) for name in line.excluded}
+    for wanted in options:
+        if (wanted.group, wanted.option) in chosen or wanted.option in names:
+            continue
+        group = menu.group(wanted.group) if menu is not None else None
+        if menu is None or group is None:
+            return False
+        if group.kind == "single" and group.default == wanted.option and wanted.group not in groups:
+            continue
+        option = group.option(wanted.option)
+        name = normalise(option.name) if option is not None else wanted.option
+        if name in left_out or not _has_ingredient(menu, line, Modifiers(excluded=(wanted,))):
+            return False
+    return True
 
 
-def resolve(target: Target, lines: list[CartLine], focus: list[int]) -> list[CartLine]:
+def _lacks(line: CartLine, without: tuple[ChosenOption, ...], menu: Menu | None) -> bool:
+    """Whether `line` leaves out every one of `without` ("the one without onions")."""
+    left_out = {normalise(name) for name in line.excluded}
+    for option in without:
+        group = menu.group(option.group) if menu is not None else None
+        named = group.option(option.option) if group is not None else None
+        names = {normalise(option.option.replace("-", " "))} | ({normalise(named.name)} if named else set())
+        if not names & left_out:
+            return False
+    return True
+
+
+def resolve(
+    target: Target, lines: list[CartLine], focus: list[int], menu: Menu | None = None
+) -> list[CartLine]:
     """The cart lines `target` may mean, best first (see the module docstring). More than
-    one means the words do not say which, unless the target is plural ("them", "the cokes")."""
+    one means the words do not say which, unless the target is plural ("them", "the cokes").
+    Options said in the reference ("the large one", "the one without onions") narrow the
+    lines to those that have them; when none has them, no line is meant (the caller asks),
+    rather than another line being changed."""
     if target.number is not None:
         return [lines[target.number - 1]] if 1 <= target.number <= len(lines) else []
     focused = [line for line in lines if line.id in focus]
     if target.items:
         pool = [line for line in lines if line.item_code in target.items]
+    elif target.other and target.plural:
+        pool = [line for line in lines if line.id not in focus]  # "the rest": none when nothing else
     elif target.other:
         pool = [line for line in lines if line.id not in focus] or lines
     elif target.ordinal is not None:
@@ -324,15 +401,31 @@ def resolve(target: Target, lines: list[CartLine], focus: list[int]) -> list[Car
         pool = lines  # "one of each"
     elif target.pointer and target.count and not target.plural:
         pool = lines  # a bare "one": one unit of anything in the cart
+    elif target.pointer and "both" in target.said.split() and len(focused) != 2 and len(lines) == 2:
+        pool = lines  # "make both 3" after the second of two lines was added: the two lines
     elif target.pointer:
         pool = focused or lines
     else:
         pool = []
-    if target.options:
-        narrowed = [line for line in pool if _has_options(line, target.options)]
-        pool = narrowed or pool
+    if target.options or target.without:
+
+        def described(line: CartLine) -> bool:
+            return _has_options(line, target.options, menu) and _lacks(line, target.without, menu)
+
+        # the lines being talked about first, then any line of the cart ("the one without onions")
+        wide = lines if target.pointer and not target.other and target.ordinal is None else pool
+        pool = [line for line in pool if described(line)] or [line for line in wide if described(line)]
     if target.other and target.items:
         pool = [line for line in pool if line.id not in focus] or pool
+    if (
+        target.ordinal is not None
+        and pool
+        and target.count
+        and target.count > 1
+        and target.ordinal in (1, -1)
+    ):
+        # "the first two drinks", "the last 2": that many lines from that end
+        return pool[: target.count] if target.ordinal == 1 else pool[-target.count :]
     if target.ordinal is not None and pool:
         index = target.ordinal - 1 if target.ordinal > 0 else target.ordinal
         return [pool[index]] if -len(pool) <= index < len(pool) else []
@@ -382,6 +475,24 @@ def _not_found(target: Target, lines: list[CartLine], s: Speaker) -> list[str]:
     ]
 
 
+def _ask_not_found(turn: Turn, act: Act, lines: list[CartLine], make: Any, label: str) -> list[str]:
+    """No line is what the words name ("the bigger one", "the one with mushrooms" when none
+    has them): rather than change another line, list the lines that could be meant, each with
+    the operation `make(line)` builds for it, and ask. A line number out of range, or a cart no
+    line of which could take the change, is said as it is."""
+    assert act.target is not None
+    s = turn.speaker
+    options = [
+        {"label": describe_line(line, s), "op": op} for line in lines if (op := make(line)) is not None
+    ]
+    if act.target.number is not None or not options:
+        return _not_found(act.target, lines, s)
+    turn.state["choice"] = {"prompt": label, "options": options}
+    listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+    missing = _not_found(act.target, lines, s)[0]
+    raise _Ask(f"{missing}\n{label}\n{listed}\n{s._(_REPLY_NUMBER)}")
+
+
 # -- applying acts ------------------------------------------------------------------------
 
 
@@ -401,7 +512,7 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
     if act.kind == "restate":
         return await _restate(turn, act, lines, touched)
     assert act.target is not None
-    pool = resolve(act.target, lines, focus)
+    pool = resolve(act.target, lines, focus, turn.store.menu)
     if not pool and act.target.items and act.kind in ("change", "set_quantity", "adjust") and act.new is None:
         # "pepperoni xl, garlic bread": a line named that is not in the cart is an order
         order = order_of(turn.store.menu, act.words)
@@ -482,6 +593,7 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
         for line in chosen:
             built = op(line)
             if built is None:
+                touched.append(line.id)  # "only the wings, forget the rest": the line talked about
                 out.append(
                     turn.speaker._(
                         "{line} is already in your cart. 👍", line=describe_line(line, turn.speaker)
@@ -513,7 +625,16 @@ async def _set_quantity(
     if not pool:
         if act.new is not None:
             return await _add_instead(turn, act.new, touched)
-        return _not_found(act.target, lines, s)
+        if act.quantity is None or not 0 <= act.quantity <= MAX_QUANTITY:
+            return _not_found(act.target, lines, s)
+        wanted = act.quantity
+        return _ask_not_found(
+            turn,
+            act,
+            lines,
+            lambda line: {"op": "quantity", "line": line.id, "quantity": wanted},
+            s._("Which line should be {quantity}?", quantity=wanted),
+        )
     if act.previous is not None and len(pool) > 1:
         pool = [line for line in pool if line.quantity == act.previous] or pool
     quantity = act.quantity
@@ -556,10 +677,6 @@ async def _adjust(
     assert act.target is not None and act.quantity is not None
     delta = act.quantity
     s = turn.speaker
-    if not pool:
-        if act.new is not None:
-            return await _add_instead(turn, act.new, touched)
-        return _not_found(act.target, lines, s)
 
     def op(line: CartLine) -> dict[str, Any]:
         return {"op": "quantity", "line": line.id, "quantity": max(0, line.quantity + delta)}
@@ -567,6 +684,10 @@ async def _adjust(
     label = (
         s._("Which line should I add one more of?") if delta > 0 else s._("Which line should have one less?")
     )
+    if not pool:
+        if act.new is not None:
+            return await _add_instead(turn, act.new, touched)
+        return _ask_not_found(turn, act, lines, op, label)
     chosen = _one(turn, act, pool, op, label)
     out = []
     for line in chosen:
@@ -590,16 +711,17 @@ async def _remove(
     assert act.target is not None
     menu = turn.store.menu
     s = turn.speaker
-    if not pool:
-        if act.modifiers is not None:
-            return None  # "no pepperoni" and no Pepperoni in the cart: an option left out
-        return _not_found(act.target, lines, s)
     units = act.quantity
 
     def op(line: CartLine) -> dict[str, Any]:
         if units and units < line.quantity:
             return {"op": "quantity", "line": line.id, "quantity": line.quantity - units}
         return {"op": "remove", "line": line.id}
+
+    if not pool:
+        if act.modifiers is not None:
+            return None  # "no pepperoni" and no Pepperoni in the cart: an option left out
+        return _ask_not_found(turn, act, lines, op, s._("Which one should I remove?"))
 
     if act.modifiers is not None:
         # "no pepperoni": the Pepperoni pizza, or pepperoni on the line being talked about?
@@ -727,6 +849,14 @@ async def _replace(
             ]
         pool = same
     if not pool:
+        named = act.target.items or act.target.options or act.target.without
+        if named and act.target.number is None and new.lines and not new.ambiguous:
+
+            def whole(line: CartLine) -> dict[str, Any] | None:
+                add = _replacement(menu, line, new, s)
+                return {"op": "replace", "line": line.id, "add": add} if add else None
+
+            return _ask_not_found(turn, act, lines, whole, s._("Which one should I replace?"))
         return _not_found(act.target, lines, s) if act.target.items or act.target.number else None
     if new.ambiguous and not new.lines:
         amb = new.ambiguous[0]
@@ -792,8 +922,6 @@ async def _change(
     assert act.target is not None and act.modifiers is not None
     menu = turn.store.menu
     s = turn.speaker
-    if not pool:
-        return _not_found(act.target, lines, s)
     units = act.quantity or act.target.count
     mods = act.modifiers
     remarks: list[str] = []
@@ -806,8 +934,40 @@ async def _change(
             return {"op": "split", "line": line.id, "fields": fields, "units": units}
         return {"op": "change", "line": line.id, "fields": fields}
 
+    if not pool:
+        return _ask_not_found(turn, act, lines, op, s._("Which one should I change?"))
+
     target = act.target
     single = any((g := menu.group(o.group)) is not None and g.kind == "single" for o in mods.options)
+    bare = (
+        target.pointer
+        and not (target.items or target.options or target.without or target.other)
+        and target.number is None
+        and target.ordinal is None
+        and not set(target.said.split()) & _POINTER_WORDS
+    )
+    if bare and mods.excluded and not mods.options and not units:
+        # "take off the olives", "no garlic": the lines that have it, chosen or in the dish
+        # as it comes; two of them are asked about, never guessed
+        having = [line for line in lines if _has_ingredient(menu, line, mods) and op(line) is not None]
+        if len(having) > 1:
+            _one(turn, act, having, op, s._("Which one should I change?"))
+    if (
+        target.pointer
+        and target.said.split()[-1:] in (["them"], ["those"], ["these"], ["they"])
+        and not target.items
+        and single
+    ):
+        # "make them large" after pizzas and drinks: which of them? (never every kind at once)
+        kinds = {i.category for line in pool if (i := menu.item(line.item_code)) and op(line) is not None}
+        if len(kinds) > 1:
+            _one(
+                turn,
+                replace(act, target=replace(target, plural=False)),
+                pool,
+                op,
+                s._("Which one should I change?"),
+            )
     if (
         target.pointer
         and not target.plural

@@ -219,7 +219,9 @@ async def _dispatch(turn: Turn, command: Command) -> str:
         if reply is not None:
             return reply
     if command.kind in _READ_AS_ACTS:
-        reply = await dialogue.respond(turn, pending=pending)
+        reply = await dialogue.respond(
+            turn, pending=pending, free_text=command.kind in ("text", "info_or_text")
+        )
         if reply is not None:
             return reply
     return await _command(turn, command)

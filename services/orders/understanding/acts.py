@@ -36,11 +36,21 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from services.orders.menu.catalog import ChosenOption, Menu
-from services.orders.understanding.menu_index import tokenize
+from services.orders.understanding.menu_index import index_for, tokenize
 from services.orders.understanding.numbers import number_from_words
 from services.orders.understanding.parser import Modifiers, ParseResult, parse_order
 
-__all__ = ["Act", "ActKind", "Clause", "Phrases", "Target", "category_items", "read_acts", "read_target"]
+__all__ = [
+    "Act",
+    "ActKind",
+    "Clause",
+    "Phrases",
+    "Target",
+    "category_items",
+    "read_acts",
+    "read_target",
+    "unread_words",
+]
 
 ActKind = Literal[
     "set_quantity", "adjust", "remove", "replace", "change", "restate", "question", "ack", "done",
@@ -57,7 +67,8 @@ class Target:
     large pepperoni"); ``ordinal`` 1 for the first, -1 for the last, 2 for the second of those
     lines; ``pointer`` for "it", "that", "them" (the lines being talked about); ``plural`` when
     the words name several lines or units ("them", "both", "the cokes"); ``other`` for "the
-    other one"; ``count`` a number said inside the reference ("the two margheritas")."""
+    other one"; ``count`` a number said inside the reference ("the two margheritas");
+    ``without`` options the line is said to leave out ("the one without onions")."""
 
     said: str
     number: int | None = None
@@ -69,6 +80,7 @@ class Target:
     other: bool = False
     count: int | None = None
     each: bool = False
+    without: tuple[ChosenOption, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +135,8 @@ class Phrases:
     ``corrective`` the cues of a correction ("actually", "I meant"); ``adding`` the words that
     make a clause an addition whatever the cart holds ("add", "also", "another");
     ``edit_cues`` the words that say a message may be changing the cart rather than adding to
-    it ("change", "instead", "not"): such a message the rules could not read is asked about."""
+    it ("change", "instead", "not"): such a message the rules could not read is asked about;
+    ``rest_words`` name every line but the ones being talked about ("the rest", "the others")."""
 
     language: str
     rules: Sequence[Rule]
@@ -142,6 +155,7 @@ class Phrases:
     not_in_targets: frozenset[str]
     each_words: frozenset[str]
     category_words: dict[str, str] = field(default_factory=dict)
+    rest_words: frozenset[str] = frozenset()
 
 
 _ARROWS = re.compile(r"\s*(?:->|=>|→|⇒|➡️?|⟶)\s*")
@@ -285,6 +299,9 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         return Target(said, pointer=True, plural=plural or rest in phrases.plural_pointers)
     if rest in phrases.each_words:
         return Target(said, pointer=True, plural=True, each=True)
+    if rest in phrases.rest_words:
+        # "forget the rest", "the others": every line but the ones being talked about
+        return Target(said, pointer=True, plural=True, other=True)
     if tokens[0] in phrases.other_words:
         other = True
         tokens = tokens[1:]
@@ -317,6 +334,8 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         rest = " ".join(tokens)
         plural = plural or (count or 0) > 1
         if not rest:  # a bare "one": one unit of whatever is being talked about
+            if ordinal is not None:  # "the first two": that many lines from the start
+                return Target(said, pointer=True, count=count, ordinal=ordinal, plural=plural)
             return Target(said, pointer=True, count=count)
     if not rest:
         return None
@@ -330,7 +349,7 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         mods = options_only(menu, rest[len(lead) :]) if rest.startswith(lead) else None
         if mods is not None:
             return Target(
-                said, pointer=True, options=mods.options or mods.excluded, ordinal=ordinal, other=other
+                said, pointer=True, options=mods.options, without=mods.excluded, ordinal=ordinal, other=other
             )
     result = parse_order(menu, rest)
     if result.unmatched or result.bad_quantities:
@@ -339,13 +358,16 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         plural = True  # "the pepperoni and the tiramisu": both lines
     codes: list[str] = []
     options: list[ChosenOption] = []
+    without: list[ChosenOption] = []
     for line in result.lines:
         codes.append(line.item)
         options.extend(line.options)
+        without.extend(line.excluded)
         plural = plural or line.quantity > 1 or _plural_word(line.text)
     for amb in result.ambiguous:
         codes.extend(amb.candidates)
         options.extend(amb.options)
+        without.extend(amb.excluded)
         plural = plural or amb.quantity > 1 or _plural_word(amb.phrase)
     if not codes:
         mods = result.modifiers
@@ -360,13 +382,14 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             and (rest.endswith((" one", " ones")) or one_with or named)
         ):
             return Target(
-                said, pointer=True, options=mods.options or mods.excluded, ordinal=ordinal, other=other
+                said, pointer=True, options=mods.options, without=mods.excluded, ordinal=ordinal, other=other
             )
         return None
     return Target(
         said,
         items=tuple(dict.fromkeys(codes)),
         options=tuple(options),
+        without=tuple(without),
         ordinal=ordinal,
         plural=plural,
         other=other,
@@ -415,6 +438,21 @@ def order_of(menu: Menu, words: str) -> ParseResult | None:
     return result
 
 
+def unread_words(menu: Menu, words: str) -> list[str]:
+    """The words of `words` (normalised) that are neither the menu's (names, options, their
+    near misses) nor everyday words the parser knows: "reflection", "bigger", "doctor". The
+    order parser passes over such words, so a message read beside them may mean something else."""
+    index = index_for(menu)
+    return [
+        w for w in words.split() if w.isalpha() and w not in index.known_words and index.correct(w) is None
+    ]
+
+
+_NEGATED = re.compile(r"\b(?:not|dont|doesnt|didnt|never|no|without)\b")
+# A clause that asks about an item rather than correcting one ("is the veggie actually vegetarian").
+_ASKS = re.compile(r"^(?:is|isnt|are|arent|does|doesnt|do|did|was|were|has|have)\b")
+
+
 def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     """The acts of `text` (see the module docstring); ``()`` when no clause is an act of this
     layer, so the caller reads the message as an order. A clause that is no act but orders
@@ -444,6 +482,12 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
             return ()
         adds = phrases.adding.search(clause.key) is not None
         restates = (clause.corrective or edits) and not adds
+        if restates and len(parts) == 1 and _ASKS.match(normalise(text)):
+            return ()  # "is the veggie actually vegetarian": a question, for the parser to answer
+        if restates and _NEGATED.search(clause.key) and unread_words(menu, clause.key):
+            # "on reflection i do not require the water": a line said with a negation beside
+            # words not read may mean the opposite of the line said again: asked
+            return (Act("unsure", words=clause.key),)
         out.append(Act("restate" if restates else "add", new=order))
     if sum(a.kind in ("change", "set_quantity", "remove", "replace", "adjust") for a in out) > 1:
         # "veggie without olives and make the coke a bottle": beside other edits, options said

@@ -523,7 +523,7 @@ class _Reader:
                 and nxt.kind in ("opt", "qual")
                 and not names
                 and not self._repeats_choice(cur, nxt)
-                and self._leads_to_head(k + 1) is None
+                and self._leads_to_head(k + 1, dual=True) is None
             ):
                 return  # "with a thin crust": an article, not another order
         listing = cur is not None and cur.has_head and cur.listing
@@ -546,6 +546,12 @@ class _Reader:
         nxt = self.atoms[k + 1] if k + 1 < len(self.atoms) else None
         if nxt is None or nxt.kind not in ("opt", "qual") or self._leads_to_head(k + 1) is not None:
             return False
+        if nxt.entry is not None and nxt.entry.items:
+            # "1 hawaiian small, 1 pepperoni small": one of a topping after a list word orders
+            # the item of that name ("with 1 pepperoni" stays a topping)
+            before = self.tokens[self.atoms[k].start - 1] if self.atoms[k].start > 0 else ""
+            if self.atoms[k].number == 1 and before in LIST_WORDS:
+                return False
         if nxt.kind == "qual":
             return True
         return bool(self._opt_groups(nxt) & self._frame_groups(frame))
@@ -630,8 +636,10 @@ class _Reader:
         for mod in frame.mods:
             mod.prefix = True
 
-    def _leads_to_head(self, k: int) -> _Atom | None:
-        """The head an option chain starting at atom k leads to, if it accepts them all."""
+    def _leads_to_head(self, k: int, *, dual: bool = False) -> _Atom | None:
+        """The head an option chain starting at atom k leads to, if it accepts them all. With
+        `dual`, a chain of single-choice options ending in an option that is also an item
+        leads to that item ("a large pepperoni": the pizza, not the topping)."""
         j = k
         groups: list[set[str]] = []
         while j < len(self.atoms):
@@ -649,6 +657,18 @@ class _Reader:
             ):
                 break
             j += 1
+        if dual and (j >= len(self.atoms) or self.atoms[j].kind != "head") and len(groups) > 1:
+            last = self.atoms[j - 1]
+            chain = self.atoms[k : j - 1]
+            if (
+                last.kind == "opt"
+                and last.entry is not None
+                and last.entry.items
+                and all(a.kind == "opt" or a.text in ("and", ",") for a in chain)
+                and all(self.index.group_single.get(g) for g in set().union(*groups[:-1]))
+                and all(g & self._head_groups(last) for g in groups[:-1])
+            ):
+                return last
         if j >= len(self.atoms) or self.atoms[j].kind != "head" or not groups:
             return None
         head = self.atoms[j]
@@ -675,6 +695,7 @@ class _Reader:
             cur is None
             or (cur.has_head and self._starts_new(k, atom))
             or (dual and cur.has_head and not cur.listing and not self.negated)
+            or (dual and cur.has_head and not self.negated and self._item_not_topping(k, atom, cur))
             or (dual and not cur.has_head and cur.names_item and not cur.listing)
         ):
             # "a margherita, a pepperoni": an item named after another, not its topping
@@ -688,8 +709,18 @@ class _Reader:
         self.neg_fresh = False
         self.option_context = True
 
+    def _item_not_topping(self, k: int, atom: _Atom, frame: _Frame) -> bool:
+        """An option that is also an item, said after a line: the item when the line cannot
+        take it ("2 cokes + pepperoni") or when the size it comes with is one the line has
+        already chosen ("hawaiian large and pepperoni large")."""
+        if not self._opt_groups(atom) & self._frame_groups(frame):
+            return True
+        nxt = self.atoms[k + 1] if k + 1 < len(self.atoms) else None
+        before = self.tokens[atom.start - 1] if atom.start > 0 else ""
+        return nxt is not None and before in LIST_WORDS and self._repeats_choice(frame, nxt)
+
     def _starts_new(self, k: int, atom: _Atom) -> bool:
-        head = self._leads_to_head(k)
+        head = self._leads_to_head(k, dual=True)
         if head is None or self.cur is None:
             return False
         assert head.entry is not None
@@ -885,7 +916,14 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
                     for c in mod.atom.entry.items
                     if frame.noun is None or index.item_kind.get(c) == frame.noun
                 )
-                if duals and mod.prefix and not mod.negated:
+                # "extra pepperoni" with no count is the topping, qualified: never the item
+                # with its "extra" dropped
+                if (
+                    duals
+                    and mod.prefix
+                    and not mod.negated
+                    and (mod.qualifier is None or frame.number is not None)
+                ):
                     items = duals
                     mods.remove(mod)
                     break

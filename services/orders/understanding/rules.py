@@ -115,8 +115,11 @@ def set_quantity_rule(
         words = _group(match, "t") or _group(match, "t2") or _group(match, "t3")
         target = _target(menu, phrases, words)
         said_options = words and any(line.options or line.excluded for line in parse_order(menu, words).lines)
-        if target is None or target.options or said_options:
-            return None  # "2 of the hawaiians thin crust": options said, not a quantity
+        by_options = target is not None and target.pointer and " one" in f" {target.said}"
+        if target is None or ((target.options or said_options) and not by_options):
+            # "2 of the hawaiians thin crust": options said, not a quantity ("2 of the large
+            # one" names its line by them)
+            return None
         previous = number_of(_group(match, "m")) if _group(match, "m") else None
         new = order_of(menu, f"{quantity} {words}") if add_when_missing and words and quantity else None
         # a quantity that is no whole number ("2.5", "-1") is kept as said: the customer is
@@ -188,7 +191,9 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
         if item_only and not target.plural and len(target.items) > 1:
             # "no dessert": no line of that category at all
             target = Target(target.said, items=target.items, plural=True)
-        return Act("remove", target=target, quantity=target.count, modifiers=option_reading)
+        # "the first two drinks" counts lines, not units of one line
+        units = target.count if target.ordinal is None else None
+        return Act("remove", target=target, quantity=units, modifiers=option_reading)
 
     return rule
 

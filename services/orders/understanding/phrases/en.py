@@ -54,7 +54,8 @@ def _re(pattern: str) -> re.Pattern[str]:
 LEAD = _re(
     r"^(?:(?:actually|actualy|acutally|sorry|soz|oops|oh|ah|ahh|hmm+|um+|uh+|er|wait|hold on|"
     r"ok|okay|k|so|and|also|then|hey|hi|hello|well|please|pls|plz|kindly|yes|yeah|yep|"
-    r"i mean|my bad|on second thought|on second thoughts|second thoughts|change of plans?|"
+    r"i mean|my bad|on second thought|on second thoughts|second thoughts|change of plans?|on reflection|"
+    r"thinking about it|come to think of it|"
     r"correction|scratch that|no wait|wait no|"
     r"can you|could you|would you|can u|could u|will you|pls can you|please can you|"
     r"i want to|i wanna|i would like to|id like to|i need to|id like you to|"
@@ -64,8 +65,8 @@ LEAD = _re(
     r"oh and|hmm actually|no sorry|sorry no|wait wait|uh oh|oh no|"
     r"(?:my\s+)?(?:boss|wife|husband|mom|mum|dad|friend|son|daughter|kid|kids|partner)\s+says|"
     r"(?:can|could|may)\s+(?:i|we)(?=\s+(?:change|make|swap|switch|remove|replace|take|drop|delete|put)\b)|"
-    r"no(?=\s+(?:only|just|actually|i meant|i said|make|sorry|\d|one|two|three|four|five|six|seven|eight|"
-    r"nine|ten)\b))\s+)+"
+    r"no(?=\s+(?:only|just|actually|i meant|i said|make|sorry|my bad|wait|\d|one|two|three|four|five|six|"
+    r"seven|eight|nine|ten)\b))\s+)+"
 )
 TRAIL = _re(
     r"(?:\s+(?:please|pls|plz|thanks|thank you|thx|ty|then|too|as well|for me|for us|for now|for today|"
@@ -87,7 +88,8 @@ CORRECTIVE = _re(
 EDIT_CUES = _re(
     r"\b(?:change|swap|switch|replace|instead|rather|actually|not|only|just|remove|delete|take|"
     r"without|less|fewer|wrong|mistake|meant|mean|sorry|oops|correct|should|edit|fix|update|make|"
-    r"same|other|cancel|forget|drop|scratch)\b"
+    r"same|other|cancel|forget|drop|scratch|no|bigger|smaller|larger|cheaper|double|triple|half|rest|both|"
+    r"them|size)\b"
 )
 # Words that make a clause an addition whatever the cart holds.
 ADDING = _re(r"\b(?:add|also|another|more|plus|extra|too|as well|and a|one more)\b")
@@ -999,6 +1001,7 @@ PHRASES = Phrases(
             "than",
         }
     ),
+    rest_words=frozenset({"rest", "others", "other ones", "everything else", "all the rest", "rest of it"}),
     category_words={
         "sweet": "desserts",
         "sweets": "desserts",

@@ -1,0 +1,62 @@
+"""What the English words of a message do (understanding/acts.py with phrases/en.py): pure,
+no database. A message whose words the rules do not all read, beside a change, must not be
+taken for a change or an order: it is read as ``unsure`` (the bot asks) or left to the
+parser, never half applied."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
+from services.orders.understanding.acts import read_acts, unread_words
+from services.orders.understanding.phrases import phrases_for
+
+
+@pytest.fixture(scope="module")
+def menu() -> Menu:
+    return load_menu_file(demo_menu_path())
+
+
+def _kinds(menu: Menu, text: str) -> list[str]:
+    return [act.kind for act in read_acts(menu, text, phrases_for("en"))]
+
+
+def test_unread_words_are_the_content_words_neither_menu_nor_everyday_english(menu: Menu) -> None:
+    assert unread_words(menu, "on reflection i do not require the water") == ["reflection", "require"]
+    assert unread_words(menu, "remove the cokes please") == []
+    assert unread_words(menu, "2 pepperonni and a cok") == []  # typos of menu words are read
+
+
+def test_a_line_said_with_a_negation_beside_unread_words_makes_the_message_unsure(menu: Menu) -> None:
+    # "the water", said again beside words no rule reads, is not taken for "the water" as it is
+    text = "on consideration i do not require the water. please remove it from my order"
+    assert _kinds(menu, text) == ["unsure"]
+    # unread words without a negation are chatter around a correction
+    assert _kinds(menu, "oops fat fingers i meant 3 sprites") == ["restate"]
+
+
+def test_the_rest_names_every_line_but_the_ones_talked_about(menu: Menu) -> None:
+    acts = read_acts(menu, "only the wings, forget the rest", phrases_for("en"))
+    assert [act.kind for act in acts] == ["restate", "remove"]
+    target = acts[1].target
+    assert target is not None and target.other and target.plural and not target.items
+
+
+@pytest.mark.parametrize("text", ["is the veggie pizza actually vegetarian", "are the wings actually spicy"])
+def test_a_question_about_an_item_is_no_correction(menu: Menu, text: str) -> None:
+    assert _kinds(menu, text) == []
+
+
+def test_chatter_beside_a_change_is_still_dropped(menu: Menu) -> None:
+    assert _kinds(menu, "make that 3, the whole family is coming over") == ["set_quantity"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("On reflection I do not require the water. Please remove it from my order.", "remove"),
+        ("wait no my bad 4 is too many, 2 cokes", "set_quantity"),
+    ],
+)
+def test_lead_words_of_a_second_thought_are_stripped(menu: Menu, text: str, kind: str) -> None:
+    assert _kinds(menu, text)[0] == kind

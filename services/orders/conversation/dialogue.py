@@ -125,7 +125,6 @@ async def _guard(turn: Turn, phrases: Any) -> str | None:
     """A message no rule read, that names something already in the cart and has a word of
     change in it ("the coke, can it be a diet instead?"): rather than add what it names, ask.
     None lets the order parser read it as always."""
-    s = turn.speaker
     key = normalise(english_reading(turn.store.menu, turn.inbound.text)[1])
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if not lines:
@@ -140,6 +139,14 @@ async def _guard(turn: Turn, phrases: Any) -> str | None:
     named = {line.item for line in parsed.lines} | {c for amb in parsed.ambiguous for c in amb.candidates}
     if not named & {line.item_code for line in lines}:
         return None
+    return await ask_add_or_change(turn, parsed, lines)
+
+
+async def ask_add_or_change(turn: Turn, parsed: ParseResult, lines: list[CartLine]) -> str:
+    """Ask whether what `parsed` names is to be added or is a change to the cart `lines`,
+    offering to add each line it read (`state["choice"]`); nothing changes until the answer."""
+    s = turn.speaker
+    menu = turn.store.menu
     options = []
     for line in parsed.lines:
         item = menu.item(line.item)

@@ -38,6 +38,7 @@ from services.orders.understanding.lexicons import bridge, lexicon_for
 from services.orders.understanding.menu_index import Meaning, MenuIndex, index_for, tokenize
 from services.orders.understanding.words import (
     ANAPHORS,
+    COMMON_WORDS,
     LIST_WORDS,
     NEGATION_GLUE,
     ORDER_VERBS,
@@ -54,6 +55,7 @@ __all__ = [
     "UnmatchedPhrase",
     "english_reading",
     "parse_order",
+    "unread_words",
 ]
 
 # Messages are cut to this many tokens: nobody orders in more, and it bounds the time.
@@ -1094,6 +1096,31 @@ def parse_order(menu: Menu, text: str) -> ParseResult:
     if result.empty and loose:
         return ParseResult(unmatched=_loose_unmatched(index, loose, tokens))
     return result
+
+
+def unread_words(menu: Menu, text: str) -> tuple[str, ...]:
+    """The words of `text` (lowercase, accents dropped, in the order said) that nothing reads:
+    no menu name or alias, no word of the customer's language (lexicons) or of English, and no
+    misspelling of a menu word. The parser passes over such words, so a message such as
+    "cancela el pan de ajo" would read as an order of garlic bread; callers ask instead of
+    changing a cart when one is left. Numbers, emoji and one-letter words are never listed."""
+    index = index_for(menu)
+    tokens = tokenize(text)[:MAX_TOKENS]
+    language = lexicon_for(menu.locale)
+    leftover: frozenset[str] = frozenset()
+    if language is not None:
+        tokens = bridge(tokens, language, index.menu_phrase_at)
+        # a word of a phrase of the language that was not said whole ("cancela" of "cancela
+        # todo"), unless it is also an ordinary or a menu word
+        leftover = language.common - language.plain - COMMON_WORDS
+    out = []
+    for tok in tokens:
+        if len(tok) < 2 or not tok.isalpha() or (language is not None and tok in language.english):
+            continue
+        unknown = tok not in index.known_words and index.correct(tok) is None
+        if unknown or (tok in leftover and not any(tok in key for key in index.lexicon)):
+            out.append(tok)
+    return tuple(out)
 
 
 _READING_LOCK = threading.Lock()

@@ -690,7 +690,27 @@ class _Reader:
         self.neg_fresh = False
         self.option_context = True
 
+    def _sized_name_after(self, k: int) -> bool:
+        """ "large hawaiian, large pepperoni": after "and" or a comma, options with a single
+        choice (a size) that lead to a name that is both an item and a topping, and that the
+        item takes, name that item: nobody says a size for a topping."""
+        if k == 0 or self.atoms[k - 1].kind != "word" or self.atoms[k - 1].text not in ("and", ","):
+            return False
+        groups: set[str] = set()
+        j = k
+        while j < len(self.atoms) and self.atoms[j].kind == "opt":
+            atom = self.atoms[j]
+            assert atom.entry is not None
+            if atom.entry.items:
+                takes = self._head_groups(atom)
+                return j > k and any(self.index.group_single.get(g, False) and g in takes for g in groups)
+            groups |= self._opt_groups(atom)
+            j += 1
+        return False
+
     def _starts_new(self, k: int, atom: _Atom) -> bool:
+        if self.cur is not None and self._sized_name_after(k):
+            return True
         head = self._leads_to_head(k)
         if head is None or self.cur is None:
             return False

@@ -59,6 +59,8 @@ async def last_kind(chat: DirectChat) -> str:
     [
         ("dos pepperoni y un pan de ajo", "descarto el pan de ajo"),
         ("ponme 2 brownies y 2 tiramisus", "los tiramisus vuelan"),
+        # an option the store does not have, on an item already in the cart: maybe a removal
+        ("quiero una hawaiana y unas alitas", "las alitas no van"),
     ],
 )
 async def test_an_unread_word_with_a_cart_asks_rather_than_adds(
@@ -128,3 +130,13 @@ async def test_words_of_removal(
     await chat.say(first)
     await chat.say(then)
     assert await chat.sql(LINES) == left
+
+
+async def test_an_option_the_store_does_not_have_is_named_back_not_asked(chat: DirectChat) -> None:
+    await chat.say("una margarita")
+    (reply,) = await chat.say("una hawaiana sin pepinillos")
+    assert await chat.sql(LINES) == [
+        {"item_code": "margherita", "quantity": 1},
+        {"item_code": "hawaiian", "quantity": 1},
+    ]
+    assert "pepinillos" in reply

@@ -140,3 +140,38 @@ async def test_an_option_the_store_does_not_have_is_named_back_not_asked(chat: D
         {"item_code": "hawaiian", "quantity": 1},
     ]
     assert "pepinillos" in reply
+
+
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        # a correction that names no line of the cart may replace one
+        ("una coca chica", "mejor una sprite"),
+        ("uma havaiana pequena", "na verdade uma pepperoni"),
+        # a line of the cart named with "the" points at that line
+        ("un tiramisú y una hawaiana", "el tiramisú por un brownie"),
+        ("2 cocas y una margarita", "las cocas grandes"),
+    ],
+)
+async def test_a_correction_or_a_named_line_asks_rather_than_adds(
+    chat: DirectChat, first: str, then: str
+) -> None:
+    await chat.say(first)
+    before = await chat.sql(LINES)
+    await chat.say(then)
+    assert await chat.sql(LINES) == before
+    assert await last_kind(chat) == "reply:ask"
+
+
+async def test_a_question_about_a_line_is_answered(chat: DirectChat) -> None:
+    await chat.say("a margherita")
+    (reply,) = await chat.say("is the margherita vegetarian?")
+    assert await last_kind(chat) == "reply:item-info"
+    assert await chat.sql(LINES) == [{"item_code": "margherita", "quantity": 1}]
+
+
+@pytest.mark.parametrize("text", ["che cuanto sale el tiramisu", "q precio tienen las alitas"])
+async def test_interjections_are_dropped_from_a_question(chat: DirectChat, text: str) -> None:
+    await chat.say(text)
+    assert await last_kind(chat) == "reply:price"
+    assert await chat.sql(LINES) == []

@@ -169,6 +169,9 @@ _ES = _lexicon(
     agregame=add|agregales=add|agregalo=add|agregala=add|ponele=add|poneme=give me|
     me mandan=send me|mandame=send me|cancela=cancel|cancelame=cancel|descarta=remove|
     descartame=remove|quitadme=remove|quitame=remove|fuera=out|
+    que precio tienen=how much are|q precio tiene=how much is|q precio tienen=how much are|
+    che=|oigan=|oye=|tio=|tia=|uy=|ay=|nah=|bah=|po=|pues=|weno=|mira=|jaja=|jajaja=|xd=|wey=|
+    guey=|chamo=|pana=|
     """,
     """que qué cual como cuanto cuantos cuanta cuantas cuesta vale valen es son esta estan hay
     tiene tienen tengo tienes quiero quieres puedo puedes podria seria sera va vamos voy
@@ -194,8 +197,7 @@ _ES = _lexicon(
     cenar almorzar desayunar beber tomar probar gustar gusta gustan encanta encantan
     prefiero prefieres elegir escoger opcion opciones sabor sabores tipo tipos clase
     ninguna ninguno alguna alguno cualquiera ambas ambos cada varias varios todas todos
-    che oigan oye tio tia uy ay nah bah po pues weno bueno mira oiga jaja jajaja xd wey guey
-    amigo loco chamo pana hermano mano""",
+    bueno oiga amigo loco hermano""",
     _nouns("drink", "bebida bebidas refresco refrescos gaseosa gaseosas soda sodas"),
 )
 
@@ -274,6 +276,8 @@ _PT = _lexicon(
     so isso=thats all|e so isso=thats all|e isso=thats all|so=just|mais nada=thats all|
     cancela=cancel|deleta=remove|apaga=remove|retire=remove|retira=remove|desisti da=remove the|
     desisti do=remove the|desisti das=remove the|desisti dos=remove the|esquece=forget|
+    uai=|oxe=|vixe=|bah=|tche=|mano=|vei=|kkk=|kkkk=|haha=|rs=|bjs=|beijo=|mds=|nossa=|eita=|
+    opa=|ue=|pfvr=please|
     """,
     """que qual quais como quanto quantos quanta quantas custa sai e sao esta estao tem tenho
     tens quero quer posso pode poderia seria sera vai vamos vou eu voce voces gente me te
@@ -295,8 +299,7 @@ _PT = _lexicon(
     gelado gelada fome comer jantar almocar beber tomar provar gostar gosto prefiro
     escolher opcao opcoes sabor sabores tipo tipos nenhuma nenhum alguma algum qualquer
     ambas ambos cada varias varios todas todos ta to tava vc vcs pq blz
-    uai oxe vixe bah tche mano vei kkk kkkk haha rs bjs beijo abraco mds nossa eita opa ue
-    cara gente moco moca pfvr""",
+    abraco cara gente moco moca""",
     _nouns("drink", "bebida bebidas refri refris refrigerante refrigerantes"),
 )
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
-from services.orders.understanding.parser import unread_words
+from services.orders.understanding.parser import english_reading, unread_words
 from tests.orders.chat import DirectChat, direct_chat
 
 LINES = "SELECT item_code, quantity FROM cart_lines ORDER BY id"
@@ -166,6 +166,7 @@ async def test_a_correction_or_a_named_line_asks_rather_than_adds(
 async def test_a_question_about_a_line_is_answered(chat: DirectChat) -> None:
     await chat.say("a margherita")
     (reply,) = await chat.say("is the margherita vegetarian?")
+    assert "Margherita" in reply
     assert await last_kind(chat) == "reply:item-info"
     assert await chat.sql(LINES) == [{"item_code": "margherita", "quantity": 1}]
 
@@ -175,3 +176,18 @@ async def test_interjections_are_dropped_from_a_question(chat: DirectChat, text:
     await chat.say(text)
     assert await last_kind(chat) == "reply:price"
     assert await chat.sql(LINES) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("a la hawaiana ponle borde relleno", "add borde relleno to the hawaiana"),
+        (
+            "a la vegetariana agrégale pollo y quítale las aceitunas",
+            "add pollo to the vegetariana and remove the aceitunas",
+        ),
+        ("al pan de ajo agrégale marinara", "add marinara to the pan de ajo"),
+    ],
+)
+def test_the_line_named_first_is_read_after_its_options(menu: Menu, text: str, english: str) -> None:
+    assert english_reading(menu.localized("es"), text)[1] == english

@@ -350,7 +350,33 @@ def bridge(
         else:
             out.append(tokens[i])
             i += 1
-    return _english_order(out, menu_phrase_at)
+    return _line_first(_english_order(out, menu_phrase_at), menu_phrase_at)
+
+
+# Verbs that put options on a line, said after the line it names: "a la hawaiana ponle borde
+# relleno" → "to the hawaiana add borde relleno".
+_LINE_VERBS = frozenset({"add"})
+
+
+def _line_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "to the hawaiana add borde relleno" → "add borde relleno to the hawaiana": the line is
+    named first in Spanish and Portuguese, after the options in English ("add mushrooms to the
+    veggie"). The options moved end at "and" or a comma ("… y quítale las aceitunas")."""
+    n = len(tokens)
+    for i in range(n - 3):
+        if tokens[i : i + 2] != ["to", "the"]:
+            continue
+        size, what = menu_phrase_at(tokens, i + 2)
+        j = i + 2 + size
+        if not size or what == "option" or j >= n or tokens[j] not in _LINE_VERBS:
+            continue
+        end = j + 1
+        while end < n and tokens[end] not in ("and", ","):
+            end += 1
+        if end == j + 1:
+            continue
+        return [*tokens[:i], tokens[j], *tokens[j + 1 : end], *tokens[i:j], *tokens[end:]]
+    return tokens
 
 
 def _english_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:

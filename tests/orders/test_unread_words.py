@@ -187,7 +187,16 @@ async def test_interjections_are_dropped_from_a_question(chat: DirectChat, text:
             "add pollo to the vegetariana and remove the aceitunas",
         ),
         ("al pan de ajo agrégale marinara", "add marinara to the pan de ajo"),
+        # a "no" that ends the message after an item takes it out
+        ("la sprite mejor no", "remove the sprite"),
+        ("no, la hawaiana no", "actually remove the hawaiana"),
     ],
 )
 def test_the_line_named_first_is_read_after_its_options(menu: Menu, text: str, english: str) -> None:
     assert english_reading(menu.localized("es"), text)[1] == english
+
+
+async def test_a_no_after_an_item_removes_it(chat: DirectChat) -> None:
+    await chat.say("una coca y una sprite")
+    await chat.say("la sprite mejor no")
+    assert await chat.sql(LINES) == [{"item_code": "coke", "quantity": 1}]

@@ -350,7 +350,24 @@ def bridge(
         else:
             out.append(tokens[i])
             i += 1
-    return _line_first(_english_order(out, menu_phrase_at), menu_phrase_at)
+    return _negation_first(_line_first(_english_order(out, menu_phrase_at), menu_phrase_at), menu_phrase_at)
+
+
+def _negation_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "la sprite mejor no", "salada não": a "no" that ends the message after an item takes
+    that item out ("remove the sprite"); English says it first ("no sprite")."""
+    n = len(tokens)
+    if n < 2 or tokens[-1] != "no":
+        return tokens
+    end = n - 1
+    while end > 0 and tokens[end - 1] in ("actually", "just", ","):
+        end -= 1
+    for i in range(end):
+        size, what = menu_phrase_at(tokens, i)
+        if size and i + size == end and what != "option":
+            start = i - 1 if i > 0 and tokens[i - 1] == "the" else i
+            return [*tokens[:start], "remove", "the", *tokens[i:end]]
+    return tokens
 
 
 # Verbs that put options on a line, said after the line it names: "a la hawaiana ponle borde

@@ -163,6 +163,30 @@ def test_unmatched_phrase_suggests_close_items(menu: Menu) -> None:
     assert parse_order(menu, "2 calzones").unmatched[0].phrase == "calzones"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "large hawaiian, large pepperoni",
+        "large hawaiian and large pepperoni",
+        "large hawaiian with ham, large pepperoni",
+    ],
+)
+def test_a_size_before_a_name_that_is_also_a_topping_names_the_item(menu: Menu, text: str) -> None:
+    result = parse_order(menu, text)
+    assert _lines(result) == [(1, "hawaiian"), (1, "pepperoni")]
+    for line in result.lines:
+        assert ChosenOption("size", "large") in line.options
+        assert ChosenOption("toppings", "pepperoni") not in line.options
+
+
+@pytest.mark.parametrize(
+    "text", ["a margherita with ham and pepperoni", "large build your own with ham, pepperoni"]
+)
+def test_a_topping_listed_after_an_item_stays_its_topping(menu: Menu, text: str) -> None:
+    (line,) = parse_order(menu, text).lines
+    assert ChosenOption("toppings", "pepperoni") in line.options
+
+
 def test_modifiers_without_an_item(menu: Menu) -> None:
     result = parse_order(menu, "no onions please, and make it large")
     assert not result.lines

@@ -18,6 +18,7 @@ Returns None when the message holds no act of this layer, so the engine reads it
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -46,6 +47,9 @@ _SMALL_TALK = frozenset(_TALK_ORDER)
 _REPLY_NUMBER = _("Reply with the number, or *never mind*.")
 # Words that point at the lines being talked about: "no onions on it" is about those lines.
 _POINTER_WORDS = frozenset({"it", "that", "this", "them", "those", "these", "they", "both", "all", "one"})
+# Words that point at something already said (a line of the cart) rather than order anew.
+_REFERENCE = re.compile(r"\b(?:the|that|those|these|this)\b")
+_QUESTION_START = re.compile(r"^(?:is|are|does|do|did|has|have|what|whats|which|how|can|could|will|would)\b")
 
 
 class _Ask(Exception):
@@ -160,9 +164,8 @@ async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None
     homonym = await _homonym(turn, parsed, lines, key)
     if homonym is not None:
         return homonym
-    if not phrases.edit_cues.search(key):
-        return None
-    if free_text and not (parsed.lines or parsed.ambiguous or parsed.bad_quantities):
+    read_nothing = not (parsed.lines or parsed.ambiguous or parsed.bad_quantities)
+    if free_text and read_nothing and phrases.edit_cues.search(key):
         # "make them the same size", "i want the bigger one": words of change the bot cannot
         # read, with a cart they could change: ask what to change instead of a "sorry"
         turn.kind = "ask"
@@ -179,8 +182,33 @@ async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None
             + render_cart(lines, s)
         )
     named = {line.item for line in parsed.lines} | {c for amb in parsed.ambiguous for c in amb.candidates}
-    if not named & {line.item_code for line in lines}:
+    if not named:
         return None
+    in_cart = bool(named & {line.item_code for line in lines})
+    adding_said = phrases.adding.search(key) is not None
+    if phrases.edit_cues.search(key):
+        # "mejor una sprite", "na verdade uma pepperoni": a correction that names no line of
+        # the cart may still replace one; only a word of adding makes it an addition
+        if not in_cart and adding_said:
+            return None
+    elif not (in_cart and not adding_said and _REFERENCE.search(key) and not _asks(turn.inbound.text, key)):
+        # "el tiramisú por un brownie", "las cocas grandes": a line of the cart named with
+        # "the" points at that line rather than ordering another
+        return None
+    return await ask_add_or_change(turn, parsed, lines)
+
+
+def _asks(text: str, key: str) -> bool:
+    """A question ("is the margherita vegetarian?", "does the veggie have onions"): the
+    message asks about a line rather than changes it."""
+    return "?" in text or _QUESTION_START.match(key) is not None
+
+
+async def ask_add_or_change(turn: Turn, parsed: ParseResult, lines: list[CartLine]) -> str:
+    """Ask whether what `parsed` names is to be added or is a change to the cart `lines`,
+    offering to add each line it read (`state["choice"]`); nothing changes until the answer."""
+    s = turn.speaker
+    menu = turn.store.menu
     options = []
     for line in parsed.lines:
         item = menu.item(line.item)
@@ -569,6 +597,7 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
     for new in act.new.lines:
         same = [line for line in lines if line.item_code == new.item]
         if not same:
+            _ask_swap_or_add(turn, new, lines)
             out.append(await adding.add_parsed(turn, ParseResult(lines=(new,)), show_cart=False))
             continue
         mods = Modifiers(options=new.options, excluded=new.excluded, notes=new.notes)
@@ -604,6 +633,44 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
     if rest.ambiguous or rest.unmatched:
         out.append(await adding.add_parsed(turn, rest, show_cart=False))
     return out
+
+
+def _ask_swap_or_add(turn: Turn, new: OrderLine, lines: list[CartLine]) -> None:
+    """ "mejor una sprite" with a coke in the cart: a correction naming an item the cart does
+    not hold may replace a line of the same category, or add. Raises _Ask with a numbered
+    choice (each swap, then the addition) when the cart has such a line; returns otherwise."""
+    menu = turn.store.menu
+    item = menu.item(new.item)
+    if item is None:
+        return
+    s = turn.speaker
+    options = []
+    for line in lines:
+        old = menu.item(line.item_code)
+        if old is None or old.category != item.category:
+            continue
+        replacement = _replacement(menu, line, ParseResult(lines=(new,)), s)
+        if replacement is None:
+            continue
+        label = s._(
+            "Swap {old} for {new}",
+            old=describe_line(line, s),
+            new=f"{replacement[0]['quantity']} x {adding.describe(replacement[0]['fields'], s)}",
+        )
+        options.append({"label": label, "op": {"op": "replace", "line": line.id, "add": replacement}})
+    if not options:
+        return
+    try:
+        fields = adding.build_line(menu, item, new.options, new.excluded, list(new.notes), s)
+    except adding.LineProblem:
+        return
+    add = {"fields": fields, "quantity": new.quantity}
+    label = s._("Add {line}", line=f"{new.quantity} x {adding.describe(fields, s)}")
+    options.append({"label": label, "op": {"op": "add", "add": [add]}})
+    prompt = s._("Which do you mean?")
+    turn.state["choice"] = {"prompt": prompt, "options": options}
+    listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+    raise _Ask(f"{prompt}\n{listed}\n{s._(_REPLY_NUMBER)}")
 
 
 async def _add_instead(turn: Turn, new: ParseResult, touched: list[int]) -> list[str]:

@@ -36,7 +36,8 @@ from services.orders.menu.catalog import Item, Menu
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts, customers
 from services.orders.storage.outbox import ReplyText
-from services.orders.understanding.parser import ParseResult
+from services.orders.understanding.menu_index import tokenize
+from services.orders.understanding.parser import ParseResult, unread_words
 
 log = logging.getLogger("services.orders.conversation")
 
@@ -577,9 +578,36 @@ async def _text(turn: Turn) -> str:
             # an allergy or diet goes on the whole order, never silently onto one line
             noted = await _diet_note(turn, text)
             return f"{noted}\n\n{await adding.add_parsed(turn, result)}" if ordered else noted
+    s = turn.speaker
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    if lines and (result.lines or result.ambiguous) and _unread(result, lines, unread_words(menu, text)):
+        # words nothing reads may be the change itself ("cancela el pan de ajo", "los
+        # tiramisus fuera"): adding what the message names would be a cart not asked for
+        return await dialogue.ask_add_or_change(turn, result, lines)
+    unread = result.empty or not (
+        result.lines or result.ambiguous or result.bad_quantities or result.modifiers
+    )
+    if lines and unread:
+        # with a cart, a message nothing reads may well be a change to it ("nah, con 3
+        # alcanza"): ask how to say it rather than leave the cart as if all were well
+        said = (
+            s._('Sorry, I didn\'t understand "{phrase}".', phrase=texts.echo(text))
+            if result.empty
+            else await adding.add_parsed(turn, result)
+        )
+        turn.kind = "ask"
+        example = lines[-1].name.lower()
+        return (
+            said
+            + "\n\n"
+            + s._(
+                "Do you want to change your cart? Tell me like *make the {example} 2*, "
+                "*remove the {example}*, *swap the {example} for …* or *add 1 …*.",
+                example=example,
+            )
+        )
     if result.empty:
         close = adding.closest_items(menu, text) if len(text.split()) <= 3 else []
-        s = turn.speaker
         if close:
             names = s.list([f"*{n}*" for n in close], style="or")
             return s._(
@@ -595,6 +623,22 @@ async def _text(turn: Turn) -> str:
             + s._("Send *menu* to see what we have, or *help* for everything I can do.")
         )
     return await adding.add_parsed(turn, result)
+
+
+def _unread(result: ParseResult, lines: list[carts.CartLine], words: tuple[str, ...]) -> bool:
+    """Whether `words` (unread by the parser) leave the reading of an order in doubt. Words
+    the reply names back as options the store does not have ("hawaiian no pickles") or as
+    phrases not on the menu are no doubt, unless the line is of an item already in the cart
+    ("las alitas no van" with wings in it may be a removal)."""
+    if not words:
+        return False
+    in_cart = {line.item_code for line in lines}
+    named: set[str] = set()
+    for line in result.lines:
+        if line.item not in in_cart:
+            named |= {w for u in line.unknown_options for w in tokenize(u.phrase)}
+    named |= {w for u in result.unmatched for w in tokenize(u.phrase)}
+    return any(w not in named for w in words)
 
 
 def _asked_about(menu: Menu, text: str, key: str, result: ParseResult) -> list[Item]:

@@ -20,7 +20,7 @@ from services.orders.language.catalogs import Locale
 from services.orders.menu.catalog import Menu
 from services.orders.storage import customers
 from services.orders.understanding.menu_index import tokenize
-from services.orders.understanding.parser import parse_order
+from services.orders.understanding.parser import parse_order, unread_words
 
 # The reply to a message that only asks for a language, said in the language asked for (so
 # each catalog names its own language).
@@ -65,16 +65,26 @@ def _by_menu(turn: Turn, text: str) -> Locale | None:
     ("2 cocas"): the first of the store's languages whose menu reads all of it, when the
     default language's leaves some of it unread; None otherwise."""
     settings = turn.catalog.menu.store
-    default = parse_order(turn.catalog.menu.localized(settings.default_language), text)
-    if not default.unmatched:
+    default_menu = turn.catalog.menu.localized(settings.default_language)
+    default = parse_order(default_menu, text)
+    # words the default language does not know ("4 brownies y un tiramisú") leave it unread
+    # too, though the parser passes over them
+    if not default.unmatched and not unread_words(default_menu, text):
         return None
+    readers: list[tuple[bool, Locale]] = []
     for locale in settings.languages:
         if locale == settings.default_language:
             continue
-        result = parse_order(turn.catalog.menu.localized(locale), text)
+        menu = turn.catalog.menu.localized(locale)
+        result = parse_order(menu, text)
         if (result.lines or result.ambiguous) and not result.unmatched:
-            return locale
-    return None
+            readers.append((bool(unread_words(menu, text)), locale))
+    if not readers:
+        return None
+    # the first that knows every word; else, when the default's menu left a name unread, the
+    # first whose menu reads the names
+    unread, locale = min(readers, key=lambda r: r[0])
+    return locale if not unread or default.unmatched else None
 
 
 async def choose(turn: Turn) -> str | None:

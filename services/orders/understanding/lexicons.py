@@ -46,6 +46,12 @@ class Lexicon:
     max_phrase: int
     # Nouns for a kind of item ("bebidas" → drink): read as the kind, quoted as written.
     nouns: Mapping[str, str]
+    # Words that mean nothing the parser needs, read as such wherever they stand: the listed
+    # ordinary words and interjections ("oigan", "uai"), not the words that only make up a
+    # longer phrase ("cancela" of "cancela todo"), which said alone were not understood.
+    plain: frozenset[str] = frozenset()
+    # The English words the phrases become: read, whatever the menu.
+    english: frozenset[str] = frozenset()
 
 
 # "ponme 3", "déjala en 2", "coloca 3": a quantity set on the line being talked about.
@@ -70,8 +76,10 @@ def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
 
 def _lexicon(locale: str, phrases: str, common: str, nouns: Mapping[str, str]) -> Lexicon:
     table = _table(phrases) | _set_quantities(locale)
-    words = frozenset(common.split()) | {w for k in table for w in k} | set(nouns)
-    return Lexicon(locale, table, words, max(len(k) for k in table), nouns)
+    plain = frozenset(common.split()) | set(nouns)
+    words = plain | {w for k in table for w in k}
+    english = frozenset(w for v in table.values() for w in v)
+    return Lexicon(locale, table, words, max(len(k) for k in table), nouns, plain, english)
 
 
 def _nouns(kind: str, words: str) -> dict[str, str]:
@@ -158,6 +166,12 @@ _ES = _lexicon(
     por favor=please|porfa=please|porfavor=please|plis=please|gracias=thanks|muchas gracias=thanks|
     hola=hi|buenas=hi|buenos dias=good morning|buenas tardes=good afternoon|buenas noches=good night|
     eso es todo=thats all|es todo=thats all|nada mas=thats all|solo eso=thats all|
+    agregame=add|agregales=add|agregalo=add|agregala=add|ponele=add|poneme=give me|
+    me mandan=send me|mandame=send me|cancela=cancel|cancelame=cancel|descarta=remove|
+    descartame=remove|quitadme=remove|quitame=remove|fuera=out|
+    que precio tienen=how much are|q precio tiene=how much is|q precio tienen=how much are|
+    che=|oigan=|oye=|tio=|tia=|uy=|ay=|nah=|bah=|po=|pues=|weno=|mira=|jaja=|jajaja=|xd=|wey=|
+    guey=|chamo=|pana=|
     """,
     """que qué cual como cuanto cuantos cuanta cuantas cuesta vale valen es son esta estan hay
     tiene tienen tengo tienes quiero quieres puedo puedes podria seria sera va vamos voy
@@ -182,7 +196,8 @@ _ES = _lexicon(
     promo promocion combo rica rico delicioso sabroso caliente frio fria hambre comer
     cenar almorzar desayunar beber tomar probar gustar gusta gustan encanta encantan
     prefiero prefieres elegir escoger opcion opciones sabor sabores tipo tipos clase
-    ninguna ninguno alguna alguno cualquiera ambas ambos cada varias varios todas todos""",
+    ninguna ninguno alguna alguno cualquiera ambas ambos cada varias varios todas todos
+    bueno oiga amigo loco hermano""",
     _nouns("drink", "bebida bebidas refresco refrescos gaseosa gaseosas soda sodas"),
 )
 
@@ -259,6 +274,10 @@ _PT = _lexicon(
     por favor=please|pfv=please|pf=please|porfa=please|obrigado=thanks|obrigada=thanks|
     valeu=thanks|ola=hi|oi=hi|bom dia=good morning|boa tarde=good afternoon|boa noite=good night|
     so isso=thats all|e so isso=thats all|e isso=thats all|so=just|mais nada=thats all|
+    cancela=cancel|deleta=remove|apaga=remove|retire=remove|retira=remove|desisti da=remove the|
+    desisti do=remove the|desisti das=remove the|desisti dos=remove the|esquece=forget|
+    uai=|oxe=|vixe=|bah=|tche=|mano=|vei=|kkk=|kkkk=|haha=|rs=|bjs=|beijo=|mds=|nossa=|eita=|
+    opa=|ue=|pfvr=please|
     """,
     """que qual quais como quanto quantos quanta quantas custa sai e sao esta estao tem tenho
     tens quero quer posso pode poderia seria sera vai vamos vou eu voce voces gente me te
@@ -279,7 +298,8 @@ _PT = _lexicon(
     total preco caro barato oferta promo promocao combo gostoso gostosa delicioso quente
     gelado gelada fome comer jantar almocar beber tomar provar gostar gosto prefiro
     escolher opcao opcoes sabor sabores tipo tipos nenhuma nenhum alguma algum qualquer
-    ambas ambos cada varias varios todas todos ta to tava vc vcs pq blz""",
+    ambas ambos cada varias varios todas todos ta to tava vc vcs pq blz
+    abraco cara gente moco moca""",
     _nouns("drink", "bebida bebidas refri refris refrigerante refrigerantes"),
 )
 
@@ -330,7 +350,50 @@ def bridge(
         else:
             out.append(tokens[i])
             i += 1
-    return _english_order(out, menu_phrase_at)
+    return _negation_first(_line_first(_english_order(out, menu_phrase_at), menu_phrase_at), menu_phrase_at)
+
+
+def _negation_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "la sprite mejor no", "salada não": a "no" that ends the message after an item takes
+    that item out ("remove the sprite"); English says it first ("no sprite")."""
+    n = len(tokens)
+    if n < 2 or tokens[-1] != "no":
+        return tokens
+    end = n - 1
+    while end > 0 and tokens[end - 1] in ("actually", "just", ","):
+        end -= 1
+    for i in range(end):
+        size, what = menu_phrase_at(tokens, i)
+        if size and i + size == end and what != "option":
+            start = i - 1 if i > 0 and tokens[i - 1] == "the" else i
+            return [*tokens[:start], "remove", "the", *tokens[i:end]]
+    return tokens
+
+
+# Verbs that put options on a line, said after the line it names: "a la hawaiana ponle borde
+# relleno" → "to the hawaiana add borde relleno".
+_LINE_VERBS = frozenset({"add"})
+
+
+def _line_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "to the hawaiana add borde relleno" → "add borde relleno to the hawaiana": the line is
+    named first in Spanish and Portuguese, after the options in English ("add mushrooms to the
+    veggie"). The options moved end at "and" or a comma ("… y quítale las aceitunas")."""
+    n = len(tokens)
+    for i in range(n - 3):
+        if tokens[i : i + 2] != ["to", "the"]:
+            continue
+        size, what = menu_phrase_at(tokens, i + 2)
+        j = i + 2 + size
+        if not size or what == "option" or j >= n or tokens[j] not in _LINE_VERBS:
+            continue
+        end = j + 1
+        while end < n and tokens[end] not in ("and", ","):
+            end += 1
+        if end == j + 1:
+            continue
+        return [*tokens[:i], tokens[j], *tokens[j + 1 : end], *tokens[i:j], *tokens[end:]]
+    return tokens
 
 
 def _english_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:

@@ -38,6 +38,7 @@ from services.orders.understanding.lexicons import bridge, lexicon_for
 from services.orders.understanding.menu_index import Meaning, MenuIndex, index_for, tokenize
 from services.orders.understanding.words import (
     ANAPHORS,
+    COMMON_WORDS,
     LIST_WORDS,
     NEGATION_GLUE,
     ORDER_VERBS,
@@ -54,6 +55,7 @@ __all__ = [
     "UnmatchedPhrase",
     "english_reading",
     "parse_order",
+    "unread_words",
 ]
 
 # Messages are cut to this many tokens: nobody orders in more, and it bounds the time.
@@ -719,7 +721,27 @@ class _Reader:
         before = self.tokens[atom.start - 1] if atom.start > 0 else ""
         return nxt is not None and before in LIST_WORDS and self._repeats_choice(frame, nxt)
 
+    def _sized_name_after(self, k: int) -> bool:
+        """ "large hawaiian, large pepperoni": after "and" or a comma, options with a single
+        choice (a size) that lead to a name that is both an item and a topping, and that the
+        item takes, name that item: nobody says a size for a topping."""
+        if k == 0 or self.atoms[k - 1].kind != "word" or self.atoms[k - 1].text not in ("and", ","):
+            return False
+        groups: set[str] = set()
+        j = k
+        while j < len(self.atoms) and self.atoms[j].kind == "opt":
+            atom = self.atoms[j]
+            assert atom.entry is not None
+            if atom.entry.items:
+                takes = self._head_groups(atom)
+                return j > k and any(self.index.group_single.get(g, False) and g in takes for g in groups)
+            groups |= self._opt_groups(atom)
+            j += 1
+        return False
+
     def _starts_new(self, k: int, atom: _Atom) -> bool:
+        if self.cur is not None and self._sized_name_after(k):
+            return True
         head = self._leads_to_head(k, dual=True)
         if head is None or self.cur is None:
             return False
@@ -1132,6 +1154,31 @@ def parse_order(menu: Menu, text: str) -> ParseResult:
     if result.empty and loose:
         return ParseResult(unmatched=_loose_unmatched(index, loose, tokens))
     return result
+
+
+def unread_words(menu: Menu, text: str) -> tuple[str, ...]:
+    """The words of `text` (lowercase, accents dropped, in the order said) that nothing reads:
+    no menu name or alias, no word of the customer's language (lexicons) or of English, and no
+    misspelling of a menu word. The parser passes over such words, so a message such as
+    "cancela el pan de ajo" would read as an order of garlic bread; callers ask instead of
+    changing a cart when one is left. Numbers, emoji and one-letter words are never listed."""
+    index = index_for(menu)
+    tokens = tokenize(text)[:MAX_TOKENS]
+    language = lexicon_for(menu.locale)
+    leftover: frozenset[str] = frozenset()
+    if language is not None:
+        tokens = bridge(tokens, language, index.menu_phrase_at)
+        # a word of a phrase of the language that was not said whole ("cancela" of "cancela
+        # todo"), unless it is also an ordinary or a menu word
+        leftover = language.common - language.plain - COMMON_WORDS
+    out = []
+    for tok in tokens:
+        if len(tok) < 2 or not tok.isalpha() or (language is not None and tok in language.english):
+            continue
+        unknown = tok not in index.known_words and index.correct(tok) is None
+        if unknown or (tok in leftover and not any(tok in key for key in index.lexicon)):
+            out.append(tok)
+    return tuple(out)
 
 
 _READING_LOCK = threading.Lock()

@@ -121,11 +121,11 @@ async def _cart(chat: DirectChat) -> list[tuple[str, int, list[str]]]:
 @pytest.mark.parametrize(
     ("first", "question", "said", "never"),
     [
-        ("1 large pepperoni", "do you have thin crust?", ["Thin crust", "no extra cost"], "Updated"),
-        ("1 large pepperoni", "do you have gluten free crust?", ["Gluten-free crust", "+$2.50"], "Updated"),
-        ("1 large pepperoni", "do you have anything gluten free?", ["Gluten-free crust", "+$2.50"], "Noted"),
-        ("una pepperoni grande", "tienen masa delgada?", ["Masa delgada"], "Cuál"),
-        ("uma pepperoni grande", "vocês têm massa sem glúten?", ["Massa sem glúten", "2,50"], "Atualizei"),
+        ("1 large pepperoni", "do you have thin crust?", ["thin crust (no extra cost) for pizzas", "say *thin crust*"], "Updated"),
+        ("1 large pepperoni", "do you have gluten free crust?", ["gluten-free crust (+$2.50) for pizzas"], "Updated"),
+        ("1 large pepperoni", "do you have anything gluten free?", ["gluten-free crust (+$2.50)", "send *agent*"], "Noted"),
+        ("una pepperoni grande", "tienen masa delgada?", ["masa delgada (sin costo extra)"], "Cuál"),
+        ("uma pepperoni grande", "vocês têm massa sem glúten?", ["massa sem glúten (+US$ 2,50)"], "Atualizei"),
     ],
 )
 async def test_a_question_about_an_option_is_answered_and_changes_nothing(
@@ -165,6 +165,16 @@ async def test_a_topping_an_item_does_not_come_with_is_offered_with_its_price(ch
     ((kind, reply),) = await chat.replies("does the margherita come with mushrooms?")
     assert kind == "item-info"
     assert "The Margherita doesn't come with mushrooms; you can add it for +$1.00" in reply
+    assert await _cart(chat) == [("pepperoni", 1, ["large"])]
+
+
+async def test_an_option_an_item_cannot_have_is_said_so(chat: DirectChat) -> None:
+    await chat.say("1 large pepperoni")
+    ((kind, reply),) = await chat.replies("does the coke come with pineapple?")
+    assert kind == "item-info"
+    assert "Sorry, we don't have pineapple for the Coke" in reply
+    ((kind, reply),) = await chat.replies("does the garden salad have cucumber?")
+    assert "Yes, the Garden Salad comes with cucumber" in reply
     assert await _cart(chat) == [("pepperoni", 1, ["large"])]
 
 

@@ -390,7 +390,9 @@ async def _option(turn: Turn, subject: str) -> tuple[str, str]:
     if parsed.lines:
         item = menu.item(parsed.lines[0].item)
         if item is not None:
-            said = [_item_has(menu, item, choice, s) for choice in parsed.lines[0].options]
+            line = parsed.lines[0]
+            said = [_item_has(menu, item, choice, s) for choice in line.options]
+            said += [_item_lists(item, u.phrase, s) for u in line.unknown_options if not u.excluded]
             details = texts.render_item(menu, item, s)
             return "item-info", "\n".join(said) + "\n\n" + details + "".join(f"\n\n{a}" for a in advice)
     chosen = parsed.modifiers.options if parsed.modifiers is not None else ()
@@ -424,7 +426,7 @@ def _offered(menu: Menu, choice: ChosenOption, lines: list[carts.CartLine], s: S
     group, option = found
     items = [i for i in menu.items() if i.available and group.code in i.option_groups]
     if not option.available or not items:
-        return s._("Sorry, we don't have {option} right now.", option=option.name)
+        return s._("Sorry, we don't have {option} right now.", option=option.name.lower())
     where: list[str] = []
     for category in menu.categories:
         offering = [i for i in category.items if i in items]
@@ -434,7 +436,7 @@ def _offered(menu: Menu, choice: ChosenOption, lines: list[carts.CartLine], s: S
             where.extend(i.name for i in offering)
     text = s._(
         "✅ Yes, we have {option} ({cost}) for {items}.",
-        option=option.name,
+        option=option.name.lower(),
         cost=_cost(option, s),
         items=s.list(where),
     )
@@ -450,6 +452,13 @@ def _example(item: Item, group: OptionGroup, option: Option, s: Speaker) -> str:
     if group.kind == "single":
         return f"1 {item.name.lower()} {option.name.lower()}"
     return "1 " + s._("{item} with {option}", item=item.name.lower(), option=option.name.lower())
+
+
+def _item_lists(item: Item, phrase: str, s: Speaker) -> str:
+    """Whether `item`'s description names `phrase`, an option the menu does not have for it."""
+    if f" {normalise(phrase)} " in f" {normalise(item.description.replace(',', ' '))} ":
+        return s._("✅ Yes, the {item} comes with {option}.", item=item.name, option=phrase)
+    return s._("Sorry, we don't have {option} for the {item}.", option=texts.echo(phrase), item=item.name)
 
 
 def _item_has(menu: Menu, item: Item, choice: ChosenOption, s: Speaker) -> str:

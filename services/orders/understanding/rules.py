@@ -106,6 +106,12 @@ _ASKED_TRAIL = re.compile(
     r"today|tonight|now|right now))+$"
 )
 
+# Words asked of an item that are no option it could have: a diet, an allergen, a taste.
+_NOT_AN_OPTION = re.compile(
+    r"\b(?:gluten|dairy|lactose|nuts?|peanuts?|vegan|vegetarian|meat|allerg\w*|spicy|hot|halal|kosher|"
+    r"sugar|eggs?|fish|pork)\b"
+)
+
 
 def menu_question_rule(pattern: re.Pattern[str], *, needs_mark: bool = False) -> Rule:
     """ "do you have thin crust", "is there pineapple on the hawaiian", "does the veggie have
@@ -131,7 +137,12 @@ def menu_question_rule(pattern: re.Pattern[str], *, needs_mark: bool = False) ->
             return None
         if parsed.lines:
             line = parsed.lines[0]
-            return words if line.options and line.quantity == 1 else None
+            # "does the coke come with pineapple": an option the item does not have is answered
+            # too; a diet or a taste ("does the salad have gluten") is the item's details' job
+            unknown = [u.phrase for u in line.unknown_options if not u.excluded]
+            if unknown and _NOT_AN_OPTION.search(" ".join(unknown)):
+                return None
+            return words if (line.options or unknown) and line.quantity == 1 else None
         return words if parsed.modifiers is not None and parsed.modifiers.options else None
 
     def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:

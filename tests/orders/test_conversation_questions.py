@@ -121,11 +121,31 @@ async def _cart(chat: DirectChat) -> list[tuple[str, int, list[str]]]:
 @pytest.mark.parametrize(
     ("first", "question", "said", "never"),
     [
-        ("1 large pepperoni", "do you have thin crust?", ["thin crust (no extra cost) for pizzas", "say *thin crust*"], "Updated"),
-        ("1 large pepperoni", "do you have gluten free crust?", ["gluten-free crust (+$2.50) for pizzas"], "Updated"),
-        ("1 large pepperoni", "do you have anything gluten free?", ["gluten-free crust (+$2.50)", "send *agent*"], "Noted"),
+        (
+            "1 large pepperoni",
+            "do you have thin crust?",
+            ["thin crust (no extra cost) for pizzas", "say *thin crust*"],
+            "Updated",
+        ),
+        (
+            "1 large pepperoni",
+            "do you have gluten free crust?",
+            ["gluten-free crust (+$2.50) for pizzas"],
+            "Updated",
+        ),
+        (
+            "1 large pepperoni",
+            "do you have anything gluten free?",
+            ["gluten-free crust (+$2.50)", "send *agent*"],
+            "Noted",
+        ),
         ("una pepperoni grande", "tienen masa delgada?", ["masa delgada (sin costo extra)"], "Cuál"),
-        ("uma pepperoni grande", "vocês têm massa sem glúten?", ["massa sem glúten (+US$ 2,50)"], "Atualizei"),
+        (
+            "uma pepperoni grande",
+            "vocês têm massa sem glúten?",
+            ["massa sem glúten (+US$ 2,50)"],
+            "Atualizei",
+        ),
     ],
 )
 async def test_a_question_about_an_option_is_answered_and_changes_nothing(
@@ -145,7 +165,11 @@ async def test_a_question_about_an_option_is_answered_and_changes_nothing(
 @pytest.mark.parametrize(
     ("first", "question", "said"),
     [
-        ("1 large pepperoni", "is there pineapple on the hawaiian?", "Yes, the Hawaiian comes with pineapple"),
+        (
+            "1 large pepperoni",
+            "is there pineapple on the hawaiian?",
+            "Yes, the Hawaiian comes with pineapple",
+        ),
         ("una pepperoni grande", "la hawaiana lleva piña?", "Hawaiana lleva piña"),
         ("uma pepperoni grande", "a havaiana vem com abacaxi?", "Havaiana vem com abacaxi"),
     ],

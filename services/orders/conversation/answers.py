@@ -403,7 +403,9 @@ async def _option(turn: Turn, subject: str) -> tuple[str, str]:
 
 
 # An allergy or a diet in what was asked ("anything gluten free"): who to ask is said too.
-_DIET_ASKED = re.compile(r"\b(?:gluten|dairy|lactose|nuts?|peanuts?|vegan|vegetarian|allerg\w*|celiac|coeliac)\b")
+_DIET_ASKED = re.compile(
+    r"\b(?:gluten|dairy|lactose|nuts?|peanuts?|vegan|vegetarian|allerg\w*|celiac|coeliac)\b"
+)
 
 
 def _found(menu: Menu, choice: ChosenOption) -> tuple[OptionGroup, Option] | None:
@@ -442,10 +444,20 @@ def _offered(menu: Menu, choice: ChosenOption, lines: list[carts.CartLine], s: S
     )
     takes = [line for line in lines if menu.item(line.item_code) in items]
     if takes:
-        return text + " " + s._(
-            "To have it on your {item}, just say *{option}*.", item=takes[-1].name, option=option.name.lower()
+        return (
+            text
+            + " "
+            + s._(
+                "To have it on your {item}, just say *{option}*.",
+                item=takes[-1].name,
+                option=option.name.lower(),
+            )
         )
-    return text + " " + s._("Say it with your order, e.g. *{example}*.", example=_example(items[0], group, option, s))
+    return (
+        text
+        + " "
+        + s._("Say it with your order, e.g. *{example}*.", example=_example(items[0], group, option, s))
+    )
 
 
 def _example(item: Item, group: OptionGroup, option: Option, s: Speaker) -> str:
@@ -473,7 +485,9 @@ def _item_has(menu: Menu, item: Item, choice: ChosenOption, s: Speaker) -> str:
     if any(f" {w} " in described for w in words) or option.code == group.default:
         return s._("✅ Yes, the {item} comes with {option}.", item=item.name, option=option.name.lower())
     if group.code not in item.option_groups or not option.available:
-        return s._("Sorry, we don't have {option} for the {item}.", option=option.name.lower(), item=item.name)
+        return s._(
+            "Sorry, we don't have {option} for the {item}.", option=option.name.lower(), item=item.name
+        )
     example = _example(item, group, option, s)
     if group.kind == "single":
         return s._(

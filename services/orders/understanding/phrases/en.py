@@ -333,7 +333,9 @@ OPTION_QUESTIONS: list[Rule] = [
         )
     ),
     # "have you got thin crust", "you have gluten free", "got stuffed crust", "any thin crust"
-    menu_question_rule(_re(r"(?:have\s+" + _YOU + r"\s+got|" + _YOU + r"\s+(?:have|got)|got|any)\s+(?P<s>.+)")),
+    menu_question_rule(
+        _re(r"(?:have\s+" + _YOU + r"\s+got|" + _YOU + r"\s+(?:have|got)|got|any)\s+(?P<s>.+)")
+    ),
     # "is there pineapple on the hawaiian", "are there gluten free options"
     menu_question_rule(_re(r"(?:is|are)\s+there\s+(?P<s>.+)")),
     # "is thin crust available", "is gluten free crust available for the veggie"
@@ -343,7 +345,8 @@ OPTION_QUESTIONS: list[Rule] = [
             r"(?P<i>.+))?"
         )
     ),
-    # "does the veggie have onions", "does the margherita come with basil", "does the pepperoni come in thin crust"
+    # "does the veggie have onions", "does the margherita come with basil",
+    # "does the pepperoni come in thin crust"
     menu_question_rule(
         _re(r"(?:does|do|did|will|would|is|are)\s+(?P<i>.+?)\s+(?:" + _HAS + r"|with)\s+(?:any\s+)?(?P<s>.+)")
     ),

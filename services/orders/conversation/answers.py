@@ -2,8 +2,8 @@
 
 `answer(turn, topic, subject)` returns `(kind, text)`: the kind tags the reply (see
 evals/dialogues/README.md for the kinds) and the text answers from the menu file (delivery
-fee, minimum and area, payment methods, address and phone, hours, preparation time) and the
-customer's own orders (status, time until ready).
+fee, minimum and area, payment methods, address and phone, hours, preparation time, whether an
+option is offered and on what) and the customer's own orders (status, time until ready).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from services.orders.conversation.turn import Turn
 from services.orders.language import Speaker
 from services.orders.language import mark as _
 from services.orders.menu import delivery_area, hours
-from services.orders.menu.catalog import QUALIFIERS, ChosenOption, Menu
+from services.orders.menu.catalog import QUALIFIERS, ChosenOption, Item, Menu, Option, OptionGroup
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 from services.orders.understanding.acts import normalise, options_only, order_of
+from services.orders.understanding.parser import english_reading, parse_order
 
 __all__ = ["PAYMENT_NAMES", "answer"]
 
@@ -40,6 +41,11 @@ PAYMENT_NAMES = {
     "mercado-pago": "Mercado Pago",
     "online": _("online payment"),
 }
+# What a customer calls home when asking for delivery there: no place to look up.
+_HOME = frozenset(
+    {"home", "my home", "my house", "my place", "my address", "house", "casa", "mi casa", "minha casa",
+     "domicilio", "my flat", "my apartment", "here"}
+)  # fmt: skip
 # Weekday codes of the menu file, as the hours are listed.
 _DAYS = {
     "mon": _("Mon"),
@@ -88,6 +94,8 @@ async def answer(turn: Turn, topic: str, subject: str) -> tuple[str, str]:
         return await _price(turn, subject)
     if topic == "menu":
         return _section(turn, subject)
+    if topic == "option":
+        return await _option(turn, subject)
     if topic == "cart":
         lines = await carts.load_cart(turn.conn, turn.customer_id)
         more = "\n\n" + s._("Send *checkout* to order, or tell me what to change.") if lines else ""
@@ -201,6 +209,8 @@ def _delivery_area(turn: Turn, subject: str) -> str:
     if not area.restricted:
         return s._("🛵 Yes, we deliver! Send your address at checkout.")
     listed = delivery_area.describe(store, s)
+    if normalise(subject) in _HOME:
+        subject = ""  # "do you deliver to my house?": the area, and the address at checkout
     if subject:
         found = delivery_area.named_area(area, subject)
         if found is not None:
@@ -364,3 +374,133 @@ def _section(turn: Turn, subject: str) -> tuple[str, str]:
         if item is not None:
             return "item-info", texts.render_item(menu, item, turn.speaker)
     return "menu", texts.render_menu(menu, turn.speaker)
+
+
+async def _option(turn: Turn, subject: str) -> tuple[str, str]:
+    """ "do you have thin crust?", "is there pineapple on the hawaiian?": whether the menu has
+    each option asked about, at what price and how to ask for it; for one item, whether it
+    comes with it (its description says so) or it can be had, with the item's details after.
+    `subject` is the words as the order parser reads them (understanding/rules.py,
+    `menu_question_rule`). Kind ``item-info`` when an item is named, else ``menu``."""
+    menu = turn.store.menu
+    s = turn.speaker
+    parsed = parse_order(english_reading(menu, "")[0], subject)
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    advice = [s._(texts.DIET_ADVICE)] if _DIET_ASKED.search(normalise(subject)) else []
+    if parsed.lines:
+        item = menu.item(parsed.lines[0].item)
+        if item is not None:
+            line = parsed.lines[0]
+            said = [_item_has(menu, item, choice, s) for choice in line.options]
+            said += [_item_lists(item, u.phrase, s) for u in line.unknown_options if not u.excluded]
+            details = texts.render_item(menu, item, s)
+            return "item-info", "\n".join(said) + "\n\n" + details + "".join(f"\n\n{a}" for a in advice)
+    chosen = parsed.modifiers.options if parsed.modifiers is not None else ()
+    said = [_offered(menu, choice, lines, s) for choice in chosen]
+    if not said:
+        return "menu", texts.render_menu(menu, s)
+    return "menu", "\n".join([*said, *advice])
+
+
+# An allergy or a diet in what was asked ("anything gluten free"): who to ask is said too.
+_DIET_ASKED = re.compile(
+    r"\b(?:gluten|dairy|lactose|nuts?|peanuts?|vegan|vegetarian|allerg\w*|celiac|coeliac)\b"
+)
+
+
+def _found(menu: Menu, choice: ChosenOption) -> tuple[OptionGroup, Option] | None:
+    group = menu.group(choice.group)
+    option = group.option(choice.option) if group is not None else None
+    return (group, option) if group is not None and option is not None else None
+
+
+def _cost(option: Option, s: Speaker) -> str:
+    if option.price == 0:
+        return s._("no extra cost")
+    return f"{'+' if option.price > 0 else ''}{s.money(option.price)}"
+
+
+def _offered(menu: Menu, choice: ChosenOption, lines: list[carts.CartLine], s: Speaker) -> str:
+    """Whether the menu has the option `choice`, on which items, and how to ask for it."""
+    found = _found(menu, choice)
+    if found is None:
+        return ""
+    group, option = found
+    items = [i for i in menu.items() if i.available and group.code in i.option_groups]
+    if not option.available or not items:
+        return s._("Sorry, we don't have {option} right now.", option=option.name.lower())
+    where: list[str] = []
+    for category in menu.categories:
+        offering = [i for i in category.items if i in items]
+        if offering and len(offering) == len([i for i in category.items if i.available]):
+            where.append(category.name.lower())
+        else:
+            where.extend(i.name for i in offering)
+    text = s._(
+        "✅ Yes, we have {option} ({cost}) for {items}.",
+        option=option.name.lower(),
+        cost=_cost(option, s),
+        items=s.list(where),
+    )
+    takes = [line for line in lines if menu.item(line.item_code) in items]
+    if takes:
+        return (
+            text
+            + " "
+            + s._(
+                "To have it on your {item}, just say *{option}*.",
+                item=takes[-1].name,
+                option=option.name.lower(),
+            )
+        )
+    return (
+        text
+        + " "
+        + s._("Say it with your order, e.g. *{example}*.", example=_example(items[0], group, option, s))
+    )
+
+
+def _example(item: Item, group: OptionGroup, option: Option, s: Speaker) -> str:
+    if group.kind == "single":
+        return f"1 {item.name.lower()} {option.name.lower()}"
+    return "1 " + s._("{item} with {option}", item=item.name.lower(), option=option.name.lower())
+
+
+def _item_lists(item: Item, phrase: str, s: Speaker) -> str:
+    """Whether `item`'s description names `phrase`, an option the menu does not have for it."""
+    if f" {normalise(phrase)} " in f" {normalise(item.description.replace(',', ' '))} ":
+        return s._("✅ Yes, the {item} comes with {option}.", item=item.name, option=phrase)
+    return s._("Sorry, we don't have {option} for the {item}.", option=texts.echo(phrase), item=item.name)
+
+
+def _item_has(menu: Menu, item: Item, choice: ChosenOption, s: Speaker) -> str:
+    """Whether `item` comes with the option `choice` (its description names it, or it is the
+    group's default), else whether it can have it, at what price and how to ask."""
+    found = _found(menu, choice)
+    if found is None:
+        return ""
+    group, option = found
+    words = {normalise(w) for w in (option.name, *option.aliases)}
+    described = f" {normalise(item.description.replace(',', ' '))} "
+    if any(f" {w} " in described for w in words) or option.code == group.default:
+        return s._("✅ Yes, the {item} comes with {option}.", item=item.name, option=option.name.lower())
+    if group.code not in item.option_groups or not option.available:
+        return s._(
+            "Sorry, we don't have {option} for the {item}.", option=option.name.lower(), item=item.name
+        )
+    example = _example(item, group, option, s)
+    if group.kind == "single":
+        return s._(
+            "✅ Yes, you can have the {item} with {option} ({cost}): say *{example}*.",
+            item=item.name,
+            option=option.name.lower(),
+            cost=_cost(option, s),
+            example=example,
+        )
+    return s._(
+        "The {item} doesn't come with {option}; you can add it for {cost}: say *{example}*.",
+        item=item.name,
+        option=option.name.lower(),
+        cost=_cost(option, s),
+        example=example,
+    )

@@ -94,9 +94,7 @@ _DIET_WORDS = re.compile(
 )
 # ... unless the customer is plainly changing a line ("make it gluten free crust").
 _LINE_CHANGE = re.compile(r"\b(?:crust|base|make|change|swap|switch)\b")
-DIET_ADVICE = _(
-    "We can't promise any dish is free of allergens; to ask our team about ingredients, send *agent*."
-)
+DIET_ADVICE = texts.DIET_ADVICE
 SORRY = _(
     "Sorry, something went wrong on our side. 🙏 Please try again, or send *agent* to talk to our team."
 )

@@ -30,6 +30,10 @@ HELP = _(
     "• *agent* to talk to a person; *stop* to unsubscribe"
 )
 
+# Said whenever an allergy or a diet comes up: the bot cannot vouch for ingredients.
+DIET_ADVICE = _(
+    "We can't promise any dish is free of allergens; to ask our team about ingredients, send *agent*."
+)
 ORDER_HINT = _("To order, just type what you'd like, e.g. *2 margherita and a coke*.")
 CHECKOUT_HINT = _("Add more, or send *checkout* when you're ready.")
 MEDIA = _(

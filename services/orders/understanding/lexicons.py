@@ -303,6 +303,25 @@ _PT = _lexicon(
     _nouns("drink", "bebida bebidas refri refris refrigerante refrigerantes"),
 )
 
+
+def _asking(lexicon: Lexicon, phrases: str) -> Lexicon:
+    """`lexicon` with the words of `phrases` added (theirs win over the same phrase before)."""
+    table = dict(lexicon.phrases) | _table(phrases)
+    words = lexicon.common | {w for k in table for w in k}
+    return Lexicon(lexicon.locale, table, words, max(len(k) for k in table), lexicon.nouns)
+
+
+# Asking whether the menu has something ("¿hay masa sin gluten?", "¿la hawaiana lleva piña?",
+# "a havaiana vem com abacaxi?"): read as the English questions of phrases/en.py, which answer
+# them and never change the cart. "a domicilio" is how home delivery is said, never a place.
+_ES = _asking(
+    _ES,
+    """hay=do you have|no hay=dont you have|lleva=comes with|llevan=come with|viene con=comes with|
+    vienen con=come with|tiene=has|a domicilio=""",
+)
+_PT = _asking(_PT, "vem com=comes with|vem acompanhada de=comes with|vem acompanhado de=comes with")
+
+
 _LEXICONS: Mapping[str, Lexicon] = {"es": _ES, "pt_BR": _PT}
 
 

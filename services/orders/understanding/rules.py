@@ -33,6 +33,7 @@ __all__ = [
     "change_rule",
     "first_of",
     "fixed_rule",
+    "menu_question_rule",
     "question_rule",
     "remove_rule",
     "replace_rule",
@@ -93,6 +94,70 @@ def question_rule(pattern: re.Pattern[str], topic: str) -> Rule:
             return None
         subject = _group(match, "s") or _group(match, "s2") or _group(match, "s3")
         return Act("question", topic=topic, subject=subject)
+
+    return rule
+
+
+# Words around what a question asks about that name nothing on the menu: "anything gluten
+# free", "a thin crust option", "is thin crust available at all".
+_ASKED_LEAD = re.compile(r"^(?:(?:any|anything|something|some|a|an|the|your|also|still)\s+)+")
+_ASKED_TRAIL = re.compile(
+    r"(?:\s+(?:option|options|choice|choices|available|at all|on the menu|on your menu|too|as well|here|"
+    r"today|tonight|now|right now))+$"
+)
+
+# Words asked of an item that are no option it could have: a diet, an allergen, a taste.
+_NOT_AN_OPTION = re.compile(
+    r"\b(?:gluten|dairy|lactose|nuts?|peanuts?|vegan|vegetarian|meat|allerg\w*|spicy|hot|halal|kosher|"
+    r"sugar|eggs?|fish|pork)\b"
+)
+
+
+def menu_question_rule(pattern: re.Pattern[str], *, needs_mark: bool = False) -> Rule:
+    """ "do you have thin crust", "is there pineapple on the hawaiian", "does the veggie have
+    onions": whether the menu has an option (a size, crust, topping), alone or on one item. The
+    group ``s`` is what is asked about, ``i`` (optional) the item it is asked of. A question,
+    not a request: the act is a ``question`` of topic ``option`` whose subject is the words as
+    the order parser reads them (one item with its options, or options only), and the cart is
+    never changed. With `needs_mark` the shape is a question only when the message has a
+    question mark ("the hawaiian comes with pineapple?"). Anything else (an item alone, a
+    quantity, words that are not on the menu) is left to the other rules."""
+
+    def read(menu: Menu, words: str, item_words: str) -> str | None:
+        words = _ASKED_TRAIL.sub("", _ASKED_LEAD.sub("", words)).strip()
+        if not words or any(ch.isdigit() for ch in words):
+            return None
+        if item_words:
+            item = order_of(menu, item_words)
+            if item is None or len(item.lines) != 1 or item.ambiguous or item.lines[0].options:
+                return None
+            words = f"{item_words} with {words}"
+        parsed = parse_order(menu, words)
+        if parsed.unmatched or parsed.bad_quantities or parsed.ambiguous or len(parsed.lines) > 1:
+            return None
+        if parsed.lines:
+            line = parsed.lines[0]
+            # "does the coke come with pineapple": an option the item does not have is answered
+            # too; a diet or a taste ("does the salad have gluten") is the item's details' job
+            unknown = [u.phrase for u in line.unknown_options if not u.excluded]
+            if unknown and _NOT_AN_OPTION.search(" ".join(unknown)):
+                return None
+            return words if (line.options or unknown) and line.quantity == 1 else None
+        return words if parsed.modifiers is not None and parsed.modifiers.options else None
+
+    def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+        if needs_mark and "?" not in clause.text:
+            return None
+        match = pattern.fullmatch(clause.key)
+        if match is None:
+            return None
+        asked, item = _group(match, "s"), _group(match, "i")
+        # "does the margherita come with basil or do i need to add it": the first half asks
+        for words in (asked, asked.partition(" or ")[0]):
+            subject = read(menu, words, item)
+            if subject is not None:
+                return Act("question", topic="option", subject=subject)
+        return None
 
     return rule
 

@@ -28,6 +28,7 @@ from services.orders.understanding.rules import (
     adjust_rule,
     change_rule,
     fixed_rule,
+    menu_question_rule,
     question_rule,
     remove_rule,
     replace_rule,
@@ -315,6 +316,44 @@ QUESTIONS: list[Rule] = [
         ),
         "menu",
     ),
+]
+
+# Whether the menu has an option, alone or on an item: answered, the cart never changed. A
+# request phrased as a question ("can I get thin crust?", "could the pepperoni be thin crust?")
+# is no such question: it orders or changes, as said (docs/conversation.md).
+_YOU = r"(?:you|u|ya|you guys|u guys|yall|y all|they)"
+_HAS = (
+    r"(?:have|has|got|come with|comes with|come in|comes in|contain|contains|include|includes|"
+    r"do you have|dont you have)"
+)
+OPTION_QUESTIONS: list[Rule] = [
+    # "do you have thin crust", "do you do gluten free", "dont you have stuffed crust"
+    menu_question_rule(
+        _re(
+            r"(?:do|dont|did)\s+" + _YOU + r"\s+(?:also\s+|still\s+)?(?:have|got|do|offer|sell|serve|carry|"
+            r"make|stock)\s+(?P<s>.+)"
+        )
+    ),
+    # "have you got thin crust", "you have gluten free", "got stuffed crust", "any thin crust"
+    menu_question_rule(
+        _re(r"(?:have\s+" + _YOU + r"\s+got|" + _YOU + r"\s+(?:have|got)|got|any)\s+(?P<s>.+)")
+    ),
+    # "is there pineapple on the hawaiian", "are there gluten free options"
+    menu_question_rule(_re(r"(?:is|are)\s+there\s+(?P<s>.+)")),
+    # "is thin crust available", "is gluten free crust available for the veggie"
+    menu_question_rule(
+        _re(
+            r"(?:is|are)\s+(?P<s>.+?)\s+(?:available|an option|possible|offered)(?:\s+(?:on|for|with|in)\s+"
+            r"(?P<i>.+))?"
+        )
+    ),
+    # "does the veggie have onions", "does the margherita come with basil",
+    # "does the pepperoni come in thin crust"
+    menu_question_rule(
+        _re(r"(?:does|do|did|will|would|is|are)\s+(?P<i>.+?)\s+(?:" + _HAS + r"|with)\s+(?:any\s+)?(?P<s>.+)")
+    ),
+    # "the hawaiian comes with pineapple?", "la hawaiana lleva piña?", "a vegetariana tem cebola?"
+    menu_question_rule(_re(r"(?P<i>.+?)\s+" + _HAS + r"\s+(?:any\s+)?(?P<s>.+)"), needs_mark=True),
 ]
 
 # -- corrections and references -----------------------------------------------------------
@@ -879,6 +918,7 @@ RULES: list[Rule] = [
     fixed_rule(UNSURE, "unsure"),
     _menu_question,
     *QUESTIONS,
+    *OPTION_QUESTIONS,
     _colon_change,
     *EDITS,
     _named_line_options,

@@ -188,8 +188,9 @@ async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None
     adding_said = phrases.adding.search(key) is not None
     if phrases.edit_cues.search(key):
         # "mejor una sprite", "na verdade uma pepperoni": a correction that names no line of
-        # the cart may still replace one; only a word of adding makes it an addition
-        if not in_cart and adding_said:
+        # the cart may still replace one; only a word of adding makes it an addition. A word
+        # of change that corrects nothing ("hawaiian no pickles") orders a new line.
+        if not in_cart and (adding_said or not phrases.corrective.search(key)):
             return None
     elif not (in_cart and not adding_said and _REFERENCE.search(key) and not _asks(turn.inbound.text, key)):
         # "el tiramisú por un brownie", "las cocas grandes": a line of the cart named with

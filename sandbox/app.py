@@ -39,8 +39,9 @@ Control side, for tests and the chat:
     indeterminate), `drop_after_create` (create it, then close the connection without an
     answer; `drop_after_receive` is the same), `drop_then_create_late` (close the connection,
     and create the message `delay_s` later: a request Twilio finished after the client gave up).
-  `count` is a whole number from 1 to 1,000,000, `delay_s` and `retry_after` seconds from 0 to
-  600, `status` 500-599; anything else (nan, inf, negative, 2.5, true) is a 400 that arms nothing.
+  `count` is a whole number from 1 to 1,000,000, `delay_s` seconds from 0 to 600, `retry_after`
+  seconds from 0 (years and "inf" too: it is only a header), `status` 500-599; anything else
+  (nan, a negative number, 2.5, true, an endless delay) is a 400 that arms nothing.
   `GET /sandbox/faults` shows the create fault, with the read fault under `read`.
 - `GET /health`.
 """
@@ -616,6 +617,18 @@ def _seconds(value: object, name: str) -> float:
     return seconds
 
 
+def _header_seconds(value: object) -> float:
+    """A `Retry-After` to send: any number of seconds from 0, "inf" and years included (it only
+    becomes a header, so a client's handling of absurd values can be tried); ValueError for
+    nan, a negative number or a bool."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("retry_after must be seconds from 0")
+    seconds = float(value)
+    if not seconds >= 0.0:  # also true for nan
+        raise ValueError("retry_after must be seconds from 0")
+    return seconds
+
+
 async def faults(request: Request) -> Response:
     """`GET`/`POST /sandbox/faults`: show or arm the failure of the next calls."""
     sandbox: Sandbox = request.app.state.sandbox
@@ -635,7 +648,7 @@ async def faults(request: Request) -> Response:
                 mode=mode,
                 count=_whole(raw.get("count", 1), "count", 1, MAX_FAULT_COUNT) if mode != "none" else 0,
                 delay_s=_seconds(raw.get("delay_s", 0.0), "delay_s"),
-                retry_after=_seconds(retry_after, "retry_after") if retry_after is not None else None,
+                retry_after=_header_seconds(retry_after) if retry_after is not None else None,
                 status=status,
             )
             if read:

@@ -55,7 +55,6 @@ def run(replies: int, *, callbacks: bool, log_dir: Path) -> dict[str, float]:
             after = {n: procs.cpu_seconds(p) for n, p in pids.items()}
             after["redis"] = procs.cpu_seconds(redis_pid)
             client.close()
-            mesh.stop()
     out = {"replies": float(done), "per_s": done / elapsed}
     out.update({f"{n}_ms": (after[n] - before[n]) * 1e3 / max(1, done) for n in after})
     return out

@@ -46,11 +46,13 @@ Twilio has been asked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 
 from libs.messages import ENTRY_FIELD, Keys
+from services.notifier.batching import ScriptBatcher
 from services.notifier.cursor import FINISH_FN
 from services.notifier.pacing import TAKE_FN, TokenBucket
 
@@ -322,10 +324,19 @@ class SendStates:
     """The send-state records of one key prefix; see the module docstring for the protocol."""
 
     def __init__(
-        self, redis: aioredis.Redis, keys: Keys, *, ttl_s: int, cursor_ttl_s: int, lease_prefix: str = ""
+        self,
+        redis: aioredis.Redis,
+        keys: Keys,
+        *,
+        ttl_s: int,
+        cursor_ttl_s: int,
+        lease_prefix: str = "",
+        batcher: ScriptBatcher | None = None,
     ) -> None:
-        """`lease_prefix` + a consumer's name is that consumer's lease key (`libs.streams.lease_key`)."""
+        """`lease_prefix` + a consumer's name is that consumer's lease key (`libs.streams.lease_key`);
+        with a `batcher`, `prepare` and `settle` share round trips with other replies'."""
         self.redis = redis
+        self.batcher = batcher
         self.keys = keys
         self.ttl_s = ttl_s
         self.cursor_ttl_s = cursor_ttl_s
@@ -338,6 +349,11 @@ class SendStates:
         self._see = redis.register_script(_SEE)
         self._settle = redis.register_script(_SETTLE)
         self._prepare = redis.register_script(_PREPARE)
+
+    async def _run(self, script: AsyncScript, *, keys: list[Any], args: list[Any]) -> Any:
+        if self.batcher is not None:
+            return await self.batcher.call(script, keys=keys, args=args)
+        return await script(keys=keys, args=args)
 
     async def get(self, reply_id: str) -> SendState:
         """The recorded state of `reply_id` (an empty `SendState` when none)."""
@@ -372,7 +388,8 @@ class SendStates:
         The separate calls (`get`, `see`, `CustomerCursor.turn`, `TokenBucket.take`, `begin`)
         remain for every other path. Raises redis errors.
         """
-        verdict, age_us, wait_us, state, sid, code, message = await self._prepare(
+        verdict, age_us, wait_us, state, sid, code, message = await self._run(
+            self._prepare,
             keys=[self.keys.send_state(reply_id), self.keys.customer_cursor(customer), bucket.key],
             args=[self.ttl_s, seq, self.cursor_ttl_s, *bucket.script_args(), attempt, me, customer],
         )
@@ -464,7 +481,8 @@ class SendStates:
         inbound stream); an envelope is not emitted when another attempt had settled the reply
         already with an outcome this one must not replace.
         """
-        recorded, emitted = await self._settle(
+        recorded, emitted = await self._run(
+            self._settle,
             keys=[
                 self.keys.send_state(reply_id),
                 self.keys.customer_cursor(customer),

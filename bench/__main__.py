@@ -3,7 +3,10 @@
 1. ingress saturation: one ingress worker against a bare uvicorn hello world (bench.saturation);
 2. end to end: an offered-load sweep through ingress, orders, notifier and the sandbox, with
    real PostgreSQL and Redis (bench.endtoend), stopping at the first load not sustained;
-3. writes `bench-results/bench-<time>.json` and `.png` (latency against offered load), and
+3. with `--callbacks`, the end-to-end sweep again with Twilio's status callbacks on, up to the
+   highest load sustained without them;
+4. prints the targets table (`bench.targets`: each target with this run's figure) and writes
+   `bench-results/bench-<time>.json` and `.png` (latency against offered load), and
    `bench-results/latest.json` / `latest.png`.
 
 PostgreSQL and Redis come from TEST_DATABASE_URL / TEST_REDIS_URL (defaults: the local

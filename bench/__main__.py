@@ -100,11 +100,13 @@ def main() -> int:
         report["peak_rss_at_max_sustained"] = best.peak_rss if best else {}
         report["half_sustained_load"] = half.as_dict() if half else None
 
-        if args.callbacks and best is not None:
+        report["callbacks_requested"] = args.callbacks
+        if args.callbacks:
             # The same sweep with Twilio's status callbacks on, up to the highest load sustained
-            # without them (they only add work).
+            # without them (they only add work); at the lowest rate when none was, for the CPU.
             print("== end to end with Twilio's three status callbacks per reply", flush=True)
-            rates = [r for r in sorted(args.rates) if r <= best.offered_per_s]
+            top = best.offered_per_s if best is not None else min(args.rates)
+            rates = [r for r in sorted(args.rates) if r <= top]
             with mesh(Path(logs) / "callbacks", callbacks=True) as m:
                 m.start()
                 with_callbacks = endtoend.sweep(m, rates, args.load_seconds)

@@ -92,10 +92,26 @@ def rows(report: dict[str, Any]) -> list[Row]:
                 cb_top >= MIN_WITH_CALLBACKS_PER_S,
             )
         )
+        cb_at = cb or min(callbacks, key=lambda r: r["offered_per_s"])
+        if cb_at.get("cpu_ms_per_message"):
+            cpu = cb_at["cpu_ms_per_message"]
+            total = sum(float(cpu.get(n, 0.0)) for n in PATH_PROCESSES)
+            parts = " + ".join(f"{n} {float(cpu.get(n, 0.0)):.2f}" for n in PATH_PROCESSES)
+            out.append(
+                (
+                    f"CPU per message with callbacks at {cb_at['offered_per_s']:,.0f} msg/s (ms)",
+                    f"{total:.2f} = {parts}; sandbox {float(cpu.get('sandbox', 0.0)):.2f}",
+                    "(for sizing)",
+                    None,
+                )
+            )
     else:
-        out.append(
-            ("with status callbacks, highest sustained", "not measured (--callbacks)", ">= 400 msg/s", None)
+        asked = (
+            "not run: no load was measured"
+            if report.get("callbacks_requested")
+            else "not measured (--callbacks)"
         )
+        out.append(("with status callbacks, highest sustained", asked, ">= 400 msg/s", None))
     # With no load sustained, the lowest load measured still tells the cost of a message.
     loads = report.get("end_to_end") or []
     at = best or (min(loads, key=lambda r: r["offered_per_s"]) if loads else None)

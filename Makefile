@@ -105,8 +105,10 @@ bench-deps:
 # (docs/guarantees.md). Exits non-zero when a reply was lost or doubled. Needs the tests' servers.
 CHAOS_SECONDS ?= 180
 CHAOS_ARGS ?=
+# CHAOS_RATE=500: an open-loop stream of that many messages a second on top of the conversations.
+CHAOS_RATE ?=
 chaos: install
-	$(PY) -m tests.faults.chaos --duration $(CHAOS_SECONDS) $(CHAOS_ARGS)
+	$(PY) -m tests.faults.chaos --duration $(CHAOS_SECONDS) $(if $(CHAOS_RATE),--rate $(CHAOS_RATE)) $(CHAOS_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -3,7 +3,10 @@
 1. ingress saturation: one ingress worker against a bare uvicorn hello world (bench.saturation);
 2. end to end: an offered-load sweep through ingress, orders, notifier and the sandbox, with
    real PostgreSQL and Redis (bench.endtoend), stopping at the first load not sustained;
-3. writes `bench-results/bench-<time>.json` and `.png` (latency against offered load), and
+3. with `--callbacks`, the end-to-end sweep again with Twilio's status callbacks on, up to the
+   highest load sustained without them;
+4. prints the targets table (`bench.targets`: each target with this run's figure) and writes
+   `bench-results/bench-<time>.json` and `.png` (latency against offered load), and
    `bench-results/latest.json` / `latest.png`.
 
 PostgreSQL and Redis come from TEST_DATABASE_URL / TEST_REDIS_URL (defaults: the local
@@ -24,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import endtoend, plot, saturation
+from bench import endtoend, plot, saturation, targets
 from bench.mesh import mesh
 from tests.conftest import ROOT
 
@@ -97,11 +100,16 @@ def main() -> int:
         report["peak_rss_at_max_sustained"] = best.peak_rss if best else {}
         report["half_sustained_load"] = half.as_dict() if half else None
 
-        if args.callbacks and best is not None:
-            print("== the highest sustained load again, with Twilio's three status callbacks per reply")
+        report["callbacks_requested"] = args.callbacks
+        if args.callbacks:
+            # The same sweep with Twilio's status callbacks on, up to the highest load sustained
+            # without them (they only add work); at the lowest rate when none was, for the CPU.
+            print("== end to end with Twilio's three status callbacks per reply", flush=True)
+            top = best.offered_per_s if best is not None else min(args.rates)
+            rates = [r for r in sorted(args.rates) if r <= top]
             with mesh(Path(logs) / "callbacks", callbacks=True) as m:
                 m.start()
-                with_callbacks = endtoend.sweep(m, [best.offered_per_s], args.load_seconds)
+                with_callbacks = endtoend.sweep(m, rates, args.load_seconds)
             report["with_status_callbacks"] = [r.as_dict() for r in with_callbacks]
 
     if best is not None:
@@ -114,6 +122,8 @@ def main() -> int:
             )
     else:
         print("no offered load was sustained")
+    print("== targets, as measured in this run")
+    print(targets.table(report))
     json_path = args.out / f"bench-{stamp}.json"
     json_path.write_text(json.dumps(report, indent=2) + "\n")
     png_path = args.out / f"bench-{stamp}.png"

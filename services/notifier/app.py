@@ -24,6 +24,7 @@ from libs.connections import redis_client
 from libs.messages import NOTIFIER_GROUP, Keys
 from libs.server import HttpMetrics, stop_on_signal
 from libs.streams import ConsumerConfig, StreamConsumer, consumer_name, lease_key
+from services.notifier.batching import ScriptBatcher
 from services.notifier.consumer import ReplySender, customer_of
 from services.notifier.cursor import CustomerCursor
 from services.notifier.pacing import TokenBucket
@@ -68,6 +69,7 @@ class Runtime:
                 ttl_s=settings.send_state_ttl_s,
                 cursor_ttl_s=settings.cursor_ttl_s,
                 lease_prefix=lease_key(keys.outbound, NOTIFIER_GROUP, ""),
+                batcher=ScriptBatcher(redis),
             ),
             CustomerCursor(redis, keys.customer_cursor, ttl_s=settings.cursor_ttl_s),
             TokenBucket(

@@ -211,17 +211,33 @@ class ReplySender:
                 reply, envelope, state_name, force, sid=sid, error_code=code, error_message=message
             )
             return
-        state = await self.states.get(reply.reply_id)
-        if state.final:
-            await self._reemit(reply, envelope, state)
+        # The happy path in one script: seen, its turn, a token, `sending` recorded.
+        attempt_id = new_id()
+        prepared = await self.states.prepare(
+            reply.reply_id, attempt_id, customer=reply.to, seq=reply.seq, me=self.consumer, bucket=self.bucket
+        )
+        if prepared.verdict == "final":
+            await self._reemit(reply, envelope, prepared.state)
             return
-        age = await self.states.see(reply.reply_id, customer=reply.to, seq=reply.seq)
         force_cursor = False
-        if state.safe:
-            force_cursor = await self._wait_turn(reply, age, deadline)
-        # An earlier attempt that may have reached Twilio goes straight to begin(), which names
-        # it busy or to be reconciled; no token is spent on a call that may not be made.
-        await self._send(reply, envelope, deadline, force_cursor=force_cursor, pace_first=state.safe)
+        begun: str | None = None
+        pace_first = True
+        if prepared.verdict == "unsafe":
+            # An earlier attempt that may have reached Twilio goes straight to begin(), which
+            # names it busy or to be reconciled; no token is spent on a call that may not be made.
+            pace_first = False
+        elif prepared.verdict == "turn":
+            force_cursor = await self._wait_turn(reply, prepared.age_s, deadline)
+        elif prepared.verdict == "paced":
+            # The token is reserved; `sending` is recorded after the wait, when the call starts.
+            if not await self._sleep(prepared.wait_s):
+                raise ShuttingDown("stopping while pacing")
+            pace_first = False
+        elif prepared.verdict == "go":
+            begun = attempt_id
+        await self._send(
+            reply, envelope, deadline, force_cursor=force_cursor, pace_first=pace_first, begun=begun
+        )
 
     async def on_dead_letter(self, entry: Entry, error: str) -> None:
         """Settle a dead-lettered reply: finish its cursor and tell orders it failed.
@@ -284,27 +300,40 @@ class ReplySender:
                 raise ShuttingDown("stopping while waiting for the customer's turn")
 
     async def _send(
-        self, reply: Reply, envelope: Envelope, deadline: float, *, force_cursor: bool, pace_first: bool
+        self,
+        reply: Reply,
+        envelope: Envelope,
+        deadline: float,
+        *,
+        force_cursor: bool,
+        pace_first: bool,
+        begun: str | None = None,
     ) -> None:
+        """Call Twilio until the reply is settled; `begun` is an attempt already recorded
+        `sending` (its token taken) by `SendStates.prepare`, to be made first."""
         form = self.form(reply)
         failures = 0
         pace = pace_first
         ours = False  # whether the unresolved attempt a reconciliation meets was made here
         while True:
-            if pace:
-                await self._take_token(deadline)
-            pace = True
-            attempt_id = new_id()
-            begin = await self.states.begin(
-                reply.reply_id,
-                attempt_id,
-                me=self.consumer,
-                busy_window_s=self._call_window_s,
-                settle_s=self.settings.reconcile_settle_s,
-                lookup_lease_s=self._lookup_lease_s,
-                to=reply.to,
-                seq=reply.seq,
-            )
+            if begun is not None:
+                attempt_id, begun, pace = begun, None, True
+                begin = Begin("go", SENDING, 0.0)
+            else:
+                if pace:
+                    await self._take_token(deadline)
+                pace = True
+                attempt_id = new_id()
+                begin = await self.states.begin(
+                    reply.reply_id,
+                    attempt_id,
+                    me=self.consumer,
+                    busy_window_s=self._call_window_s,
+                    settle_s=self.settings.reconcile_settle_s,
+                    lookup_lease_s=self._lookup_lease_s,
+                    to=reply.to,
+                    seq=reply.seq,
+                )
             if begin.verdict == "final":
                 await self._reemit(reply, envelope, await self.states.get(reply.reply_id))
                 return

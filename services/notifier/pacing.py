@@ -23,32 +23,41 @@ from typing import Final
 
 import redis.asyncio as aioredis
 
+# take_token(key, now µs, interval µs, tolerance µs, max wait µs) returns status, micros:
+# 0 = token taken, wait micros; 1 = too far, retry in micros (nothing reserved); 2 = paused for
+# micros. Shared with the per-reply script of `services.notifier.send_state`.
+TAKE_FN: Final = """
+local function take_token(key, now, interval, tolerance, max_wait)
+  local paused = tonumber(redis.call('HGET', key, 'paused_until') or '0')
+  if paused > now then
+    return 2, paused - now
+  end
+  local tat = tonumber(redis.call('HGET', key, 'tat') or '0')
+  if tat < now then tat = now end
+  local wait = tat - now - tolerance
+  if wait < 0 then wait = 0 end
+  if wait > max_wait then
+    return 1, wait - max_wait
+  end
+  local new_tat = tat + interval
+  redis.call('HSET', key, 'tat', string.format('%.0f', new_tat))
+  local ttl_ms = math.ceil((math.max(new_tat, paused) - now) / 1000) + 1000
+  redis.call('PEXPIRE', key, ttl_ms)
+  return 0, wait
+end
+"""
+
 # KEYS[1] bucket hash. ARGV: interval_us, burst_us (tolerance), max_wait_us.
-# Returns {status, micros}: status 0 = token taken, wait micros; 1 = too far, retry in micros;
-# 2 = paused for micros.
-_TAKE: Final = """
+# Returns {status, micros} as take_token.
+_TAKE: Final = (
+    TAKE_FN
+    + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local max_wait = tonumber(ARGV[3])
-local paused = tonumber(redis.call('HGET', KEYS[1], 'paused_until') or '0')
-if paused > now then
-  return {2, paused - now}
-end
-local tat = tonumber(redis.call('HGET', KEYS[1], 'tat') or '0')
-if tat < now then tat = now end
-local wait = tat - now - tolerance
-if wait < 0 then wait = 0 end
-if wait > max_wait then
-  return {1, wait - max_wait}
-end
-local new_tat = tat + interval
-redis.call('HSET', KEYS[1], 'tat', string.format('%.0f', new_tat))
-local ttl_ms = math.ceil((math.max(new_tat, paused) - now) / 1000) + 1000
-redis.call('PEXPIRE', KEYS[1], ttl_ms)
-return {0, wait}
+local status, micros = take_token(KEYS[1], now, tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+return {status, micros}
 """
+)
 
 # KEYS[1] bucket hash. ARGV: pause_us. Extends, never shortens, a pause.
 _PAUSE: Final = """
@@ -96,13 +105,15 @@ class TokenBucket:
         self._take = redis.register_script(_TAKE)
         self._pause = redis.register_script(_PAUSE)
 
-    async def take(self) -> Grant:
-        """Reserve one token. Raises redis errors (the caller treats Redis as unavailable)."""
+    def script_args(self) -> list[str]:
+        """`TAKE_FN`'s interval, tolerance and max wait (µs, as strings) for this bucket."""
         interval_us = 1_000_000 / self.rate
         tolerance_us = interval_us * (self.burst - 1)
-        status, micros = await self._take(
-            keys=[self.key], args=[f"{interval_us:.0f}", f"{tolerance_us:.0f}", int(self.max_wait_s * 1e6)]
-        )
+        return [f"{interval_us:.0f}", f"{tolerance_us:.0f}", str(int(self.max_wait_s * 1e6))]
+
+    async def take(self) -> Grant:
+        """Reserve one token. Raises redis errors (the caller treats Redis as unavailable)."""
+        status, micros = await self._take(keys=[self.key], args=self.script_args())
         seconds = int(micros) / 1e6
         if int(status) == 0:
             return Grant(granted=True, wait_s=seconds)

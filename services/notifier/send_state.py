@@ -46,12 +46,15 @@ Twilio has been asked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 
 from libs.messages import ENTRY_FIELD, Keys
+from services.notifier.batching import ScriptBatcher
 from services.notifier.cursor import FINISH_FN
+from services.notifier.pacing import TAKE_FN, TokenBucket
 
 SENDING: Final = "sending"
 SENT: Final = "sent"
@@ -64,11 +67,25 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 """
 
+# go(state key, now µs, attempt id, me, to, seq, ttl s): record `sending` for a new attempt.
+_GO_FN: Final = """
+local function go(key, now, attempt, me, to, seq, ttl)
+  redis.call('HSET', key, 'state', 'sending', 'safe', '0', 'attempt', attempt, 'owner', me,
+    'started_us', string.format('%.0f', now), 'to', to, 'seq', seq)
+  redis.call('HDEL', key, 'ended_us', 'lookup_owner', 'lookup_until_us')
+  redis.call('HSETNX', key, 'first_seen_us', string.format('%.0f', now))
+  redis.call('HSETNX', key, 'since_us', string.format('%.0f', now))
+  redis.call('HINCRBY', key, 'attempts', 1)
+  redis.call('EXPIRE', key, tonumber(ttl))
+end
+"""
+
 # KEYS[1] state. ARGV: attempt id, me, busy window µs, settle µs, look-up lease µs, ttl s, to,
 # seq, lease key prefix. Returns {verdict, wait_us, since_us, state}: go | final | busy | reconcile.
 # The owner's lease key is built here from the prefix (one Redis, no cluster slots).
 _BEGIN: Final = (
-    _NOW_US
+    _GO_FN
+    + _NOW_US
     + """
 local st = redis.call('HGET', KEYS[1], 'state')
 if st == 'sent' or st == 'failed' or st == 'ambiguous' then
@@ -101,13 +118,7 @@ if st == 'sending' and redis.call('HGET', KEYS[1], 'safe') ~= '1' then
   local since = redis.call('HGET', KEYS[1], 'since_us') or redis.call('HGET', KEYS[1], 'started_us') or '0'
   return {'reconcile', wait, since, st}
 end
-redis.call('HSET', KEYS[1], 'state', 'sending', 'safe', '0', 'attempt', ARGV[1], 'owner', me,
-  'started_us', string.format('%.0f', now), 'to', ARGV[7], 'seq', ARGV[8])
-redis.call('HDEL', KEYS[1], 'ended_us', 'lookup_owner', 'lookup_until_us')
-redis.call('HSETNX', KEYS[1], 'first_seen_us', string.format('%.0f', now))
-redis.call('HSETNX', KEYS[1], 'since_us', string.format('%.0f', now))
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
+go(KEYS[1], now, ARGV[1], me, ARGV[7], ARGV[8], ARGV[6])
 return {'go', 0, 0, 'sending'}
 """
 )
@@ -212,6 +223,69 @@ return {current or '', emit and 1 or 0}
 )
 
 
+# The whole happy path of a reply before its call, in one round trip: what `get`, `see`,
+# `CustomerCursor.turn`, `TokenBucket.take` and `begin` do one after the other, stopping
+# (with the effects so far, as those calls would leave them) at the first step that is not
+# plain sailing; the caller goes on from there with the separate calls.
+# KEYS: state, cursor, bucket. ARGV: ttl s, seq, cursor ttl s, interval µs, tolerance µs,
+# max wait µs, attempt id, me, to.
+# Returns {verdict, age µs, wait µs, state, sid, error code, error message}:
+#   final   settled already (nothing marked); the rest is the recorded outcome
+#   unsafe  an earlier attempt may have reached Twilio: `begin` decides (no token taken)
+#   turn    its predecessor is not final: wait for the turn (no token taken)
+#   pace    no token now (paused, or the next slot too far): take one the usual way
+#   paced   a token reserved `wait` µs ahead: sleep, then `begin`
+#   go      token taken and `sending` recorded for the attempt: make the call
+_PREPARE: Final = (
+    TAKE_FN
+    + _GO_FN
+    + _NOW_US
+    + """
+local h = redis.call('HMGET', KEYS[1], 'state', 'safe', 'sid', 'error_code', 'error_message')
+local st = h[1]
+if st == 'sent' or st == 'failed' or st == 'ambiguous' then
+  return {'final', 0, 0, st, h[3] or '', h[4] or '', h[5] or ''}
+end
+redis.call('HSETNX', KEYS[1], 'first_seen_us', string.format('%.0f', now))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+local n = tonumber(ARGV[2])
+local cur = tonumber(redis.call('HGET', KEYS[2], 'seq') or '0')
+if n > cur then
+  redis.call('HSET', KEYS[2], 's:' .. ARGV[2], math.floor(now / 1000000))
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+end
+local age = now - tonumber(redis.call('HGET', KEYS[1], 'first_seen_us'))
+local st_name = st or ''
+if (h[2] or '1') ~= '1' then
+  return {'unsafe', age, 0, st_name, '', '', ''}
+end
+if cur < n - 1 then
+  return {'turn', age, 0, st_name, '', '', ''}
+end
+local status, wait = take_token(KEYS[3], now, tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
+if status ~= 0 then
+  return {'pace', age, 0, st_name, '', '', ''}
+end
+if wait > 0 then
+  return {'paced', age, wait, st_name, '', '', ''}
+end
+go(KEYS[1], now, ARGV[7], ARGV[8], ARGV[9], ARGV[2], ARGV[1])
+return {'go', age, 0, 'sending', '', '', ''}
+"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """`SendStates.prepare`'s verdict (see `_PREPARE`): `age_s` since the reply was first seen,
+    `wait_s` the pace wait of `paced`, `state` the recorded outcome of `final`."""
+
+    verdict: str
+    age_s: float
+    wait_s: float
+    state: SendState
+
+
 @dataclass(frozen=True, slots=True)
 class SendState:
     """A reply's recorded state; `state` is '' when nothing was recorded yet."""
@@ -250,10 +324,19 @@ class SendStates:
     """The send-state records of one key prefix; see the module docstring for the protocol."""
 
     def __init__(
-        self, redis: aioredis.Redis, keys: Keys, *, ttl_s: int, cursor_ttl_s: int, lease_prefix: str = ""
+        self,
+        redis: aioredis.Redis,
+        keys: Keys,
+        *,
+        ttl_s: int,
+        cursor_ttl_s: int,
+        lease_prefix: str = "",
+        batcher: ScriptBatcher | None = None,
     ) -> None:
-        """`lease_prefix` + a consumer's name is that consumer's lease key (`libs.streams.lease_key`)."""
+        """`lease_prefix` + a consumer's name is that consumer's lease key (`libs.streams.lease_key`);
+        with a `batcher`, `prepare` and `settle` share round trips with other replies'."""
         self.redis = redis
+        self.batcher = batcher
         self.keys = keys
         self.ttl_s = ttl_s
         self.cursor_ttl_s = cursor_ttl_s
@@ -265,6 +348,12 @@ class SendStates:
         self._absent = redis.register_script(_ABSENT)
         self._see = redis.register_script(_SEE)
         self._settle = redis.register_script(_SETTLE)
+        self._prepare = redis.register_script(_PREPARE)
+
+    async def _run(self, script: AsyncScript, *, keys: list[Any], args: list[Any]) -> Any:
+        if self.batcher is not None:
+            return await self.batcher.call(script, keys=keys, args=args)
+        return await script(keys=keys, args=args)
 
     async def get(self, reply_id: str) -> SendState:
         """The recorded state of `reply_id` (an empty `SendState` when none)."""
@@ -289,6 +378,25 @@ class SendStates:
             args=[self.ttl_s, seq, self.cursor_ttl_s],
         )
         return max(0.0, (int(now) - int(first)) / 1e6)
+
+    async def prepare(
+        self, reply_id: str, attempt: str, *, customer: str, seq: int, me: str, bucket: TokenBucket
+    ) -> Prepared:
+        """See, check the turn, take a token from `bucket` and `begin` `attempt`, in one round trip,
+        as far as each step goes without waiting (the verdicts are `_PREPARE`'s).
+
+        The separate calls (`get`, `see`, `CustomerCursor.turn`, `TokenBucket.take`, `begin`)
+        remain for every other path. Raises redis errors.
+        """
+        verdict, age_us, wait_us, state, sid, code, message = await self._run(
+            self._prepare,
+            keys=[self.keys.send_state(reply_id), self.keys.customer_cursor(customer), bucket.key],
+            args=[self.ttl_s, seq, self.cursor_ttl_s, *bucket.script_args(), attempt, me, customer],
+        )
+        recorded = SendState(
+            state=_text(state), sid=_text(sid), error_code=_text(code), error_message=_text(message)
+        )
+        return Prepared(_text(verdict), max(0, int(age_us)) / 1e6, int(wait_us) / 1e6, recorded)
 
     async def begin(
         self,
@@ -373,7 +481,8 @@ class SendStates:
         inbound stream); an envelope is not emitted when another attempt had settled the reply
         already with an outcome this one must not replace.
         """
-        recorded, emitted = await self._settle(
+        recorded, emitted = await self._run(
+            self._settle,
             keys=[
                 self.keys.send_state(reply_id),
                 self.keys.customer_cursor(customer),

@@ -1,9 +1,9 @@
 """One Messages API call, and what its result proves about whether Twilio got the request.
 
-`TwilioClient.send(form)` makes exactly one `POST .../Messages.json` over one pooled
-`httpx.AsyncClient` whose transport never retries (httpx retries only connection attempts, and
-only when asked; twilio-python's async client wraps aiohttp in `aiohttp_retry`, which re-sends a
-POST on 5xx and could send a WhatsApp message twice). It returns one of:
+`TwilioClient.send(form)` makes exactly one `POST .../Messages.json` over a small pool of
+keep-alive connections (`libs.http11`) that never retries (twilio-python's async client wraps
+aiohttp in `aiohttp_retry`, which re-sends a POST on 5xx and could send a WhatsApp message
+twice). It returns one of:
 
     Accepted       201 (any 2xx): Twilio created the message; `sid` is its MessageSid.
     Rejected       an HTTP error status with Twilio's error body: Twilio processed the request
@@ -29,15 +29,18 @@ anything but a readable 200 (or 404 for `fetch`): the caller retries the lookup,
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import orjson
+
+from libs import http11
 
 TOO_MANY_REQUESTS: Final = 20429
 DAILY_CAP: Final = 63038
@@ -161,9 +164,13 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return seconds if seconds >= 0 else None
 
 
-def _rejected(response: httpx.Response) -> Rejected:
+def _rejected(response: httpx.Response | http11.Response) -> Rejected:
+    if isinstance(response, httpx.Response):
+        status, reason = response.status_code, response.reason_phrase
+    else:
+        status, reason = response.status, response.reason
     code: int | None = None
-    message = response.reason_phrase or f"HTTP {response.status_code}"
+    message = reason or f"HTTP {status}"
     try:
         body: Any = orjson.loads(response.content)
     except orjson.JSONDecodeError:
@@ -177,14 +184,14 @@ def _rejected(response: httpx.Response) -> Rejected:
         if isinstance(body.get("message"), str):
             message = body["message"]
     return Rejected(
-        http_status=response.status_code,
+        http_status=status,
         code=code,
         message=message[:500],
         retry_after=parse_retry_after(response.headers.get("retry-after")),
     )
 
 
-def _accepted(response: httpx.Response) -> Accepted:
+def _accepted(response: http11.Response) -> Accepted:
     try:
         body: Any = orjson.loads(response.content)
     except orjson.JSONDecodeError:
@@ -192,6 +199,11 @@ def _accepted(response: httpx.Response) -> Accepted:
     if not isinstance(body, dict):
         return Accepted(sid="", status="")
     return Accepted(sid=str(body.get("sid") or ""), status=str(body.get("status") or ""))
+
+
+def basic_auth(user: str, password: str) -> str:
+    """An `Authorization` header value for HTTP Basic (RFC 7617), UTF-8 credentials."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 class TwilioClient:
@@ -214,6 +226,23 @@ class TwilioClient:
         self.messages_url = messages_url
         parts = urlsplit(messages_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
+        # The Messages API call, once per reply, goes over `libs.http11` (a fifth of httpx's
+        # CPU per call, docs/performance.md); the rare look-ups keep httpx.
+        self._messages_target = parts.path + (f"?{parts.query}" if parts.query else "")
+        self._send_http = http11.Origin(
+            messages_url,
+            connect_s=connect_timeout_s,
+            read_s=read_timeout_s,
+            write_s=read_timeout_s,
+            pool_s=connect_timeout_s,
+            max_connections=max_connections,
+            headers={
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+                "Authorization": basic_auth(account_sid, auth_token),
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
         self._http = httpx.AsyncClient(
             auth=httpx.BasicAuth(account_sid, auth_token),
             timeout=httpx.Timeout(
@@ -235,6 +264,7 @@ class TwilioClient:
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
+        await self._send_http.aclose()
         await self._http.aclose()
 
     async def send(self, form: Mapping[str, str]) -> SendOutcome:
@@ -244,11 +274,11 @@ class TwilioClient:
         https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource
         """
         try:
-            response = await self._http.post(self.messages_url, data=dict(form))
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            response = await self._send_http.request("POST", self._messages_target, urlencode(form).encode())
+        except http11.ConnectFailed as exc:
             # No connection was established (or none was free), so no byte of this request left.
             return NotDelivered(f"{type(exc).__name__}: {exc}"[:500])
-        except httpx.TransportError as exc:
+        except http11.RequestFailed as exc:
             # Read/write timeouts, resets, truncated answers: the request may have been processed.
             return Unknown(f"{type(exc).__name__}: {exc}"[:500])
         if response.is_success:

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl
 
 from twilio.request_validator import RequestValidator
 
+from bench import targets
 from bench.endtoend import Sample, backlog_slope, percentile
 from bench.loadgen import _read_response, raw_request
 from bench.saturation import WrkRun
@@ -79,3 +80,34 @@ def test_per_cpu_second() -> None:
     )
     assert run.served_per_s == 900.0
     assert run.per_cpu_second == 1800.0
+
+
+def test_the_targets_table_reads_one_run() -> None:
+    def load(rate: float, sustained: bool, p99_s: float = 0.02) -> dict[str, object]:
+        cpu = {"ingress": 0.3, "orders": 0.8, "notifier": 0.4, "sandbox": 0.5, "postgres": 0.3, "redis": 0.1}
+        rss = {"ingress": 40e6, "orders": 90e6, "notifier": 60e6, "sandbox": 50e6}
+        return {
+            "offered_per_s": rate,
+            "sustained": sustained,
+            "e2e_p99_s": p99_s,
+            "cpu_ms_per_message": cpu,
+            "peak_rss": rss,
+        }
+
+    report = {
+        "saturation": {"ratio": 0.31, "ratio_per_cpu_second": 0.33, "ingress": {"p99_s": 0.012}},
+        "end_to_end": [load(500, True), load(1000, True), load(1250, False)],
+        "half_sustained_load": load(500, True, 0.03),
+        "with_status_callbacks": [load(250, True), load(500, False)],
+    }
+    got = {what.split(" (")[0]: (measured, met) for what, measured, _target, met in targets.rows(report)}
+    assert got["ingress / bare hello world"] == ("31.0% (per CPU second 33.0%)", True)
+    assert got["ingress p99 at 32 connections"] == ("12.00 ms", False)
+    assert got["end to end, highest load sustained"] == ("1,000 msg/s", True)
+    assert got["end to end p99 at half of it"] == ("30.0 ms", True)
+    assert got["with status callbacks"][1] is False  # 250 < 400
+    cpu_row = next(v for k, v in got.items() if k.startswith("CPU per message at 1,000"))
+    assert cpu_row[0].startswith("1.90 = ingress 0.30") and cpu_row[1] is True  # the sandbox is not counted
+    rss_row = next(v for k, v in got.items() if k.startswith("peak RSS"))
+    assert rss_row == ("ingress 40 MB / orders 90 MB / notifier 60 MB", True)
+    assert "NO" in targets.table(report)

@@ -1,10 +1,11 @@
 """`make chaos`: random faults for minutes under a steady load, then the ledger as a table.
 
-    python -m tests.faults.chaos [--duration 180] [--customers 16] [--seed N]
+    python -m tests.faults.chaos [--duration 180] [--customers 16] [--seed N] [--rate MSG_PER_S]
 
 Starts two replicas of ingress, orders and notifier plus the Twilio sandbox, on a database and
 Redis key prefix of their own, behind fault proxies (tests/faults/proxy.py). While `customers`
-conversations run (tests/faults/workload.py, 10% of webhooks posted as racing copies), it
+conversations run (tests/faults/workload.py, 10% of webhooks posted as racing copies; with
+`--rate`, plus an open-loop stream of that many messages a second from new customers), it
 applies one fault at a time, with a quiet gap of 2-6 s between, drawing from a shuffled bag
 that holds every kind once (so a run of a few minutes meets each kind at least once):
 
@@ -232,11 +233,13 @@ def report(ledger: Ledger, records: list[FaultRecord], args: argparse.Namespace,
     recoveries = [r.recovery_s for r in records if r.recovery_s is not None]
     command = "python -m tests.faults.chaos " + shlex.join(
         ["--duration", f"{args.duration:g}", "--customers", str(args.customers), "--seed", str(args.seed)]
+        + (["--rate", f"{args.rate:g}"] if args.rate else [])
     )
     parts = [
         f"command: {command}",
         f"ran {elapsed_s:.0f} s with {len(records)} faults; {args.customers} customers; "
-        f"two replicas each of ingress, orders, notifier",
+        + (f"open loop {args.rate:g} msg/s; " if args.rate else "")
+        + "two replicas each of ingress, orders, notifier",
         "",
         table(summary, ("ledger", "count")),
         "",
@@ -273,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=180.0, help="seconds of faults (default 180)")
     parser.add_argument("--customers", type=int, default=16, help="concurrent conversations (default 16)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: a new one)")
+    parser.add_argument(
+        "--rate", type=float, default=None, help="also an open-loop load of this many messages a second"
+    )
     parser.add_argument("--log-dir", type=Path, default=None, help="keep the processes' logs here")
     args = parser.parse_args(argv)
     if args.seed is None:
@@ -287,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
         _fault_mesh_on(db, REDIS_URL, prefix, log_dir, replicas=REPLICAS) as fm,
     ):
         assert set(SERVICES) <= set(fm.mesh.procs)
-        load = fm.load(customers=args.customers, duplicates=0.1, reply_timeout_s=45, seed=args.seed).start()
+        load = fm.load(
+            customers=args.customers, duplicates=0.1, reply_timeout_s=45, seed=args.seed, rate=args.rate
+        ).start()
         chaos = Chaos(fm, load, rng)
         try:
             chaos.run(args.duration)

@@ -61,12 +61,18 @@ class Message:
     replied: bool = False
 
 
+# How long the open-loop stream's deliveries in hand may still retry once the load stops.
+OPEN_LOOP_GRACE_S = 30.0
+
+
 @dataclass
 class Load:
     """Concurrent customers against `ingress_urls`; `run()` until `stop()` or `messages_each` sent.
 
     `public_url` is the ingress URL Twilio signs (PUBLIC_BASE_URL). `duplicates` is the share of
-    webhooks posted as several racing copies. Times in seconds.
+    webhooks posted as several racing copies. Times in seconds. `rate` (messages per second)
+    adds an open-loop stream on top of the conversations: message k ("menu", from a new customer)
+    is due k/rate seconds after the start, whether or not earlier ones were answered.
     """
 
     ingress_urls: Sequence[str]
@@ -81,6 +87,7 @@ class Load:
     give_up_s: float = 120.0
     think_s: tuple[float, float] = (0.0, 0.2)
     seed: int | None = None
+    rate: float | None = None
     messages: list[Message] = field(default_factory=list)
     addresses: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -124,15 +131,45 @@ class Load:
 
     async def run(self) -> None:
         """Every customer's conversation, concurrently, plus one poller of the sandbox."""
-        limits = httpx.Limits(max_connections=self.customers * 4 + 8)
+        connections = self.customers * 4 + 8 + (256 if self.rate else 0)
+        limits = httpx.Limits(max_connections=connections)
         async with httpx.AsyncClient(timeout=httpx.Timeout(10.0), limits=limits) as http:
             poller = asyncio.create_task(self._poll(http))
             try:
-                await asyncio.gather(*(self._customer(http, a) for a in self.addresses[: self.customers]))
+                work = [self._customer(http, a) for a in self.addresses[: self.customers]]
+                if self.rate:
+                    work.append(self._open_loop(http, self.rate))
+                await asyncio.gather(*work)
             finally:
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
+
+    async def _open_loop(self, http: httpx.AsyncClient, rate: float) -> None:
+        """One "menu" from a new customer every 1/rate s until stopped; none waits for a reply."""
+        tag = self._rng.randrange(0, 1000)
+        started = time.monotonic()
+        pending: set[asyncio.Task[None]] = set()
+        k = 0
+        while not self._stop.is_set():
+            delay = started + k / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            # Twelve digits: never one of the conversations' eleven-digit numbers.
+            message = Message(f"whatsapp:+19{tag:03d}{k:07d}", new_sid(), "menu")
+            self.addresses.append(message.customer)
+            self.messages.append(message)
+            task = asyncio.create_task(self._deliver(http, message))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            k += 1
+        # Deliveries still retrying get a moment, then are dropped: one that never got its 200
+        # is not counted as accepted, whatever ingress did with it (the ledger allows that).
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=OPEN_LOOP_GRACE_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def _script(self) -> list[str]:
         return ["1 coke"] * self._rng.randint(1, 3) + ["checkout", "pickup", "confirm"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -92,6 +93,37 @@ def make_pool(settings: OrdersSettings) -> AsyncConnectionPool[Conn]:
     )
 
 
+# The background sweep of each pool's idle connections, while one runs (`sweep_if_broken`).
+_sweeps: weakref.WeakKeyDictionary[AsyncConnectionPool[Conn], asyncio.Task[None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def sweep_if_broken(pool: AsyncConnectionPool[Conn], exc: BaseException) -> None:
+    """When `exc` says a connection broke, check the pool's idle connections in the background,
+    once at a time, so the next transactions get live ones: the idle ones likely died with it
+    (a restart, a cut). Broken: an `OperationalError` with no SQLSTATE (the socket), class 08
+    (connection exception) or class 57 but a query cancel (a server shutting down, a backend
+    terminated), https://www.postgresql.org/docs/current/errcodes-appendix.html."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return
+    state = exc.sqlstate or ""
+    if state and not state.startswith("08") and not (state.startswith("57") and state != "57014"):
+        return
+    running = _sweeps.get(pool)
+    if running is not None and not running.done():
+        return
+    task = asyncio.get_running_loop().create_task(_sweep(pool), name="pool-sweep")
+    _sweeps[pool] = task
+
+
+async def _sweep(pool: AsyncConnectionPool[Conn]) -> None:
+    try:
+        await pool.check()
+    except Exception as exc:  # the pool closing meanwhile; the next failure sweeps again
+        log.debug("pool sweep failed", extra={"error": repr(exc)})
+
+
 def observe_pool(pool: AsyncConnectionPool[Conn]) -> None:
     """Copy the pool's size, lent and waiting counts into the Prometheus gauges."""
     stats = pool.get_stats()
@@ -126,6 +158,7 @@ async def transaction(
         async with asyncio.timeout(timeout_s), pool.connection() as conn, conn.transaction():
             yield conn
     except UNAVAILABLE as exc:
+        sweep_if_broken(pool, exc)
         raise DependencyUnavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
     except TimeoutError as exc:
         raise DependencyUnavailable(f"database did not answer within {timeout_s:g}s") from exc

@@ -128,7 +128,13 @@ class InboundHandler:
                 # One turn of the loop: lanes started by the same read hand their entries over.
                 await asyncio.sleep(0)
                 batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
-                errors = await self.handle_batch([(e, env) for e, env, _ in batch])
+                try:
+                    errors: list[Exception | None] = await self.handle_batch(
+                        [(e, env) for e, env, _ in batch]
+                    )
+                except Exception as exc:  # a bug of the batch itself: every entry stays pending
+                    log.exception("inbound batch failed")
+                    errors = [exc] * len(batch)
                 for (_, _, done), error in zip(batch, errors, strict=True):
                     if done.done():
                         continue

@@ -114,6 +114,26 @@ async def test_two_messages_of_one_customer_in_one_batch_apply_in_order(pool: An
     assert "28.50" in replies[2]["body"]  # the cart as the second message left it
 
 
+async def test_a_batch_that_raises_fails_its_entries_and_the_next_batch_runs(pool: Any) -> None:
+    """A bug in the batch itself reaches each entry's lane as that error (the entry stays
+    pending), never as a cancellation, and the next entries get a batch of their own."""
+    h = handler(pool)
+    real = h.handle_batch
+    calls: list[int] = []
+
+    async def first_one_fails(items: list[Any]) -> list[Exception | None]:
+        calls.append(len(items))
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        return await real(items)
+
+    h.handle_batch = first_one_fails  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="a bug"):
+        await h(*message("SM1", ALICE, "menu"))
+    await h(*message("SM2", ALICE, "menu"))
+    assert calls == [1, 1]
+
+
 async def test_a_database_failure_of_the_batch_fails_every_entry(database_url: str) -> None:
     settings = OrdersSettings.from_env(
         {"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere", "DB_POOL_TIMEOUT_SECONDS": "0.5"}

@@ -1,16 +1,18 @@
 """The orders service as an ASGI app: `create_app(settings=None)` and its `lifespan`.
 
-Start-up, in order: the PostgreSQL pool, the Redis client, the inbound consumer and the outbox
-relay (their tasks), then the dashboard's background work. Shutdown, in reverse: the dashboard
-stops, the consumer stops reading and finishes the entries in hand (15 s at most), the relay
-its batch (5 s), then Redis and the pool close. SIGTERM stops the consumer reading at once, so
-uvicorn's HTTP drain and the consumer's last batch overlap (libs/server.py).
+Start-up, in order: the PostgreSQL pool, the Redis client, the inbound consumer (it publishes
+the replies of its batches itself) and the outbox relay (their tasks), then the dashboard's
+background work. Shutdown, in reverse: the dashboard stops, the consumer stops reading and
+finishes the entries in hand (15 s at most), the relay its batch (5 s), then Redis and the
+pool close. SIGTERM stops the consumer reading at once, so uvicorn's HTTP drain and the
+consumer's last batch overlap (libs/server.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -32,7 +34,7 @@ from services.orders.inbound import InboundHandler, customer_key
 from services.orders.settings import OrdersSettings
 from services.orders.state import OrdersState
 from services.orders.storage.pool import make_pool, ping
-from services.orders.storage.relay import OutboxRelay
+from services.orders.storage.relay import OutboxRelay, publish_replies
 from services.orders.storage.stores import StoreCache
 from services.orders.web.dashboard import dashboard_lifespan, dashboard_routes
 from services.orders.web.staff_api import staff_routes
@@ -79,8 +81,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     stores = StoreCache(settings.store_code)
     relay = OutboxRelay(pool, redis, keys, slow_s=settings.slow_query_s)
     handler = InboundHandler(
-        pool, stores, cart_ttl_s=settings.cart_ttl_s, slow_s=settings.slow_query_s, on_commit=relay.notify
-    )
+        pool, stores, cart_ttl_s=settings.cart_ttl_s, slow_s=settings.slow_query_s, on_commit=relay.notify,
+        publish=functools.partial(publish_replies, pool, redis, keys),
+    )  # fmt: skip
     consumer = StreamConsumer(
         redis=redis,
         stream=keys.inbound,

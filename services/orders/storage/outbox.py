@@ -13,7 +13,10 @@ accordingly, and records a `not_sent` row when no template is configured, never 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +32,33 @@ WINDOW = dt.timedelta(hours=24)
 # menu of a large store, low enough that no reply floods a customer or the sender's rate.
 MAX_REPLY_PARTS = 10
 SHORTENED = "✂️ (This message was too long and was shortened.)"
+
+
+# The rows to publish that the current unit of work wrote (`collect_written`), or None when
+# nobody collects them (the relay then publishes them).
+_written: ContextVar[list[dict[str, Any]] | None] = ContextVar("outbox_written", default=None)
+
+# The columns a published row needs (`relay.reply_envelope`).
+PUBLISH_COLUMNS = "id, to_address, seq, body, content_sid, content_variables"
+
+
+@contextlib.contextmanager
+def collect_written() -> Iterator[list[dict[str, Any]]]:
+    """Collect, in this task, the rows to publish that `queue_replies`/`queue_notification`
+    write: dicts of `PUBLISH_COLUMNS`, in id order per call. The caller publishes them once its
+    transaction committed (and keeps only the lists of units of work that committed)."""
+    rows: list[dict[str, Any]] = []
+    token = _written.set(rows)
+    try:
+        yield rows
+    finally:
+        _written.reset(token)
+
+
+def _collect(rows: list[dict[str, Any]]) -> None:
+    target = _written.get()
+    if target is not None:
+        target.extend(rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +137,22 @@ async def queue_replies(conn: Conn, customer_id: int, to_address: str, replies: 
     if not rows:
         return 0
     first = await customers.reserve_reply_seqs(conn, customer_id, len(rows))
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO outbox (customer_id, to_address, seq, body, purpose, order_id)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            [
-                (customer_id, to_address, first + i, part, reply.purpose, reply.order_id)
-                for i, (part, reply) in enumerate(rows)
-            ],
-        )
+    # One statement for every part (one round trip), ids drawn in seq order.
+    cur = await conn.execute(
+        "INSERT INTO outbox (customer_id, to_address, seq, body, purpose, order_id)"
+        " SELECT %s, %s, v.seq, v.body, v.purpose, v.order_id"
+        " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v(seq, body, purpose, order_id)"
+        f" ORDER BY v.seq RETURNING {PUBLISH_COLUMNS}",
+        (
+            customer_id,
+            to_address,
+            [first + i for i in range(len(rows))],
+            [part for part, _ in rows],
+            [reply.purpose for _, reply in rows],
+            [reply.order_id for _, reply in rows],
+        ),
+    )
+    _collect(sorted((dict(r) for r in await cur.fetchall()), key=lambda r: int(r["id"])))
     return len(rows)
 
 
@@ -166,9 +203,9 @@ async def queue_notification(
     content_variables = orjson.dumps(
         {str(i): variables.get(name, "") for i, name in enumerate(template["variables"], 1)}
     ).decode()
-    await conn.execute(
+    cur = await conn.execute(
         "INSERT INTO outbox (customer_id, to_address, seq, content_sid, content_variables, purpose,"
-        " order_id) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        f" order_id) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {PUBLISH_COLUMNS}",
         (
             customer["id"],
             customer["address"],
@@ -179,82 +216,39 @@ async def queue_notification(
             order_id,
         ),
     )
+    _collect([dict(r) for r in await cur.fetchall()])
     return "template"
 
 
-async def lock_message(conn: Conn, message_sid: str) -> None:
-    """Serialise, until commit, every transaction touching the delivery state of `message_sid`.
+async def lock_messages(conn: Conn, message_sids: list[str]) -> None:
+    """Serialise, until commit, every transaction touching the delivery state of these MessageSids.
 
     A send result (which names the row's MessageSid) and that message's status callbacks are
     handled concurrently (other lanes, other replicas). Under this lock whichever commits second
     sees the other's row (READ COMMITTED takes a new snapshot per statement), so the row ends at
-    the highest status either way; without it each missed the other's uncommitted row.
+    the highest status either way; without it each missed the other's uncommitted row. The
+    locks are taken in one statement, in the order of their keys, so two transactions locking
+    overlapping sets cannot deadlock.
     https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
     """
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("delivery:" + message_sid,))
+    if message_sids:
+        # ORDER BY before the (volatile) lock function: PostgreSQL evaluates it after the sort.
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended('delivery:' || s, 0) AS k"
+            " FROM unnest(%s::text[]) AS s) AS keys ORDER BY k",
+            (message_sids,),
+        )
 
 
-async def record_status(conn: Conn, message_sid: str, status: str, rank: int, error_code: str | None) -> None:
-    """Record a Twilio status callback for `message_sid`: kept in `delivery_events` (once per
-    status) and applied to its outbox row only when it moves the state forward (`rank`)."""
-    await lock_message(conn, message_sid)
-    await conn.execute(
-        "INSERT INTO delivery_events (message_sid, status, status_rank, error_code)"
-        " VALUES (%s, %s, %s, %s) ON CONFLICT (message_sid, status) DO NOTHING",
-        (message_sid, status, rank, error_code),
-    )
-    await conn.execute(
-        "UPDATE outbox SET status = %s, status_rank = %s, status_updated_at = now(),"
-        " error_code = COALESCE(%s, error_code)"
-        " WHERE twilio_sid = %s AND status_rank < %s",
-        (status, rank, error_code, message_sid, rank),
-    )
-
-
-async def record_sent(conn: Conn, reply_id: int, message_sid: str | None) -> None:
-    """The notifier handed reply `reply_id` to Twilio as `message_sid`: it is `queued`, unless a
-    status callback that arrived first (in `delivery_events`) already says more."""
-    if message_sid:
-        await lock_message(conn, message_sid)
-    await conn.execute(
-        "UPDATE outbox SET twilio_sid = %s, status = 'queued', status_rank = 1,"
-        " status_updated_at = now() WHERE id = %s AND status_rank < 1",
-        (message_sid, reply_id),
-    )
-    # Callbacks that beat the send result to us: apply the furthest one.
-    await conn.execute(
-        """
-        UPDATE outbox o SET status = e.status, status_rank = e.status_rank,
-            error_code = COALESCE(e.error_code, o.error_code), status_updated_at = now()
-        FROM (SELECT status, status_rank, error_code FROM delivery_events
-              WHERE message_sid = %s ORDER BY status_rank DESC LIMIT 1) e
-        WHERE o.id = %s AND o.status_rank < e.status_rank
-        """,
-        (message_sid, reply_id),
-    )
-
-
-async def record_failed(
-    conn: Conn, reply_id: int, message_sid: str | None, error_code: str | None, error_message: str
-) -> None:
-    """The notifier gave up on reply `reply_id`: `failed`, with Twilio's error (message cut to 500)."""
-    if message_sid:
-        await lock_message(conn, message_sid)
-    await conn.execute(
-        "UPDATE outbox SET status = 'failed', status_rank = 5,"
-        " twilio_sid = COALESCE(%s, twilio_sid), error_code = %s, error_message = %s,"
-        " status_updated_at = now() WHERE id = %s",
-        (message_sid, error_code, error_message[:500], reply_id),
-    )
-
-
-async def unpublished(conn: Conn, limit: int) -> list[dict[str, Any]]:
+async def unpublished(conn: Conn, limit: int, *, min_age_s: float = 0.0) -> list[dict[str, Any]]:
     """Up to `limit` committed rows waiting for the relay, in id order: `id`, `to_address`,
-    `seq`, and `body` or `content_sid`/`content_variables`."""
+    `seq`, and `body` or `content_sid`/`content_variables`; with `min_age_s`, only rows whose
+    transaction began at least that many seconds ago."""
     cur = await conn.execute(
-        "SELECT id, to_address, seq, body, content_sid, content_variables FROM outbox"
-        " WHERE published_at IS NULL AND status = 'pending' ORDER BY id LIMIT %s",
-        (limit,),
+        f"SELECT {PUBLISH_COLUMNS} FROM outbox"
+        " WHERE published_at IS NULL AND status = 'pending'"
+        " AND created_at <= now() - make_interval(secs => %s) ORDER BY id LIMIT %s",
+        (min_age_s, limit),
     )
     return [dict(r) for r in await cur.fetchall()]
 
@@ -297,3 +291,94 @@ async def sign_staff_messages(conn: Conn, customer_id: int, after_seq: int, staf
         " AND (seq > %s OR (seq < 0 AND created_at = now()))",
         (staff_user_id, customer_id, after_seq),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    """One Twilio status callback: its MessageSid, lowercase status, rank and ErrorCode."""
+
+    message_sid: str
+    status: str
+    rank: int
+    error_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """One notifier outcome for reply `reply_id`: `sent` (with its MessageSid) or `failed`."""
+
+    reply_id: int
+    outcome: str
+    message_sid: str | None
+    error_code: str | None = None
+    error_message: str = ""
+
+
+async def record_delivery_batch(conn: Conn, results: list[SendResult], statuses: list[StatusUpdate]) -> None:
+    """Apply many send results and status callbacks at once, in a handful of statements, to the
+    state applying them one at a time in the given order would leave: every row ends at the
+    highest status reported.
+
+    Every MessageSid named takes its `lock_messages` lock first, all in one statement and in one
+    global order (the lock key's), so two batches naming the same sids cannot deadlock. Then the
+    callbacks are kept in `delivery_events`, the send results set each row's MessageSid (the
+    first `sent` of a reply counts, like the `status_rank < 1` guard one at a time; the last
+    `failed` wins), and each row moves up to the furthest status known for its sid. A row's
+    `error_code` is that of the status it moves to, or stays.
+    """
+    sids = sorted({r.message_sid for r in results if r.message_sid} | {s.message_sid for s in statuses})
+    await lock_messages(conn, sids)
+    if statuses:
+        await conn.execute(
+            "INSERT INTO delivery_events (message_sid, status, status_rank, error_code)"
+            " SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[])"
+            " ON CONFLICT (message_sid, status) DO NOTHING",
+            (
+                [s.message_sid for s in statuses],
+                [s.status for s in statuses],
+                [s.rank for s in statuses],
+                [s.error_code for s in statuses],
+            ),
+        )
+    sent: dict[int, SendResult] = {}
+    failed: dict[int, SendResult] = {}
+    for r in results:
+        if r.outcome == "sent":
+            sent.setdefault(r.reply_id, r)
+        else:
+            failed[r.reply_id] = r
+    if sent:
+        await conn.execute(
+            "UPDATE outbox o SET twilio_sid = v.sid, status = 'queued', status_rank = 1,"
+            " status_updated_at = now() FROM unnest(%s::bigint[], %s::text[]) AS v(id, sid)"
+            " WHERE o.id = v.id AND o.status_rank < 1",
+            ([r.reply_id for r in sent.values()], [r.message_sid for r in sent.values()]),
+        )
+    if failed:
+        await conn.execute(
+            "UPDATE outbox o SET status = 'failed', status_rank = 5,"
+            " twilio_sid = COALESCE(v.sid, o.twilio_sid), error_code = v.code, error_message = v.msg,"
+            " status_updated_at = now()"
+            " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS v(id, sid, code, msg)"
+            " WHERE o.id = v.id",
+            (
+                [r.reply_id for r in failed.values()],
+                [r.message_sid for r in failed.values()],
+                [r.error_code for r in failed.values()],
+                [r.error_message[:500] for r in failed.values()],
+            ),
+        )
+    if sids:
+        # The furthest status known for each sid (callbacks of this batch and earlier ones);
+        # among equal ranks the earliest recorded, as one at a time would have kept it.
+        await conn.execute(
+            """
+            UPDATE outbox o SET status = e.status, status_rank = e.status_rank,
+                error_code = COALESCE(e.error_code, o.error_code), status_updated_at = now()
+            FROM (SELECT DISTINCT ON (message_sid) message_sid, status, status_rank, error_code
+                  FROM delivery_events WHERE message_sid = ANY(%s)
+                  ORDER BY message_sid, status_rank DESC, id) e
+            WHERE o.twilio_sid = e.message_sid AND o.status_rank < e.status_rank
+            """,
+            (sids,),
+        )

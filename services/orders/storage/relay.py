@@ -31,6 +31,42 @@ log = logging.getLogger("services.orders.storage.relay")
 RELAY_LOCK: Final = 0x7761_7265_6C61  # "warela"
 BATCH: Final = 500
 POLL_S: Final = 1.0
+# The inbound consumer publishes its own rows right after its commit (`publish_replies`); a
+# relay woken by its poll rather than by `notify()` leaves rows younger than this to it, so the
+# two seldom publish one row twice (a batch's commit and publish take milliseconds). Rows a
+# crash left unpublished go out within this plus `POLL_S`, under the notifier's 2 s wait for a
+# new customer's missing predecessor (`services/notifier/cursor.py`, rule 5), so they still
+# reach Twilio in order.
+POLL_GRACE_S: Final = 0.5
+
+
+def reply_envelope(row: dict[str, Any]) -> Envelope:
+    """An outbox row (`outbox.PUBLISH_COLUMNS`) as a `reply` envelope: `reply_id`, `To`, `seq`,
+    and Body or ContentSid/ContentVariables."""
+    fields = {"reply_id": str(row["id"]), "To": row["to_address"], "seq": str(row["seq"])}
+    if row["body"] is not None:
+        fields["Body"] = row["body"]
+    else:
+        fields["ContentSid"] = row["content_sid"]
+        fields["ContentVariables"] = row["content_variables"] or "{}"
+    return Envelope(kind=REPLY, fields=fields, id=f"reply-{row['id']}")
+
+
+async def publish_replies(
+    pool: AsyncConnectionPool[Conn], redis: aioredis.Redis, keys: Keys, rows: list[dict[str, Any]]
+) -> None:
+    """Publish committed outbox `rows` (in the order given) at once and mark them published:
+    the inbound consumer's own path, right after the commit that wrote them. A crash or a
+    failure before the mark leaves them to the relay, which publishes them again; the notifier
+    recognises a reply it already has by `reply_id`. Raises what Redis or the pool raise."""
+    if not rows:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for row in rows:
+            pipe.xadd(keys.outbound, {ENTRY_FIELD: reply_envelope(row).encode()})
+        await pipe.execute()
+    async with pool.connection() as conn:
+        await outbox.mark_published(conn, [int(r["id"]) for r in rows])
 
 
 class Relay:
@@ -58,6 +94,9 @@ class Relay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.healthy = True
+        # Whether the current round was asked for (`notify()`, or the first round) rather than
+        # a poll: a subclass may leave the young rows of a poll to their writer.
+        self.notified = True
 
     def notify(self) -> None:
         """Tell the relay that rows were committed; it publishes them promptly."""
@@ -121,6 +160,7 @@ class Relay:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_S)
+            self.notified = self._wake.is_set()
             self._wake.clear()
 
     def _failed(self, exc: BaseException, delay: float) -> None:
@@ -130,29 +170,24 @@ class Relay:
 
 class OutboxRelay(Relay):
     """Publishes pending outbox rows to the outbound stream as `reply` envelopes, one replica
-    at a time."""
+    at a time: the rows of writers that `notify()` it (the staff API, the dashboard), and, as
+    the fallback, rows the inbound consumer did not publish itself (a crash, a Redis failure;
+    on a poll only rows older than `POLL_GRACE_S`)."""
 
     name = "outbox relay"
     lock_key = RELAY_LOCK
 
     async def fetch(self, conn: Conn) -> list[dict[str, Any]]:
         """The oldest pending rows; sets the backlog gauge."""
-        rows = await outbox.unpublished(conn, BATCH)
+        rows = await outbox.unpublished(conn, BATCH, min_age_s=0.0 if self.notified else POLL_GRACE_S)
         # A batch short of BATCH took every pending row: only a full one needs counting.
         left = await outbox.unpublished_count(conn) - len(rows) if len(rows) == BATCH else 0
         metrics.OUTBOX_BACKLOG.set(left)
         return rows
 
     def add(self, pipe: Pipeline, row: dict[str, Any]) -> None:
-        """The row as a `reply` envelope: `reply_id`, `To`, `seq`, and Body or ContentSid."""
-        fields = {"reply_id": str(row["id"]), "To": row["to_address"], "seq": str(row["seq"])}
-        if row["body"] is not None:
-            fields["Body"] = row["body"]
-        else:
-            fields["ContentSid"] = row["content_sid"]
-            fields["ContentVariables"] = row["content_variables"] or "{}"
-        envelope = Envelope(kind=REPLY, fields=fields, id=f"reply-{row['id']}")
-        pipe.xadd(self.keys.outbound, {ENTRY_FIELD: envelope.encode()})
+        """The row as a `reply` envelope (`reply_envelope`)."""
+        pipe.xadd(self.keys.outbound, {ENTRY_FIELD: reply_envelope(row).encode()})
 
     async def settle(self, conn: Conn, rows: list[dict[str, Any]]) -> None:
         """Mark the rows published."""

@@ -49,6 +49,10 @@ _REPLY_NUMBER = _("Reply with the number, or *never mind*.")
 _POINTER_WORDS = frozenset({"it", "that", "this", "them", "those", "these", "they", "both", "all", "one"})
 # Words that point at something already said (a line of the cart) rather than order anew.
 _REFERENCE = re.compile(r"\b(?:the|that|those|these|this)\b")
+# Words that correct what was said before ("without" or "only" change a new line too).
+_CORRECTION = re.compile(
+    r"\b(?:actually|instead|rather|sorry|oops|meant|mistake|wrong|change|swap|replace)\b"
+)
 _QUESTION_START = re.compile(r"^(?:is|are|does|do|did|has|have|what|whats|which|how|can|could|will|would)\b")
 
 
@@ -189,8 +193,8 @@ async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None
     if phrases.edit_cues.search(key):
         # "mejor una sprite", "na verdade uma pepperoni": a correction that names no line of
         # the cart may still replace one; only a word of adding makes it an addition. A word
-        # of change that corrects nothing ("hawaiian no pickles") orders a new line.
-        if not in_cart and (adding_said or not phrases.corrective.search(key)):
+        # of change that corrects nothing ("hawaiian no pickles", "only one") orders a new line.
+        if not in_cart and (adding_said or not _CORRECTION.search(key)):
             return None
     elif not (in_cart and not adding_said and _REFERENCE.search(key) and not _asks(turn.inbound.text, key)):
         # "el tiramisú por un brownie", "las cocas grandes": a line of the cart named with

@@ -15,6 +15,8 @@ Portuguese. Menu words of each language come from the menu file (docs/menu-forma
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -308,7 +310,10 @@ def _asking(lexicon: Lexicon, phrases: str) -> Lexicon:
     """`lexicon` with the words of `phrases` added (theirs win over the same phrase before)."""
     table = dict(lexicon.phrases) | _table(phrases)
     words = lexicon.common | {w for k in table for w in k}
-    return Lexicon(lexicon.locale, table, words, max(len(k) for k in table), lexicon.nouns)
+    english = frozenset(w for v in table.values() for w in v)
+    return dataclasses.replace(
+        lexicon, phrases=table, common=words, max_phrase=max(len(k) for k in table), english=english
+    )
 
 
 # Asking whether the menu has something ("¿hay masa sin gluten?", "¿la hawaiana lleva piña?",

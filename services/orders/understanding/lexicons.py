@@ -16,7 +16,6 @@ Portuguese. Menu words of each language come from the menu file (docs/menu-forma
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final

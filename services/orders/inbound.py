@@ -84,7 +84,11 @@ class InboundHandler:
     `handle_batch`, in one transaction (group commit); each call returns, or raises its own
     entry's error, once that transaction committed (or failed), so the consumer acks an entry
     only after the commit that recorded it. A lane hands over its next entry only after the
-    previous one returned: a customer's messages stay in order.
+    previous one returned: a customer's messages stay in order, and no two batches written at
+    the same time hold messages of one customer. Up to `max_writers` batches are written at
+    once, each on its own connection: one writer alone left orders waiting on PostgreSQL's
+    round trips while entries queued (measured: 100 msg/s sustained with one writer, where
+    one transaction per entry had reached 150).
     """
 
     def __init__(
@@ -98,6 +102,7 @@ class InboundHandler:
         now: Callable[[], dt.datetime] | None = None,
         publish: Publish | None = None,
         max_batch: int = 64,
+        max_writers: int = 4,
     ) -> None:
         self.pool = pool
         self.stores = stores
@@ -107,8 +112,9 @@ class InboundHandler:
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.publish = publish
         self.max_batch = max_batch
+        self.max_writers = max_writers
         self._waiting: list[tuple[Entry, Envelope, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
 
     async def __call__(self, entry: Entry, envelope: Envelope) -> None:
         """Handle `entry` (its decoded `envelope`) in the next batch; returns once it committed.
@@ -116,8 +122,10 @@ class InboundHandler:
         `DependencyUnavailable`, or whatever else its own handling raised (stays pending)."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((entry, envelope, done))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_batches(), name="inbound-batches")
+        if len(self._writers) < self.max_writers:
+            writer = asyncio.create_task(self._write_batches(), name="inbound-batches")
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
         await asyncio.shield(done)  # a cancelled caller must not cancel the others' batch
 
     async def _write_batches(self) -> None:
@@ -144,10 +152,13 @@ class InboundHandler:
                         done.set_exception(error)
                 batch = []
         finally:
-            self._writer = None
-            for _, _, done in [*batch, *self._waiting]:  # only when cancelled (loop teardown)
+            for _, _, done in batch:  # only when cancelled (loop teardown)
                 done.cancel()
-            self._waiting = []
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # the other writers go too
+                for _, _, done in self._waiting:
+                    done.cancel()
+                self._waiting = []
 
     async def handle_batch(self, items: list[tuple[Entry, Envelope]]) -> list[Exception | None]:
         """Handle `items` in one transaction; returns, per item, None (committed) or its error.

@@ -1,4 +1,4 @@
-"""orders' PostgreSQL pool: sized, bounded, with statement timeouts and slow-query logs.
+"""orders' PostgreSQL pool: sized, checked, bounded, with statement timeouts and slow-query logs.
 
 The pool is opened in the ASGI lifespan (`open=False`, then `open()`) and closed after the
 consumer stops (https://www.psycopg.org/psycopg3/docs/advanced/pool.html). Every connection
@@ -6,14 +6,6 @@ gets `statement_timeout`; a connection that waited longer than `pool_timeout_s` 
 `PoolTimeout`; more than `pool_max_waiting` waiters raise `TooManyRequests`. Both, and every
 `OperationalError`, mean the database is unavailable: callers turn them into
 `DependencyUnavailable` so the entry stays in the stream.
-
-Connections are not checked when lent (the pool's `check_connection` costs a round trip per
-checkout, 5% of orders' CPU at load): a connection that died while idle fails its first
-statement with `OperationalError`, which every caller already turns into
-`DependencyUnavailable` (the stream entry is retried from memory after a short pause, the
-staff API answers 503). The pool discards the broken connection when it comes back, and the
-first such failure sweeps the idle ones (`AsyncConnectionPool.check`, in the background), so a
-database restart costs one retry, not one per pooled connection.
 
 `statement_timeout` only bounds what the server runs; a server that stops answering (a hung
 host, a partition that drops nothing but delivers nothing) would leave a query waiting for the
@@ -109,6 +101,7 @@ def make_pool(settings: OrdersSettings) -> AsyncConnectionPool[Conn]:
         timeout=settings.pool_timeout_s,
         max_waiting=settings.pool_max_waiting,
         open=False,
+        check=AsyncConnectionPool.check_connection,
         reconnect_timeout=0,  # keep trying forever; readiness reports the outage meanwhile
         # autocommit: every unit of work opens its own `conn.transaction()` explicitly.
         kwargs={

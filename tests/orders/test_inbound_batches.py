@@ -268,4 +268,3 @@ async def _outbox_published(database_url: str, n: int) -> bool:
     return rows(database_url, "SELECT count(*)::int AS n FROM outbox WHERE published_at IS NOT NULL") == [
         {"n": n}
     ]
-

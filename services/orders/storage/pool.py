@@ -155,10 +155,33 @@ def observe_pool(pool: AsyncConnectionPool[Conn]) -> None:
     metrics.DB_POOL_WAITING.set(stats.get("requests_waiting", 0))
 
 
+# The readiness probe of each pool while one is under way (`ping`).
+_probes: weakref.WeakKeyDictionary[AsyncConnectionPool[Conn], asyncio.Task[str]] = weakref.WeakKeyDictionary()
+
+
 async def ping(pool: AsyncConnectionPool[Conn], *, timeout_s: float = 1.5) -> str:
     """The readiness check: a pooled connection within `timeout_s` answers `SELECT 1`; returns
-    "ok", raises on failure. Refreshes the pool gauges first."""
+    "ok", raises on failure (`TimeoutError` when the server does not answer in time).
+    Refreshes the pool gauges first.
+
+    The query runs as its own task, left running when it takes too long rather than cancelled:
+    cancelling a query sends PostgreSQL a cancel request, and against a hung server that waits
+    too, so `/ready` itself would hang instead of answering 503. One probe per pool is under
+    way at a time; a check while it still waits fails at once."""
     observe_pool(pool)
+    probe = _probes.get(pool)
+    if probe is None or probe.done():
+        if probe is not None and not probe.cancelled():
+            probe.exception()  # a late failure of a probe given up on: seen, not logged by asyncio
+        probe = asyncio.get_running_loop().create_task(_select_one(pool, timeout_s), name="db-probe")
+        _probes[pool] = probe
+    done, _ = await asyncio.wait({probe}, timeout=timeout_s)
+    if not done:
+        raise TimeoutError(f"PostgreSQL did not answer SELECT 1 within {timeout_s:g}s")
+    return probe.result()
+
+
+async def _select_one(pool: AsyncConnectionPool[Conn], timeout_s: float) -> str:
     async with pool.connection(timeout=timeout_s) as conn:
         await conn.execute("SELECT 1")
     return "ok"

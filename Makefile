@@ -122,8 +122,8 @@ lint: install
 eval: install
 	$(PY) -m evals.messages; status=$$?; $(PY) -m evals.conversations || exit 1; exit $$status
 
-# The PIZZA benchmark is licensed data kept outside the repository: PIZZA_DIR (default
-# ../shared/pizza) holds PIZZA_dev.json and catalogs/. Not part of `make test`.
+# The PIZZA benchmark is licensed data kept outside the repository: PIZZA_DIR (default: a
+# shared/pizza folder beside the clone) holds PIZZA_dev.json and catalogs/. Not part of `make test`.
 EVAL_PIZZA_ARGS ?=
 eval-pizza: install
 	$(PY) -m evals.pizza $(EVAL_PIZZA_ARGS)

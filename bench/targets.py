@@ -95,8 +95,7 @@ def rows(report: dict[str, Any]) -> list[Row]:
         cb_at = cb or min(callbacks, key=lambda r: r["offered_per_s"])
         if cb_at.get("cpu_ms_per_message"):
             cpu = cb_at["cpu_ms_per_message"]
-            total = sum(float(cpu.get(n, 0.0)) for n in PATH_PROCESSES)
-            parts = " + ".join(f"{n} {float(cpu.get(n, 0.0)):.2f}" for n in PATH_PROCESSES)
+            total, parts = _path_cpu(cpu)
             out.append(
                 (
                     f"CPU per message with callbacks at {cb_at['offered_per_s']:,.0f} msg/s (ms)",
@@ -117,8 +116,7 @@ def rows(report: dict[str, Any]) -> list[Row]:
     at = best or (min(loads, key=lambda r: r["offered_per_s"]) if loads else None)
     if at and at.get("cpu_ms_per_message"):
         cpu = at["cpu_ms_per_message"]
-        total = sum(float(cpu.get(n, 0.0)) for n in PATH_PROCESSES)
-        parts = " + ".join(f"{n} {float(cpu.get(n, 0.0)):.2f}" for n in PATH_PROCESSES)
+        total, parts = _path_cpu(cpu)
         out.append(
             (
                 f"CPU per message at {at['offered_per_s']:,.0f} msg/s (ms)",
@@ -151,3 +149,9 @@ def table(report: dict[str, Any]) -> str:
     lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in [header, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _path_cpu(cpu: dict[str, Any]) -> tuple[float, str]:
+    """CPU ms per message summed over the path's processes, and the sum written out by process."""
+    total = sum(float(cpu.get(n, 0.0)) for n in PATH_PROCESSES)
+    return total, " + ".join(f"{n} {float(cpu.get(n, 0.0)):.2f}" for n in PATH_PROCESSES)

@@ -214,18 +214,7 @@ async def ask_add_or_change(turn: Turn, parsed: ParseResult, lines: list[CartLin
     offering to add each line it read (`state["choice"]`); nothing changes until the answer."""
     s = turn.speaker
     menu = turn.store.menu
-    options = []
-    for line in parsed.lines:
-        item = menu.item(line.item)
-        if item is None:
-            continue
-        try:
-            fields = adding.build_line(menu, item, line.options, line.excluded, list(line.notes), s)
-        except adding.LineProblem:
-            continue
-        add = {"fields": fields, "quantity": line.quantity}
-        label = s._("Add {line}", line=f"{line.quantity} x {adding.describe(fields, s)}")
-        options.append({"label": label, "op": {"op": "add", "add": [add]}})
+    options = [option for line in parsed.lines if (option := _add_option(menu, line, s)) is not None]
     turn.kind = "ask"
     turn.state["asked"] = True
     example = lines[-1].name.lower()
@@ -665,13 +654,10 @@ def _ask_swap_or_add(turn: Turn, new: OrderLine, lines: list[CartLine]) -> None:
         options.append({"label": label, "op": {"op": "replace", "line": line.id, "add": replacement}})
     if not options:
         return
-    try:
-        fields = adding.build_line(menu, item, new.options, new.excluded, list(new.notes), s)
-    except adding.LineProblem:
+    add_option = _add_option(menu, new, s)
+    if add_option is None:
         return
-    add = {"fields": fields, "quantity": new.quantity}
-    label = s._("Add {line}", line=f"{new.quantity} x {adding.describe(fields, s)}")
-    options.append({"label": label, "op": {"op": "add", "add": [add]}})
+    options.append(add_option)
     prompt = s._("Which do you mean?")
     turn.state["choice"] = {"prompt": prompt, "options": options}
     listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
@@ -1266,3 +1252,18 @@ async def ask_to_clear(turn: Turn, asked: str = NOT_PLACED_CLEAR) -> str:
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     reply = s._("Reply *yes* to empty it, or *no* to keep it.")
     return f"{s._(asked)}\n\n" + render_cart(lines, s) + f"\n\n{reply}"
+
+
+def _add_option(menu: Menu, line: OrderLine, s: Speaker) -> dict[str, Any] | None:
+    """A numbered choice's "Add 1 x Hawaiian (…)" option for a parsed `line`; None when its item
+    is not on the menu or the line cannot be built."""
+    item = menu.item(line.item)
+    if item is None:
+        return None
+    try:
+        fields = adding.build_line(menu, item, line.options, line.excluded, list(line.notes), s)
+    except adding.LineProblem:
+        return None
+    add = {"fields": fields, "quantity": line.quantity}
+    label = s._("Add {line}", line=f"{line.quantity} x {adding.describe(fields, s)}")
+    return {"label": label, "op": {"op": "add", "add": [add]}}

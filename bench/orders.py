@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 import psycopg
 import redis
@@ -142,7 +143,8 @@ def _paced(client: redis.Redis, keys: Keys, pipe: redis.client.Pipeline, rate: f
 def _send_results(client: redis.Redis, keys: Keys) -> None:
     """One send result per reply on the outbound stream, as the notifier reports them."""
     pipe = client.pipeline(transaction=False)
-    for n, (_, fields) in enumerate(client.xrange(keys.outbound)):
+    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], client.xrange(keys.outbound))
+    for n, (_, fields) in enumerate(entries):
         reply = Envelope.decode(fields[ENTRY_FIELD])
         result = {"reply_id": reply.fields["reply_id"], "outcome": "sent", "MessageSid": f"SMsent{n:010d}"}
         pipe.xadd(keys.inbound, {ENTRY_FIELD: Envelope(kind=SEND_RESULT, fields=result).encode()})

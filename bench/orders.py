@@ -137,7 +137,7 @@ def _paced(client: redis.Redis, keys: Keys, pipe: redis.client.Pipeline, rate: f
         delay = started + k / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        client.execute_command(*command[0])
+        client.execute_command(*command[0])  # type: ignore[no-untyped-call]
 
 
 def _send_results(client: redis.Redis, keys: Keys) -> None:

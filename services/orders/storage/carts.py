@@ -6,7 +6,10 @@ Every change restarts the cart's idle timer (`customers.cart_updated_at`). A lin
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -95,6 +98,7 @@ async def add_line(
 
     Runs in the turn's transaction, which holds the customer's row: the sizes read here cannot
     change before the write."""
+    await _before_write(conn, customer_id)
     options, excluded = options or [], excluded or []
     lines, items = await cart_size(conn, customer_id)
     room = max(0, limits.max_items - items)
@@ -156,12 +160,14 @@ async def touch(conn: Conn, customer_id: int, now: dt.datetime) -> None:
 
 async def clear_cart(conn: Conn, customer_id: int) -> int:
     """Remove every line; returns how many there were."""
+    await _before_write(conn, customer_id)
     cur = await conn.execute("DELETE FROM cart_lines WHERE customer_id = %s", (customer_id,))
     return cur.rowcount
 
 
 async def set_quantity(conn: Conn, customer_id: int, line_id: int, quantity: int, now: dt.datetime) -> None:
     """Set a line's quantity (1..99); 0 or less removes the line."""
+    await _before_write(conn, customer_id)
     if quantity <= 0:
         await remove_line(conn, customer_id, line_id, now)
         return
@@ -174,6 +180,7 @@ async def set_quantity(conn: Conn, customer_id: int, line_id: int, quantity: int
 
 async def remove_line(conn: Conn, customer_id: int, line_id: int, now: dt.datetime) -> None:
     """Remove one line of the customer's cart."""
+    await _before_write(conn, customer_id)
     await conn.execute("DELETE FROM cart_lines WHERE id = %s AND customer_id = %s", (line_id, customer_id))
     await touch(conn, customer_id, now)
 
@@ -190,6 +197,7 @@ async def update_line(
     now: dt.datetime,
 ) -> None:
     """Replace a line's options, exclusions, notes and unit price (cents)."""
+    await _before_write(conn, customer_id)
     await conn.execute(
         "UPDATE cart_lines SET unit_price_cents = %s, options = %s, excluded = %s, notes = %s"
         " WHERE id = %s AND customer_id = %s",
@@ -219,6 +227,45 @@ async def mark(conn: Conn, customer_id: int) -> CartMark:
     ).fetchone()
     assert row is not None
     return CartMark(frozenset(int(i) for i in row["ids"]), str(row["digest"]))
+
+
+@dataclass(slots=True)
+class CartWatch:
+    """Watches one customer's cart through a unit of work (`watch`): `before` is the cart's mark
+    taken right before the first write to it, None while nothing was written."""
+
+    customer_id: int
+    before: CartMark | None = None
+
+    async def change(self, conn: Conn) -> str | None:
+        """What the unit of work did to the cart (`cart_change`); no statement when it wrote
+        nothing, one (the mark after) when it did."""
+        if self.before is None:
+            return None
+        return cart_change(self.before, await mark(conn, self.customer_id))
+
+
+# The current unit of work's `CartWatch` (`watch`), or None.
+_watch: ContextVar[CartWatch | None] = ContextVar("cart_watch", default=None)
+
+
+@contextlib.contextmanager
+def watch(customer_id: int) -> Iterator[CartWatch]:
+    """Watch `customer_id`'s cart in this task until the block ends. Every write to a cart goes
+    through this module, which marks the cart before its first one: a turn that does not touch
+    the cart (most questions, the menu) costs no cart statement at all."""
+    current = CartWatch(customer_id)
+    token = _watch.set(current)
+    try:
+        yield current
+    finally:
+        _watch.reset(token)
+
+
+async def _before_write(conn: Conn, customer_id: int) -> None:
+    w = _watch.get()
+    if w is not None and w.before is None and w.customer_id == customer_id:
+        w.before = await mark(conn, customer_id)
 
 
 def cart_change(before: CartMark, after: CartMark) -> str | None:

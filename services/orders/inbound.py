@@ -45,15 +45,16 @@ from libs.errors import DependencyUnavailable, PermanentError, RetryableError, R
 from libs.messages import INBOUND_MESSAGE, SEND_RESULT, STATUS_CALLBACK, Envelope
 from libs.streams import Entry
 from services.orders.conversation import Inbound, Turn, respond
-from services.orders.storage import carts, customers, inbox, outbox
+from services.orders.storage import carts, inbox, outbox
 from services.orders.storage.pool import TRANSACTION_TIMEOUT_S, UNAVAILABLE, Conn, sweep_if_broken
 from services.orders.storage.stores import StoreCache, StoreRow
 
 log = logging.getLogger("services.orders.inbound")
 
 T = TypeVar("T")
-# Publishes committed outbox rows (`relay.publish_replies` bound to the pool, Redis and keys).
-Publish = Callable[[list[dict[str, Any]]], Awaitable[None]]
+# Publishes committed outbox rows on the connection that committed them (`relay.publish_replies`
+# bound to the pool, Redis and keys).
+Publish = Callable[[list[dict[str, Any]], Conn], Awaitable[None]]
 
 STATUS_RANK = {
     "accepted": 1,
@@ -189,40 +190,18 @@ class InboundHandler:
             except PermanentError as exc:
                 errors[i] = exc
         messages.sort(key=lambda i: envelopes[i].fields.get("From", ""))
-        written: list[dict[str, Any]] = []
-        outcomes: list[str] = []
-        statuses: list[str] = []
+        parsed = errors
         started = time.perf_counter()
-        committed = False
         try:
-            async with asyncio.timeout(TRANSACTION_TIMEOUT_S), self.pool.connection() as conn:
-                async with conn.transaction():
-                    if delivery:
-                        statuses = await self._apply_delivery(conn, delivery, errors)
-                    if messages:
-                        store = await self._store(conn, messages, errors)
-                        for i in messages:
-                            if errors[i] is not None:
-                                continue
-                            with outbox.collect_written() as rows:
-                                outcome = await self._in_savepoint(
-                                    conn,
-                                    i,
-                                    errors,
-                                    functools.partial(self._message, conn, store, envelopes[i]),
-                                )
-                            if outcome is not None:
-                                written.extend(rows)
-                                outcomes.append(outcome)
-                committed = True
-                if written:
-                    await self._publish(written)
-        except Exception as exc:
-            sweep_if_broken(self.pool, exc)
-            if committed:  # the replies are the relay's now; the entries are done
-                log.warning("failed after the commit", extra={"error": f"{type(exc).__name__}: {exc}"})
-            else:
-                return [_batch_error(exc) for _ in items]
+            for isolate in (False, True):
+                errors = list(parsed)
+                try:
+                    outcomes, statuses = await self._transact(envelopes, messages, delivery, errors, isolate)
+                except _Isolate:
+                    continue  # rolled back; again, each message in a savepoint of its own
+                except Exception as exc:
+                    return [_batch_error(exc) for _ in items]
+                break
         finally:
             elapsed = time.perf_counter() - started
             if elapsed > self.slow_s:
@@ -235,13 +214,77 @@ class InboundHandler:
             metrics.DELIVERY_STATUS.labels(status).inc()
         return errors
 
-    async def _publish(self, rows: list[dict[str, Any]]) -> None:
+    async def _transact(
+        self,
+        envelopes: list[Envelope],
+        messages: list[int],
+        delivery: list[tuple[int, outbox.SendResult | outbox.StatusUpdate | None]],
+        errors: list[Exception | None],
+        isolate: bool,
+    ) -> tuple[list[str], list[str]]:
+        """One attempt at the batch's transaction; returns the outcomes and statuses to count.
+
+        Without `isolate`, the messages run straight in the transaction (two round trips fewer
+        each than a SAVEPOINT and its RELEASE): the first that fails raises `_Isolate`, which
+        rolls everything back so the batch runs again with `isolate`, each message in a
+        savepoint of its own. Errors of the transaction itself are raised; after the commit,
+        they are logged only (the replies are the relay's then).
+        """
+        written: list[dict[str, Any]] = []
+        outcomes: list[str] = []
+        statuses: list[str] = []
+        committed = False
+        try:
+            async with asyncio.timeout(TRANSACTION_TIMEOUT_S), self.pool.connection() as conn:
+                async with conn.transaction():
+                    if delivery:
+                        statuses = await self._apply_delivery(conn, delivery, errors)
+                    if messages:
+                        store = await self._store(conn, messages, errors)
+                        for i in messages:
+                            if errors[i] is not None:
+                                continue
+                            work = functools.partial(self._message, conn, store, envelopes[i], isolate)
+                            with outbox.collect_written() as rows:
+                                if isolate:
+                                    outcome = await self._in_savepoint(conn, i, errors, work)
+                                else:
+                                    outcome = await self._straight(conn, work)
+                            if outcome is not None:
+                                written.extend(rows)
+                                outcomes.append(outcome)
+                committed = True
+                if written:
+                    await self._publish(written, conn)
+        except _Isolate:
+            raise
+        except Exception as exc:
+            sweep_if_broken(self.pool, exc)
+            if not committed:
+                raise
+            log.warning("failed after the commit", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return outcomes, statuses
+
+    async def _straight(self, conn: Conn, work: Callable[[], Awaitable[T]]) -> T:
+        """Run `work()` in the batch's transaction itself; a failure that leaves the connection
+        usable raises `_Isolate` (the batch is run again with savepoints), any other is raised."""
+        try:
+            return await work()
+        except Exception as exc:
+            if conn.closed or conn.info.transaction_status not in (
+                TransactionStatus.INTRANS,
+                TransactionStatus.INERROR,
+            ):
+                raise
+            raise _Isolate from exc
+
+    async def _publish(self, rows: list[dict[str, Any]], conn: Conn) -> None:
         """Publish committed rows now; on any failure leave them to the relay."""
         if self.publish is None:
             self.on_commit()
             return
         try:
-            await self.publish(rows)
+            await self.publish(rows, conn)
         except Exception as exc:
             log.warning("replies left to the outbox relay", extra={"error": f"{type(exc).__name__}: {exc}"})
             self.on_commit()
@@ -301,26 +344,28 @@ class InboundHandler:
                 applied.append(d.status)
         return applied
 
-    async def _message(self, conn: Conn, store: StoreRow, env: Envelope) -> str:
+    async def _message(self, conn: Conn, store: StoreRow, env: Envelope, isolated: bool) -> str:
         """Record, converse, and queue replies for one inbound WhatsApp message; returns the
-        outcome counted (`duplicate` for a redelivery, which changes nothing)."""
+        outcome counted (`duplicate` for a redelivery, which changes nothing). Only an
+        `isolated` message (in a savepoint of its own) has its conversation's failures caught
+        and answered with an apology; otherwise they are raised (`Turn.guarded`)."""
         inbound = Inbound.from_fields(env.fields)
         if not inbound.message_sid or not inbound.sender:
             raise PermanentError("inbound message without MessageSid or From")
         received_at = dt.datetime.fromtimestamp(env.received_at, dt.UTC)
-        if not await inbox.record(
-            conn, inbound.message_sid, inbound.body, _stored_fields(env.fields), received_at
-        ):
-            return "duplicate"
-        customer = await customers.upsert_for_message(
+        customer = await inbox.record_with_customer(
             conn,
-            store.id,
+            inbound.message_sid,
+            inbound.body,
+            _stored_fields(env.fields),
+            received_at,
+            store_id=store.id,
             address=inbound.sender,
             wa_id=inbound.wa_id,
             profile_name=inbound.profile_name,
-            at=received_at,
         )
-        cart_before = await carts.mark(conn, customer["id"])
+        if customer is None:
+            return "duplicate"
         turn = Turn(
             conn=conn,
             store=store,
@@ -328,15 +373,24 @@ class InboundHandler:
             inbound=inbound,
             now=self.now(),
             cart_ttl=self.cart_ttl,
+            guarded=isolated,
         )
-        replies, outcome = await respond(turn)
+        with carts.watch(customer["id"]) as cart:
+            replies, outcome = await respond(turn)
         # Recorded with the message, so the dashboard quotes the messages that made an order.
-        change = None
-        if outcome == "handled":
-            change = carts.cart_change(cart_before, await carts.mark(conn, customer["id"]))
-        await inbox.set_outcome(conn, inbound.message_sid, customer["id"], outcome, cart_change=change)
-        await outbox.queue_replies(conn, customer["id"], customer["address"], replies)
+        change = await cart.change(conn) if outcome == "handled" else None
+        await outbox.queue_replies(
+            conn,
+            customer["id"],
+            customer["address"],
+            replies,
+            outcome=inbox.Outcome(inbound.message_sid, customer["id"], outcome, change),
+        )
         return outcome
+
+
+class _Isolate(Exception):
+    """A message failed inside a batch run without savepoints: run the batch again with them."""
 
 
 async def _applied(conn: Conn, results: list[outbox.SendResult], updates: list[outbox.StatusUpdate]) -> bool:

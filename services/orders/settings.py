@@ -104,7 +104,7 @@ class OrdersSettings:
             slow_query_s=env_float(environ, "DB_SLOW_QUERY_SECONDS", 0.2, minimum=0.0),
             visibility_timeout_ms=env_int(environ, "STREAM_VISIBILITY_TIMEOUT_MS", 60_000, minimum=1000),
             max_deliveries=env_int(environ, "STREAM_MAX_DELIVERIES", 5, minimum=1, maximum=100),
-            consumer_concurrency=env_int(environ, "CONSUMER_CONCURRENCY", 16, minimum=1),
+            consumer_concurrency=env_int(environ, "CONSUMER_CONCURRENCY", 64, minimum=1),
             admin_email=admin_email,
             admin_password=admin_password,
             session_secret=session_secret or secrets.token_urlsafe(32),

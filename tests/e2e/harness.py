@@ -65,6 +65,8 @@ class Mesh:
     extra_env: dict[str, str] = field(default_factory=dict)
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    # A command a service is started under (by name), e.g. a profiler: `[py-spy, record, ..., --]`.
+    launcher: dict[str, list[str]] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -136,7 +138,7 @@ class Mesh:
             module = "sandbox" if base == "sandbox" else f"services.{base}"
             with (self.log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own copy
                 self.procs[name] = subprocess.Popen(
-                    [sys.executable, "-m", module],
+                    [*self.launcher.get(name, []), sys.executable, "-m", module],
                     cwd=ROOT,
                     env=self.env(name),
                     stdout=log,

@@ -11,11 +11,13 @@ from typing import Any
 import psycopg
 import pytest
 import redis.asyncio as aioredis
+from psycopg import pq
 from psycopg.rows import dict_row
 
 from libs.errors import DependencyUnavailable
 from libs.messages import ENTRY_FIELD, INBOUND_MESSAGE, ORDERS_GROUP, Envelope, Keys
 from libs.streams import ConsumerConfig, Entry, StreamConsumer, StreamGroup
+from services.orders.conversation import engine
 from services.orders.inbound import InboundHandler, customer_key
 from services.orders.menu.catalog import demo_menu_path
 from services.orders.menu.files import read_menu_document
@@ -111,6 +113,104 @@ async def test_two_messages_of_one_customer_in_one_batch_apply_in_order(pool: An
     assert [r["seq"] for r in replies] == [1, 2, 3]
     assert "19.00" in replies[0]["body"]  # 2 x 9.50, before the change
     assert "28.50" in replies[2]["body"]  # the cart as the second message left it
+
+
+def _round_trips(trace: str) -> tuple[int, list[str]]:
+    """Round trips in a libpq trace (each Sync or simple Query the client sent), and the simple
+    queries' texts."""
+    sent = [line.split("\t") for line in trace.splitlines() if line.startswith("F\t")]
+    queries = [fields[3].strip() for fields in sent if fields[2] == "Query"]
+    return sum(1 for fields in sent if fields[2] in ("Sync", "Query")), queries
+
+
+@pytest.mark.parametrize(
+    ("body", "per_message", "cart_change"),
+    [("menu", 3, None), ("2 margherita and a coke", 11, "started")],
+)
+async def test_a_batch_costs_few_round_trips_per_message_and_no_savepoint(
+    database_url: str, tmp_path: Any, body: str, per_message: int, cart_change: str | None
+) -> None:
+    """The hot path's statements, counted on the wire (libpq's trace). A new customer's `menu`
+    is the message recorded with its customer (one statement), the language remembered, and
+    the replies queued with the inbox row's outcome (one statement): no cart statement for a
+    turn that does not touch the cart. Two lines added cost three reads of the cart (each
+    kept while the cart is unchanged), two statements each (sizes, then the write with the
+    idle timer) and the conversation's state; no mark of the cart in SQL. No SAVEPOINT when
+    nothing fails."""
+    settings = OrdersSettings.from_env(
+        {"DATABASE_URL": database_url, "DB_POOL_MIN_SIZE": "1", "DB_POOL_MAX_SIZE": "1"}
+    )
+    p = make_pool(settings)
+    await p.open(wait=True, timeout=10)
+    try:
+        async with p.connection() as conn, conn.transaction():
+            await load_menu_into_db(conn, read_menu_document(demo_menu_path().read_text()))
+        h = handler(p)
+        assert await h.handle_batch([message("SM0", ALICE, "menu")]) == [None]  # the store is cached
+        trace = tmp_path / "trace.txt"
+        with trace.open("w") as out:
+            async with p.connection() as conn:  # the pool's only connection: the handler's too
+                conn.pgconn.trace(out.fileno())
+                conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+            batch = [message(f"SM{i}", f"whatsapp:+1555000{i:04d}", body) for i in range(1, 11)]
+            assert await h.handle_batch(batch) == [None] * 10
+            async with p.connection() as conn:
+                conn.pgconn.untrace()
+        trips, queries = _round_trips(trace.read_text())
+        assert not [q for q in queries if "SAVEPOINT" in q], queries
+        # The rest is the batch's own: BEGIN, the store's version, COMMIT, the pool's checks on
+        # the three checkouts of this test, and psycopg preparing each statement once (a Parse
+        # of its own on its fifth use: `prepare_threshold`).
+        assert trips <= per_message * 10 + 16, trips
+        assert len(rows(database_url, "SELECT 1 FROM outbox")) == 11
+        assert rows(
+            database_url, "SELECT DISTINCT outcome, cart_change FROM inbox WHERE message_sid <> 'SM0'"
+        ) == [{"outcome": "handled", "cart_change": cart_change}]
+    finally:
+        await p.close()
+
+
+async def test_a_conversation_bug_in_a_batch_is_undone_alone_and_answered_with_an_apology(
+    pool: Any, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch runs without savepoints first; a bug in one message's conversation (here: after
+    it changed the cart) rolls the batch back and runs it again with savepoints, where the bug
+    is undone alone and answered with the apology, and the other messages commit once."""
+    real = engine.converse
+
+    async def buggy(turn: Any, command: Any) -> str:
+        body = await real(turn, command)
+        if turn.inbound.sender == BOB:
+            raise ZeroDivisionError("a bug")
+        return body
+
+    monkeypatch.setattr(engine, "converse", buggy)
+    h = handler(pool)
+    errors = await h.handle_batch(
+        [
+            message("SM1", ALICE, "2 margherita"),
+            message("SM2", BOB, "1 coke"),
+            message("SM3", CAROL, "1 water"),
+        ]
+    )
+    assert errors == [None, None, None]
+    lines = rows(
+        database_url,
+        "SELECT c.address, l.item_code, l.quantity FROM cart_lines l JOIN customers c ON c.id = l.customer_id"
+        " ORDER BY c.address",
+    )
+    assert lines == [
+        {"address": ALICE, "item_code": "margherita", "quantity": 2},
+        {"address": CAROL, "item_code": "water", "quantity": 1},
+    ]
+    replies = rows(database_url, "SELECT to_address, body FROM outbox ORDER BY id")
+    assert [r["to_address"] for r in replies] == [ALICE, BOB, CAROL]
+    assert replies[1]["body"] == engine.SORRY
+    assert rows(database_url, "SELECT message_sid, outcome FROM inbox ORDER BY 1") == [
+        {"message_sid": "SM1", "outcome": "handled"},
+        {"message_sid": "SM2", "outcome": "handled"},
+        {"message_sid": "SM3", "outcome": "handled"},
+    ]
 
 
 async def test_a_batch_that_raises_fails_its_entries_and_the_next_batch_runs(pool: Any) -> None:
@@ -210,6 +310,37 @@ async def test_a_poisoned_entry_in_a_consumer_batch_is_dead_lettered_and_the_oth
     assert rows(database_url, "SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL") == [
         {"n": 0}
     ]
+
+
+async def test_replies_are_published_on_the_connection_that_committed_them(
+    database_url: str, redis_client: aioredis.Redis, key_prefix: str
+) -> None:
+    """The mark after the XADDs runs on the batch's own connection: a pool of one connection
+    publishes at once (a second checkout would wait for the pool and leave the rows to the relay)."""
+    settings = OrdersSettings.from_env(
+        {"DATABASE_URL": database_url, "DB_POOL_MIN_SIZE": "1", "DB_POOL_MAX_SIZE": "1",
+         "DB_POOL_TIMEOUT_SECONDS": "0.5"}
+    )  # fmt: skip
+    p = make_pool(settings)
+    await p.open(wait=True, timeout=10)
+    try:
+        async with p.connection() as conn, conn.transaction():
+            await load_menu_into_db(conn, read_menu_document(demo_menu_path().read_text()))
+        keys = Keys(key_prefix)
+        relay_told: list[bool] = []
+        h = InboundHandler(
+            p, StoreCache(None), cart_ttl_s=3600, slow_s=5.0, on_commit=lambda: relay_told.append(True),
+            publish=functools.partial(publish_replies, p, redis_client, keys),
+        )  # fmt: skip
+        assert await h.handle_batch([message("SM1", ALICE, "menu"), message("SM2", BOB, "1 coke")]) == [
+            None,
+            None,
+        ]
+        assert relay_told == []
+        assert await redis_client.xlen(keys.outbound) == 2
+        assert await _outbox_published(database_url, 2)
+    finally:
+        await p.close()
 
 
 async def test_a_crash_between_commit_and_ack_does_not_double_a_reply(

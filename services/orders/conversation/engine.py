@@ -122,6 +122,10 @@ async def respond(turn: Turn) -> tuple[list[ReplyText], str]:
         return [], "human_mode"
     if asked_language is not None:
         return [ReplyText(asked_language)], "handled"
+    if not turn.guarded:
+        body = await converse(turn, command)
+        purpose = "reply" if turn.kind == "reply" else f"reply:{turn.kind}"
+        return [ReplyText(body, purpose=purpose)], "handled"
     try:
         async with turn.conn.transaction():  # a savepoint: a bug undoes only this message's changes
             body = await converse(turn, command)

@@ -106,6 +106,10 @@ class Turn:
     # What the reply is, for the outbox row's purpose (`reply:<kind>`): "ask" when the bot
     # asks the customer to choose, "price", "order-status", ... (evals/dialogues/README.md).
     kind: str = "reply"
+    # Whether a failure of the conversation is caught in a SAVEPOINT of its own (undone alone,
+    # answered with an apology). Without it the failure is raised: the caller runs the message
+    # again with it (orders' inbound batches first run without savepoints: two round trips less).
+    guarded: bool = True
     speaker: Speaker = field(init=False)
     # The store as loaded, its menu in the store's default language; `store.menu` is the menu
     # in the customer's language (names, aliases, descriptions: Menu.localized).

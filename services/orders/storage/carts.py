@@ -6,7 +6,12 @@ Every change restarts the cart's idle timer (`customers.cart_updated_at`). A lin
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import hashlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,13 +47,28 @@ def subtotal(lines: list[CartLine]) -> int:
 
 
 async def load_cart(conn: Conn, customer_id: int) -> list[CartLine]:
-    """The cart's lines in the order they were added."""
+    """The cart's lines in the order they were added.
+
+    Inside `watch` of this customer the lines read are kept until this module next writes the
+    cart, so a turn reads an unchanged cart once however often it looks (each call gets its
+    own copies)."""
+    w = _watch.get()
+    watched = w is not None and w.customer_id == customer_id
+    if watched and w is not None and w.lines is not None:
+        return [_copy(line) for line in w.lines]
     cur = await conn.execute(
         "SELECT id, item_code, name, unit_price_cents, quantity, options, excluded, notes"
         " FROM cart_lines WHERE customer_id = %s ORDER BY position, id",
         (customer_id,),
     )
-    return [CartLine(**row) for row in await cur.fetchall()]
+    lines = [CartLine(**row) for row in await cur.fetchall()]
+    if watched and w is not None:
+        w.lines = [_copy(line) for line in lines]
+    return lines
+
+
+def _copy(line: CartLine) -> CartLine:
+    return dataclasses.replace(line, options=[dict(o) for o in line.options], excluded=list(line.excluded))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,49 +115,57 @@ async def add_line(
 
     Runs in the turn's transaction, which holds the customer's row: the sizes read here cannot
     change before the write."""
+    await _before_write(conn, customer_id)
     options, excluded = options or [], excluded or []
-    lines, items = await cart_size(conn, customer_id)
-    room = max(0, limits.max_items - items)
-    row = await (
+    # The sizes and the identical line in one read (the customer's lock keeps them true).
+    same = "item_code = %(item)s AND options = %(options)s AND excluded = %(excluded)s AND notes = %(notes)s"
+    params: dict[str, Any] = {
+        "cid": customer_id,
+        "item": item_code,
+        "name": name,
+        "price": unit_price_cents,
+        "options": Jsonb(options),
+        "excluded": Jsonb(excluded),
+        "notes": notes,
+        "now": now,
+    }
+    sizes = await (
         await conn.execute(
-            "SELECT id, quantity FROM cart_lines WHERE customer_id = %s AND item_code = %s"
-            " AND options = %s AND excluded = %s AND notes = %s FOR UPDATE",
-            (customer_id, item_code, Jsonb(options), Jsonb(excluded), notes),
+            "SELECT count(*)::int AS lines, COALESCE(sum(quantity), 0)::int AS items,"
+            f" min(id) FILTER (WHERE {same}) AS same_id,"
+            f" min(quantity) FILTER (WHERE {same}) AS same_quantity"
+            " FROM cart_lines WHERE customer_id = %(cid)s",
+            params,
         )
     ).fetchone()
-    if row is not None:
-        line_room = max(0, MAX_QUANTITY - int(row["quantity"]))
+    assert sizes is not None
+    lines, items = int(sizes["lines"]), int(sizes["items"])
+    room = max(0, limits.max_items - items)
+    # The idle timer restarts in the write's own statement (`touch`).
+    touched = "WITH touched AS (UPDATE customers SET cart_updated_at = %(now)s WHERE id = %(cid)s) "
+    if sizes["same_id"] is not None:
+        line_id = int(sizes["same_id"])
+        line_room = max(0, MAX_QUANTITY - int(sizes["same_quantity"]))
         added = min(quantity, line_room, room)
         if added > 0:
             await conn.execute(
-                "UPDATE cart_lines SET quantity = quantity + %s WHERE id = %s", (added, row["id"])
+                touched + "UPDATE cart_lines SET quantity = quantity + %(added)s WHERE id = %(id)s",
+                {**params, "added": added, "id": line_id},
             )
-            await touch(conn, customer_id, now)
-        return Added(int(row["id"]), added, _held_back(added, quantity, line_room, room))
+        return Added(line_id, added, _held_back(added, quantity, line_room, room))
     if lines >= limits.max_lines:
         return Added(None, 0, "lines")
     added = min(quantity, MAX_QUANTITY, room)
     if added <= 0:
         return Added(None, 0, "items")
     cur = await conn.execute(
-        "INSERT INTO cart_lines (customer_id, item_code, name, unit_price_cents, quantity, options,"
-        " excluded, notes, position)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-        " (SELECT COALESCE(max(position), 0) + 1 FROM cart_lines WHERE customer_id = %s)) RETURNING id",
-        (
-            customer_id,
-            item_code,
-            name,
-            unit_price_cents,
-            added,
-            Jsonb(options),
-            Jsonb(excluded),
-            notes,
-            customer_id,
-        ),
+        touched + "INSERT INTO cart_lines (customer_id, item_code, name, unit_price_cents, quantity,"
+        " options, excluded, notes, position)"
+        " VALUES (%(cid)s, %(item)s, %(name)s, %(price)s, %(added)s, %(options)s, %(excluded)s, %(notes)s,"
+        " (SELECT COALESCE(max(position), 0) + 1 FROM cart_lines WHERE customer_id = %(cid)s)) RETURNING id",
+        {**params, "added": added},
     )
     inserted = await cur.fetchone()
-    await touch(conn, customer_id, now)
     assert inserted is not None
     return Added(int(inserted["id"]), added, _held_back(added, quantity, MAX_QUANTITY, room))
 
@@ -156,12 +184,14 @@ async def touch(conn: Conn, customer_id: int, now: dt.datetime) -> None:
 
 async def clear_cart(conn: Conn, customer_id: int) -> int:
     """Remove every line; returns how many there were."""
+    await _before_write(conn, customer_id)
     cur = await conn.execute("DELETE FROM cart_lines WHERE customer_id = %s", (customer_id,))
     return cur.rowcount
 
 
 async def set_quantity(conn: Conn, customer_id: int, line_id: int, quantity: int, now: dt.datetime) -> None:
     """Set a line's quantity (1..99); 0 or less removes the line."""
+    await _before_write(conn, customer_id)
     if quantity <= 0:
         await remove_line(conn, customer_id, line_id, now)
         return
@@ -174,6 +204,7 @@ async def set_quantity(conn: Conn, customer_id: int, line_id: int, quantity: int
 
 async def remove_line(conn: Conn, customer_id: int, line_id: int, now: dt.datetime) -> None:
     """Remove one line of the customer's cart."""
+    await _before_write(conn, customer_id)
     await conn.execute("DELETE FROM cart_lines WHERE id = %s AND customer_id = %s", (line_id, customer_id))
     await touch(conn, customer_id, now)
 
@@ -190,6 +221,7 @@ async def update_line(
     now: dt.datetime,
 ) -> None:
     """Replace a line's options, exclusions, notes and unit price (cents)."""
+    await _before_write(conn, customer_id)
     await conn.execute(
         "UPDATE cart_lines SET unit_price_cents = %s, options = %s, excluded = %s, notes = %s"
         " WHERE id = %s AND customer_id = %s",
@@ -219,6 +251,57 @@ async def mark(conn: Conn, customer_id: int) -> CartMark:
     ).fetchone()
     assert row is not None
     return CartMark(frozenset(int(i) for i in row["ids"]), str(row["digest"]))
+
+
+@dataclass(slots=True)
+class CartWatch:
+    """Watches one customer's cart through a unit of work (`watch`): `before` is the cart's mark
+    taken right before the first write to it, None while nothing was written; `lines` the
+    cart as last read, None once written since (`load_cart`)."""
+
+    customer_id: int
+    before: CartMark | None = None
+    lines: list[CartLine] | None = None
+
+    async def change(self, conn: Conn) -> str | None:
+        """What the unit of work did to the cart (`cart_change`); no statement when it wrote
+        nothing, at most one (the cart read after) when it did."""
+        if self.before is None:
+            return None
+        return cart_change(self.before, _mark_of(await load_cart(conn, self.customer_id)))
+
+
+# The current unit of work's `CartWatch` (`watch`), or None.
+_watch: ContextVar[CartWatch | None] = ContextVar("cart_watch", default=None)
+
+
+@contextlib.contextmanager
+def watch(customer_id: int) -> Iterator[CartWatch]:
+    """Watch `customer_id`'s cart in this task until the block ends. Every write to a cart goes
+    through this module, which marks the cart before its first one: a turn that does not touch
+    the cart (most questions, the menu) costs no cart statement at all."""
+    current = CartWatch(customer_id)
+    token = _watch.set(current)
+    try:
+        yield current
+    finally:
+        _watch.reset(token)
+
+
+async def _before_write(conn: Conn, customer_id: int) -> None:
+    w = _watch.get()
+    if w is None or w.customer_id != customer_id:
+        return
+    if w.before is None:
+        w.before = _mark_of(await load_cart(conn, customer_id))
+    w.lines = None  # about to change
+
+
+def _mark_of(lines: list[CartLine]) -> CartMark:
+    """`mark` from lines already read: their ids and a digest of what a customer sees of them."""
+    content = repr([(x.id, x.quantity, x.unit_price_cents, x.options, x.excluded, x.notes) for x in lines])
+    digest = hashlib.md5(content.encode(), usedforsecurity=False).hexdigest()
+    return CartMark(frozenset(x.id for x in lines), digest)
 
 
 def cart_change(before: CartMark, after: CartMark) -> str | None:

@@ -7,6 +7,8 @@ finds it and changes nothing (`record` returns False).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from psycopg.types.json import Jsonb
 
@@ -23,6 +25,53 @@ async def record(
         (message_sid, body, Jsonb(fields), received_at),
     )
     return cur.rowcount > 0
+
+
+async def record_with_customer(
+    conn: Conn,
+    message_sid: str,
+    body: str,
+    fields: dict[str, str],
+    received_at: dt.datetime,
+    *,
+    store_id: int,
+    address: str,
+    wa_id: str | None,
+    profile_name: str | None,
+) -> dict[str, Any] | None:
+    """`record` the message and, when it is new, `customers.upsert_for_message` its sender, in
+    one statement (one round trip on the hot path): returns the customer row, locked until the
+    transaction ends, or None when the MessageSid was already recorded (a redelivery, which
+    changes nothing: the customer is not touched)."""
+    cur = await conn.execute(
+        """
+        WITH message AS (
+            INSERT INTO inbox (message_sid, body, fields, received_at) VALUES (%s, %s, %s, %s)
+            ON CONFLICT (message_sid) DO NOTHING
+            RETURNING received_at
+        )
+        INSERT INTO customers (store_id, address, wa_id, profile_name, last_inbound_at)
+        SELECT %s, %s, %s, %s, received_at FROM message
+        ON CONFLICT (store_id, address) DO UPDATE SET
+            wa_id = COALESCE(EXCLUDED.wa_id, customers.wa_id),
+            profile_name = COALESCE(EXCLUDED.profile_name, customers.profile_name),
+            last_inbound_at = GREATEST(customers.last_inbound_at, EXCLUDED.last_inbound_at)
+        RETURNING *
+        """,
+        (message_sid, body, Jsonb(fields), received_at, store_id, address, wa_id, profile_name),
+    )
+    row = await cur.fetchone()
+    return dict(row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What handling one message came to, for its `inbox` row (see `set_outcome`)."""
+
+    message_sid: str
+    customer_id: int
+    outcome: str
+    cart_change: str | None = None
 
 
 async def set_outcome(

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from services.orders.storage import customers
+from services.orders.storage import customers, inbox
 from services.orders.storage.pool import Conn
 
 MAX_BODY_CHARS = 1600
@@ -129,30 +129,62 @@ def _shortened(pieces: list[str], room: int) -> list[str]:
     return [*pieces[:-1], f"{head}\n\n{SHORTENED}" if head else SHORTENED]
 
 
-async def queue_replies(conn: Conn, customer_id: int, to_address: str, replies: list[ReplyText]) -> int:
-    """Write `replies` (split into parts) to the outbox; returns how many rows were written."""
+async def queue_replies(
+    conn: Conn,
+    customer_id: int,
+    to_address: str,
+    replies: list[ReplyText],
+    *,
+    outcome: inbox.Outcome | None = None,
+) -> int:
+    """Write `replies` (split into parts) to the outbox; returns how many rows were written.
+
+    The customer's next sequence numbers are reserved (`customers.reply_seq`) and the parts
+    inserted in one statement (ids drawn in seq order); with `outcome`, the inbound message's
+    `inbox` row is updated in that statement too (`inbox.set_outcome`): the end of a turn is
+    one round trip.
+    """
     rows: list[tuple[str, ReplyText]] = [
         (part, r) for r in replies for part in split_body(r.body, max_parts=MAX_REPLY_PARTS)
     ]
     if not rows:
+        if outcome is not None:
+            o = outcome
+            await inbox.set_outcome(conn, o.message_sid, o.customer_id, o.outcome, cart_change=o.cart_change)
         return 0
-    first = await customers.reserve_reply_seqs(conn, customer_id, len(rows))
-    # One statement for every part (one round trip), ids drawn in seq order.
-    cur = await conn.execute(
-        "INSERT INTO outbox (customer_id, to_address, seq, body, purpose, order_id)"
-        " SELECT %s, %s, v.seq, v.body, v.purpose, v.order_id"
-        " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v(seq, body, purpose, order_id)"
-        f" ORDER BY v.seq RETURNING {PUBLISH_COLUMNS}",
-        (
-            customer_id,
-            to_address,
-            [first + i for i in range(len(rows))],
-            [part for part, _ in rows],
-            [reply.purpose for _, reply in rows],
-            [reply.order_id for _, reply in rows],
-        ),
+    # Data-modifying CTEs run whether or not the outer query reads them
+    # (https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING).
+    noted = (
+        ", noted AS (UPDATE inbox SET customer_id = %(cid)s, outcome = %(outcome)s,"
+        " cart_change = %(change)s WHERE message_sid = %(sid)s)"
+        if outcome is not None
+        else ""
     )
-    _collect(sorted((dict(r) for r in await cur.fetchall()), key=lambda r: int(r["id"])))
+    cur = await conn.execute(
+        "WITH seqs AS (UPDATE customers SET reply_seq = reply_seq + %(n)s WHERE id = %(cid)s"
+        " RETURNING reply_seq - %(n)s AS last_before)"
+        f"{noted}"
+        " INSERT INTO outbox (customer_id, to_address, seq, body, purpose, order_id)"
+        " SELECT %(cid)s, %(to)s, seqs.last_before + v.n, v.body, v.purpose, v.order_id"
+        " FROM seqs, unnest(%(bodies)s::text[], %(purposes)s::text[], %(orders)s::bigint[])"
+        " WITH ORDINALITY AS v(body, purpose, order_id, n)"
+        f" ORDER BY v.n RETURNING {PUBLISH_COLUMNS}",
+        {
+            "n": len(rows),
+            "cid": customer_id,
+            "to": to_address,
+            "bodies": [part for part, _ in rows],
+            "purposes": [reply.purpose for _, reply in rows],
+            "orders": [reply.order_id for _, reply in rows],
+            "outcome": outcome.outcome if outcome else None,
+            "change": outcome.cart_change if outcome else None,
+            "sid": outcome.message_sid if outcome else None,
+        },
+    )
+    written = [dict(r) for r in await cur.fetchall()]
+    if len(written) != len(rows):  # no such customer: nothing was written
+        raise LookupError(f"customer {customer_id} not found")
+    _collect(sorted(written, key=lambda r: int(r["id"])))
     return len(rows)
 
 

@@ -248,6 +248,41 @@ class _Lingering:
         self._protocol.end_after_answer()
 
 
+class _Coalescing:
+    """The transport as one request's cycle sees it: the writes of one event-loop turn go out
+    as one `write`. uvicorn writes an answer's head and its body separately, and uvloop sends
+    each at once: two system calls per answer, a fifth of ingress' CPU at saturation; joined,
+    one. Bytes keep their order; `close()` sends what is held first."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        """Hold `data` until the end of this loop turn."""
+        if not self._held:
+            self._loop.call_soon(self._flush)
+        self._held.append(data)
+
+    def _flush(self) -> None:
+        held, self._held = self._held, []
+        if held and not self._transport.is_closing():
+            self._transport.write(b"".join(held))
+
+    def is_closing(self) -> bool:
+        """True once the connection is ending."""
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        """Send what is held, then close."""
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 async def _address_busy(scope: Scope, receive: Receive, send: Send) -> None:
     """The answer to a request over the per-address cap behind a proxy: 429. The connection
     is the proxy's, shared by clients: it stays open unless the body is left unread."""
@@ -421,6 +456,8 @@ def limited_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
                     self.app = app
             else:
                 super().on_headers_complete()
+            if self.cycle is not None:
+                self.cycle.transport = _Coalescing(self.transport, self.loop)  # type: ignore[assignment]
             if oversized and self.cycle is not None:
                 # The answer will come before most of the body (the app's 413): it says
                 # `connection: close`, and uvicorn's close after it lingers instead.

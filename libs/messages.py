@@ -32,8 +32,10 @@ original `e` and add `error`, `original_id`, `stream`, `group`, `deliveries`, `f
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -104,12 +106,24 @@ class Keys:
         return f"{self.prefix}:events"
 
 
-def new_id() -> str:
-    """A fresh random id (32 hex characters, 128 random bits).
+def _id_source() -> tuple[str, Iterator[int]]:
+    return os.urandom(8).hex(), itertools.count()
 
-    os.urandom rather than uuid4: same randomness, a fifth of the cost on ingress' hot path.
+
+# A random prefix per process (drawn again in a forked child) and a counter.
+_ids = _id_source()
+os.register_at_fork(after_in_child=lambda: globals().update(_ids=_id_source()))
+
+
+def new_id() -> str:
+    """A fresh id, unique across processes: 32 hex characters, the process' 64 random bits
+    then a 64-bit counter.
+
+    Not a secret (request ids in logs, the notifier's attempt ids): drawing 128 random bits per
+    call (os.urandom, a system call) was 4% of ingress' CPU at saturation.
     """
-    return os.urandom(16).hex()
+    prefix, counter = _ids
+    return f"{prefix}{next(counter):016x}"
 
 
 @dataclass(frozen=True, slots=True)

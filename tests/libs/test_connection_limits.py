@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from libs.connection_limits import ConnectionLimits, Refusals, limited_protocol
+from libs.connection_limits import ConnectionLimits, Refusals, _Coalescing, limited_protocol
 from libs.errors import SettingsError
 from tests.conftest import ROOT, free_port
 
@@ -198,3 +198,38 @@ def test_settings() -> None:
             {"BODY_TIMEOUT_SECONDS": "0"}, max_body_bytes=4096, trust_proxy_headers=False
         )
     assert caught.value.name == "BODY_TIMEOUT_SECONDS"
+
+
+class _Recording(asyncio.Transport):
+    """A transport that records what is written to it (the socket's side of `_Coalescing`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+async def test_an_answers_head_and_body_leave_in_one_write_in_order() -> None:
+    """uvicorn writes the head and the body apart; the cycle's transport joins the writes of one
+    loop turn, keeps their order, and sends what it holds before a close."""
+    real = _Recording()
+    joined = _Coalescing(real, asyncio.get_running_loop())
+    joined.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+    joined.write(b"ok")
+    assert real.writes == []  # held until the end of this turn
+    await asyncio.sleep(0)
+    assert real.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"]
+    joined.write(b"last")
+    joined.close()
+    assert real.writes[-1] == b"last" and real.closed
+    await asyncio.sleep(0)
+    assert len(real.writes) == 2  # nothing is written twice

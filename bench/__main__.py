@@ -5,6 +5,8 @@
    real PostgreSQL and Redis (bench.endtoend), stopping at the first load not sustained;
 3. with `--callbacks`, the end-to-end sweep again with Twilio's status callbacks on, up to the
    highest load sustained without them;
+   `--replicas 2` runs two instances of orders and of the notifier (scale-out on one
+   machine; CPU per message is summed over a service's instances);
 4. prints the targets table (`bench.targets`: each target with this run's figure) and writes
    `bench-results/bench-<time>.json` and `.png` (latency against offered load), and
    `bench-results/latest.json` / `latest.png`.
@@ -62,6 +64,12 @@ def main() -> int:
     parser.add_argument(
         "--callbacks", action="store_true", help="also run the sustained load with status callbacks"
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="instances of orders and of the notifier in the end-to-end runs (CPU summed per service)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None and not args.skip_saturation:
         print(
@@ -81,9 +89,17 @@ def main() -> int:
             print(saturation.summary(sat), flush=True)
             report["saturation"] = sat.as_dict()
 
-        print(f"== end to end, {args.load_seconds:g} s per offered load", flush=True)
+        replicas = [f"{s}-{i}" for i in range(2, args.replicas + 1) for s in ("orders", "notifier")]
+        print(
+            f"== end to end, {args.load_seconds:g} s per offered load"
+            + (f", {args.replicas} instances of orders and of the notifier" if replicas else ""),
+            flush=True,
+        )
+        report["replicas"] = args.replicas
         with mesh(Path(logs) / "e2e") as m:
             m.start()
+            if replicas:
+                m.start(*replicas)
             loads = endtoend.sweep(m, sorted(args.rates), args.load_seconds)
             sustained = [r for r in loads if r.sustained]
             best = max(sustained, key=lambda r: r.offered_per_s) if sustained else None
@@ -109,6 +125,8 @@ def main() -> int:
             rates = [r for r in sorted(args.rates) if r <= top]
             with mesh(Path(logs) / "callbacks", callbacks=True) as m:
                 m.start()
+                if replicas:
+                    m.start(*replicas)
                 with_callbacks = endtoend.sweep(m, rates, args.load_seconds)
             report["with_status_callbacks"] = [r.as_dict() for r in with_callbacks]
 

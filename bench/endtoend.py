@@ -95,7 +95,9 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         """Sample until stopped (the thread body)."""
         client = redis.Redis.from_url(self.mesh.redis_url)
-        pids = {name: self.mesh.procs[name].pid for name in SERVICES}
+        # Every replica of a service ("orders", "orders-2"): CPU summed, RSS the largest one's.
+        procs_of = self.mesh.procs.items()
+        pids = {name: [p.pid for n, p in procs_of if self.mesh.base(n) == name] for name in SERVICES}
         redis_pid = int(client.info("server")["process_id"])
         backends: dict[int, float] = {}  # CPU seconds of every backend seen, kept after it exits
         with psycopg.connect(self.mesh.database_url, autocommit=True) as db:
@@ -109,7 +111,7 @@ class Sampler(threading.Thread):
                 ).fetchall():
                     with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # exited since
                         backends[pid] = procs.cpu_seconds(pid)
-                cpu = {n: procs.cpu_seconds(p) for n, p in pids.items()}
+                cpu = {n: sum(procs.cpu_seconds(p) for p in ps) for n, ps in pids.items()}
                 cpu["postgres"] = sum(backends.values())
                 cpu["redis"] = procs.cpu_seconds(redis_pid)
                 self.samples.append(
@@ -118,7 +120,7 @@ class Sampler(threading.Thread):
                         inbound=self._group(client, self.keys.inbound, ORDERS_GROUP),
                         outbound=self._group(client, self.keys.outbound, NOTIFIER_GROUP),
                         outbox=int(row[0]) if row else 0,
-                        rss={n: procs.rss_bytes(p) for n, p in pids.items()},
+                        rss={n: max(procs.rss_bytes(p) for p in ps) for n, ps in pids.items()},
                         cpu=cpu,
                         machine=procs.machine_jiffies(),
                     )

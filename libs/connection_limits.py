@@ -262,10 +262,11 @@ class _Coalescing:
     def write(self, data: bytes) -> None:
         """Hold `data` until the end of this loop turn."""
         if not self._held:
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self.flush)
         self._held.append(data)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Send what is held now (before anything closes the connection under the cycle)."""
         held, self._held = self._held, []
         if held and not self._transport.is_closing():
             self._transport.write(b"".join(held))
@@ -276,7 +277,7 @@ class _Coalescing:
 
     def close(self) -> None:
         """Send what is held, then close."""
-        self._flush()
+        self.flush()
         self._transport.close()
 
     def __getattr__(self, name: str) -> Any:
@@ -473,6 +474,14 @@ def limited_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
             """What uvicorn's close after a `connection: close` answer does here: linger."""
             if not self.lingering:
                 self._linger()
+
+        def shutdown(self) -> None:
+            # uvicorn closes the connection itself when the answer is complete: send what
+            # the cycle's transport holds for this loop turn first.
+            cycle = self.cycle
+            if cycle is not None and isinstance(cycle.transport, _Coalescing):
+                cycle.transport.flush()
+            super().shutdown()
 
         def on_response_complete(self) -> None:
             if limits.trust_proxy_headers:

@@ -233,3 +233,31 @@ async def test_an_answers_head_and_body_leave_in_one_write_in_order() -> None:
     assert real.writes[-1] == b"last" and real.closed
     await asyncio.sleep(0)
     assert len(real.writes) == 2  # nothing is written twice
+
+
+async def test_a_graceful_shutdown_right_after_an_answer_still_sends_it() -> None:
+    """uvicorn's shutdown closes the connection at once when the answer is complete: what the
+    cycle's transport still holds for this loop turn is sent before that close."""
+    written = _Recording()
+    written.get_extra_info = lambda name, default=None: {
+        "peername": ("127.0.0.1", 5),
+        "sockname": ("127.0.0.1", 80),
+    }.get(name, default)  # type: ignore[method-assign]
+    protocol_class = limited_protocol(ConnectionLimits())
+    protocols: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+        protocols[0].shutdown()  # the server stopping in the same loop turn
+
+    config = uvicorn.Config(app, http=protocol_class, lifespan="off", log_level="warning")
+    config.load()
+    protocol = protocol_class(config=config, server_state=uvicorn.server.ServerState(), app_state={})
+    protocols.append(protocol)
+    protocol.connection_made(written)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert written.closed
+    assert b"".join(written.writes).endswith(b"\r\n\r\nok")

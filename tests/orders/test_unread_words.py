@@ -148,8 +148,8 @@ async def test_an_option_the_store_does_not_have_is_named_back_not_asked(chat: D
         # a correction that names no line of the cart may replace one
         ("una coca chica", "mejor una sprite"),
         ("uma havaiana pequena", "na verdade uma pepperoni"),
-        # a line of the cart named with "the" points at that line
-        ("un tiramisú y una hawaiana", "el tiramisú por un brownie"),
+        # a line of the cart named with "the" points at that line ("el tiramisú por un brownie"
+        # is a swap: tests/orders/test_dialogue_spanish.py)
         ("2 cocas y una margarita", "las cocas grandes"),
     ],
 )

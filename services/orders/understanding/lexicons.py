@@ -53,6 +53,9 @@ class Lexicon:
     plain: frozenset[str] = frozenset()
     # The English words the phrases become: read, whatever the menu.
     english: frozenset[str] = frozenset()
+    # The language's own word order made English, after the phrases ("la coca cámbiala por
+    # una sprite" → "change the coca for a sprite"): None when English order is kept.
+    reorder: Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]] | None = None
 
 
 # "ponme 3", "déjala en 2", "coloca 3": a quantity set on the line being talked about.
@@ -173,6 +176,50 @@ _ES = _lexicon(
     que precio tienen=how much are|q precio tiene=how much is|q precio tienen=how much are|
     che=|oigan=|oye=|tio=|tia=|uy=|ay=|nah=|bah=|po=|pues=|weno=|mira=|jaja=|jajaja=|xd=|wey=|
     guey=|chamo=|pana=|
+    al final=actually|pensandolo bien=actually|mejor dicho=actually|en realidad=actually|
+    en vez del=instead of the|en lugar del=instead of the|
+    cambialas=change them|cambialos=change them|cambiamela=change it|cambiamelo=change it|
+    cambiamelas=change them|cambiamelos=change them|me la cambias=change it|me lo cambias=change it|
+    me la cambia=change it|me lo cambia=change it|me las cambias=change them|
+    me los cambias=change them|me la cambian=change it|me lo cambian=change it|
+    borrala=remove it|borralo=remove it|borralas=remove them|borralos=remove them|
+    sacala=remove it|sacalo=remove it|sacalas=remove them|sacalos=remove them|
+    quitamela=remove it|quitamelo=remove it|quitamelas=remove them|quitamelos=remove them|
+    eliminala=remove it|eliminalo=remove it|
+    ya no la quiero=remove it|ya no lo quiero=remove it|ya no las quiero=remove them|
+    ya no los quiero=remove them|no la quiero=remove it|no lo quiero=remove it|
+    borralo todo=cancel everything|borra todo=cancel everything|quitalo todo=cancel everything|
+    quita todo=cancel everything|borrame todo=cancel everything|quitame todo=cancel everything|
+    saca todo=cancel everything|elimina todo=cancel everything|
+    cancelar=cancel|cancelen=cancel|cancelenla=cancel it|cancelenlo=cancel it|cancelala=cancel it|
+    cancelalo=cancel it|cancelad=cancel|anula=cancel|anular=cancel|anulen=cancel|anulad=cancel|
+    anulame=cancel|la orden=the order|mi orden=my order|
+    olvida=forget|olvidate de=forget|olvidense de=forget|dulce=sweet|dulces=sweets|
+    q sea=make it|q sean=make them|que sea de=make it|que sean de=make them|
+    si=yes|sip=yes|sipi=yes|simon=yes|claro que si=yes|orale=ok|va=ok|sale=ok|
+    ya con eso=thats all|con eso=thats all|con eso es todo=thats all|ya esta=thats all|
+    eso nomas=thats all|nada mas gracias=thats all|es todo gracias=thats all|
+    a como esta=how much is|a como estan=how much are|a cuanto esta=how much is|
+    a cuanto estan=how much are|cuanto sale=how much is|
+    manejan=do you have|venden=do you have|
+    pasame la carta=show me the menu|la carta=the menu|
+    hasta donde reparten=where do you deliver|donde reparten=where do you deliver|
+    hasta donde llegan=where do you deliver|hasta donde entregan=where do you deliver|
+    a donde reparten=where do you deliver|
+    tiene costo=cost|tiene algun costo=cost|cobran el envio=delivery fee|es gratis=is free|
+    gratis=free|el delivery=delivery|transferencia=bank transfer|
+    cual es la direccion=what is the address|cual es el telefono=what is the phone number|
+    direccion=address|
+    que llevo=what do i have|lo que llevo=what i have|que llevo hasta ahora=what do i have|
+    que tengo hasta ahora=what do i have|que pedi=what did i order|
+    una de las=one of the|uno de los=one of the|una de esas=one of those|uno de esos=one of those|
+    la de=the|el de=the|las de=the|los de=the|x una=for a|x un=for a|que pena=sorry|ya=|
+    otra igual=another one|otro igual=another one|otra igualita=another one|
+    otro igualito=another one|mas iguales=more|otra mas=another one|otro mas=another one|
+    en vez de una=instead of one|en vez de uno=instead of one|en lugar de una=instead of one|
+    me repites=|repiteme=|me dices=|dime=|
+    el envio=delivery|envio=delivery|
+    esta lista=is ready|esta listo=is ready|estan listas=are ready|estan listos=are ready|
     """,
     """que qué cual como cuanto cuantos cuanta cuantas cuesta vale valen es son esta estan hay
     tiene tienen tengo tienes quiero quieres puedo puedes podria seria sera va vamos voy
@@ -326,9 +373,6 @@ _ES = _asking(
 _PT = _asking(_PT, "vem com=comes with|vem acompanhada de=comes with|vem acompanhado de=comes with")
 
 
-_LEXICONS: Mapping[str, Lexicon] = {"es": _ES, "pt_BR": _PT}
-
-
 def lexicon_for(locale: str) -> Lexicon | None:
     """The lexicon of `locale` ("es", "pt_BR"); None for English (the parser's own words)."""
     return _LEXICONS.get(locale)
@@ -373,7 +417,10 @@ def bridge(
         else:
             out.append(tokens[i])
             i += 1
-    return _negation_first(_line_first(_english_order(out, menu_phrase_at), menu_phrase_at), menu_phrase_at)
+    out = _line_first(_english_order(out, menu_phrase_at), menu_phrase_at)
+    if lexicon.reorder is not None:
+        out = lexicon.reorder(out, menu_phrase_at)
+    return _negation_first(out, menu_phrase_at)
 
 
 def _negation_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
@@ -474,3 +521,138 @@ def _english_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
         out.append(tok)
         i += 1
     return out
+
+
+# -- Spanish word order -----------------------------------------------------------------------
+# Spanish names the line first and repeats it with a pronoun on the verb ("la coca cámbiala
+# por una sprite", "a la hawaiana quítale la piña", "la segunda bórrala"); English names the
+# verb first. These rewrite the bridged words into the English order the rules read.
+
+_PRONOUNS = frozenset({"it", "them"})
+# Words a reference to cart lines is made of, besides menu names: "the last one", "one of the
+# two margaritas", "that", "item 2".
+_REF_WORDS = frozenset(
+    {"the", "that", "this", "those", "these", "one", "ones", "of", "them", "it", "last", "first",
+     "second", "third", "other", "item", "both", "two", "three", "four", "five", "my"}
+)  # fmt: skip
+# Words said before a reference that stay in front ("actually", "and", "ok").
+_LEADS = frozenset({"actually", "and", "ok", "yes", "no", "so", "please", "sorry", ","})
+_COUNTS = frozenset({"a", "one", "two", "three", "four", "five", "six"})
+
+
+def _reference_end(tokens: list[str], i: int, menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> int:
+    """Where a reference to cart lines that starts at `i` ends (== i: none starts there)."""
+    j = i
+    while j < len(tokens):
+        size, _ = menu_phrase_at(tokens, j)
+        if size:
+            j += size
+        elif tokens[j] in _REF_WORDS or tokens[j].isdigit():
+            j += 1
+        else:
+            break
+    return j
+
+
+def _names_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> bool:
+    """Whether `tokens` (a whole reference) name a line: a menu name, "the …", an ordinal."""
+    return any(
+        t in ("the", "that", "last", "first", "second", "third", "item", "them") for t in tokens
+    ) or any(menu_phrase_at(tokens, k)[0] for k in range(len(tokens)))
+
+
+def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "the coca light change it for a sprite" → "change the coca light for a sprite"; "the
+    second one remove it" → "remove the second one"; "the tiramisu for a brownie" → "change the
+    tiramisu for a brownie" (a line of the cart for another: a swap)."""
+    start = 0
+    while start < len(tokens) and tokens[start] in _LEADS:
+        start += 1
+    end = _reference_end(tokens, start, menu_phrase_at)
+    ref = tokens[start:end]
+    if not ref or not _names_line(ref, menu_phrase_at):
+        return tokens
+    rest = tokens[end:]
+    if len(rest) >= 2 and rest[0] in ("change", "remove") and rest[1] in _PRONOUNS:
+        return [*tokens[:start], rest[0], *ref, *rest[2:]]
+    if rest == ["remove"]:
+        return [*tokens[:start], "remove", *ref]
+    if (
+        len(rest) >= 2
+        and rest[0] == "for"
+        and ref[0] == "the"
+        and (rest[1] in ("a", "an", "some", "one") or menu_phrase_at(rest, 1)[0])
+    ):
+        return [*tokens[:start], "change", *ref, *rest]
+    return tokens
+
+
+def _options_before_line(
+    tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]
+) -> list[str]:
+    """ "to one of the two margaritas add extra cheese" → "add extra cheese to one of the two
+    margaritas"; "to the hawaiana remove the pineapple" → "remove the pineapple from the
+    hawaiana"; "remove the extra cheese to the margarita" → "… from the margarita"."""
+    n = len(tokens)
+    for i in range(n):
+        if tokens[i] != "to":
+            continue
+        end = _reference_end(tokens, i + 1, menu_phrase_at)
+        ref = tokens[i + 1 : end]
+        if ref and end == n and i > 0 and "remove" in tokens[:i] and "for" not in tokens[:i]:
+            return [*tokens[:i], "from", *ref]  # "remove the extra cheese to the margarita"
+        if (
+            not ref
+            or end >= n
+            or tokens[end] not in ("add", "remove")
+            or not _names_line(ref, menu_phrase_at)
+        ):
+            continue
+        stop = end + 1
+        while stop < n and tokens[stop] not in ("and", ","):
+            stop += 1
+        if stop == end + 1:
+            continue
+        joint = "to" if tokens[end] == "add" else "from"
+        return [*tokens[:i], tokens[end], *tokens[end + 1 : stop], joint, *ref, *tokens[stop:]]
+    return tokens
+
+
+def _units_removed(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "remove a coca" → "remove one coca" ("una" is a number); "remove the margarita and one
+    coca" → "… and remove one coca", each line its own removal; "a coca no" (una coca menos) →
+    "one less coca"."""
+    out = list(tokens)
+    if len(out) >= 3 and out[-1] == "no" and out[0] in _COUNTS | {"and"}:
+        lead = 1 if out[0] == "and" else 0
+        count = out[lead]
+        if count in _COUNTS and menu_phrase_at(out, lead + 1)[0] == len(out) - lead - 2:
+            return [*out[:lead], "one" if count == "a" else count, "less", *out[lead + 1 : -1]]
+    if "remove" not in out:
+        return out
+    k = out.index("remove")
+    result = out[: k + 1]
+    for j in range(k + 1, len(out)):
+        tok = out[j]
+        if tok == "a" and result[-1] in ("remove", "and"):
+            tok = "one"
+        if (
+            tok == "and"
+            and j + 1 < len(out)
+            and out[j + 1] in ("the", "a", "one", "two", "three")
+            and ("remove" not in out[j + 1 :])
+        ):
+            result.extend(["and", "remove"])
+            continue
+        result.append(tok)
+    return result
+
+
+def _spanish_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """Spanish word order made English (see the section's comment)."""
+    tokens = _verb_after_line(tokens, menu_phrase_at)
+    tokens = _options_before_line(tokens, menu_phrase_at)
+    return _units_removed(tokens, menu_phrase_at)
+
+
+_LEXICONS: Mapping[str, Lexicon] = {"es": dataclasses.replace(_ES, reorder=_spanish_order), "pt_BR": _PT}

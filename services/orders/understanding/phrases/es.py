@@ -1,0 +1,36 @@
+"""Spanish: the English phrases (a Spanish message is read through its English words,
+`parser.english_reading`), and before them the shapes Spanish word order leaves in those words:
+what is asked about said before the question ("¿y la hawaiana a cómo está?" → "and the
+hawaiana how much is"), "aceptan …" always about paying, "ya está lista mi pizza" (is ready my
+pizza)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from services.orders.understanding.acts import Rule
+from services.orders.understanding.phrases import en
+from services.orders.understanding.rules import question_rule
+
+__all__ = ["PHRASES"]
+
+_MY = r"(?:my|our|the)"
+SPANISH: list[Rule] = [
+    # "¿y la orilla rellena cuánto cuesta aparte?": the thing priced first
+    question_rule(
+        re.compile(r"^(?:and\s+)?(?P<s>(?:the|a|an)\s+.+?)\s+how much (?:is|are)(?:\s+(?:it|aparte|each))?$"),
+        "price",
+    ),
+    # "¿ya está lista mi pizza?", "¿está listo el pedido?"
+    question_rule(
+        re.compile(r"^(?:is|are) ready\s+" + _MY + r"\s+(?:order|pedido|food|pizzas?|comida)\b"),
+        "order-status",
+    ),
+    # "¿aceptan transferencia?", "¿reciben mercado pago?": "aceptan" asks how to pay
+    question_rule(re.compile(r"^do you take\s+\S"), "payment"),
+]
+
+RULES: list[Rule] = [*SPANISH, *en.RULES]
+
+PHRASES = dataclasses.replace(en.PHRASES, language="es", rules=RULES)

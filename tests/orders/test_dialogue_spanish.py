@@ -1,0 +1,122 @@
+"""Corrections, references, questions and small talk written in Spanish, played through the real
+conversation (a real PostgreSQL): the cart after the last message is the one meant, or the bot
+asks and leaves it as it was. Spanish names the line first and repeats it on the verb ("la coca
+cámbiala por una sprite", "a la hawaiana quítale la piña"), says "una" for one, and has words
+of its own for yes, cancel and the questions around an order (understanding/lexicons.py)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from evals.conversations import NOON, Dialogue, canonical_cart, expected_cart
+from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
+from services.orders.understanding.acts import read_acts
+from services.orders.understanding.parser import english_reading
+from services.orders.understanding.phrases import phrases_for
+from tests.orders.chat import DirectChat, direct_chat
+
+CART = (
+    "SELECT l.item_code, l.quantity, l.options, l.excluded FROM cart_lines l"
+    " JOIN customers c ON c.id = l.customer_id WHERE c.address = %s ORDER BY l.position"
+)
+CUSTOMER = "whatsapp:+15557770002"
+
+
+@pytest.fixture(scope="module")
+def menu() -> Menu:
+    return load_menu_file(demo_menu_path())
+
+
+async def _cart(chat: DirectChat, menu: Menu) -> Counter[str]:
+    rows = await chat.sql(CART, CUSTOMER)
+    lines = []
+    for row in rows:
+        words = [f"{o['group']}={o['option']}" + (f":{o['qualifier']}" if o.get("qualifier") else "")
+                 for o in row["options"]]  # fmt: skip
+        words += [f"-toppings={str(name).lower()}" for name in row["excluded"]]
+        lines.append((row["item_code"], int(row["quantity"]), tuple(words)))
+    return canonical_cart(lines, menu)
+
+
+async def _play(
+    database_url: str, menu: Menu, turns: list[str]
+) -> tuple[Counter[str], Counter[str], list[str]]:
+    """(cart before the last turn, cart after it, the kinds of the replies to it)."""
+    async with direct_chat(database_url, start=NOON) as chat:
+        for turn in turns[:-1]:
+            await chat.say(turn, customer=CUSTOMER)
+        before = await _cart(chat, menu)
+        replies = await chat.replies(turns[-1], customer=CUSTOMER)
+        return before, await _cart(chat, menu), [kind for kind, _ in replies]
+
+
+def _reading(menu: Menu, text: str) -> str:
+    return english_reading(menu.localized("es"), text)[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        # the line first, the verb after it with a pronoun: the verb goes first
+        ("la sprite cámbiala por un agua", "change the sprite for a agua"),
+        ("el brownie por un tiramisú", "change the brownie for a tiramisu"),
+        ("la tercera bórrala", "remove the third one"),
+        ("a la margarita quítale la albahaca", "remove the albahaca from the margarita"),
+        ("quítale la cebolla a la vegetariana", "remove the cebolla from the vegetariana"),
+        # "una" is a number when units are taken out; each line its own removal
+        ("quítame una sprite", "remove one sprite"),
+        ("quita el agua y una sprite", "remove the agua and remove one sprite"),
+        ("una sprite menos", "one less sprite"),
+        # "al final" corrects; "final" is no misspelt "fina" (thin crust)
+        ("la hawaiana sin piña al final", "the hawaiana without pina actually"),
+    ],
+)
+def test_spanish_word_order_is_read_in_english_order(menu: Menu, text: str, english: str) -> None:
+    assert _reading(menu, text) == english
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "topic"),
+    [
+        ("¿el envío tiene costo?", "question", "delivery-fee"),
+        ("¿hasta dónde llegan?", "question", "delivery-area"),
+        ("¿cuál es la dirección?", "question", "contact"),
+        ("¿qué llevo hasta ahora?", "question", "cart"),
+        ("¿y el tiramisú a cómo está?", "question", "price"),
+        ("ya con eso", "done", ""),
+        ("órale", "ack", ""),
+    ],
+)
+def test_spanish_questions_and_small_talk_are_read(menu: Menu, text: str, kind: str, topic: str) -> None:
+    localized = menu.localized("es")
+    english_menu, words = english_reading(localized, text)
+    acts = read_acts(english_menu, words, phrases_for("es"))
+    assert [(a.kind, a.topic) for a in acts][:1] == [(kind, topic)], words
+
+
+CHANGED = [
+    (["una sprite y una pepperoni", "la sprite cámbiala por un agua"], ["1 water", "1 pepperoni"]),
+    (["un brownie y una margarita", "el brownie por un tiramisú"], ["1 tiramisu", "1 margherita"]),
+    (["una pepperoni y un agua", "en vez del agua una sprite"], ["1 pepperoni", "1 sprite"]),
+    (["una margarita grande y una hawaiana chica", "la hawaiana chica bórrala"], ["1 margherita size=large"]),
+    (["una coca", "un agua", "y una sprite", "la tercera bórrala"], ["1 coke", "1 water"]),
+    (["un tiramisú y una sprite", "la sprite ya no la quiero"], ["1 tiramisu"]),
+    (["3 sprites", "una sprite menos"], ["2 sprite"]),
+    (["3 aguas y un brownie", "quítame un agua"], ["2 water", "1 brownie"]),
+    # two lines taken out, one of them only in part: never the whole of both
+    (["1 hawaiana 2 aguas", "quita la hawaiana y un agua"], ["1 water"]),
+    (["una margarita con champiñones", "quítale los champiñones a la margarita"], ["1 margherita"]),
+    (["2 hawaianas", "a una de las dos hawaianas ponle extra queso"],
+     ["1 hawaiian", "1 hawaiian toppings=cheese:extra"]),
+    (["una pepperoni con aceitunas", "la pepperoni sin aceitunas al final"], ["1 pepperoni"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("turns", "cart"), CHANGED, ids=[t[0][-1] for t in CHANGED])
+async def test_spanish_corrections_change_the_line_meant(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from evals.conversations import NOON, Dialogue, canonical_cart, expected_cart
+from evals.conversations import NOON, Dialogue, _cart_words, canonical_cart, expected_cart
 from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
 from services.orders.understanding.acts import read_acts
 from services.orders.understanding.parser import english_reading
@@ -31,13 +31,7 @@ def menu() -> Menu:
 
 async def _cart(chat: DirectChat, menu: Menu) -> Counter[str]:
     rows = await chat.sql(CART, CUSTOMER)
-    lines = []
-    for row in rows:
-        words = [f"{o['group']}={o['option']}" + (f":{o['qualifier']}" if o.get("qualifier") else "")
-                 for o in row["options"]]  # fmt: skip
-        words += [f"-toppings={str(name).lower()}" for name in row["excluded"]]
-        lines.append((row["item_code"], int(row["quantity"]), tuple(words)))
-    return canonical_cart(lines, menu)
+    return canonical_cart((_cart_words(menu, row) for row in rows), menu)
 
 
 async def _play(
@@ -111,6 +105,26 @@ CHANGED = [
     (["2 hawaianas", "a una de las dos hawaianas ponle extra queso"],
      ["1 hawaiian", "1 hawaiian toppings=cheese:extra"]),
     (["una pepperoni con aceitunas", "la pepperoni sin aceitunas al final"], ["1 pepperoni"]),
+    # a first message whose names only Spanish reads whole is Spanish ("alitas" is no English)
+    (["alitas y 2 sprites"], ["1 wings", "2 sprite"]),
+    # "sí, bórralo" answers "empty your cart?"
+    (["2 aguas y un brownie", "cancela todo", "sí, bórralo"], []),
+    # a request said as a question orders
+    (["¿me pones una sprite grande y un tiramisú?"], ["1 sprite drink-size=large", "1 tiramisu"]),
+    # "más" ending the message is one more, never "extra" of the size before it
+    (["2 hawaianas grandes", "y una hawaiana grande más"], ["3 hawaiian size=large"]),
+    # the units of an order told apart
+    (["3 vegetarianas grandes, una sin cebolla"],
+     ["2 veggie size=large", "1 veggie size=large -toppings=onions"]),
+    (["2 hawaianas chicas, una con extra queso"],
+     ["1 hawaiian size=small", "1 hawaiian size=small toppings=cheese:extra"]),
+    # a quantity said "in total" is the line's new quantity
+    (["2 sprites y una hawaiana", "en total quiero 4 sprites"], ["4 sprite", "1 hawaiian"]),
+    # "ya no X, que sean Y": X replaced, its quantity and crust kept
+    (["dos hawaianas con orilla rellena", "ya no hawaianas, que sean de pepperoni"],
+     ["2 pepperoni crust=stuffed"]),
+    # what someone eats is no order of the Vegetariana
+    (["una pepperoni", "¿la hawaiana tiene carne? es para mi hijo que es vegetariano"], ["1 pepperoni"]),
 ]  # fmt: skip
 
 

@@ -37,7 +37,7 @@ from services.orders.ordering import lifecycle
 from services.orders.storage import carts, customers
 from services.orders.storage.outbox import ReplyText
 from services.orders.understanding.menu_index import tokenize
-from services.orders.understanding.parser import ParseResult, unread_words
+from services.orders.understanding.parser import ParseResult, english_reading, unread_words
 
 log = logging.getLogger("services.orders.conversation")
 
@@ -197,10 +197,12 @@ async def _dispatch(turn: Turn, command: Command) -> str:
     )
     if "choice" in state:
         key = normalize(inbound.text)
+        # "sí, bórralo", "sip": the language's own words read as English ("yes , remove it")
+        reading = " ".join(tokenize(english_reading(turn.store.menu, inbound.text)[1]))
         reply = await dialogue.answer_choice(
             turn,
             command.number if command.kind == "number" else None,
-            yes=command.kind == "yes" or bool(_YES.match(key)) or "👍" in inbound.text,
+            yes=command.kind == "yes" or bool(_YES.match(key) or _YES.match(reading)) or "👍" in inbound.text,
             no=command.kind in ("no", "cancel") or bool(_NO.match(key)),
         )
         if reply is not None:
@@ -646,6 +648,8 @@ def _asked_about(menu: Menu, text: str, key: str, result: ParseResult) -> list[I
         return []
     if not (text.rstrip().endswith("?") or _QUESTION_START.match(key)) or _REQUEST.search(key):
         return []
+    if _REQUEST.search(" ".join(tokenize(english_reading(menu, text)[1]))):
+        return []  # "¿me pones una coca?": a request in the customer's language
     if any(ch.isdigit() for ch in key) or any(line.quantity != 1 for line in result.lines):
         return []
     items: list[Item] = []

@@ -56,6 +56,12 @@ class Lexicon:
     # The language's own word order made English, after the phrases ("la coca cámbiala por
     # una sprite" → "change the coca for a sprite"): None when English order is kept.
     reorder: Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]] | None = None
+    # Phrases read even where a menu name starts inside them: "soy vegetariana" says what the
+    # customer eats, it orders no Vegetariana.
+    over_menu: frozenset[tuple[str, ...]] = frozenset()
+    # Words that, ending a message after a menu name, say it is one more ("y una margarita
+    # grande más"): read as "too", never as "extra" of the option before them.
+    more_last: frozenset[str] = frozenset()
 
 
 # "ponme 3", "déjala en 2", "coloca 3": a quantity set on the line being talked about.
@@ -212,6 +218,7 @@ _ES = _lexicon(
     direccion=address|
     que llevo=what do i have|lo que llevo=what i have|que llevo hasta ahora=what do i have|
     que tengo hasta ahora=what do i have|que pedi=what did i order|
+    una con=one with|uno con=one with|una sin=one without|uno sin=one without|
     una de las=one of the|uno de los=one of the|una de esas=one of those|uno de esos=one of those|
     la de=the|el de=the|las de=the|los de=the|x una=for a|x un=for a|que pena=sorry|ya=|
     otra igual=another one|otro igual=another one|otra igualita=another one|
@@ -399,6 +406,12 @@ def bridge(
     pepperoni" → "pepperoni pizzas", "queijo extra" → "extra queijo"."""
     out: list[str] = []
     i, n = 0, len(tokens)
+    if (
+        n > 1
+        and tokens[-1] in lexicon.more_last
+        and any(menu_phrase_at(tokens, k)[0] == n - 1 - k for k in range(n - 1))
+    ):
+        tokens = [*tokens[:-1], "too"]
     while i < n:
         size, _ = menu_phrase_at(tokens, i)
         if size:
@@ -406,10 +419,12 @@ def bridge(
             i += size
             continue
         for length in range(min(lexicon.max_phrase, n - i), 0, -1):
-            english = lexicon.phrases.get(tuple(tokens[i : i + length]))
+            key = tuple(tokens[i : i + length])
+            english = lexicon.phrases.get(key)
             # a phrase must not swallow the start of a menu name ("pero sin gluten")
-            if english is not None and not any(
-                menu_phrase_at(tokens, j)[0] for j in range(i + 1, i + length)
+            if english is not None and (
+                key in lexicon.over_menu
+                or not any(menu_phrase_at(tokens, j)[0] for j in range(i + 1, i + length))
             ):
                 out.extend(english)
                 i += length
@@ -648,11 +663,99 @@ def _units_removed(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
     return result
 
 
+_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+# What "the other one" is said to be when it is the dish as it comes ("y la otra normal").
+_PLAIN = frozenset({"normal", "regular", "sencilla", "sencillo", "plain", "sola", "solo", "asi"})
+
+
+def _one_of_them_with(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "2 grandes margaritas , one with extra queso" → "1 grandes margaritas and 1 grandes
+    margaritas with extra queso": the units of an order told apart ("and the other one …" gives
+    the rest their own options; "normal" leaves them as they come)."""
+    n = len(tokens)
+    for c in range(1, n - 2):
+        if (
+            tokens[c] not in (",", "?", "and")
+            or tokens[c + 1] != "one"
+            or tokens[c + 2] not in ("with", "without")
+        ):
+            continue
+        for k in range(c - 1, -1, -1):
+            count = int(tokens[k]) if tokens[k].isdigit() else _NUMBERS.get(tokens[k])
+            if count is None:
+                continue
+            j = k + 1
+            while j < c and menu_phrase_at(tokens, j)[0]:
+                j += menu_phrase_at(tokens, j)[0]
+            if j != c or j == k + 1 or not 1 < count < 100:
+                break
+            seg = tokens[k + 1 : c]
+            stop = c + 3
+            while stop < n and tokens[stop] not in ("and", ","):
+                stop += 1
+            own = tokens[c + 2 : stop]
+            rest = tokens[stop:]
+            other: list[str] = []
+            if rest[:3] == ["and", "the", "other"] or rest[:3] == [",", "the", "other"]:
+                other = [w for w in rest[3:] if w != "one"]
+                rest = []
+                if other and all(w in _PLAIN for w in other):
+                    other = []
+            return [*tokens[:k], str(count - 1), *seg, *other, "and", "1", *seg, *own, *rest]
+    return tokens
+
+
+def _no_then_instead(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "no vegetarianas , make them pepperoni" (ya no vegetarianas, que sean de pepperoni) →
+    "change the vegetarianas for pepperoni": the line said no to, replaced by what follows."""
+    start = 0
+    while start < len(tokens) and tokens[start] in _LEADS - {"no"}:
+        start += 1
+    if tokens[start : start + 1] != ["no"]:
+        return tokens
+    i = start + 1 + (tokens[start + 1 : start + 2] == ["the"])
+    j = i
+    while j < len(tokens) and menu_phrase_at(tokens, j)[0]:
+        j += menu_phrase_at(tokens, j)[0]
+    tail = tokens[j:]
+    if (
+        j == i
+        or len(tail) < 3
+        or tail[0] != ","
+        or (tail[1:3] not in (["make", "them"], ["make", "it"]) and tail[1] != "actually")
+    ):
+        return tokens
+    new = tail[3:] if tail[1] == "make" else tail[2:]
+    while new and new[-1] in ("and", ","):
+        new = new[:-1]
+    return [*tokens[:start], "change", "the", *tokens[i:j], "for", *new] if new else tokens
+
+
 def _spanish_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
     """Spanish word order made English (see the section's comment)."""
+    tokens = _one_of_them_with(tokens, menu_phrase_at)
+    tokens = _no_then_instead(tokens, menu_phrase_at)
     tokens = _verb_after_line(tokens, menu_phrase_at)
     tokens = _options_before_line(tokens, menu_phrase_at)
     return _units_removed(tokens, menu_phrase_at)
 
 
-_LEXICONS: Mapping[str, Lexicon] = {"es": dataclasses.replace(_ES, reorder=_spanish_order), "pt_BR": _PT}
+# What the customer (or someone they order for) eats: "es pa mi hermana que es vegetariana".
+_ES_DIETS = _table(
+    "|".join(
+        f"{who} {diet}{end}="
+        for who in ("soy", "somos", "es", "son", "que es", "que son")
+        for diet in ("vegetarian", "vegan", "celiac")
+        for end in ("o", "a", "os", "as")
+    )
+)
+_ES = _asking(_ES, "carne=meat|")
+_ES = dataclasses.replace(
+    _ES,
+    phrases={**_ES.phrases, **_ES_DIETS},
+    max_phrase=max(_ES.max_phrase, *(len(k) for k in _ES_DIETS)),
+    over_menu=frozenset(_ES_DIETS),
+    more_last=frozenset({"mas"}),
+    reorder=_spanish_order,
+)
+_LEXICONS: Mapping[str, Lexicon] = {"es": _ES, "pt_BR": _PT}

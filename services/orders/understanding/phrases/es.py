@@ -11,11 +11,17 @@ import re
 
 from services.orders.understanding.acts import Rule
 from services.orders.understanding.phrases import en
-from services.orders.understanding.rules import question_rule
+from services.orders.understanding.rules import question_rule, set_quantity_rule
 
 __all__ = ["PHRASES"]
 
 _MY = r"(?:my|our|the)"
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern.replace("{NUM}", en.NUM))
+
+
 SPANISH: list[Rule] = [
     # "¿y la orilla rellena cuánto cuesta aparte?": the thing priced first
     question_rule(
@@ -29,6 +35,14 @@ SPANISH: list[Rule] = [
     ),
     # "¿aceptan transferencia?", "¿reciben mercado pago?": "aceptan" asks how to pay
     question_rule(re.compile(r"^do you take\s+\S"), "payment"),
+    # "en total quiero 3 hawaianas", "quiero 3 hawaianas en total": the line's new quantity
+    set_quantity_rule(
+        _re(r"in total\s+(?:i want\s+|give me\s+|make it\s+)?(?P<n>{NUM})\s+(?P<t>.+)"), add_when_missing=True
+    ),
+    set_quantity_rule(
+        _re(r"(?:i want\s+|give me\s+|make it\s+)?(?P<n>{NUM})\s+(?P<t>[a-z].*?)\s+in total"),
+        add_when_missing=True,
+    ),
 ]
 
 RULES: list[Rule] = [*SPANISH, *en.RULES]

@@ -123,9 +123,60 @@ CHANGED = [
     # "ya no X, que sean Y": X replaced, its quantity and crust kept
     (["dos hawaianas con orilla rellena", "ya no hawaianas, que sean de pepperoni"],
      ["2 pepperoni crust=stuffed"]),
+    # the line named first, its new quantity after it
+    (["una sprite y un tiramisú", "el postre que sean 3"], ["1 sprite", "3 tiramisu"]),
+    (["una sprite", "y un agua", "el ítem 1 que sean 2"], ["2 sprite", "1 water"]),
+    (["un agua y una pepperoni", "del agua mejor 3"], ["3 water", "1 pepperoni"]),
+    (["4 aguas", "de esas quita una"], ["3 water"]),
+    (["una hawaiana", "mejor hazme 2"], ["2 hawaiian"]),
+    (["un brownie", "mejor tres de esos"], ["3 brownie"]),
+    # "las dos": both lines
+    (["una pepperoni y una margarita", "las dos con orilla rellena"],
+     ["1 pepperoni crust=stuffed", "1 margherita crust=stuffed"]),
+    # a kind names its line
+    (["una margarita y un agua", "la bebida cámbiala por una sprite"], ["1 margherita", "1 sprite"]),
+    # the new name said after the line's ("que sea light": Coca-Cola Light)
+    (["una coca", "que sea light"], ["1 diet-coke"]),
+    # "ya no la quiero, cancélenla" with nothing in the cart: the cancel is what counts
+    (["una sprite y un brownie", "cancela todo", "sip"], []),
+    # "hazme una hawaiana" orders one: it replaces no line
+    (["una coca", "hazme una hawaiana"], ["1 coke", "1 hawaiian"]),
     # what someone eats is no order of the Vegetariana
     (["una pepperoni", "¿la hawaiana tiene carne? es para mi hijo que es vegetariano"], ["1 pepperoni"]),
 ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("turns", "kind"),
+    [
+        (
+            ["una margarita", "pagar", "para recoger", "confirmar", "quiero cancelar mi orden"],
+            "order-cancelled",
+        ),
+        (
+            ["una margarita", "pagar", "para recoger", "confirmar", "perdón, anulen el pedido"],
+            "order-cancelled",
+        ),
+        (
+            ["una margarita", "pagar", "para recoger", "confirmar", "ya no la quiero, cancélenla"],
+            "order-cancelled",
+        ),
+        (["un brownie", "muéstrame el carrito"], "cart"),
+        # "quiero cancelar la coca" takes the coke out: it empties no cart
+        (["una coca y un brownie", "quiero cancelar la coca"], "changed"),
+    ],
+)
+async def test_spanish_cancel_and_cart_words(
+    database_url: str, menu: Menu, turns: list[str], kind: str
+) -> None:
+    _, _, kinds = await _play(database_url, menu, turns)
+    assert kind in kinds, kinds
+
+
+async def test_ponme_una_orders_rather_than_sets_the_line_to_one(database_url: str, menu: Menu) -> None:
+    before, after, kinds = await _play(database_url, menu, ["3 sprites", "ponme una sprite"])
+    assert after != Counter({"sprite": 1}), kinds
+    assert (after == before and "ask" in kinds) or after == Counter({"sprite": 4}), (after, kinds)
 
 
 @pytest.mark.parametrize(("turns", "cart"), CHANGED, ids=[t[0][-1] for t in CHANGED])

@@ -80,6 +80,13 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
     acts = read_acts(menu, text, phrases)
     if not acts:
         return await _guard(turn, phrases, free_text)
+    if any(act.kind == "cancel" for act in acts) and all(
+        act.kind in _SMALL_TALK
+        or (act.kind == "remove" and act.target is not None and act.target.pointer and not act.target.items)
+        for act in acts
+    ):
+        # "ya no la quiero, cancélenla": "remove it" beside a cancel says the same
+        acts = tuple(act for act in acts if act.kind in _SMALL_TALK)
     if all(act.kind in _SMALL_TALK for act in acts):
         # "pls cancel, ordered by mistake": the weightiest of what was said
         return await _small_talk(turn, min(acts, key=lambda a: _TALK_ORDER.index(a.kind)), pending)
@@ -869,6 +876,16 @@ def _replacement(menu: Menu, old: CartLine, new: ParseResult, s: Speaker) -> lis
     return out
 
 
+def _completed(menu: Menu, words: str, line: CartLine) -> ParseResult | None:
+    """Another item named by `words` said with `line`'s name: before it ("diet" → "diet coke")
+    or after it, as Spanish says them ("light" → "Coca-Cola Light"); None when there is none."""
+    for said in (f"{words} {line.name}", f"{line.name} {words}"):
+        parsed = order_of(menu, said)
+        if parsed is not None and parsed.lines and parsed.lines[0].item != line.item_code:
+            return parsed
+    return None
+
+
 async def _replace(
     turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], focus: list[int], touched: list[int]
 ) -> list[str] | None:
@@ -878,11 +895,7 @@ async def _replace(
     if act.new is None:
         # "change them to diet": the words complete each line's name ("diet coke")
         completed = [
-            (line, parsed)
-            for line in pool
-            if (parsed := order_of(menu, f"{act.subject} {line.name}")) is not None
-            and parsed.lines
-            and parsed.lines[0].item != line.item_code
+            (line, parsed) for line in pool if (parsed := _completed(menu, act.subject, line)) is not None
         ]
         if not completed or len(completed) != len(pool) or (len(pool) > 1 and not act.target.plural):
             return None

@@ -66,7 +66,7 @@ class Lexicon:
 
 # "ponme 3", "déjala en 2", "coloca 3": a quantity set on the line being talked about.
 _SET_VERBS: Final[dict[str, tuple[str, ...]]] = {
-    "es": ("ponme", "ponle", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en"),
+    "es": ("ponme", "ponle", "hazme", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en"),
     "pt_BR": ("coloca", "bota", "poe", "deixa em"),
 }
 _NUMBER_WORDS: Final[dict[str, dict[str, int]]] = {
@@ -225,7 +225,11 @@ _ES = _lexicon(
     otro igualito=another one|mas iguales=more|otra mas=another one|otro mas=another one|
     en vez de una=instead of one|en vez de uno=instead of one|en lugar de una=instead of one|
     me repites=|repiteme=|me dices=|dime=|
-    el envio=delivery|envio=delivery|
+    el envio=delivery|envio=delivery|quiero cancelar=cancel|queria cancelar=cancel|quisiera cancelar=cancel|
+    pedido=order|muestrame=show me|mostrame=show me|
+    ensename=show me|carrito=cart|hazlas=make them|hazlos=make them|
+    esos=those|esas=those|estos=these|estas=these|ambas=both|ambos=both|
+    refresco=soda|refrescos=sodas|gaseosa=soda|gaseosas=sodas|
     esta lista=is ready|esta listo=is ready|estan listas=are ready|estan listos=are ready|
     """,
     """que qué cual como cuanto cuantos cuanta cuantas cuesta vale valen es son esta estan hay
@@ -548,7 +552,10 @@ _PRONOUNS = frozenset({"it", "them"})
 # two margaritas", "that", "item 2".
 _REF_WORDS = frozenset(
     {"the", "that", "this", "those", "these", "one", "ones", "of", "them", "it", "last", "first",
-     "second", "third", "other", "item", "both", "two", "three", "four", "five", "my"}
+     "second", "third", "other", "item", "both", "two", "three", "four", "five", "my",
+     # kinds and categories: "el refresco cámbialo por agua", "el postre que sean 2"
+     "soda", "sodas", "drink", "drinks", "bebida", "bebidas", "sweet", "sweets", "postre", "postres",
+     "dessert", "desserts", "pizza", "pizzas", "entrada", "entradas"}
 )  # fmt: skip
 # Words said before a reference that stay in front ("actually", "and", "ok").
 _LEADS = frozenset({"actually", "and", "ok", "yes", "no", "so", "please", "sorry", ","})
@@ -572,7 +579,8 @@ def _reference_end(tokens: list[str], i: int, menu_phrase_at: Callable[[list[str
 def _names_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> bool:
     """Whether `tokens` (a whole reference) name a line: a menu name, "the …", an ordinal."""
     return any(
-        t in ("the", "that", "last", "first", "second", "third", "item", "them") for t in tokens
+        t in ("the", "that", "those", "these", "last", "first", "second", "third", "item", "them")
+        for t in tokens
     ) or any(menu_phrase_at(tokens, k)[0] for k in range(len(tokens)))
 
 
@@ -588,6 +596,22 @@ def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int
     if not ref or not _names_line(ref, menu_phrase_at):
         return tokens
     rest = tokens[end:]
+    if ref[0] == "of" and len(ref) > 1:
+        # "of those remove one" (de esas quita una) → "remove one of those"; "of the coca
+        # actually 2" (de la coca mejor 2) → "2 of the coca"
+        named = ref if ref[1] in ("the", "those", "these", "them") else ["of", "the", *ref[1:]]
+        if rest and rest[0] == "remove":
+            return [*tokens[:start], *rest, *named]
+        said = (
+            rest[2:]
+            if rest[:2] == ["make", "it"]
+            else rest[1:]
+            if rest[:1] in (["actually"], ["only"])
+            else rest
+        )
+        if said and (said[0].isdigit() or said[0] in _NUMBERS or said[0] == "one"):
+            return [*tokens[:start], said[0], *named, *said[1:]]
+        return tokens
     if len(rest) >= 2 and rest[0] in ("change", "remove") and rest[1] in _PRONOUNS:
         return [*tokens[:start], rest[0], *ref, *rest[2:]]
     if rest == ["remove"]:
@@ -731,8 +755,31 @@ def _no_then_instead(tokens: list[str], menu_phrase_at: Callable[[list[str], int
     return [*tokens[:start], "change", "the", *tokens[i:j], "for", *new] if new else tokens
 
 
+def _numbers_said(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "make it 1 coca" (ponme una coca, hazme una hawaiana) orders: a quantity set on a line
+    is only "ponme 3" with nothing named after it. "the two" with no item after it (las dos con
+    extra queso, las dos mejor grandes) is "both"."""
+    out = list(tokens)
+    for i in range(len(out) - 3):
+        if out[i : i + 2] == ["make", "it"] and (out[i + 2].isdigit() or out[i + 2] in _NUMBERS):
+            size, what = menu_phrase_at(out, i + 3)
+            if size and what != "option":
+                out[i : i + 2] = ["give", "me"]
+    for i in range(len(out) - 1):
+        if out[i : i + 2] == ["the", "two"]:
+            j = i + 2
+            size, what = menu_phrase_at(out, j) if j < len(out) else (0, "")
+            while size and what == "option":
+                j += size
+                size, what = menu_phrase_at(out, j) if j < len(out) else (0, "")
+            if not size:
+                return [*out[:i], "both", *out[i + 2 :]]
+    return out
+
+
 def _spanish_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
     """Spanish word order made English (see the section's comment)."""
+    tokens = _numbers_said(tokens, menu_phrase_at)
     tokens = _one_of_them_with(tokens, menu_phrase_at)
     tokens = _no_then_instead(tokens, menu_phrase_at)
     tokens = _verb_after_line(tokens, menu_phrase_at)

@@ -35,6 +35,8 @@ SPANISH: list[Rule] = [
     ),
     # "¿aceptan transferencia?", "¿reciben mercado pago?": "aceptan" asks how to pay
     question_rule(re.compile(r"^do you take\s+\S"), "payment"),
+    # "el brownie que sean dos", "el ítem 2 que sean 3": the line named first
+    set_quantity_rule(_re(r"(?P<t>[a-z][a-z0-9 ]*?)\s+make them\s+(?P<n>{NUM})")),
     # "en total quiero 3 hawaianas", "quiero 3 hawaianas en total": the line's new quantity
     set_quantity_rule(
         _re(r"in total\s+(?:i want\s+|give me\s+|make it\s+)?(?P<n>{NUM})\s+(?P<t>.+)"), add_when_missing=True

@@ -139,6 +139,21 @@ CHANGED = [
     (["una coca", "que sea light"], ["1 diet-coke"]),
     # "ya no la quiero, cancélenla" with nothing in the cart: the cancel is what counts
     (["una sprite y un brownie", "cancela todo", "sip"], []),
+    # a line of the cart named with "the" and the options it is to have
+    (["una hawaiana y una sprite", "la hawaiana sin gluten"], ["1 hawaiian crust=gluten-free", "1 sprite"]),
+    (["2 aguas y una margarita", "las aguas de litro"], ["2 water volume=1l", "1 margherita"]),
+    (["una pepperoni y un agua", "que la pepperoni lleve extra queso"],
+     ["1 pepperoni toppings=cheese:extra", "1 water"]),
+    (["una margarita y una hawaiana", "la hawaiana grande", "y la otra con masa delgada"],
+     ["1 margherita crust=thin", "1 hawaiian size=large"]),
+    (["una hawaiana y una margarita", "a esta última ponle champiñones"],
+     ["1 hawaiian", "1 margherita toppings=mushrooms"]),
+    # quantities said the Spanish way
+    (["4 aguas", "no, con 2 basta"], ["2 water"]),
+    (["6 sprites", "perdón era 1 sola"], ["1 sprite"]),
+    (["4 hawaianas", "al final somos menos, ponme solo tres"], ["3 hawaiian"]),
+    (["una pepperoni y unas alitas", "las alitas ya no van"], ["1 pepperoni"]),
+    (["3 brownies", "ponme otro brownie"], ["4 brownie"]),
     # "hazme una hawaiana" orders one: it replaces no line
     (["una coca", "hazme una hawaiana"], ["1 coke", "1 hawaiian"]),
     # what someone eats is no order of the Vegetariana
@@ -162,6 +177,10 @@ CHANGED = [
             "order-cancelled",
         ),
         (["un brownie", "muéstrame el carrito"], "cart"),
+        (
+            ["una margarita", "pagar", "para recoger", "confirmar", "¿ya está listo mi pedido?"],
+            "order-status",
+        ),
         # "quiero cancelar la coca" takes the coke out: it empties no cart
         (["una coca y un brownie", "quiero cancelar la coca"], "changed"),
     ],

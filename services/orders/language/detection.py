@@ -73,7 +73,7 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         ya otra otro quitame quitale quitala quitalo sacame sacale borrala borralo ponme
         pones poneme ponele mandame pasame muestrame cambiala cambialo cambialas aceptan
         reciben tarjeta efectivo transferencia reparten ubicados estan hasta donde llevo
-        pican cancelen cancelad anulen orale
+        pican cancelen cancelad anulen orale perdon sola solas eran alcanza equivoque
         """
     ),
     "pt_BR": _words(

@@ -77,9 +77,11 @@ _NUMBER_WORDS: Final[dict[str, dict[str, int]]] = {
 
 def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
     numbers = {str(n): n for n in range(1, 21)} | _NUMBER_WORDS.get(locale, {})
+    only = {"es": ("solo", "nomas", "solamente"), "pt_BR": ("so", "somente", "apenas")}.get(locale, ())
     return {
-        (*verb.split(), said): ("make", "it", str(value))
+        (*verb.split(), *just, said): ("make", "it", str(value))
         for verb in _SET_VERBS.get(locale, ())
+        for just in ((), *((word,) for word in only))
         for said, value in numbers.items()
     }
 
@@ -218,6 +220,17 @@ _ES = _lexicon(
     direccion=address|
     que llevo=what do i have|lo que llevo=what i have|que llevo hasta ahora=what do i have|
     que tengo hasta ahora=what do i have|que pedi=what did i order|
+    perdon=sorry|perdona=sorry|disculpa=sorry|disculpe=sorry|ponme=give me|ultima=last one|
+    ultimo=last one|esa ultima=the last one|ese ultimo=the last one|
+    esta ultima=the last one|este ultimo=the last one|lleve=with|lleven=with|
+    armar mi propia pizza=build your own|arma mi propia pizza=build your own|
+    mi propia pizza=build your own|armar mi pizza=build your own|armar una pizza=build your own|
+    no van=no|no va=no|ya no van=no|ya no va=no|era=|sola=|solas=|solito=|solita=|
+    alcanza=is enough|alcanzan=is enough|basta=is enough|bastan=is enough|es suficiente=is enough|
+    con eso alcanza=thats all|con eso basta=thats all|somos menos=|que al final=actually|
+    ya esta lista=is ready|ya esta listo=is ready|ya estan listas=are ready|ya estan listos=are ready|
+    pasame el menu=show me the menu|mandame la carta=show me the menu|mandame el menu=show me the menu|
+    me pasas la carta=show me the menu|me pasas el menu=show me the menu|
     una con=one with|uno con=one with|una sin=one without|uno sin=one without|
     una de las=one of the|uno de los=one of the|una de esas=one of those|uno de esos=one of those|
     la de=the|el de=the|las de=the|los de=the|x una=for a|x un=for a|que pena=sorry|ya=|
@@ -228,7 +241,7 @@ _ES = _lexicon(
     el envio=delivery|envio=delivery|quiero cancelar=cancel|queria cancelar=cancel|quisiera cancelar=cancel|
     pedido=order|muestrame=show me|mostrame=show me|
     ensename=show me|carrito=cart|hazlas=make them|hazlos=make them|
-    esos=those|esas=those|estos=these|estas=these|ambas=both|ambos=both|
+    esos=those|esas=those|ambas=both|ambos=both|
     refresco=soda|refrescos=sodas|gaseosa=soda|gaseosas=sodas|
     esta lista=is ready|esta listo=is ready|estan listas=are ready|estan listos=are ready|
     """,
@@ -779,6 +792,26 @@ def _numbers_said(tokens: list[str], menu_phrase_at: Callable[[list[str], int], 
 
 def _spanish_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
     """Spanish word order made English (see the section's comment)."""
+    while tokens and tokens[0] == ",":
+        tokens = tokens[1:]
+    if tokens[:2] == ["what", "the"] and "?" not in tokens:
+        tokens = tokens[1:]  # "que la margarita lleve doble queso": a wish, not a question
+    for i in range(min(len(tokens) - 3, 3)):
+        if (
+            tokens[i] == "with"
+            and tokens[i + 2 : i + 4] == ["is", "enough"]
+            and all(t in _LEADS for t in tokens[:i])
+        ):
+            tokens = [*tokens[:i], *tokens[i + 1 :]]  # "con 3 alcanza" → "3 is enough"
+            break
+    for i in range(len(tokens) - 4):
+        if tokens[i : i + 4] == ["the", "other", "one", "with"] and all(
+            menu_phrase_at(tokens, k)[1] == "option" or tokens[k] in ("and", ",")
+            for k in range(i + 4, len(tokens))
+            if menu_phrase_at(tokens, k)[0] or tokens[k] in ("and", ",")
+        ):
+            tokens = [*tokens[: i + 3], *tokens[i + 4 :]]  # "la otra con masa delgada"
+            break
     tokens = _numbers_said(tokens, menu_phrase_at)
     tokens = _one_of_them_with(tokens, menu_phrase_at)
     tokens = _no_then_instead(tokens, menu_phrase_at)

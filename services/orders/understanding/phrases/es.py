@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from services.orders.understanding.acts import Rule
+from services.orders.menu.catalog import Menu
+from services.orders.understanding.acts import Act, Clause, Phrases, Rule, Target, order_of
+from services.orders.understanding.parser import Modifiers
 from services.orders.understanding.phrases import en
 from services.orders.understanding.rules import question_rule, set_quantity_rule
 
@@ -22,7 +24,26 @@ def _re(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern.replace("{NUM}", en.NUM))
 
 
+def _the_line_with_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "la vegetariana sin gluten", "las cocas grandes", "el pan de ajo con queso": a line of
+    the cart named with "the" and the options it is to have (Spanish says the line, then
+    them); a new line would be "una vegetariana sin gluten"."""
+    key = clause.key
+    if not key.startswith("the ") or "?" in clause.text:
+        return None
+    parsed = order_of(menu, key.removeprefix("the "))
+    if parsed is None or len(parsed.lines) != 1 or parsed.ambiguous or parsed.modifiers is not None:
+        return None
+    line = parsed.lines[0]
+    if not (line.options or line.excluded) or line.unknown_options or any(ch.isdigit() for ch in key):
+        return None
+    plural = line.text.split()[-1].endswith("s") if line.text.split() else False
+    mods = Modifiers(options=line.options, excluded=line.excluded, text=key)
+    return Act("change", target=Target(key, items=(line.item,), plural=plural), modifiers=mods)
+
+
 SPANISH: list[Rule] = [
+    _the_line_with_options,
     # "¿y la orilla rellena cuánto cuesta aparte?": the thing priced first
     question_rule(
         re.compile(r"^(?:and\s+)?(?P<s>(?:the|a|an)\s+.+?)\s+how much (?:is|are)(?:\s+(?:it|aparte|each))?$"),

@@ -177,10 +177,9 @@ CHANGED = [
             "order-cancelled",
         ),
         (["un brownie", "muéstrame el carrito"], "cart"),
-        (
-            ["una margarita", "pagar", "para recoger", "confirmar", "¿ya está listo mi pedido?"],
-            "order-status",
-        ),
+        (["una margarita", "pagar", "para recoger", "confirmar", "¿ya está lista mi pizza?"], "order-status"),
+        (["una margarita", "pagar", "para recoger", "confirmar", "¿ya salió mi pedido?"], "order-status"),
+        (["una margarita", "pagar", "para recoger", "confirmar", "mi pedido no llega"], "order-status"),
         # "quiero cancelar la coca" takes the coke out: it empties no cart
         (["una coca y un brownie", "quiero cancelar la coca"], "changed"),
     ],
@@ -190,6 +189,38 @@ async def test_spanish_cancel_and_cart_words(
 ) -> None:
     _, _, kinds = await _play(database_url, menu, turns)
     assert kind in kinds, kinds
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("cuanto esta la hawaiana", "price"),
+        ("¿y el tiramisú cuánto?", "price"),
+        ("¿qué sabores de pizza hay?", "menu"),
+        ("¿me pasas la carta?", "menu"),
+        ("¿ya abrieron?", "hours"),
+        ("¿mandan a domicilio?", "delivery-area"),
+        ("¿hay mínimo de compra?", "delivery-fee"),
+        ("¿cuánto se demoran?", "eta"),
+        ("¿cómo se paga?", "payment"),
+        ("¿qué formas de pago tienen?", "payment"),
+        ("¿me pasas el teléfono?", "contact"),
+        ("¿dónde queda el local?", "contact"),
+        ("¿me muestras el carrito?", "cart"),
+    ],
+)
+async def test_spanish_questions_leave_the_cart_as_it_was(
+    database_url: str, menu: Menu, question: str, kind: str
+) -> None:
+    before, after, kinds = await _play(database_url, menu, ["una pepperoni", question])
+    assert after == before, kinds
+    assert kind in kinds, kinds
+
+
+async def test_a_taste_asked_of_an_item_is_no_topping(database_url: str, menu: Menu) -> None:
+    # "pica" is no misspelt "piña": the question changes nothing
+    before, after, kinds = await _play(database_url, menu, ["una margarita", "¿la pepperoni pica?"])
+    assert after == before and "item-info" in kinds, kinds
 
 
 async def test_ponme_una_orders_rather_than_sets_the_line_to_one(database_url: str, menu: Menu) -> None:

@@ -231,6 +231,27 @@ _ES = _lexicon(
     ya esta lista=is ready|ya esta listo=is ready|ya estan listas=are ready|ya estan listos=are ready|
     pasame el menu=show me the menu|mandame la carta=show me the menu|mandame el menu=show me the menu|
     me pasas la carta=show me the menu|me pasas el menu=show me the menu|
+    cuanto esta=how much is|cuanto estan=how much are|cuanto=how much|
+    pica=is spicy|pican=are spicy|picosa=spicy|picoso=spicy|picosas=spicy|picosos=spicy|
+    sabores=flavors|sabor=flavor|tipos=kinds|tipo=kind|
+    abrieron=are you open|ya abrieron=are you open|ya abren=are you open|
+    mandan a domicilio=do you deliver|mandan a=do you deliver to|envian=do you deliver|
+    minimo de compra=minimum order|compra minima=minimum order|monto minimo=minimum order|minimo=minimum|
+    cuanto se demora=how long|cuanto se demoran=how long|se demora=how long|se demoran=how long|
+    demoran=how long|tardan=how long|cuanto tardan=how long|se tarda=how long|
+    a que hora llega=what time will it arrive|cuando llega=when will it arrive|
+    como se paga=how do i pay|como se puede pagar=how can i pay|se puede pagar=can i pay|
+    formas de pago=payment methods|forma de pago=payment methods|metodos de pago=payment methods|
+    medios de pago=payment methods|
+    telefono=phone number|cual es su numero=what is your phone number|su numero=your phone number|
+    donde queda=where is|el local=the store|la tienda=the store|la pizzeria=the store|local=store|
+    cuanto llevo=what is the total|cuanto es todo=what is the total|cuanto seria todo=what is the total|
+    me muestras=show me|me ensenas=show me|
+    ya salio mi pedido=is my order on its way|salio mi pedido=is my order on its way|
+    ya salio=is it on its way|como va=how is|viene=is coming|ya viene=is coming|
+    esta en camino=is it on its way|ya esta en camino=is it on its way|
+    no llega=hasnt arrived|no ha llegado=hasnt arrived|todavia no llega=hasnt arrived|
+    ya mero llega=is it coming|ya casi llega=is it coming|
     una con=one with|uno con=one with|una sin=one without|uno sin=one without|
     una de las=one of the|uno de los=one of the|una de esas=one of those|uno de esos=one of those|
     la de=the|el de=the|las de=the|los de=the|x una=for a|x un=for a|que pena=sorry|ya=|

@@ -46,12 +46,17 @@ SPANISH: list[Rule] = [
     _the_line_with_options,
     # "¿y la orilla rellena cuánto cuesta aparte?": the thing priced first
     question_rule(
-        re.compile(r"^(?:and\s+)?(?P<s>(?:the|a|an)\s+.+?)\s+how much (?:is|are)(?:\s+(?:it|aparte|each))?$"),
+        re.compile(
+            r"^(?:and\s+)?(?P<s>(?:the|a|an)\s+.+?)\s+how much(?: is| are)?(?:\s+(?:it|aparte|each))?$"
+        ),
         "price",
     ),
     # "¿ya está lista mi pizza?", "¿está listo el pedido?"
     question_rule(
-        re.compile(r"^(?:is|are) ready\s+" + _MY + r"\s+(?:order|pedido|food|pizzas?|comida)\b"),
+        re.compile(
+            r"^(?:is|are) (?:ready|coming|on (?:its|the) way)\s+" + _MY + r"\s+(?:order|food|pizzas?)\b"
+            r"|^" + _MY + r"\s+(?:order|food|pizzas?)\s+(?:hasnt arrived|is coming|is ready)\b"
+        ),
         "order-status",
     ),
     # "¿aceptan transferencia?", "¿reciben mercado pago?": "aceptan" asks how to pay

@@ -217,6 +217,43 @@ async def test_spanish_questions_leave_the_cart_as_it_was(
     assert kind in kinds, kinds
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "¿el agua es de litro?",
+        "¿la coca es de lata o de botella?",
+        "¿de qué tamaño es la familiar?",
+        "¿cuántas rebanadas tiene la grande?",
+        "¿las pizzas son de masa delgada?",
+        "una pregunta, ¿la hawaiana trae jalapeños?",
+        "¿las alitas son de pollo?",
+    ],
+)
+async def test_a_marked_question_that_asks_for_nothing_changes_no_cart(
+    database_url: str, menu: Menu, question: str
+) -> None:
+    before, after, kinds = await _play(database_url, menu, ["una margarita", question])
+    assert after == before, kinds
+
+
+@pytest.mark.parametrize(
+    ("turns", "cart"),
+    [
+        (["una margarita", "¿me regalas una hawaiana?"], ["1 margherita", "1 hawaiian"]),
+        (["una margarita", "¿puedes agregar una coca?"], ["1 margherita", "1 coke"]),
+        (["una margarita", "¿le puedes poner extra queso?"], ["1 margherita toppings=cheese:extra"]),
+        (["una coca y una margarita", "¿me quitas la coca?"], ["1 margherita"]),
+        (["una vegetariana", "¿podrías quitarle la cebolla?"], ["1 veggie -toppings=onions"]),
+        (["una margarita", "¿y una coca?"], ["1 margherita", "1 coke"]),
+    ],
+)
+async def test_a_marked_question_that_requests_is_an_order(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("add", tuple(turns), tuple(cart)), menu), kinds
+
+
 async def test_a_taste_asked_of_an_item_is_no_topping(database_url: str, menu: Menu) -> None:
     # "pica" is no misspelt "piña": the question changes nothing
     before, after, kinds = await _play(database_url, menu, ["una margarita", "¿la pepperoni pica?"])

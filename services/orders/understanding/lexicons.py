@@ -252,6 +252,11 @@ _ES = _lexicon(
     esta en camino=is it on its way|ya esta en camino=is it on its way|
     no llega=hasnt arrived|no ha llegado=hasnt arrived|todavia no llega=hasnt arrived|
     ya mero llega=is it coming|ya casi llega=is it coming|
+    quitas=remove|me quitas=remove|sacas=remove|me sacas=remove|quitarle=remove|quitarla=remove it|
+    quitarlo=remove it|sacarle=remove|agregas=add|me agregas=add|agregar=add|agregarle=add|
+    ponerle=add|poner=add|apuntas=give me|me apuntas=give me|apuntame=give me|
+    me regalas=give me|regalame=give me|me regala=give me|puedes=can you|podrias=can you|
+    podria=could you|me puedes=can you|me podrias=can you|se puede=can you|
     una con=one with|uno con=one with|una sin=one without|uno sin=one without|
     una de las=one of the|uno de los=one of the|una de esas=one of those|uno de esos=one of those|
     la de=the|el de=the|las de=the|los de=the|x una=for a|x un=for a|que pena=sorry|ya=|

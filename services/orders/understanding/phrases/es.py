@@ -75,4 +75,25 @@ SPANISH: list[Rule] = [
 
 RULES: list[Rule] = [*SPANISH, *en.RULES]
 
-PHRASES = dataclasses.replace(en.PHRASES, language="es", rules=RULES)
+
+# "¿el agua es de litro?", "¿cuántas rebanadas tiene la grande?": a question about something;
+# "¿me la puedes hacer grande?", "¿se puede agregar champiñones?": a request.
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+QUESTION_WORDS = _words(
+    """es son tiene tienen trae traen lleva llevan viene vienen incluye incluyen hay que cual cuales
+    cuanto cuanta cuantos cuantas como donde cuando tan pica pican sabe saben contiene contienen esta
+    estan"""
+)
+REQUEST_WORDS = _words(
+    """me nos le les puedes puede pueden podrias podria podes pones pon ponle ponme agrega agregas
+    agregar agregale agregame quita quitas quitar quitale quitame saca sacas sacar cambia cambias
+    cambiar cambiame haces hacer hazme regalas regala regalame das da dame manda mandas mandame
+    apunta apuntas apuntame quiero quisiera queria necesito seria sera mejor"""
+)
+
+PHRASES = dataclasses.replace(
+    en.PHRASES, language="es", rules=RULES, question_words=QUESTION_WORDS, request_words=REQUEST_WORDS
+)

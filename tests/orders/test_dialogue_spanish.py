@@ -154,6 +154,7 @@ CHANGED = [
     (["4 hawaianas", "al final somos menos, ponme solo tres"], ["3 hawaiian"]),
     (["una pepperoni y unas alitas", "las alitas ya no van"], ["1 pepperoni"]),
     (["3 brownies", "ponme otro brownie"], ["4 brownie"]),
+    (["una hawaiana", "súmale otra hawaiana"], ["2 hawaiian"]),
     # "hazme una hawaiana" orders one: it replaces no line
     (["una coca", "hazme una hawaiana"], ["1 coke", "1 hawaiian"]),
     # what someone eats is no order of the Vegetariana

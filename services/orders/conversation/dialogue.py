@@ -229,7 +229,7 @@ async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None
         if not in_cart and (adding_said or not _CORRECTION.search(key)):
             return None
     elif not (in_cart and not adding_said and _REFERENCE.search(key) and not _asks(turn.inbound.text, key)):
-        # "el tiramisú por un brownie", "las cocas grandes": a line of the cart named with
+        # "las cocas pa llevar", "the coke, can it be diet": a line of the cart named with
         # "the" points at that line rather than ordering another
         return None
     return await ask_add_or_change(turn, parsed, lines)

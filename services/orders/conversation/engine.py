@@ -594,8 +594,8 @@ async def _text(turn: Turn) -> str:
         result.lines or result.ambiguous or result.bad_quantities or result.modifiers
     )
     if lines and unread:
-        # with a cart, a message nothing reads may well be a change to it ("nah, con 3
-        # alcanza"): ask how to say it rather than leave the cart as if all were well
+        # with a cart, a message nothing reads may well be a change to it ("nah, con 3 nos
+        # arreglamos"): ask how to say it rather than leave the cart as if all were well
         said = (
             s._('Sorry, I didn\'t understand "{phrase}".', phrase=texts.echo(text))
             if result.empty
@@ -667,7 +667,7 @@ def _unread(result: ParseResult, lines: list[carts.CartLine], words: tuple[str, 
     """Whether `words` (unread by the parser) leave the reading of an order in doubt. Words
     the reply names back as options the store does not have ("hawaiian no pickles") or as
     phrases not on the menu are no doubt, unless the line is of an item already in the cart
-    ("las alitas no van" with wings in it may be a removal)."""
+    ("las alitas no pican" with wings in it may be a removal)."""
     if not words:
         return False
     in_cart = {line.item_code for line in lines}

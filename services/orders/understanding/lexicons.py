@@ -257,6 +257,7 @@ _ES = _lexicon(
     ponerle=add|poner=add|apuntas=give me|me apuntas=give me|apuntame=give me|
     me regalas=give me|regalame=give me|me regala=give me|puedes=can you|podrias=can you|
     podria=could you|me puedes=can you|me podrias=can you|se puede=can you|
+    sumale=add|sumame=add|suma=add|sumar=add|anademe=add|
     una con=one with|uno con=one with|una sin=one without|uno sin=one without|
     una de las=one of the|uno de los=one of the|una de esas=one of those|uno de esos=one of those|
     la de=the|el de=the|las de=the|los de=the|x una=for a|x un=for a|que pena=sorry|ya=|

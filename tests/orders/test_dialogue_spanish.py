@@ -181,6 +181,8 @@ CHANGED = [
         (["una margarita", "pagar", "para recoger", "confirmar", "¿ya está lista mi pizza?"], "order-status"),
         (["una margarita", "pagar", "para recoger", "confirmar", "¿ya salió mi pedido?"], "order-status"),
         (["una margarita", "pagar", "para recoger", "confirmar", "mi pedido no llega"], "order-status"),
+        (["una margarita", "pagar", "para recoger", "confirmar", "¿recibieron mi pedido?"], "order-status"),
+        (["una margarita", "pagar", "para recoger", "confirmar", "¿cuánto le falta a mi pizza?"], "eta"),
         # "quiero cancelar la coca" takes the coke out: it empties no cart
         (["una coca y un brownie", "quiero cancelar la coca"], "changed"),
     ],
@@ -208,6 +210,13 @@ async def test_spanish_cancel_and_cart_words(
         ("¿me pasas el teléfono?", "contact"),
         ("¿dónde queda el local?", "contact"),
         ("¿me muestras el carrito?", "cart"),
+        ("¿trabajan los domingos?", "hours"),
+        ("¿cubren la zona de Chapinero?", "delivery-area"),
+        ("¿en cuánto llega?", "eta"),
+        ("¿se paga al recibir?", "payment"),
+        ("¿tienen nequi?", "payment"),
+        ("¿cuál es el número para llamar?", "contact"),
+        ("¿y de postre qué hay?", "menu"),
     ],
 )
 async def test_spanish_questions_leave_the_cart_as_it_was(

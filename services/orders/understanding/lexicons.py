@@ -257,6 +257,20 @@ _ES = _lexicon(
     ponerle=add|poner=add|apuntas=give me|me apuntas=give me|apuntame=give me|
     me regalas=give me|regalame=give me|me regala=give me|puedes=can you|podrias=can you|
     podria=could you|me puedes=can you|me podrias=can you|se puede=can you|
+    trabajan=are you open|estan atendiendo=are you open|atendiendo=open|cubren=do you deliver to|
+    cubren la zona de=do you deliver to|en cuanto llega=how long|en cuanto tiempo=how long|
+    demora mucho=how long|tarda mucho=how long|demora=how long|tarda=how long|
+    se paga=do i pay|pago al recibir=cash on delivery|contra entrega=cash on delivery|
+    contraentrega=cash on delivery|nequi=paypal|daviplata=paypal|yape=paypal|plin=paypal|
+    mercado pago=paypal|mercadopago=paypal|numero para llamar=phone number|
+    vegana=vegan|veganas=vegan|vegano=vegan|veganos=vegan|
+    y de postre que hay=which desserts do you have|de postre que hay=which desserts do you have|
+    que hay de postre=which desserts do you have|de tomar que hay=which drinks do you have|
+    que hay de tomar=which drinks do you have|va en camino=is coming|ya va en camino=is coming|
+    viene en camino=is coming|por donde viene=where is|por donde va=where is|
+    confirmaron=did you receive|ya confirmaron=did you receive|recibieron=did you receive|
+    ya recibieron=did you receive|cuanto le falta=how long|cuanto les falta=how long|
+    cuanto falta para=how long|
     sumale=add|sumame=add|suma=add|sumar=add|anademe=add|
     una con=one with|uno con=one with|una sin=one without|uno sin=one without|
     una de las=one of the|uno de los=one of the|una de esas=one of those|uno de esos=one of those|

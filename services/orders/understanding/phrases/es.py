@@ -60,7 +60,9 @@ SPANISH: list[Rule] = [
         "order-status",
     ),
     # "¿aceptan transferencia?", "¿reciben mercado pago?": "aceptan" asks how to pay
-    question_rule(re.compile(r"^do you take\s+\S"), "payment"),
+    question_rule(
+        re.compile(r"^do you take\s+\S|^do you have\s+(?:paypal|bank transfer|cards?|cash)\b"), "payment"
+    ),
     # "el brownie que sean dos", "el ítem 2 que sean 3": the line named first
     set_quantity_rule(_re(r"(?P<t>[a-z][a-z0-9 ]*?)\s+make them\s+(?P<n>{NUM})")),
     # "en total quiero 3 hawaianas", "quiero 3 hawaianas en total": the line's new quantity

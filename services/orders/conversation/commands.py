@@ -88,9 +88,12 @@ _SYNONYMS_ES_PT: Final[dict[Kind, str]] = {
     "olá boa noite|ola boa noite|oi boa noite|oi boa tarde|oi bom dia|quiero pedir|"
     "quiero hacer un pedido|quero pedir|quero fazer um pedido",
     "menu": "menú|menu|el menu|la carta|ver menu|ver el menu|ver la carta|muestrame el menu|"
+    "mandame el menu|me mandas el menu|me pasas el menu|pasame el menu|me pasas la carta|"
+    "pasame la carta|mandame la carta|me mandas la carta|muestrame la carta|me muestras el menu|"
     "que tienen|que hay|cardápio|cardapio|o cardapio|ver cardapio|ver o cardapio|"
     "manda o cardapio|me manda o cardapio|o que tem|o que voces tem|qual o cardapio",
     "cart": "carrito|mi carrito|el carrito|ver carrito|ver mi carrito|ver el carrito|"
+    "muestrame el carrito|muestrame mi carrito|me muestras el carrito|que tengo en el carrito|"
     "que tengo en el carrito|mi pedido actual|carrinho|meu carrinho|o carrinho|ver carrinho|"
     "ver meu carrinho|ver o carrinho|o que tem no carrinho|o que tem no meu carrinho|"
     "que tengo en mi carrito|que hay en mi carrito",

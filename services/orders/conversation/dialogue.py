@@ -37,7 +37,7 @@ from services.orders.understanding.acts import Act, Target, normalise, order_of,
 from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult, english_reading
 from services.orders.understanding.phrases import phrases_for
 
-__all__ = ["answer_choice", "ask_to_clear", "cancel", "drop_pending", "resolve", "respond"]
+__all__ = ["answer_choice", "ask_to_clear", "asks_only", "cancel", "drop_pending", "resolve", "respond"]
 
 # Single-choice groups whose choice carries over when a line is replaced by another item
 # that has the same group ("swap the large pepperoni for a veggie" keeps it large).
@@ -54,6 +54,29 @@ _CORRECTION = re.compile(
     r"\b(?:actually|instead|rather|sorry|oops|meant|mistake|wrong|change|swap|replace)\b"
 )
 _QUESTION_START = re.compile(r"^(?:is|are|does|do|did|has|have|what|whats|which|how|can|could|will|would)\b")
+
+
+# Words that make a marked question a request ("¿me pones una coca?" → "give me a coca"):
+# read on the message's English words.
+_REQUESTING = re.compile(
+    r"\b(?:give me|get me|send me|bring me|can i|could i|can you|could you|can we|i want|i would like|"
+    r"id like|i need|add|remove|change|make|swap|put|instead|cancel|i order)\b"
+)
+
+
+def asks_only(turn: Turn) -> bool:
+    """Whether the message is a question that asks for nothing ("¿la coca es de botella?", "¿de
+    qué tamaño es la familiar?") in a language that marks questions only by their question
+    mark (its `question_words` and no `request_words`): such a message changes no cart,
+    whatever items or options it names."""
+    phrases = phrases_for(language_of(turn))
+    text = turn.inbound.text
+    if not phrases.question_words or not ("?" in text or "¿" in text):
+        return False
+    words = set(normalise(text).split())
+    if not words & phrases.question_words or words & phrases.request_words:
+        return False
+    return _REQUESTING.search(normalise(english_reading(turn.store.menu, text)[1])) is None
 
 
 class _Ask(Exception):
@@ -80,6 +103,15 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
     acts = read_acts(menu, text, phrases)
     if not acts:
         return await _guard(turn, phrases, free_text)
+    if asks_only(turn) and any(act.kind in _EDITS or act.kind == "add" for act in acts):
+        return None  # a question that names items or options: the parser's reading answers it
+    if any(act.kind == "cancel" for act in acts) and all(
+        act.kind in _SMALL_TALK
+        or (act.kind == "remove" and act.target is not None and act.target.pointer and not act.target.items)
+        for act in acts
+    ):
+        # "ya no la quiero, cancélenla": "remove it" beside a cancel says the same
+        acts = tuple(act for act in acts if act.kind in _SMALL_TALK)
     if all(act.kind in _SMALL_TALK for act in acts):
         # "pls cancel, ordered by mistake": the weightiest of what was said
         return await _small_talk(turn, min(acts, key=lambda a: _TALK_ORDER.index(a.kind)), pending)
@@ -197,7 +229,7 @@ async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None
         if not in_cart and (adding_said or not _CORRECTION.search(key)):
             return None
     elif not (in_cart and not adding_said and _REFERENCE.search(key) and not _asks(turn.inbound.text, key)):
-        # "el tiramisú por un brownie", "las cocas grandes": a line of the cart named with
+        # "las cocas pa llevar", "the coke, can it be diet": a line of the cart named with
         # "the" points at that line rather than ordering another
         return None
     return await ask_add_or_change(turn, parsed, lines)
@@ -869,6 +901,16 @@ def _replacement(menu: Menu, old: CartLine, new: ParseResult, s: Speaker) -> lis
     return out
 
 
+def _completed(menu: Menu, words: str, line: CartLine) -> ParseResult | None:
+    """Another item named by `words` said with `line`'s name: before it ("diet" → "diet coke")
+    or after it, as Spanish says them ("light" → "Coca-Cola Light"); None when there is none."""
+    for said in (f"{words} {line.name}", f"{line.name} {words}"):
+        parsed = order_of(menu, said)
+        if parsed is not None and parsed.lines and parsed.lines[0].item != line.item_code:
+            return parsed
+    return None
+
+
 async def _replace(
     turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], focus: list[int], touched: list[int]
 ) -> list[str] | None:
@@ -878,11 +920,7 @@ async def _replace(
     if act.new is None:
         # "change them to diet": the words complete each line's name ("diet coke")
         completed = [
-            (line, parsed)
-            for line in pool
-            if (parsed := order_of(menu, f"{act.subject} {line.name}")) is not None
-            and parsed.lines
-            and parsed.lines[0].item != line.item_code
+            (line, parsed) for line in pool if (parsed := _completed(menu, act.subject, line)) is not None
         ]
         if not completed or len(completed) != len(pool) or (len(pool) > 1 and not act.target.plural):
             return None

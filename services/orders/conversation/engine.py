@@ -36,8 +36,10 @@ from services.orders.menu.catalog import Item, Menu
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts, customers
 from services.orders.storage.outbox import ReplyText
+from services.orders.understanding.acts import Phrases
 from services.orders.understanding.menu_index import tokenize
-from services.orders.understanding.parser import ParseResult, unread_words
+from services.orders.understanding.parser import ParseResult, english_reading, unread_words
+from services.orders.understanding.phrases import phrases_for
 
 log = logging.getLogger("services.orders.conversation")
 
@@ -201,10 +203,12 @@ async def _dispatch(turn: Turn, command: Command) -> str:
     )
     if "choice" in state:
         key = normalize(inbound.text)
+        # "sí, bórralo", "sip": the language's own words read as English ("yes , remove it")
+        reading = " ".join(tokenize(english_reading(turn.store.menu, inbound.text)[1]))
         reply = await dialogue.answer_choice(
             turn,
             command.number if command.kind == "number" else None,
-            yes=command.kind == "yes" or bool(_YES.match(key)) or "👍" in inbound.text,
+            yes=command.kind == "yes" or bool(_YES.match(key) or _YES.match(reading)) or "👍" in inbound.text,
             no=command.kind in ("no", "cancel") or bool(_NO.match(key)),
         )
         if reply is not None:
@@ -567,7 +571,7 @@ async def _text(turn: Turn) -> str:
     key = normalize(text)
     self_said = _DIET_SELF.search(key) is not None
     result = adding.parse(menu, _DIET_SELF.sub(" ", key) if self_said else text)
-    asked = _asked_about(menu, text, key, result)
+    asked = _asked_about(menu, text, key, result, phrases_for(dialogue.language_of(turn)))
     if asked:
         turn.kind = "item-info"
         details = [texts.render_item(menu, item, turn.speaker) for item in asked]
@@ -582,6 +586,10 @@ async def _text(turn: Turn) -> str:
             return f"{noted}\n\n{await adding.add_parsed(turn, result)}" if ordered else noted
     s = turn.speaker
     lines = await carts.load_cart(turn.conn, turn.customer_id)
+    if dialogue.asks_only(turn) and (result.lines or result.ambiguous or result.modifiers):
+        # "¿el agua es de litro?", "¿de qué tamaño es la familiar?": what the question names
+        # is shown, never added or changed
+        return _question_details(turn, result, lines)
     if lines and (result.lines or result.ambiguous) and _unread(result, lines, unread_words(menu, text)):
         # words nothing reads may be the change itself ("cancela el pan de ajo", "los
         # tiramisus fuera"): adding what the message names would be a cart not asked for
@@ -590,8 +598,8 @@ async def _text(turn: Turn) -> str:
         result.lines or result.ambiguous or result.bad_quantities or result.modifiers
     )
     if lines and unread:
-        # with a cart, a message nothing reads may well be a change to it ("nah, con 3
-        # alcanza"): ask how to say it rather than leave the cart as if all were well
+        # with a cart, a message nothing reads may well be a change to it ("nah, con 3 nos
+        # arreglamos"): ask how to say it rather than leave the cart as if all were well
         said = (
             s._('Sorry, I didn\'t understand "{phrase}".', phrase=texts.echo(text))
             if result.empty
@@ -627,11 +635,43 @@ async def _text(turn: Turn) -> str:
     return await adding.add_parsed(turn, result)
 
 
+def _question_details(turn: Turn, result: ParseResult, lines: list[carts.CartLine]) -> str:
+    """The details of the items a question names (at most three), else of the cart's items that
+    take the options it names; a question naming neither is asked back."""
+    menu = turn.store.menu
+    codes = [line.item for line in result.lines] + [c for amb in result.ambiguous for c in amb.candidates]
+    if not codes and result.modifiers is not None:
+        groups = {o.group for o in (*result.modifiers.options, *result.modifiers.excluded)}
+        codes = [
+            line.item_code
+            for line in reversed(lines)
+            if (item := menu.item(line.item_code)) is not None
+            and groups & {g.code for g in menu.groups_of(item)}
+        ]
+    items: list[Item] = []
+    for code in codes:
+        item = menu.item(code)
+        if item is not None and item not in items:
+            items.append(item)
+    if not items:
+        turn.kind = "ask"
+        return (
+            turn.speaker._('Sorry, I didn\'t understand "{phrase}".', phrase=texts.echo(turn.inbound.text))
+            + " "
+            + turn.speaker._("Send *menu* to see what we have, or *help* for everything I can do.")
+        )
+    turn.kind = "item-info"
+    details = [texts.render_item(menu, item, turn.speaker) for item in items[:3]]
+    if _DIET_WORDS.search(normalize(turn.inbound.text)):
+        details.append(turn.speaker._(DIET_ADVICE))
+    return "\n\n".join(details)
+
+
 def _unread(result: ParseResult, lines: list[carts.CartLine], words: tuple[str, ...]) -> bool:
     """Whether `words` (unread by the parser) leave the reading of an order in doubt. Words
     the reply names back as options the store does not have ("hawaiian no pickles") or as
     phrases not on the menu are no doubt, unless the line is of an item already in the cart
-    ("las alitas no van" with wings in it may be a removal)."""
+    ("las alitas no pican" with wings in it may be a removal)."""
     if not words:
         return False
     in_cart = {line.item_code for line in lines}
@@ -643,13 +683,21 @@ def _unread(result: ParseResult, lines: list[carts.CartLine], words: tuple[str, 
     return any(w not in named for w in words)
 
 
-def _asked_about(menu: Menu, text: str, key: str, result: ParseResult) -> list[Item]:
+def _asked_about(menu: Menu, text: str, key: str, result: ParseResult, phrases: Phrases) -> list[Item]:
     """The items a question names without ordering them ("is the salad vegan?"), or [] when
-    the message is no question, asks for something, or says a quantity."""
+    the message is no question, asks for something, or says a quantity. Where questions are
+    only marked ("¿la margarita tiene carne?" but "¿me regalas una hawaiana?"), the language's
+    question words must be there and none of its request words."""
     if not result.lines or result.bad_quantities:
         return []
+    if phrases.question_words:
+        words = set(tokenize(text))
+        if not words & phrases.question_words or words & phrases.request_words:
+            return []
     if not (text.rstrip().endswith("?") or _QUESTION_START.match(key)) or _REQUEST.search(key):
         return []
+    if _REQUEST.search(" ".join(tokenize(english_reading(menu, text)[1]))):
+        return []  # "¿me pones una coca?": a request in the customer's language
     if any(ch.isdigit() for ch in key) or any(line.quantity != 1 for line in result.lines):
         return []
     items: list[Item] = []

@@ -70,6 +70,13 @@ def _by_menu(turn: Turn, text: str) -> Locale | None:
     # words the default language does not know ("4 brownies y un tiramisú") leave it unread
     # too, though the parser passes over them
     if not default.unmatched and not unread_words(default_menu, text):
+        # a name the default language passed over ("alitas y 2 sprites" reads only the
+        # sprites in English): the first language whose menu reads more lines
+        read = len(default.lines) + len(default.ambiguous)
+        for locale in settings.languages:
+            result = parse_order(turn.catalog.menu.localized(locale), text)
+            if locale != settings.default_language and len(result.lines) + len(result.ambiguous) > read:
+                return locale
         return None
     readers: list[tuple[bool, Locale]] = []
     for locale in settings.languages:

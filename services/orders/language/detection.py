@@ -70,6 +70,10 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         vale listo dale senor hay tiene quita quitar cambiar borrar agrega ponle bebida
         refresco refrescos gaseosa quiere usted ustedes adios mejor solo cambia quita saca
         olvidalo hacen abren cierran cual cuales envio envios porfis regalas regala
+        ya otra otro quitame quitale quitala quitalo sacame sacale borrala borralo ponme
+        pones poneme ponele mandame pasame muestrame cambiala cambialo cambialas aceptan
+        reciben tarjeta efectivo transferencia reparten ubicados estan hasta donde llevo
+        pican cancelen cancelad anulen orale perdon sola solas eran alcanza equivoque
         """
     ),
     "pt_BR": _words(

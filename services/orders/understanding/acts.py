@@ -136,7 +136,8 @@ class Phrases:
     make a clause an addition whatever the cart holds ("add", "also", "another");
     ``edit_cues`` the words that say a message may be changing the cart rather than adding to
     it ("change", "instead", "not"): such a message the rules could not read is asked about;
-    ``rest_words`` name every line but the ones being talked about ("the rest", "the others")."""
+    ``rest_words`` name every line but the ones being talked about ("the rest", "the others");
+    ``question_words``/``request_words`` tell a marked question from a marked request."""
 
     language: str
     rules: Sequence[Rule]
@@ -156,6 +157,12 @@ class Phrases:
     each_words: frozenset[str]
     category_words: dict[str, str] = field(default_factory=dict)
     rest_words: frozenset[str] = frozenset()
+    # Where a question is only marked ("¿la coca es de botella?") and keeps a statement's word
+    # order: the words that make a marked message a question about something ("es", "tiene",
+    # "qué") and those that make it a request ("me", "puedes", "agregar"). A marked question
+    # with the first and none of the second changes no cart. Empty: questions are inverted.
+    question_words: frozenset[str] = frozenset()
+    request_words: frozenset[str] = frozenset()
 
 
 _ARROWS = re.compile(r"\s*(?:->|=>|→|⇒|➡️?|⟶)\s*")

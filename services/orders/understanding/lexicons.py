@@ -53,11 +53,20 @@ class Lexicon:
     plain: frozenset[str] = frozenset()
     # The English words the phrases become: read, whatever the menu.
     english: frozenset[str] = frozenset()
+    # The language's own word order made English, after the phrases ("la coca cámbiala por
+    # una sprite" → "change the coca for a sprite"): None when English order is kept.
+    reorder: Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]] | None = None
+    # Phrases read even where a menu name starts inside them: "soy vegetariana" says what the
+    # customer eats, it orders no Vegetariana.
+    over_menu: frozenset[tuple[str, ...]] = frozenset()
+    # Words that, ending a message after a menu name, say it is one more ("y una margarita
+    # grande más"): read as "too", never as "extra" of the option before them.
+    more_last: frozenset[str] = frozenset()
 
 
 # "ponme 3", "déjala en 2", "coloca 3": a quantity set on the line being talked about.
 _SET_VERBS: Final[dict[str, tuple[str, ...]]] = {
-    "es": ("ponme", "ponle", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en"),
+    "es": ("ponme", "ponle", "hazme", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en"),
     "pt_BR": ("coloca", "bota", "poe", "deixa em"),
 }
 _NUMBER_WORDS: Final[dict[str, dict[str, int]]] = {
@@ -68,9 +77,11 @@ _NUMBER_WORDS: Final[dict[str, dict[str, int]]] = {
 
 def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
     numbers = {str(n): n for n in range(1, 21)} | _NUMBER_WORDS.get(locale, {})
+    only = {"es": ("solo", "nomas", "solamente"), "pt_BR": ("so", "somente", "apenas")}.get(locale, ())
     return {
-        (*verb.split(), said): ("make", "it", str(value))
+        (*verb.split(), *just, said): ("make", "it", str(value))
         for verb in _SET_VERBS.get(locale, ())
+        for just in ((), *((word,) for word in only))
         for said, value in numbers.items()
     }
 
@@ -173,6 +184,107 @@ _ES = _lexicon(
     que precio tienen=how much are|q precio tiene=how much is|q precio tienen=how much are|
     che=|oigan=|oye=|tio=|tia=|uy=|ay=|nah=|bah=|po=|pues=|weno=|mira=|jaja=|jajaja=|xd=|wey=|
     guey=|chamo=|pana=|
+    al final=actually|pensandolo bien=actually|mejor dicho=actually|en realidad=actually|
+    en vez del=instead of the|en lugar del=instead of the|
+    cambialas=change them|cambialos=change them|cambiamela=change it|cambiamelo=change it|
+    cambiamelas=change them|cambiamelos=change them|me la cambias=change it|me lo cambias=change it|
+    me la cambia=change it|me lo cambia=change it|me las cambias=change them|
+    me los cambias=change them|me la cambian=change it|me lo cambian=change it|
+    borrala=remove it|borralo=remove it|borralas=remove them|borralos=remove them|
+    sacala=remove it|sacalo=remove it|sacalas=remove them|sacalos=remove them|
+    quitamela=remove it|quitamelo=remove it|quitamelas=remove them|quitamelos=remove them|
+    eliminala=remove it|eliminalo=remove it|
+    ya no la quiero=remove it|ya no lo quiero=remove it|ya no las quiero=remove them|
+    ya no los quiero=remove them|no la quiero=remove it|no lo quiero=remove it|
+    borralo todo=cancel everything|borra todo=cancel everything|quitalo todo=cancel everything|
+    quita todo=cancel everything|borrame todo=cancel everything|quitame todo=cancel everything|
+    saca todo=cancel everything|elimina todo=cancel everything|
+    cancelar=cancel|cancelen=cancel|cancelenla=cancel it|cancelenlo=cancel it|cancelala=cancel it|
+    cancelalo=cancel it|cancelad=cancel|anula=cancel|anular=cancel|anulen=cancel|anulad=cancel|
+    anulame=cancel|la orden=the order|mi orden=my order|
+    olvida=forget|olvidate de=forget|olvidense de=forget|dulce=sweet|dulces=sweets|
+    q sea=make it|q sean=make them|que sea de=make it|que sean de=make them|
+    si=yes|sip=yes|sipi=yes|simon=yes|claro que si=yes|orale=ok|va=ok|sale=ok|
+    ya con eso=thats all|con eso=thats all|con eso es todo=thats all|ya esta=thats all|
+    eso nomas=thats all|nada mas gracias=thats all|es todo gracias=thats all|
+    a como esta=how much is|a como estan=how much are|a cuanto esta=how much is|
+    a cuanto estan=how much are|cuanto sale=how much is|
+    manejan=do you have|venden=do you have|
+    pasame la carta=show me the menu|la carta=the menu|
+    hasta donde reparten=where do you deliver|donde reparten=where do you deliver|
+    hasta donde llegan=where do you deliver|hasta donde entregan=where do you deliver|
+    a donde reparten=where do you deliver|
+    tiene costo=cost|tiene algun costo=cost|cobran el envio=delivery fee|es gratis=is free|
+    gratis=free|el delivery=delivery|transferencia=bank transfer|
+    cual es la direccion=what is the address|cual es el telefono=what is the phone number|
+    direccion=address|
+    que llevo=what do i have|lo que llevo=what i have|que llevo hasta ahora=what do i have|
+    que tengo hasta ahora=what do i have|que pedi=what did i order|
+    perdon=sorry|perdona=sorry|disculpa=sorry|disculpe=sorry|ponme=give me|ultima=last one|
+    ultimo=last one|esa ultima=the last one|ese ultimo=the last one|
+    esta ultima=the last one|este ultimo=the last one|lleve=with|lleven=with|
+    armar mi propia pizza=build your own|arma mi propia pizza=build your own|
+    mi propia pizza=build your own|armar mi pizza=build your own|armar una pizza=build your own|
+    no van=no|no va=no|ya no van=no|ya no va=no|era=|sola=|solas=|solito=|solita=|
+    alcanza=is enough|alcanzan=is enough|basta=is enough|bastan=is enough|es suficiente=is enough|
+    con eso alcanza=thats all|con eso basta=thats all|somos menos=|que al final=actually|
+    ya esta lista=is ready|ya esta listo=is ready|ya estan listas=are ready|ya estan listos=are ready|
+    pasame el menu=show me the menu|mandame la carta=show me the menu|mandame el menu=show me the menu|
+    me pasas la carta=show me the menu|me pasas el menu=show me the menu|
+    cuanto esta=how much is|cuanto estan=how much are|cuanto=how much|
+    pica=is spicy|pican=are spicy|picosa=spicy|picoso=spicy|picosas=spicy|picosos=spicy|
+    sabores=flavors|sabor=flavor|tipos=kinds|tipo=kind|
+    abrieron=are you open|ya abrieron=are you open|ya abren=are you open|
+    mandan a domicilio=do you deliver|mandan a=do you deliver to|envian=do you deliver|
+    minimo de compra=minimum order|compra minima=minimum order|monto minimo=minimum order|minimo=minimum|
+    cuanto se demora=how long|cuanto se demoran=how long|se demora=how long|se demoran=how long|
+    demoran=how long|tardan=how long|cuanto tardan=how long|se tarda=how long|
+    a que hora llega=what time will it arrive|cuando llega=when will it arrive|
+    como se paga=how do i pay|como se puede pagar=how can i pay|se puede pagar=can i pay|
+    formas de pago=payment methods|forma de pago=payment methods|metodos de pago=payment methods|
+    medios de pago=payment methods|
+    telefono=phone number|cual es su numero=what is your phone number|su numero=your phone number|
+    donde queda=where is|el local=the store|la tienda=the store|la pizzeria=the store|local=store|
+    cuanto llevo=what is the total|cuanto es todo=what is the total|cuanto seria todo=what is the total|
+    me muestras=show me|me ensenas=show me|
+    ya salio mi pedido=is my order on its way|salio mi pedido=is my order on its way|
+    ya salio=is it on its way|como va=how is|viene=is coming|ya viene=is coming|
+    esta en camino=is it on its way|ya esta en camino=is it on its way|
+    no llega=hasnt arrived|no ha llegado=hasnt arrived|todavia no llega=hasnt arrived|
+    ya mero llega=is it coming|ya casi llega=is it coming|
+    quitas=remove|me quitas=remove|sacas=remove|me sacas=remove|quitarle=remove|quitarla=remove it|
+    quitarlo=remove it|sacarle=remove|agregas=add|me agregas=add|agregar=add|agregarle=add|
+    ponerle=add|poner=add|apuntas=give me|me apuntas=give me|apuntame=give me|
+    me regalas=give me|regalame=give me|me regala=give me|puedes=can you|podrias=can you|
+    podria=could you|me puedes=can you|me podrias=can you|se puede=can you|
+    trabajan=are you open|estan atendiendo=are you open|atendiendo=open|cubren=do you deliver to|
+    cubren la zona de=do you deliver to|en cuanto llega=how long|en cuanto tiempo=how long|
+    demora mucho=how long|tarda mucho=how long|demora=how long|tarda=how long|
+    se paga=do i pay|pago al recibir=cash on delivery|contra entrega=cash on delivery|
+    contraentrega=cash on delivery|nequi=paypal|daviplata=paypal|yape=paypal|plin=paypal|
+    mercado pago=paypal|mercadopago=paypal|numero para llamar=phone number|
+    vegana=vegan|veganas=vegan|vegano=vegan|veganos=vegan|
+    y de postre que hay=which desserts do you have|de postre que hay=which desserts do you have|
+    que hay de postre=which desserts do you have|de tomar que hay=which drinks do you have|
+    que hay de tomar=which drinks do you have|va en camino=is coming|ya va en camino=is coming|
+    viene en camino=is coming|por donde viene=where is|por donde va=where is|
+    confirmaron=did you receive|ya confirmaron=did you receive|recibieron=did you receive|
+    ya recibieron=did you receive|cuanto le falta=how long|cuanto les falta=how long|
+    cuanto falta para=how long|
+    sumale=add|sumame=add|suma=add|sumar=add|anademe=add|
+    una con=one with|uno con=one with|una sin=one without|uno sin=one without|
+    una de las=one of the|uno de los=one of the|una de esas=one of those|uno de esos=one of those|
+    la de=the|el de=the|las de=the|los de=the|x una=for a|x un=for a|que pena=sorry|ya=|
+    otra igual=another one|otro igual=another one|otra igualita=another one|
+    otro igualito=another one|mas iguales=more|otra mas=another one|otro mas=another one|
+    en vez de una=instead of one|en vez de uno=instead of one|en lugar de una=instead of one|
+    me repites=|repiteme=|me dices=|dime=|
+    el envio=delivery|envio=delivery|quiero cancelar=cancel|queria cancelar=cancel|quisiera cancelar=cancel|
+    pedido=order|muestrame=show me|mostrame=show me|
+    ensename=show me|carrito=cart|hazlas=make them|hazlos=make them|
+    esos=those|esas=those|ambas=both|ambos=both|
+    refresco=soda|refrescos=sodas|gaseosa=soda|gaseosas=sodas|
+    esta lista=is ready|esta listo=is ready|estan listas=are ready|estan listos=are ready|
     """,
     """que qué cual como cuanto cuantos cuanta cuantas cuesta vale valen es son esta estan hay
     tiene tienen tengo tienes quiero quieres puedo puedes podria seria sera va vamos voy
@@ -326,9 +438,6 @@ _ES = _asking(
 _PT = _asking(_PT, "vem com=comes with|vem acompanhada de=comes with|vem acompanhado de=comes with")
 
 
-_LEXICONS: Mapping[str, Lexicon] = {"es": _ES, "pt_BR": _PT}
-
-
 def lexicon_for(locale: str) -> Lexicon | None:
     """The lexicon of `locale` ("es", "pt_BR"); None for English (the parser's own words)."""
     return _LEXICONS.get(locale)
@@ -355,6 +464,12 @@ def bridge(
     pepperoni" → "pepperoni pizzas", "queijo extra" → "extra queijo"."""
     out: list[str] = []
     i, n = 0, len(tokens)
+    if (
+        n > 1
+        and tokens[-1] in lexicon.more_last
+        and any(menu_phrase_at(tokens, k)[0] == n - 1 - k for k in range(n - 1))
+    ):
+        tokens = [*tokens[:-1], "too"]
     while i < n:
         size, _ = menu_phrase_at(tokens, i)
         if size:
@@ -362,10 +477,12 @@ def bridge(
             i += size
             continue
         for length in range(min(lexicon.max_phrase, n - i), 0, -1):
-            english = lexicon.phrases.get(tuple(tokens[i : i + length]))
+            key = tuple(tokens[i : i + length])
+            english = lexicon.phrases.get(key)
             # a phrase must not swallow the start of a menu name ("pero sin gluten")
-            if english is not None and not any(
-                menu_phrase_at(tokens, j)[0] for j in range(i + 1, i + length)
+            if english is not None and (
+                key in lexicon.over_menu
+                or not any(menu_phrase_at(tokens, j)[0] for j in range(i + 1, i + length))
             ):
                 out.extend(english)
                 i += length
@@ -373,7 +490,10 @@ def bridge(
         else:
             out.append(tokens[i])
             i += 1
-    return _negation_first(_line_first(_english_order(out, menu_phrase_at), menu_phrase_at), menu_phrase_at)
+    out = _line_first(_english_order(out, menu_phrase_at), menu_phrase_at)
+    if lexicon.reorder is not None:
+        out = lexicon.reorder(out, menu_phrase_at)
+    return _negation_first(out, menu_phrase_at)
 
 
 def _negation_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
@@ -474,3 +594,289 @@ def _english_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
         out.append(tok)
         i += 1
     return out
+
+
+# -- Spanish word order -----------------------------------------------------------------------
+# Spanish names the line first and repeats it with a pronoun on the verb ("la coca cámbiala
+# por una sprite", "a la hawaiana quítale la piña", "la segunda bórrala"); English names the
+# verb first. These rewrite the bridged words into the English order the rules read.
+
+_PRONOUNS = frozenset({"it", "them"})
+# Words a reference to cart lines is made of, besides menu names: "the last one", "one of the
+# two margaritas", "that", "item 2".
+_REF_WORDS = frozenset(
+    {"the", "that", "this", "those", "these", "one", "ones", "of", "them", "it", "last", "first",
+     "second", "third", "other", "item", "both", "two", "three", "four", "five", "my",
+     # kinds and categories: "el refresco cámbialo por agua", "el postre que sean 2"
+     "soda", "sodas", "drink", "drinks", "bebida", "bebidas", "sweet", "sweets", "postre", "postres",
+     "dessert", "desserts", "pizza", "pizzas", "entrada", "entradas"}
+)  # fmt: skip
+# Words said before a reference that stay in front ("actually", "and", "ok").
+_LEADS = frozenset({"actually", "and", "ok", "yes", "no", "so", "please", "sorry", ","})
+_COUNTS = frozenset({"a", "one", "two", "three", "four", "five", "six"})
+
+
+def _reference_end(tokens: list[str], i: int, menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> int:
+    """Where a reference to cart lines that starts at `i` ends (== i: none starts there)."""
+    j = i
+    while j < len(tokens):
+        size, _ = menu_phrase_at(tokens, j)
+        if size:
+            j += size
+        elif tokens[j] in _REF_WORDS or tokens[j].isdigit():
+            j += 1
+        else:
+            break
+    return j
+
+
+def _names_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> bool:
+    """Whether `tokens` (a whole reference) name a line: a menu name, "the …", an ordinal."""
+    return any(
+        t in ("the", "that", "those", "these", "last", "first", "second", "third", "item", "them")
+        for t in tokens
+    ) or any(menu_phrase_at(tokens, k)[0] for k in range(len(tokens)))
+
+
+def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "the coca light change it for a sprite" → "change the coca light for a sprite"; "the
+    second one remove it" → "remove the second one"; "the tiramisu for a brownie" → "change the
+    tiramisu for a brownie" (a line of the cart for another: a swap)."""
+    start = 0
+    while start < len(tokens) and tokens[start] in _LEADS:
+        start += 1
+    end = _reference_end(tokens, start, menu_phrase_at)
+    ref = tokens[start:end]
+    if not ref or not _names_line(ref, menu_phrase_at):
+        return tokens
+    rest = tokens[end:]
+    if ref[0] == "of" and len(ref) > 1:
+        # "of those remove one" (de esas quita una) → "remove one of those"; "of the coca
+        # actually 2" (de la coca mejor 2) → "2 of the coca"
+        named = ref if ref[1] in ("the", "those", "these", "them") else ["of", "the", *ref[1:]]
+        if rest and rest[0] == "remove":
+            return [*tokens[:start], *rest, *named]
+        said = (
+            rest[2:]
+            if rest[:2] == ["make", "it"]
+            else rest[1:]
+            if rest[:1] in (["actually"], ["only"])
+            else rest
+        )
+        if said and (said[0].isdigit() or said[0] in _NUMBERS or said[0] == "one"):
+            return [*tokens[:start], said[0], *named, *said[1:]]
+        return tokens
+    if len(rest) >= 2 and rest[0] in ("change", "remove") and rest[1] in _PRONOUNS:
+        return [*tokens[:start], rest[0], *ref, *rest[2:]]
+    if rest == ["remove"]:
+        return [*tokens[:start], "remove", *ref]
+    if (
+        len(rest) >= 2
+        and rest[0] == "for"
+        and ref[0] == "the"
+        and (rest[1] in ("a", "an", "some", "one") or menu_phrase_at(rest, 1)[0])
+    ):
+        return [*tokens[:start], "change", *ref, *rest]
+    return tokens
+
+
+def _options_before_line(
+    tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]
+) -> list[str]:
+    """ "to one of the two margaritas add extra cheese" → "add extra cheese to one of the two
+    margaritas"; "to the hawaiana remove the pineapple" → "remove the pineapple from the
+    hawaiana"; "remove the extra cheese to the margarita" → "… from the margarita"."""
+    n = len(tokens)
+    for i in range(n):
+        if tokens[i] != "to":
+            continue
+        end = _reference_end(tokens, i + 1, menu_phrase_at)
+        ref = tokens[i + 1 : end]
+        if ref and end == n and i > 0 and "remove" in tokens[:i] and "for" not in tokens[:i]:
+            return [*tokens[:i], "from", *ref]  # "remove the extra cheese to the margarita"
+        if (
+            not ref
+            or end >= n
+            or tokens[end] not in ("add", "remove")
+            or not _names_line(ref, menu_phrase_at)
+        ):
+            continue
+        stop = end + 1
+        while stop < n and tokens[stop] not in ("and", ","):
+            stop += 1
+        if stop == end + 1:
+            continue
+        joint = "to" if tokens[end] == "add" else "from"
+        return [*tokens[:i], tokens[end], *tokens[end + 1 : stop], joint, *ref, *tokens[stop:]]
+    return tokens
+
+
+def _units_removed(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "remove a coca" → "remove one coca" ("una" is a number); "remove the margarita and one
+    coca" → "… and remove one coca", each line its own removal; "a coca no" (una coca menos) →
+    "one less coca"."""
+    out = list(tokens)
+    if len(out) >= 3 and out[-1] == "no" and out[0] in _COUNTS | {"and"}:
+        lead = 1 if out[0] == "and" else 0
+        count = out[lead]
+        if count in _COUNTS and menu_phrase_at(out, lead + 1)[0] == len(out) - lead - 2:
+            return [*out[:lead], "one" if count == "a" else count, "less", *out[lead + 1 : -1]]
+    if "remove" not in out:
+        return out
+    k = out.index("remove")
+    result = out[: k + 1]
+    for j in range(k + 1, len(out)):
+        tok = out[j]
+        if tok == "a" and result[-1] in ("remove", "and"):
+            tok = "one"
+        if (
+            tok == "and"
+            and j + 1 < len(out)
+            and out[j + 1] in ("the", "a", "one", "two", "three")
+            and ("remove" not in out[j + 1 :])
+        ):
+            result.extend(["and", "remove"])
+            continue
+        result.append(tok)
+    return result
+
+
+_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+# What "the other one" is said to be when it is the dish as it comes ("y la otra normal").
+_PLAIN = frozenset({"normal", "regular", "sencilla", "sencillo", "plain", "sola", "solo", "asi"})
+
+
+def _one_of_them_with(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "2 grandes margaritas , one with extra queso" → "1 grandes margaritas and 1 grandes
+    margaritas with extra queso": the units of an order told apart ("and the other one …" gives
+    the rest their own options; "normal" leaves them as they come)."""
+    n = len(tokens)
+    for c in range(1, n - 2):
+        if (
+            tokens[c] not in (",", "?", "and")
+            or tokens[c + 1] != "one"
+            or tokens[c + 2] not in ("with", "without")
+        ):
+            continue
+        for k in range(c - 1, -1, -1):
+            count = int(tokens[k]) if tokens[k].isdigit() else _NUMBERS.get(tokens[k])
+            if count is None:
+                continue
+            j = k + 1
+            while j < c and menu_phrase_at(tokens, j)[0]:
+                j += menu_phrase_at(tokens, j)[0]
+            if j != c or j == k + 1 or not 1 < count < 100:
+                break
+            seg = tokens[k + 1 : c]
+            stop = c + 3
+            while stop < n and tokens[stop] not in ("and", ","):
+                stop += 1
+            own = tokens[c + 2 : stop]
+            rest = tokens[stop:]
+            other: list[str] = []
+            if rest[:3] == ["and", "the", "other"] or rest[:3] == [",", "the", "other"]:
+                other = [w for w in rest[3:] if w != "one"]
+                rest = []
+                if other and all(w in _PLAIN for w in other):
+                    other = []
+            return [*tokens[:k], str(count - 1), *seg, *other, "and", "1", *seg, *own, *rest]
+    return tokens
+
+
+def _no_then_instead(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "no vegetarianas , make them pepperoni" (ya no vegetarianas, que sean de pepperoni) →
+    "change the vegetarianas for pepperoni": the line said no to, replaced by what follows."""
+    start = 0
+    while start < len(tokens) and tokens[start] in _LEADS - {"no"}:
+        start += 1
+    if tokens[start : start + 1] != ["no"]:
+        return tokens
+    i = start + 1 + (tokens[start + 1 : start + 2] == ["the"])
+    j = i
+    while j < len(tokens) and menu_phrase_at(tokens, j)[0]:
+        j += menu_phrase_at(tokens, j)[0]
+    tail = tokens[j:]
+    if (
+        j == i
+        or len(tail) < 3
+        or tail[0] != ","
+        or (tail[1:3] not in (["make", "them"], ["make", "it"]) and tail[1] != "actually")
+    ):
+        return tokens
+    new = tail[3:] if tail[1] == "make" else tail[2:]
+    while new and new[-1] in ("and", ","):
+        new = new[:-1]
+    return [*tokens[:start], "change", "the", *tokens[i:j], "for", *new] if new else tokens
+
+
+def _numbers_said(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "make it 1 coca" (ponme una coca, hazme una hawaiana) orders: a quantity set on a line
+    is only "ponme 3" with nothing named after it. "the two" with no item after it (las dos con
+    extra queso, las dos mejor grandes) is "both"."""
+    out = list(tokens)
+    for i in range(len(out) - 3):
+        if out[i : i + 2] == ["make", "it"] and (out[i + 2].isdigit() or out[i + 2] in _NUMBERS):
+            size, what = menu_phrase_at(out, i + 3)
+            if size and what != "option":
+                out[i : i + 2] = ["give", "me"]
+    for i in range(len(out) - 1):
+        if out[i : i + 2] == ["the", "two"]:
+            j = i + 2
+            size, what = menu_phrase_at(out, j) if j < len(out) else (0, "")
+            while size and what == "option":
+                j += size
+                size, what = menu_phrase_at(out, j) if j < len(out) else (0, "")
+            if not size:
+                return [*out[:i], "both", *out[i + 2 :]]
+    return out
+
+
+def _spanish_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """Spanish word order made English (see the section's comment)."""
+    while tokens and tokens[0] == ",":
+        tokens = tokens[1:]
+    if tokens[:2] == ["what", "the"] and "?" not in tokens:
+        tokens = tokens[1:]  # "que la margarita lleve doble queso": a wish, not a question
+    for i in range(min(len(tokens) - 3, 3)):
+        if (
+            tokens[i] == "with"
+            and tokens[i + 2 : i + 4] == ["is", "enough"]
+            and all(t in _LEADS for t in tokens[:i])
+        ):
+            tokens = [*tokens[:i], *tokens[i + 1 :]]  # "con 3 alcanza" → "3 is enough"
+            break
+    for i in range(len(tokens) - 4):
+        if tokens[i : i + 4] == ["the", "other", "one", "with"] and all(
+            menu_phrase_at(tokens, k)[1] == "option" or tokens[k] in ("and", ",")
+            for k in range(i + 4, len(tokens))
+            if menu_phrase_at(tokens, k)[0] or tokens[k] in ("and", ",")
+        ):
+            tokens = [*tokens[: i + 3], *tokens[i + 4 :]]  # "la otra con masa delgada"
+            break
+    tokens = _numbers_said(tokens, menu_phrase_at)
+    tokens = _one_of_them_with(tokens, menu_phrase_at)
+    tokens = _no_then_instead(tokens, menu_phrase_at)
+    tokens = _verb_after_line(tokens, menu_phrase_at)
+    tokens = _options_before_line(tokens, menu_phrase_at)
+    return _units_removed(tokens, menu_phrase_at)
+
+
+# What the customer (or someone they order for) eats: "es pa mi hermana que es vegetariana".
+_ES_DIETS = _table(
+    "|".join(
+        f"{who} {diet}{end}="
+        for who in ("soy", "somos", "es", "son", "que es", "que son")
+        for diet in ("vegetarian", "vegan", "celiac")
+        for end in ("o", "a", "os", "as")
+    )
+)
+_ES = _asking(_ES, "carne=meat|")
+_ES = dataclasses.replace(
+    _ES,
+    phrases={**_ES.phrases, **_ES_DIETS},
+    max_phrase=max(_ES.max_phrase, *(len(k) for k in _ES_DIETS)),
+    over_menu=frozenset(_ES_DIETS),
+    more_last=frozenset({"mas"}),
+    reorder=_spanish_order,
+)
+_LEXICONS: Mapping[str, Lexicon] = {"es": _ES, "pt_BR": _PT}

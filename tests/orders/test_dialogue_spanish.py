@@ -1,0 +1,284 @@
+"""Corrections, references, questions and small talk written in Spanish, played through the real
+conversation (a real PostgreSQL): the cart after the last message is the one meant, or the bot
+asks and leaves it as it was. Spanish names the line first and repeats it on the verb ("la coca
+cámbiala por una sprite", "a la hawaiana quítale la piña"), says "una" for one, and has words
+of its own for yes, cancel and the questions around an order (understanding/lexicons.py)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from evals.conversations import NOON, Dialogue, _cart_words, canonical_cart, expected_cart
+from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
+from services.orders.understanding.acts import read_acts
+from services.orders.understanding.parser import english_reading
+from services.orders.understanding.phrases import phrases_for
+from tests.orders.chat import DirectChat, direct_chat
+
+CART = (
+    "SELECT l.item_code, l.quantity, l.options, l.excluded FROM cart_lines l"
+    " JOIN customers c ON c.id = l.customer_id WHERE c.address = %s ORDER BY l.position"
+)
+CUSTOMER = "whatsapp:+15557770002"
+
+
+@pytest.fixture(scope="module")
+def menu() -> Menu:
+    return load_menu_file(demo_menu_path())
+
+
+async def _cart(chat: DirectChat, menu: Menu) -> Counter[str]:
+    rows = await chat.sql(CART, CUSTOMER)
+    return canonical_cart((_cart_words(menu, row) for row in rows), menu)
+
+
+async def _play(
+    database_url: str, menu: Menu, turns: list[str]
+) -> tuple[Counter[str], Counter[str], list[str]]:
+    """(cart before the last turn, cart after it, the kinds of the replies to it)."""
+    async with direct_chat(database_url, start=NOON) as chat:
+        for turn in turns[:-1]:
+            await chat.say(turn, customer=CUSTOMER)
+        before = await _cart(chat, menu)
+        replies = await chat.replies(turns[-1], customer=CUSTOMER)
+        return before, await _cart(chat, menu), [kind for kind, _ in replies]
+
+
+def _reading(menu: Menu, text: str) -> str:
+    return english_reading(menu.localized("es"), text)[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        # the line first, the verb after it with a pronoun: the verb goes first
+        ("la sprite cámbiala por un agua", "change the sprite for a agua"),
+        ("el brownie por un tiramisú", "change the brownie for a tiramisu"),
+        ("la tercera bórrala", "remove the third one"),
+        ("a la margarita quítale la albahaca", "remove the albahaca from the margarita"),
+        ("quítale la cebolla a la vegetariana", "remove the cebolla from the vegetariana"),
+        # "una" is a number when units are taken out; each line its own removal
+        ("quítame una sprite", "remove one sprite"),
+        ("quita el agua y una sprite", "remove the agua and remove one sprite"),
+        ("una sprite menos", "one less sprite"),
+        # "al final" corrects; "final" is no misspelt "fina" (thin crust)
+        ("la hawaiana sin piña al final", "the hawaiana without pina actually"),
+    ],
+)
+def test_spanish_word_order_is_read_in_english_order(menu: Menu, text: str, english: str) -> None:
+    assert _reading(menu, text) == english
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "topic"),
+    [
+        ("¿el envío tiene costo?", "question", "delivery-fee"),
+        ("¿hasta dónde llegan?", "question", "delivery-area"),
+        ("¿cuál es la dirección?", "question", "contact"),
+        ("¿qué llevo hasta ahora?", "question", "cart"),
+        ("¿y el tiramisú a cómo está?", "question", "price"),
+        ("ya con eso", "done", ""),
+        ("órale", "ack", ""),
+    ],
+)
+def test_spanish_questions_and_small_talk_are_read(menu: Menu, text: str, kind: str, topic: str) -> None:
+    localized = menu.localized("es")
+    english_menu, words = english_reading(localized, text)
+    acts = read_acts(english_menu, words, phrases_for("es"))
+    assert [(a.kind, a.topic) for a in acts][:1] == [(kind, topic)], words
+
+
+CHANGED = [
+    (["una sprite y una pepperoni", "la sprite cámbiala por un agua"], ["1 water", "1 pepperoni"]),
+    (["un brownie y una margarita", "el brownie por un tiramisú"], ["1 tiramisu", "1 margherita"]),
+    (["una pepperoni y un agua", "en vez del agua una sprite"], ["1 pepperoni", "1 sprite"]),
+    (["una margarita grande y una hawaiana chica", "la hawaiana chica bórrala"], ["1 margherita size=large"]),
+    (["una coca", "un agua", "y una sprite", "la tercera bórrala"], ["1 coke", "1 water"]),
+    (["un tiramisú y una sprite", "la sprite ya no la quiero"], ["1 tiramisu"]),
+    (["3 sprites", "una sprite menos"], ["2 sprite"]),
+    (["3 aguas y un brownie", "quítame un agua"], ["2 water", "1 brownie"]),
+    # two lines taken out, one of them only in part: never the whole of both
+    (["1 hawaiana 2 aguas", "quita la hawaiana y un agua"], ["1 water"]),
+    (["una margarita con champiñones", "quítale los champiñones a la margarita"], ["1 margherita"]),
+    (["2 hawaianas", "a una de las dos hawaianas ponle extra queso"],
+     ["1 hawaiian", "1 hawaiian toppings=cheese:extra"]),
+    (["una pepperoni con aceitunas", "la pepperoni sin aceitunas al final"], ["1 pepperoni"]),
+    # a first message whose names only Spanish reads whole is Spanish ("alitas" is no English)
+    (["alitas y 2 sprites"], ["1 wings", "2 sprite"]),
+    # "sí, bórralo" answers "empty your cart?"
+    (["2 aguas y un brownie", "cancela todo", "sí, bórralo"], []),
+    # a request said as a question orders
+    (["¿me pones una sprite grande y un tiramisú?"], ["1 sprite drink-size=large", "1 tiramisu"]),
+    # "más" ending the message is one more, never "extra" of the size before it
+    (["2 hawaianas grandes", "y una hawaiana grande más"], ["3 hawaiian size=large"]),
+    # the units of an order told apart
+    (["3 vegetarianas grandes, una sin cebolla"],
+     ["2 veggie size=large", "1 veggie size=large -toppings=onions"]),
+    (["2 hawaianas chicas, una con extra queso"],
+     ["1 hawaiian size=small", "1 hawaiian size=small toppings=cheese:extra"]),
+    # a quantity said "in total" is the line's new quantity
+    (["2 sprites y una hawaiana", "en total quiero 4 sprites"], ["4 sprite", "1 hawaiian"]),
+    # "ya no X, que sean Y": X replaced, its quantity and crust kept
+    (["dos hawaianas con orilla rellena", "ya no hawaianas, que sean de pepperoni"],
+     ["2 pepperoni crust=stuffed"]),
+    # the line named first, its new quantity after it
+    (["una sprite y un tiramisú", "el postre que sean 3"], ["1 sprite", "3 tiramisu"]),
+    (["una sprite", "y un agua", "el ítem 1 que sean 2"], ["2 sprite", "1 water"]),
+    (["un agua y una pepperoni", "del agua mejor 3"], ["3 water", "1 pepperoni"]),
+    (["4 aguas", "de esas quita una"], ["3 water"]),
+    (["una hawaiana", "mejor hazme 2"], ["2 hawaiian"]),
+    (["un brownie", "mejor tres de esos"], ["3 brownie"]),
+    # "las dos": both lines
+    (["una pepperoni y una margarita", "las dos con orilla rellena"],
+     ["1 pepperoni crust=stuffed", "1 margherita crust=stuffed"]),
+    # a kind names its line
+    (["una margarita y un agua", "la bebida cámbiala por una sprite"], ["1 margherita", "1 sprite"]),
+    # the new name said after the line's ("que sea light": Coca-Cola Light)
+    (["una coca", "que sea light"], ["1 diet-coke"]),
+    # "ya no la quiero, cancélenla" with nothing in the cart: the cancel is what counts
+    (["una sprite y un brownie", "cancela todo", "sip"], []),
+    # a line of the cart named with "the" and the options it is to have
+    (["una hawaiana y una sprite", "la hawaiana sin gluten"], ["1 hawaiian crust=gluten-free", "1 sprite"]),
+    (["2 aguas y una margarita", "las aguas de litro"], ["2 water volume=1l", "1 margherita"]),
+    (["una pepperoni y un agua", "que la pepperoni lleve extra queso"],
+     ["1 pepperoni toppings=cheese:extra", "1 water"]),
+    (["una margarita y una hawaiana", "la hawaiana grande", "y la otra con masa delgada"],
+     ["1 margherita crust=thin", "1 hawaiian size=large"]),
+    (["una hawaiana y una margarita", "a esta última ponle champiñones"],
+     ["1 hawaiian", "1 margherita toppings=mushrooms"]),
+    # quantities said the Spanish way
+    (["4 aguas", "no, con 2 basta"], ["2 water"]),
+    (["6 sprites", "perdón era 1 sola"], ["1 sprite"]),
+    (["4 hawaianas", "al final somos menos, ponme solo tres"], ["3 hawaiian"]),
+    (["una pepperoni y unas alitas", "las alitas ya no van"], ["1 pepperoni"]),
+    (["3 brownies", "ponme otro brownie"], ["4 brownie"]),
+    (["una hawaiana", "súmale otra hawaiana"], ["2 hawaiian"]),
+    # "hazme una hawaiana" orders one: it replaces no line
+    (["una coca", "hazme una hawaiana"], ["1 coke", "1 hawaiian"]),
+    # what someone eats is no order of the Vegetariana
+    (["una pepperoni", "¿la hawaiana tiene carne? es para mi hijo que es vegetariano"], ["1 pepperoni"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("turns", "kind"),
+    [
+        (
+            ["una margarita", "pagar", "para recoger", "confirmar", "quiero cancelar mi orden"],
+            "order-cancelled",
+        ),
+        (
+            ["una margarita", "pagar", "para recoger", "confirmar", "perdón, anulen el pedido"],
+            "order-cancelled",
+        ),
+        (
+            ["una margarita", "pagar", "para recoger", "confirmar", "ya no la quiero, cancélenla"],
+            "order-cancelled",
+        ),
+        (["un brownie", "muéstrame el carrito"], "cart"),
+        (["una margarita", "pagar", "para recoger", "confirmar", "¿ya está lista mi pizza?"], "order-status"),
+        (["una margarita", "pagar", "para recoger", "confirmar", "¿ya salió mi pedido?"], "order-status"),
+        (["una margarita", "pagar", "para recoger", "confirmar", "mi pedido no llega"], "order-status"),
+        (["una margarita", "pagar", "para recoger", "confirmar", "¿recibieron mi pedido?"], "order-status"),
+        (["una margarita", "pagar", "para recoger", "confirmar", "¿cuánto le falta a mi pizza?"], "eta"),
+        # "quiero cancelar la coca" takes the coke out: it empties no cart
+        (["una coca y un brownie", "quiero cancelar la coca"], "changed"),
+    ],
+)
+async def test_spanish_cancel_and_cart_words(
+    database_url: str, menu: Menu, turns: list[str], kind: str
+) -> None:
+    _, _, kinds = await _play(database_url, menu, turns)
+    assert kind in kinds, kinds
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("cuanto esta la hawaiana", "price"),
+        ("¿y el tiramisú cuánto?", "price"),
+        ("¿qué sabores de pizza hay?", "menu"),
+        ("¿me pasas la carta?", "menu"),
+        ("¿ya abrieron?", "hours"),
+        ("¿mandan a domicilio?", "delivery-area"),
+        ("¿hay mínimo de compra?", "delivery-fee"),
+        ("¿cuánto se demoran?", "eta"),
+        ("¿cómo se paga?", "payment"),
+        ("¿qué formas de pago tienen?", "payment"),
+        ("¿me pasas el teléfono?", "contact"),
+        ("¿dónde queda el local?", "contact"),
+        ("¿me muestras el carrito?", "cart"),
+        ("¿trabajan los domingos?", "hours"),
+        ("¿cubren la zona de Chapinero?", "delivery-area"),
+        ("¿en cuánto llega?", "eta"),
+        ("¿se paga al recibir?", "payment"),
+        ("¿tienen nequi?", "payment"),
+        ("¿cuál es el número para llamar?", "contact"),
+        ("¿y de postre qué hay?", "menu"),
+    ],
+)
+async def test_spanish_questions_leave_the_cart_as_it_was(
+    database_url: str, menu: Menu, question: str, kind: str
+) -> None:
+    before, after, kinds = await _play(database_url, menu, ["una pepperoni", question])
+    assert after == before, kinds
+    assert kind in kinds, kinds
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "¿el agua es de litro?",
+        "¿la coca es de lata o de botella?",
+        "¿de qué tamaño es la familiar?",
+        "¿cuántas rebanadas tiene la grande?",
+        "¿las pizzas son de masa delgada?",
+        "una pregunta, ¿la hawaiana trae jalapeños?",
+        "¿las alitas son de pollo?",
+    ],
+)
+async def test_a_marked_question_that_asks_for_nothing_changes_no_cart(
+    database_url: str, menu: Menu, question: str
+) -> None:
+    before, after, kinds = await _play(database_url, menu, ["una margarita", question])
+    assert after == before, kinds
+
+
+@pytest.mark.parametrize(
+    ("turns", "cart"),
+    [
+        (["una margarita", "¿me regalas una hawaiana?"], ["1 margherita", "1 hawaiian"]),
+        (["una margarita", "¿puedes agregar una coca?"], ["1 margherita", "1 coke"]),
+        (["una margarita", "¿le puedes poner extra queso?"], ["1 margherita toppings=cheese:extra"]),
+        (["una coca y una margarita", "¿me quitas la coca?"], ["1 margherita"]),
+        (["una vegetariana", "¿podrías quitarle la cebolla?"], ["1 veggie -toppings=onions"]),
+        (["una margarita", "¿y una coca?"], ["1 margherita", "1 coke"]),
+    ],
+)
+async def test_a_marked_question_that_requests_is_an_order(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("add", tuple(turns), tuple(cart)), menu), kinds
+
+
+async def test_a_taste_asked_of_an_item_is_no_topping(database_url: str, menu: Menu) -> None:
+    # "pica" is no misspelt "piña": the question changes nothing
+    before, after, kinds = await _play(database_url, menu, ["una margarita", "¿la pepperoni pica?"])
+    assert after == before and "item-info" in kinds, kinds
+
+
+async def test_ponme_una_orders_rather_than_sets_the_line_to_one(database_url: str, menu: Menu) -> None:
+    before, after, kinds = await _play(database_url, menu, ["3 sprites", "ponme una sprite"])
+    assert after != Counter({"sprite": 1}), kinds
+    assert (after == before and "ask" in kinds) or after == Counter({"sprite": 4}), (after, kinds)
+
+
+@pytest.mark.parametrize(("turns", "cart"), CHANGED, ids=[t[0][-1] for t in CHANGED])
+async def test_spanish_corrections_change_the_line_meant(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds

@@ -106,7 +106,10 @@ def test_a_webhook_order_appears_live_and_a_status_tap_tells_the_customer(browse
     tablet.locator(f"#order-{number}").get_by_role("link", name=f"#{number}").tap()
     tablet.wait_for_url(f"**/dashboard/orders/{number}")
     tablet.get_by_role("heading", name=f"Order #{number}").wait_for()
-    # The order first: its items above the status and the conversation.
+    # The order first: its items above the status and the conversation (both laid out first:
+    # on a busy machine the page may still be rendering).
+    tablet.locator("#order-items").wait_for()
+    tablet.locator("#order-conversation").wait_for()
     items = tablet.locator("#order-items").bounding_box()
     talk = tablet.locator("#order-conversation").bounding_box()
     assert items and talk and items["y"] < talk["y"] and items["y"] < 768

@@ -60,3 +60,30 @@ def test_chatter_beside_a_change_is_still_dropped(menu: Menu) -> None:
 )
 def test_lead_words_of_a_second_thought_are_stripped(menu: Menu, text: str, kind: str) -> None:
     assert _kinds(menu, text)[0] == kind
+
+
+@pytest.mark.parametrize("text", ["wait change the second one", "make the other one"])
+def test_one_after_an_ordinal_or_other_ends_the_reference_and_is_no_quantity(menu: Menu, text: str) -> None:
+    assert "set_quantity" not in _kinds(menu, text) and "replace" not in _kinds(menu, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "scale", "items"),
+    [
+        ("double the cokes", (2, 1), ("coke",)),
+        ("double the desserts", (2, 1), ("tiramisu", "brownie")),
+        ("wait 6 is way too much lol half that", (1, 2), ()),
+        ("triple it", (3, 1), ()),
+    ],
+)
+def test_a_quantity_said_relative_to_the_line_scales_it(
+    menu: Menu, text: str, scale: tuple[int, int], items: tuple[str, ...]
+) -> None:
+    (act,) = read_acts(menu, text, phrases_for("en"))
+    assert act.kind == "adjust" and act.scale == scale
+    assert act.target is not None and act.target.items == items
+
+
+def test_double_a_topping_is_no_scaled_line(menu: Menu) -> None:
+    (act,) = read_acts(menu, "double pepperoni", phrases_for("en"))
+    assert act.kind == "change" and act.scale is None

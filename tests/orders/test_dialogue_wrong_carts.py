@@ -66,6 +66,12 @@ ASKED = [
     ["margherita and pepperoni, add mushrooms to both", "only on the margherita actually"],
     # a reference the remove command cannot find is a question
     ["1 small hawaiian, 1 large hawaiian", "and a tiramisu", "remove the bigger one"],
+    # "one" after an ordinal is the reference, not a quantity
+    ["margherita, pepperoni, hawaiian", "wait change the second one"],
+    # both lines are large: which one?
+    ["large pepperoni and large coke", "remove the large one"],
+    # "double it" with two lines being talked about; half of 3 is no whole number
+    ["2 pepperoni and a coke", "double it"],
 ]
 
 
@@ -87,6 +93,12 @@ CHANGED = [
     (["garlic bread", "wings", "salad", "remove the first two"], ["1 salad"]),
     (["large pepperoni stuffed crust x2, coke x2", "make both 3"],
      ["3 pepperoni size=large crust=stuffed", "3 coke"]),
+    # quantities said relative to the line: doubled, halved; "x3*" corrects to 3 in all
+    (["a pepperoni and 2 cokes", "double the cokes"], ["1 pepperoni", "4 coke"]),
+    (["1 tiramisu, 1 brownie, 1 veggie", "double the desserts"], ["2 tiramisu", "2 brownie", "1 veggie"]),
+    (["6 garlic bread", "6 is way too much, half that"], ["3 garlic-bread"]),
+    (["wings x2 and a large coke", "wings x3*"], ["3 wings", "1 coke drink-size=large"]),
+    (["1 hawaiian and 1 coke", "hawaiian x2"], ["2 hawaiian", "1 coke"]),
 ]  # fmt: skip
 
 

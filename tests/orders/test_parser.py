@@ -472,3 +472,10 @@ def test_a_qualified_topping_name_without_a_count_is_the_topping_not_the_item(me
         [("pepperoni", "extra")], [("pepperoni", "double")]
     )  # fmt: skip
     assert all(line.text != text.split(" on ")[0] for line in result.lines), result
+
+
+def test_options_after_and_belong_to_the_item_they_lead_to(menu: Menu) -> None:
+    # "pepperoni" is also a topping: the second "large" is the coke's, not the pizza's again
+    result = parse_order(menu, "large pepperoni and large coke")
+    sizes = [(line.item, [o.option for o in line.options]) for line in result.lines]
+    assert sizes == [("pepperoni", ["large"]), ("coke", ["large"])]

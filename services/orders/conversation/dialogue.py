@@ -696,8 +696,9 @@ async def _set_quantity(
     if act.previous is not None and len(pool) > 1:
         pool = [line for line in pool if line.quantity == act.previous] or pool
     quantity = act.quantity
-    if act.or_more and quantity and len(pool) == 1 and quantity >= pool[0].quantity:
-        # "pepperoni x2" with 2 already there: 2 in all, or 2 more? Asked, never guessed.
+    if act.or_more and quantity and len(pool) == 1 and quantity == pool[0].quantity:
+        # "pepperoni x2" with 2 already there: 2 in all would change nothing, so 2 more may
+        # be meant: asked, never guessed ("hawaiian x2" with 1 there is the line's new total)
         line = pool[0]
         more = min(line.quantity + quantity, MAX_QUANTITY)
         prompt = s._("You have {quantity} x {item}. Do you want:", quantity=line.quantity, item=line.name)
@@ -732,9 +733,12 @@ async def _set_quantity(
 async def _adjust(
     turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], touched: list[int]
 ) -> list[str]:
-    assert act.target is not None and act.quantity is not None
-    delta = act.quantity
+    assert act.target is not None and (act.quantity is not None or act.scale is not None)
     s = turn.speaker
+    if act.scale is not None:
+        return await _scale(turn, act, act.scale, lines, pool, touched)
+    assert act.quantity is not None
+    delta = act.quantity
 
     def op(line: CartLine) -> dict[str, Any]:
         return {"op": "quantity", "line": line.id, "quantity": max(0, line.quantity + delta)}
@@ -760,6 +764,49 @@ async def _adjust(
             )
             continue
         out.append(await _run(turn, op(line), touched))
+    return out
+
+
+async def _scale(
+    turn: Turn,
+    act: Act,
+    scale: tuple[int, int],
+    lines: list[CartLine],
+    pool: list[CartLine],
+    touched: list[int],
+) -> list[str]:
+    """ "double the cokes", "half that": each line meant gets its quantity times `scale`; a
+    line whose quantity cannot be split so ("half" of 3) or would pass the most for a line is
+    said, not rounded; several lines named by a pointer ("double it") are asked about."""
+    assert act.target is not None
+    s = turn.speaker
+    top, bottom = scale
+
+    def op(line: CartLine) -> dict[str, Any] | None:
+        quantity, rest = divmod(line.quantity * top, bottom)
+        if rest or not 0 < quantity <= MAX_QUANTITY or quantity == line.quantity:
+            return None
+        return {"op": "quantity", "line": line.id, "quantity": quantity}
+
+    label = s._("Which line do you mean?")
+    if not pool:
+        return _ask_not_found(turn, act, lines, op, label)
+    chosen = _one(turn, act, pool, op, label, plural_ok=bool(act.target.items) or act.target.plural)
+    out = []
+    for line in chosen:
+        built = op(line)
+        if built is None:
+            out.append(
+                s._(
+                    "I couldn't change {quantity} x {item} that way, so I left it as it is. Tell me how many "
+                    "you'd like, e.g. *make the {example} 2*.",
+                    quantity=line.quantity,
+                    item=line.name,
+                    example=line.name.lower(),
+                )
+            )
+            continue
+        out.append(await _run(turn, built, touched))
     return out
 
 

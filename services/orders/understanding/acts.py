@@ -7,6 +7,7 @@ none of them (then the message is read as an order by the parser, as always):
 |------------------|-------------------------------------------|-----------------------------------------|
 | ``set_quantity`` | "make that 3", "only 2 cokes", "1 not 2"  | target, quantity, previous              |
 | ``adjust``       | "one more", "another one", "one less coke" | target, quantity (+/- units)            |
+|                  | "double the cokes", "half that"           | target, scale (the line's quantity times) |
 | ``remove``       | "no water", "forget the dessert"          | target, quantity (units, None = all)    |
 | ``replace``      | "swap the coke for a diet coke"           | target, new (the parsed replacement)    |
 | ``change``       | "thin crust on the pepperoni"             | target, modifiers, quantity (units)     |
@@ -93,6 +94,8 @@ class Act:
     parsed replacement (replace) or order (add). ``topic``/``subject``: a question's kind and
     the words it is about. ``or_more``: the words do not say whether a quantity is the new total
     or more of it ("pepperoni x2" with pepperoni in the cart), so the customer is asked.
+    ``scale``: (numerator, denominator) an adjust multiplies each line's quantity by ("double
+    the cokes" is (2, 1), "half that" (1, 2)); None for units added or taken.
     ``words``: the clause the act was read from (normalised)."""
 
     kind: ActKind
@@ -105,6 +108,7 @@ class Act:
     subject: str = ""
     or_more: bool = False
     words: str = ""
+    scale: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,8 +191,9 @@ def _strip(phrases: Phrases, key: str) -> str:
 
 def _clause(phrases: Phrases, words: str, text: str) -> Clause:
     words = words.strip(" ,").replace(" ,", "")
-    # "*sprite": the chat convention for "I meant"
-    corrective = phrases.corrective.search(words) is not None or text.lstrip().startswith("*")
+    # "*sprite", "wings x3*": the chat convention for "I meant" (both ends is bold, not that)
+    starred = text.strip().startswith("*") != text.strip().endswith("*")
+    corrective = phrases.corrective.search(words) is not None or starred
     return Clause(_strip(phrases, words), text, corrective)
 
 

@@ -699,6 +699,7 @@ class _Reader:
             or (dual and cur.has_head and not cur.listing and not self.negated)
             or (dual and cur.has_head and not self.negated and self._item_not_topping(k, atom, cur))
             or (dual and not cur.has_head and cur.names_item and not cur.listing)
+            or (not cur.has_head and cur.names_item and self._listed_before_head(k))
         ):
             # "a margherita, a pepperoni": an item named after another, not its topping
             cur = self._open(atom)
@@ -710,6 +711,16 @@ class _Reader:
         self.qualifier = None
         self.neg_fresh = False
         self.option_context = True
+
+    def _listed_before_head(self, k: int) -> bool:
+        """ "large pepperoni and large coke": after "and" or a comma, options that lead to an
+        item that takes them all belong to that item, not to the line before (whose name is
+        also a topping, so it has no head yet)."""
+        prev = self.atoms[k - 1] if k > 0 else None
+        if prev is None or prev.kind != "word" or prev.text not in ("and", ",", "&", "plus", "n"):
+            return False
+        head = self._leads_to_head(k)
+        return head is not None and head.entry is not None and bool(head.entry.items)
 
     def _item_not_topping(self, k: int, atom: _Atom, frame: _Frame) -> bool:
         """An option that is also an item, said after a line: the item when the line cannot

@@ -32,6 +32,7 @@ from services.orders.understanding.rules import (
     question_rule,
     remove_rule,
     replace_rule,
+    scale_rule,
     set_quantity_rule,
 )
 
@@ -458,6 +459,15 @@ EDITS: list[Rule] = [
         _re(
             r"(?P<t>(?:the|that|this)\s+(?:.+\s+)?ones?(?:\s+(?:with|without|no)\s+.+?)?)\s+(?:make it\s+|"
             r"make them\s+)?(?P<o>.+)"
+        )
+    ),
+    # "double the cokes", "half that", "6 is way too much, half that", "can you triple it"
+    scale_rule(
+        _re(
+            r"(?:{NUM}(?:\s+[a-z ]+?)?\s+(?:is|are|s)\s+(?:way\s+|a bit\s+|far\s+)?(?:too much|too many|"
+            r"a lot|not enough|too few)(?:\s+(?:lol|haha))*\s+)?(?:make (?:it|that|them)\s+)?"
+            r"(?P<f>double|twice|triple|half|halve)(?:\s+(?:up\s+)?(?:of\s+)?(?P<t>.+?))?"
+            r"(?:\s+(?:the (?:order|amount|quantity|number)|please|pls|plz))?"
         )
     ),
     # "it should be four of those, not two"

@@ -87,3 +87,19 @@ def test_a_quantity_said_relative_to_the_line_scales_it(
 def test_double_a_topping_is_no_scaled_line(menu: Menu) -> None:
     (act,) = read_acts(menu, "double pepperoni", phrases_for("en"))
     assert act.kind == "change" and act.scale is None
+
+
+def test_what_other_section_is_a_question(menu: Menu) -> None:
+    (act,) = read_acts(menu, "what other desserts are there?", phrases_for("en"))
+    assert act.kind == "question" and act.topic == "menu"
+
+
+def test_the_one_with_an_option_is_a_reference_not_a_count(menu: Menu) -> None:
+    (act,) = read_acts(menu, "make the one with pineapple a pepperoni", phrases_for("en"))
+    assert act.kind == "replace" and act.target is not None
+    assert [o.option for o in act.target.options] == ["pineapple"] and act.target.count is None
+
+
+def test_an_option_said_again_with_too_changes_the_line_without_asking(menu: Menu) -> None:
+    (act,) = read_acts(menu, "pepperoni gluten free as well", phrases_for("en"))
+    assert act.kind == "change" and act.subject == ""

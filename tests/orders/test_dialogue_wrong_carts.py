@@ -72,6 +72,9 @@ ASKED = [
     ["large pepperoni and large coke", "remove the large one"],
     # "double it" with two lines being talked about; half of 3 is no whole number
     ["2 pepperoni and a coke", "double it"],
+    # "the other" is 2 of the 3: which is not said, and the first half is not applied alone
+    ["3 veggie", "one of them large and the other thin"],
+    ["veggie no onions + sprite", "and another veggie, that one can have the onions"],
 ]
 
 
@@ -99,6 +102,24 @@ CHANGED = [
     (["6 garlic bread", "6 is way too much, half that"], ["3 garlic-bread"]),
     (["wings x2 and a large coke", "wings x3*"], ["3 wings", "1 coke drink-size=large"]),
     (["1 hawaiian and 1 coke", "hawaiian x2"], ["2 hawaiian", "1 coke"]),
+    (["a margherita", "same again"], ["2 margherita"]),
+    # two edits joined by "and" with no verb after it; "the other one" is the line not named
+    (["wings, salad", "the salad x2 and the other one out"], ["2 salad"]),
+    (["1 water and 1 coke", "the water 2 litres, the other one a bottle"],
+     ["1 water volume=2l", "1 coke container=bottle"]),
+    (["2 veggie", "one of them large and the other thin"], ["1 veggie size=large", "1 veggie crust=thin"]),
+    # a line named by what it has, as the dish comes ("the one with pineapple" is the Hawaiian)
+    (["a margherita and a hawaiian", "could you make the one with pineapple a pepperoni instead"],
+     ["1 margherita", "1 pepperoni"]),
+    (["2 pepperoni, one with extra cheese", "make the one with extra cheese large"],
+     ["1 pepperoni", "1 pepperoni size=large toppings=cheese:extra"]),
+    # a name, then a change of "it": that line; "X, not Y": Y swapped for X
+    (["2 veggie, 2 wings", "wings, take one off"], ["2 veggie", "1 wings"]),
+    (["a small veggie and a coke", "Oh, I meant a small pepperoni, not a veggie"],
+     ["1 pepperoni size=small", "1 coke"]),
+    # another amount of an option already chosen replaces it
+    (["1 margherita with extra cheese, 1 coke", "not extra cheese, double cheese"],
+     ["1 margherita toppings=cheese:double", "1 coke"]),
 ]  # fmt: skip
 
 

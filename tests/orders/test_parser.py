@@ -479,3 +479,26 @@ def test_options_after_and_belong_to_the_item_they_lead_to(menu: Menu) -> None:
     result = parse_order(menu, "large pepperoni and large coke")
     sizes = [(line.item, [o.option for o in line.options]) for line in result.lines]
     assert sizes == [("pepperoni", ["large"]), ("coke", ["large"])]
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("2 veggie, one of them without onions", [("veggie", 1, [], []), ("veggie", 1, [], ["onions"])]),
+        (
+            "2 hawaiians on thin crust, one of them with no pineapple",
+            [("hawaiian", 1, ["thin"], []), ("hawaiian", 1, ["thin"], ["pineapple"])],
+        ),
+        ("2 pepperoni, one with extra cheese", [("pepperoni", 1, [], []), ("pepperoni", 1, ["cheese"], [])]),
+    ],
+)
+def test_options_said_for_one_of_the_units_just_ordered_split_it_off(
+    menu: Menu, text: str, lines: list[tuple[str, int, list[str], list[str]]]
+) -> None:
+    result = parse_order(menu, text)
+    assert not result.ambiguous
+    got = [
+        (line.item, line.quantity, [o.option for o in line.options], [o.option for o in line.excluded])
+        for line in result.lines
+    ]
+    assert got == lines

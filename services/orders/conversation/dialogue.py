@@ -18,6 +18,7 @@ Returns None when the message holds no act of this layer, so the engine reads it
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import replace
 from typing import Any
@@ -99,11 +100,66 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
         and all(act.kind in _EDITS for act in acts)
     ):
         return None  # nothing to correct yet: "no onions on the veggie" is an order
+    before = _snapshot(await carts.load_cart(turn.conn, turn.customer_id))
+    state = copy.deepcopy(turn.state)
+    try:
+        async with turn.conn.transaction():
+            return await _apply_all(turn, acts, before, phrases, free_text)
+    except _Undone as undone:
+        # one act of the message asked after another had changed the cart ("one of them
+        # large and the other thin" with 3 in the cart): half a message is never applied, so
+        # the cart is as it was and the question is asked with only what can still be answered
+        return await _ask_undone(turn, undone.ask, state)
+
+
+class _Undone(Exception):
+    """Raised to roll back the acts a message had applied when a later one of them asks."""
+
+    def __init__(self, ask: _Ask) -> None:
+        super().__init__(ask.text)
+        self.ask = ask
+
+
+async def _ask_undone(turn: Turn, ask: _Ask, state: dict[str, Any]) -> str:
+    """The question of an act after the acts before it were rolled back: the numbered choice
+    it saved keeps only the options whose lines are still in the cart."""
+    s = turn.speaker
+    choice = turn.state.get("choice")
+    turn.state.clear()
+    turn.state.update(state)
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    ids = {line.id for line in lines}
+    options = [
+        option
+        for option in (choice.get("options") or [] if isinstance(choice, dict) else [])
+        if "line" not in option["op"] or int(option["op"]["line"]) in ids
+    ]
+    turn.kind = "ask"
+    turn.state["asked"] = True
+    undone = s._("I haven't changed anything yet, so that nothing is half done.")
+    if isinstance(choice, dict) and len(options) > 1:
+        turn.state["choice"] = {"prompt": choice.get("prompt", ""), "options": options}
+        listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+        await turn.save_state()
+        return f"{undone}\n{choice.get('prompt', '')}\n{listed}\n{s._(_REPLY_NUMBER)}"
+    await turn.save_state()
+    question = s._(
+        "What would you like to change? For example *remove 2*, *make the coke large*, "
+        "*2 margherita not 3* or *swap the coke for a sprite*."
+    )
+    text = ask.text if not isinstance(choice, dict) else question
+    return f"{undone} {text}\n\n" + render_cart(lines, s)
+
+
+async def _apply_all(
+    turn: Turn, acts: tuple[Act, ...], before: list[tuple[Any, ...]], phrases: Any, free_text: bool
+) -> str | None:
+    """Apply the acts of one message in order (see `respond`); raises `_Undone` when one asks
+    after another had changed the cart."""
     said: list[str] = []
     touched: list[int] = []
     extra: list[str] = []
     removed = False
-    before = _snapshot(await carts.load_cart(turn.conn, turn.customer_id))
     for index, act in enumerate(acts):
         if index and act.target is not None and act.target.pointer and not act.target.items:
             # "remove the water, please remove it": "it" is what this message already named
@@ -117,12 +173,14 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
         if act.kind in _SMALL_TALK:
             continue
         if act.kind == "question":
-            kind, text = await answers.answer(turn, act.topic, act.subject)
+            _kind, text = await answers.answer(turn, act.topic, act.subject)
             extra.append(text)
             continue
         try:
             outcome = await _apply(turn, act, touched)
         except _Ask as ask:
+            if _snapshot(await carts.load_cart(turn.conn, turn.customer_id)) != before:
+                raise _Undone(ask) from None
             turn.kind = "ask"
             turn.state["asked"] = True  # "never mind" next drops the question
             await turn.save_state()
@@ -535,6 +593,11 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
         return await _restate(turn, act, lines, touched)
     assert act.target is not None
     pool = resolve(act.target, lines, focus, turn.store.menu)
+    if _other_of_several(act.target, pool, lines, focus):
+        # "one of them large and the other thin" with 3 veggies: "the other" is 2 of them,
+        # and which is not said
+        turn.kind = "ask"
+        raise _Ask(turn.speaker._("Which one should I change?") + "\n\n" + render_cart(lines, turn.speaker))
     if not pool and act.target.items and act.kind in ("change", "set_quantity", "adjust") and act.new is None:
         # "pepperoni xl, garlic bread": a line named that is not in the cart is an order
         order = order_of(turn.store.menu, act.words)
@@ -551,6 +614,14 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
     if act.kind == "change":
         return await _change(turn, act, lines, pool, touched)
     return None
+
+
+def _other_of_several(target: Target, pool: list[CartLine], lines: list[CartLine], focus: list[int]) -> bool:
+    """Whether "the other one" names a line of several units of the item just talked about,
+    so that the one unit meant is not said."""
+    if not target.other or target.plural or target.items or len(pool) != 1 or pool[0].quantity < 2:
+        return False
+    return any(line.item_code == pool[0].item_code for line in lines if line.id in focus)
 
 
 async def cancel(turn: Turn, lines: list[CartLine]) -> str:
@@ -1029,6 +1100,12 @@ async def _change(
     s = turn.speaker
     units = act.quantity or act.target.count
     mods = act.modifiers
+    chosen_now = {(o.group, o.option) for o in mods.options}
+    if any((o.group, o.option) in chosen_now for o in mods.excluded):
+        # "not extra cheese, double cheese": the option stays, with the amount said now
+        mods = replace(
+            mods, excluded=tuple(o for o in mods.excluded if (o.group, o.option) not in chosen_now)
+        )
     remarks: list[str] = []
 
     def op(line: CartLine) -> dict[str, Any] | None:

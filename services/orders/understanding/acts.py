@@ -253,7 +253,8 @@ def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
         pieces = [
             clause
             for part in merged
-            for clause in (_clause(phrases, piece, text) for piece in phrases.split.split(part))
+            for piece in phrases.split.split(part)
+            for clause in _two_edits(menu, phrases, _clause(phrases, piece, text), text)
             if clause.key
         ]
         if not any(read_clause(menu, phrases, clause, bare=False) for clause in pieces):
@@ -264,6 +265,32 @@ def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
                 pieces = [whole]
         out.extend(pieces)
     return out
+
+
+# Words after "the one" that go on to say the line's options ("the one with pineapple").
+_BY_OPTIONS = frozenset({"with", "without", "in", "no", "on"})
+
+
+_EDIT_KINDS = frozenset({"set_quantity", "adjust", "remove", "replace", "change"})
+
+
+def _two_edits(menu: Menu, phrases: Phrases, clause: Clause, text: str) -> list[Clause]:
+    """ "the salad x2 and the other one out", "the water large and the coke in a bottle": a
+    clause that is two edits joined by "and" with no verb after it is two clauses, when each
+    side reads as an edit of its own (read whole, the second would be taken into the first's
+    reference)."""
+    tokens = clause.key.split()
+    for i, word in enumerate(tokens[1:-1], 1):
+        if word != "and":
+            continue
+        left = _clause(phrases, " ".join(tokens[:i]), text)
+        right = _clause(phrases, " ".join(tokens[i + 1 :]), text)
+        if not (left.key and right.key):
+            continue
+        acts = [read_clause(menu, phrases, part, bare=False) for part in (left, right)]
+        if all(act is not None and act.kind in _EDIT_KINDS for act in acts):
+            return [replace(left, corrective=clause.corrective), replace(right, corrective=clause.corrective)]
+    return [clause]
 
 
 def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
@@ -327,7 +354,10 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             if rest in phrases.line_words and ordinal > 0:
                 return Target(said, number=ordinal)
             return Target(said, pointer=True, ordinal=ordinal)
-    if (tokens and tokens[0].isdigit()) or (tokens and number_of(tokens[0]) and tokens[0] not in ("a", "an")):
+    by_options = len(tokens) > 1 and tokens[0] in ("one", "ones") and tokens[1] in _BY_OPTIONS
+    if not by_options and (
+        (tokens and tokens[0].isdigit()) or (tokens and number_of(tokens[0]) and tokens[0] not in ("a", "an"))
+    ):
         count = number_of(tokens[0])
         tokens = tokens[1:]
         if tokens and tokens[0] == "of":  # "one of them", "2 of the cokes"
@@ -458,6 +488,56 @@ _NEGATED = re.compile(r"\b(?:not|dont|doesnt|didnt|never|no|without)\b")
 _ASKS = re.compile(r"^(?:is|isnt|are|arent|does|doesnt|do|did|was|were|has|have)\b")
 
 
+def _bare_name(act: Act) -> str | None:
+    """The item an ``add`` or ``restate`` names when it names only that: one line, no
+    quantity said, no options ("wings", "the coke")."""
+    if act.kind not in ("add", "restate") or act.new is None or act.new.ambiguous or len(act.new.lines) != 1:
+        return None
+    line = act.new.lines[0]
+    said = line.text.split()[:1]
+    if line.options or line.excluded or line.notes or (said and number_from_words(tuple(said)) is not None):
+        return None  # "a coke, make it large" orders one; "the coke, make it large" names it
+    return line.item
+
+
+def _joined(menu: Menu, acts: list[Act]) -> list[Act]:
+    """Acts that are one act said in two clauses: a name, then a change of "it" ("wings, take
+    one off", "the coke, make it large": the change of that line), and a replacement, then
+    the line it replaces ("i meant a pepperoni, not a veggie": a swap, not a removal)."""
+    out: list[Act] = []
+    for act in acts:
+        last = out[-1] if out else None
+        target = act.target
+        topic = _bare_name(last) if last is not None else None
+        if (
+            topic is not None
+            and act.kind in _EDIT_KINDS
+            and target is not None
+            and target.pointer
+            and not (target.items or target.other or target.options or target.without or target.plural)
+            and target.number is None
+            and target.ordinal is None
+        ):
+            out[-1] = replace(act, target=replace(target, items=(topic,), pointer=False))
+            continue
+        if (
+            last is not None
+            and last.kind == "replace"
+            and last.target is not None
+            and last.target.pointer
+            and not last.target.items
+            and last.new is not None
+            and act.kind == "remove"
+            and act.words.split()[:1] == ["not"]
+            and target is not None
+            and target.items
+        ):
+            out[-1] = replace(last, target=target)
+            continue
+        out.append(act)
+    return out
+
+
 def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     """The acts of `text` (see the module docstring); ``()`` when no clause is an act of this
     layer, so the caller reads the message as an order. A clause that is no act but orders
@@ -494,6 +574,7 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
             # words not read may mean the opposite of the line said again: asked
             return (Act("unsure", words=clause.key),)
         out.append(Act("restate" if restates else "add", new=order))
+    out = _joined(menu, out)
     if sum(a.kind in ("change", "set_quantity", "remove", "replace", "adjust") for a in out) > 1:
         # "veggie without olives and make the coke a bottle": beside other edits, options said
         # for a named line change it (alone they could also order another: see the rules)

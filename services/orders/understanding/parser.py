@@ -1164,7 +1164,56 @@ def parse_order(menu: Menu, text: str) -> ParseResult:
     result = _resolve(index, tokens, frames)
     if result.empty and loose:
         return ParseResult(unmatched=_loose_unmatched(index, loose, tokens))
-    return result
+    return _units_of_a_line(menu, result, " ".join(tokens))
+
+
+# Words that start a phrase about some units of the line before ("2 hawaiians, one of them
+# with no pineapple", "2 pepperoni, one with extra cheese").
+_ONE_OF = ("one of them ", "one of those ", "one of the ", "1 of them ", "one ")
+
+
+def _units_of_a_line(menu: Menu, result: ParseResult, said: str) -> ParseResult:
+    """ "2 veggie, one of them without onions", "2 pepperoni one normal one with extra
+    cheese": options said for one unit of the line just ordered split that unit off as a line
+    of its own (with the line's options and those said), instead of a "which item?" question.
+    Only for a line of several units whose item the phrase could mean."""
+    if not result.ambiguous or not result.lines:
+        return result
+    lines = list(result.lines)
+    kept: list[AmbiguousPhrase] = []
+    for amb in result.ambiguous:
+        lead = next((w for w in _ONE_OF if amb.phrase.startswith(w)), None)
+        where = said.find(amb.phrase)
+        before = [i for i, line in enumerate(lines) if line.text and 0 <= said.find(line.text) < where]
+        if lead is None or not before or not (amb.options or amb.excluded):
+            kept.append(amb)
+            continue
+        i = before[-1]
+        base = lines[i]
+        if base.item not in amb.candidates or amb.quantity != 1:
+            kept.append(amb)
+            continue
+        said_groups = {o.group for o in amb.options if (g := menu.group(o.group)) and g.kind == "single"}
+        options = tuple(o for o in base.options if o.group not in said_groups) + amb.options
+        unit = OrderLine(base.item, 1, options, base.excluded + amb.excluded, base.notes, (), amb.phrase)
+        if base.quantity >= 2:
+            lines[i] = dataclasses.replace(base, quantity=base.quantity - 1)
+            lines.insert(i + 1, unit)
+        elif (
+            i > 0
+            and lines[i - 1].item == base.item
+            and lines[i - 1].quantity == 1
+            and base.text.startswith(_ONE_OF)
+        ):
+            # "2 pepperoni one normal one with extra cheese": the other unit, the one left
+            rest = lines[i - 1]
+            kept_options = tuple(o for o in rest.options if o.group not in said_groups) + amb.options
+            lines[i - 1] = dataclasses.replace(
+                rest, options=kept_options, excluded=rest.excluded + amb.excluded
+            )
+        else:
+            kept.append(amb)
+    return dataclasses.replace(result, lines=tuple(lines), ambiguous=tuple(kept))
 
 
 def unread_words(menu: Menu, text: str) -> tuple[str, ...]:

@@ -376,6 +376,8 @@ def change_rule(
         if option_words.split()[0] in ("one", "ones"):
             return None  # "the large | one no pineapple": the reference goes on
         mods = options_only(menu, f"no {option_words}" if negate else option_words)
+        if mods is None and not negate:
+            mods = _with_article(menu, option_words)
         return Act("change", target=target, modifiers=mods, quantity=units) if mods is not None else None
 
     def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
@@ -403,6 +405,19 @@ def change_rule(
         return None
 
     return rule
+
+
+def _with_article(menu: Menu, words: str) -> Modifiers | None:
+    """ "a bottle", "a large": single-choice options said with an article ("the other one a
+    bottle"). A topping with an article ("a pepperoni") names the item, so it is no option."""
+    head, _, rest = words.partition(" ")
+    if head not in ("a", "an") or not rest:
+        return None
+    mods = options_only(menu, rest)
+    if mods is None or mods.excluded or not mods.options:
+        return None
+    single = all((g := menu.group(o.group)) is not None and g.kind == "single" for o in mods.options)
+    return mods if single else None
 
 
 def first_of(*rules: Rule) -> Rule:

@@ -309,10 +309,10 @@ QUESTIONS: list[Rule] = [
     ),
     question_rule(
         _re(
-            r"^(?:what|which)\s+(?:kinds? of |types? of |sorts? of |"
-            r"flavou?rs? of )?(?P<s>[a-z]+(?: [a-z]+)?)\s+"
+            r"^(?:what|which)\s+(?:other\s+|kinds? of |types? of |sorts? of |"
+            r"flavou?rs? of )?(?:other\s+)?(?P<s>[a-z]+(?: [a-z]+)?)\s+"
             r"(?:do|have|can|does)\s+(?:you|u|ya|you guys)\s+(?:have|got|do|offer|sell|serve|carry)\b|"
-            r"^(?:what|which)\s+(?P<s2>[a-z]+)\s+(?:are there|are available|options|choices)\b|"
+            r"^(?:what|which)\s+(?:other\s+)?(?P<s2>[a-z]+)\s+(?:are there|are available|options|choices)\b|"
             r"^(?:what|which)\s+(?P<s3>[a-z]+)\s+(?:do\s+)?(?:you|u|ya)\s+(?:got|have)\b"
         ),
         "menu",
@@ -877,7 +877,9 @@ def _named_line_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | N
         mods = options_only(menu, match["o"])
         if mods is None:
             continue
-        sure = bool(match["verb"] or match["also"].strip() or clause.corrective)
+        # "pepperoni gluten free as well": the trail words were stripped from the clause
+        also = re.search(re.escape(key) + r"\s+(?:too|as well|also|aswell)\b", normalise(clause.text))
+        sure = bool(match["verb"] or match["also"].strip() or clause.corrective or also)
         return Act("change", target=target, modifiers=mods, subject="" if sure else "or-add")
     return None
 
@@ -910,6 +912,20 @@ _DIET = _re(
 )
 
 
+_SAME_AGAIN = _re(
+    r"(?:the\s+)?same(?:\s+(?:thing|one|order|pizza|again))*\s+again|(?:another|one more)\s+of\s+the\s+same|"
+    r"same\s+again|(?:i(?:ll| will)\s+)?have\s+(?:the\s+)?same\s+again"
+)
+
+
+def _same_again(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "same again", "another of the same": the line being talked about once more, as said
+    (its quantity doubled); several lines being talked about are asked about."""
+    if _SAME_AGAIN.fullmatch(clause.key) is None:
+        return None
+    return Act("adjust", target=Target(clause.key, pointer=True), scale=(2, 1))
+
+
 def _bare_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "thin crust", "extra cheese", "no onions" on their own: the lines being talked about."""
     if _DIET.search(clause.key):
@@ -930,6 +946,7 @@ RULES: list[Rule] = [
     *QUESTIONS,
     *OPTION_QUESTIONS,
     _colon_change,
+    _same_again,
     *EDITS,
     _named_line_options,
     _corrected_number,

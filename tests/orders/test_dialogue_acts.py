@@ -103,3 +103,13 @@ def test_the_one_with_an_option_is_a_reference_not_a_count(menu: Menu) -> None:
 def test_an_option_said_again_with_too_changes_the_line_without_asking(menu: Menu) -> None:
     (act,) = read_acts(menu, "pepperoni gluten free as well", phrases_for("en"))
     assert act.kind == "change" and act.subject == ""
+
+
+def test_only_the_line_with_an_option_is_no_change_of_that_line_alone(menu: Menu) -> None:
+    # "only the margherita thin" also says the pepperoni is not: never read as one change
+    assert "change" not in _kinds(menu, "no wait only the margherita thin")
+
+
+def test_an_option_on_a_line_followed_by_is_fine_changes_that_line(menu: Menu) -> None:
+    (act,) = read_acts(menu, "normal crust on the pepperoni is fine actually", phrases_for("en"))
+    assert act.kind == "change" and act.target is not None and act.target.items == ("pepperoni",)

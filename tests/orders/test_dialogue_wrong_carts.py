@@ -75,6 +75,9 @@ ASKED = [
     # "the other" is 2 of the 3: which is not said, and the first half is not applied alone
     ["3 veggie", "one of them large and the other thin"],
     ["veggie no onions + sprite", "and another veggie, that one can have the onions"],
+    # a quantity the line already has corrects nothing: what was meant is asked
+    ["2 margheritas, a large and a small", "the large make it 2"],
+    ["2 cokes", "make it 2"],
 ]
 
 
@@ -117,6 +120,21 @@ CHANGED = [
     (["2 veggie, 2 wings", "wings, take one off"], ["2 veggie", "1 wings"]),
     (["a small veggie and a coke", "Oh, I meant a small pepperoni, not a veggie"],
      ["1 pepperoni size=small", "1 coke"]),
+    # lines named by position, by options, by kind; "each dessert"
+    (["hawaiian, veggie, margherita", "the middle one gluten free"],
+     ["1 hawaiian", "1 veggie crust=gluten-free", "1 margherita"]),
+    (["2 margherita small", "2 margherita large", "only one of the small"],
+     ["1 margherita size=small", "2 margherita size=large"]),
+    (["a large margherita and a small margherita", "3 small ones actually"],
+     ["1 margherita size=large", "3 margherita size=small"]),
+    (["1 coke and 1 large pepperoni", "another one of those pizzas"], ["1 coke", "2 pepperoni size=large"]),
+    (["2 tiramisu 2 brownie 1 pepperoni xl", "just one of each dessert"],
+     ["1 tiramisu", "1 brownie", "1 pepperoni size=extra-large"]),
+    # an option said back to what the line comes with; a plural name is the line in the cart
+    (["2 diet cokes small", "and a pepperoni", "diet cokes regular size pls"],
+     ["2 diet-coke", "1 pepperoni"]),
+    (["large pepperoni stuffed crust, 2 sprites", "normal crust on the pepperoni is fine actually"],
+     ["1 pepperoni size=large", "2 sprite"]),
     # another amount of an option already chosen replaces it
     (["1 margherita with extra cheese, 1 coke", "not extra cheese, double cheese"],
      ["1 margherita toppings=cheese:double", "1 coke"]),

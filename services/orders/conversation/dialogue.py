@@ -93,13 +93,15 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
                 seen[act.topic] = text
                 turn.kind = kind if turn.kind in ("reply", kind) else turn.kind
         return "\n\n".join(seen.values())
-    adds = any(act.kind == "restate" for act in acts)
     if (
-        not adds
-        and not await carts.load_cart(turn.conn, turn.customer_id)
-        and all(act.kind in _EDITS for act in acts)
+        not await carts.load_cart(turn.conn, turn.customer_id)
+        and all(act.kind in _EDITS or act.kind == "add" for act in acts)
+        and acts[0].kind not in ("restate", "add")
     ):
-        return None  # nothing to correct yet: "no onions on the veggie" is an order
+        # nothing to correct yet: "no onions on the veggie", "build your own with ham,
+        # mushrooms and olives + a coke" are orders ("a pepperoni and two cokes, no make
+        # that one coke" corrects what the message itself ordered)
+        return None
     before = _snapshot(await carts.load_cart(turn.conn, turn.customer_id))
     state = copy.deepcopy(turn.state)
     try:
@@ -191,7 +193,7 @@ async def _apply_all(
             return await _guard(turn, phrases, free_text) if not said else "\n\n".join(said)
         removed = removed or act.kind == "remove"
         said.extend(outcome)
-    corrects = any(act.kind in ("restate", "change") for act in acts) and not extra
+    corrects = any(act.kind in ("restate", "change", "set_quantity") for act in acts) and not extra
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if corrects and lines and _snapshot(lines) == before:
         # "no wait, only the margherita thin" read as what the cart already holds: a
@@ -506,6 +508,9 @@ def resolve(
     ):
         # "the first two drinks", "the last 2": that many lines from that end
         return pool[: target.count] if target.ordinal == 1 else pool[-target.count :]
+    if target.ordinal == 0:
+        # "the middle one": only of an odd number of lines, else no line is meant (asked)
+        return [pool[len(pool) // 2]] if len(pool) % 2 == 1 and len(pool) > 2 else []
     if target.ordinal is not None and pool:
         index = target.ordinal - 1 if target.ordinal > 0 else target.ordinal
         return [pool[index]] if -len(pool) <= index < len(pool) else []

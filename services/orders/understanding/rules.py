@@ -194,7 +194,15 @@ def set_quantity_rule(
             return None  # "change the second one", "make the large one": "one" ends a reference
         target = _target(menu, phrases, words)
         said_options = words and any(line.options or line.excluded for line in parse_order(menu, words).lines)
-        by_options = target is not None and target.pointer and " one" in f" {target.said}"
+        # "2 of the large one", "only one of the small": a line named by its options
+        by_options = (
+            target is not None
+            and target.pointer
+            and (
+                " one" in f" {target.said}"
+                or (not target.items and target.said.split()[:1] in (["the"], ["those"], ["these"]))
+            )
+        )
         if target is None or ((target.options or said_options) and not by_options):
             # "2 of the hawaiians thin crust": options said, not a quantity ("2 of the large
             # one" names its line by them)
@@ -230,7 +238,8 @@ def adjust_rule(pattern: re.Pattern[str], sign: int) -> Rule:
         if quantity is None:
             return None
         words = _group(match, "t")
-        target = _target(menu, phrases, words)
+        of = _group(match, "t2") or _group(match, "t3")  # "another one of those pizzas"
+        target = _target(menu, phrases, words or of)
         if target is None:
             return None
         new = order_of(menu, f"{quantity} {words}") if sign > 0 and words else None

@@ -76,7 +76,8 @@ TRAIL = _re(
     r"from (?:my|the) (?:cart|order|basket|bag|list)|from it|off (?:my|the) (?:order|cart|list)|"
     r"actually|after all|anymore|any more|now|ok|okay|thanks a lot|mate|lol|haha|"
     r"if (?:you can|possible|thats ok|thats okay)|x|xx|lol|haha|pls thx|thanks so much|"
-    r"(?:but\s+)?(?:keep\s+)?(?:the|my)\s+[a-z]+(?:\s+[a-z]+)?\s+(?:is|are|stays?|can stay)(?:\s+(?:fine|ok|"
+    r"(?<!\bon\s)(?<!\bfor\s)(?<!\bto\s)(?:but\s+)?(?:keep\s+)?(?:the|my)\s+[a-z]+(?:\s+[a-z]+)?\s+(?:is|are|stays?|"
+    r"can stay)(?:\s+(?:fine|ok|"
     r"okay|good|great))?|"
     r"(?:its|it s) been (?:ages|forever|an hour|a while)|😡|please and thank you))+$"
 )
@@ -449,7 +450,9 @@ EDITS: list[Rule] = [
     # "just one of each", "2 of each please"
     set_quantity_rule(
         _re(
-            r"(?:(?:just|only)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>each|every one|everything)(?:\s+(?:pls|please|"
+            r"(?:(?:just|only)\s+)?(?P<n>{NUM})\s+of\s+"
+            r"(?P<t>each|every one|everything|(?:each|every)\s+[a-z ]+?)"
+            r"(?:\s+(?:pls|please|"
             r"plz))?"
             r"(?:\s+(?:not|instead of)\s+(?P<m>{NUM}))?"
         )
@@ -581,7 +584,9 @@ EDITS: list[Rule] = [
         _re(
             r"(?:add\s+|and\s+|plus\s+|also\s+|give me\s+|get me\s+|id like\s+|i want\s+|can i (?:get|"
             r"have)\s+)?"
-            r"another(?:\s+(?P<t>(?!one\b).+)|\s+one(?:\s+of (?:those|them|these|it|that))?)?"
+            r"(?:another|an?\s+(?:second|2nd|extra)|one more)(?:\s+(?P<t>(?!one\b|of\b).+)|\s+one(?:\s+of\s+"
+            r"(?P<t2>(?:those|them|these|it|that|the)(?:\s+[a-z ]+)?))?|"
+            r"\s+of\s+(?P<t3>(?:those|the|these|that)\s+[a-z ]+))?"
         ),
         +1,
     ),
@@ -762,7 +767,12 @@ EDITS: list[Rule] = [
         negate=True,
     ),
     # "thin crust on the pepperoni", "no onions on it", "large for the coke"
-    change_rule(_re(r"(?P<o>.+?)\s+(?:on|for|onto)\s+(?P<t>.+)")),
+    change_rule(
+        _re(
+            r"(?P<o>.+?)\s+(?:on|for|onto)\s+(?P<t>.+?)"
+            r"(?:\s+(?:is|are|would be)\s+(?:fine|ok|okay|good|better))?"
+        )
+    ),
     # "make the cokes diet": a name completed by the new words
     replace_rule(_re(r"(?:make|turn)\s+(?P<tx>.+)")),
     # "both large", "all of them thin crust", "them large please"
@@ -850,7 +860,7 @@ def _colon_change(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
 
 
 _NAMED = _re(
-    r"(?P<t>[a-z][a-z ]*?)\s+(?:(?P<verb>add|with|plus|put|on|in|get|make it|make them|should be|"
+    r"(?:(?P<verb>add|with|plus|put|on|in|get|make it|make them|should be|"
     r"to be)\s+)?(?P<o>.+?)"
     r"(?P<also>(?:\s+(?:too|as well|also|aswell|please|pls|plz|instead|now|thanks))*)"
 )
@@ -865,13 +875,15 @@ def _named_line_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | N
     first = key.split()[0]
     if first in ("a", "an", "one", "another", "some", "more", "extra", "no", "not") or first.isdigit():
         return None
+    if first in ("only", "just"):
+        return None  # "only the margherita thin" also says the others are not: asked
     for left, right in _split_words(key):
         if category_items(menu, phrases, left.removeprefix("the ")):
             return None  # "pizza with ham" orders a pizza: a kind names no line of the cart
         target = read_target(menu, phrases, left)
         if target is None or not target.items or target.pointer or target.count or target.options:
             continue
-        match = _NAMED.fullmatch(f"{left} {right}")
+        match = _NAMED.fullmatch(right)
         if match is None:
             continue
         mods = options_only(menu, match["o"])
@@ -879,7 +891,9 @@ def _named_line_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | N
             continue
         # "pepperoni gluten free as well": the trail words were stripped from the clause
         also = re.search(re.escape(key) + r"\s+(?:too|as well|also|aswell)\b", normalise(clause.text))
-        sure = bool(match["verb"] or match["also"].strip() or clause.corrective or also)
+        # "diet cokes regular size": a plural name with no number names the lines in the cart
+        # (another order would say how many)
+        sure = bool(match["verb"] or match["also"].strip() or clause.corrective or also or target.plural)
         return Act("change", target=target, modifiers=mods, subject="" if sure else "or-add")
     return None
 
@@ -902,6 +916,14 @@ def _corrected_number(menu: Menu, phrases: Phrases, clause: Clause) -> Act | Non
 
 
 _NUMBER = _re(r"{NUM}")
+
+_ONES_BY_OPTIONS = set_quantity_rule(_re(r"(?P<n>{NUM})\s+(?P<t>(?:[a-z]+\s+){1,3}ones?)"))
+
+
+def _corrected_ones(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "3 small ones actually": a correction of how many of the line that has those options
+    (said without a correction, "2 large ones" may as well order more)."""
+    return _ONES_BY_OPTIONS(menu, phrases, clause) if clause.corrective else None
 
 
 # Allergies and diets said on their own are a note for the kitchen, not an option change
@@ -947,6 +969,7 @@ RULES: list[Rule] = [
     *OPTION_QUESTIONS,
     _colon_change,
     _same_again,
+    _corrected_ones,
     *EDITS,
     _named_line_options,
     _corrected_number,
@@ -1027,6 +1050,7 @@ PHRASES = Phrases(
         "fifth": 5,
         "5th": 5,
         "last": -1,
+        "middle": 0,
         "final": -1,
         "latest": -1,
         "previous": -1,

@@ -113,3 +113,28 @@ def test_only_the_line_with_an_option_is_no_change_of_that_line_alone(menu: Menu
 def test_an_option_on_a_line_followed_by_is_fine_changes_that_line(menu: Menu) -> None:
     (act,) = read_acts(menu, "normal crust on the pepperoni is fine actually", phrases_for("en"))
     assert act.kind == "change" and act.target is not None and act.target.items == ("pepperoni",)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("oi mate swap the garlic bread for wings will ya", "replace"),
+        ("my doctor would kill me 😅 change the wings to a salad", "replace"),
+        ("no mushrooms and no peppers on the veggie please my kid is picky", "change"),
+    ],
+)
+def test_an_edit_said_with_chatter_in_the_same_clause_is_read(menu: Menu, text: str, kind: str) -> None:
+    assert _kinds(menu, text) == [kind]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "one of them diet",  # a word left out could be what is counted
+        "and a coke in a bottle",  # an article left out: an order, not a change
+        "remove the coke lol the wife wants a lemonade",  # a removal with words after it
+    ],
+)
+def test_words_that_could_change_the_meaning_are_no_chatter(menu: Menu, text: str) -> None:
+    kinds = _kinds(menu, text)
+    assert "set_quantity" not in kinds and "change" not in kinds and kinds != ["remove"]

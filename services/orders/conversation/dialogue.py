@@ -52,7 +52,7 @@ _POINTER_WORDS = frozenset({"it", "that", "this", "them", "those", "these", "the
 _REFERENCE = re.compile(r"\b(?:the|that|those|these|this)\b")
 # Words that correct what was said before ("without" or "only" change a new line too).
 _CORRECTION = re.compile(
-    r"\b(?:actually|instead|rather|sorry|oops|meant|mistake|wrong|change|swap|replace)\b"
+    r"\b(?:actually|instead|rather|sorry|oops|meant|mistake|wrong|change|swap|replace|rest)\b"
 )
 _QUESTION_START = re.compile(r"^(?:is|are|does|do|did|has|have|what|whats|which|how|can|could|will|would)\b")
 

@@ -488,6 +488,65 @@ _NEGATED = re.compile(r"\b(?:not|dont|doesnt|didnt|never|no|without)\b")
 _ASKS = re.compile(r"^(?:is|isnt|are|arent|does|doesnt|do|did|was|were|has|have)\b")
 
 
+# Words whose presence in what is left out says it is no chatter: a negation or a number
+# could turn the act around ("take the brownie off, no wait").
+_NOT_CHATTER = re.compile(r"\b(?:no|not|dont|never|without|nothing|none|cant|wont|nope|nah)\b|\d")
+
+
+def _trimmed(menu: Menu, phrases: Phrases, clause: Clause) -> tuple[Clause, Act | None]:
+    """ "take the brownie off please i forgot i have ice cream at home", "oi mate swap the
+    garlic bread for wings will ya", "my doctor would kill me change the wings to a salad": an
+    edit said with chatter before or after it in the same clause. The longest run of words
+    that reads as a removal, a swap or a change of options is the act when what is left out
+    (two words at least) names nothing on the menu and holds no word of change, negation,
+    number, article or reference; else the clause is returned as it was, with no act.
+    Quantities are never read so: a word left out could be what they count; nor is a removal
+    with words after it, nor an act whose line is not named ("fat fingers i meant 3 sprites"
+    is a correction said again, read as such)."""
+    tokens = clause.key.split()
+    # "my doctor", "my kid" are chatter; "the", "that", "them" may point at a line
+    pointing = (phrases.determiners - {"my", "our", "your"}) | phrases.pointers | phrases.each_words
+    pointing |= {"of", "to", "todo", "all"}
+    for kept in range(len(tokens) - 2, 1, -1):
+        for start in range(len(tokens) - kept + 1):
+            left_out = tokens[:start] + tokens[start + kept :]
+            dropped = " ".join(left_out)
+            parsed = parse_order(menu, dropped)
+            if (
+                _NOT_CHATTER.search(dropped)
+                or phrases.edit_cues.search(dropped)
+                # "one of them diet", "a coke in a bottle": a number, an article or a
+                # reference left out would change what the rest means
+                or any(number_of(w) is not None or w in pointing for w in left_out)
+                or parsed.lines
+                or parsed.ambiguous
+                or (parsed.modifiers is not None and (parsed.modifiers.options or parsed.modifiers.excluded))
+                or parsed.bad_quantities
+                # "take off the salad and give me fries": something ordered that is not on
+                # the menu (short chatter, "oi mate", is listed as unmatched whatever it is)
+                or (parsed.unmatched and len(left_out) > 3)
+            ):
+                continue
+            part = Clause(
+                _strip(phrases, " ".join(tokens[start : start + kept])), clause.text, clause.corrective
+            )
+            if not part.key or unread_words(menu, part.key):
+                continue  # "i do not require the water": the act itself must be read whole
+            act = read_clause(menu, phrases, part, bare=False)
+            # a removal with words after it may be said of part of the line ("remove the
+            # coke, ..."): only chatter before it ("she says she doesnt want the sprite")
+            named = (
+                act is not None and act.target is not None and bool(act.target.items or act.target.options)
+            )
+            if (
+                named
+                and act is not None
+                and (act.kind in ("replace", "change") or (act.kind == "remove" and start > 0))
+            ):
+                return part, act
+    return clause, None
+
+
 def _bare_name(act: Act) -> str | None:
     """The item an ``add`` or ``restate`` names when it names only that: one line, no
     quantity said, no options ("wings", "the coke")."""
@@ -547,9 +606,11 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     parts = clauses(menu, phrases, text)
     if not parts:
         return ()
+    read = [(clause, read_clause(menu, phrases, clause)) for clause in parts]
+    read = [(clause, act) if act is not None else _trimmed(menu, phrases, clause) for clause, act in read]
+    parts = [clause for clause, _ in read]
     acts: list[Act | None] = [
-        replace(act, words=clause.key) if act is not None else None
-        for clause, act in ((clause, read_clause(menu, phrases, clause)) for clause in parts)
+        replace(act, words=clause.key) if act is not None else None for clause, act in read
     ]
     edits = any(a is not None and a.kind not in ("ack", "question") for a in acts)
     if all(a is None for a in acts) and not any(c.corrective for c in parts):

@@ -595,7 +595,7 @@ EDITS: list[Rule] = [
     # "remove the coke", "forget the dessert", "delete item 2", "i dont want the wings anymore"
     remove_rule(
         _re(
-            _REMOVE_VERB + r"\s+(?:the\s+)?(?P<t>.+?)"
+            r"(?:just\s+)?" + _REMOVE_VERB + r"\s+(?:the\s+)?(?P<t>.+?)"
             r"(?:\s+(?:from|off|out of)\s+(?:my |the )?(?:cart|order|basket|list|bag))?"
         )
     ),
@@ -633,8 +633,8 @@ EDITS: list[Rule] = [
     # "take one of them off", "item 2 out", "the coke can go"
     remove_rule(
         _re(
-            r"(?:take|knock|get|leave|drop)\s+(?P<t>.+?)\s+(?:off|out|away)(?:\s+of (?:it|the order|"
-            r"my order|the cart))?"
+            r"(?:just\s+)?(?:take|knock|get|leave|drop)\s+(?P<t>.+?)\s+(?:off|out|away)"
+            r"(?:\s+of (?:it|the order|my order|the cart))?"
         )
     ),
     remove_rule(

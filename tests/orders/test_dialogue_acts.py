@@ -138,3 +138,8 @@ def test_an_edit_said_with_chatter_in_the_same_clause_is_read(menu: Menu, text: 
 def test_words_that_could_change_the_meaning_are_no_chatter(menu: Menu, text: str) -> None:
     kinds = _kinds(menu, text)
     assert "set_quantity" not in kinds and "change" not in kinds and kinds != ["remove"]
+
+
+@pytest.mark.parametrize("text", ["is stuffed crust extra?", "is the pepperoni thin crust now"])
+def test_words_shaped_as_a_question_change_no_line(menu: Menu, text: str) -> None:
+    assert not {"change", "set_quantity", "remove", "replace", "adjust"} & set(_kinds(menu, text))

@@ -147,3 +147,19 @@ async def test_a_line_named_by_what_it_is_without_is_the_one_changed(
 ) -> None:
     _, after, kinds = await _play(database_url, menu, turns)
     assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds
+
+
+QUESTIONS = [
+    (["a margherita", "is stuffed crust extra?"], "price"),
+    (["a large pepperoni", "does extra cheese cost more?"], "price"),
+    (["a margherita", "how much is thin crust?"], "price"),
+]
+
+
+@pytest.mark.parametrize(("turns", "kind"), QUESTIONS, ids=[t[0][-1] for t in QUESTIONS])
+async def test_a_question_that_names_an_option_changes_no_line(
+    database_url: str, menu: Menu, turns: list[str], kind: str
+) -> None:
+    before, after, kinds = await _play(database_url, menu, turns)
+    assert after == before, (before, after, kinds)
+    assert kind in kinds, kinds

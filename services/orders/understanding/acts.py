@@ -504,6 +504,8 @@ def _trimmed(menu: Menu, phrases: Phrases, clause: Clause) -> tuple[Clause, Act 
     with words after it, nor an act whose line is not named ("fat fingers i meant 3 sprites"
     is a correction said again, read as such)."""
     tokens = clause.key.split()
+    if _QUESTION_WORDS.match(clause.key):
+        return clause, None  # "is the pepperoni thin crust now": a question, whatever is left out
     # "my doctor", "my kid" are chatter; "the", "that", "them" may point at a line
     pointing = (phrases.determiners - {"my", "our", "your"}) | phrases.pointers | phrases.each_words
     pointing |= {"of", "to", "todo", "all"}
@@ -545,6 +547,21 @@ def _trimmed(menu: Menu, phrases: Phrases, clause: Clause) -> tuple[Clause, Act 
             ):
                 return part, act
     return clause, None
+
+
+# How a question starts ("is stuffed crust extra"): never a change ("how about thin crust"
+# proposes one).
+_QUESTION_WORDS = re.compile(
+    r"^(?:is|isnt|are|arent|does|doesnt|did|was|were|has|how|what|whats|which|why)\b(?!\s+about\b)"
+)
+
+
+def _unless_asked(act: Act | None, clause: Clause) -> Act | None:
+    """`act`, unless it is an edit read from a clause shaped as a question ("is stuffed crust
+    extra?", "is the pepperoni large now"): such words ask, they change no line."""
+    if act is not None and act.kind in _EDIT_KINDS and _QUESTION_WORDS.match(clause.key):
+        return None
+    return act
 
 
 def _bare_name(act: Act) -> str | None:
@@ -606,7 +623,7 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     parts = clauses(menu, phrases, text)
     if not parts:
         return ()
-    read = [(clause, read_clause(menu, phrases, clause)) for clause in parts]
+    read = [(clause, _unless_asked(read_clause(menu, phrases, clause), clause)) for clause in parts]
     read = [(clause, act) if act is not None else _trimmed(menu, phrases, clause) for clause, act in read]
     parts = [clause for clause, _ in read]
     acts: list[Act | None] = [

@@ -153,6 +153,15 @@ QUESTIONS: list[Rule] = [
     question_rule(
         _re(r"^(?:what|how much)\s+(?:would|will|does|do|d)\s+(?P<s>.+?)\s+(?:cost|be|come to)\b"), "price"
     ),
+    # "is stuffed crust extra?", "does extra cheese cost more", "are the toppings free"
+    question_rule(
+        _re(
+            r"^(?:is|are|does|do)\s+(?!you\b|u\b|ya\b|they\b)(?P<s>.+?)\s+(?:cost\s+)?(?:extra|more|"
+            r"(?<!gluten )(?<!dairy )(?<!lactose )(?<!sugar )(?<!nut )free|included|an extra charge|"
+            r"extra charge|charged|additional|(?:any|more) expensive)(?:\s+(?:too|as well))?$"
+        ),
+        "price",
+    ),
     question_rule(
         _re(
             r"^(?:what(?:s| is| have| do)?\s+(?:i|we)\s+(?:got|get|have|ordered|order)|whats in my (?:cart|"

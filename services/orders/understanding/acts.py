@@ -488,6 +488,8 @@ _NEGATED = re.compile(r"\b(?:not|dont|doesnt|didnt|never|no|without)\b")
 _ASKS = re.compile(r"^(?:is|isnt|are|arent|does|doesnt|do|did|was|were|has|have)\b")
 
 
+# The longest clause read for an edit inside chatter, in words.
+_MOST_TRIMMED = 16
 # Words whose presence in what is left out says it is no chatter: a negation or a number
 # could turn the act around ("take the brownie off, no wait").
 _NOT_CHATTER = re.compile(r"\b(?:no|not|dont|never|without|nothing|none|cant|wont|nope|nah)\b|\d")
@@ -504,13 +506,15 @@ def _trimmed(menu: Menu, phrases: Phrases, clause: Clause) -> tuple[Clause, Act 
     with words after it, nor an act whose line is not named ("fat fingers i meant 3 sprites"
     is a correction said again, read as such)."""
     tokens = clause.key.split()
-    if _QUESTION_WORDS.match(clause.key):
-        return clause, None  # "is the pepperoni thin crust now": a question, whatever is left out
+    if _QUESTION_WORDS.match(clause.key) or len(tokens) > _MOST_TRIMMED:
+        # "is the pepperoni thin crust now": a question, whatever is left out; a long clause
+        # is an order or a story, not one edit (and each cut costs a parse)
+        return clause, None
     # "my doctor", "my kid" are chatter; "the", "that", "them" may point at a line
     pointing = (phrases.determiners - {"my", "our", "your"}) | phrases.pointers | phrases.each_words
     pointing |= {"of", "to", "todo", "all"}
     for kept in range(len(tokens) - 2, 1, -1):
-        for start in range(len(tokens) - kept + 1):
+        for start in {0, len(tokens) - kept}:  # chatter before the act, or after it
             left_out = tokens[:start] + tokens[start + kept :]
             dropped = " ".join(left_out)
             parsed = parse_order(menu, dropped)

@@ -55,7 +55,7 @@ def _re(pattern: str) -> re.Pattern[str]:
 
 LEAD = _re(
     r"^(?:(?:actually|actualy|acutally|sorry|soz|oops|oh|ah|ahh|hmm+|um+|uh+|er|wait|hold on|"
-    r"ok|okay|k|so|and|also|then|hey|hi|hello|well|please|pls|plz|kindly|yes|yeah|yep|"
+    r"ok|okay|k|so|and|also|then|hey|hi|hello|well|please|pls|plz|kindly|yes|yeah|yep|oi mate|oi|mate|"
     r"i mean|my bad|on second thought|on second thoughts|second thoughts|change of plans?|on reflection|"
     r"thinking about it|come to think of it|"
     r"correction|scratch that|no wait|wait no|"
@@ -74,7 +74,8 @@ TRAIL = _re(
     r"(?:\s+(?:please|pls|plz|thanks|thank you|thx|ty|then|too|as well|for me|for us|for now|for today|"
     r"for tonight|"
     r"from (?:my|the) (?:cart|order|basket|bag|list)|from it|off (?:my|the) (?:order|cart|list)|"
-    r"actually|after all|anymore|any more|now|ok|okay|thanks a lot|mate|lol|haha|"
+    r"actually|after all|anymore|any more|now|ok|okay|thanks a lot|mate|lol|haha|will ya|will you|would ya|"
+    r"cheers|"
     r"if (?:you can|possible|thats ok|thats okay)|x|xx|lol|haha|pls thx|thanks so much|"
     r"(?<!\bon\s)(?<!\bfor\s)(?<!\bto\s)(?:but\s+)?(?:keep\s+)?(?:the|my)\s+[a-z]+(?:\s+[a-z]+)?\s+(?:is|are|stays?|"
     r"can stay)(?:\s+(?:fine|ok|"

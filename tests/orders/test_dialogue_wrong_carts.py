@@ -78,6 +78,8 @@ ASKED = [
     # a quantity the line already has corrects nothing: what was meant is asked
     ["2 margheritas, a large and a small", "the large make it 2"],
     ["2 cokes", "make it 2"],
+    # an option left out whose name is a word of an item in the cart: the topping, or the item?
+    ["margherita with garlic, and a garlic bread", "no garlic"],
 ]
 
 
@@ -135,6 +137,9 @@ CHANGED = [
      ["2 diet-coke", "1 pepperoni"]),
     (["large pepperoni stuffed crust, 2 sprites", "normal crust on the pepperoni is fine actually"],
      ["1 pepperoni size=large", "2 sprite"]),
+    # "without extra cheese" is the dish as it comes, not without cheese
+    (["a pepperoni pizza with extra cheese and a pepperoni pizza without extra cheese"],
+     ["1 pepperoni toppings=cheese:extra", "1 pepperoni"]),
     # another amount of an option already chosen replaces it
     (["1 margherita with extra cheese, 1 coke", "not extra cheese, double cheese"],
      ["1 margherita toppings=cheese:double", "1 coke"]),

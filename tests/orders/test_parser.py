@@ -502,3 +502,9 @@ def test_options_said_for_one_of_the_units_just_ordered_split_it_off(
         for line in result.lines
     ]
     assert got == lines
+
+
+def test_an_option_of_an_item_after_a_line_starts_the_next_line(menu: Menu) -> None:
+    result = parse_order(menu, "a margherita on a thin base and a bottle of sprite please")
+    got = [(line.item, [o.option for o in line.options]) for line in result.lines]
+    assert got == [("margherita", ["thin"]), ("sprite", ["bottle"])]

@@ -160,6 +160,8 @@ def build_line(
             )
     excluded_names = []
     for choice in excluded:
+        if choice.qualifier:
+            continue  # "without extra cheese": the cheese as the dish comes, not none of it
         mapped = remap_option(menu, item, choice) or choice
         group = menu.group(mapped.group)
         option = group.option(mapped.option) if group else None

@@ -947,6 +947,19 @@ def _has_ingredient(menu: Menu, line: CartLine, mods: Modifiers) -> bool:
     return False
 
 
+def _names_option(menu: Menu, line: CartLine, mods: Modifiers) -> bool:
+    """Whether the name of `line`'s item holds the name of an option `mods` leave out as a
+    word of its own ("garlic" in Garlic Bread)."""
+    name = set(normalise(line.name).split())
+    for choice in mods.excluded:
+        group = menu.group(choice.group)
+        option = group.option(choice.option) if group else None
+        words = set(normalise(option.name).split()) if option else {choice.option}
+        if words and words <= name:
+            return True
+    return False
+
+
 def _explicit_quantity(line: OrderLine) -> bool:
     first = line.text.split()[0] if line.text.split() else ""
     return first.isdigit() or first in {
@@ -1137,6 +1150,29 @@ async def _change(
         # "take off the olives", "no garlic": the lines that have it, chosen or in the dish
         # as it comes; two of them are asked about, never guessed
         having = [line for line in lines if _has_ingredient(menu, line, mods) and op(line) is not None]
+        named = [line for line in lines if line not in having and _names_option(menu, line, mods)]
+        if named and having:
+            # "no garlic" with a Margherita with garlic and a Garlic Bread: the topping, or the
+            # garlic bread? (as "no pepperoni" with a Pepperoni pizza)
+            said = echo(target.said)
+            options: list[dict[str, Any]] = [
+                {
+                    "label": s._("Remove {line}", line=describe_line(line, s)),
+                    "op": {"op": "remove", "line": line.id},
+                }
+                for line in named
+            ]
+            for line in having:
+                built = op(line)
+                if built is not None:
+                    label = s._("Keep it, but make it {item} (no {option})", item=line.name, option=said)
+                    options.append({"label": label, "op": built})
+            turn.state["choice"] = {
+                "prompt": s._('What did you mean by "no {option}"?', option=said),
+                "options": options,
+            }
+            listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+            raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\n{s._(_REPLY_NUMBER)}")
         if len(having) > 1:
             _one(turn, act, having, op, s._("Which one should I change?"))
     if (

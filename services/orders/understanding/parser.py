@@ -656,6 +656,14 @@ class _Reader:
                     and j + 1 < len(self.atoms)
                     and self.atoms[j + 1].kind in ("opt", "qual")
                 )
+                # "a bottle of sprite", "a can of coke": the option, then the item
+                or (
+                    atom.kind == "word"
+                    and atom.text == "of"
+                    and groups
+                    and j + 1 < len(self.atoms)
+                    and self.atoms[j + 1].kind == "head"
+                )
             ):
                 break
             j += 1

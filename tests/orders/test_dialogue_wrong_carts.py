@@ -56,7 +56,7 @@ ASKED = [
     ["1 pepperoni and 1 margherita", "make them the same size"],
     ["a margherita and a veggie", "i want the bigger one"],
     # an item of the cart named with a "no" beside words that could change it
-    ["a thin margherita and a brownie", "brownie no, tiramisu yes"],
+    ["a thin margherita and a brownie", "brownie no, tiramisu maybe"],
     # an ingredient left out that two lines have (one chose it, the other comes with it)
     ["a veggie", "and a margherita with olives", "take off the olives"],
     # "them" over pizzas and drinks: a size for which of them?
@@ -137,6 +137,9 @@ CHANGED = [
      ["2 diet-coke", "1 pepperoni"]),
     (["large pepperoni stuffed crust, 2 sprites", "normal crust on the pepperoni is fine actually"],
      ["1 pepperoni size=large", "2 sprite"]),
+    # "X no, Y yes" and "X change to Y" swap a line
+    (["a thin margherita and a brownie", "brownie no, tiramisu yes"], ["1 margherita crust=thin", "1 tiramisu"]),
+    (["hi 1 hawaii and 1 coke can", "hawaii change to vegetarian"], ["1 veggie", "1 coke container=can"]),
     # "without extra cheese" is the dish as it comes, not without cheese
     (["a pepperoni pizza with extra cheese and a pepperoni pizza without extra cheese"],
      ["1 pepperoni toppings=cheese:extra", "1 pepperoni"]),

@@ -697,6 +697,19 @@ EDITS: list[Rule] = [
             r"is meant to be)\s+(?:an?\s+)?(?P<x>.+)"
         )
     ),
+    # "brownie no, tiramisu yes", "the coke no the sprite yes"
+    replace_rule(
+        _re(
+            r"(?:the\s+)?(?P<t>[a-z][a-z ]*?)\s+no\s+(?:the\s+|an?\s+)?(?P<x>[a-z][a-z ]*?)\s+(?:yes|instead)"
+        )
+    ),
+    # "hawaii change to vegetarian", "the coke switch it for a sprite"
+    replace_rule(
+        _re(
+            r"(?P<t>[a-z][a-z ]*?)\s+(?:change|switch|swap)\s+(?:it\s+|that\s+)?(?:to|for|with|into)\s+"
+            r"(?:an?\s+)?(?P<x>.+)"
+        )
+    ),
     # "instead a veggie", "instead, a sprite please"
     replace_rule(_re(r"instead\s+(?:an?\s+|the\s+|of that\s+|of it\s+)?(?P<x>(?!of\b).+)")),
     # "swap the ham for bacon on the hawaiian": one topping for another on a line

@@ -138,7 +138,8 @@ CHANGED = [
     (["large pepperoni stuffed crust, 2 sprites", "normal crust on the pepperoni is fine actually"],
      ["1 pepperoni size=large", "2 sprite"]),
     # "X no, Y yes" and "X change to Y" swap a line
-    (["a thin margherita and a brownie", "brownie no, tiramisu yes"], ["1 margherita crust=thin", "1 tiramisu"]),
+    (["a thin margherita and a brownie", "brownie no, tiramisu yes"],
+     ["1 margherita crust=thin", "1 tiramisu"]),
     (["hi 1 hawaii and 1 coke can", "hawaii change to vegetarian"], ["1 veggie", "1 coke container=can"]),
     # "without extra cheese" is the dish as it comes, not without cheese
     (["a pepperoni pizza with extra cheese and a pepperoni pizza without extra cheese"],

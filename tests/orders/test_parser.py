@@ -508,3 +508,13 @@ def test_an_option_of_an_item_after_a_line_starts_the_next_line(menu: Menu) -> N
     result = parse_order(menu, "a margherita on a thin base and a bottle of sprite please")
     got = [(line.item, [o.option for o in line.options]) for line in result.lines]
     assert got == [("margherita", ["thin"]), ("sprite", ["bottle"])]
+
+
+@pytest.mark.parametrize(
+    "text", ["2 veggies and 2 salads for the vegetarians", "2 salads for my vegetarians"]
+)
+def test_a_name_after_for_the_says_who_a_line_is_for(menu: Menu, text: str) -> None:
+    result = parse_order(menu, text)
+    assert sorted((line.item, line.quantity) for line in result.lines) == sorted(
+        [(line.item, line.quantity) for line in parse_order(menu, text.split(" for ")[0]).lines]
+    )

@@ -63,6 +63,9 @@ MAX_TOKENS = 400
 
 _SEPARATORS = frozenset({".", ";", "!", "?"})
 
+# Words between "for" and a name that make the name who or what a line is for, not an order.
+_WHOSE = frozenset({"the", "my", "our", "his", "her", "their"})
+
 # Words after a number that make it a count of something other than order lines.
 _COUNTED_NOT_ORDERED = frozenset(
     {"topping", "toppings", "item", "items", "ingredient", "ingredients", "slice", "slices",
@@ -581,6 +584,9 @@ class _Reader:
 
     def _on_head(self, k: int, atom: _Atom) -> None:
         assert atom.entry is not None
+        before = self._prev_words(atom, 2)
+        if atom.entry.items and len(before) == 2 and before[0] == "for" and before[1] in _WHOSE:
+            return  # "2 salads for the vegetarians", "dip for the wings": who or what it is for
         self._end_negation()
         self.option_context = False
         cur = self.cur

@@ -64,8 +64,8 @@ ASKED = [
     # a correction that would leave the cart as it was was not understood: asked
     ["i'll get a margherita and a pepperoni, both thin", "no wait only the margherita thin"],
     ["margherita and pepperoni, add mushrooms to both", "only on the margherita actually"],
-    # a reference the remove command cannot find is a question
-    ["1 small hawaiian, 1 large hawaiian", "and a tiramisu", "remove the bigger one"],
+    # "the bigger one" of two lines of the same size is a question
+    ["a large pepperoni and a large hawaiian", "remove the bigger one"],
     # "one" after an ordinal is the reference, not a quantity
     ["margherita, pepperoni, hawaiian", "wait change the second one"],
     # both lines are large: which one?
@@ -137,6 +137,11 @@ CHANGED = [
      ["2 diet-coke", "1 pepperoni"]),
     (["large pepperoni stuffed crust, 2 sprites", "normal crust on the pepperoni is fine actually"],
      ["1 pepperoni size=large", "2 sprite"]),
+    # "the bigger one": the line of the largest size; "the xl ones are too big" is no option
+    (["1 small hawaiian, 1 large hawaiian", "and a tiramisu", "remove the bigger one"],
+     ["1 hawaiian size=small", "1 tiramisu"]),
+    (["pepperoni xl + hawaiian xl", "hmm the xl ones are too big, make them both large"],
+     ["1 pepperoni size=large", "1 hawaiian size=large"]),
     # "X no, Y yes" and "X change to Y" swap a line
     (["a thin margherita and a brownie", "brownie no, tiramisu yes"],
      ["1 margherita crust=thin", "1 tiramisu"]),

@@ -470,6 +470,9 @@ def resolve(
     rather than another line being changed."""
     if target.number is not None:
         return [lines[target.number - 1]] if 1 <= target.number <= len(lines) else []
+    if target.size_rank and menu is not None:
+        pool = [line for line in lines if line.item_code in target.items] if target.items else lines
+        return _by_size(pool, target.size_rank, menu)
     focused = [line for line in lines if line.id in focus]
     if target.items:
         pool = [line for line in lines if line.item_code in target.items]
@@ -515,6 +518,33 @@ def resolve(
         index = target.ordinal - 1 if target.ordinal > 0 else target.ordinal
         return [pool[index]] if -len(pool) <= index < len(pool) else []
     return pool
+
+
+def _by_size(pool: list[CartLine], rank: int, menu: Menu) -> list[CartLine]:
+    """The one line of `pool` of the largest (`rank` 1) or smallest (-1) size: lines ranked
+    by where their choice stands in a single-choice group (the group's default when none was
+    chosen); of the lines that have such a group, when they differ in it. None when two lines
+    tie at that end or no group tells them apart (the caller asks)."""
+    groups: dict[str, list[tuple[int, CartLine]]] = {}
+    for line in pool:
+        item = menu.item(line.item_code)
+        if item is None:
+            continue
+        chosen = {str(o["group"]): str(o["option"]) for o in line.options}
+        for group in menu.groups_of(item):
+            if group.kind != "single" or len(group.options) < 2:
+                continue
+            code = chosen.get(group.code, group.default or "")
+            places = [o.code for o in group.options]
+            if code in places:
+                groups.setdefault(group.code, []).append((places.index(code), line))
+    for ranked in groups.values():
+        if len({place for place, _ in ranked}) < 2:
+            continue
+        end = max(place for place, _ in ranked) if rank > 0 else min(place for place, _ in ranked)
+        at_end = [line for place, line in ranked if place == end]
+        return at_end if len(at_end) == 1 else []
+    return []
 
 
 def _one(

@@ -69,7 +69,8 @@ class Target:
     lines; ``pointer`` for "it", "that", "them" (the lines being talked about); ``plural`` when
     the words name several lines or units ("them", "both", "the cokes"); ``other`` for "the
     other one"; ``count`` a number said inside the reference ("the two margheritas");
-    ``without`` options the line is said to leave out ("the one without onions")."""
+    ``without`` options the line is said to leave out ("the one without onions"); ``size_rank``
+    1 for "the bigger one", -1 for "the smaller one" (0: not said)."""
 
     said: str
     number: int | None = None
@@ -82,6 +83,7 @@ class Target:
     count: int | None = None
     each: bool = False
     without: tuple[ChosenOption, ...] = ()
+    size_rank: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +269,8 @@ def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
     return out
 
 
+# "the bigger one", "the smaller one": the line of the largest (1) or smallest (-1) size.
+_SIZE_RANKS = {"bigger": 1, "biggest": 1, "larger": 1, "largest": 1, "smaller": -1, "smallest": -1}
 # Words after "the one" that go on to say the line's options ("the one with pineapple").
 _BY_OPTIONS = frozenset({"with", "without", "in", "no", "on"})
 
@@ -384,8 +388,23 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         mods = options_only(menu, rest[len(lead) :]) if rest.startswith(lead) else None
         if mods is not None:
             return Target(
-                said, pointer=True, options=mods.options, without=mods.excluded, ordinal=ordinal, other=other
+                said,
+                pointer=True,
+                options=mods.options,
+                without=mods.excluded,
+                ordinal=ordinal,
+                other=other,
+                plural=lead == "ones ",
             )
+    head, _, after = rest.partition(" ")
+    if head in _SIZE_RANKS and ordinal is None:
+        # "the bigger one", "the smaller pepperoni": the line of the largest / smallest size
+        if after in ("", "one", "ones"):
+            return Target(said, pointer=True, size_rank=_SIZE_RANKS[head])
+        inner = read_target(menu, phrases, after)
+        if inner is None or not inner.items or inner.options:
+            return None
+        return Target(said, items=inner.items, size_rank=_SIZE_RANKS[head])
     result = parse_order(menu, rest)
     if result.unmatched or result.bad_quantities:
         return None
@@ -417,7 +436,13 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             and (rest.endswith((" one", " ones")) or one_with or named)
         ):
             return Target(
-                said, pointer=True, options=mods.options, without=mods.excluded, ordinal=ordinal, other=other
+                said,
+                pointer=True,
+                options=mods.options,
+                without=mods.excluded,
+                ordinal=ordinal,
+                other=other,
+                plural=rest.endswith(" ones"),
             )
         return None
     return Target(

@@ -971,9 +971,13 @@ def _same_again(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     return Act("adjust", target=Target(clause.key, pointer=True), scale=(2, 1))
 
 
+# "the xl ones are too big": a statement about lines, not options to choose.
+_COMPLAINT = _re(r"\btoo\b")
+
+
 def _bare_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "thin crust", "extra cheese", "no onions" on their own: the lines being talked about."""
-    if _DIET.search(clause.key):
+    if _DIET.search(clause.key) or _COMPLAINT.search(clause.key):
         return None
     mods = options_only(menu, clause.key)
     return (

@@ -64,6 +64,8 @@ ASKED = [
     # a correction that would leave the cart as it was was not understood: asked
     ["i'll get a margherita and a pepperoni, both thin", "no wait only the margherita thin"],
     ["margherita and pepperoni, add mushrooms to both", "only on the margherita actually"],
+    # "the same number" of the lines being talked about, when they are several
+    ["2 pepperoni and a coke", "and the same number of tiramisus"],
     # "the bigger one" of two lines of the same size is a question
     ["a large pepperoni and a large hawaiian", "remove the bigger one"],
     # "one" after an ordinal is the reference, not a quantity
@@ -142,6 +144,9 @@ CHANGED = [
      ["1 hawaiian size=small", "1 tiramisu"]),
     (["pepperoni xl + hawaiian xl", "hmm the xl ones are too big, make them both large"],
      ["1 pepperoni size=large", "1 hawaiian size=large"]),
+    # an order counted by lines of the cart
+    (["3 brownies", "and the same number of tiramisus"], ["3 brownie", "3 tiramisu"]),
+    (["2 pep 1 marg", "drinks: one coke for each pizza"], ["2 pepperoni", "1 margherita", "3 coke"]),
     # "X no, Y yes" and "X change to Y" swap a line
     (["a thin margherita and a brownie", "brownie no, tiramisu yes"],
      ["1 margherita crust=thin", "1 tiramisu"]),

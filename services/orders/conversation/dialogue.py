@@ -618,8 +618,11 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
     focus = list(turn.state.get("focus") or [])
     if act.kind == "add":
         assert act.new is not None
+        new = act.new
+        if act.per is not None:
+            new = _counted(turn, act, act.per, lines, focus)
         before = {line.id for line in lines}
-        said = await adding.add_parsed(turn, act.new, show_cart=False)
+        said = await adding.add_parsed(turn, new, show_cart=False)
         touched.extend(
             line.id for line in await carts.load_cart(turn.conn, turn.customer_id) if line.id not in before
         )
@@ -649,6 +652,23 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
     if act.kind == "change":
         return await _change(turn, act, lines, pool, touched)
     return None
+
+
+def _counted(turn: Turn, act: Act, per: Target, lines: list[CartLine], focus: list[int]) -> ParseResult:
+    """The order of `act` with its quantity counted by the units of the lines `per` names
+    ("a coke for each pizza" with 3 pizzas: 3 cokes); asks when they name none."""
+    assert act.new is not None
+    pool = resolve(per, lines, focus, turn.store.menu)
+    units = sum(line.quantity for line in pool)
+    if not pool or (per.pointer and len(pool) != 1):
+        turn.kind = "ask"
+        raise _Ask(
+            turn.speaker._(
+                "How many would you like? For example *{example}*.", example=f"2 {act.new.lines[0].text}"
+            )
+        )
+    line = act.new.lines[0]
+    return ParseResult(lines=(replace(line, quantity=min(line.quantity * units, MAX_QUANTITY)),))
 
 
 def _other_of_several(target: Target, pool: list[CartLine], lines: list[CartLine], focus: list[int]) -> bool:

@@ -97,7 +97,9 @@ class Act:
     the words it is about. ``or_more``: the words do not say whether a quantity is the new total
     or more of it ("pepperoni x2" with pepperoni in the cart), so the customer is asked.
     ``scale``: (numerator, denominator) an adjust multiplies each line's quantity by ("double
-    the cokes" is (2, 1), "half that" (1, 2)); None for units added or taken.
+    the cokes" is (2, 1), "half that" (1, 2)); None for units added or taken. ``per``: for an
+    ``add``, the lines whose units the quantity is counted by ("a coke for each pizza", "the
+    same number of tiramisus": the lines being talked about).
     ``words``: the clause the act was read from (normalised)."""
 
     kind: ActKind
@@ -111,6 +113,7 @@ class Act:
     or_more: bool = False
     words: str = ""
     scale: tuple[int, int] | None = None
+    per: Target | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -686,4 +689,4 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
         # "veggie without olives and make the coke a bottle": beside other edits, options said
         # for a named line change it (alone they could also order another: see the rules)
         out = [replace(a, subject="") if a.subject == "or-add" else a for a in out]
-    return tuple(out) if any(a.kind != "add" for a in out) else ()
+    return tuple(out) if any(a.kind != "add" or a.per is not None for a in out) else ()

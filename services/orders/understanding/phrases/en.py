@@ -957,6 +957,36 @@ _DIET = _re(
 )
 
 
+_SAME_NUMBER = _re(r"(?:the\s+)?same\s+(?:number|amount|quantity|qty)\s+of\s+(?P<x>[a-z][a-z ]*)")
+_FOR_EACH = _re(
+    r"(?P<x>(?:{NUM}|an?)\s+[a-z][a-z ]*?)\s+(?:(?:for|with)\s+(?:each|every|every single)|"
+    r"per(?:\s+(?:each|every))?)\s+(?P<t>[a-z][a-z ]*)"
+)
+
+
+def _counted_by_lines(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "the same number of tiramisus", "one coke for each pizza": an order whose quantity is
+    counted by lines of the cart (the lines being talked about, or those named)."""
+    match = _SAME_NUMBER.fullmatch(clause.key)
+    if match is not None:
+        new = order_of(menu, f"1 {match['x']}")
+        if new is None or new.ambiguous or len(new.lines) != 1:
+            return None
+        return Act("add", new=new, per=Target(clause.key, pointer=True))
+    key = clause.key
+    head, _, rest = key.partition(" ")
+    if category_items(menu, phrases, head) and rest:
+        key = rest  # "drinks: one coke for each pizza"
+    match = _FOR_EACH.fullmatch(key)
+    if match is None:
+        return None
+    new = order_of(menu, match["x"])
+    per = read_target(menu, phrases, match["t"])
+    if new is None or new.ambiguous or len(new.lines) != 1 or per is None or not per.items:
+        return None
+    return Act("add", new=new, per=per)
+
+
 _SAME_AGAIN = _re(
     r"(?:the\s+)?same(?:\s+(?:thing|one|order|pizza|again))*\s+again|(?:another|one more)\s+of\s+the\s+same|"
     r"same\s+again|(?:i(?:ll| will)\s+)?have\s+(?:the\s+)?same\s+again"
@@ -996,6 +1026,7 @@ RULES: list[Rule] = [
     *OPTION_QUESTIONS,
     _colon_change,
     _same_again,
+    _counted_by_lines,
     _corrected_ones,
     *EDITS,
     _named_line_options,

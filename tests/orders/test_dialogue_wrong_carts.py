@@ -144,6 +144,8 @@ CHANGED = [
      ["1 hawaiian size=small", "1 tiramisu"]),
     (["pepperoni xl + hawaiian xl", "hmm the xl ones are too big, make them both large"],
      ["1 pepperoni size=large", "1 hawaiian size=large"]),
+    # a kind in the plural with options and no number: the lines of that kind
+    (["small margherita 2x, coke 2x", "pizzas medium pls"], ["2 margherita", "2 coke"]),
     # an order counted by lines of the cart
     (["3 brownies", "and the same number of tiramisus"], ["3 brownie", "3 tiramisu"]),
     (["2 pep 1 marg", "drinks: one coke for each pizza"], ["2 pepperoni", "1 margherita", "3 coke"]),

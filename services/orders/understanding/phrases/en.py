@@ -901,8 +901,13 @@ def _named_line_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | N
     if first in ("only", "just"):
         return None  # "only the margherita thin" also says the others are not: asked
     for left, right in _split_words(key):
-        if category_items(menu, phrases, left.removeprefix("the ")):
-            return None  # "pizza with ham" orders a pizza: a kind names no line of the cart
+        kind = left.removeprefix("the ")
+        if category_items(menu, phrases, kind) and not (
+            kind.endswith("s") and kind == left and " " not in kind
+        ):
+            # "pizza with ham" orders a pizza: a kind names no line of the cart ("pizzas
+            # medium pls", a kind in the plural with no number, names the lines of it)
+            return None
         target = read_target(menu, phrases, left)
         if target is None or not target.items or target.pointer or target.count or target.options:
             continue

@@ -64,6 +64,8 @@ ASKED = [
     # a correction that would leave the cart as it was was not understood: asked
     ["i'll get a margherita and a pepperoni, both thin", "no wait only the margherita thin"],
     ["margherita and pepperoni, add mushrooms to both", "only on the margherita actually"],
+    # "another one with mushrooms" after two pizzas: another of which?
+    ["a pepperoni and a margherita", "another one with mushrooms"],
     # "the same number" of the lines being talked about, when they are several
     ["2 pepperoni and a coke", "and the same number of tiramisus"],
     # "the bigger one" of two lines of the same size is a question
@@ -146,6 +148,11 @@ CHANGED = [
      ["1 pepperoni size=large", "1 hawaiian size=large"]),
     # a kind in the plural with options and no number: the lines of that kind
     (["small margherita 2x, coke 2x", "pizzas medium pls"], ["2 margherita", "2 coke"]),
+    # one more of a line, with options changed
+    (["large pepperoni and a diet coke", "same pizza again but with mushrooms"],
+     ["1 diet-coke", "1 pepperoni size=large", "1 pepperoni size=large toppings=mushrooms"]),
+    (["a large veggie", "another one without onions"],
+     ["1 veggie size=large", "1 veggie size=large -toppings=onions"]),
     # an order counted by lines of the cart
     (["3 brownies", "and the same number of tiramisus"], ["3 brownie", "3 tiramisu"]),
     (["2 pep 1 marg", "drinks: one coke for each pizza"], ["2 pepperoni", "1 margherita", "3 coke"]),

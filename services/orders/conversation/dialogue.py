@@ -616,6 +616,8 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
     parser read the message instead. Raises `_Ask` to stop and ask."""
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     focus = list(turn.state.get("focus") or [])
+    if act.kind == "add" and act.like is not None:
+        return await _copy(turn, act, act.like, lines, focus, touched)
     if act.kind == "add":
         assert act.new is not None
         new = act.new
@@ -652,6 +654,37 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
     if act.kind == "change":
         return await _change(turn, act, lines, pool, touched)
     return None
+
+
+async def _copy(
+    turn: Turn, act: Act, like: Target, lines: list[CartLine], focus: list[int], touched: list[int]
+) -> list[str]:
+    """ "same pizza again but with mushrooms": one more of the line meant, as a line of its own
+    with the options said; several lines it could be are asked about."""
+    assert act.modifiers is not None
+    menu = turn.store.menu
+    s = turn.speaker
+    mods = act.modifiers
+
+    def op(line: CartLine) -> dict[str, Any] | None:
+        fields = adding.modified_fields(menu, line, mods, [], s)
+        return {"op": "add", "add": [{"fields": fields, "quantity": 1}]} if fields is not None else None
+
+    pool = resolve(like, lines, focus, menu)
+    if not pool and act.new is not None:
+        return await _add_instead(turn, act.new, touched)
+    label = s._("Which one should I change?")
+    if not pool:
+        return _ask_not_found(turn, act, lines, op, label)
+    chosen = _one(turn, replace(act, target=like), pool, op, label)
+    out = []
+    for line in chosen:
+        built = op(line)
+        if built is None:
+            out.append(s._("{line} already has that.", line=describe_line(line, s)))
+            continue
+        out.append(await _run(turn, built, touched))
+    return out
 
 
 def _counted(turn: Turn, act: Act, per: Target, lines: list[CartLine], focus: list[int]) -> ParseResult:

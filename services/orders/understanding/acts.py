@@ -99,7 +99,8 @@ class Act:
     ``scale``: (numerator, denominator) an adjust multiplies each line's quantity by ("double
     the cokes" is (2, 1), "half that" (1, 2)); None for units added or taken. ``per``: for an
     ``add``, the lines whose units the quantity is counted by ("a coke for each pizza", "the
-    same number of tiramisus": the lines being talked about).
+    same number of tiramisus": the lines being talked about). ``like``: for an ``add``, the line
+    the new one copies, with ``modifiers`` changed ("same pizza again but with mushrooms").
     ``words``: the clause the act was read from (normalised)."""
 
     kind: ActKind
@@ -114,6 +115,7 @@ class Act:
     words: str = ""
     scale: tuple[int, int] | None = None
     per: Target | None = None
+    like: Target | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -689,4 +691,5 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
         # "veggie without olives and make the coke a bottle": beside other edits, options said
         # for a named line change it (alone they could also order another: see the rules)
         out = [replace(a, subject="") if a.subject == "or-add" else a for a in out]
-    return tuple(out) if any(a.kind != "add" or a.per is not None for a in out) else ()
+    plain = [a for a in out if a.kind == "add" and a.per is None and a.like is None]
+    return tuple(out) if len(plain) < len(out) else ()

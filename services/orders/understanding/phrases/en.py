@@ -992,6 +992,27 @@ def _counted_by_lines(menu: Menu, phrases: Phrases, clause: Clause) -> Act | Non
     return Act("add", new=new, per=per)
 
 
+_COPY = _re(
+    r"(?:(?:the\s+)?same(?:\s+(?P<t>[a-z][a-z ]*?))?\s+again|another(?:\s+one|\s+(?P<t2>[a-z][a-z ]*?))?)"
+    r"\s+(?:but\s+)?(?P<o>(?:with|without|no|in)\s+.+)"
+)
+
+
+def _copy_with_changes(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "same pizza again but with mushrooms", "another one without onions": one more of a
+    line, with options changed (the line named, or the one being talked about)."""
+    match = _COPY.fullmatch(clause.key)
+    if match is None:
+        return None
+    mods = options_only(menu, match["o"])
+    words = match["t"] or match["t2"] or ""
+    like = read_target(menu, phrases, words) if words else Target(clause.key, pointer=True)
+    if mods is None or like is None or like.options:
+        return None
+    new = order_of(menu, f"1 {words}") if words else None
+    return Act("add", like=like, modifiers=mods, new=new)
+
+
 _SAME_AGAIN = _re(
     r"(?:the\s+)?same(?:\s+(?:thing|one|order|pizza|again))*\s+again|(?:another|one more)\s+of\s+the\s+same|"
     r"same\s+again|(?:i(?:ll| will)\s+)?have\s+(?:the\s+)?same\s+again"
@@ -1031,6 +1052,7 @@ RULES: list[Rule] = [
     *OPTION_QUESTIONS,
     _colon_change,
     _same_again,
+    _copy_with_changes,
     _counted_by_lines,
     _corrected_ones,
     *EDITS,

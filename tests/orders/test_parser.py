@@ -472,3 +472,49 @@ def test_a_qualified_topping_name_without_a_count_is_the_topping_not_the_item(me
         [("pepperoni", "extra")], [("pepperoni", "double")]
     )  # fmt: skip
     assert all(line.text != text.split(" on ")[0] for line in result.lines), result
+
+
+def test_options_after_and_belong_to_the_item_they_lead_to(menu: Menu) -> None:
+    # "pepperoni" is also a topping: the second "large" is the coke's, not the pizza's again
+    result = parse_order(menu, "large pepperoni and large coke")
+    sizes = [(line.item, [o.option for o in line.options]) for line in result.lines]
+    assert sizes == [("pepperoni", ["large"]), ("coke", ["large"])]
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("2 veggie, one of them without onions", [("veggie", 1, [], []), ("veggie", 1, [], ["onions"])]),
+        (
+            "2 hawaiians on thin crust, one of them with no pineapple",
+            [("hawaiian", 1, ["thin"], []), ("hawaiian", 1, ["thin"], ["pineapple"])],
+        ),
+        ("2 pepperoni, one with extra cheese", [("pepperoni", 1, [], []), ("pepperoni", 1, ["cheese"], [])]),
+    ],
+)
+def test_options_said_for_one_of_the_units_just_ordered_split_it_off(
+    menu: Menu, text: str, lines: list[tuple[str, int, list[str], list[str]]]
+) -> None:
+    result = parse_order(menu, text)
+    assert not result.ambiguous
+    got = [
+        (line.item, line.quantity, [o.option for o in line.options], [o.option for o in line.excluded])
+        for line in result.lines
+    ]
+    assert got == lines
+
+
+def test_an_option_of_an_item_after_a_line_starts_the_next_line(menu: Menu) -> None:
+    result = parse_order(menu, "a margherita on a thin base and a bottle of sprite please")
+    got = [(line.item, [o.option for o in line.options]) for line in result.lines]
+    assert got == [("margherita", ["thin"]), ("sprite", ["bottle"])]
+
+
+@pytest.mark.parametrize(
+    "text", ["2 veggies and 2 salads for the vegetarians", "2 salads for my vegetarians"]
+)
+def test_a_name_after_for_the_says_who_a_line_is_for(menu: Menu, text: str) -> None:
+    result = parse_order(menu, text)
+    assert sorted((line.item, line.quantity) for line in result.lines) == sorted(
+        [(line.item, line.quantity) for line in parse_order(menu, text.split(" for ")[0]).lines]
+    )

@@ -90,6 +90,16 @@ def remap_option(menu: Menu, item: Item, choice: ChosenOption) -> ChosenOption |
                 said is not None and option.name.lower() == said.name.lower()
             ):
                 return ChosenOption(own.code, option.code, choice.qualifier if own.qualifiers else None)
+    if said is not None and group is not None and group.kind == "single":
+        # "regular size" for a drink: the pizza's Medium (alias "regular") is the drink's
+        # Regular (alias "medium"), the names of one option are another's aliases
+        words = {said.name.lower(), *(a.lower() for a in said.aliases)}
+        for own in menu.groups_of(item):
+            if own.kind != "single":
+                continue
+            for option in own.options:
+                if {option.name.lower(), *(a.lower() for a in option.aliases)} & words:
+                    return ChosenOption(own.code, option.code, None)
     return None
 
 
@@ -150,6 +160,8 @@ def build_line(
             )
     excluded_names = []
     for choice in excluded:
+        if choice.qualifier:
+            continue  # "without extra cheese": the cheese as the dish comes, not none of it
         mapped = remap_option(menu, item, choice) or choice
         group = menu.group(mapped.group)
         option = group.option(mapped.option) if group else None

@@ -18,6 +18,7 @@ Returns None when the message holds no act of this layer, so the engine reads it
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import replace
 from typing import Any
@@ -51,7 +52,7 @@ _POINTER_WORDS = frozenset({"it", "that", "this", "them", "those", "these", "the
 _REFERENCE = re.compile(r"\b(?:the|that|those|these|this)\b")
 # Words that correct what was said before ("without" or "only" change a new line too).
 _CORRECTION = re.compile(
-    r"\b(?:actually|instead|rather|sorry|oops|meant|mistake|wrong|change|swap|replace)\b"
+    r"\b(?:actually|instead|rather|sorry|oops|meant|mistake|wrong|change|swap|replace|rest)\b"
 )
 _QUESTION_START = re.compile(r"^(?:is|are|does|do|did|has|have|what|whats|which|how|can|could|will|would)\b")
 
@@ -124,18 +125,75 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
                 seen[act.topic] = text
                 turn.kind = kind if turn.kind in ("reply", kind) else turn.kind
         return "\n\n".join(seen.values())
-    adds = any(act.kind == "restate" for act in acts)
     if (
-        not adds
-        and not await carts.load_cart(turn.conn, turn.customer_id)
-        and all(act.kind in _EDITS for act in acts)
+        not await carts.load_cart(turn.conn, turn.customer_id)
+        and all(act.kind in _EDITS or act.kind == "add" for act in acts)
+        and acts[0].kind not in ("restate", "add")
     ):
-        return None  # nothing to correct yet: "no onions on the veggie" is an order
+        # nothing to correct yet: "no onions on the veggie", "build your own with ham,
+        # mushrooms and olives + a coke" are orders ("a pepperoni and two cokes, no make
+        # that one coke" corrects what the message itself ordered)
+        return None
+    before = _snapshot(await carts.load_cart(turn.conn, turn.customer_id))
+    state = copy.deepcopy(turn.state)
+    try:
+        async with turn.conn.transaction():
+            return await _apply_all(turn, acts, before, phrases, free_text)
+    except _Undone as undone:
+        # one act of the message asked after another had changed the cart ("one of them
+        # large and the other thin" with 3 in the cart): half a message is never applied, so
+        # the cart is as it was and the question is asked with only what can still be answered
+        return await _ask_undone(turn, undone.ask, state)
+
+
+class _Undone(Exception):
+    """Raised to roll back the acts a message had applied when a later one of them asks."""
+
+    def __init__(self, ask: _Ask) -> None:
+        super().__init__(ask.text)
+        self.ask = ask
+
+
+async def _ask_undone(turn: Turn, ask: _Ask, state: dict[str, Any]) -> str:
+    """The question of an act after the acts before it were rolled back: the numbered choice
+    it saved keeps only the options whose lines are still in the cart."""
+    s = turn.speaker
+    choice = turn.state.get("choice")
+    turn.state.clear()
+    turn.state.update(state)
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    ids = {line.id for line in lines}
+    options = [
+        option
+        for option in (choice.get("options") or [] if isinstance(choice, dict) else [])
+        if "line" not in option["op"] or int(option["op"]["line"]) in ids
+    ]
+    turn.kind = "ask"
+    turn.state["asked"] = True
+    undone = s._("I haven't changed anything yet, so that nothing is half done.")
+    if isinstance(choice, dict) and len(options) > 1:
+        turn.state["choice"] = {"prompt": choice.get("prompt", ""), "options": options}
+        listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+        await turn.save_state()
+        return f"{undone}\n{choice.get('prompt', '')}\n{listed}\n{s._(_REPLY_NUMBER)}"
+    await turn.save_state()
+    question = s._(
+        "What would you like to change? For example *remove 2*, *make the coke large*, "
+        "*2 margherita not 3* or *swap the coke for a sprite*."
+    )
+    text = ask.text if not isinstance(choice, dict) else question
+    return f"{undone} {text}\n\n" + render_cart(lines, s)
+
+
+async def _apply_all(
+    turn: Turn, acts: tuple[Act, ...], before: list[tuple[Any, ...]], phrases: Any, free_text: bool
+) -> str | None:
+    """Apply the acts of one message in order (see `respond`); raises `_Undone` when one asks
+    after another had changed the cart."""
     said: list[str] = []
     touched: list[int] = []
     extra: list[str] = []
     removed = False
-    before = _snapshot(await carts.load_cart(turn.conn, turn.customer_id))
     for index, act in enumerate(acts):
         if index and act.target is not None and act.target.pointer and not act.target.items:
             # "remove the water, please remove it": "it" is what this message already named
@@ -149,12 +207,14 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
         if act.kind in _SMALL_TALK:
             continue
         if act.kind == "question":
-            kind, text = await answers.answer(turn, act.topic, act.subject)
+            _kind, text = await answers.answer(turn, act.topic, act.subject)
             extra.append(text)
             continue
         try:
             outcome = await _apply(turn, act, touched)
         except _Ask as ask:
+            if _snapshot(await carts.load_cart(turn.conn, turn.customer_id)) != before:
+                raise _Undone(ask) from None
             turn.kind = "ask"
             turn.state["asked"] = True  # "never mind" next drops the question
             await turn.save_state()
@@ -165,7 +225,7 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
             return await _guard(turn, phrases, free_text) if not said else "\n\n".join(said)
         removed = removed or act.kind == "remove"
         said.extend(outcome)
-    corrects = any(act.kind in ("restate", "change") for act in acts) and not extra
+    corrects = any(act.kind in ("restate", "change", "set_quantity") for act in acts) and not extra
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if corrects and lines and _snapshot(lines) == before:
         # "no wait, only the margherita thin" read as what the cart already holds: a
@@ -442,6 +502,9 @@ def resolve(
     rather than another line being changed."""
     if target.number is not None:
         return [lines[target.number - 1]] if 1 <= target.number <= len(lines) else []
+    if target.size_rank and menu is not None:
+        pool = [line for line in lines if line.item_code in target.items] if target.items else lines
+        return _by_size(pool, target.size_rank, menu)
     focused = [line for line in lines if line.id in focus]
     if target.items:
         pool = [line for line in lines if line.item_code in target.items]
@@ -480,10 +543,40 @@ def resolve(
     ):
         # "the first two drinks", "the last 2": that many lines from that end
         return pool[: target.count] if target.ordinal == 1 else pool[-target.count :]
+    if target.ordinal == 0:
+        # "the middle one": only of an odd number of lines, else no line is meant (asked)
+        return [pool[len(pool) // 2]] if len(pool) % 2 == 1 and len(pool) > 2 else []
     if target.ordinal is not None and pool:
         index = target.ordinal - 1 if target.ordinal > 0 else target.ordinal
         return [pool[index]] if -len(pool) <= index < len(pool) else []
     return pool
+
+
+def _by_size(pool: list[CartLine], rank: int, menu: Menu) -> list[CartLine]:
+    """The one line of `pool` of the largest (`rank` 1) or smallest (-1) size: lines ranked
+    by where their choice stands in a single-choice group (the group's default when none was
+    chosen); of the lines that have such a group, when they differ in it. None when two lines
+    tie at that end or no group tells them apart (the caller asks)."""
+    groups: dict[str, list[tuple[int, CartLine]]] = {}
+    for line in pool:
+        item = menu.item(line.item_code)
+        if item is None:
+            continue
+        chosen = {str(o["group"]): str(o["option"]) for o in line.options}
+        for group in menu.groups_of(item):
+            if group.kind != "single" or len(group.options) < 2:
+                continue
+            code = chosen.get(group.code, group.default or "")
+            places = [o.code for o in group.options]
+            if code in places:
+                groups.setdefault(group.code, []).append((places.index(code), line))
+    for ranked in groups.values():
+        if len({place for place, _ in ranked}) < 2:
+            continue
+        end = max(place for place, _ in ranked) if rank > 0 else min(place for place, _ in ranked)
+        at_end = [line for place, line in ranked if place == end]
+        return at_end if len(at_end) == 1 else []
+    return []
 
 
 def _one(
@@ -555,10 +648,15 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
     parser read the message instead. Raises `_Ask` to stop and ask."""
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     focus = list(turn.state.get("focus") or [])
+    if act.kind == "add" and act.like is not None:
+        return await _copy(turn, act, act.like, lines, focus, touched)
     if act.kind == "add":
         assert act.new is not None
+        new = act.new
+        if act.per is not None:
+            new = _counted(turn, act, act.per, lines, focus)
         before = {line.id for line in lines}
-        said = await adding.add_parsed(turn, act.new, show_cart=False)
+        said = await adding.add_parsed(turn, new, show_cart=False)
         touched.extend(
             line.id for line in await carts.load_cart(turn.conn, turn.customer_id) if line.id not in before
         )
@@ -567,6 +665,11 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
         return await _restate(turn, act, lines, touched)
     assert act.target is not None
     pool = resolve(act.target, lines, focus, turn.store.menu)
+    if _other_of_several(act.target, pool, lines, focus):
+        # "one of them large and the other thin" with 3 veggies: "the other" is 2 of them,
+        # and which is not said
+        turn.kind = "ask"
+        raise _Ask(turn.speaker._("Which one should I change?") + "\n\n" + render_cart(lines, turn.speaker))
     if not pool and act.target.items and act.kind in ("change", "set_quantity", "adjust") and act.new is None:
         # "pepperoni xl, garlic bread": a line named that is not in the cart is an order
         order = order_of(turn.store.menu, act.words)
@@ -583,6 +686,62 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
     if act.kind == "change":
         return await _change(turn, act, lines, pool, touched)
     return None
+
+
+async def _copy(
+    turn: Turn, act: Act, like: Target, lines: list[CartLine], focus: list[int], touched: list[int]
+) -> list[str]:
+    """ "same pizza again but with mushrooms": one more of the line meant, as a line of its own
+    with the options said; several lines it could be are asked about."""
+    assert act.modifiers is not None
+    menu = turn.store.menu
+    s = turn.speaker
+    mods = act.modifiers
+
+    def op(line: CartLine) -> dict[str, Any] | None:
+        fields = adding.modified_fields(menu, line, mods, [], s)
+        return {"op": "add", "add": [{"fields": fields, "quantity": 1}]} if fields is not None else None
+
+    pool = resolve(like, lines, focus, menu)
+    if not pool and act.new is not None:
+        return await _add_instead(turn, act.new, touched)
+    label = s._("Which one should I change?")
+    if not pool:
+        return _ask_not_found(turn, act, lines, op, label)
+    chosen = _one(turn, replace(act, target=like), pool, op, label)
+    out = []
+    for line in chosen:
+        built = op(line)
+        if built is None:
+            out.append(s._("{line} already has that.", line=describe_line(line, s)))
+            continue
+        out.append(await _run(turn, built, touched))
+    return out
+
+
+def _counted(turn: Turn, act: Act, per: Target, lines: list[CartLine], focus: list[int]) -> ParseResult:
+    """The order of `act` with its quantity counted by the units of the lines `per` names
+    ("a coke for each pizza" with 3 pizzas: 3 cokes); asks when they name none."""
+    assert act.new is not None
+    pool = resolve(per, lines, focus, turn.store.menu)
+    units = sum(line.quantity for line in pool)
+    if not pool or (per.pointer and len(pool) != 1):
+        turn.kind = "ask"
+        raise _Ask(
+            turn.speaker._(
+                "How many would you like? For example *{example}*.", example=f"2 {act.new.lines[0].text}"
+            )
+        )
+    line = act.new.lines[0]
+    return ParseResult(lines=(replace(line, quantity=min(line.quantity * units, MAX_QUANTITY)),))
+
+
+def _other_of_several(target: Target, pool: list[CartLine], lines: list[CartLine], focus: list[int]) -> bool:
+    """Whether "the other one" names a line of several units of the item just talked about,
+    so that the one unit meant is not said."""
+    if not target.other or target.plural or target.items or len(pool) != 1 or pool[0].quantity < 2:
+        return False
+    return any(line.item_code == pool[0].item_code for line in lines if line.id in focus)
 
 
 async def cancel(turn: Turn, lines: list[CartLine]) -> str:
@@ -728,8 +887,9 @@ async def _set_quantity(
     if act.previous is not None and len(pool) > 1:
         pool = [line for line in pool if line.quantity == act.previous] or pool
     quantity = act.quantity
-    if act.or_more and quantity and len(pool) == 1 and quantity >= pool[0].quantity:
-        # "pepperoni x2" with 2 already there: 2 in all, or 2 more? Asked, never guessed.
+    if act.or_more and quantity and len(pool) == 1 and quantity == pool[0].quantity:
+        # "pepperoni x2" with 2 already there: 2 in all would change nothing, so 2 more may
+        # be meant: asked, never guessed ("hawaiian x2" with 1 there is the line's new total)
         line = pool[0]
         more = min(line.quantity + quantity, MAX_QUANTITY)
         prompt = s._("You have {quantity} x {item}. Do you want:", quantity=line.quantity, item=line.name)
@@ -764,9 +924,12 @@ async def _set_quantity(
 async def _adjust(
     turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], touched: list[int]
 ) -> list[str]:
-    assert act.target is not None and act.quantity is not None
-    delta = act.quantity
+    assert act.target is not None and (act.quantity is not None or act.scale is not None)
     s = turn.speaker
+    if act.scale is not None:
+        return await _scale(turn, act, act.scale, lines, pool, touched)
+    assert act.quantity is not None
+    delta = act.quantity
 
     def op(line: CartLine) -> dict[str, Any]:
         return {"op": "quantity", "line": line.id, "quantity": max(0, line.quantity + delta)}
@@ -792,6 +955,49 @@ async def _adjust(
             )
             continue
         out.append(await _run(turn, op(line), touched))
+    return out
+
+
+async def _scale(
+    turn: Turn,
+    act: Act,
+    scale: tuple[int, int],
+    lines: list[CartLine],
+    pool: list[CartLine],
+    touched: list[int],
+) -> list[str]:
+    """ "double the cokes", "half that": each line meant gets its quantity times `scale`; a
+    line whose quantity cannot be split so ("half" of 3) or would pass the most for a line is
+    said, not rounded; several lines named by a pointer ("double it") are asked about."""
+    assert act.target is not None
+    s = turn.speaker
+    top, bottom = scale
+
+    def op(line: CartLine) -> dict[str, Any] | None:
+        quantity, rest = divmod(line.quantity * top, bottom)
+        if rest or not 0 < quantity <= MAX_QUANTITY or quantity == line.quantity:
+            return None
+        return {"op": "quantity", "line": line.id, "quantity": quantity}
+
+    label = s._("Which line do you mean?")
+    if not pool:
+        return _ask_not_found(turn, act, lines, op, label)
+    chosen = _one(turn, act, pool, op, label, plural_ok=bool(act.target.items) or act.target.plural)
+    out = []
+    for line in chosen:
+        built = op(line)
+        if built is None:
+            out.append(
+                s._(
+                    "I couldn't change {quantity} x {item} that way, so I left it as it is. Tell me how many "
+                    "you'd like, e.g. *make the {example} 2*.",
+                    quantity=line.quantity,
+                    item=line.name,
+                    example=line.name.lower(),
+                )
+            )
+            continue
+        out.append(await _run(turn, built, touched))
     return out
 
 
@@ -852,6 +1058,19 @@ def _has_ingredient(menu: Menu, line: CartLine, mods: Modifiers) -> bool:
         option = group.option(choice.option) if group else None
         name = normalise(option.name) if option else choice.option
         if name and (f" {name} " in f" {words} " or f" {name.rstrip('s')} " in f" {words} "):
+            return True
+    return False
+
+
+def _names_option(menu: Menu, line: CartLine, mods: Modifiers) -> bool:
+    """Whether the name of `line`'s item holds the name of an option `mods` leave out as a
+    word of its own ("garlic" in Garlic Bread)."""
+    name = set(normalise(line.name).split())
+    for choice in mods.excluded:
+        group = menu.group(choice.group)
+        option = group.option(choice.option) if group else None
+        words = set(normalise(option.name).split()) if option else {choice.option}
+        if words and words <= name:
             return True
     return False
 
@@ -1020,6 +1239,12 @@ async def _change(
     s = turn.speaker
     units = act.quantity or act.target.count
     mods = act.modifiers
+    chosen_now = {(o.group, o.option) for o in mods.options}
+    if any((o.group, o.option) in chosen_now for o in mods.excluded):
+        # "not extra cheese, double cheese": the option stays, with the amount said now
+        mods = replace(
+            mods, excluded=tuple(o for o in mods.excluded if (o.group, o.option) not in chosen_now)
+        )
     remarks: list[str] = []
 
     def op(line: CartLine) -> dict[str, Any] | None:
@@ -1046,6 +1271,29 @@ async def _change(
         # "take off the olives", "no garlic": the lines that have it, chosen or in the dish
         # as it comes; two of them are asked about, never guessed
         having = [line for line in lines if _has_ingredient(menu, line, mods) and op(line) is not None]
+        named = [line for line in lines if line not in having and _names_option(menu, line, mods)]
+        if named and having:
+            # "no garlic" with a Margherita with garlic and a Garlic Bread: the topping, or the
+            # garlic bread? (as "no pepperoni" with a Pepperoni pizza)
+            said = echo(target.said)
+            options: list[dict[str, Any]] = [
+                {
+                    "label": s._("Remove {line}", line=describe_line(line, s)),
+                    "op": {"op": "remove", "line": line.id},
+                }
+                for line in named
+            ]
+            for line in having:
+                built = op(line)
+                if built is not None:
+                    label = s._("Keep it, but make it {item} (no {option})", item=line.name, option=said)
+                    options.append({"label": label, "op": built})
+            turn.state["choice"] = {
+                "prompt": s._('What did you mean by "no {option}"?', option=said),
+                "options": options,
+            }
+            listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+            raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\n{s._(_REPLY_NUMBER)}")
         if len(having) > 1:
             _one(turn, act, having, op, s._("Which one should I change?"))
     if (

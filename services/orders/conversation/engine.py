@@ -436,6 +436,11 @@ async def _status(turn: Turn, command: Command) -> str:
 
 
 async def _reorder(turn: Turn, command: Command) -> str:
+    if "same" in normalize(turn.inbound.text).split() and await carts.load_cart(turn.conn, turn.customer_id):
+        # "same again" with a cart: the lines just ordered once more, not the last order
+        reply = await dialogue.respond(turn)
+        if reply is not None:
+            return reply
     return await placed_orders.reorder(turn)
 
 

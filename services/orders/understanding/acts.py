@@ -7,6 +7,7 @@ none of them (then the message is read as an order by the parser, as always):
 |------------------|-------------------------------------------|-----------------------------------------|
 | ``set_quantity`` | "make that 3", "only 2 cokes", "1 not 2"  | target, quantity, previous              |
 | ``adjust``       | "one more", "another one", "one less coke" | target, quantity (+/- units)            |
+|                  | "double the cokes", "half that"           | target, scale (the line's quantity times) |
 | ``remove``       | "no water", "forget the dessert"          | target, quantity (units, None = all)    |
 | ``replace``      | "swap the coke for a diet coke"           | target, new (the parsed replacement)    |
 | ``change``       | "thin crust on the pepperoni"             | target, modifiers, quantity (units)     |
@@ -68,7 +69,8 @@ class Target:
     lines; ``pointer`` for "it", "that", "them" (the lines being talked about); ``plural`` when
     the words name several lines or units ("them", "both", "the cokes"); ``other`` for "the
     other one"; ``count`` a number said inside the reference ("the two margheritas");
-    ``without`` options the line is said to leave out ("the one without onions")."""
+    ``without`` options the line is said to leave out ("the one without onions"); ``size_rank``
+    1 for "the bigger one", -1 for "the smaller one" (0: not said)."""
 
     said: str
     number: int | None = None
@@ -81,6 +83,7 @@ class Target:
     count: int | None = None
     each: bool = False
     without: tuple[ChosenOption, ...] = ()
+    size_rank: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,11 @@ class Act:
     parsed replacement (replace) or order (add). ``topic``/``subject``: a question's kind and
     the words it is about. ``or_more``: the words do not say whether a quantity is the new total
     or more of it ("pepperoni x2" with pepperoni in the cart), so the customer is asked.
+    ``scale``: (numerator, denominator) an adjust multiplies each line's quantity by ("double
+    the cokes" is (2, 1), "half that" (1, 2)); None for units added or taken. ``per``: for an
+    ``add``, the lines whose units the quantity is counted by ("a coke for each pizza", "the
+    same number of tiramisus": the lines being talked about). ``like``: for an ``add``, the line
+    the new one copies, with ``modifiers`` changed ("same pizza again but with mushrooms").
     ``words``: the clause the act was read from (normalised)."""
 
     kind: ActKind
@@ -105,6 +113,9 @@ class Act:
     subject: str = ""
     or_more: bool = False
     words: str = ""
+    scale: tuple[int, int] | None = None
+    per: Target | None = None
+    like: Target | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +205,9 @@ def _strip(phrases: Phrases, key: str) -> str:
 
 def _clause(phrases: Phrases, words: str, text: str) -> Clause:
     words = words.strip(" ,").replace(" ,", "")
-    # "*sprite": the chat convention for "I meant"
-    corrective = phrases.corrective.search(words) is not None or text.lstrip().startswith("*")
+    # "*sprite", "wings x3*": the chat convention for "I meant" (both ends is bold, not that)
+    starred = text.strip().startswith("*") != text.strip().endswith("*")
+    corrective = phrases.corrective.search(words) is not None or starred
     return Clause(_strip(phrases, words), text, corrective)
 
 
@@ -255,7 +267,8 @@ def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
         pieces = [
             clause
             for part in merged
-            for clause in (_clause(phrases, piece, text) for piece in phrases.split.split(part))
+            for piece in phrases.split.split(part)
+            for clause in _two_edits(menu, phrases, _clause(phrases, piece, text), text)
             if clause.key
         ]
         if not any(read_clause(menu, phrases, clause, bare=False) for clause in pieces):
@@ -266,6 +279,34 @@ def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
                 pieces = [whole]
         out.extend(pieces)
     return out
+
+
+# "the bigger one", "the smaller one": the line of the largest (1) or smallest (-1) size.
+_SIZE_RANKS = {"bigger": 1, "biggest": 1, "larger": 1, "largest": 1, "smaller": -1, "smallest": -1}
+# Words after "the one" that go on to say the line's options ("the one with pineapple").
+_BY_OPTIONS = frozenset({"with", "without", "in", "no", "on"})
+
+
+_EDIT_KINDS = frozenset({"set_quantity", "adjust", "remove", "replace", "change"})
+
+
+def _two_edits(menu: Menu, phrases: Phrases, clause: Clause, text: str) -> list[Clause]:
+    """ "the salad x2 and the other one out", "the water large and the coke in a bottle": a
+    clause that is two edits joined by "and" with no verb after it is two clauses, when each
+    side reads as an edit of its own (read whole, the second would be taken into the first's
+    reference)."""
+    tokens = clause.key.split()
+    for i, word in enumerate(tokens[1:-1], 1):
+        if word != "and":
+            continue
+        left = _clause(phrases, " ".join(tokens[:i]), text)
+        right = _clause(phrases, " ".join(tokens[i + 1 :]), text)
+        if not (left.key and right.key):
+            continue
+        acts = [read_clause(menu, phrases, part, bare=False) for part in (left, right)]
+        if all(act is not None and act.kind in _EDIT_KINDS for act in acts):
+            return [replace(left, corrective=clause.corrective), replace(right, corrective=clause.corrective)]
+    return [clause]
 
 
 def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
@@ -329,7 +370,10 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             if rest in phrases.line_words and ordinal > 0:
                 return Target(said, number=ordinal)
             return Target(said, pointer=True, ordinal=ordinal)
-    if (tokens and tokens[0].isdigit()) or (tokens and number_of(tokens[0]) and tokens[0] not in ("a", "an")):
+    by_options = len(tokens) > 1 and tokens[0] in ("one", "ones") and tokens[1] in _BY_OPTIONS
+    if not by_options and (
+        (tokens and tokens[0].isdigit()) or (tokens and number_of(tokens[0]) and tokens[0] not in ("a", "an"))
+    ):
         count = number_of(tokens[0])
         tokens = tokens[1:]
         if tokens and tokens[0] == "of":  # "one of them", "2 of the cokes"
@@ -356,8 +400,23 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         mods = options_only(menu, rest[len(lead) :]) if rest.startswith(lead) else None
         if mods is not None:
             return Target(
-                said, pointer=True, options=mods.options, without=mods.excluded, ordinal=ordinal, other=other
+                said,
+                pointer=True,
+                options=mods.options,
+                without=mods.excluded,
+                ordinal=ordinal,
+                other=other,
+                plural=lead == "ones ",
             )
+    head, _, after = rest.partition(" ")
+    if head in _SIZE_RANKS and ordinal is None:
+        # "the bigger one", "the smaller pepperoni": the line of the largest / smallest size
+        if after in ("", "one", "ones"):
+            return Target(said, pointer=True, size_rank=_SIZE_RANKS[head])
+        inner = read_target(menu, phrases, after)
+        if inner is None or not inner.items or inner.options:
+            return None
+        return Target(said, items=inner.items, size_rank=_SIZE_RANKS[head])
     result = parse_order(menu, rest)
     if result.unmatched or result.bad_quantities:
         return None
@@ -389,7 +448,13 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             and (rest.endswith((" one", " ones")) or one_with or named)
         ):
             return Target(
-                said, pointer=True, options=mods.options, without=mods.excluded, ordinal=ordinal, other=other
+                said,
+                pointer=True,
+                options=mods.options,
+                without=mods.excluded,
+                ordinal=ordinal,
+                other=other,
+                plural=rest.endswith(" ones"),
             )
         return None
     return Target(
@@ -460,6 +525,136 @@ _NEGATED = re.compile(r"\b(?:not|dont|doesnt|didnt|never|no|without)\b")
 _ASKS = re.compile(r"^(?:is|isnt|are|arent|does|doesnt|do|did|was|were|has|have)\b")
 
 
+# The longest clause read for an edit inside chatter, in words.
+_MOST_TRIMMED = 16
+# Words whose presence in what is left out says it is no chatter: a negation or a number
+# could turn the act around ("take the brownie off, no wait").
+_NOT_CHATTER = re.compile(r"\b(?:no|not|dont|never|without|nothing|none|cant|wont|nope|nah)\b|\d")
+
+
+def _trimmed(menu: Menu, phrases: Phrases, clause: Clause) -> tuple[Clause, Act | None]:
+    """ "take the brownie off please i forgot i have ice cream at home", "oi mate swap the
+    garlic bread for wings will ya", "my doctor would kill me change the wings to a salad": an
+    edit said with chatter before or after it in the same clause. The longest run of words
+    that reads as a removal, a swap or a change of options is the act when what is left out
+    (two words at least) names nothing on the menu and holds no word of change, negation,
+    number, article or reference; else the clause is returned as it was, with no act.
+    Quantities are never read so: a word left out could be what they count; nor is a removal
+    with words after it, nor an act whose line is not named ("fat fingers i meant 3 sprites"
+    is a correction said again, read as such)."""
+    tokens = clause.key.split()
+    if _QUESTION_WORDS.match(clause.key) or len(tokens) > _MOST_TRIMMED:
+        # "is the pepperoni thin crust now": a question, whatever is left out; a long clause
+        # is an order or a story, not one edit (and each cut costs a parse)
+        return clause, None
+    # "my doctor", "my kid" are chatter; "the", "that", "them" may point at a line
+    pointing = (phrases.determiners - {"my", "our", "your"}) | phrases.pointers | phrases.each_words
+    pointing |= {"of", "to", "todo", "all"}
+    for kept in range(len(tokens) - 2, 1, -1):
+        for start in {0, len(tokens) - kept}:  # chatter before the act, or after it
+            left_out = tokens[:start] + tokens[start + kept :]
+            dropped = " ".join(left_out)
+            parsed = parse_order(menu, dropped)
+            if (
+                _NOT_CHATTER.search(dropped)
+                or phrases.edit_cues.search(dropped)
+                # "one of them diet", "a coke in a bottle": a number, an article or a
+                # reference left out would change what the rest means
+                or any(number_of(w) is not None or w in pointing for w in left_out)
+                or parsed.lines
+                or parsed.ambiguous
+                or (parsed.modifiers is not None and (parsed.modifiers.options or parsed.modifiers.excluded))
+                or parsed.bad_quantities
+                # "take off the salad and give me fries": something ordered that is not on
+                # the menu (short chatter, "oi mate", is listed as unmatched whatever it is)
+                or (parsed.unmatched and len(left_out) > 3)
+            ):
+                continue
+            part = Clause(
+                _strip(phrases, " ".join(tokens[start : start + kept])), clause.text, clause.corrective
+            )
+            if not part.key or unread_words(menu, part.key):
+                continue  # "i do not require the water": the act itself must be read whole
+            act = read_clause(menu, phrases, part, bare=False)
+            # a removal with words after it may be said of part of the line ("remove the
+            # coke, ..."): only chatter before it ("she says she doesnt want the sprite")
+            named = (
+                act is not None and act.target is not None and bool(act.target.items or act.target.options)
+            )
+            if (
+                named
+                and act is not None
+                and (act.kind in ("replace", "change") or (act.kind == "remove" and start > 0))
+            ):
+                return part, act
+    return clause, None
+
+
+# How a question starts ("is stuffed crust extra"): never a change ("how about thin crust"
+# proposes one).
+_QUESTION_WORDS = re.compile(
+    r"^(?:is|isnt|are|arent|does|doesnt|did|was|were|has|how|what|whats|which|why)\b(?!\s+about\b)"
+)
+
+
+def _unless_asked(act: Act | None, clause: Clause) -> Act | None:
+    """`act`, unless it is an edit read from a clause shaped as a question ("is stuffed crust
+    extra?", "is the pepperoni large now"): such words ask, they change no line."""
+    if act is not None and act.kind in _EDIT_KINDS and _QUESTION_WORDS.match(clause.key):
+        return None
+    return act
+
+
+def _bare_name(act: Act) -> str | None:
+    """The item an ``add`` or ``restate`` names when it names only that: one line, no
+    quantity said, no options ("wings", "the coke")."""
+    if act.kind not in ("add", "restate") or act.new is None or act.new.ambiguous or len(act.new.lines) != 1:
+        return None
+    line = act.new.lines[0]
+    said = line.text.split()[:1]
+    if line.options or line.excluded or line.notes or (said and number_from_words(tuple(said)) is not None):
+        return None  # "a coke, make it large" orders one; "the coke, make it large" names it
+    return line.item
+
+
+def _joined(menu: Menu, acts: list[Act]) -> list[Act]:
+    """Acts that are one act said in two clauses: a name, then a change of "it" ("wings, take
+    one off", "the coke, make it large": the change of that line), and a replacement, then
+    the line it replaces ("i meant a pepperoni, not a veggie": a swap, not a removal)."""
+    out: list[Act] = []
+    for act in acts:
+        last = out[-1] if out else None
+        target = act.target
+        topic = _bare_name(last) if last is not None else None
+        if (
+            topic is not None
+            and act.kind in _EDIT_KINDS
+            and target is not None
+            and target.pointer
+            and not (target.items or target.other or target.options or target.without or target.plural)
+            and target.number is None
+            and target.ordinal is None
+        ):
+            out[-1] = replace(act, target=replace(target, items=(topic,), pointer=False))
+            continue
+        if (
+            last is not None
+            and last.kind == "replace"
+            and last.target is not None
+            and last.target.pointer
+            and not last.target.items
+            and last.new is not None
+            and act.kind == "remove"
+            and act.words.split()[:1] == ["not"]
+            and target is not None
+            and target.items
+        ):
+            out[-1] = replace(last, target=target)
+            continue
+        out.append(act)
+    return out
+
+
 def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     """The acts of `text` (see the module docstring); ``()`` when no clause is an act of this
     layer, so the caller reads the message as an order. A clause that is no act but orders
@@ -469,9 +664,11 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     parts = clauses(menu, phrases, text)
     if not parts:
         return ()
+    read = [(clause, _unless_asked(read_clause(menu, phrases, clause), clause)) for clause in parts]
+    read = [(clause, act) if act is not None else _trimmed(menu, phrases, clause) for clause, act in read]
+    parts = [clause for clause, _ in read]
     acts: list[Act | None] = [
-        replace(act, words=clause.key) if act is not None else None
-        for clause, act in ((clause, read_clause(menu, phrases, clause)) for clause in parts)
+        replace(act, words=clause.key) if act is not None else None for clause, act in read
     ]
     edits = any(a is not None and a.kind not in ("ack", "question") for a in acts)
     if all(a is None for a in acts) and not any(c.corrective for c in parts):
@@ -496,8 +693,10 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
             # words not read may mean the opposite of the line said again: asked
             return (Act("unsure", words=clause.key),)
         out.append(Act("restate" if restates else "add", new=order))
+    out = _joined(menu, out)
     if sum(a.kind in ("change", "set_quantity", "remove", "replace", "adjust") for a in out) > 1:
         # "veggie without olives and make the coke a bottle": beside other edits, options said
         # for a named line change it (alone they could also order another: see the rules)
         out = [replace(a, subject="") if a.subject == "or-add" else a for a in out]
-    return tuple(out) if any(a.kind != "add" for a in out) else ()
+    plain = [a for a in out if a.kind == "add" and a.per is None and a.like is None]
+    return tuple(out) if len(plain) < len(out) else ()

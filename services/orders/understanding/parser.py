@@ -63,6 +63,9 @@ MAX_TOKENS = 400
 
 _SEPARATORS = frozenset({".", ";", "!", "?"})
 
+# Words between "for" and a name that make the name who or what a line is for, not an order.
+_WHOSE = frozenset({"the", "my", "our", "his", "her", "their"})
+
 # Words after a number that make it a count of something other than order lines.
 _COUNTED_NOT_ORDERED = frozenset(
     {"topping", "toppings", "item", "items", "ingredient", "ingredients", "slice", "slices",
@@ -581,6 +584,9 @@ class _Reader:
 
     def _on_head(self, k: int, atom: _Atom) -> None:
         assert atom.entry is not None
+        before = self._prev_words(atom, 2)
+        if atom.entry.items and len(before) == 2 and before[0] == "for" and before[1] in _WHOSE:
+            return  # "2 salads for the vegetarians", "dip for the wings": who or what it is for
         self._end_negation()
         self.option_context = False
         cur = self.cur
@@ -656,6 +662,14 @@ class _Reader:
                     and j + 1 < len(self.atoms)
                     and self.atoms[j + 1].kind in ("opt", "qual")
                 )
+                # "a bottle of sprite", "a can of coke": the option, then the item
+                or (
+                    atom.kind == "word"
+                    and atom.text == "of"
+                    and groups
+                    and j + 1 < len(self.atoms)
+                    and self.atoms[j + 1].kind == "head"
+                )
             ):
                 break
             j += 1
@@ -699,6 +713,7 @@ class _Reader:
             or (dual and cur.has_head and not cur.listing and not self.negated)
             or (dual and cur.has_head and not self.negated and self._item_not_topping(k, atom, cur))
             or (dual and not cur.has_head and cur.names_item and not cur.listing)
+            or (not cur.has_head and cur.names_item and self._listed_before_head(k))
         ):
             # "a margherita, a pepperoni": an item named after another, not its topping
             cur = self._open(atom)
@@ -710,6 +725,16 @@ class _Reader:
         self.qualifier = None
         self.neg_fresh = False
         self.option_context = True
+
+    def _listed_before_head(self, k: int) -> bool:
+        """ "large pepperoni and large coke": after "and" or a comma, options that lead to an
+        item that takes them all belong to that item, not to the line before (whose name is
+        also a topping, so it has no head yet)."""
+        prev = self.atoms[k - 1] if k > 0 else None
+        if prev is None or prev.kind != "word" or prev.text not in ("and", ",", "&", "plus", "n"):
+            return False
+        head = self._leads_to_head(k)
+        return head is not None and head.entry is not None and bool(head.entry.items)
 
     def _item_not_topping(self, k: int, atom: _Atom, frame: _Frame) -> bool:
         """An option that is also an item, said after a line: the item when the line cannot
@@ -1153,7 +1178,56 @@ def parse_order(menu: Menu, text: str) -> ParseResult:
     result = _resolve(index, tokens, frames)
     if result.empty and loose:
         return ParseResult(unmatched=_loose_unmatched(index, loose, tokens))
-    return result
+    return _units_of_a_line(menu, result, " ".join(tokens))
+
+
+# Words that start a phrase about some units of the line before ("2 hawaiians, one of them
+# with no pineapple", "2 pepperoni, one with extra cheese").
+_ONE_OF = ("one of them ", "one of those ", "one of the ", "1 of them ", "one ")
+
+
+def _units_of_a_line(menu: Menu, result: ParseResult, said: str) -> ParseResult:
+    """ "2 veggie, one of them without onions", "2 pepperoni one normal one with extra
+    cheese": options said for one unit of the line just ordered split that unit off as a line
+    of its own (with the line's options and those said), instead of a "which item?" question.
+    Only for a line of several units whose item the phrase could mean."""
+    if not result.ambiguous or not result.lines:
+        return result
+    lines = list(result.lines)
+    kept: list[AmbiguousPhrase] = []
+    for amb in result.ambiguous:
+        lead = next((w for w in _ONE_OF if amb.phrase.startswith(w)), None)
+        where = said.find(amb.phrase)
+        before = [i for i, line in enumerate(lines) if line.text and 0 <= said.find(line.text) < where]
+        if lead is None or not before or not (amb.options or amb.excluded):
+            kept.append(amb)
+            continue
+        i = before[-1]
+        base = lines[i]
+        if base.item not in amb.candidates or amb.quantity != 1:
+            kept.append(amb)
+            continue
+        said_groups = {o.group for o in amb.options if (g := menu.group(o.group)) and g.kind == "single"}
+        options = tuple(o for o in base.options if o.group not in said_groups) + amb.options
+        unit = OrderLine(base.item, 1, options, base.excluded + amb.excluded, base.notes, (), amb.phrase)
+        if base.quantity >= 2:
+            lines[i] = dataclasses.replace(base, quantity=base.quantity - 1)
+            lines.insert(i + 1, unit)
+        elif (
+            i > 0
+            and lines[i - 1].item == base.item
+            and lines[i - 1].quantity == 1
+            and base.text.startswith(_ONE_OF)
+        ):
+            # "2 pepperoni one normal one with extra cheese": the other unit, the one left
+            rest = lines[i - 1]
+            kept_options = tuple(o for o in rest.options if o.group not in said_groups) + amb.options
+            lines[i - 1] = dataclasses.replace(
+                rest, options=kept_options, excluded=rest.excluded + amb.excluded
+            )
+        else:
+            kept.append(amb)
+    return dataclasses.replace(result, lines=tuple(lines), ambiguous=tuple(kept))
 
 
 def unread_words(menu: Menu, text: str) -> tuple[str, ...]:

@@ -37,6 +37,7 @@ __all__ = [
     "question_rule",
     "remove_rule",
     "replace_rule",
+    "scale_rule",
     "set_quantity_rule",
     "split_pairs",
 ]
@@ -162,6 +163,17 @@ def menu_question_rule(pattern: re.Pattern[str], *, needs_mark: bool = False) ->
     return rule
 
 
+def _names_one(menu: Menu, phrases: Phrases, words: str) -> bool:
+    """Whether `words` followed by "one" name a line ("the second one", "the other one", "the
+    large one"), so that the "one" is part of the reference and no quantity."""
+    ref = read_target(menu, phrases, f"{words} one")
+    return (
+        ref is not None
+        and ref.pointer
+        and bool(ref.ordinal is not None or ref.other or ref.options or ref.without)
+    )
+
+
 def set_quantity_rule(
     pattern: re.Pattern[str], *, add_when_missing: bool = False, or_more: bool = False
 ) -> Rule:
@@ -178,9 +190,19 @@ def set_quantity_rule(
         if quantity is None and not _QUANTITY_SAID.fullmatch(said):
             return None
         words = _group(match, "t") or _group(match, "t2") or _group(match, "t3")
+        if said == "one" and words and _names_one(menu, phrases, words):
+            return None  # "change the second one", "make the large one": "one" ends a reference
         target = _target(menu, phrases, words)
         said_options = words and any(line.options or line.excluded for line in parse_order(menu, words).lines)
-        by_options = target is not None and target.pointer and " one" in f" {target.said}"
+        # "2 of the large one", "only one of the small": a line named by its options
+        by_options = (
+            target is not None
+            and target.pointer
+            and (
+                " one" in f" {target.said}"
+                or (not target.items and target.said.split()[:1] in (["the"], ["those"], ["these"]))
+            )
+        )
         if target is None or ((target.options or said_options) and not by_options):
             # "2 of the hawaiians thin crust": options said, not a quantity ("2 of the large
             # one" names its line by them)
@@ -216,11 +238,37 @@ def adjust_rule(pattern: re.Pattern[str], sign: int) -> Rule:
         if quantity is None:
             return None
         words = _group(match, "t")
-        target = _target(menu, phrases, words)
+        of = _group(match, "t2") or _group(match, "t3")  # "another one of those pizzas"
+        target = _target(menu, phrases, words or of)
         if target is None:
             return None
         new = order_of(menu, f"{quantity} {words}") if sign > 0 and words else None
         return Act("adjust", target=target, quantity=sign * quantity, new=new)
+
+    return rule
+
+
+# How much a line's quantity is multiplied by ("double the cokes", "half that").
+_SCALES = {"double": (2, 1), "twice": (2, 1), "triple": (3, 1), "half": (1, 2), "halve": (1, 2)}
+
+
+def scale_rule(pattern: re.Pattern[str]) -> Rule:
+    """ "double the cokes", "half that", "triple it": each line meant gets its quantity times
+    the factor the group ``f`` says. The group ``t`` must point at lines ("the", "my", "it",
+    "them"): "double pepperoni" is a topping said twice, not two pizzas."""
+
+    def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+        match = pattern.fullmatch(clause.key)
+        if match is None or _group(match, "f") not in _SCALES:
+            return None
+        words = _group(match, "t")
+        pointing = phrases.determiners | phrases.pointers
+        if words and (_CONNECTED.search(words) or words.split()[0] not in pointing):
+            return None
+        target = _target(menu, phrases, words)
+        if target is None or target.options or target.without or target.number is not None:
+            return None
+        return Act("adjust", target=target, scale=_SCALES[_group(match, "f")])
 
     return rule
 
@@ -272,8 +320,10 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
     large") is a change of options instead."""
 
     def pair(menu: Menu, phrases: Phrases, target_words: str, new_words: str) -> Act | None:
-        if target_words.isdigit():
-            return None  # "2 sprites instead of 3" corrects a quantity, it names no line
+        if target_words.isdigit() or new_words in ("one", "ones"):
+            # "2 sprites instead of 3" corrects a quantity, "make the other one" ends a reference:
+            # neither names a line and its replacement
+            return None
         target = _target(menu, phrases, target_words)
         if target is None or (target.pointer and target.count and not target.plural and not target.items):
             return None  # "not three | margheritas, two": a number names no line to replace
@@ -334,7 +384,11 @@ def change_rule(
             return Act("replace", target=target, new=new, quantity=units) if new is not None else None
         if option_words.split()[0] in ("one", "ones"):
             return None  # "the large | one no pineapple": the reference goes on
+        if option_words.split()[0] in ("is", "are", "was", "were") or " too " in f" {option_words} ":
+            return None  # "the xl ones are too big": a complaint, not the option to choose
         mods = options_only(menu, f"no {option_words}" if negate else option_words)
+        if mods is None and not negate:
+            mods = _with_article(menu, option_words)
         return Act("change", target=target, modifiers=mods, quantity=units) if mods is not None else None
 
     def rule(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
@@ -362,6 +416,19 @@ def change_rule(
         return None
 
     return rule
+
+
+def _with_article(menu: Menu, words: str) -> Modifiers | None:
+    """ "a bottle", "a large": single-choice options said with an article ("the other one a
+    bottle"). A topping with an article ("a pepperoni") names the item, so it is no option."""
+    head, _, rest = words.partition(" ")
+    if head not in ("a", "an") or not rest:
+        return None
+    mods = options_only(menu, rest)
+    if mods is None or mods.excluded or not mods.options:
+        return None
+    single = all((g := menu.group(o.group)) is not None and g.kind == "single" for o in mods.options)
+    return mods if single else None
 
 
 def first_of(*rules: Rule) -> Rule:

@@ -32,6 +32,7 @@ from services.orders.understanding.rules import (
     question_rule,
     remove_rule,
     replace_rule,
+    scale_rule,
     set_quantity_rule,
 )
 
@@ -54,7 +55,7 @@ def _re(pattern: str) -> re.Pattern[str]:
 
 LEAD = _re(
     r"^(?:(?:actually|actualy|acutally|sorry|soz|oops|oh|ah|ahh|hmm+|um+|uh+|er|wait|hold on|"
-    r"ok|okay|k|so|and|also|then|hey|hi|hello|well|please|pls|plz|kindly|yes|yeah|yep|"
+    r"ok|okay|k|so|and|also|then|hey|hi|hello|well|please|pls|plz|kindly|yes|yeah|yep|oi mate|oi|mate|"
     r"i mean|my bad|on second thought|on second thoughts|second thoughts|change of plans?|on reflection|"
     r"thinking about it|come to think of it|"
     r"correction|scratch that|no wait|wait no|"
@@ -73,9 +74,11 @@ TRAIL = _re(
     r"(?:\s+(?:please|pls|plz|thanks|thank you|thx|ty|then|too|as well|for me|for us|for now|for today|"
     r"for tonight|"
     r"from (?:my|the) (?:cart|order|basket|bag|list)|from it|off (?:my|the) (?:order|cart|list)|"
-    r"actually|after all|anymore|any more|now|ok|okay|thanks a lot|mate|lol|haha|"
+    r"actually|after all|anymore|any more|now|ok|okay|thanks a lot|mate|lol|haha|will ya|will you|would ya|"
+    r"cheers|"
     r"if (?:you can|possible|thats ok|thats okay)|x|xx|lol|haha|pls thx|thanks so much|"
-    r"(?:but\s+)?(?:keep\s+)?(?:the|my)\s+[a-z]+(?:\s+[a-z]+)?\s+(?:is|are|stays?|can stay)(?:\s+(?:fine|ok|"
+    r"(?<!\bon\s)(?<!\bfor\s)(?<!\bto\s)(?:but\s+)?(?:keep\s+)?(?:the|my)\s+[a-z]+(?:\s+[a-z]+)?\s+(?:is|are|stays?|"
+    r"can stay)(?:\s+(?:fine|ok|"
     r"okay|good|great))?|"
     r"(?:its|it s) been (?:ages|forever|an hour|a while)|😡|please and thank you))+$"
 )
@@ -150,6 +153,15 @@ QUESTIONS: list[Rule] = [
     # "what would a sprite cost instead of a coke": a price, whatever follows
     question_rule(
         _re(r"^(?:what|how much)\s+(?:would|will|does|do|d)\s+(?P<s>.+?)\s+(?:cost|be|come to)\b"), "price"
+    ),
+    # "is stuffed crust extra?", "does extra cheese cost more", "are the toppings free"
+    question_rule(
+        _re(
+            r"^(?:is|are|does|do)\s+(?!you\b|u\b|ya\b|they\b)(?P<s>.+?)\s+(?:cost\s+)?(?:extra|more|"
+            r"(?<!gluten )(?<!dairy )(?<!lactose )(?<!sugar )(?<!nut )free|included|an extra charge|"
+            r"extra charge|charged|additional|(?:any|more) expensive)(?:\s+(?:too|as well))?$"
+        ),
+        "price",
     ),
     question_rule(
         _re(
@@ -308,10 +320,10 @@ QUESTIONS: list[Rule] = [
     ),
     question_rule(
         _re(
-            r"^(?:what|which)\s+(?:kinds? of |types? of |sorts? of |"
-            r"flavou?rs? of )?(?P<s>[a-z]+(?: [a-z]+)?)\s+"
+            r"^(?:what|which)\s+(?:other\s+|kinds? of |types? of |sorts? of |"
+            r"flavou?rs? of )?(?:other\s+)?(?P<s>[a-z]+(?: [a-z]+)?)\s+"
             r"(?:do|have|can|does)\s+(?:you|u|ya|you guys)\s+(?:have|got|do|offer|sell|serve|carry)\b|"
-            r"^(?:what|which)\s+(?P<s2>[a-z]+)\s+(?:are there|are available|options|choices)\b|"
+            r"^(?:what|which)\s+(?:other\s+)?(?P<s2>[a-z]+)\s+(?:are there|are available|options|choices)\b|"
             r"^(?:what|which)\s+(?P<s3>[a-z]+)\s+(?:do\s+)?(?:you|u|ya)\s+(?:got|have)\b"
         ),
         "menu",
@@ -448,7 +460,9 @@ EDITS: list[Rule] = [
     # "just one of each", "2 of each please"
     set_quantity_rule(
         _re(
-            r"(?:(?:just|only)\s+)?(?P<n>{NUM})\s+of\s+(?P<t>each|every one|everything)(?:\s+(?:pls|please|"
+            r"(?:(?:just|only)\s+)?(?P<n>{NUM})\s+of\s+"
+            r"(?P<t>each|every one|everything|(?:each|every)\s+[a-z ]+?)"
+            r"(?:\s+(?:pls|please|"
             r"plz))?"
             r"(?:\s+(?:not|instead of)\s+(?P<m>{NUM}))?"
         )
@@ -458,6 +472,15 @@ EDITS: list[Rule] = [
         _re(
             r"(?P<t>(?:the|that|this)\s+(?:.+\s+)?ones?(?:\s+(?:with|without|no)\s+.+?)?)\s+(?:make it\s+|"
             r"make them\s+)?(?P<o>.+)"
+        )
+    ),
+    # "double the cokes", "half that", "6 is way too much, half that", "can you triple it"
+    scale_rule(
+        _re(
+            r"(?:{NUM}(?:\s+[a-z ]+?)?\s+(?:is|are|s)\s+(?:way\s+|a bit\s+|far\s+)?(?:too much|too many|"
+            r"a lot|not enough|too few)(?:\s+(?:lol|haha))*\s+)?(?:make (?:it|that|them)\s+)?"
+            r"(?P<f>double|twice|triple|half|halve)(?:\s+(?:up\s+)?(?:of\s+)?(?P<t>.+?))?"
+            r"(?:\s+(?:the (?:order|amount|quantity|number)|please|pls|plz))?"
         )
     ),
     # "it should be four of those, not two"
@@ -571,7 +594,9 @@ EDITS: list[Rule] = [
         _re(
             r"(?:add\s+|and\s+|plus\s+|also\s+|give me\s+|get me\s+|id like\s+|i want\s+|can i (?:get|"
             r"have)\s+)?"
-            r"another(?:\s+(?P<t>(?!one\b).+)|\s+one(?:\s+of (?:those|them|these|it|that))?)?"
+            r"(?:another|an?\s+(?:second|2nd|extra)|one more)(?:\s+(?P<t>(?!one\b|of\b).+)|\s+one(?:\s+of\s+"
+            r"(?P<t2>(?:those|them|these|it|that|the)(?:\s+[a-z ]+)?))?|"
+            r"\s+of\s+(?P<t3>(?:those|the|these|that)\s+[a-z ]+))?"
         ),
         +1,
     ),
@@ -580,7 +605,7 @@ EDITS: list[Rule] = [
     # "remove the coke", "forget the dessert", "delete item 2", "i dont want the wings anymore"
     remove_rule(
         _re(
-            _REMOVE_VERB + r"\s+(?:the\s+)?(?P<t>.+?)"
+            r"(?:just\s+)?" + _REMOVE_VERB + r"\s+(?:the\s+)?(?P<t>.+?)"
             r"(?:\s+(?:from|off|out of)\s+(?:my |the )?(?:cart|order|basket|list|bag))?"
         )
     ),
@@ -618,8 +643,8 @@ EDITS: list[Rule] = [
     # "take one of them off", "item 2 out", "the coke can go"
     remove_rule(
         _re(
-            r"(?:take|knock|get|leave|drop)\s+(?P<t>.+?)\s+(?:off|out|away)(?:\s+of (?:it|the order|"
-            r"my order|the cart))?"
+            r"(?:just\s+)?(?:take|knock|get|leave|drop)\s+(?P<t>.+?)\s+(?:off|out|away)"
+            r"(?:\s+of (?:it|the order|my order|the cart))?"
         )
     ),
     remove_rule(
@@ -670,6 +695,19 @@ EDITS: list[Rule] = [
         _re(
             r"(?P<t>.+?)\s+(?:should be|should have been|was meant to be|"
             r"is meant to be)\s+(?:an?\s+)?(?P<x>.+)"
+        )
+    ),
+    # "brownie no, tiramisu yes", "the coke no the sprite yes"
+    replace_rule(
+        _re(
+            r"(?:the\s+)?(?P<t>[a-z][a-z ]*?)\s+no\s+(?:the\s+|an?\s+)?(?P<x>[a-z][a-z ]*?)\s+(?:yes|instead)"
+        )
+    ),
+    # "hawaii change to vegetarian", "the coke switch it for a sprite"
+    replace_rule(
+        _re(
+            r"(?P<t>[a-z][a-z ]*?)\s+(?:change|switch|swap)\s+(?:it\s+|that\s+)?(?:to|for|with|into)\s+"
+            r"(?:an?\s+)?(?P<x>.+)"
         )
     ),
     # "instead a veggie", "instead, a sprite please"
@@ -752,7 +790,12 @@ EDITS: list[Rule] = [
         negate=True,
     ),
     # "thin crust on the pepperoni", "no onions on it", "large for the coke"
-    change_rule(_re(r"(?P<o>.+?)\s+(?:on|for|onto)\s+(?P<t>.+)")),
+    change_rule(
+        _re(
+            r"(?P<o>.+?)\s+(?:on|for|onto)\s+(?P<t>.+?)"
+            r"(?:\s+(?:is|are|would be)\s+(?:fine|ok|okay|good|better))?"
+        )
+    ),
     # "make the cokes diet": a name completed by the new words
     replace_rule(_re(r"(?:make|turn)\s+(?P<tx>.+)")),
     # "both large", "all of them thin crust", "them large please"
@@ -840,7 +883,7 @@ def _colon_change(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
 
 
 _NAMED = _re(
-    r"(?P<t>[a-z][a-z ]*?)\s+(?:(?P<verb>add|with|plus|put|on|in|get|make it|make them|should be|"
+    r"(?:(?P<verb>add|with|plus|put|on|in|get|make it|make them|should be|"
     r"to be)\s+)?(?P<o>.+?)"
     r"(?P<also>(?:\s+(?:too|as well|also|aswell|please|pls|plz|instead|now|thanks))*)"
 )
@@ -855,19 +898,30 @@ def _named_line_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | N
     first = key.split()[0]
     if first in ("a", "an", "one", "another", "some", "more", "extra", "no", "not") or first.isdigit():
         return None
+    if first in ("only", "just"):
+        return None  # "only the margherita thin" also says the others are not: asked
     for left, right in _split_words(key):
-        if category_items(menu, phrases, left.removeprefix("the ")):
-            return None  # "pizza with ham" orders a pizza: a kind names no line of the cart
+        kind = left.removeprefix("the ")
+        if category_items(menu, phrases, kind) and not (
+            kind.endswith("s") and kind == left and " " not in kind
+        ):
+            # "pizza with ham" orders a pizza: a kind names no line of the cart ("pizzas
+            # medium pls", a kind in the plural with no number, names the lines of it)
+            return None
         target = read_target(menu, phrases, left)
         if target is None or not target.items or target.pointer or target.count or target.options:
             continue
-        match = _NAMED.fullmatch(f"{left} {right}")
+        match = _NAMED.fullmatch(right)
         if match is None:
             continue
         mods = options_only(menu, match["o"])
         if mods is None:
             continue
-        sure = bool(match["verb"] or match["also"].strip() or clause.corrective)
+        # "pepperoni gluten free as well": the trail words were stripped from the clause
+        also = re.search(re.escape(key) + r"\s+(?:too|as well|also|aswell)\b", normalise(clause.text))
+        # "diet cokes regular size": a plural name with no number names the lines in the cart
+        # (another order would say how many)
+        sure = bool(match["verb"] or match["also"].strip() or clause.corrective or also or target.plural)
         return Act("change", target=target, modifiers=mods, subject="" if sure else "or-add")
     return None
 
@@ -891,6 +945,14 @@ def _corrected_number(menu: Menu, phrases: Phrases, clause: Clause) -> Act | Non
 
 _NUMBER = _re(r"{NUM}")
 
+_ONES_BY_OPTIONS = set_quantity_rule(_re(r"(?P<n>{NUM})\s+(?P<t>(?:[a-z]+\s+){1,3}ones?)"))
+
+
+def _corrected_ones(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "3 small ones actually": a correction of how many of the line that has those options
+    (said without a correction, "2 large ones" may as well order more)."""
+    return _ONES_BY_OPTIONS(menu, phrases, clause) if clause.corrective else None
+
 
 # Allergies and diets said on their own are a note for the kitchen, not an option change
 # ("gluten free please" is not "gluten-free crust" on the salad).
@@ -900,9 +962,78 @@ _DIET = _re(
 )
 
 
+_SAME_NUMBER = _re(r"(?:the\s+)?same\s+(?:number|amount|quantity|qty)\s+of\s+(?P<x>[a-z][a-z ]*)")
+_FOR_EACH = _re(
+    r"(?P<x>(?:{NUM}|an?)\s+[a-z][a-z ]*?)\s+(?:(?:for|with)\s+(?:each|every|every single)|"
+    r"per(?:\s+(?:each|every))?)\s+(?P<t>[a-z][a-z ]*)"
+)
+
+
+def _counted_by_lines(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "the same number of tiramisus", "one coke for each pizza": an order whose quantity is
+    counted by lines of the cart (the lines being talked about, or those named)."""
+    match = _SAME_NUMBER.fullmatch(clause.key)
+    if match is not None:
+        new = order_of(menu, f"1 {match['x']}")
+        if new is None or new.ambiguous or len(new.lines) != 1:
+            return None
+        return Act("add", new=new, per=Target(clause.key, pointer=True))
+    key = clause.key
+    head, _, rest = key.partition(" ")
+    if category_items(menu, phrases, head) and rest:
+        key = rest  # "drinks: one coke for each pizza"
+    match = _FOR_EACH.fullmatch(key)
+    if match is None:
+        return None
+    new = order_of(menu, match["x"])
+    per = read_target(menu, phrases, match["t"])
+    if new is None or new.ambiguous or len(new.lines) != 1 or per is None or not per.items:
+        return None
+    return Act("add", new=new, per=per)
+
+
+_COPY = _re(
+    r"(?:(?:the\s+)?same(?:\s+(?P<t>[a-z][a-z ]*?))?\s+again|another(?:\s+one|\s+(?P<t2>[a-z][a-z ]*?))?)"
+    r"\s+(?:but\s+)?(?P<o>(?:with|without|no|in)\s+.+)"
+)
+
+
+def _copy_with_changes(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "same pizza again but with mushrooms", "another one without onions": one more of a
+    line, with options changed (the line named, or the one being talked about)."""
+    match = _COPY.fullmatch(clause.key)
+    if match is None:
+        return None
+    mods = options_only(menu, match["o"])
+    words = match["t"] or match["t2"] or ""
+    like = read_target(menu, phrases, words) if words else Target(clause.key, pointer=True)
+    if mods is None or like is None or like.options:
+        return None
+    new = order_of(menu, f"1 {words}") if words else None
+    return Act("add", like=like, modifiers=mods, new=new)
+
+
+_SAME_AGAIN = _re(
+    r"(?:the\s+)?same(?:\s+(?:thing|one|order|pizza|again))*\s+again|(?:another|one more)\s+of\s+the\s+same|"
+    r"same\s+again|(?:i(?:ll| will)\s+)?have\s+(?:the\s+)?same\s+again"
+)
+
+
+def _same_again(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "same again", "another of the same": the line being talked about once more, as said
+    (its quantity doubled); several lines being talked about are asked about."""
+    if _SAME_AGAIN.fullmatch(clause.key) is None:
+        return None
+    return Act("adjust", target=Target(clause.key, pointer=True), scale=(2, 1))
+
+
+# "the xl ones are too big": a statement about lines, not options to choose.
+_COMPLAINT = _re(r"\btoo\b")
+
+
 def _bare_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "thin crust", "extra cheese", "no onions" on their own: the lines being talked about."""
-    if _DIET.search(clause.key):
+    if _DIET.search(clause.key) or _COMPLAINT.search(clause.key):
         return None
     mods = options_only(menu, clause.key)
     return (
@@ -920,6 +1051,10 @@ RULES: list[Rule] = [
     *QUESTIONS,
     *OPTION_QUESTIONS,
     _colon_change,
+    _same_again,
+    _copy_with_changes,
+    _counted_by_lines,
+    _corrected_ones,
     *EDITS,
     _named_line_options,
     _corrected_number,
@@ -1000,6 +1135,7 @@ PHRASES = Phrases(
         "fifth": 5,
         "5th": 5,
         "last": -1,
+        "middle": 0,
         "final": -1,
         "latest": -1,
         "previous": -1,

@@ -279,6 +279,17 @@ _PT = _lexicon(
     desisti do=remove the|desisti das=remove the|desisti dos=remove the|esquece=forget|
     uai=|oxe=|vixe=|bah=|tche=|mano=|vei=|kkk=|kkkk=|haha=|rs=|bjs=|beijo=|mds=|nossa=|eita=|
     opa=|ue=|pfvr=please|
+    ai=|tche=|ne=|po=|pera=|
+    ele=it|ela=it|eles=them|elas=them|tudo=everything|tudo isso=everything|pedido=order|
+    carrinho=cart|o carrinho=the cart|meu carrinho=my cart|limpa=clear|limpar=clear|zera=clear|
+    zerar=clear|esvazia=clear|esvaziar=clear|cancelar=cancel|cancele=cancel|desisti=cancel|
+    quero cancelar=i want to cancel|queria cancelar=i want to cancel|desejo cancelar=i want to cancel|
+    gostaria de cancelar=i want to cancel|preciso cancelar=i need to cancel|
+    da pra cancelar=can i cancel|da para cancelar=can i cancel|posso cancelar=can i cancel|
+    tem como cancelar=can i cancel|que acabei de fazer=|que eu fiz=|que fiz=|
+    esquece tudo=forget everything|nao quero mais nada=i dont want anything|
+    nao vou querer mais nada=i dont want anything|nao vou querer mais=remove|
+    nao quero mais=remove|
     """,
     """que qual quais como quanto quantos quanta quantas custa sai e sao esta estao tem tenho
     tens quero quer posso pode poderia seria sera vai vamos vou eu voce voces gente me te

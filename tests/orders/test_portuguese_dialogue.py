@@ -1,0 +1,97 @@
+"""Corrections, confirmations, cancelling, questions and small talk written in Portuguese
+(Brazil), played through the real conversation (a real PostgreSQL) with the demo store: each
+ends with the cart the customer meant and a reply of the kind expected, or a question that
+leaves the cart as it was, never a cart the customer did not ask for."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from evals.conversations import NOON, Dialogue, canonical_cart, expected_cart
+from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
+from tests.orders.chat import DirectChat, direct_chat
+
+CART = (
+    "SELECT l.item_code, l.quantity, l.options, l.excluded FROM cart_lines l"
+    " JOIN customers c ON c.id = l.customer_id WHERE c.address = %s ORDER BY l.position"
+)
+CUSTOMER = "whatsapp:+5511987650001"
+
+
+@pytest.fixture(scope="module")
+def menu() -> Menu:
+    return load_menu_file(demo_menu_path())
+
+
+async def _cart(chat: DirectChat, menu: Menu) -> Counter[str]:
+    rows = await chat.sql(CART, CUSTOMER)
+    lines = []
+    for row in rows:
+        words = [f"{o['group']}={o['option']}" + (f":{o['qualifier']}" if o.get("qualifier") else "")
+                 for o in row["options"]]  # fmt: skip
+        words += [f"-toppings={str(name).lower()}" for name in row["excluded"]]
+        lines.append((row["item_code"], int(row["quantity"]), tuple(words)))
+    return canonical_cart(lines, menu)
+
+
+async def _play(
+    database_url: str, menu: Menu, turns: list[str]
+) -> tuple[Counter[str], Counter[str], list[str]]:
+    """(cart before the last turn, cart after it, the kinds of the replies to it)."""
+    async with direct_chat(database_url, start=NOON - dt.timedelta(minutes=5)) as chat:
+        for turn in turns[:-1]:
+            await chat.say(turn, customer=CUSTOMER)
+        before = await _cart(chat, menu)
+        replies = await chat.replies(turns[-1], customer=CUSTOMER)
+        return before, await _cart(chat, menu), [kind for kind, _ in replies]
+
+
+# (turns, the cart after the last one, the kind of reply it gets or None)
+MEANT = [
+    # a yes to "empty your cart?" however it is said
+    (["duas cocas e um tiramisu", "limpa o carrinho", "sim pode"], [], None),
+    (["uma salada", "quero cancelar tudo", "isso mesmo"], [], None),
+    (["uma salada", "apaga tudo", "pode sim"], [], None),
+    # a no keeps the cart
+    (["uma salada", "esvazia o carrinho", "melhor não"], ["1 salad"], None),
+    # emptying the cart, said many ways: asked first
+    (["uma sprite e um brownie", "oxe, zera tudo aí"], ["1 sprite", "1 brownie"], "confirm-empty-cart"),
+    (["2 cocas", "desisti, não quero mais nada"], ["2 coke"], "confirm-empty-cart"),
+    (["uma havaiana", "esquece tudo, não vou querer mais"], ["1 hawaiian"], "confirm-empty-cart"),
+    # cancelling the order just placed
+    (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
+     "order-cancelled"),
+    (["um tiramisu", "finalizar", "retirada", "confirmar", "Gostaria de cancelar o pedido que eu fiz"],
+     [], "order-cancelled"),
+    (["um tiramisu", "finalizar", "retirada", "confirmar", "tem como cancelar o pedido? cancela ele"],
+     [], "order-cancelled"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("turns", "cart", "answer"), MEANT, ids=[t[0][-1] for t in MEANT])
+async def test_portuguese_messages_do_what_the_customer_meant(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str], answer: str | None
+) -> None:
+    before, after, kinds = await _play(database_url, menu, turns)
+    dialogue = Dialogue("pt", tuple(turns), tuple(cart), answer)
+    assert after == expected_cart(dialogue, menu), (before, after, kinds)
+    if answer is not None:
+        assert answer in kinds, kinds
+
+
+# Messages that could mean more than one change: asked about, the cart left as it was.
+ASKED = [
+    ["uma havaiana grande e uma coca", "tira ela"],
+]
+
+
+@pytest.mark.parametrize("turns", ASKED, ids=[t[-1] for t in ASKED])
+async def test_portuguese_messages_that_could_mean_more_than_one_change_are_asked_about(
+    database_url: str, menu: Menu, turns: list[str]
+) -> None:
+    before, after, kinds = await _play(database_url, menu, turns)
+    assert after == before, (before, after, kinds)
+    assert "ask" in kinds, kinds

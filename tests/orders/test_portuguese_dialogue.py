@@ -61,6 +61,8 @@ MEANT = [
     (["uma sprite e um brownie", "oxe, zera tudo aí"], ["1 sprite", "1 brownie"], "confirm-empty-cart"),
     (["2 cocas", "desisti, não quero mais nada"], ["2 coke"], "confirm-empty-cart"),
     (["uma havaiana", "esquece tudo, não vou querer mais"], ["1 hawaiian"], "confirm-empty-cart"),
+    # "só" (with its accent) is Portuguese: a correction, never one more brownie in English
+    (["3 brownie 1 tiramisu", "brownie só 2"], ["2 brownie", "1 tiramisu"], None),
     # cancelling the order just placed
     (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
      "order-cancelled"),
@@ -85,6 +87,10 @@ async def test_portuguese_messages_do_what_the_customer_meant(
 # Messages that could mean more than one change: asked about, the cart left as it was.
 ASKED = [
     ["uma havaiana grande e uma coca", "tira ela"],
+    # a first message of menu names only is read in the language that knows them as written,
+    # not as misspellings of another's ("havaiana" is not Spanish "hawaiana"): "a pepperoni
+    # grande" then names the line (asked: change it, or add a large one?), never "a" Spanish
+    ["1 havaiana e 1 pepperoni", "a pepperoni grande"],
 ]
 
 

@@ -20,7 +20,7 @@ from services.orders.language.catalogs import Locale
 from services.orders.menu.catalog import Menu
 from services.orders.storage import customers
 from services.orders.understanding.menu_index import tokenize
-from services.orders.understanding.parser import parse_order, unread_words
+from services.orders.understanding.parser import guessed_words, parse_order, unread_words
 
 # The reply to a message that only asks for a language, said in the language asked for (so
 # each catalog names its own language).
@@ -71,19 +71,20 @@ def _by_menu(turn: Turn, text: str) -> Locale | None:
     # too, though the parser passes over them
     if not default.unmatched and not unread_words(default_menu, text):
         return None
-    readers: list[tuple[bool, Locale]] = []
+    readers: list[tuple[bool, int, Locale]] = []
     for locale in settings.languages:
         if locale == settings.default_language:
             continue
         menu = turn.catalog.menu.localized(locale)
         result = parse_order(menu, text)
         if (result.lines or result.ambiguous) and not result.unmatched:
-            readers.append((bool(unread_words(menu, text)), locale))
+            readers.append((bool(unread_words(menu, text)), len(guessed_words(menu, text)), locale))
     if not readers:
         return None
-    # the first that knows every word; else, when the default's menu left a name unread, the
-    # first whose menu reads the names
-    unread, locale = min(readers, key=lambda r: r[0])
+    # the first that knows every word, as written rather than as a misspelling ("1 havaiana e
+    # 1 pepperoni" is Portuguese, though Spanish reads "havaiana" as "hawaiana"); else, when
+    # the default's menu left a name unread, the first whose menu reads the names
+    unread, _, locale = min(readers, key=lambda r: (r[0], r[1]))
     return locale if not unread or default.unmatched else None
 
 

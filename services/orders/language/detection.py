@@ -90,6 +90,12 @@ _LETTERS: Final[dict[Locale, frozenset[str]]] = {
     "es": frozenset("ñ¿¡"),
     "pt_BR": frozenset("ãõçê"),
 }
+# Words written with an accent only one language puts on them ("só", "é", "tá": Spanish
+# writes "solo", "es", "está"): evidence like the letters above (looked for before accents
+# are dropped, since "so" and "e" without one say nothing).
+_ACCENTED: Final[dict[Locale, frozenset[str]]] = {
+    "pt_BR": _words("só é tá né já lá aí até você vocês três têm pão pães também"),
+}
 # Whole words of letters only: "1e9" or "2x" are no words of any language.
 _WORD = re.compile(r"(?<!\w)[^\W\d_]+(?!\w)")
 # lingua's confidence a language must reach, and how far ahead of the next it must be.
@@ -170,6 +176,9 @@ def detect(text: str, languages: Iterable[Locale], ignore: frozenset[str] = froz
     own = " ".join(w for w in re.split(r"[\s,.;:!]+", lowered) if fold(w).strip("¿¡?") not in ignore)
     for locale, letters in _LETTERS.items():
         if locale in spoken and any(ch in letters for ch in own):
+            counts[locale] = counts.get(locale, 0) + 2
+    for locale, accented in _ACCENTED.items():
+        if locale in spoken and not counts.get(locale) and any(w in accented for w in _WORD.findall(own)):
             counts[locale] = counts.get(locale, 0) + 2
     words = [w for w in _WORD.findall(fold(text)) if w not in ignore]
     strong = False

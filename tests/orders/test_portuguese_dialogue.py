@@ -63,6 +63,26 @@ MEANT = [
     (["uma havaiana", "esquece tudo, não vou querer mais"], ["1 hawaiian"], "confirm-empty-cart"),
     # "só" (with its accent) is Portuguese: a correction, never one more brownie in English
     (["3 brownie 1 tiramisu", "brownie só 2"], ["2 brownie", "1 tiramisu"], None),
+    # a line named before its verb ("a coca pode tirar", "o refri troca por…")
+    (["um tiramisu e uma coca", "a coca pode tirar"], ["1 tiramisu"], None),
+    (["uma havaiana e uma sprite", "o refri troca por coca"], ["1 hawaiian", "1 coke"], None),
+    # "ao invés dos…", "no lugar das…": the line said is replaced
+    (["2 brownies e uma coca", "ao invés dos brownies, 2 tiramisus"], ["2 tiramisu", "1 coke"], None),
+    # "X não, Y": Y instead of X
+    (["2 cocas", "coca não, sprite"], ["2 sprite"], None),
+    # references: "dessa", "desse", "elas", "as duas"
+    (["uma havaiana", "põe mais 2 dessa"], ["3 hawaiian"], None),
+    (["um tiramisu", "na real dois desse"], ["2 tiramisu"], None),
+    (["2 margueritas", "faz elas grandes"], ["2 margherita size=large"], None),
+    (["uma havaiana e uma marguerita", "as duas de massa fina"],
+     ["1 hawaiian crust=thin", "1 margherita crust=thin"], None),
+    # "uma grande e uma pequena": one of each, not both large
+    (["duas havaianas, uma grande e uma pequena"], ["1 hawaiian size=large", "1 hawaiian size=small"],
+     None),
+    # "borda tradicional" is the classic crust, not a size
+    (["uma havaiana grande de borda recheada", "borda tradicional"], ["1 hawaiian size=large"], None),
+    # "a pepperoni tem carne?" asks what the pizza has; "sou vegetariana" orders nothing
+    (["a pepperoni tem carne? sou vegetariana"], [], "item-info"),
     # cancelling the order just placed
     (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
      "order-cancelled"),

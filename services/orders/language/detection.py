@@ -80,6 +80,8 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         cardapio meu minha isso tudo nada mais sim nao beleza bom boa dia noite tarde
         pode tira tirar mudar trocar coloca adiciona bebida refrigerante refri tchau
         cade melhor apenas troca muda esquece entregam abre fecha qual quais taxa na verdade
+        faz ele ela eles elas dessa desse dessas desses delas deles vc vcs tb tbm mto blz pfvr
+        qto qnt obg vlw zera apaga desisti sou
         """
     ),
 }

@@ -75,8 +75,23 @@ def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
     }
 
 
+# "mais 2", "mais duas": units added to the line talked about, said before the number; English
+# says them after it ("2 more").
+_MORE_WORDS: Final[dict[str, str]] = {"pt_BR": "mais"}
+
+
+def _more(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
+    word = _MORE_WORDS.get(locale)
+    if word is None:
+        return {}
+    numbers = {str(n): str(n) for n in range(2, 21)} | {
+        said: str(value) for said, value in _NUMBER_WORDS.get(locale, {}).items() if value > 1
+    }
+    return {(word, said): (value, "more") for said, value in numbers.items()}
+
+
 def _lexicon(locale: str, phrases: str, common: str, nouns: Mapping[str, str]) -> Lexicon:
-    table = _table(phrases) | _set_quantities(locale)
+    table = _table(phrases) | _set_quantities(locale) | _more(locale)
     plain = frozenset(common.split()) | set(nouns)
     words = plain | {w for k in table for w in k}
     english = frozenset(w for v in table.values() for w in v)
@@ -279,7 +294,7 @@ _PT = _lexicon(
     desisti do=remove the|desisti das=remove the|desisti dos=remove the|esquece=forget|
     uai=|oxe=|vixe=|bah=|tche=|mano=|vei=|kkk=|kkkk=|haha=|rs=|bjs=|beijo=|mds=|nossa=|eita=|
     opa=|ue=|pfvr=please|
-    ai=|tche=|ne=|po=|pera=|
+    ai=|tche=|ne=|po=|
     ele=it|ela=it|eles=them|elas=them|tudo=everything|tudo isso=everything|pedido=order|
     carrinho=cart|o carrinho=the cart|meu carrinho=my cart|limpa=clear|limpar=clear|zera=clear|
     zerar=clear|esvazia=clear|esvaziar=clear|cancelar=cancel|cancele=cancel|desisti=cancel|
@@ -290,6 +305,24 @@ _PT = _lexicon(
     esquece tudo=forget everything|nao quero mais nada=i dont want anything|
     nao vou querer mais nada=i dont want anything|nao vou querer mais=remove|
     nao quero mais=remove|
+    ao inves da=instead of the|ao inves do=instead of the|ao inves das=instead of the|
+    ao inves dos=instead of the|em vez das=instead of the|em vez dos=instead of the|
+    no lugar das=instead of the|no lugar dos=instead of the|no lugar=instead|
+    dessa=of that|desse=of that|desta=of that|deste=of that|dessas=of those|desses=of those|
+    da outra=of the other one|do outro=of the other one|
+    uma das duas=one of the two|um dos dois=one of the two|as duas=both|os dois=both|
+    ambas=both|ambos=both|as duas de=both|os dois de=both|
+    faz=make|faca=make|faz ela=make it|faz ele=make it|faz elas=make them|faz eles=make them|
+    faz de=make it|faz ela de=make it|faz ele de=make it|
+    pode tirar=remove|pode remover=remove|pode trocar=swap|pode mudar=change|
+    o ultimo item=the last item|a ultima linha=the last item|o primeiro item=the first item|
+    na vdd=actually|na real=actually|pensando melhor=actually|pensando bem=actually|
+    correcao=actually|pera=actually|perdao=sorry|desculpa=sorry|
+    o refri=the soda|os refris=the sodas|os refri=the sodas|o refrigerante=the soda|
+    os refrigerantes=the sodas|
+    a bebida=the drink|as bebidas=the drinks|
+    sou vegetariano=|sou vegetariana=|sou vegano=|sou vegana=|eu sou vegetariano=|
+    eu sou vegetariana=|
     """,
     """que qual quais como quanto quantos quanta quantas custa sai e sao esta estao tem tenho
     tens quero quer posso pode poderia seria sera vai vamos vou eu voce voces gente me te
@@ -374,9 +407,11 @@ def bridge(
             continue
         for length in range(min(lexicon.max_phrase, n - i), 0, -1):
             english = lexicon.phrases.get(tuple(tokens[i : i + length]))
-            # a phrase must not swallow the start of a menu name ("pero sin gluten")
-            if english is not None and not any(
-                menu_phrase_at(tokens, j)[0] for j in range(i + 1, i + length)
+            # a phrase must not swallow the start of a menu name ("pero sin gluten"), unless
+            # it says what the customer is ("sou vegetariana" orders no Vegetariana)
+            if english is not None and (
+                tokens[i] in _SELF_WORDS
+                or not any(menu_phrase_at(tokens, j)[0] for j in range(i + 1, i + length))
             ):
                 out.extend(english)
                 i += length
@@ -384,7 +419,39 @@ def bridge(
         else:
             out.append(tokens[i])
             i += 1
-    return _negation_first(_line_first(_english_order(out, menu_phrase_at), menu_phrase_at), menu_phrase_at)
+    ordered = _line_first(_english_order(out, menu_phrase_at), menu_phrase_at)
+    ordered = _negation_first(ordered, menu_phrase_at)
+    for reorder in _REORDERS.get(lexicon.locale, ()):
+        ordered = reorder(ordered, menu_phrase_at)
+    return ordered
+
+
+def _instead(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "sprite não, coca" ("sprite actually coca"): an item said with "não," and another
+    after it is the one said instead: "instead of the sprite , coca"."""
+    start = 1 if tokens[:1] == ["the"] else 0
+    size, what = menu_phrase_at(tokens, start) if len(tokens) > start else (0, "")
+    end = start + size
+    if not size or what == "option" or end + 1 >= len(tokens) or tokens[end] != "actually":
+        return tokens
+    rest = tokens[end + 1 :]
+    items = (menu_phrase_at(rest, j) for j in range(len(rest)))
+    if not any(size and what != "option" for size, what in items):
+        return tokens
+    return ["instead", "of", "the", *tokens[start:end], ",", *rest]
+
+
+def _one_of_them(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "duas margueritas, uma grande e uma pequena": "um"/"uma" before an option after a
+    comma or "and" counts one of the units said ("one large"), as English says it; "a large"
+    would describe them all."""
+    out = list(tokens)
+    for i in range(1, len(out) - 1):
+        if out[i] == "a" and out[i - 1] in (",", "and"):
+            size, what = menu_phrase_at(out, i + 1)
+            if size and what == "option":
+                out[i] = "one"
+    return out
 
 
 def _negation_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
@@ -402,6 +469,11 @@ def _negation_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
             start = i - 1 if i > 0 and tokens[i - 1] == "the" else i
             return [*tokens[:start], "remove", "the", *tokens[i:end]]
     return tokens
+
+
+# Words that start a phrase saying what the customer is ("sou vegetariana", "soy vegano"):
+# such a phrase is read whole even where a menu name starts inside it.
+_SELF_WORDS = frozenset({"sou", "soy"})
 
 
 # Verbs that put options on a line, said after the line it names: "a la hawaiana ponle borde
@@ -428,6 +500,43 @@ def _line_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], Me
             continue
         return [*tokens[:i], tokens[j], *tokens[j + 1 : end], *tokens[i:j], *tokens[end:]]
     return tokens
+
+
+# Verbs said after the line they change ("a sobremesa tira", "o refri troca por coca", "a
+# grande põe 2"), said before it in English.
+_VERBS_AFTER = frozenset({"remove", "swap", "change", "make"})
+# Words that end the line named first: no line's name holds them.
+_NOT_A_LINE = frozenset({"and", ",", "?", ".", "the", "of", "for", "with", "without", "no", "actually"})
+
+
+def _verb_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "the sobremesa remove" → "remove the sobremesa", "the grande make it 2" → "make the
+    grande 2": a line named before its verb at the start of a clause (the line as said, one to
+    three words after "the"); English names it after."""
+    out: list[str] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        start = i == 0 or tokens[i - 1] in (",", "and", "actually", ".")
+        if start and tokens[i] == "the":
+            j = i + 1
+            while j < n and j - i <= 3 and tokens[j] not in _VERBS_AFTER and tokens[j] not in _NOT_A_LINE:
+                j += 1
+            if i + 1 < j < n and tokens[j] in _VERBS_AFTER:
+                line = tokens[i:j]
+                verb = [tokens[j]]
+                k = j + 1
+                if tokens[j] == "make" and k < n and tokens[k] in ("it", "them"):
+                    # "the grande make it 2": a quantity set on a line named by an option is
+                    # left as said (a question, not a guess at which line)
+                    out.append(tokens[i])
+                    i += 1
+                    continue
+                out.extend([*verb, *line])
+                i = k
+                continue
+        out.append(tokens[i])
+        i += 1
+    return out
 
 
 def _english_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
@@ -485,3 +594,23 @@ def _english_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
         out.append(tok)
         i += 1
     return out
+
+
+def _item_has(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "a vegetariana tem carne?" ("the vegetariana do you have carne"): "tem" after an item
+    asks what the item has, "does the vegetariana have carne", not whether the store has it."""
+    n = len(tokens)
+    for i in range(n):
+        size, what = menu_phrase_at(tokens, i)
+        end = i + size
+        if size and what != "option" and tokens[end : end + 3] == ["do", "you", "have"]:
+            start = i - 1 if i > 0 and tokens[i - 1] == "the" else i
+            return [*tokens[:start], "does", "the", *tokens[i:end], "have", *tokens[end + 3 :]]
+    return tokens
+
+
+# Word orders of one language read as English, after the common ones (see each function).
+_Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]]
+_REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
+    "pt_BR": (_verb_first, _one_of_them, _instead, _item_has),
+}

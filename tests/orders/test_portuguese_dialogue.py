@@ -83,6 +83,25 @@ MEANT = [
     (["uma havaiana grande de borda recheada", "borda tradicional"], ["1 hawaiian size=large"], None),
     # "a pepperoni tem carne?" asks what the pizza has; "sou vegetariana" orders nothing
     (["a pepperoni tem carne? sou vegetariana"], [], "item-info"),
+    # quantities set with a verb ("faz 4", "diminui para 2", "deixa 2 só", "o certo são duas")
+    (["uma coca", "faz 4 kkkk"], ["4 coke"], None),
+    (["5 sprites", "diminui para 2"], ["2 sprite"], None),
+    (["3 cocas", "deixa 2 só"], ["2 coke"], None),
+    (["três havaianas", "perdão, o certo são duas"], ["2 hawaiian"], None),
+    (["1 havaiana, 1 coca e 1 brownie", "item 3 para 2"], ["1 hawaiian", "1 coke", "2 brownie"], None),
+    # questions, chat spellings ("qto", "vcs", "hj", "mto") included
+    (["uma coca", "qto custa o tiramisu?"], ["1 coke"], "price"),
+    (["uma havaiana", "e a borda recheada é quanto?"], ["1 hawaiian"], "price"),
+    (["vcs entregam no centro?"], [], "delivery-area"),
+    (["que horas vcs abrem hj?"], [], "hours"),
+    (["1 coca", "vai demorar mto?"], ["1 coke"], "eta"),
+    (["aceitam pix?"], [], "payment"),
+    (["uma havaiana", "como ficou meu pedido?"], ["1 hawaiian"], "cart"),
+    (["um tiramisu", "finalizar", "retirada", "confirmar", "como anda meu pedido?"], [], "order-status"),
+    # small talk
+    (["uma coca", "valeu demais"], ["1 coke"], "ack"),
+    (["uma coca", "muito obrigado, meu amigo"], ["1 coke"], "ack"),
+    (["uma coca", "era só isso"], ["1 coke"], "offer-checkout"),
     # cancelling the order just placed
     (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
      "order-cancelled"),

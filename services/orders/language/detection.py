@@ -81,10 +81,14 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         pode tira tirar mudar trocar coloca adiciona bebida refrigerante refri tchau
         cade melhor apenas troca muda esquece entregam abre fecha qual quais taxa na verdade
         faz ele ela eles elas dessa desse dessas desses delas deles vc vcs tb tbm mto blz pfvr
-        qto qnt obg vlw zera apaga desisti sou
+        qto qnt obg vlw zera apaga desisti sou diminui aumenta aceitam aceita funcionam funciona
+        ficou pedi deixa voce eu
         """
     ),
 }
+# "para" is Portuguese as much as Spanish: a marker of both, it decides neither ("item 3 para
+# 2" keeps the customer's language).
+_MARKERS["pt_BR"] = _MARKERS["pt_BR"] | {"para"}
 # Markers too short or too common elsewhere to decide a one- or two-word message alone.
 _WEAK: Final = _words("a e o y as os el la las los do da dos das um mi al del mas pro pra ve tem bom")
 # Letters only Spanish or only Portuguese writes (looked for before accents are dropped).

@@ -53,26 +53,46 @@ class Lexicon:
     plain: frozenset[str] = frozenset()
     # The English words the phrases become: read, whatever the menu.
     english: frozenset[str] = frozenset()
+    # Short spellings of chat ("vc", "qto", "hj") and the words they stand for, read as those
+    # words before anything else.
+    short: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 # "ponme 3", "déjala en 2", "coloca 3": a quantity set on the line being talked about.
 _SET_VERBS: Final[dict[str, tuple[str, ...]]] = {
     "es": ("ponme", "ponle", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en"),
-    "pt_BR": ("coloca", "bota", "poe", "deixa em"),
-}
+    "pt_BR": (
+        "coloca", "bota", "poe", "deixa em", "faz", "faca", "deixa so", "deixa", "aumenta pra",
+        "aumenta para", "diminui pra", "diminui para", "muda pra", "muda para", "passa pra",
+        "passa para", "troca pra", "troca para", "nao", "o certo e", "o certo sao", "o correto e",
+        "o correto sao", "na verdade sao", "sao", "serao", "ficam",
+    ),
+}  # fmt: skip
 _NUMBER_WORDS: Final[dict[str, dict[str, int]]] = {
     "es": {"uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6},
     "pt_BR": {"um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "cinco": 5, "seis": 6},
 }
 
 
+# "item 2 pra 3": the word that joins a line's number to its new quantity.
+_LINE_TO: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("pra", "para")}
+# "deixa 1 só": "only" said after the quantity.
+_ONLY_AFTER: Final[dict[str, str]] = {"pt_BR": "so"}
+
+
 def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
     numbers = {str(n): n for n in range(1, 21)} | _NUMBER_WORDS.get(locale, {})
-    return {
+    out: dict[tuple[str, ...], tuple[str, ...]] = {
         (*verb.split(), said): ("make", "it", str(value))
         for verb in _SET_VERBS.get(locale, ())
         for said, value in numbers.items()
     }
+    only = _ONLY_AFTER.get(locale)
+    if only:
+        out |= {(*key, only): value for key, value in out.items()}
+    for joint in _LINE_TO.get(locale, ()):
+        out |= {("item", str(n), joint): ("item", str(n), "to") for n in range(1, 21)}
+    return out
 
 
 # "mais 2", "mais duas": units added to the line talked about, said before the number; English
@@ -321,6 +341,50 @@ _PT = _lexicon(
     o refri=the soda|os refris=the sodas|os refri=the sodas|o refrigerante=the soda|
     os refrigerantes=the sodas|
     a bebida=the drink|as bebidas=the drinks|
+    qual o valor=how much is|qual e o valor=how much is|qual o valor da=how much is the|
+    qual o valor do=how much is the|qual o preco da=how much is the|qual o preco do=how much is the|
+    quanto ta=how much is|quanto esta=how much is|quanto tá=how much is|quanto sai=how much is|
+    e quanto a mais=how much extra|quanto a mais=how much extra|e quanto=how much|
+    custa quanto=how much|fica quanto=how much|sai quanto=how much|
+    entrega la no=do you deliver to|entrega la na=do you deliver to|entrega la em=do you deliver to|
+    entrega no=do you deliver to|entrega na=do you deliver to|entregam no=do you deliver to|
+    entregam na=do you deliver to|entregam la=do you deliver to|entrega la=do you deliver to|
+    voces entregam no=do you deliver to|voces entregam na=do you deliver to|
+    frete=delivery fee|o frete e quanto=how much is delivery|quanto e o frete=how much is delivery|
+    quanto fica o frete=how much is delivery|qual o frete=how much is delivery|
+    quanto custa o frete=how much is delivery|pra entregar aqui=|para entregar aqui=|
+    voces estao abertos=are you open|voces tao abertos=are you open|tao abertos=are you open|
+    ta aberto=is the store open|estao abertos agora=are you open now|abertos=open|aberto=open|
+    funcionam=are you open|funciona=are you open|voces funcionam=are you open|
+    aos domingos=on sunday|no domingo=on sunday|domingo=sunday|aos sabados=on saturday|
+    no sabado=on saturday|sabado=saturday|hoje=today|agora=now|
+    que horas voces fecham hoje=what time do you close today|que horas fecham=what time do you close|
+    ate que horas abre=until what time are you open|ate que horas fica aberto=until what time are you open|
+    demora muito=how long|demora=how long|vai demorar=how long|vai demorar muito=how long|
+    quanto demora=how long|tempo de entrega=how long|
+    aceita pix=what payment methods do you take|aceitam pix=what payment methods do you take|
+    tem pix=what payment methods do you take|pode ser no pix=what payment methods do you take|
+    formas de pagamento=what payment methods do you take|
+    onde fica a pizzaria=where are you located|onde fica a loja=where are you located|
+    onde e a pizzaria=where are you located|onde e a loja=where are you located|
+    qual o endereco da pizzaria=what is your address|endereco da pizzaria=your address|
+    meu pedido ta como=where is my order|meu pedido esta como=where is my order|
+    como ta meu pedido=where is my order|como esta o meu pedido=where is my order|
+    como anda meu pedido=where is my order|e o meu pedido=where is my order|
+    e meu pedido=where is my order|como ficou meu pedido=show my cart|
+    me mostra como ficou o pedido=show my cart|mostra como ficou o pedido=show my cart|
+    me mostra como ficou meu pedido=show my cart|o que eu pedi=what did i order|
+    o que eu pedi ate agora=what did i order so far|me mostra o carrinho=show my cart|
+    mostra o carrinho=show my cart|como ficou o pedido=show my cart|me mostra=show|mostra=show|
+    me perdi=|kk=|rsrs=|hehe=|
+    minha filha=|meu filho=|minha querida=|meu querido=|meu amigo=|minha amiga=|moco=|moca=|
+    muito obrigada=thanks|muito obrigado=thanks|valeu demais=thanks|brigado=thanks|brigada=thanks|
+    obrigadao=thanks|show de bola=ok|top=ok|
+    mais nada nao=thats all|so isso mesmo=thats all|era isso=thats all|era so isso=thats all|
+    e isso mesmo=thats all|por enquanto e so=thats all|so isso por enquanto=thats all|
+    deixa quieto=never mind|nada nao=never mind|nada nao , deixa=never mind|deixa=make it|
+    e muito=|o certo e=actually|o correto e=actually|o certo sao=actually|o correto sao=actually|
+    aceita pix=what payment methods do you take|
     sou vegetariano=|sou vegetariana=|sou vegano=|sou vegana=|eu sou vegetariano=|
     eu sou vegetariana=|
     """,
@@ -368,6 +432,38 @@ _ES = _asking(
     vienen con=come with|tiene=has|a domicilio=""",
 )
 _PT = _asking(_PT, "vem com=comes with|vem acompanhada de=comes with|vem acompanhado de=comes with")
+# Short spellings of Brazilian chat, read as the words they stand for.
+_PT = dataclasses.replace(
+    _PT,
+    short={
+        "vc": "voce",
+        "vcs": "voces",
+        "tb": "tambem",
+        "tbm": "tambem",
+        "hj": "hoje",
+        "mto": "muito",
+        "mt": "muito",
+        "qto": "quanto",
+        "qnt": "quanto",
+        "qnto": "quanto",
+        "qt": "quanto",
+        "q": "que",
+        "agr": "agora",
+        "vdd": "verdade",
+        "obg": "obrigado",
+        "vlw": "valeu",
+        "msm": "mesmo",
+        "td": "tudo",
+        "dps": "depois",
+        "hrs": "horas",
+        "hr": "hora",
+        "n": "nao",
+        "cmg": "comigo",
+        "pq": "porque",
+        "oq": "o que",
+        "tô": "estou",
+    },
+)
 
 
 _LEXICONS: Mapping[str, Lexicon] = {"es": _ES, "pt_BR": _PT}
@@ -397,6 +493,8 @@ def bridge(
     (`menu_phrase_at(tokens, i)`) its words are kept; elsewhere the language's phrases become
     English, longest first; then the word order of the language becomes English: "pizzas de
     pepperoni" → "pepperoni pizzas", "queijo extra" → "extra queijo"."""
+    if lexicon.short:
+        tokens = [lexicon.short.get(tok, tok) for tok in tokens]
     out: list[str] = []
     i, n = 0, len(tokens)
     while i < n:
@@ -609,8 +707,24 @@ def _item_has(tokens: list[str], menu_phrase_at: Callable[[list[str], int], Menu
     return tokens
 
 
+def _question_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "e a borda recheada é qto a mais?" ("and the borda recheada how much extra"): what is
+    asked about said before "how much" is said after it in English ("how much extra is the
+    borda recheada")."""
+    start = 0
+    while start < len(tokens) and tokens[start] in ("and", ","):
+        start += 1
+    if tokens[start : start + 1] != ["the"]:
+        return tokens
+    for k in range(start + 2, len(tokens) - 1):
+        if tokens[k : k + 2] == ["how", "much"]:
+            end = k + 3 if tokens[k + 2 : k + 3] == ["extra"] else k + 2
+            return [*tokens[k:end], "is", *tokens[start:k], *tokens[end:]]
+    return tokens
+
+
 # Word orders of one language read as English, after the common ones (see each function).
 _Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]]
 _REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
-    "pt_BR": (_verb_first, _one_of_them, _instead, _item_has),
+    "pt_BR": (_verb_first, _one_of_them, _instead, _item_has, _question_first),
 }

@@ -102,6 +102,12 @@ MEANT = [
     (["uma coca", "valeu demais"], ["1 coke"], "ack"),
     (["uma coca", "muito obrigado, meu amigo"], ["1 coke"], "ack"),
     (["uma coca", "era só isso"], ["1 coke"], "offer-checkout"),
+    # the language of a first message: names read only as misspellings by the default
+    # language ("havaianas"), "e" before anything but an "i" (Spanish writes "y"), "oxe"
+    (["3 havaianas", "onde fica a loja?"], ["3 hawaiian"], "contact"),
+    (["1 brownie e 1 pepperoni grande", "em vez do brownie, 2 tiramisus"],
+     ["2 tiramisu", "1 pepperoni size=large"], None),
+    (["oxe, entrega lá no centro?"], [], "delivery-area"),
     # cancelling the order just placed
     (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
      "order-cancelled"),

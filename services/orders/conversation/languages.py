@@ -68,8 +68,10 @@ def _by_menu(turn: Turn, text: str) -> Locale | None:
     default_menu = turn.catalog.menu.localized(settings.default_language)
     default = parse_order(default_menu, text)
     # words the default language does not know ("4 brownies y un tiramisú") leave it unread
-    # too, though the parser passes over them
-    if not default.unmatched and not unread_words(default_menu, text):
+    # too, though the parser passes over them; names it reads only as misspellings of its own
+    # ("2 havaianas") may be another language's names as written
+    guessed = len(guessed_words(default_menu, text))
+    if not default.unmatched and not unread_words(default_menu, text) and not guessed:
         return None
     readers: list[tuple[bool, int, Locale]] = []
     for locale in settings.languages:
@@ -84,8 +86,12 @@ def _by_menu(turn: Turn, text: str) -> Locale | None:
     # the first that knows every word, as written rather than as a misspelling ("1 havaiana e
     # 1 pepperoni" is Portuguese, though Spanish reads "havaiana" as "hawaiana"); else, when
     # the default's menu left a name unread, the first whose menu reads the names
-    unread, _, locale = min(readers, key=lambda r: (r[0], r[1]))
-    return locale if not unread or default.unmatched else None
+    unread, fewer, locale = min(readers, key=lambda r: (r[0], r[1]))
+    if unread and not default.unmatched:
+        return None
+    if not default.unmatched and not unread_words(default_menu, text) and fewer >= guessed:
+        return None  # the default language reads it as well: it stays
+    return locale
 
 
 async def choose(turn: Turn) -> str | None:

@@ -82,7 +82,7 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         cade melhor apenas troca muda esquece entregam abre fecha qual quais taxa na verdade
         faz ele ela eles elas dessa desse dessas desses delas deles vc vcs tb tbm mto blz pfvr
         qto qnt obg vlw zera apaga desisti sou diminui aumenta aceitam aceita funcionam funciona
-        ficou pedi deixa voce eu
+        ficou pedi deixa voce eu oxe uai vixe tche eita kkk kkkk
         """
     ),
 }
@@ -100,8 +100,11 @@ _LETTERS: Final[dict[Locale, frozenset[str]]] = {
 # writes "solo", "es", "está"): evidence like the letters above (looked for before accents
 # are dropped, since "so" and "e" without one say nothing).
 _ACCENTED: Final[dict[Locale, frozenset[str]]] = {
-    "pt_BR": _words("só é tá né já lá aí até você vocês três têm pão pães também"),
+    "pt_BR": _words("só é tá né já lá aí até você vocês três têm também"),
 }
+# "e" for "and" before anything but an "i" sound: Spanish writes "e" only there ("agua e
+# hielo"), so "1 tiramisu e 1 pepperoni" is Portuguese.
+_PORTUGUESE_AND = re.compile(r"(?<!\w)e\s+(?!i|hi|y)[\w]")
 # Whole words of letters only: "1e9" or "2x" are no words of any language.
 _WORD = re.compile(r"(?<!\w)[^\W\d_]+(?!\w)")
 # lingua's confidence a language must reach, and how far ahead of the next it must be.
@@ -184,10 +187,14 @@ def detect(text: str, languages: Iterable[Locale], ignore: frozenset[str] = froz
         if locale in spoken and any(ch in letters for ch in own):
             counts[locale] = counts.get(locale, 0) + 2
     for locale, accented in _ACCENTED.items():
-        if locale in spoken and not counts.get(locale) and any(w in accented for w in _WORD.findall(own)):
+        # menu words included: "lá" is no menu's "la"
+        if locale in spoken and not counts.get(locale) and any(w in accented for w in _WORD.findall(lowered)):
             counts[locale] = counts.get(locale, 0) + 2
     words = [w for w in _WORD.findall(fold(text)) if w not in ignore]
     strong = False
+    if "pt_BR" in spoken and _PORTUGUESE_AND.search(fold(text)):
+        counts["pt_BR"] = counts.get("pt_BR", 0) + 1
+        strong = True
     for word in words:
         for locale in spoken:
             if word in _MARKERS[locale]:

@@ -85,6 +85,7 @@ CHANGED = [
     (["one coke, one sprite, one diet coke", "and a margherita", "drop the first two drinks"],
      ["1 diet-coke", "1 margherita"]),
     (["garlic bread", "wings", "salad", "remove the first two"], ["1 salad"]),
+    (["a hawaiian and a veggie", "remove the veggie and add another of the other one"], ["2 hawaiian"]),
     (["large pepperoni stuffed crust x2, coke x2", "make both 3"],
      ["3 pepperoni size=large crust=stuffed", "3 coke"]),
 ]  # fmt: skip

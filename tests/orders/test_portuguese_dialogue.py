@@ -108,6 +108,11 @@ MEANT = [
     (["1 brownie e 1 pepperoni grande", "em vez do brownie, 2 tiramisus"],
      ["2 tiramisu", "1 pepperoni size=large"], None),
     (["oxe, entrega lá no centro?"], [], "delivery-area"),
+    # "e não dois": the quantity corrected, not a second one set
+    (["uma havaiana e duas cocas", "correção: são três cocas e não duas"], ["1 hawaiian", "3 coke"], None),
+    # "the other one" after a line removed in the same message is the line left
+    (["quero uma pepperoni e uma marguerita", "tira a pepperoni e põe mais uma da outra"],
+     ["2 margherita"], None),
     # cancelling the order just placed
     (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
      "order-cancelled"),

@@ -107,7 +107,9 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
     for index, act in enumerate(acts):
         if index and act.target is not None and act.target.pointer and not act.target.items:
             # "remove the water, please remove it": "it" is what this message already named
-            if act.kind in ("remove", "set_quantity", "adjust") and said and not touched:
+            # ("the other one" is not: "remove the veggie and add another of the other one")
+            repeats = act.kind in ("remove", "set_quantity", "adjust") and not act.target.other
+            if repeats and said and not touched:
                 continue
             if touched:
                 adding.focus(turn, touched)

@@ -76,6 +76,8 @@ _NUMBER_WORDS: Final[dict[str, dict[str, int]]] = {
 
 # "item 2 pra 3": the word that joins a line's number to its new quantity.
 _LINE_TO: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("pra", "para")}
+# "e não dois", "mas não 2": the quantity being corrected, said after the new one.
+_NOT_BEFORE: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("e nao", "mas nao", ", nao", "e nao sao")}
 # "deixa 1 só": "only" said after the quantity.
 _ONLY_AFTER: Final[dict[str, str]] = {"pt_BR": "so"}
 
@@ -90,6 +92,9 @@ def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
     only = _ONLY_AFTER.get(locale)
     if only:
         out |= {(*key, only): value for key, value in out.items()}
+    for joint in _NOT_BEFORE.get(locale, ()):
+        # "serão três, e não dois": the quantity corrected, never a second one set
+        out |= {(*joint.split(), said): ("not", str(value)) for said, value in numbers.items()}
     for joint in _LINE_TO.get(locale, ()):
         out |= {("item", str(n), joint): ("item", str(n), "to") for n in range(1, 21)}
     return out

@@ -113,6 +113,11 @@ MEANT = [
     # "the other one" after a line removed in the same message is the line left
     (["quero uma pepperoni e uma marguerita", "tira a pepperoni e põe mais uma da outra"],
      ["2 margherita"], None),
+    # "quero só uma", "quis dizer 4", "mais uma igual", "tem sobremesa?"
+    (["3 havaianas", "quero só uma"], ["1 hawaiian"], None),
+    (["2 sprites", "quis dizer 4"], ["4 sprite"], None),
+    (["uma havaiana", "mais uma igual"], ["2 hawaiian"], None),
+    (["tem sobremesa?"], [], "menu"),
     # cancelling the order just placed
     (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
      "order-cancelled"),

@@ -82,7 +82,8 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         cade melhor apenas troca muda esquece entregam abre fecha qual quais taxa na verdade
         faz ele ela eles elas dessa desse dessas desses delas deles vc vcs tb tbm mto blz pfvr
         qto qnt obg vlw zera apaga desisti sou diminui aumenta aceitam aceita funcionam funciona
-        ficou pedi deixa voce eu oxe uai vixe tche eita kkk kkkk
+        ficou pedi deixa voce eu oxe uai vixe tche eita kkk kkkk sobremesa sobremesas
+        acompanhamento acompanhamentos quis dizer
         """
     ),
 }

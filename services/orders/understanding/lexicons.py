@@ -389,7 +389,16 @@ _PT = _lexicon(
     e isso mesmo=thats all|por enquanto e so=thats all|so isso por enquanto=thats all|
     deixa quieto=never mind|nada nao=never mind|nada nao , deixa=never mind|deixa=make it|
     e muito=|o certo e=actually|o correto e=actually|o certo sao=actually|o correto sao=actually|
-    aceita pix=what payment methods do you take|
+    so uma=only one|so um=only one|uma so=only one|um so=only one|apenas uma=only one|
+    apenas um=only one|somente uma=only one|somente um=only one|
+    quis dizer=actually|eu quis dizer=actually|queria dizer=actually|quero so uma=only one|
+    quero so um=only one|quero apenas uma=only one|quero apenas um=only one|
+    so isso , obrigado=thats all thanks|so isso , obrigada=thats all thanks|
+    so isso , valeu=thats all thanks|e so isso , obrigado=thats all thanks|
+    e so isso , obrigada=thats all thanks|so isso obrigado=thats all thanks|
+    so isso obrigada=thats all thanks|
+    mais uma igual=another one of those|mais um igual=another one of those|
+    outra igual=another one of those|outro igual=another one of those|
     sou vegetariano=|sou vegetariana=|sou vegano=|sou vegana=|eu sou vegetariano=|
     eu sou vegetariana=|
     """,

@@ -146,6 +146,10 @@ ASKED = [
     # not as misspellings of another's ("havaiana" is not Spanish "hawaiana"): "a pepperoni
     # grande" then names the line (asked: change it, or add a large one?), never "a" Spanish
     ["1 havaiana e 1 pepperoni", "a pepperoni grande"],
+    # a pizza of two halves is no item of the menu: asked which, never both added
+    ["quero uma pizza metade marguerita metade calabresa"],
+    ["uma coca", "faz uma meio a meio de havaiana e pepperoni"],
+    ["half and half please, half hawaiian half veggie"],
 ]
 
 

@@ -397,6 +397,7 @@ _PT = _lexicon(
     so isso , valeu=thats all thanks|e so isso , obrigado=thats all thanks|
     e so isso , obrigada=thats all thanks|so isso obrigado=thats all thanks|
     so isso obrigada=thats all thanks|
+    meio a meio=half and half|metade=half|meia=half|metade de=half|duas metades=half and half|
     mais uma igual=another one of those|mais um igual=another one of those|
     outra igual=another one of those|outro igual=another one of those|
     sou vegetariano=|sou vegetariana=|sou vegano=|sou vegana=|eu sou vegetariano=|

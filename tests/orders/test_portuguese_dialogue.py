@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from evals.conversations import NOON, Dialogue, canonical_cart, expected_cart
+from evals.conversations import NOON, Dialogue, _cart_words, canonical_cart, expected_cart
 from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
 from tests.orders.chat import DirectChat, direct_chat
 
@@ -28,13 +28,7 @@ def menu() -> Menu:
 
 async def _cart(chat: DirectChat, menu: Menu) -> Counter[str]:
     rows = await chat.sql(CART, CUSTOMER)
-    lines = []
-    for row in rows:
-        words = [f"{o['group']}={o['option']}" + (f":{o['qualifier']}" if o.get("qualifier") else "")
-                 for o in row["options"]]  # fmt: skip
-        words += [f"-toppings={str(name).lower()}" for name in row["excluded"]]
-        lines.append((row["item_code"], int(row["quantity"]), tuple(words)))
-    return canonical_cart(lines, menu)
+    return canonical_cart([_cart_words(menu, row) for row in rows], menu)
 
 
 async def _play(
@@ -118,6 +112,11 @@ MEANT = [
     (["2 sprites", "quis dizer 4"], ["4 sprite"], None),
     (["uma havaiana", "mais uma igual"], ["2 hawaiian"], None),
     (["tem sobremesa?"], [], "menu"),
+    # an option taken "da havaiana" is taken from it; "tudo menos a…" keeps that line only
+    (["2 cocas e 1 havaiana", "tira o abacaxi da havaiana"], ["2 coke", "1 hawaiian -toppings=pineapple"],
+     None),
+    (["2 cocas e 1 havaiana", "tira tudo menos a havaiana"], ["1 hawaiian"], None),
+    (["2 cocas e 1 havaiana", "quanto deu tudo?"], ["2 coke", "1 hawaiian"], "price"),
     # cancelling the order just placed
     (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
      "order-cancelled"),
@@ -146,6 +145,9 @@ ASKED = [
     # not as misspellings of another's ("havaiana" is not Spanish "hawaiana"): "a pepperoni
     # grande" then names the line (asked: change it, or add a large one?), never "a" Spanish
     ["1 havaiana e 1 pepperoni", "a pepperoni grande"],
+    # "não é isso", "tá errado": something is wrong, but not what
+    ["2 cocas e 1 havaiana", "não é isso"],
+    ["2 cocas e 1 havaiana", "tá errado"],
     # a pizza of two halves is no item of the menu: asked which, never both added
     ["quero uma pizza metade marguerita metade calabresa"],
     ["uma coca", "faz uma meio a meio de havaiana e pepperoni"],

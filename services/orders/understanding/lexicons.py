@@ -397,6 +397,11 @@ _PT = _lexicon(
     so isso , valeu=thats all thanks|e so isso , obrigado=thats all thanks|
     e so isso , obrigada=thats all thanks|so isso obrigado=thats all thanks|
     so isso obrigada=thats all thanks|
+    nao vou querer=remove|nao e isso=thats not right|nao era isso=thats not right|
+    ta errado=thats wrong|esta errado=thats wrong|veio errado=thats wrong|
+    quanto deu tudo=how much is the total|quanto ficou tudo=how much is the total|
+    quanto fica tudo=how much is the total|quanto da tudo=how much is the total|
+    menos a=except the|menos o=except the|menos as=except the|menos os=except the|
     meio a meio=half and half|metade=half|meia=half|metade de=half|duas metades=half and half|
     mais uma igual=another one of those|mais um igual=another one of those|
     outra igual=another one of those|outro igual=another one of those|
@@ -738,8 +743,31 @@ def _question_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
     return tokens
 
 
+def _from_item(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "tira o abacaxi da havaiana" ("remove the abacaxi of the havaiana"): an option taken
+    "of" an item is taken from it ("remove the abacaxi from the havaiana"), not the item."""
+    if tokens[:1] != ["remove"]:
+        return tokens
+    for i in range(1, len(tokens) - 2):
+        size, what = menu_phrase_at(tokens, i)
+        end = i + size
+        if size and what == "option" and tokens[end : end + 2] == ["of", "the"]:
+            after, kind = menu_phrase_at(tokens, end + 2)
+            if after and kind != "option":
+                return [*tokens[:end], "from", *tokens[end + 1 :]]
+    return tokens
+
+
+def _all_but(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "tira tudo menos a havaiana" ("remove everything except the havaiana"): only the lines
+    named stay ("only the havaiana , forget the rest")."""
+    if tokens[:3] != ["remove", "everything", "except"] or len(tokens) < 5:
+        return tokens
+    return ["only", *tokens[3:], ",", "forget", "the", "rest"]
+
+
 # Word orders of one language read as English, after the common ones (see each function).
 _Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]]
 _REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
-    "pt_BR": (_verb_first, _one_of_them, _instead, _item_has, _question_first),
+    "pt_BR": (_verb_first, _one_of_them, _instead, _item_has, _question_first, _from_item, _all_but),
 }

@@ -117,6 +117,13 @@ MEANT = [
      None),
     (["2 cocas e 1 havaiana", "tira tudo menos a havaiana"], ["1 hawaiian"], None),
     (["2 cocas e 1 havaiana", "quanto deu tudo?"], ["2 coke", "1 hawaiian"], "price"),
+    # "na verdade é só uma", "aumenta a coca pra 3", "faz duas dela", "vcs fecham que horas"
+    (["quero duas pepperoni", "na verdade é só uma"], ["1 pepperoni"], None),
+    (["quero duas pepperoni e uma coca", "aumenta a coca pra 3"], ["2 pepperoni", "3 coke"], None),
+    (["quero uma vegetariana", "faz duas dela"], ["2 veggie"], None),
+    (["vcs fecham que horas"], [], "hours"),
+    # "por favor" is Portuguese too: a Portuguese customer is not switched to Spanish by it
+    (["quero duas pepperoni e uma coca", "retira a coca por favor"], ["2 pepperoni"], None),
     # cancelling the order just placed
     (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
      "order-cancelled"),

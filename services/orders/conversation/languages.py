@@ -108,6 +108,14 @@ async def choose(turn: Turn) -> str | None:
     step = (turn.state.get("checkout") or {}).get("step")
     if chosen is None and step not in _FREE_TEXT_STEPS and text.strip():
         chosen = detection.detect(text, spoken, menu_words(turn.catalog.menu))
+        if (
+            chosen == "es"
+            and current == "pt_BR"
+            and not unread_words(turn.catalog.menu.localized(current), text)
+        ):
+            # "retira a coca por favor": Spanish words Portuguese writes too; a message
+            # Portuguese reads whole keeps a Portuguese customer
+            chosen = None
     if chosen is None and not current and step not in _FREE_TEXT_STEPS and text.strip():
         chosen = _by_menu(turn, text)
     if chosen is None:

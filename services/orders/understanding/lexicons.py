@@ -78,6 +78,7 @@ _NUMBER_WORDS: Final[dict[str, dict[str, int]]] = {
 _LINE_TO: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("pra", "para")}
 # "e não dois", "mas não 2": the quantity being corrected, said after the new one.
 _NOT_BEFORE: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("e nao", "mas nao", ", nao", "e nao sao")}
+_TO_QUANTITY: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("pra", "para")}
 # "deixa 1 só": "only" said after the quantity.
 _ONLY_AFTER: Final[dict[str, str]] = {"pt_BR": "so"}
 
@@ -95,6 +96,9 @@ def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
     for joint in _NOT_BEFORE.get(locale, ()):
         # "serão três, e não dois": the quantity corrected, never a second one set
         out |= {(*joint.split(), said): ("not", str(value)) for said, value in numbers.items()}
+    for joint in _TO_QUANTITY.get(locale, ()):
+        # "aumenta a coca pra 3": the quantity a line is changed to
+        out |= {(joint, str(n)): ("to", str(n)) for n in range(1, 21)}
     for joint in _LINE_TO.get(locale, ()):
         out |= {("item", str(n), joint): ("item", str(n), "to") for n in range(1, 21)}
     return out
@@ -397,6 +401,9 @@ _PT = _lexicon(
     so isso , valeu=thats all thanks|e so isso , obrigado=thats all thanks|
     e so isso , obrigada=thats all thanks|so isso obrigado=thats all thanks|
     so isso obrigada=thats all thanks|
+    e so uma=only one|e so um=only one|pode ser so uma=only one|pode ser so um=only one|
+    aumenta=change|diminui=change|aumentar=change|diminuir=change|dela=of that|dele=of that|
+    voces fecham que horas=what time do you close|fecham que horas=what time do you close|
     nao vou querer=remove|nao e isso=thats not right|nao era isso=thats not right|
     ta errado=thats wrong|esta errado=thats wrong|veio errado=thats wrong|
     quanto deu tudo=how much is the total|quanto ficou tudo=how much is the total|

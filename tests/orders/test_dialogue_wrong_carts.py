@@ -64,6 +64,8 @@ ASKED = [
     # a correction that would leave the cart as it was was not understood: asked
     ["i'll get a margherita and a pepperoni, both thin", "no wait only the margherita thin"],
     ["margherita and pepperoni, add mushrooms to both", "only on the margherita actually"],
+    # what is meant instead is not on the menu: the line named is not said again
+    ["2 cokes and a hawaiian", "instead of the coke, a guarana"],
     # a reference the remove command cannot find is a question
     ["1 small hawaiian, 1 large hawaiian", "and a tiramisu", "remove the bigger one"],
 ]

@@ -155,6 +155,8 @@ ASKED = [
     # "não é isso", "tá errado": something is wrong, but not what
     ["2 cocas e 1 havaiana", "não é isso"],
     ["2 cocas e 1 havaiana", "tá errado"],
+    # "ao invés de coca, guaraná": what is meant instead is not on the menu
+    ["2 cocas e 1 havaiana", "ao invés de coca, guaraná"],
     # a pizza of two halves is no item of the menu: asked which, never both added
     ["quero uma pizza metade marguerita metade calabresa"],
     ["uma coca", "faz uma meio a meio de havaiana e pepperoni"],

@@ -124,6 +124,8 @@ MEANT = [
     (["vcs fecham que horas"], [], "hours"),
     # "por favor" is Portuguese too: a Portuguese customer is not switched to Spanish by it
     (["quero duas pepperoni e uma coca", "retira a coca por favor"], ["2 pepperoni"], None),
+    # "coloca uma coca" orders one more, it does not set the line to one
+    (["2 cocas e 1 havaiana", "coloca uma coca"], ["3 coke", "1 hawaiian"], None),
     # cancelling the order just placed
     (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
      "order-cancelled"),

@@ -78,6 +78,8 @@ _NUMBER_WORDS: Final[dict[str, dict[str, int]]] = {
 _LINE_TO: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("pra", "para")}
 # "e não dois", "mas não 2": the quantity being corrected, said after the new one.
 _NOT_BEFORE: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("e nao", "mas nao", ", nao", "e nao sao")}
+# The verbs of setting a quantity that also add ("coloca uma coca" is one more coke).
+_ADD_VERBS: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("coloca", "bota", "poe")}
 _TO_QUANTITY: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("pra", "para")}
 # "deixa 1 só": "only" said after the quantity.
 _ONLY_AFTER: Final[dict[str, str]] = {"pt_BR": "so"}
@@ -89,6 +91,8 @@ def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
         (*verb.split(), said): ("make", "it", str(value))
         for verb in _SET_VERBS.get(locale, ())
         for said, value in numbers.items()
+        # "coloca uma coca", "põe um guaraná": "a" after a verb of adding orders one more
+        if not (verb in _ADD_VERBS.get(locale, ()) and not said.isdigit() and value == 1)
     }
     only = _ONLY_AFTER.get(locale)
     if only:

@@ -126,6 +126,7 @@ MEANT = [
     (["quero duas pepperoni e uma coca", "retira a coca por favor"], ["2 pepperoni"], None),
     # "coloca uma coca" orders one more, it does not set the line to one
     (["2 cocas e 1 havaiana", "coloca uma coca"], ["3 coke", "1 hawaiian"], None),
+    (["uma coca", "quais as sobremesas?"], ["1 coke"], "menu"),
     # cancelling the order just placed
     (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
      "order-cancelled"),

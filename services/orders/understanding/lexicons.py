@@ -412,6 +412,10 @@ _PT = _lexicon(
     ta errado=thats wrong|esta errado=thats wrong|veio errado=thats wrong|
     quanto deu tudo=how much is the total|quanto ficou tudo=how much is the total|
     quanto fica tudo=how much is the total|quanto da tudo=how much is the total|
+    quais as bebidas=which drinks do you have|quais bebidas=which drinks do you have|
+    quais sao as bebidas=which drinks do you have|quais as sobremesas=which desserts do you have|
+    quais sobremesas=which desserts do you have|quais sao as sobremesas=which desserts do you have|
+    entao=|
     menos a=except the|menos o=except the|menos as=except the|menos os=except the|
     meio a meio=half and half|metade=half|meia=half|metade de=half|duas metades=half and half|
     mais uma igual=another one of those|mais um igual=another one of those|

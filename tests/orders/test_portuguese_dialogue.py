@@ -127,6 +127,11 @@ MEANT = [
     # "coloca uma coca" orders one more, it does not set the line to one
     (["2 cocas e 1 havaiana", "coloca uma coca"], ["3 coke", "1 hawaiian"], None),
     (["uma coca", "quais as sobremesas?"], ["1 coke"], "menu"),
+    # "X não precisa mais", "X não, tchê": X taken out; "na X tira a Y": Y taken off X
+    (["uma salada e uma coca", "coca não precisa mais não"], ["1 salad"], None),
+    (["uma salada e uma coca", "coca não, tchê"], ["1 salad"], None),
+    (["uma havaiana e uma coca", "na havaiana tira o abacaxi e a cebola"],
+     ["1 hawaiian -toppings=pineapple -toppings=onions", "1 coke"], None),
     # cancelling the order just placed
     (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
      "order-cancelled"),

@@ -416,6 +416,8 @@ _PT = _lexicon(
     quais sao as bebidas=which drinks do you have|quais as sobremesas=which desserts do you have|
     quais sobremesas=which desserts do you have|quais sao as sobremesas=which desserts do you have|
     entao=|
+    nao , tche=no|nao tche=no|nao , uai=no|nao uai=no|nao , mano=no|nao mano=no|nao , ne=no|
+    nao precisa mais nao=no|nao precisa mais=no|nao precisa nao=no|nao precisa=no|
     menos a=except the|menos o=except the|menos as=except the|menos os=except the|
     meio a meio=half and half|metade=half|meia=half|metade de=half|duas metades=half and half|
     mais uma igual=another one of those|mais um igual=another one of those|
@@ -773,6 +775,18 @@ def _from_item(tokens: list[str], menu_phrase_at: Callable[[list[str], int], Men
     return tokens
 
 
+def _on_item_remove(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "na vegetariana tira a azeitona" ("on the vegetariana remove the azeitona"): options
+    taken off a line named first are taken "from" it, as English says after them."""
+    if tokens[:2] != ["on", "the"]:
+        return tokens
+    size, what = menu_phrase_at(tokens, 2)
+    end = 2 + size
+    if not size or what == "option" or tokens[end : end + 1] != ["remove"] or end + 1 >= len(tokens):
+        return tokens
+    return ["remove", *tokens[end + 1 :], "from", "the", *tokens[2:end]]
+
+
 def _all_but(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
     """ "tira tudo menos a havaiana" ("remove everything except the havaiana"): only the lines
     named stay ("only the havaiana , forget the rest")."""
@@ -784,5 +798,14 @@ def _all_but(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuP
 # Word orders of one language read as English, after the common ones (see each function).
 _Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]]
 _REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
-    "pt_BR": (_verb_first, _one_of_them, _instead, _item_has, _question_first, _from_item, _all_but),
+    "pt_BR": (
+        _verb_first,
+        _one_of_them,
+        _instead,
+        _item_has,
+        _question_first,
+        _from_item,
+        _all_but,
+        _on_item_remove,
+    ),
 }

@@ -84,6 +84,10 @@ ASKED = [
     ["2 cokes", "make it 2"],
     # an option left out whose name is a word of an item in the cart: the topping, or the item?
     ["margherita with garlic, and a garlic bread", "no garlic"],
+    # what is meant instead is not on the menu: the line named is not said again
+    ["2 cokes and a hawaiian", "instead of the coke, a guarana"],
+    # a reference the remove command cannot find is a question
+    ["1 small hawaiian, 1 large hawaiian", "and a tiramisu", "remove the bigger one"],
 ]
 
 
@@ -103,6 +107,7 @@ CHANGED = [
     (["one coke, one sprite, one diet coke", "and a margherita", "drop the first two drinks"],
      ["1 diet-coke", "1 margherita"]),
     (["garlic bread", "wings", "salad", "remove the first two"], ["1 salad"]),
+    (["a hawaiian and a veggie", "remove the veggie and add another of the other one"], ["2 hawaiian"]),
     (["large pepperoni stuffed crust x2, coke x2", "make both 3"],
      ["3 pepperoni size=large crust=stuffed", "3 coke"]),
     # quantities said relative to the line: doubled, halved; "x3*" corrects to 3 in all

@@ -29,6 +29,10 @@ MENU_WORDS = menu_words(load_menu_file(demo_menu_path()))
         ("uma havaiana sem abacaxi", "pt_BR"),
         ("obrigado", "pt_BR"),
         ("sem cebola", "pt_BR"),
+        ("1 tiramisu e 1 pepperoni grande", "pt_BR"),  # Spanish writes "e" only before an "i"
+        ("brownie só 1", "pt_BR"),  # "só" with its accent is Portuguese, "so" without is nothing
+        ("faz elas grandes", "pt_BR"),
+        ("oxe, entrega lá no centro?", "pt_BR"),
         ("2 large pepperoni with extra cheese and a coke", "en"),
         ("good morning!!", "en"),
         ("thanks", "en"),
@@ -51,6 +55,9 @@ def test_clear_evidence(text: str, language: str) -> None:
         "12 Main Street",
         "asdkjh qwpoeiru zxmcnv",
         "Bonjour",
+        "brownie so 1",
+        "item 3 para 2",  # "para" is Spanish and Portuguese
+        "agua e hielo",
     ],
 )
 def test_short_or_ambiguous_messages_are_no_evidence(text: str) -> None:

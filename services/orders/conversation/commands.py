@@ -137,6 +137,20 @@ _SYNONYMS_ES_PT: Final[dict[Kind, str]] = {
     "muito obrigado|muito obrigada|valeu|brigado|ok obrigado",
 }
 
+# Portuguese (Brazil) only: the ways a yes or a no to the bot's question is said ("sim pode",
+# "isso mesmo", "pode sim", "melhor não").
+_SYNONYMS_PT: Final[dict[Kind, str]] = {
+    "yes": "sim pode|pode sim|sim sim|sim claro|claro que sim|isso mesmo|isso ai|isso aí|"
+    "isso mesmo pode|isso pode|exato|exatamente|correto|ta certo|tá certo|com certeza|certeza|"
+    "pode mandar|manda ver|bora|fechou|confirma ai|confirma aí|sim confirma|sim confirmo|"
+    "sim pfv|sim por favor|pode ser sim|uhum|aham|s|ss|pode esvaziar|pode limpar|pode apagar|"
+    "pode zerar|sim pode esvaziar|sim pode limpar|sim pode apagar|sim pode apagar tudo|"
+    "pode apagar tudo|pode tirar tudo|sim esvazia|sim limpa|sim quero|quero sim",
+    "no": "nao obrigado|não obrigado|nao obrigada|não obrigada|nao precisa|não precisa|"
+    "melhor nao|melhor não|nao nao|não não|deixa assim|deixa como esta|deixa como está|"
+    "pode deixar|mantem|mantém|nao quero esvaziar|não quero esvaziar",
+}
+
 # Whole-message synonyms; see docs/conversation.md for the list customers are told about.
 _SYNONYMS: Final = _table(
     {
@@ -190,6 +204,7 @@ _SYNONYMS: Final = _table(
         "awesome|cool|nice|great thanks|ok thanks|ok thank you|thanks a lot",
     },
     _SYNONYMS_ES_PT,
+    _SYNONYMS_PT,
 )
 
 _REMOVE = re.compile(

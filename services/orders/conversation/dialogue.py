@@ -54,6 +54,10 @@ _REFERENCE = re.compile(r"\b(?:the|that|those|these|this)\b")
 _CORRECTION = re.compile(
     r"\b(?:actually|instead|rather|sorry|oops|meant|mistake|wrong|change|swap|replace|rest)\b"
 )
+# A pizza of two halves ("half and half", "metade havaiana metade pepperoni", "meio a
+# meio"): the menu has none, so the bot asks which pizza rather than add both.
+_HALVES = re.compile(r"\bhalf (?:and|n) half\b|\bhalf\b.*\bhalf\b")
+HALVES = _("We don't make half-and-half pizzas, sorry! Which one would you like? For example *1 hawaiian*.")
 _QUESTION_START = re.compile(r"^(?:is|are|does|do|did|has|have|what|whats|which|how|can|could|will|would)\b")
 
 
@@ -101,6 +105,11 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
     # Spanish and Portuguese are read through their English words (understanding/lexicons.py)
     menu, text = english_reading(turn.store.menu, turn.inbound.text)
     phrases = phrases_for(language_of(turn))
+    if _HALVES.search(normalise(text)):
+        turn.kind = "ask"
+        turn.state["asked"] = True
+        await turn.save_state()
+        return turn.speaker._(HALVES)
     acts = read_acts(menu, text, phrases)
     if not acts:
         return await _guard(turn, phrases, free_text)
@@ -197,7 +206,9 @@ async def _apply_all(
     for index, act in enumerate(acts):
         if index and act.target is not None and act.target.pointer and not act.target.items:
             # "remove the water, please remove it": "it" is what this message already named
-            if act.kind in ("remove", "set_quantity", "adjust") and said and not touched:
+            # ("the other one" is not: "remove the veggie and add another of the other one")
+            repeats = act.kind in ("remove", "set_quantity", "adjust") and not act.target.other
+            if repeats and said and not touched:
                 continue
             if touched:
                 adding.focus(turn, touched)

@@ -20,7 +20,7 @@ from services.orders.language.catalogs import Locale
 from services.orders.menu.catalog import Menu
 from services.orders.storage import customers
 from services.orders.understanding.menu_index import tokenize
-from services.orders.understanding.parser import parse_order, unread_words
+from services.orders.understanding.parser import guessed_words, parse_order, unread_words
 
 # The reply to a message that only asks for a language, said in the language asked for (so
 # each catalog names its own language).
@@ -68,8 +68,10 @@ def _by_menu(turn: Turn, text: str) -> Locale | None:
     default_menu = turn.catalog.menu.localized(settings.default_language)
     default = parse_order(default_menu, text)
     # words the default language does not know ("4 brownies y un tiramisú") leave it unread
-    # too, though the parser passes over them
-    if not default.unmatched and not unread_words(default_menu, text):
+    # too, though the parser passes over them; names it reads only as misspellings of its own
+    # ("2 havaianas") may be another language's names as written
+    guessed = len(guessed_words(default_menu, text))
+    if not default.unmatched and not unread_words(default_menu, text) and not guessed:
         # a name the default language passed over ("alitas y 2 sprites" reads only the
         # sprites in English): the first language whose menu reads more lines
         read = len(default.lines) + len(default.ambiguous)
@@ -78,20 +80,25 @@ def _by_menu(turn: Turn, text: str) -> Locale | None:
             if locale != settings.default_language and len(result.lines) + len(result.ambiguous) > read:
                 return locale
         return None
-    readers: list[tuple[bool, Locale]] = []
+    readers: list[tuple[bool, int, Locale]] = []
     for locale in settings.languages:
         if locale == settings.default_language:
             continue
         menu = turn.catalog.menu.localized(locale)
         result = parse_order(menu, text)
         if (result.lines or result.ambiguous) and not result.unmatched:
-            readers.append((bool(unread_words(menu, text)), locale))
+            readers.append((bool(unread_words(menu, text)), len(guessed_words(menu, text)), locale))
     if not readers:
         return None
-    # the first that knows every word; else, when the default's menu left a name unread, the
-    # first whose menu reads the names
-    unread, locale = min(readers, key=lambda r: r[0])
-    return locale if not unread or default.unmatched else None
+    # the first that knows every word, as written rather than as a misspelling ("1 havaiana e
+    # 1 pepperoni" is Portuguese, though Spanish reads "havaiana" as "hawaiana"); else, when
+    # the default's menu left a name unread, the first whose menu reads the names
+    unread, fewer, locale = min(readers, key=lambda r: (r[0], r[1]))
+    if unread and not default.unmatched:
+        return None
+    if not default.unmatched and not unread_words(default_menu, text) and fewer >= guessed:
+        return None  # the default language reads it as well: it stays
+    return locale
 
 
 async def choose(turn: Turn) -> str | None:
@@ -108,6 +115,14 @@ async def choose(turn: Turn) -> str | None:
     step = (turn.state.get("checkout") or {}).get("step")
     if chosen is None and step not in _FREE_TEXT_STEPS and text.strip():
         chosen = detection.detect(text, spoken, menu_words(turn.catalog.menu))
+        if (
+            chosen == "es"
+            and current == "pt_BR"
+            and not unread_words(turn.catalog.menu.localized(current), text)
+        ):
+            # "retira a coca por favor": Spanish words Portuguese writes too; a message
+            # Portuguese reads whole keeps a Portuguese customer
+            chosen = None
     if chosen is None and not current and step not in _FREE_TEXT_STEPS and text.strip():
         chosen = _by_menu(turn, text)
     if chosen is None:

@@ -84,9 +84,16 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         cardapio meu minha isso tudo nada mais sim nao beleza bom boa dia noite tarde
         pode tira tirar mudar trocar coloca adiciona bebida refrigerante refri tchau
         cade melhor apenas troca muda esquece entregam abre fecha qual quais taxa na verdade
+        faz ele ela eles elas dessa desse dessas desses delas deles vc vcs tb tbm mto blz pfvr
+        qto qnt obg vlw zera apaga desisti sou diminui aumenta aceitam aceita funcionam funciona
+        ficou pedi deixa voce eu oxe uai vixe tche eita kkk kkkk sobremesa sobremesas
+        acompanhamento acompanhamentos quis dizer
         """
     ),
 }
+# "para" is Portuguese as much as Spanish: a marker of both, it decides neither ("item 3 para
+# 2" keeps the customer's language).
+_MARKERS["pt_BR"] = _MARKERS["pt_BR"] | {"para"}
 # Markers too short or too common elsewhere to decide a one- or two-word message alone.
 _WEAK: Final = _words("a e o y as os el la las los do da dos das um mi al del mas pro pra ve tem bom")
 # Letters only Spanish or only Portuguese writes (looked for before accents are dropped).
@@ -94,6 +101,15 @@ _LETTERS: Final[dict[Locale, frozenset[str]]] = {
     "es": frozenset("ñ¿¡"),
     "pt_BR": frozenset("ãõçê"),
 }
+# Words written with an accent only one language puts on them ("só", "é", "tá": Spanish
+# writes "solo", "es", "está"): evidence like the letters above (looked for before accents
+# are dropped, since "so" and "e" without one say nothing).
+_ACCENTED: Final[dict[Locale, frozenset[str]]] = {
+    "pt_BR": _words("só é tá né já lá aí até você vocês três têm também"),
+}
+# "e" for "and" before anything but an "i" sound: Spanish writes "e" only there ("agua e
+# hielo"), so "1 tiramisu e 1 pepperoni" is Portuguese.
+_PORTUGUESE_AND = re.compile(r"(?<!\w)e\s+(?!i|hi|y)[\w]")
 # Whole words of letters only: "1e9" or "2x" are no words of any language.
 _WORD = re.compile(r"(?<!\w)[^\W\d_]+(?!\w)")
 # lingua's confidence a language must reach, and how far ahead of the next it must be.
@@ -175,8 +191,15 @@ def detect(text: str, languages: Iterable[Locale], ignore: frozenset[str] = froz
     for locale, letters in _LETTERS.items():
         if locale in spoken and any(ch in letters for ch in own):
             counts[locale] = counts.get(locale, 0) + 2
+    for locale, accented in _ACCENTED.items():
+        # menu words included: "lá" is no menu's "la"
+        if locale in spoken and not counts.get(locale) and any(w in accented for w in _WORD.findall(lowered)):
+            counts[locale] = counts.get(locale, 0) + 2
     words = [w for w in _WORD.findall(fold(text)) if w not in ignore]
     strong = False
+    if "pt_BR" in spoken and _PORTUGUESE_AND.search(fold(text)):
+        counts["pt_BR"] = counts.get("pt_BR", 0) + 1
+        strong = True
     for word in words:
         for locale in spoken:
             if word in _MARKERS[locale]:

@@ -688,6 +688,10 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
         restates = (clause.corrective or edits) and not adds
         if restates and len(parts) == 1 and _ASKS.match(normalise(text)):
             return ()  # "is the veggie actually vegetarian": a question, for the parser to answer
+        if restates and clause.key.startswith("instead of "):
+            # "instead of the coke, guarana": what is meant instead was not read; the line
+            # named is not being said again
+            return (Act("unsure", words=clause.key),)
         if restates and _NEGATED.search(clause.key) and unread_words(menu, clause.key):
             # "on reflection i do not require the water": a line said with a negation beside
             # words not read may mean the opposite of the line said again: asked

@@ -62,32 +62,80 @@ class Lexicon:
     # Words that, ending a message after a menu name, say it is one more ("y una margarita
     # grande más"): read as "too", never as "extra" of the option before them.
     more_last: frozenset[str] = frozenset()
+    # Short spellings of chat ("vc", "qto", "hj") and the words they stand for, read as those
+    # words before anything else.
+    short: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 # "ponme 3", "déjala en 2", "coloca 3": a quantity set on the line being talked about.
 _SET_VERBS: Final[dict[str, tuple[str, ...]]] = {
     "es": ("ponme", "ponle", "hazme", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en"),
-    "pt_BR": ("coloca", "bota", "poe", "deixa em"),
-}
+    "pt_BR": (
+        "coloca", "bota", "poe", "deixa em", "faz", "faca", "deixa so", "deixa", "aumenta pra",
+        "aumenta para", "diminui pra", "diminui para", "muda pra", "muda para", "passa pra",
+        "passa para", "troca pra", "troca para", "nao", "o certo e", "o certo sao", "o correto e",
+        "o correto sao", "na verdade sao", "sao", "serao", "ficam",
+    ),
+}  # fmt: skip
 _NUMBER_WORDS: Final[dict[str, dict[str, int]]] = {
     "es": {"uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6},
     "pt_BR": {"um": 1, "uma": 1, "dois": 2, "duas": 2, "tres": 3, "quatro": 4, "cinco": 5, "seis": 6},
 }
 
 
+# "item 2 pra 3": the word that joins a line's number to its new quantity.
+_LINE_TO: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("pra", "para")}
+# "e não dois", "mas não 2": the quantity being corrected, said after the new one.
+_NOT_BEFORE: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("e nao", "mas nao", ", nao", "e nao sao")}
+# The verbs of setting a quantity that also add ("coloca uma coca" is one more coke).
+_ADD_VERBS: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("coloca", "bota", "poe")}
+_TO_QUANTITY: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("pra", "para")}
+# "deixa 1 só": "only" said after the quantity.
+_ONLY_AFTER: Final[dict[str, str]] = {"pt_BR": "so"}
+
+
 def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
     numbers = {str(n): n for n in range(1, 21)} | _NUMBER_WORDS.get(locale, {})
-    only = {"es": ("solo", "nomas", "solamente"), "pt_BR": ("so", "somente", "apenas")}.get(locale, ())
-    return {
+    just_words = {"es": ("solo", "nomas", "solamente"), "pt_BR": ("so", "somente", "apenas")}.get(locale, ())
+    out: dict[tuple[str, ...], tuple[str, ...]] = {
         (*verb.split(), *just, said): ("make", "it", str(value))
         for verb in _SET_VERBS.get(locale, ())
-        for just in ((), *((word,) for word in only))
+        for just in ((), *((word,) for word in just_words))
         for said, value in numbers.items()
+        # "coloca uma coca", "põe um guaraná": "a" after a verb of adding orders one more
+        if not (verb in _ADD_VERBS.get(locale, ()) and not said.isdigit() and value == 1)
     }
+    only = _ONLY_AFTER.get(locale)
+    if only:
+        out |= {(*key, only): value for key, value in out.items()}
+    for joint in _NOT_BEFORE.get(locale, ()):
+        # "serão três, e não dois": the quantity corrected, never a second one set
+        out |= {(*joint.split(), said): ("not", str(value)) for said, value in numbers.items()}
+    for joint in _TO_QUANTITY.get(locale, ()):
+        # "aumenta a coca pra 3": the quantity a line is changed to
+        out |= {(joint, str(n)): ("to", str(n)) for n in range(1, 21)}
+    for joint in _LINE_TO.get(locale, ()):
+        out |= {("item", str(n), joint): ("item", str(n), "to") for n in range(1, 21)}
+    return out
+
+
+# "mais 2", "mais duas": units added to the line talked about, said before the number; English
+# says them after it ("2 more").
+_MORE_WORDS: Final[dict[str, str]] = {"pt_BR": "mais"}
+
+
+def _more(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
+    word = _MORE_WORDS.get(locale)
+    if word is None:
+        return {}
+    numbers = {str(n): str(n) for n in range(2, 21)} | {
+        said: str(value) for said, value in _NUMBER_WORDS.get(locale, {}).items() if value > 1
+    }
+    return {(word, said): (value, "more") for said, value in numbers.items()}
 
 
 def _lexicon(locale: str, phrases: str, common: str, nouns: Mapping[str, str]) -> Lexicon:
-    table = _table(phrases) | _set_quantities(locale)
+    table = _table(phrases) | _set_quantities(locale) | _more(locale)
     plain = frozenset(common.split()) | set(nouns)
     words = plain | {w for k in table for w in k}
     english = frozenset(w for v in table.values() for w in v)
@@ -391,6 +439,103 @@ _PT = _lexicon(
     desisti do=remove the|desisti das=remove the|desisti dos=remove the|esquece=forget|
     uai=|oxe=|vixe=|bah=|tche=|mano=|vei=|kkk=|kkkk=|haha=|rs=|bjs=|beijo=|mds=|nossa=|eita=|
     opa=|ue=|pfvr=please|
+    ai=|tche=|ne=|po=|
+    ele=it|ela=it|eles=them|elas=them|tudo=everything|tudo isso=everything|pedido=order|
+    carrinho=cart|o carrinho=the cart|meu carrinho=my cart|limpa=clear|limpar=clear|zera=clear|
+    zerar=clear|esvazia=clear|esvaziar=clear|cancelar=cancel|cancele=cancel|desisti=cancel|
+    quero cancelar=i want to cancel|queria cancelar=i want to cancel|desejo cancelar=i want to cancel|
+    gostaria de cancelar=i want to cancel|preciso cancelar=i need to cancel|
+    da pra cancelar=can i cancel|da para cancelar=can i cancel|posso cancelar=can i cancel|
+    tem como cancelar=can i cancel|que acabei de fazer=|que eu fiz=|que fiz=|
+    esquece tudo=forget everything|nao quero mais nada=i dont want anything|
+    nao vou querer mais nada=i dont want anything|nao vou querer mais=remove|
+    nao quero mais=remove|
+    ao inves da=instead of the|ao inves do=instead of the|ao inves das=instead of the|
+    ao inves dos=instead of the|em vez das=instead of the|em vez dos=instead of the|
+    no lugar das=instead of the|no lugar dos=instead of the|no lugar=instead|
+    dessa=of that|desse=of that|desta=of that|deste=of that|dessas=of those|desses=of those|
+    da outra=of the other one|do outro=of the other one|
+    uma das duas=one of the two|um dos dois=one of the two|as duas=both|os dois=both|
+    ambas=both|ambos=both|as duas de=both|os dois de=both|
+    faz=make|faca=make|faz ela=make it|faz ele=make it|faz elas=make them|faz eles=make them|
+    faz de=make it|faz ela de=make it|faz ele de=make it|
+    pode tirar=remove|pode remover=remove|pode trocar=swap|pode mudar=change|
+    o ultimo item=the last item|a ultima linha=the last item|o primeiro item=the first item|
+    na vdd=actually|na real=actually|pensando melhor=actually|pensando bem=actually|
+    correcao=actually|pera=actually|perdao=sorry|desculpa=sorry|
+    o refri=the soda|os refris=the sodas|os refri=the sodas|o refrigerante=the soda|
+    os refrigerantes=the sodas|
+    a bebida=the drink|as bebidas=the drinks|
+    qual o valor=how much is|qual e o valor=how much is|qual o valor da=how much is the|
+    qual o valor do=how much is the|qual o preco da=how much is the|qual o preco do=how much is the|
+    quanto ta=how much is|quanto esta=how much is|quanto tá=how much is|quanto sai=how much is|
+    e quanto a mais=how much extra|quanto a mais=how much extra|e quanto=how much|
+    custa quanto=how much|fica quanto=how much|sai quanto=how much|
+    entrega la no=do you deliver to|entrega la na=do you deliver to|entrega la em=do you deliver to|
+    entrega no=do you deliver to|entrega na=do you deliver to|entregam no=do you deliver to|
+    entregam na=do you deliver to|entregam la=do you deliver to|entrega la=do you deliver to|
+    voces entregam no=do you deliver to|voces entregam na=do you deliver to|
+    frete=delivery fee|o frete e quanto=how much is delivery|quanto e o frete=how much is delivery|
+    quanto fica o frete=how much is delivery|qual o frete=how much is delivery|
+    quanto custa o frete=how much is delivery|pra entregar aqui=|para entregar aqui=|
+    voces estao abertos=are you open|voces tao abertos=are you open|tao abertos=are you open|
+    ta aberto=is the store open|estao abertos agora=are you open now|abertos=open|aberto=open|
+    funcionam=are you open|funciona=are you open|voces funcionam=are you open|
+    aos domingos=on sunday|no domingo=on sunday|domingo=sunday|aos sabados=on saturday|
+    no sabado=on saturday|sabado=saturday|hoje=today|agora=now|
+    que horas voces fecham hoje=what time do you close today|que horas fecham=what time do you close|
+    ate que horas abre=until what time are you open|ate que horas fica aberto=until what time are you open|
+    demora muito=how long|demora=how long|vai demorar=how long|vai demorar muito=how long|
+    quanto demora=how long|tempo de entrega=how long|
+    aceita pix=what payment methods do you take|aceitam pix=what payment methods do you take|
+    tem pix=what payment methods do you take|pode ser no pix=what payment methods do you take|
+    formas de pagamento=what payment methods do you take|
+    onde fica a pizzaria=where are you located|onde fica a loja=where are you located|
+    onde e a pizzaria=where are you located|onde e a loja=where are you located|
+    qual o endereco da pizzaria=what is your address|endereco da pizzaria=your address|
+    meu pedido ta como=where is my order|meu pedido esta como=where is my order|
+    como ta meu pedido=where is my order|como esta o meu pedido=where is my order|
+    como anda meu pedido=where is my order|e o meu pedido=where is my order|
+    e meu pedido=where is my order|como ficou meu pedido=show my cart|
+    me mostra como ficou o pedido=show my cart|mostra como ficou o pedido=show my cart|
+    me mostra como ficou meu pedido=show my cart|o que eu pedi=what did i order|
+    o que eu pedi ate agora=what did i order so far|me mostra o carrinho=show my cart|
+    mostra o carrinho=show my cart|como ficou o pedido=show my cart|me mostra=show|mostra=show|
+    me perdi=|kk=|rsrs=|hehe=|
+    minha filha=|meu filho=|minha querida=|meu querido=|meu amigo=|minha amiga=|moco=|moca=|
+    muito obrigada=thanks|muito obrigado=thanks|valeu demais=thanks|brigado=thanks|brigada=thanks|
+    obrigadao=thanks|show de bola=ok|top=ok|
+    mais nada nao=thats all|so isso mesmo=thats all|era isso=thats all|era so isso=thats all|
+    e isso mesmo=thats all|por enquanto e so=thats all|so isso por enquanto=thats all|
+    deixa quieto=never mind|nada nao=never mind|nada nao , deixa=never mind|deixa=make it|
+    e muito=|o certo e=actually|o correto e=actually|o certo sao=actually|o correto sao=actually|
+    so uma=only one|so um=only one|uma so=only one|um so=only one|apenas uma=only one|
+    apenas um=only one|somente uma=only one|somente um=only one|
+    quis dizer=actually|eu quis dizer=actually|queria dizer=actually|quero so uma=only one|
+    quero so um=only one|quero apenas uma=only one|quero apenas um=only one|
+    so isso , obrigado=thats all thanks|so isso , obrigada=thats all thanks|
+    so isso , valeu=thats all thanks|e so isso , obrigado=thats all thanks|
+    e so isso , obrigada=thats all thanks|so isso obrigado=thats all thanks|
+    so isso obrigada=thats all thanks|
+    e so uma=only one|e so um=only one|pode ser so uma=only one|pode ser so um=only one|
+    aumenta=change|diminui=change|aumentar=change|diminuir=change|dela=of that|dele=of that|
+    voces fecham que horas=what time do you close|fecham que horas=what time do you close|
+    nao vou querer=remove|nao e isso=thats not right|nao era isso=thats not right|
+    ta errado=thats wrong|esta errado=thats wrong|veio errado=thats wrong|
+    quanto deu tudo=how much is the total|quanto ficou tudo=how much is the total|
+    quanto fica tudo=how much is the total|quanto da tudo=how much is the total|
+    quais as bebidas=which drinks do you have|quais bebidas=which drinks do you have|
+    quais sao as bebidas=which drinks do you have|quais as sobremesas=which desserts do you have|
+    quais sobremesas=which desserts do you have|quais sao as sobremesas=which desserts do you have|
+    entao=|
+    nao , tche=no|nao tche=no|nao , uai=no|nao uai=no|nao , mano=no|nao mano=no|nao , ne=no|
+    nao precisa mais nao=no|nao precisa mais=no|nao precisa nao=no|nao precisa=no|
+    menos a=except the|menos o=except the|menos as=except the|menos os=except the|
+    meio a meio=half and half|metade=half|meia=half|metade de=half|duas metades=half and half|
+    mais uma igual=another one of those|mais um igual=another one of those|
+    outra igual=another one of those|outro igual=another one of those|
+    sou vegetariano=|sou vegetariana=|sou vegano=|sou vegana=|eu sou vegetariano=|
+    eu sou vegetariana=|
     """,
     """que qual quais como quanto quantos quanta quantas custa sai e sao esta estao tem tenho
     tens quero quer posso pode poderia seria sera vai vamos vou eu voce voces gente me te
@@ -436,6 +581,38 @@ _ES = _asking(
     vienen con=come with|tiene=has|a domicilio=""",
 )
 _PT = _asking(_PT, "vem com=comes with|vem acompanhada de=comes with|vem acompanhado de=comes with")
+# Short spellings of Brazilian chat, read as the words they stand for.
+_PT = dataclasses.replace(
+    _PT,
+    short={
+        "vc": "voce",
+        "vcs": "voces",
+        "tb": "tambem",
+        "tbm": "tambem",
+        "hj": "hoje",
+        "mto": "muito",
+        "mt": "muito",
+        "qto": "quanto",
+        "qnt": "quanto",
+        "qnto": "quanto",
+        "qt": "quanto",
+        "q": "que",
+        "agr": "agora",
+        "vdd": "verdade",
+        "obg": "obrigado",
+        "vlw": "valeu",
+        "msm": "mesmo",
+        "td": "tudo",
+        "dps": "depois",
+        "hrs": "horas",
+        "hr": "hora",
+        "n": "nao",
+        "cmg": "comigo",
+        "pq": "porque",
+        "oq": "o que",
+        "tô": "estou",
+    },
+)
 
 
 def lexicon_for(locale: str) -> Lexicon | None:
@@ -462,6 +639,8 @@ def bridge(
     (`menu_phrase_at(tokens, i)`) its words are kept; elsewhere the language's phrases become
     English, longest first; then the word order of the language becomes English: "pizzas de
     pepperoni" → "pepperoni pizzas", "queijo extra" → "extra queijo"."""
+    if lexicon.short:
+        tokens = [lexicon.short.get(tok, tok) for tok in tokens]
     out: list[str] = []
     i, n = 0, len(tokens)
     if (
@@ -479,9 +658,12 @@ def bridge(
         for length in range(min(lexicon.max_phrase, n - i), 0, -1):
             key = tuple(tokens[i : i + length])
             english = lexicon.phrases.get(key)
-            # a phrase must not swallow the start of a menu name ("pero sin gluten")
+            # a phrase must not swallow the start of a menu name ("pero sin gluten"), unless
+            # it says what the customer is ("soy vegetariana", "sou vegetariana" order no
+            # Vegetariana)
             if english is not None and (
                 key in lexicon.over_menu
+                or tokens[i] in _SELF_WORDS
                 or not any(menu_phrase_at(tokens, j)[0] for j in range(i + 1, i + length))
             ):
                 out.extend(english)
@@ -490,10 +672,41 @@ def bridge(
         else:
             out.append(tokens[i])
             i += 1
-    out = _line_first(_english_order(out, menu_phrase_at), menu_phrase_at)
+    ordered = _line_first(_english_order(out, menu_phrase_at), menu_phrase_at)
     if lexicon.reorder is not None:
-        out = lexicon.reorder(out, menu_phrase_at)
-    return _negation_first(out, menu_phrase_at)
+        ordered = lexicon.reorder(ordered, menu_phrase_at)
+    ordered = _negation_first(ordered, menu_phrase_at)
+    for reorder in _REORDERS.get(lexicon.locale, ()):
+        ordered = reorder(ordered, menu_phrase_at)
+    return ordered
+
+
+def _instead(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "sprite não, coca" ("sprite actually coca"): an item said with "não," and another
+    after it is the one said instead: "instead of the sprite , coca"."""
+    start = 1 if tokens[:1] == ["the"] else 0
+    size, what = menu_phrase_at(tokens, start) if len(tokens) > start else (0, "")
+    end = start + size
+    if not size or what == "option" or end + 1 >= len(tokens) or tokens[end] != "actually":
+        return tokens
+    rest = tokens[end + 1 :]
+    items = (menu_phrase_at(rest, j) for j in range(len(rest)))
+    if not any(size and what != "option" for size, what in items):
+        return tokens
+    return ["instead", "of", "the", *tokens[start:end], ",", *rest]
+
+
+def _one_of_them(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "duas margueritas, uma grande e uma pequena": "um"/"uma" before an option after a
+    comma or "and" counts one of the units said ("one large"), as English says it; "a large"
+    would describe them all."""
+    out = list(tokens)
+    for i in range(1, len(out) - 1):
+        if out[i] == "a" and out[i - 1] in (",", "and"):
+            size, what = menu_phrase_at(out, i + 1)
+            if size and what == "option":
+                out[i] = "one"
+    return out
 
 
 def _negation_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
@@ -511,6 +724,11 @@ def _negation_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
             start = i - 1 if i > 0 and tokens[i - 1] == "the" else i
             return [*tokens[:start], "remove", "the", *tokens[i:end]]
     return tokens
+
+
+# Words that start a phrase saying what the customer is ("sou vegetariana", "soy vegano"):
+# such a phrase is read whole even where a menu name starts inside it.
+_SELF_WORDS = frozenset({"sou", "soy"})
 
 
 # Verbs that put options on a line, said after the line it names: "a la hawaiana ponle borde
@@ -537,6 +755,43 @@ def _line_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], Me
             continue
         return [*tokens[:i], tokens[j], *tokens[j + 1 : end], *tokens[i:j], *tokens[end:]]
     return tokens
+
+
+# Verbs said after the line they change ("a sobremesa tira", "o refri troca por coca", "a
+# grande põe 2"), said before it in English.
+_VERBS_AFTER = frozenset({"remove", "swap", "change", "make"})
+# Words that end the line named first: no line's name holds them.
+_NOT_A_LINE = frozenset({"and", ",", "?", ".", "the", "of", "for", "with", "without", "no", "actually"})
+
+
+def _verb_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "the sobremesa remove" → "remove the sobremesa", "the grande make it 2" → "make the
+    grande 2": a line named before its verb at the start of a clause (the line as said, one to
+    three words after "the"); English names it after."""
+    out: list[str] = []
+    i, n = 0, len(tokens)
+    while i < n:
+        start = i == 0 or tokens[i - 1] in (",", "and", "actually", ".")
+        if start and tokens[i] == "the":
+            j = i + 1
+            while j < n and j - i <= 3 and tokens[j] not in _VERBS_AFTER and tokens[j] not in _NOT_A_LINE:
+                j += 1
+            if i + 1 < j < n and tokens[j] in _VERBS_AFTER:
+                line = tokens[i:j]
+                verb = [tokens[j]]
+                k = j + 1
+                if tokens[j] == "make" and k < n and tokens[k] in ("it", "them"):
+                    # "the grande make it 2": a quantity set on a line named by an option is
+                    # left as said (a question, not a guess at which line)
+                    out.append(tokens[i])
+                    i += 1
+                    continue
+                out.extend([*verb, *line])
+                i = k
+                continue
+        out.append(tokens[i])
+        i += 1
+    return out
 
 
 def _english_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
@@ -880,3 +1135,83 @@ _ES = dataclasses.replace(
     reorder=_spanish_order,
 )
 _LEXICONS: Mapping[str, Lexicon] = {"es": _ES, "pt_BR": _PT}
+
+
+def _item_has(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "a vegetariana tem carne?" ("the vegetariana do you have carne"): "tem" after an item
+    asks what the item has, "does the vegetariana have carne", not whether the store has it."""
+    n = len(tokens)
+    for i in range(n):
+        size, what = menu_phrase_at(tokens, i)
+        end = i + size
+        if size and what != "option" and tokens[end : end + 3] == ["do", "you", "have"]:
+            start = i - 1 if i > 0 and tokens[i - 1] == "the" else i
+            return [*tokens[:start], "does", "the", *tokens[i:end], "have", *tokens[end + 3 :]]
+    return tokens
+
+
+def _question_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "e a borda recheada é qto a mais?" ("and the borda recheada how much extra"): what is
+    asked about said before "how much" is said after it in English ("how much extra is the
+    borda recheada")."""
+    start = 0
+    while start < len(tokens) and tokens[start] in ("and", ","):
+        start += 1
+    if tokens[start : start + 1] != ["the"]:
+        return tokens
+    for k in range(start + 2, len(tokens) - 1):
+        if tokens[k : k + 2] == ["how", "much"]:
+            end = k + 3 if tokens[k + 2 : k + 3] == ["extra"] else k + 2
+            return [*tokens[k:end], "is", *tokens[start:k], *tokens[end:]]
+    return tokens
+
+
+def _from_item(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "tira o abacaxi da havaiana" ("remove the abacaxi of the havaiana"): an option taken
+    "of" an item is taken from it ("remove the abacaxi from the havaiana"), not the item."""
+    if tokens[:1] != ["remove"]:
+        return tokens
+    for i in range(1, len(tokens) - 2):
+        size, what = menu_phrase_at(tokens, i)
+        end = i + size
+        if size and what == "option" and tokens[end : end + 2] == ["of", "the"]:
+            after, kind = menu_phrase_at(tokens, end + 2)
+            if after and kind != "option":
+                return [*tokens[:end], "from", *tokens[end + 1 :]]
+    return tokens
+
+
+def _on_item_remove(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "na vegetariana tira a azeitona" ("on the vegetariana remove the azeitona"): options
+    taken off a line named first are taken "from" it, as English says after them."""
+    if tokens[:2] != ["on", "the"]:
+        return tokens
+    size, what = menu_phrase_at(tokens, 2)
+    end = 2 + size
+    if not size or what == "option" or tokens[end : end + 1] != ["remove"] or end + 1 >= len(tokens):
+        return tokens
+    return ["remove", *tokens[end + 1 :], "from", "the", *tokens[2:end]]
+
+
+def _all_but(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "tira tudo menos a havaiana" ("remove everything except the havaiana"): only the lines
+    named stay ("only the havaiana , forget the rest")."""
+    if tokens[:3] != ["remove", "everything", "except"] or len(tokens) < 5:
+        return tokens
+    return ["only", *tokens[3:], ",", "forget", "the", "rest"]
+
+
+# Word orders of one language read as English, after the common ones (see each function).
+_Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]]
+_REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
+    "pt_BR": (
+        _verb_first,
+        _one_of_them,
+        _instead,
+        _item_has,
+        _question_first,
+        _from_item,
+        _all_but,
+        _on_item_remove,
+    ),
+}

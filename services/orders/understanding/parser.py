@@ -54,6 +54,7 @@ __all__ = [
     "UnknownOption",
     "UnmatchedPhrase",
     "english_reading",
+    "guessed_words",
     "parse_order",
     "unread_words",
 ]
@@ -1253,6 +1254,25 @@ def unread_words(menu: Menu, text: str) -> tuple[str, ...]:
         if unknown or (tok in leftover and not any(tok in key for key in index.lexicon)):
             out.append(tok)
     return tuple(out)
+
+
+def guessed_words(menu: Menu, text: str) -> tuple[str, ...]:
+    """The words of `text` read only as a misspelling of a menu word ("havaiana" on a menu that
+    says "hawaiana"): a menu that knows them as written reads the message better."""
+    index = index_for(menu)
+    tokens = tokenize(text)[:MAX_TOKENS]
+    language = lexicon_for(menu.locale)
+    if language is not None:
+        tokens = bridge(tokens, language, index.menu_phrase_at)
+    return tuple(
+        tok
+        for tok in tokens
+        if len(tok) > 1
+        and tok.isalpha()
+        and tok not in index.known_words
+        and not (language is not None and tok in language.english)
+        and index.correct(tok) is not None
+    )
 
 
 _READING_LOCK = threading.Lock()

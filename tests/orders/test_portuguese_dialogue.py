@@ -1,0 +1,181 @@
+"""Corrections, confirmations, cancelling, questions and small talk written in Portuguese
+(Brazil), played through the real conversation (a real PostgreSQL) with the demo store: each
+ends with the cart the customer meant and a reply of the kind expected, or a question that
+leaves the cart as it was, never a cart the customer did not ask for."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from evals.conversations import NOON, Dialogue, _cart_words, canonical_cart, expected_cart
+from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
+from tests.orders.chat import DirectChat, direct_chat
+
+CART = (
+    "SELECT l.item_code, l.quantity, l.options, l.excluded FROM cart_lines l"
+    " JOIN customers c ON c.id = l.customer_id WHERE c.address = %s ORDER BY l.position"
+)
+CUSTOMER = "whatsapp:+5511987650001"
+
+
+@pytest.fixture(scope="module")
+def menu() -> Menu:
+    return load_menu_file(demo_menu_path())
+
+
+async def _cart(chat: DirectChat, menu: Menu) -> Counter[str]:
+    rows = await chat.sql(CART, CUSTOMER)
+    return canonical_cart([_cart_words(menu, row) for row in rows], menu)
+
+
+async def _play(
+    database_url: str, menu: Menu, turns: list[str]
+) -> tuple[Counter[str], Counter[str], list[str]]:
+    """(cart before the last turn, cart after it, the kinds of the replies to it)."""
+    async with direct_chat(database_url, start=NOON - dt.timedelta(minutes=5)) as chat:
+        for turn in turns[:-1]:
+            await chat.say(turn, customer=CUSTOMER)
+        before = await _cart(chat, menu)
+        replies = await chat.replies(turns[-1], customer=CUSTOMER)
+        return before, await _cart(chat, menu), [kind for kind, _ in replies]
+
+
+# (turns, the cart after the last one, the kind of reply it gets or None)
+MEANT = [
+    # a yes to "empty your cart?" however it is said
+    (["duas cocas e um tiramisu", "limpa o carrinho", "sim pode"], [], None),
+    (["uma salada", "quero cancelar tudo", "isso mesmo"], [], None),
+    (["uma salada", "apaga tudo", "pode sim"], [], None),
+    # a no keeps the cart
+    (["uma salada", "esvazia o carrinho", "melhor não"], ["1 salad"], None),
+    # emptying the cart, said many ways: asked first
+    (["uma sprite e um brownie", "oxe, zera tudo aí"], ["1 sprite", "1 brownie"], "confirm-empty-cart"),
+    (["2 cocas", "desisti, não quero mais nada"], ["2 coke"], "confirm-empty-cart"),
+    (["uma havaiana", "esquece tudo, não vou querer mais"], ["1 hawaiian"], "confirm-empty-cart"),
+    # "só" (with its accent) is Portuguese: a correction, never one more brownie in English
+    (["3 brownie 1 tiramisu", "brownie só 2"], ["2 brownie", "1 tiramisu"], None),
+    # a line named before its verb ("a coca pode tirar", "o refri troca por…")
+    (["um tiramisu e uma coca", "a coca pode tirar"], ["1 tiramisu"], None),
+    (["uma havaiana e uma sprite", "o refri troca por coca"], ["1 hawaiian", "1 coke"], None),
+    # "ao invés dos…", "no lugar das…": the line said is replaced
+    (["2 brownies e uma coca", "ao invés dos brownies, 2 tiramisus"], ["2 tiramisu", "1 coke"], None),
+    # "X não, Y": Y instead of X
+    (["2 cocas", "coca não, sprite"], ["2 sprite"], None),
+    # references: "dessa", "desse", "elas", "as duas"
+    (["uma havaiana", "põe mais 2 dessa"], ["3 hawaiian"], None),
+    (["um tiramisu", "na real dois desse"], ["2 tiramisu"], None),
+    (["2 margueritas", "faz elas grandes"], ["2 margherita size=large"], None),
+    (["uma havaiana e uma marguerita", "as duas de massa fina"],
+     ["1 hawaiian crust=thin", "1 margherita crust=thin"], None),
+    # "uma grande e uma pequena": one of each, not both large
+    (["duas havaianas, uma grande e uma pequena"], ["1 hawaiian size=large", "1 hawaiian size=small"],
+     None),
+    # "borda tradicional" is the classic crust, not a size
+    (["uma havaiana grande de borda recheada", "borda tradicional"], ["1 hawaiian size=large"], None),
+    # "a pepperoni tem carne?" asks what the pizza has; "sou vegetariana" orders nothing
+    (["a pepperoni tem carne? sou vegetariana"], [], "item-info"),
+    # quantities set with a verb ("faz 4", "diminui para 2", "deixa 2 só", "o certo são duas")
+    (["uma coca", "faz 4 kkkk"], ["4 coke"], None),
+    (["5 sprites", "diminui para 2"], ["2 sprite"], None),
+    (["3 cocas", "deixa 2 só"], ["2 coke"], None),
+    (["três havaianas", "perdão, o certo são duas"], ["2 hawaiian"], None),
+    (["1 havaiana, 1 coca e 1 brownie", "item 3 para 2"], ["1 hawaiian", "1 coke", "2 brownie"], None),
+    # questions, chat spellings ("qto", "vcs", "hj", "mto") included
+    (["uma coca", "qto custa o tiramisu?"], ["1 coke"], "price"),
+    (["uma havaiana", "e a borda recheada é quanto?"], ["1 hawaiian"], "price"),
+    (["vcs entregam no centro?"], [], "delivery-area"),
+    (["que horas vcs abrem hj?"], [], "hours"),
+    (["1 coca", "vai demorar mto?"], ["1 coke"], "eta"),
+    (["aceitam pix?"], [], "payment"),
+    (["uma havaiana", "como ficou meu pedido?"], ["1 hawaiian"], "cart"),
+    (["um tiramisu", "finalizar", "retirada", "confirmar", "como anda meu pedido?"], [], "order-status"),
+    # small talk
+    (["uma coca", "valeu demais"], ["1 coke"], "ack"),
+    (["uma coca", "muito obrigado, meu amigo"], ["1 coke"], "ack"),
+    (["uma coca", "era só isso"], ["1 coke"], "offer-checkout"),
+    # the language of a first message: names read only as misspellings by the default
+    # language ("havaianas"), "e" before anything but an "i" (Spanish writes "y"), "oxe"
+    (["3 havaianas", "onde fica a loja?"], ["3 hawaiian"], "contact"),
+    (["1 brownie e 1 pepperoni grande", "em vez do brownie, 2 tiramisus"],
+     ["2 tiramisu", "1 pepperoni size=large"], None),
+    (["oxe, entrega lá no centro?"], [], "delivery-area"),
+    # "e não dois": the quantity corrected, not a second one set
+    (["uma havaiana e duas cocas", "correção: são três cocas e não duas"], ["1 hawaiian", "3 coke"], None),
+    # "the other one" after a line removed in the same message is the line left
+    (["quero uma pepperoni e uma marguerita", "tira a pepperoni e põe mais uma da outra"],
+     ["2 margherita"], None),
+    # "quero só uma", "quis dizer 4", "mais uma igual", "tem sobremesa?"
+    (["3 havaianas", "quero só uma"], ["1 hawaiian"], None),
+    (["2 sprites", "quis dizer 4"], ["4 sprite"], None),
+    (["uma havaiana", "mais uma igual"], ["2 hawaiian"], None),
+    (["tem sobremesa?"], [], "menu"),
+    # an option taken "da havaiana" is taken from it; "tudo menos a…" keeps that line only
+    (["2 cocas e 1 havaiana", "tira o abacaxi da havaiana"], ["2 coke", "1 hawaiian -toppings=pineapple"],
+     None),
+    (["2 cocas e 1 havaiana", "tira tudo menos a havaiana"], ["1 hawaiian"], None),
+    (["2 cocas e 1 havaiana", "quanto deu tudo?"], ["2 coke", "1 hawaiian"], "price"),
+    # "na verdade é só uma", "aumenta a coca pra 3", "faz duas dela", "vcs fecham que horas"
+    (["quero duas pepperoni", "na verdade é só uma"], ["1 pepperoni"], None),
+    (["quero duas pepperoni e uma coca", "aumenta a coca pra 3"], ["2 pepperoni", "3 coke"], None),
+    (["quero uma vegetariana", "faz duas dela"], ["2 veggie"], None),
+    (["vcs fecham que horas"], [], "hours"),
+    # "por favor" is Portuguese too: a Portuguese customer is not switched to Spanish by it
+    (["quero duas pepperoni e uma coca", "retira a coca por favor"], ["2 pepperoni"], None),
+    # "coloca uma coca" orders one more, it does not set the line to one
+    (["2 cocas e 1 havaiana", "coloca uma coca"], ["3 coke", "1 hawaiian"], None),
+    (["uma coca", "quais as sobremesas?"], ["1 coke"], "menu"),
+    # "X não precisa mais", "X não, tchê": X taken out; "na X tira a Y": Y taken off X
+    (["uma salada e uma coca", "coca não precisa mais não"], ["1 salad"], None),
+    (["uma salada e uma coca", "coca não, tchê"], ["1 salad"], None),
+    (["uma havaiana e uma coca", "na havaiana tira o abacaxi e a cebola"],
+     ["1 hawaiian -toppings=pineapple -toppings=onions", "1 coke"], None),
+    # cancelling the order just placed
+    (["um tiramisu", "finalizar", "retirada", "confirmar", "mano, cancela aí o pedido"], [],
+     "order-cancelled"),
+    (["um tiramisu", "finalizar", "retirada", "confirmar", "Gostaria de cancelar o pedido que eu fiz"],
+     [], "order-cancelled"),
+    (["um tiramisu", "finalizar", "retirada", "confirmar", "tem como cancelar o pedido? cancela ele"],
+     [], "order-cancelled"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("turns", "cart", "answer"), MEANT, ids=[t[0][-1] for t in MEANT])
+async def test_portuguese_messages_do_what_the_customer_meant(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str], answer: str | None
+) -> None:
+    before, after, kinds = await _play(database_url, menu, turns)
+    dialogue = Dialogue("pt", tuple(turns), tuple(cart), answer)
+    assert after == expected_cart(dialogue, menu), (before, after, kinds)
+    if answer is not None:
+        assert answer in kinds, kinds
+
+
+# Messages that could mean more than one change: asked about, the cart left as it was.
+ASKED = [
+    ["uma havaiana grande e uma coca", "tira ela"],
+    # a first message of menu names only is read in the language that knows them as written,
+    # not as misspellings of another's ("havaiana" is not Spanish "hawaiana"): "a pepperoni
+    # grande" then names the line (asked: change it, or add a large one?), never "a" Spanish
+    ["1 havaiana e 1 pepperoni", "a pepperoni grande"],
+    # "não é isso", "tá errado": something is wrong, but not what
+    ["2 cocas e 1 havaiana", "não é isso"],
+    ["2 cocas e 1 havaiana", "tá errado"],
+    # "ao invés de coca, guaraná": what is meant instead is not on the menu
+    ["2 cocas e 1 havaiana", "ao invés de coca, guaraná"],
+    # a pizza of two halves is no item of the menu: asked which, never both added
+    ["quero uma pizza metade marguerita metade calabresa"],
+    ["uma coca", "faz uma meio a meio de havaiana e pepperoni"],
+    ["half and half please, half hawaiian half veggie"],
+]
+
+
+@pytest.mark.parametrize("turns", ASKED, ids=[t[-1] for t in ASKED])
+async def test_portuguese_messages_that_could_mean_more_than_one_change_are_asked_about(
+    database_url: str, menu: Menu, turns: list[str]
+) -> None:
+    before, after, kinds = await _play(database_url, menu, turns)
+    assert after == before, (before, after, kinds)
+    assert "ask" in kinds, kinds

@@ -86,8 +86,6 @@ ASKED = [
     ["margherita with garlic, and a garlic bread", "no garlic"],
     # what is meant instead is not on the menu: the line named is not said again
     ["2 cokes and a hawaiian", "instead of the coke, a guarana"],
-    # a reference the remove command cannot find is a question
-    ["1 small hawaiian, 1 large hawaiian", "and a tiramisu", "remove the bigger one"],
 ]
 
 
@@ -107,6 +105,9 @@ CHANGED = [
     (["one coke, one sprite, one diet coke", "and a margherita", "drop the first two drinks"],
      ["1 diet-coke", "1 margherita"]),
     (["garlic bread", "wings", "salad", "remove the first two"], ["1 salad"]),
+    # "the bigger one" of two sizes of one item, after a line with no size
+    (["1 small hawaiian, 1 large hawaiian", "and a tiramisu", "remove the bigger one"],
+     ["1 hawaiian size=small", "1 tiramisu"]),
     (["a hawaiian and a veggie", "remove the veggie and add another of the other one"], ["2 hawaiian"]),
     (["large pepperoni stuffed crust x2, coke x2", "make both 3"],
      ["3 pepperoni size=large crust=stuffed", "3 coke"]),

@@ -337,6 +337,7 @@ class Ledger:
     webhooks_posted: int = 0
     webhooks_accepted: int = 0
     webhooks_given_up: int = 0
+    webhooks_unsent: int = 0
     duplicate_posts: int = 0
     processed: int = 0
     missing_inbound: list[str] = field(default_factory=list)
@@ -368,8 +369,11 @@ class Ledger:
         posted = {m.sid for m in load.messages}
         ledger.webhooks_posted = len(posted)
         ledger.webhooks_accepted = len(accepted)
-        ledger.webhooks_given_up = len(posted - accepted)
-        ledger.duplicate_posts = sum(m.posts - 1 for m in load.messages)
+        # Open-loop messages still waiting for a connection when the load stopped (or cut off
+        # before their first answer) have no post counted: left unsent, not given up.
+        ledger.webhooks_unsent = sum(1 for m in load.messages if not m.posts)
+        ledger.webhooks_given_up = len(posted - accepted) - ledger.webhooks_unsent
+        ledger.duplicate_posts = sum(max(0, m.posts - 1) for m in load.messages)
         ledger.confirms = sum(1 for m in load.messages if m.accepted and m.body == "confirm")
         with psycopg.connect(database_url, autocommit=True) as conn:
             rows = conn.execute(
@@ -492,6 +496,7 @@ class Ledger:
         return {
             "webhooks accepted": self.webhooks_accepted,
             "webhooks given up (never 200)": self.webhooks_given_up,
+            "webhooks left unsent when the load stopped": self.webhooks_unsent,
             "webhook re-posts (retries, racing copies)": self.duplicate_posts,
             "processed by orders": self.processed,
             "replies expected": self.replies_expected,

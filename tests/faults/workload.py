@@ -63,6 +63,42 @@ class Message:
 
 # How long the open-loop stream's deliveries in hand may still retry once the load stops.
 OPEN_LOOP_GRACE_S = 30.0
+# Webhooks of the open-loop stream in flight at once; the rest wait their turn in `Poster`.
+OPEN_LOOP_CONNECTIONS = 64
+
+
+class Poster:
+    """An HTTP client that never has more requests in flight than `connections`.
+
+    httpx's pool (httpcore 1.0) does work proportional to queued requests times connections
+    each time a request starts or ends, and more for idle connections beyond its keep-alive
+    limit. When ingress stalls (Redis hung) and the open loop keeps posting, thousands of
+    requests queued there make every step cost tenths of a second: the load's event loop
+    spends itself on that bookkeeping, new webhooks leave late or never (ingress counts them as
+    `header_timeout`) and the sandbox poller starves, long after ingress answers again. Here
+    the excess waits on a semaphore, which costs nothing per waiter, and idle connections are
+    kept up to the limit rather than closed and opened again.
+    """
+
+    def __init__(self, connections: int, timeout_s: float = 10.0) -> None:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), limits=limits)
+        self._slots = asyncio.Semaphore(connections)
+
+    async def __aenter__(self) -> Poster:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+
+    async def post(self, url: str, params: dict[str, str], headers: dict[str, str]) -> int:
+        """POST the form; its status, or 0 when refused, reset or timed out (Twilio would retry)."""
+        async with self._slots:
+            try:
+                response = await self.http.post(url, data=params, headers=headers)
+                return response.status_code
+            except httpx.HTTPError:
+                return 0
 
 
 @dataclass
@@ -130,22 +166,29 @@ class Load:
         return len(self.messages)
 
     async def run(self) -> None:
-        """Every customer's conversation, concurrently, plus one poller of the sandbox."""
-        connections = self.customers * 4 + 8 + (256 if self.rate else 0)
-        limits = httpx.Limits(max_connections=connections)
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0), limits=limits) as http:
-            poller = asyncio.create_task(self._poll(http))
+        """Every customer's conversation, concurrently, plus one poller of the sandbox.
+
+        The conversations, the open-loop stream and the poller each have their own `Poster`
+        (their own connections), so a backlog of one never delays the others: replies are
+        counted, and conversations go on, while the stream waits for connections.
+        """
+        async with (
+            Poster(self.customers * 3 + 8) as talk,  # at most 3 racing copies per customer
+            Poster(OPEN_LOOP_CONNECTIONS) as stream,
+            Poster(1) as poll,
+        ):
+            poller = asyncio.create_task(self._poll(poll.http))
             try:
-                work = [self._customer(http, a) for a in self.addresses[: self.customers]]
+                work = [self._customer(talk, a) for a in self.addresses[: self.customers]]
                 if self.rate:
-                    work.append(self._open_loop(http, self.rate))
+                    work.append(self._open_loop(stream, self.rate))
                 await asyncio.gather(*work)
             finally:
                 poller.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await poller
 
-    async def _open_loop(self, http: httpx.AsyncClient, rate: float) -> None:
+    async def _open_loop(self, http: Poster, rate: float) -> None:
         """One "menu" from a new customer every 1/rate s until stopped; none waits for a reply."""
         tag = self._rng.randrange(0, 1000)
         started = time.monotonic()
@@ -174,7 +217,7 @@ class Load:
     def _script(self) -> list[str]:
         return ["1 coke"] * self._rng.randint(1, 3) + ["checkout", "pickup", "confirm"]
 
-    async def _customer(self, http: httpx.AsyncClient, address: str) -> None:
+    async def _customer(self, http: Poster, address: str) -> None:
         sent = 0
         while not self._stop.is_set():
             for body in self._script():
@@ -241,7 +284,7 @@ class Load:
             "ApiVersion": "2010-04-01",
         }
 
-    async def _deliver(self, http: httpx.AsyncClient, message: Message) -> None:
+    async def _deliver(self, http: Poster, message: Message) -> None:
         """Post until one copy gets 200, or give up after `give_up_s` (then it never counted)."""
         params = self.params(message)
         signature = self._validator.compute_signature(self.public_url + WEBHOOK_PATH, params)
@@ -251,9 +294,7 @@ class Load:
         while time.monotonic() < deadline:
             copies = 3 if self._rng.random() < self.duplicates else 1
             urls = [self._rng.choice(self.ingress_urls) for _ in range(copies)]
-            results = await asyncio.gather(
-                *(self._post(http, url + WEBHOOK_PATH, params, headers) for url in urls)
-            )
+            results = await asyncio.gather(*(http.post(url + WEBHOOK_PATH, params, headers) for url in urls))
             message.posts += copies
             message.statuses.extend(results)
             if 200 in results:
@@ -264,16 +305,6 @@ class Load:
                 return
             await asyncio.sleep(min(2.0, 0.1 * 2**attempt) * self._rng.uniform(0.5, 1.0))
             attempt += 1
-
-    @staticmethod
-    async def _post(
-        http: httpx.AsyncClient, url: str, params: dict[str, str], headers: dict[str, str]
-    ) -> int:
-        try:
-            response = await http.post(url, data=params, headers=headers)
-            return response.status_code
-        except httpx.HTTPError:
-            return 0  # connection refused, reset or timed out: Twilio would try again
 
     async def _wait_reply(self, address: str, before: int) -> bool:
         deadline = time.monotonic() + self.reply_timeout_s
@@ -306,6 +337,7 @@ class Ledger:
     webhooks_posted: int = 0
     webhooks_accepted: int = 0
     webhooks_given_up: int = 0
+    webhooks_unsent: int = 0
     duplicate_posts: int = 0
     processed: int = 0
     missing_inbound: list[str] = field(default_factory=list)
@@ -337,8 +369,11 @@ class Ledger:
         posted = {m.sid for m in load.messages}
         ledger.webhooks_posted = len(posted)
         ledger.webhooks_accepted = len(accepted)
-        ledger.webhooks_given_up = len(posted - accepted)
-        ledger.duplicate_posts = sum(m.posts - 1 for m in load.messages)
+        # Open-loop messages still waiting for a connection when the load stopped (or cut off
+        # before their first answer) have no post counted: left unsent, not given up.
+        ledger.webhooks_unsent = sum(1 for m in load.messages if not m.posts)
+        ledger.webhooks_given_up = len(posted - accepted) - ledger.webhooks_unsent
+        ledger.duplicate_posts = sum(max(0, m.posts - 1) for m in load.messages)
         ledger.confirms = sum(1 for m in load.messages if m.accepted and m.body == "confirm")
         with psycopg.connect(database_url, autocommit=True) as conn:
             rows = conn.execute(
@@ -461,6 +496,7 @@ class Ledger:
         return {
             "webhooks accepted": self.webhooks_accepted,
             "webhooks given up (never 200)": self.webhooks_given_up,
+            "webhooks left unsent when the load stopped": self.webhooks_unsent,
             "webhook re-posts (retries, racing copies)": self.duplicate_posts,
             "processed by orders": self.processed,
             "replies expected": self.replies_expected,

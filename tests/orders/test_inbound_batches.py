@@ -4,6 +4,7 @@ replies published by the consumer right after the commit, the ack only after it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import AsyncIterator
 from typing import Any
@@ -41,6 +42,22 @@ async def pool(database_url: str) -> AsyncIterator[Any]:
         await load_menu_into_db(conn, read_menu_document(demo_menu_path().read_text()))
     yield p
     await p.close()
+
+
+@contextlib.asynccontextmanager
+async def one_connection_pool(database_url: str, **env: str) -> AsyncIterator[Any]:
+    """A pool of one connection (so the handler's connection is the test's) holding the demo store."""
+    settings = OrdersSettings.from_env(
+        {"DATABASE_URL": database_url, "DB_POOL_MIN_SIZE": "1", "DB_POOL_MAX_SIZE": "1", **env}
+    )
+    p = make_pool(settings)
+    await p.open(wait=True, timeout=10)
+    try:
+        async with p.connection() as conn, conn.transaction():
+            await load_menu_into_db(conn, read_menu_document(demo_menu_path().read_text()))
+        yield p
+    finally:
+        await p.close()
 
 
 def message(sid: str, sender: str, body: str, entry_id: str = "1-0") -> tuple[Entry, Envelope]:
@@ -137,14 +154,7 @@ async def test_a_batch_costs_few_round_trips_per_message_and_no_savepoint(
     kept while the cart is unchanged), two statements each (sizes, then the write with the
     idle timer) and the conversation's state; no mark of the cart in SQL. No SAVEPOINT when
     nothing fails."""
-    settings = OrdersSettings.from_env(
-        {"DATABASE_URL": database_url, "DB_POOL_MIN_SIZE": "1", "DB_POOL_MAX_SIZE": "1"}
-    )
-    p = make_pool(settings)
-    await p.open(wait=True, timeout=10)
-    try:
-        async with p.connection() as conn, conn.transaction():
-            await load_menu_into_db(conn, read_menu_document(demo_menu_path().read_text()))
+    async with one_connection_pool(database_url) as p:
         h = handler(p)
         assert await h.handle_batch([message("SM0", ALICE, "menu")]) == [None]  # the store is cached
         trace = tmp_path / "trace.txt"
@@ -166,8 +176,6 @@ async def test_a_batch_costs_few_round_trips_per_message_and_no_savepoint(
         assert rows(
             database_url, "SELECT DISTINCT outcome, cart_change FROM inbox WHERE message_sid <> 'SM0'"
         ) == [{"outcome": "handled", "cart_change": cart_change}]
-    finally:
-        await p.close()
 
 
 async def test_a_conversation_bug_in_a_batch_is_undone_alone_and_answered_with_an_apology(
@@ -317,15 +325,7 @@ async def test_replies_are_published_on_the_connection_that_committed_them(
 ) -> None:
     """The mark after the XADDs runs on the batch's own connection: a pool of one connection
     publishes at once (a second checkout would wait for the pool and leave the rows to the relay)."""
-    settings = OrdersSettings.from_env(
-        {"DATABASE_URL": database_url, "DB_POOL_MIN_SIZE": "1", "DB_POOL_MAX_SIZE": "1",
-         "DB_POOL_TIMEOUT_SECONDS": "0.5"}
-    )  # fmt: skip
-    p = make_pool(settings)
-    await p.open(wait=True, timeout=10)
-    try:
-        async with p.connection() as conn, conn.transaction():
-            await load_menu_into_db(conn, read_menu_document(demo_menu_path().read_text()))
+    async with one_connection_pool(database_url, DB_POOL_TIMEOUT_SECONDS="0.5") as p:
         keys = Keys(key_prefix)
         relay_told: list[bool] = []
         h = InboundHandler(
@@ -339,8 +339,6 @@ async def test_replies_are_published_on_the_connection_that_committed_them(
         assert relay_told == []
         assert await redis_client.xlen(keys.outbound) == 2
         assert await _outbox_published(database_url, 2)
-    finally:
-        await p.close()
 
 
 async def test_a_crash_between_commit_and_ack_does_not_double_a_reply(

@@ -86,6 +86,10 @@ ASKED = [
     ["margherita with garlic, and a garlic bread", "no garlic"],
     # what is meant instead is not on the menu: the line named is not said again
     ["2 cokes and a hawaiian", "instead of the coke, a guarana"],
+    # a count of an item already in the cart: the new total, or that many more?
+    ["1 hawaiian", "i want 2 hawaiians"],
+    ["1 havaiana", "quero 2 havaianas"],
+    ["una hawaiana y una coca", "quiero 3 hawaianas"],
 ]
 
 
@@ -172,6 +176,11 @@ CHANGED = [
     # another amount of an option already chosen replaces it
     (["1 margherita with extra cheese, 1 coke", "not extra cheese, double cheese"],
      ["1 margherita toppings=cheese:double", "1 coke"]),
+    # the answer to "the new total, or that many more?"
+    (["1 hawaiian", "i want 2 hawaiians", "1"], ["2 hawaiian"]),
+    (["1 hawaiian", "i want 2 hawaiians", "2"], ["3 hawaiian"]),
+    # a word of adding says it is more
+    (["1 hawaiian", "2 more hawaiians"], ["3 hawaiian"]),
 ]  # fmt: skip
 
 

@@ -299,11 +299,61 @@ async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None
         # of change that corrects nothing ("hawaiian no pickles", "only one") orders a new line.
         if not in_cart and (adding_said or not _CORRECTION.search(key)):
             return None
-    elif not (in_cart and not adding_said and _REFERENCE.search(key) and not _asks(turn.inbound.text, key)):
+    elif in_cart and not adding_said and not _asks(turn.inbound.text, key):
+        same = _same_item_again(parsed, lines)
+        if same is not None:
+            return await _ask_in_all_or_more(turn, parsed.lines[0], same)
+        if not _REFERENCE.search(key):
+            return None
+    else:
         # "las cocas pa llevar", "the coke, can it be diet": a line of the cart named with
         # "the" points at that line rather than ordering another
         return None
     return await ask_add_or_change(turn, parsed, lines)
+
+
+def _same_item_again(parsed: ParseResult, lines: list[CartLine]) -> CartLine | None:
+    """The cart's one line of the item a message orders again with a count of 2 or more and
+    nothing else ("i want 2 hawaiians", "quero 2 havaianas" with a Hawaiian in the cart): the
+    count may be the total or more of it. None when the message is anything else."""
+    if len(parsed.lines) != 1 or parsed.ambiguous or parsed.unmatched or parsed.modifiers is not None:
+        return None
+    line = parsed.lines[0]
+    if line.quantity < 2 or line.options or line.excluded:
+        return None
+    same = [cart_line for cart_line in lines if cart_line.item_code == line.item]
+    return same[0] if len(same) == 1 else None
+
+
+async def _ask_in_all_or_more(turn: Turn, line: OrderLine, cart_line: CartLine) -> str:
+    """Ask whether `line`'s count is the cart line's new total or more of it; nothing changes
+    until the answer (a wrong cart is worse than a question)."""
+    s = turn.speaker
+    options: list[dict[str, Any]] = [
+        {
+            "label": s._("{quantity} x {item} in all", quantity=line.quantity, item=cart_line.name),
+            "op": {"op": "quantity", "line": cart_line.id, "quantity": line.quantity},
+        }
+    ]
+    more = _add_option(turn.store.menu, line, s)
+    if more is not None:
+        more["label"] = s._(
+            "{quantity} more ({total} in all)",
+            quantity=line.quantity,
+            total=cart_line.quantity + line.quantity,
+        )
+        options.append(more)
+    prompt = s._(
+        "You have {quantity} x {item} already. Which do you mean?",
+        quantity=cart_line.quantity,
+        item=cart_line.name,
+    )
+    turn.kind = "ask"
+    turn.state["asked"] = True
+    turn.state["choice"] = {"prompt": prompt, "options": options}
+    await turn.save_state()
+    listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+    return f"{prompt}\n{listed}\n{s._(_REPLY_NUMBER)}"
 
 
 def _asks(text: str, key: str) -> bool:

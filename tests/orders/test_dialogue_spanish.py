@@ -282,3 +282,19 @@ async def test_spanish_corrections_change_the_line_meant(
 ) -> None:
     _, after, kinds = await _play(database_url, menu, turns)
     assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds
+
+
+async def test_a_change_after_ok_is_made(database_url: str, menu: Menu) -> None:
+    # "vale, …", "dale, …": the word leads in to the change; it acknowledges nothing
+    _, after, kinds = await _play(database_url, menu, ["una margarita", "vale, ponle champiñones porfa"])
+    assert after == expected_cart(
+        Dialogue("change-options", (), ("1 margherita toppings=mushrooms",)), menu
+    ), kinds
+
+
+async def test_the_line_of_several_units_is_asked_one_or_all(database_url: str, menu: Menu) -> None:
+    # "a la pepperoni" with 2 x Pepperoni on one line: one of them, or both? asked
+    before, after, kinds = await _play(
+        database_url, menu, ["2 pepperoni", "a la pepperoni ponle extra queso"]
+    )
+    assert after == before and "ask" in kinds, kinds

@@ -46,6 +46,8 @@ _EDITS = frozenset({"set_quantity", "adjust", "change", "replace", "restate", "r
 _SMALL_TALK = frozenset(_TALK_ORDER)
 _REPLY_NUMBER = _("Reply with the number, or *never mind*.")
 # Words that point at the lines being talked about: "no onions on it" is about those lines.
+# Languages whose "the" before a line of several units may name one of them.
+_SINGULAR_NAMES_ONE = frozenset({"es"})
 _POINTER_WORDS = frozenset({"it", "that", "this", "them", "those", "these", "they", "both", "all", "one"})
 # Words that point at something already said (a line of the cart) rather than order anew.
 _REFERENCE = re.compile(r"\b(?:the|that|those|these|this)\b")
@@ -1107,6 +1109,22 @@ async def _change(
         turn.state["choice"] = {"prompt": s._("Which do you mean?"), "options": options}
         listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
         raise _Ask(s._("Which do you mean?") + "\n" + listed + "\n" + s._("Reply with the number."))
+    if _one_or_all(turn, act, pool):
+        # "a la pepperoni ponle extra queso" with 2 x Pepperoni on one line: "la" may be one
+        # of them or the line; asked, never guessed
+        line = pool[0]
+        fields = adding.modified_fields(menu, line, mods, [], s)
+        if fields is not None:
+            options = [
+                {"label": s._("Change my {line}", line=describe_line(line, s)),
+                 "op": {"op": "change", "line": line.id, "fields": fields}},
+                {"label": s._("Change my {line}", line=describe_line(replace(line, quantity=1), s)),
+                 "op": {"op": "split", "line": line.id, "fields": fields, "units": 1}},
+            ]  # fmt: skip
+            turn.kind = "ask"
+            turn.state["choice"] = {"prompt": s._("Which do you mean?"), "options": options}
+            listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+            raise _Ask(s._("Which do you mean?") + "\n" + listed + "\n" + s._("Reply with the number."))
     able = [line for line in pool if op(line) is not None]
     if not able and target.pointer and not target.items:
         # "one of them thin crust" after "2 margheritas" then "2 cokes": only the pizzas can
@@ -1125,6 +1143,24 @@ async def _change(
         if built is not None:
             out.append(await _run(turn, built, touched))
     return out
+
+
+def _one_or_all(turn: Turn, act: Act, pool: list[CartLine]) -> bool:
+    """Whether a change names one line of several units with a singular article, in a
+    language whose singular names one unit ("a la pepperoni" after "2 pepperoni")."""
+    target = act.target
+    return (
+        turn.speaker.locale in _SINGULAR_NAMES_ONE
+        and target is not None
+        and bool(target.items)
+        and not (target.plural or target.count or target.each or target.pointer or target.other)
+        and target.number is None
+        and target.ordinal is None
+        and not act.quantity
+        and len(pool) == 1
+        and pool[0].quantity > 1
+        and target.said.split()[:1] == ["the"]
+    )
 
 
 def _said(mods: Modifiers, s: Speaker) -> str:

@@ -457,6 +457,8 @@ def unread_words(menu: Menu, words: str) -> list[str]:
 
 _NEGATED = re.compile(r"\b(?:not|dont|doesnt|didnt|never|no|without)\b")
 # A clause that asks about an item rather than correcting one ("is the veggie actually vegetarian").
+# "ok, ...", "vale, ...": a word that leads into a message rather than acknowledging.
+_LEAD_IN = re.compile(r"^(?:ok|okay)\s*,\s*(?=\S)")
 _ASKS = re.compile(r"^(?:is|isnt|are|arent|does|doesnt|do|did|was|were|has|have)\b")
 
 
@@ -473,6 +475,12 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
         replace(act, words=clause.key) if act is not None else None
         for clause, act in ((clause, read_clause(menu, phrases, clause)) for clause in parts)
     ]
+    lead = _LEAD_IN.match(normalise(text))
+    if lead and len(parts) == 1 and acts[0] is not None and acts[0].kind == "ack":
+        # "ok, add mushrooms": the "ok" only leads in to the change that follows it
+        rest = read_acts(menu, normalise(text)[lead.end() :], phrases)
+        if rest and all(a.kind not in ("ack", "add") for a in rest):
+            return rest
     edits = any(a is not None and a.kind not in ("ack", "question") for a in acts)
     if all(a is None for a in acts) and not any(c.corrective for c in parts):
         return ()

@@ -298,3 +298,24 @@ async def test_the_line_of_several_units_is_asked_one_or_all(database_url: str, 
         database_url, menu, ["2 pepperoni", "a la pepperoni ponle extra queso"]
     )
     assert after == before and "ask" in kinds, kinds
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        ["mitad hawaiana mitad pepperoni"],
+        ["una coca", "una pizza familiar mitad hawaiana y mitad pepperoni"],
+        ["una coca", "una grande, la mitad de pepperoni y la otra mitad de champiñones"],
+        ["una pepperoni y una hawaiana", "mejor mitad y mitad"],
+    ],
+)
+async def test_half_and_half_is_asked_never_added(database_url: str, menu: Menu, turns: list[str]) -> None:
+    # the menu has no halves: the kinds named are offered whole, nothing is added
+    before, after, kinds = await _play(database_url, menu, turns)
+    assert after == before and "ask" in kinds, kinds
+
+
+async def test_a_kind_offered_whole_for_halves_is_added_when_chosen(database_url: str, menu: Menu) -> None:
+    turns = ["una pizza familiar mitad hawaiana y mitad pepperoni", "2"]
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("add", (), ("1 pepperoni size=extra-large",)), menu), kinds

@@ -34,7 +34,13 @@ from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 from services.orders.storage.carts import CartLine
 from services.orders.understanding.acts import Act, Target, normalise, order_of, read_acts
-from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult, english_reading
+from services.orders.understanding.parser import (
+    Modifiers,
+    OrderLine,
+    ParseResult,
+    english_reading,
+    parse_order,
+)
 from services.orders.understanding.phrases import phrases_for
 
 __all__ = ["answer_choice", "ask_to_clear", "asks_only", "cancel", "drop_pending", "resolve", "respond"]
@@ -81,6 +87,53 @@ def asks_only(turn: Turn) -> bool:
     return _REQUESTING.search(normalise(english_reading(turn.store.menu, text)[1])) is None
 
 
+# "half hawaiian half pepperoni", "mitad y mitad", "halves": a pizza of two kinds.
+_HALVES = re.compile(r"\bhalf\b.*\bhalf\b|\bhalves\b")
+
+
+def _no_halves(turn: Turn, menu: Menu, text: str) -> str:
+    """The reply to a pizza asked half of one kind and half of another: the menu has no
+    halves, so nothing is added; the kinds named are offered whole, as a numbered choice."""
+    s = turn.speaker
+    turn.kind = "ask"
+    said = s._("Sorry, we don't make half-and-half pizzas: each pizza is one kind.")
+    pieces = re.split(r"\bhalf\b|\bhalves\b", text)
+    # "una familiar mitad hawaiana …": what is said before the halves (a size, a crust) is
+    # said of the whole pizza
+    before = parse_order(menu, pieces[0])
+    said_options = [o for said_line in before.lines for o in said_line.options]
+    said_options += [o for phrase in before.ambiguous for o in phrase.options]
+    shared = tuple(
+        o for o in said_options if (group := menu.group(o.group)) is not None and group.kind == "single"
+    )
+    options: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line in (line for piece in pieces[1:] for line in parse_order(menu, piece).lines):
+        item = menu.item(line.item)
+        if item is None or item.code in seen:
+            continue
+        seen.add(item.code)
+        chosen = {o.group for o in line.options}
+        try:
+            fields = adding.build_line(
+                menu,
+                item,
+                (*line.options, *(o for o in shared if o.group not in chosen)),
+                line.excluded,
+                [],
+                s,
+            )
+        except adding.LineProblem:
+            continue
+        add = {"op": "add", "add": [{"fields": fields, "quantity": 1}]}
+        options.append({"label": adding.describe(fields, s), "op": add})
+    if len(options) < 2:
+        return said + " " + s._(texts.ORDER_HINT)
+    turn.state["choice"] = {"prompt": s._("Which do you mean?"), "options": options}
+    listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+    return said + " " + s._("Which do you mean?") + "\n" + listed + "\n" + s._("Reply with the number.")
+
+
 class _Ask(Exception):
     """Raised inside an act to stop and ask; `text` is the question, the choice is saved."""
 
@@ -101,6 +154,11 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
     message is also a command ("remove sushi"), which answers what it does not understand."""
     # Spanish and Portuguese are read through their English words (understanding/lexicons.py)
     menu, text = english_reading(turn.store.menu, turn.inbound.text)
+    if _HALVES.search(normalise(text)):
+        reply = _no_halves(turn, menu, text)
+        turn.state["asked"] = True  # "never mind" next drops the question
+        await turn.save_state()
+        return reply
     phrases = phrases_for(language_of(turn))
     acts = read_acts(menu, text, phrases)
     if not acts:

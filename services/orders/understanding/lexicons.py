@@ -107,6 +107,7 @@ _ES = _lexicon(
     diecinueve=nineteen|veinte=twenty|
     un par de=a couple of|par de=couple of|una docena de=a dozen|una docena=a dozen|
     media docena de=half a dozen|media docena=half a dozen|otra=another|otro=another|
+    mitad=half|mitades=halves|
     otra mas=another|otro mas=another|una mas=another|uno mas=another|
     y=and|e=and|o=or|u=or|ademas=also|tambien=also|mas=extra|con mas=with extra|
     con extra=with extra|extra de=extra|doble=double|el doble de=double|triple=triple|

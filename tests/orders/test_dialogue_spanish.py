@@ -319,3 +319,72 @@ async def test_a_kind_offered_whole_for_halves_is_added_when_chosen(database_url
     turns = ["una pizza familiar mitad hawaiana y mitad pepperoni", "2"]
     _, after, kinds = await _play(database_url, menu, turns)
     assert after == expected_cart(Dialogue("add", (), ("1 pepperoni size=extra-large",)), menu), kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "cart"),
+    [
+        # the item said once, the units told apart by size: each unit the same item
+        ("una pepperoni grande y una chica", ["1 pepperoni size=large", "1 pepperoni size=small"]),
+        ("una grande y una mediana de pepperoni", ["1 pepperoni size=large", "1 pepperoni"]),
+        ("quiero dos pepperoni, una grande y una mediana", ["1 pepperoni size=large", "1 pepperoni"]),
+    ],
+)
+async def test_a_size_said_without_its_item_orders_the_item_beside_it(
+    database_url: str, menu: Menu, text: str, cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, [text])
+    assert after == expected_cart(Dialogue("add", (text,), tuple(cart)), menu), kinds
+
+
+# Corrections as they are written in Mexico, Argentina, Colombia and Spain: "sacale", "poneme",
+# "me das", "vale", "dale", "porfa", "che". An empty cart after a changed one means the bot asks.
+REGISTERS = [
+    # Argentina: voseo ("sacá", "poneme", "hacela"), "che", "dale"
+    (["una coca y una margarita", "sacale la coca"], ["1 margherita"]),
+    (["una coca y una margarita", "che, sacá la coca"], ["1 margherita"]),
+    (["una margarita", "poneme una coca"], ["1 margherita", "1 coke"]),
+    (["una margarita", "poneme extra queso a la margarita"], ["1 margherita toppings=cheese:extra"]),
+    (["2 cocas", "che, que sean 3 cocas"], ["3 coke"]),
+    (["una hawaiana y un brownie", "sacame el brownie porfa"], ["1 hawaiian"]),
+    (["una hawaiana", "sacale la piña"], ["1 hawaiian -toppings=pineapple"]),
+    (["una hawaiana", "a la hawaiana sacale la piña"], ["1 hawaiian -toppings=pineapple"]),
+    (["quiero una hawaiana", "dale, y una coca también"], ["1 hawaiian", "1 coke"]),
+    (["una pepperoni", "no, pará, mejor una margarita en vez de la pepperoni"], ["1 margherita"]),
+    (["una pepperoni", "hacela grande"], ["1 pepperoni size=large"]),
+    (["una sprite", "cambiame la sprite por una coca light"], ["1 diet-coke"]),
+    (["2 brownies", "sacame un brownie"], ["1 brownie"]),
+    (["2 cocas y una sprite", "che, la sprite sacala"], ["2 coke"]),
+    (["una hawaiana", "dale, que sean dos"], ["2 hawaiian"]),
+    (["2 margaritas", "de las margaritas sacame una"], ["1 margherita"]),
+    (["una margarita", "dale, ponle champiñones porfa"], ["1 margherita toppings=mushrooms"]),
+    # Colombia and Mexico: "me das", "me regalas", "porfa", "quiero"
+    (["una margarita", "dale, y me das una sprite porfa"], ["1 margherita", "1 sprite"]),
+    (["una coca y un tiramisú", "me quitas el tiramisú porfa"], ["1 coke"]),
+    (["me das dos cocas porfa"], ["2 coke"]),
+    (["una pepperoni", "porfa la pepperoni que sea grande"], ["1 pepperoni size=large"]),
+    (["un agua", "el agua cambiámela por una sprite"], ["1 sprite"]),
+    (["una pepperoni", "quiero otra igual"], ["2 pepperoni"]),
+    (["una margarita y un tiramisú", "ya no quiero el tiramisú, porfa"], ["1 margherita"]),
+    # Spain: "vale", "ponme", "quítame"
+    (["una coca", "vale, mejor cámbiame la coca por un agua"], ["1 water"]),
+    (["3 aguas", "vale, solo 2 aguas"], ["2 water"]),
+    (["una margarita y un pan de ajo", "vale, quita el pan de ajo"], ["1 margherita"]),
+    (["una margarita", "me pones un tiramisú, vale"], ["1 margherita", "1 tiramisu"]),
+    (["una margarita", "vale, ponle champiñones porfa"], ["1 margherita toppings=mushrooms"]),
+    (["2 aguas", "vale, quítame un agua"], ["1 water"]),
+    # the sizes of units said once with the item
+    (["dos pepperoni, una grande y una mediana"], ["1 pepperoni size=large", "1 pepperoni"]),
+    # not said which: asked, the cart as it was
+    (["una margarita y una hawaiana", "ponle extra queso"], ["1 margherita", "1 hawaiian"]),
+    (["una margarita y una hawaiana", "sacale una"], ["1 margherita", "1 hawaiian"]),
+    (["2 pepperoni", "dale, a la pepperoni ponle jalapeños"], ["2 pepperoni"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("turns", "cart"), REGISTERS, ids=[t[0][-1] for t in REGISTERS])
+async def test_spanish_corrections_in_every_register(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds

@@ -388,3 +388,36 @@ async def test_spanish_corrections_in_every_register(
 ) -> None:
     _, after, kinds = await _play(database_url, menu, turns)
     assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds
+
+
+@pytest.mark.parametrize(
+    ("turns", "cart"),
+    [
+        (["¿tienen hawaiana? dame una"], ["1 hawaiian"]),
+        (["¿tienen alitas? me das unas porfa"], ["1 wings"]),
+        (["una coca", "¿tienen coca light? quiero dos"], ["1 coke", "2 diet-coke"]),
+    ],
+)
+async def test_an_item_asked_about_then_ordered_is_added(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    # "¿tienen hawaiana? dame una": the count after the question orders what it asked about
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("add", tuple(turns), tuple(cart)), menu), kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "cart"),
+    [
+        # "light" said alone after a Coca-Cola is a Coca-Cola Light; "normal" beside it the plain one
+        ("una coca light y una normal", ["1 diet-coke", "1 coke"]),
+        ("dos cocas, una light", ["1 coke", "1 diet-coke"]),
+        ("dos cocas, una normal y una light", ["1 coke", "1 diet-coke"]),
+        ("3 cocas, una light", ["2 coke", "1 diet-coke"]),
+    ],
+)
+async def test_another_kind_said_without_its_name_is_that_kind(
+    database_url: str, menu: Menu, text: str, cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, [text])
+    assert after == expected_cart(Dialogue("add", (text,), tuple(cart)), menu), kinds

@@ -396,6 +396,7 @@ async def test_spanish_corrections_in_every_register(
         (["¿tienen hawaiana? dame una"], ["1 hawaiian"]),
         (["¿tienen alitas? me das unas porfa"], ["1 wings"]),
         (["una coca", "¿tienen coca light? quiero dos"], ["1 coke", "2 diet-coke"]),
+        (["¿tienen tiramisú? porfa me das dos"], ["2 tiramisu"]),
     ],
 )
 async def test_an_item_asked_about_then_ordered_is_added(
@@ -421,3 +422,9 @@ async def test_another_kind_said_without_its_name_is_that_kind(
 ) -> None:
     _, after, kinds = await _play(database_url, menu, [text])
     assert after == expected_cart(Dialogue("add", (text,), tuple(cart)), menu), kinds
+
+
+async def test_a_change_not_understood_after_ok_is_asked_about(database_url: str, menu: Menu) -> None:
+    # "dale, ponele 2": never a thumbs-up that leaves the cart as it was unsaid
+    before, after, kinds = await _play(database_url, menu, ["una margarita", "dale, ponele 2"])
+    assert after == before and "ask" in kinds, kinds

@@ -835,7 +835,7 @@ def _numbers_said(tokens: list[str], menu_phrase_at: Callable[[list[str], int], 
 _ASKED = ["do", "you", "have"]
 _ORDERING = (["give", "me"], ["i", "want"], ["bring", "me"], ["send", "me"])
 _SOME = frozenset({"a", "one", "some", "two", "three", "four", "five", "six"})
-_THEN = frozenset({"and", "then", "entonces", "so", "ok", ","})
+_THEN = frozenset({"and", "then", "entonces", "so", "ok", "please", ","})
 
 
 def _asked_then_ordered(

@@ -328,6 +328,7 @@ async def test_a_kind_offered_whole_for_halves_is_added_when_chosen(database_url
         ("una pepperoni grande y una chica", ["1 pepperoni size=large", "1 pepperoni size=small"]),
         ("una grande y una mediana de pepperoni", ["1 pepperoni size=large", "1 pepperoni"]),
         ("quiero dos pepperoni, una grande y una mediana", ["1 pepperoni size=large", "1 pepperoni"]),
+        ("dos margaritas, una grande y otra chica", ["1 margherita size=large", "1 margherita size=small"]),
     ],
 )
 async def test_a_size_said_without_its_item_orders_the_item_beside_it(
@@ -379,6 +380,9 @@ REGISTERS = [
     (["una margarita y una hawaiana", "ponle extra queso"], ["1 margherita", "1 hawaiian"]),
     (["una margarita y una hawaiana", "sacale una"], ["1 margherita", "1 hawaiian"]),
     (["2 pepperoni", "dale, a la pepperoni ponle jalapeños"], ["2 pepperoni"]),
+    # "sacales": from them (never "add")
+    (["2 hawaianas", "a las dos sacales la piña"], ["2 hawaiian -toppings=pineapple"]),
+    (["2 hawaianas", "a la hawaiana sacale la piña"], ["2 hawaiian"]),
 ]  # fmt: skip
 
 

@@ -115,6 +115,7 @@ _ES = _lexicon(
     con=with|sin=without|pero sin=but without|pero con=but with|pero=but|sin nada de=without|
     nada de=no|no=no|no ,=actually|no no=actually|no le pongas=no|menos=no|
     quita=remove|quitar=remove|quitale=remove|quitame=remove|saca=remove|sacale=remove|
+    quitales=remove|sacales=remove|quitenle=remove|saquenle=remove|ponles=add|ponganle=add|
     elimina=remove|eliminar=remove|borra=remove|borrar=remove|ya no quiero=remove|
     no quiero=i dont want|
     cambia=change|cambiar=change|cambiale=change|cambiame=change|cambiala=change it|

@@ -526,6 +526,7 @@ class _Reader:
                 and not names
                 and not self._repeats_choice(cur, nxt)
                 and self._leads_to_head(k + 1, dual=True) is None
+                and not self._shares_out(k, cur)
             ):
                 return  # "with a thin crust": an article, not another order
         listing = cur is not None and cur.has_head and cur.listing
@@ -541,6 +542,13 @@ class _Reader:
         frame.weak = atom.weak
         frame.bad_quantity = atom.bad
         self.option_context = True
+
+    def _shares_out(self, k: int, frame: _Frame) -> bool:
+        """ "two margheritas , a large and another small": after a comma, and with another
+        count after it, "a" starts one of the units of the count before it, not an article."""
+        if (frame.number or 0) <= 1 or k == 0 or self.atoms[k - 1].text != ",":
+            return False
+        return any(a.kind == "num" for a in self.atoms[k + 1 :])  # another unit said after it
 
     def _counts_topping(self, k: int, frame: _Frame) -> bool:
         """True when the number at atom k, said while options are listed after "with", counts

@@ -419,6 +419,7 @@ async def test_an_item_asked_about_then_ordered_is_added(
         ("dos cocas, una light", ["1 coke", "1 diet-coke"]),
         ("dos cocas, una normal y una light", ["1 coke", "1 diet-coke"]),
         ("3 cocas, una light", ["2 coke", "1 diet-coke"]),
+        ("2 cocas light y una normal", ["2 diet-coke", "1 coke"]),
     ],
 )
 async def test_another_kind_said_without_its_name_is_that_kind(

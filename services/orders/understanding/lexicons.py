@@ -931,7 +931,7 @@ def _kind_said_alone(tokens: list[str], menu_phrase_at: Callable[[list[str], int
             continue
         count = tokens[k - 1] if k > 0 else ""
         total = _NUMBERS.get(count) or (int(count) if count.isdigit() else 0)
-        if total > 1:
+        if total > 1 and tokens[k + size : k + size + 1] == [","]:
             apart = _units_told_apart(tokens, k, total, stems, menu_phrase_at)
             if apart is not tokens:
                 return apart

@@ -420,6 +420,7 @@ async def test_an_item_asked_about_then_ordered_is_added(
         ("dos cocas, una normal y una light", ["1 coke", "1 diet-coke"]),
         ("3 cocas, una light", ["2 coke", "1 diet-coke"]),
         ("2 cocas light y una normal", ["2 diet-coke", "1 coke"]),
+        ("una hawaiana con orilla rellena y una normal", ["1 hawaiian crust=stuffed", "1 hawaiian"]),
     ],
 )
 async def test_another_kind_said_without_its_name_is_that_kind(

@@ -927,6 +927,8 @@ def _kind_said_alone(tokens: list[str], menu_phrase_at: Callable[[list[str], int
             new = [variant, said]
         elif said in _PLAIN and size == 2 and menu_phrase_at([head], 0) == (1, "item"):
             new = [head]  # "a coca light and a normal": the plain coca
+        elif said in _PLAIN and size == 1 and k + 1 < i - 1:
+            new = [head]  # "a hawaiana with stuffed crust and a normal": one as it comes
         else:
             continue
         count = tokens[k - 1] if k > 0 else ""

@@ -282,3 +282,155 @@ async def test_spanish_corrections_change_the_line_meant(
 ) -> None:
     _, after, kinds = await _play(database_url, menu, turns)
     assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds
+
+
+async def test_a_change_after_ok_is_made(database_url: str, menu: Menu) -> None:
+    # "vale, …", "dale, …": the word leads in to the change; it acknowledges nothing
+    _, after, kinds = await _play(database_url, menu, ["una margarita", "vale, ponle champiñones porfa"])
+    assert after == expected_cart(
+        Dialogue("change-options", (), ("1 margherita toppings=mushrooms",)), menu
+    ), kinds
+
+
+async def test_the_line_of_several_units_is_asked_one_or_all(database_url: str, menu: Menu) -> None:
+    # "a la pepperoni" with 2 x Pepperoni on one line: one of them, or both? asked
+    before, after, kinds = await _play(
+        database_url, menu, ["2 pepperoni", "a la pepperoni ponle extra queso"]
+    )
+    assert after == before and "ask" in kinds, kinds
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        ["mitad hawaiana mitad pepperoni"],
+        ["una coca", "una pizza familiar mitad hawaiana y mitad pepperoni"],
+        ["una coca", "una grande, la mitad de pepperoni y la otra mitad de champiñones"],
+        ["una pepperoni y una hawaiana", "mejor mitad y mitad"],
+    ],
+)
+async def test_half_and_half_is_asked_never_added(database_url: str, menu: Menu, turns: list[str]) -> None:
+    # the menu has no halves: the kinds named are offered whole, nothing is added
+    before, after, kinds = await _play(database_url, menu, turns)
+    assert after == before and "ask" in kinds, kinds
+
+
+async def test_a_kind_offered_whole_for_halves_is_added_when_chosen(database_url: str, menu: Menu) -> None:
+    turns = ["una pizza familiar mitad hawaiana y mitad pepperoni", "2"]
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("add", (), ("1 pepperoni size=extra-large",)), menu), kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "cart"),
+    [
+        # the item said once, the units told apart by size: each unit the same item
+        ("una pepperoni grande y una chica", ["1 pepperoni size=large", "1 pepperoni size=small"]),
+        ("una grande y una mediana de pepperoni", ["1 pepperoni size=large", "1 pepperoni"]),
+        ("quiero dos pepperoni, una grande y una mediana", ["1 pepperoni size=large", "1 pepperoni"]),
+        ("dos margaritas, una grande y otra chica", ["1 margherita size=large", "1 margherita size=small"]),
+    ],
+)
+async def test_a_size_said_without_its_item_orders_the_item_beside_it(
+    database_url: str, menu: Menu, text: str, cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, [text])
+    assert after == expected_cart(Dialogue("add", (text,), tuple(cart)), menu), kinds
+
+
+# Corrections as they are written in Mexico, Argentina, Colombia and Spain: "sacale", "poneme",
+# "me das", "vale", "dale", "porfa", "che". An empty cart after a changed one means the bot asks.
+REGISTERS = [
+    # Argentina: voseo ("sacá", "poneme", "hacela"), "che", "dale"
+    (["una coca y una margarita", "sacale la coca"], ["1 margherita"]),
+    (["una coca y una margarita", "che, sacá la coca"], ["1 margherita"]),
+    (["una margarita", "poneme una coca"], ["1 margherita", "1 coke"]),
+    (["una margarita", "poneme extra queso a la margarita"], ["1 margherita toppings=cheese:extra"]),
+    (["2 cocas", "che, que sean 3 cocas"], ["3 coke"]),
+    (["una hawaiana y un brownie", "sacame el brownie porfa"], ["1 hawaiian"]),
+    (["una hawaiana", "sacale la piña"], ["1 hawaiian -toppings=pineapple"]),
+    (["una hawaiana", "a la hawaiana sacale la piña"], ["1 hawaiian -toppings=pineapple"]),
+    (["quiero una hawaiana", "dale, y una coca también"], ["1 hawaiian", "1 coke"]),
+    (["una pepperoni", "no, pará, mejor una margarita en vez de la pepperoni"], ["1 margherita"]),
+    (["una pepperoni", "hacela grande"], ["1 pepperoni size=large"]),
+    (["una sprite", "cambiame la sprite por una coca light"], ["1 diet-coke"]),
+    (["2 brownies", "sacame un brownie"], ["1 brownie"]),
+    (["2 cocas y una sprite", "che, la sprite sacala"], ["2 coke"]),
+    (["una hawaiana", "dale, que sean dos"], ["2 hawaiian"]),
+    (["2 margaritas", "de las margaritas sacame una"], ["1 margherita"]),
+    (["una margarita", "dale, ponle champiñones porfa"], ["1 margherita toppings=mushrooms"]),
+    # Colombia and Mexico: "me das", "me regalas", "porfa", "quiero"
+    (["una margarita", "dale, y me das una sprite porfa"], ["1 margherita", "1 sprite"]),
+    (["una coca y un tiramisú", "me quitas el tiramisú porfa"], ["1 coke"]),
+    (["me das dos cocas porfa"], ["2 coke"]),
+    (["una pepperoni", "porfa la pepperoni que sea grande"], ["1 pepperoni size=large"]),
+    (["un agua", "el agua cambiámela por una sprite"], ["1 sprite"]),
+    (["una pepperoni", "quiero otra igual"], ["2 pepperoni"]),
+    (["una margarita y un tiramisú", "ya no quiero el tiramisú, porfa"], ["1 margherita"]),
+    # Spain: "vale", "ponme", "quítame"
+    (["una coca", "vale, mejor cámbiame la coca por un agua"], ["1 water"]),
+    (["3 aguas", "vale, solo 2 aguas"], ["2 water"]),
+    (["una margarita y un pan de ajo", "vale, quita el pan de ajo"], ["1 margherita"]),
+    (["una margarita", "me pones un tiramisú, vale"], ["1 margherita", "1 tiramisu"]),
+    (["una margarita", "vale, ponle champiñones porfa"], ["1 margherita toppings=mushrooms"]),
+    (["2 aguas", "vale, quítame un agua"], ["1 water"]),
+    # the sizes of units said once with the item
+    (["dos pepperoni, una grande y una mediana"], ["1 pepperoni size=large", "1 pepperoni"]),
+    # not said which: asked, the cart as it was
+    (["una margarita y una hawaiana", "ponle extra queso"], ["1 margherita", "1 hawaiian"]),
+    (["una margarita y una hawaiana", "sacale una"], ["1 margherita", "1 hawaiian"]),
+    (["2 pepperoni", "dale, a la pepperoni ponle jalapeños"], ["2 pepperoni"]),
+    # "sacales": from them (never "add")
+    (["2 hawaianas", "a las dos sacales la piña"], ["2 hawaiian -toppings=pineapple"]),
+    (["2 hawaianas", "a la hawaiana sacale la piña"], ["2 hawaiian"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("turns", "cart"), REGISTERS, ids=[t[0][-1] for t in REGISTERS])
+async def test_spanish_corrections_in_every_register(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds
+
+
+@pytest.mark.parametrize(
+    ("turns", "cart"),
+    [
+        (["¿tienen hawaiana? dame una"], ["1 hawaiian"]),
+        (["¿tienen alitas? me das unas porfa"], ["1 wings"]),
+        (["una coca", "¿tienen coca light? quiero dos"], ["1 coke", "2 diet-coke"]),
+        (["¿tienen tiramisú? porfa me das dos"], ["2 tiramisu"]),
+    ],
+)
+async def test_an_item_asked_about_then_ordered_is_added(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    # "¿tienen hawaiana? dame una": the count after the question orders what it asked about
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("add", tuple(turns), tuple(cart)), menu), kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "cart"),
+    [
+        # "light" said alone after a Coca-Cola is a Coca-Cola Light; "normal" beside it the plain one
+        ("una coca light y una normal", ["1 diet-coke", "1 coke"]),
+        ("dos cocas, una light", ["1 coke", "1 diet-coke"]),
+        ("dos cocas, una normal y una light", ["1 coke", "1 diet-coke"]),
+        ("3 cocas, una light", ["2 coke", "1 diet-coke"]),
+        ("2 cocas light y una normal", ["2 diet-coke", "1 coke"]),
+        ("una hawaiana con orilla rellena y una normal", ["1 hawaiian crust=stuffed", "1 hawaiian"]),
+    ],
+)
+async def test_another_kind_said_without_its_name_is_that_kind(
+    database_url: str, menu: Menu, text: str, cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, [text])
+    assert after == expected_cart(Dialogue("add", (text,), tuple(cart)), menu), kinds
+
+
+async def test_a_change_not_understood_after_ok_is_asked_about(database_url: str, menu: Menu) -> None:
+    # "dale, ponele 2": never a thumbs-up that leaves the cart as it was unsaid
+    before, after, kinds = await _play(database_url, menu, ["una margarita", "dale, ponele 2"])
+    assert after == before and "ask" in kinds, kinds

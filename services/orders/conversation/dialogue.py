@@ -35,7 +35,13 @@ from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 from services.orders.storage.carts import CartLine
 from services.orders.understanding.acts import Act, Target, normalise, order_of, read_acts
-from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult, english_reading
+from services.orders.understanding.parser import (
+    Modifiers,
+    OrderLine,
+    ParseResult,
+    english_reading,
+    parse_order,
+)
 from services.orders.understanding.phrases import phrases_for
 
 __all__ = ["answer_choice", "ask_to_clear", "asks_only", "cancel", "drop_pending", "resolve", "respond"]
@@ -47,6 +53,8 @@ _EDITS = frozenset({"set_quantity", "adjust", "change", "replace", "restate", "r
 _SMALL_TALK = frozenset(_TALK_ORDER)
 _REPLY_NUMBER = _("Reply with the number, or *never mind*.")
 # Words that point at the lines being talked about: "no onions on it" is about those lines.
+# Languages whose "the" before a line of several units may name one of them.
+_SINGULAR_NAMES_ONE = frozenset({"es"})
 _POINTER_WORDS = frozenset({"it", "that", "this", "them", "those", "these", "they", "both", "all", "one"})
 # Words that point at something already said (a line of the cart) rather than order anew.
 _REFERENCE = re.compile(r"\b(?:the|that|those|these|this)\b")
@@ -84,6 +92,53 @@ def asks_only(turn: Turn) -> bool:
     return _REQUESTING.search(normalise(english_reading(turn.store.menu, text)[1])) is None
 
 
+# "half hawaiian half pepperoni", "mitad y mitad", "halves": a pizza of two kinds.
+_HALVES = re.compile(r"\bhalf\b.*\bhalf\b|\bhalves\b")
+
+
+def _no_halves(turn: Turn, menu: Menu, text: str) -> str:
+    """The reply to a pizza asked half of one kind and half of another: the menu has no
+    halves, so nothing is added; the kinds named are offered whole, as a numbered choice."""
+    s = turn.speaker
+    turn.kind = "ask"
+    said = s._("Sorry, we don't make half-and-half pizzas: each pizza is one kind.")
+    pieces = re.split(r"\bhalf\b|\bhalves\b", text)
+    # "una familiar mitad hawaiana …": what is said before the halves (a size, a crust) is
+    # said of the whole pizza
+    before = parse_order(menu, pieces[0])
+    said_options = [o for said_line in before.lines for o in said_line.options]
+    said_options += [o for phrase in before.ambiguous for o in phrase.options]
+    shared = tuple(
+        o for o in said_options if (group := menu.group(o.group)) is not None and group.kind == "single"
+    )
+    options: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line in (line for piece in pieces[1:] for line in parse_order(menu, piece).lines):
+        item = menu.item(line.item)
+        if item is None or item.code in seen:
+            continue
+        seen.add(item.code)
+        chosen = {o.group for o in line.options}
+        try:
+            fields = adding.build_line(
+                menu,
+                item,
+                (*line.options, *(o for o in shared if o.group not in chosen)),
+                line.excluded,
+                [],
+                s,
+            )
+        except adding.LineProblem:
+            continue
+        add = {"op": "add", "add": [{"fields": fields, "quantity": 1}]}
+        options.append({"label": adding.describe(fields, s), "op": add})
+    if len(options) < 2:
+        return said + " " + s._(texts.ORDER_HINT)
+    turn.state["choice"] = {"prompt": s._("Which do you mean?"), "options": options}
+    listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+    return said + " " + s._("Which do you mean?") + "\n" + listed + "\n" + s._("Reply with the number.")
+
+
 class _Ask(Exception):
     """Raised inside an act to stop and ask; `text` is the question, the choice is saved."""
 
@@ -104,6 +159,11 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
     message is also a command ("remove sushi"), which answers what it does not understand."""
     # Spanish and Portuguese are read through their English words (understanding/lexicons.py)
     menu, text = english_reading(turn.store.menu, turn.inbound.text)
+    if _HALVES.search(normalise(text)):
+        reply = _no_halves(turn, menu, text)
+        turn.state["asked"] = True  # "never mind" next drops the question
+        await turn.save_state()
+        return reply
     phrases = phrases_for(language_of(turn))
     if _HALVES.search(normalise(text)):
         turn.kind = "ask"
@@ -1416,6 +1476,22 @@ async def _change(
         turn.state["choice"] = {"prompt": s._("Which do you mean?"), "options": options}
         listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
         raise _Ask(s._("Which do you mean?") + "\n" + listed + "\n" + s._("Reply with the number."))
+    if _one_or_all(turn, act, pool):
+        # "a la pepperoni ponle extra queso" with 2 x Pepperoni on one line: "la" may be one
+        # of them or the line; asked, never guessed
+        line = pool[0]
+        fields = adding.modified_fields(menu, line, mods, [], s)
+        if fields is not None:
+            options = [
+                {"label": s._("Change my {line}", line=describe_line(line, s)),
+                 "op": {"op": "change", "line": line.id, "fields": fields}},
+                {"label": s._("Change my {line}", line=describe_line(replace(line, quantity=1), s)),
+                 "op": {"op": "split", "line": line.id, "fields": fields, "units": 1}},
+            ]  # fmt: skip
+            turn.kind = "ask"
+            turn.state["choice"] = {"prompt": s._("Which do you mean?"), "options": options}
+            listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+            raise _Ask(s._("Which do you mean?") + "\n" + listed + "\n" + s._("Reply with the number."))
     able = [line for line in pool if op(line) is not None]
     if not able and target.pointer and not target.items:
         # "one of them thin crust" after "2 margheritas" then "2 cokes": only the pizzas can
@@ -1434,6 +1510,24 @@ async def _change(
         if built is not None:
             out.append(await _run(turn, built, touched))
     return out
+
+
+def _one_or_all(turn: Turn, act: Act, pool: list[CartLine]) -> bool:
+    """Whether a change names one line of several units with a singular article, in a
+    language whose singular names one unit ("a la pepperoni" after "2 pepperoni")."""
+    target = act.target
+    return (
+        turn.speaker.locale in _SINGULAR_NAMES_ONE
+        and target is not None
+        and bool(target.items)
+        and not (target.plural or target.count or target.each or target.pointer or target.other)
+        and target.number is None
+        and target.ordinal is None
+        and not act.quantity
+        and len(pool) == 1
+        and pool[0].quantity > 1
+        and target.said.split()[:1] == ["the"]
+    )
 
 
 def _said(mods: Modifiers, s: Speaker) -> str:

@@ -522,6 +522,9 @@ def unread_words(menu: Menu, words: str) -> list[str]:
 
 _NEGATED = re.compile(r"\b(?:not|dont|doesnt|didnt|never|no|without)\b")
 # A clause that asks about an item rather than correcting one ("is the veggie actually vegetarian").
+# "ok, ...", "vale, ...": a word that leads into a message rather than acknowledging.
+_VERBS = frozenset({"add", "remove", "change", "make", "put", "give", "take", "swap"})
+_LEAD_IN = re.compile(r"^(?:ok|okay)\s*,\s*(?=\S)")
 _ASKS = re.compile(r"^(?:is|isnt|are|arent|does|doesnt|do|did|was|were|has|have)\b")
 
 
@@ -670,6 +673,15 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     acts: list[Act | None] = [
         replace(act, words=clause.key) if act is not None else None for clause, act in read
     ]
+    lead = _LEAD_IN.match(normalise(text))
+    if lead and len(parts) == 1 and acts[0] is not None and acts[0].kind == "ack":
+        # "ok, add mushrooms": the "ok" only leads in to the change that follows it
+        words = normalise(text)[lead.end() :]
+        rest = read_acts(menu, words, phrases)
+        if rest and all(a.kind not in ("ack", "add") for a in rest):
+            return rest
+        if not rest and words.split()[0] in _VERBS:
+            return ()  # "ok, add 2": a change not understood is for the parser to ask about
     edits = any(a is not None and a.kind not in ("ack", "question") for a in acts)
     if all(a is None for a in acts) and not any(c.corrective for c in parts):
         return ()

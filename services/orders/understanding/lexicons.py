@@ -155,6 +155,7 @@ _ES = _lexicon(
     diecinueve=nineteen|veinte=twenty|
     un par de=a couple of|par de=couple of|una docena de=a dozen|una docena=a dozen|
     media docena de=half a dozen|media docena=half a dozen|otra=another|otro=another|
+    mitad=half|mitades=halves|
     otra mas=another|otro mas=another|una mas=another|uno mas=another|
     y=and|e=and|o=or|u=or|ademas=also|tambien=also|mas=extra|con mas=with extra|
     con extra=with extra|extra de=extra|doble=double|el doble de=double|triple=triple|
@@ -162,6 +163,7 @@ _ES = _lexicon(
     con=with|sin=without|pero sin=but without|pero con=but with|pero=but|sin nada de=without|
     nada de=no|no=no|no ,=actually|no no=actually|no le pongas=no|menos=no|
     quita=remove|quitar=remove|quitale=remove|quitame=remove|saca=remove|sacale=remove|
+    quitales=remove|sacales=remove|quitenle=remove|saquenle=remove|ponles=add|ponganle=add|
     elimina=remove|eliminar=remove|borra=remove|borrar=remove|ya no quiero=remove|
     no quiero=i dont want|
     cambia=change|cambiar=change|cambiale=change|cambiame=change|cambiala=change it|
@@ -1086,6 +1088,120 @@ def _numbers_said(tokens: list[str], menu_phrase_at: Callable[[list[str], int], 
     return out
 
 
+_ASKED = ["do", "you", "have"]
+_ORDERING = (["give", "me"], ["i", "want"], ["bring", "me"], ["send", "me"])
+_SOME = frozenset({"a", "one", "some", "two", "three", "four", "five", "six"})
+_THEN = frozenset({"and", "then", "entonces", "so", "ok", "please", ","})
+
+
+def _asked_then_ordered(
+    tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]
+) -> list[str]:
+    """ "do you have hawaiana ? give me a" (¿tienen hawaiana? dame una) → "give me a hawaiana":
+    what is asked about is what the count after it orders; nothing else may be said."""
+    if tokens[:3] != _ASKED or "?" not in tokens:
+        return tokens
+    mark = tokens.index("?")
+    named = tokens[3:mark]
+    i = 0
+    while i < len(named):
+        size, _ = menu_phrase_at(named, i)
+        if not size and named[i] not in ("a", "the", "some"):
+            return tokens
+        i += size or 1
+    if not any(menu_phrase_at(named, k)[1] not in ("", "option") for k in range(len(named))):
+        return tokens
+    rest = tokens[mark + 1 :]
+    while rest and rest[0] in _THEN:
+        rest = rest[1:]
+    while rest and rest[-1] in ("please", "!"):
+        rest = rest[:-1]
+    if len(rest) != 3 or rest[:2] not in _ORDERING or rest[2] not in _SOME:
+        return tokens
+    count = "a" if rest[2] == "some" else rest[2]
+    return [*rest[:2], count, *(w for w in named if w not in ("a", "the", "some"))]
+
+
+def _units_told_apart(
+    tokens: list[str],
+    k: int,
+    total: int,
+    stems: list[str],
+    menu_phrase_at: Callable[[list[str], int], MenuPhrase],
+) -> list[str]:
+    """ "two cocas , a normal and a light" → "a coca and a coca light": every unit of the
+    count said apart, each plain or another item; anything else is left as it was said."""
+    if tokens[k + 1 : k + 2] != [","]:
+        return tokens
+    parts: list[list[str]] = []
+    j = k + 2
+    while j + 1 < len(tokens) and tokens[j] in _COUNTS:
+        said = tokens[j + 1]
+        variant = next((w for w in stems if menu_phrase_at([w, said], 0) == (2, "item")), None)
+        if variant is not None:
+            parts.append(["a", variant, said])
+        elif said in _PLAIN:
+            parts.append(["a", stems[-1]])
+        else:
+            return tokens
+        if tokens[j] not in ("a", "one"):
+            return tokens
+        j += 2
+        if j < len(tokens) and tokens[j] in ("and", ","):
+            j += 1
+    if j < len(tokens) or len(parts) != total:
+        return tokens
+    out = list(tokens[: k - 1])
+    for n, part in enumerate(parts):
+        out += ([] if n == 0 else ["and"]) + part
+    return out
+
+
+def _kind_said_alone(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "two cocas , a light" (dos cocas, una light) → "a coca and a coca light"; "a coca light
+    and a normal" → "a coca light and a coca": a word that makes another item of the one just
+    named ("coca light") said with a count alone is that item; "normal" beside it is the plain
+    one. The units of a count said first are those told apart, the rest stay as they are."""
+    for i, word in enumerate(tokens):
+        if word not in _COUNTS or i == 0 or tokens[i - 1] not in ("and", ",") or i + 1 >= len(tokens):
+            continue
+        said = tokens[i + 1]
+        end = i + 2
+        if end < len(tokens) and tokens[end] not in ("and", ",", "please"):
+            continue
+        named = [
+            (k, menu_phrase_at(tokens, k)[0]) for k in range(i) if menu_phrase_at(tokens, k)[1] == "item"
+        ]
+        if not named:
+            continue
+        k, size = named[-1]
+        head = tokens[k]
+        stems = [head, head[:-1]] if head.endswith("s") else [head]
+        variant = next((w for w in stems if menu_phrase_at([w, said], 0) == (2, "item")), None)
+        if variant is not None and size == 1:
+            new = [variant, said]
+        elif said in _PLAIN and size == 2 and menu_phrase_at([head], 0) == (1, "item"):
+            new = [head]  # "a coca light and a normal": the plain coca
+        elif said in _PLAIN and size == 1 and k + 1 < i - 1:
+            new = [head]  # "a hawaiana with stuffed crust and a normal": one as it comes
+        else:
+            continue
+        count = tokens[k - 1] if k > 0 else ""
+        total = _NUMBERS.get(count) or (int(count) if count.isdigit() else 0)
+        if total > 1 and tokens[k + size : k + size + 1] == [","]:
+            apart = _units_told_apart(tokens, k, total, stems, menu_phrase_at)
+            if apart is not tokens:
+                return apart
+            if tokens[k + 1 : k + 2] == [","] and k + 2 == i and variant is not None and end == len(tokens):
+                # "two cocas , a light": one of the two is the other item
+                left = total - 1
+                kept = [*tokens[: k - 1], str(left) if left > 1 else "a", stems[-1] if left == 1 else head]
+                return [*kept, "and", word, *new]
+            return tokens
+        return [*tokens[: i + 1], *new, *tokens[end:]]
+    return tokens
+
+
 def _spanish_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
     """Spanish word order made English (see the section's comment)."""
     while tokens and tokens[0] == ",":
@@ -1108,6 +1224,8 @@ def _spanish_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
         ):
             tokens = [*tokens[: i + 3], *tokens[i + 4 :]]  # "la otra con masa delgada"
             break
+    tokens = _asked_then_ordered(tokens, menu_phrase_at)
+    tokens = _kind_said_alone(tokens, menu_phrase_at)
     tokens = _numbers_said(tokens, menu_phrase_at)
     tokens = _one_of_them_with(tokens, menu_phrase_at)
     tokens = _no_then_instead(tokens, menu_phrase_at)

@@ -530,6 +530,7 @@ class _Reader:
                 and not names
                 and not self._repeats_choice(cur, nxt)
                 and self._leads_to_head(k + 1, dual=True) is None
+                and not self._shares_out(k, cur)
             ):
                 return  # "with a thin crust": an article, not another order
         listing = cur is not None and cur.has_head and cur.listing
@@ -545,6 +546,13 @@ class _Reader:
         frame.weak = atom.weak
         frame.bad_quantity = atom.bad
         self.option_context = True
+
+    def _shares_out(self, k: int, frame: _Frame) -> bool:
+        """ "two margheritas , a large and another small": after a comma, and with another
+        count after it, "a" starts one of the units of the count before it, not an article."""
+        if (frame.number or 0) <= 1 or k == 0 or self.atoms[k - 1].text != ",":
+            return False
+        return any(a.kind == "num" for a in self.atoms[k + 1 :])  # another unit said after it
 
     def _counts_topping(self, k: int, frame: _Frame) -> bool:
         """True when the number at atom k, said while options are listed after "with", counts
@@ -906,7 +914,8 @@ def _distribute(frames: list[_Frame]) -> list[_Frame]:
         ):
             parts.append(frames[j])
             j += 1
-        if frame.has_head and len(parts) >= 2 and sum(p.number or 0 for p in parts) == total:
+        headed = frame.has_head or _dual_head(frame) is not None  # "two pepperoni, one large and …"
+        if headed and len(parts) >= 2 and sum(p.number or 0 for p in parts) == total:
             for part in parts:
                 part.items, part.noun, part.head_text = frame.items, frame.noun, frame.head_text
                 part.mods = [*frame.mods, *part.mods]
@@ -918,28 +927,57 @@ def _distribute(frames: list[_Frame]) -> list[_Frame]:
     return out
 
 
+def _dual_head(frame: _Frame) -> _Mod | None:
+    """The option of a headless frame that names its item ("2 pepperoni": the item or the
+    topping, told apart in `_resolve`), if it has one."""
+    if frame.has_head:
+        return None
+    for mod in frame.mods:
+        entry = mod.atom.entry
+        if entry is not None and entry.items and mod.prefix and not mod.negated and mod.qualifier is None:
+            return mod
+    return None
+
+
+def _takes_head(index: MenuIndex, frame: _Frame, other: _Frame) -> bool:
+    """Whether `frame` is a numbered frame of single-choice options only (a size) that
+    `other`, a numbered frame that names its item, could take as the same thing."""
+    if frame.has_head or frame.number is None or other.number is None or frame.unknown or not frame.mods:
+        return False
+    if not (other.has_head or _dual_head(other) is not None):
+        return False
+    return all(
+        m.atom.entry is not None
+        and not m.atom.entry.items
+        and all(index.group_single.get(g) for g, _ in m.atom.entry.options)
+        for m in frame.mods
+    )
+
+
+def _take_head(frame: _Frame, other: _Frame, *, options: bool) -> None:
+    dual = _dual_head(other)
+    frame.items, frame.noun, frame.head_text = other.items, other.noun, other.head_text
+    if dual is not None:
+        frame.mods = [*frame.mods, dual]
+    if options:
+        frame.mods = [*frame.mods, *(m for m in other.mods if not m.prefix)]
+
+
 def _share_head(index: MenuIndex, frames: list[_Frame]) -> None:
     """ "2 large and 1 small pizza with pepperoni": a numbered frame of single-choice options
-    only, right before a numbered frame with a head, orders the same thing."""
+    only, right before a numbered frame with a head, orders the same thing; so does one
+    right after such a frame when nothing follows it ("a large pepperoni and a small"; "the two
+    large" says both lines)."""
     for frame, nxt in pairwise(frames):
-        if (
-            frame.has_head
-            or frame.number is None
-            or nxt.number is None
-            or not nxt.has_head
-            or frame.unknown
-            or not frame.mods
-        ):
-            continue
-        simple = all(
-            m.atom.entry is not None
-            and not m.atom.entry.items
-            and all(index.group_single.get(g) for g, _ in m.atom.entry.options)
-            for m in frame.mods
-        )
-        if simple:
-            frame.items, frame.noun, frame.head_text = nxt.items, nxt.noun, nxt.head_text
-            frame.mods = [*frame.mods, *(m for m in nxt.mods if not m.prefix)]
+        if _takes_head(index, frame, nxt) and (nxt.has_head or _dual_head(nxt) is not None):
+            _take_head(frame, nxt, options=True)
+    if len(frames) >= 2 and frames[-1].number == 1 and _takes_head(index, frames[-1], frames[-2]):
+        last, before = frames[-1], frames[-2]
+        groups = {g for m in last.mods if m.atom.entry is not None for g, _ in m.atom.entry.options}
+        dual = _dual_head(before)
+        named = before.items or (dual.atom.entry.items if dual is not None and dual.atom.entry else ())
+        if all(groups & index.item_groups.get(code, frozenset()) for code in named):
+            _take_head(last, before, options=False)
 
 
 def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> ParseResult:

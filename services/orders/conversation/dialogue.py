@@ -62,10 +62,6 @@ _REFERENCE = re.compile(r"\b(?:the|that|those|these|this)\b")
 _CORRECTION = re.compile(
     r"\b(?:actually|instead|rather|sorry|oops|meant|mistake|wrong|change|swap|replace|rest)\b"
 )
-# A pizza of two halves ("half and half", "metade havaiana metade pepperoni", "meio a
-# meio"): the menu has none, so the bot asks which pizza rather than add both.
-_HALVES = re.compile(r"\bhalf (?:and|n) half\b|\bhalf\b.*\bhalf\b")
-HALVES = _("We don't make half-and-half pizzas, sorry! Which one would you like? For example *1 hawaiian*.")
 _QUESTION_START = re.compile(r"^(?:is|are|does|do|did|has|have|what|whats|which|how|can|could|will|would)\b")
 
 
@@ -92,7 +88,8 @@ def asks_only(turn: Turn) -> bool:
     return _REQUESTING.search(normalise(english_reading(turn.store.menu, text)[1])) is None
 
 
-# "half hawaiian half pepperoni", "mitad y mitad", "halves": a pizza of two kinds.
+# "half hawaiian half pepperoni", "mitad y mitad", "meio a meio", "halves": a pizza of two
+# kinds. The menu has none, so the bot offers the pizzas named, whole, rather than add both.
 _HALVES = re.compile(r"\bhalf\b.*\bhalf\b|\bhalves\b")
 
 
@@ -165,11 +162,6 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
         await turn.save_state()
         return reply
     phrases = phrases_for(language_of(turn))
-    if _HALVES.search(normalise(text)):
-        turn.kind = "ask"
-        turn.state["asked"] = True
-        await turn.save_state()
-        return turn.speaker._(HALVES)
     acts = read_acts(menu, text, phrases)
     if not acts:
         return await _guard(turn, phrases, free_text)

@@ -166,6 +166,9 @@ CHANGED = [
     # another amount of an option already chosen replaces it
     (["1 margherita with extra cheese, 1 coke", "not extra cheese, double cheese"],
      ["1 margherita toppings=cheese:double", "1 coke"]),
+    # options said after a swap, in a part of their own, go on the new line
+    (["a large hawaiian and a coke", "swap the hawaiian for a build your own, with ham and olives"],
+     ["1 build-your-own size=large toppings=ham toppings=olives", "1 coke"]),
 ]  # fmt: skip
 
 

@@ -553,3 +553,9 @@ def test_a_large_one_then_more_orders_closes_the_line(menu: Menu) -> None:
     result = parse_order(menu, text)
     assert _lines(result) == [(1, "pepperoni"), (1, "wings"), (2, "margherita")]
     assert all(ChosenOption("size", "large") in line.options for line in result.lines if line.item != "wings")
+
+
+def test_the_pizza_with_vegetables_is_the_veggie(menu: Menu) -> None:
+    result = parse_order(menu, "I want to order the pizza with vegetables, the big one, and one cola please")
+    assert _lines(result) == [(1, "coke"), (1, "veggie")] and not result.ambiguous
+    assert not parse_order(menu, "my in laws want more vegetables lol").lines

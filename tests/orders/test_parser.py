@@ -559,3 +559,10 @@ def test_the_pizza_with_vegetables_is_the_veggie(menu: Menu) -> None:
     result = parse_order(menu, "I want to order the pizza with vegetables, the big one, and one cola please")
     assert _lines(result) == [(1, "coke"), (1, "veggie")] and not result.ambiguous
     assert not parse_order(menu, "my in laws want more vegetables lol").lines
+
+
+@pytest.mark.parametrize("text", ["2 pepperoni one large one small", "2 byo one with ham one with pineapple"])
+def test_one_after_a_count_shares_it_out(menu: Menu, text: str) -> None:
+    result = parse_order(menu, text)
+    assert len(result.lines) == 2 and result.modifiers is None
+    assert result.lines[0].options != result.lines[1].options

@@ -528,6 +528,7 @@ class _Reader:
             and cur is not None
             and not cur.has_head
             and cur.number is not None
+            and cur.weak
             and not any(m.atom.entry is not None and m.atom.entry.items for m in cur.mods)
         ):
             # "a large one, and some wings": "one" stands for a line named before; what

@@ -566,3 +566,19 @@ def test_one_after_a_count_shares_it_out(menu: Menu, text: str) -> None:
     result = parse_order(menu, text)
     assert len(result.lines) == 2 and result.modifiers is None
     assert result.lines[0].options != result.lines[1].options
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "large pepperoni, small pepperoni",
+        "large pepperoni + small pepperoni",
+        "large pepperoni small pepperoni",
+    ],
+)
+def test_a_size_again_before_the_same_item_is_another_line(menu: Menu, text: str) -> None:
+    result = parse_order(menu, text)
+    assert [(line.item, line.options) for line in result.lines] == [
+        ("pepperoni", (ChosenOption("size", "large"),)),
+        ("pepperoni", (ChosenOption("size", "small"),)),
+    ]

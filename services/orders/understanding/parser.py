@@ -730,6 +730,13 @@ class _Reader:
             or (dual and cur.has_head and not self.negated and self._item_not_topping(k, atom, cur))
             or (dual and not cur.has_head and cur.names_item and not cur.listing)
             or (not cur.has_head and cur.names_item and self._listed_before_head(k))
+            # "large pepperoni, small pepperoni": a size again, leading to an item, is another line
+            or (
+                not cur.has_head
+                and cur.names_item
+                and self._repeats_choice(cur, atom)
+                and self._leads_to_head(k, dual=True) is not None
+            )
         ):
             # "a margherita, a pepperoni": an item named after another, not its topping
             cur = self._open(atom)

@@ -84,6 +84,9 @@ ASKED = [
     ["2 cokes", "make it 2"],
     # an option left out whose name is a word of an item in the cart: the topping, or the item?
     ["margherita with garlic, and a garlic bread", "no garlic"],
+    # an item in the cart named again "with" an option: that line changed, or another one?
+    ["build your own with ham", "build your own with olives"],
+    ["byo w ham", "byo with olives"],
 ]
 
 

@@ -87,6 +87,14 @@ ASKED = [
     # an item in the cart named again "with" an option: that line changed, or another one?
     ["build your own with ham", "build your own with olives"],
     ["byo w ham", "byo with olives"],
+    # two lines of one item that differ by size, named by the item alone: which one?
+    ["a large pepperoni and a small pepperoni", "remove the pepperoni"],
+    ["large pepperoni, small pepperoni", "no onions on it"],
+    ["large pepperoni + small pepperoni", "pepperoni x2"],
+    ["large pepperoni + small pepperoni", "remove one pepperoni"],
+    ["large pepperoni and small pepperoni", "another pepperoni"],
+    ["pepperoni large and pepperoni medium", "swap the pepperoni for a hawaiian"],
+    ["large pepperoni + small pepperoni + coke", "the pepperoni gluten free"],
 ]
 
 
@@ -172,6 +180,17 @@ CHANGED = [
     # options said after a swap, in a part of their own, go on the new line
     (["a large hawaiian and a coke", "swap the hawaiian for a build your own, with ham and olives"],
      ["1 build-your-own size=large toppings=ham toppings=olives", "1 coke"]),
+    # lines of one item that differ by size or by name, each named by what sets it apart
+    (["large pep + small pep", "the small one x2"], ["1 pepperoni size=large", "2 pepperoni size=small"]),
+    (["coke n diet coke", "2 of the coke"], ["2 coke", "1 diet-coke"]),
+    (["a coke and a diet coke", "remove the coke"], ["1 diet-coke"]),
+    (["a coke and a diet coke", "the coke a bottle"], ["1 coke container=bottle", "1 diet-coke"]),
+    (["2 cokes and a diet coke", "one less coke"], ["1 coke", "1 diet-coke"]),
+    (["large pepperoni and small pepperoni", "make both medium"], ["2 pepperoni size=medium"]),
+    (["2 byo one with ham one with pineapple", "extra cheese on the pineapple one"],
+     ["1 build-your-own toppings=ham", "1 build-your-own toppings=pineapple toppings=cheese:extra"]),
+    (["large pepperoni, small pepperoni", "make the small one large and add a coke"],
+     ["2 pepperoni size=large", "1 coke"]),
 ]  # fmt: skip
 
 

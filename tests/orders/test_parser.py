@@ -582,3 +582,8 @@ def test_a_size_again_before_the_same_item_is_another_line(menu: Menu, text: str
         ("pepperoni", (ChosenOption("size", "large"),)),
         ("pepperoni", (ChosenOption("size", "small"),)),
     ]
+
+
+def test_lrg_is_large(menu: Menu) -> None:
+    (line,) = parse_order(menu, "lrg pepperoni").lines
+    assert line.options == (ChosenOption("size", "large"),)

@@ -189,6 +189,11 @@ CHANGED = [
     (["large pepperoni and small pepperoni", "make both medium"], ["2 pepperoni size=medium"]),
     (["2 byo one with ham one with pineapple", "extra cheese on the pineapple one"],
      ["1 build-your-own toppings=ham", "1 build-your-own toppings=pineapple toppings=cheese:extra"]),
+    # "one of the large": one unit of the line by its size, not the whole line
+    (["2 large pepperoni and 1 small pepperoni", "remove one of the large"],
+     ["1 pepperoni size=large", "1 pepperoni size=small"]),
+    (["2 large pepperoni and 2 small hawaiian", "one of the small thin crust"],
+     ["2 pepperoni size=large", "1 hawaiian size=small", "1 hawaiian size=small crust=thin"]),
     (["large pepperoni, small pepperoni", "make the small one large and add a coke"],
      ["2 pepperoni size=large", "1 coke"]),
 ]  # fmt: skip

@@ -454,6 +454,7 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
                 ordinal=ordinal,
                 other=other,
                 plural=rest.endswith(" ones"),
+                count=count,  # "remove one of the large": one unit, not the line
             )
         return None
     return Target(

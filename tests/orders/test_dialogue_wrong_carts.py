@@ -194,6 +194,9 @@ CHANGED = [
      ["1 pepperoni size=large", "1 pepperoni size=small"]),
     (["2 large pepperoni and 2 small hawaiian", "one of the small thin crust"],
      ["2 pepperoni size=large", "1 hawaiian size=small", "1 hawaiian size=small crust=thin"]),
+    # a line said again that is already in the cart as said is that line, not the other changed
+    (["a large pepperoni and a small pepperoni", "the small pepperoni is for my kid, no pepperoni on it lol"],
+     ["1 pepperoni size=large", "1 pepperoni size=small -toppings=pepperoni"]),
     (["large pepperoni, small pepperoni", "make the small one large and add a coke"],
      ["2 pepperoni size=large", "1 coke"]),
 ]  # fmt: skip

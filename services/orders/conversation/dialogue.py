@@ -771,7 +771,14 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
 
         target = Target(new.text or new.item, items=(new.item,))
         which = turn.speaker._("Which {item} do you mean?", item=same[0].name)
-        chosen = _one(turn, Act("restate", target=target), same, op, which)
+        # "the small pepperoni" with a large and a small one: the line that already is as said
+        # is the one meant, not the other changed to match it
+        already = [line for line in same if op(line) is None]
+        chosen = (
+            already[:1]
+            if already and len(same) > 1
+            else _one(turn, Act("restate", target=target), same, op, which)
+        )
         for line in chosen:
             built = op(line)
             if built is None:

@@ -95,6 +95,9 @@ ASKED = [
     ["large pepperoni and small pepperoni", "another pepperoni"],
     ["pepperoni large and pepperoni medium", "swap the pepperoni for a hawaiian"],
     ["large pepperoni + small pepperoni + coke", "the pepperoni gluten free"],
+    # a plural name with one unit of its item, and another line whose name holds it
+    ["a coke and a diet coke", "cancel the cokes"],
+    ["a coke a diet coke and a sprite", "remove the cokes"],
 ]
 
 

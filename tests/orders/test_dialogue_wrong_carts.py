@@ -90,6 +90,20 @@ ASKED = [
     ["1 hawaiian", "i want 2 hawaiians"],
     ["1 havaiana", "quero 2 havaianas"],
     ["una hawaiana y una coca", "quiero 3 hawaianas"],
+    # an item in the cart named again "with" an option: that line changed, or another one?
+    ["build your own with ham", "build your own with olives"],
+    ["byo w ham", "byo with olives"],
+    # two lines of one item that differ by size, named by the item alone: which one?
+    ["a large pepperoni and a small pepperoni", "remove the pepperoni"],
+    ["large pepperoni, small pepperoni", "no onions on it"],
+    ["large pepperoni + small pepperoni", "pepperoni x2"],
+    ["large pepperoni + small pepperoni", "remove one pepperoni"],
+    ["large pepperoni and small pepperoni", "another pepperoni"],
+    ["pepperoni large and pepperoni medium", "swap the pepperoni for a hawaiian"],
+    ["large pepperoni + small pepperoni + coke", "the pepperoni gluten free"],
+    # a plural name with one unit of its item, and another line whose name holds it
+    ["a coke and a diet coke", "cancel the cokes"],
+    ["a coke a diet coke and a sprite", "remove the cokes"],
 ]
 
 
@@ -181,6 +195,28 @@ CHANGED = [
     (["1 hawaiian", "i want 2 hawaiians", "2"], ["3 hawaiian"]),
     # a word of adding says it is more
     (["1 hawaiian", "2 more hawaiians"], ["3 hawaiian"]),
+    # options said after a swap, in a part of their own, go on the new line
+    (["a large hawaiian and a coke", "swap the hawaiian for a build your own, with ham and olives"],
+     ["1 build-your-own size=large toppings=ham toppings=olives", "1 coke"]),
+    # lines of one item that differ by size or by name, each named by what sets it apart
+    (["large pep + small pep", "the small one x2"], ["1 pepperoni size=large", "2 pepperoni size=small"]),
+    (["coke n diet coke", "2 of the coke"], ["2 coke", "1 diet-coke"]),
+    (["a coke and a diet coke", "remove the coke"], ["1 diet-coke"]),
+    (["a coke and a diet coke", "the coke a bottle"], ["1 coke container=bottle", "1 diet-coke"]),
+    (["2 cokes and a diet coke", "one less coke"], ["1 coke", "1 diet-coke"]),
+    (["large pepperoni and small pepperoni", "make both medium"], ["2 pepperoni size=medium"]),
+    (["2 byo one with ham one with pineapple", "extra cheese on the pineapple one"],
+     ["1 build-your-own toppings=ham", "1 build-your-own toppings=pineapple toppings=cheese:extra"]),
+    # "one of the large": one unit of the line by its size, not the whole line
+    (["2 large pepperoni and 1 small pepperoni", "remove one of the large"],
+     ["1 pepperoni size=large", "1 pepperoni size=small"]),
+    (["2 large pepperoni and 2 small hawaiian", "one of the small thin crust"],
+     ["2 pepperoni size=large", "1 hawaiian size=small", "1 hawaiian size=small crust=thin"]),
+    # a line said again that is already in the cart as said is that line, not the other changed
+    (["a large pepperoni and a small pepperoni", "the small pepperoni is for my kid, no pepperoni on it lol"],
+     ["1 pepperoni size=large", "1 pepperoni size=small -toppings=pepperoni"]),
+    (["large pepperoni, small pepperoni", "make the small one large and add a coke"],
+     ["2 pepperoni size=large", "1 coke"]),
 ]  # fmt: skip
 
 

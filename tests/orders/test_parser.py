@@ -518,3 +518,72 @@ def test_a_name_after_for_the_says_who_a_line_is_for(menu: Menu, text: str) -> N
     assert sorted((line.item, line.quantity) for line in result.lines) == sorted(
         [(line.item, line.quantity) for line in parse_order(menu, text.split(" for ")[0]).lines]
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2 large cheese pizzas, maybe a pepperoni too, a large one", [(2, "margherita"), (1, "pepperoni")]),
+        ("2 margheritas, a pepperoni, a large one", [(2, "margherita"), (1, "pepperoni")]),
+        ("a pepperoni, a large one and a coke", [(1, "pepperoni"), (1, "coke")]),
+    ],
+)
+def test_a_large_one_after_a_line_describes_that_line(
+    menu: Menu, text: str, expected: list[tuple[int, str]]
+) -> None:
+    result = parse_order(menu, text)
+    assert _lines(result) == sorted(expected) and not result.ambiguous
+    pepperoni = next(line for line in result.lines if line.item == "pepperoni")
+    assert pepperoni.options == (ChosenOption("size", "large"),)
+
+
+def test_a_large_one_after_several_or_a_sized_line_is_asked(menu: Menu) -> None:
+    assert parse_order(menu, "2 pepperoni, a large one").ambiguous
+    assert parse_order(menu, "a large pepperoni, a small one").ambiguous
+
+
+@pytest.mark.parametrize("text", ["some wings, one order of wings", "uh some wings, 2 wings, thanks"])
+def test_some_of_an_item_then_how_many_is_one_line(menu: Menu, text: str) -> None:
+    (line,) = parse_order(menu, text).lines
+    assert line.item == "wings" and line.quantity == (2 if "2" in text else 1)
+
+
+def test_a_large_one_then_more_orders_closes_the_line(menu: Menu) -> None:
+    text = "2 large cheese pizzas, maybe a pepperoni too, a large one, and uh some wings, one order of wings"
+    result = parse_order(menu, text)
+    assert _lines(result) == [(1, "pepperoni"), (1, "wings"), (2, "margherita")]
+    assert all(ChosenOption("size", "large") in line.options for line in result.lines if line.item != "wings")
+
+
+def test_the_pizza_with_vegetables_is_the_veggie(menu: Menu) -> None:
+    result = parse_order(menu, "I want to order the pizza with vegetables, the big one, and one cola please")
+    assert _lines(result) == [(1, "coke"), (1, "veggie")] and not result.ambiguous
+    assert not parse_order(menu, "my in laws want more vegetables lol").lines
+
+
+@pytest.mark.parametrize("text", ["2 pepperoni one large one small", "2 byo one with ham one with pineapple"])
+def test_one_after_a_count_shares_it_out(menu: Menu, text: str) -> None:
+    result = parse_order(menu, text)
+    assert len(result.lines) == 2 and result.modifiers is None
+    assert result.lines[0].options != result.lines[1].options
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "large pepperoni, small pepperoni",
+        "large pepperoni + small pepperoni",
+        "large pepperoni small pepperoni",
+    ],
+)
+def test_a_size_again_before_the_same_item_is_another_line(menu: Menu, text: str) -> None:
+    result = parse_order(menu, text)
+    assert [(line.item, line.options) for line in result.lines] == [
+        ("pepperoni", (ChosenOption("size", "large"),)),
+        ("pepperoni", (ChosenOption("size", "small"),)),
+    ]
+
+
+def test_lrg_is_large(menu: Menu) -> None:
+    (line,) = parse_order(menu, "lrg pepperoni").lines
+    assert line.options == (ChosenOption("size", "large"),)

@@ -916,7 +916,14 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
 
         target = Target(new.text or new.item, items=(new.item,))
         which = turn.speaker._("Which {item} do you mean?", item=same[0].name)
-        chosen = _one(turn, Act("restate", target=target), same, op, which)
+        # "the small pepperoni" with a large and a small one: the line that already is as said
+        # is the one meant, not the other changed to match it
+        already = [line for line in same if op(line) is None]
+        chosen = (
+            already[:1]
+            if already and len(same) > 1
+            else _one(turn, Act("restate", target=target), same, op, which)
+        )
         for line in chosen:
             built = op(line)
             if built is None:
@@ -1155,8 +1162,26 @@ async def _remove(
             }
             listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
             raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\n{s._(_REPLY_NUMBER)}")
-    chosen = _one(turn, act, pool, op, s._("Which one should I remove?"), plural_ok=True)
+    wider = _plural_beyond(act.target, lines, pool)
+    if wider:
+        # "remove the cokes" with one Coke and a Diet Coke: the Coke, or the Diet Coke too?
+        single = replace(act, target=replace(act.target, plural=False))
+        chosen = _one(turn, single, pool + wider, op, s._("Which one should I remove?"))
+    else:
+        chosen = _one(turn, act, pool, op, s._("Which one should I remove?"), plural_ok=True)
     return [await _run(turn, op(line), touched) for line in chosen]
+
+
+def _plural_beyond(target: Target, lines: list[CartLine], pool: list[CartLine]) -> list[CartLine]:
+    """Other lines a plural name may also mean when the lines of its item hold one unit only:
+    "the cokes" with one Coke and a Diet Coke (whose name holds "coke")."""
+    if not (target.plural and len(target.items) == 1 and sum(line.quantity for line in pool) == 1):
+        return []
+    words = normalise(target.said).split()
+    if not words or not words[-1].endswith("s"):
+        return []
+    word = words[-1][:-1]
+    return [line for line in lines if line not in pool and word in normalise(line.name).split()]
 
 
 def _has_ingredient(menu: Menu, line: CartLine, mods: Modifiers) -> bool:

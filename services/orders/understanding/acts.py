@@ -233,6 +233,10 @@ def _menu_words(menu: Menu, words: str) -> bool:
     return bool(parsed.lines or parsed.ambiguous or parsed.modifiers or parsed.bad_quantities)
 
 
+# A part after an edit that goes on to say options ("..., with mushrooms and spinach").
+_OPTIONS_SAID = re.compile(r"^(?:and |but |plus )?(?:with|without|no)\b")
+
+
 def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
     """The clauses of a message. Within a sentence, a comma-separated part that reads as an
     act by itself starts a clause, a part with menu words joins the one before ("1 pepperoni,
@@ -257,8 +261,10 @@ def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
                 merged.append(part)
                 previous_is_act = is_act
             elif previous_is_act:
-                if _items_named(menu, part):
-                    merged.append(part)  # "remove the coke, a sprite": its own clause
+                if _items_named(menu, part) or (_OPTIONS_SAID.match(part) and options_only(menu, part)):
+                    # "remove the coke, a sprite", "a build your own instead of the veggie,
+                    # with mushrooms": its own clause, never dropped as chatter
+                    merged.append(part)
                     previous_is_act = False
                 # else chatter after an edit: "make that 3, the whole family is coming over"
             elif _menu_words(menu, part):
@@ -455,6 +461,7 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
                 ordinal=ordinal,
                 other=other,
                 plural=rest.endswith(" ones"),
+                count=count,  # "remove one of the large": one unit, not the line
             )
         return None
     return Target(

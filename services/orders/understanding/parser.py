@@ -521,6 +521,22 @@ class _Reader:
         if atom.end < len(self.tokens) and self.tokens[atom.end] in _COUNTED_NOT_ORDERED:
             return  # "a two topping pizza": a count of something else
         cur = self.cur
+        prev = self.atoms[k - 1] if k > 0 else None
+        if (
+            atom.text == "one"
+            and prev is not None
+            and prev.kind == "opt"
+            and cur is not None
+            and not cur.has_head
+            and cur.number is not None
+            and cur.weak
+            and not any(m.atom.entry is not None and m.atom.entry.items for m in cur.mods)
+        ):
+            # "a large one, and some wings": "one" stands for a line named before; what
+            # follows is another order
+            self.frames.append(cur)
+            self.cur = None
+            return
         if atom.weak and cur is not None and cur.has_head:
             nxt = self.atoms[k + 1] if k + 1 < len(self.atoms) else None
             names = nxt is not None and nxt.entry is not None and bool(nxt.entry.items)
@@ -723,6 +739,13 @@ class _Reader:
             or (dual and cur.has_head and not self.negated and self._item_not_topping(k, atom, cur))
             or (dual and not cur.has_head and cur.names_item and not cur.listing)
             or (not cur.has_head and cur.names_item and self._listed_before_head(k))
+            # "large pepperoni, small pepperoni": a size again, leading to an item, is another line
+            or (
+                not cur.has_head
+                and cur.names_item
+                and self._repeats_choice(cur, atom)
+                and self._leads_to_head(k, dual=True) is not None
+            )
         ):
             # "a margherita, a pepperoni": an item named after another, not its topping
             cur = self._open(atom)
@@ -910,6 +933,7 @@ def _distribute(frames: list[_Frame]) -> list[_Frame]:
             j < len(frames)
             and not frames[j].has_head
             and frames[j].number is not None
+            and not _names_another_item(frames[j])
             and sum(p.number or 0 for p in parts) < total
         ):
             parts.append(frames[j])
@@ -963,6 +987,66 @@ def _take_head(frame: _Frame, other: _Frame, *, options: bool) -> None:
         frame.mods = [*frame.mods, *(m for m in other.mods if not m.prefix)]
 
 
+def _names_another_item(frame: _Frame) -> bool:
+    """ "2 margheritas, a pepperoni, a large one": a frame whose first option is an item named
+    right after its number orders that item; it is no share of the quantity before it."""
+    first = frame.mods[0] if frame.mods else None
+    return (
+        first is not None
+        and first.atom.entry is not None
+        and bool(first.atom.entry.items)
+        and (first.atom.start > 0 and first.atom.start - 1 <= frame.start)
+    )
+
+
+def _described_again(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> list[_Frame]:
+    """A line said again in other words orders nothing more: "maybe a pepperoni too, a large
+    one" ("a <options> one" right after a single line that names an item: a choice that line
+    has not made yet) and "some wings, one order of wings" (how many of them)."""
+    out: list[_Frame] = []
+    for frame in frames:
+        prev = out[-1] if out else None
+        groups = {g for m in frame.mods if m.atom.entry is not None for g, _ in m.atom.entry.options}
+        before = prev.mods if prev else []
+        chosen = {g for m in before if m.atom.entry is not None for g, _ in m.atom.entry.options}
+        if (
+            prev is not None
+            and prev.items
+            and frame.items == prev.items
+            and prev.number is None
+            and frame.number is not None
+            and prev.start > 0
+            and tokens[prev.start - 1] == "some"
+            and tokens[prev.end : frame.start] == [","]
+        ):
+            # "some wings, one order of wings": how many of them, said again
+            prev.number, prev.weak = frame.number, frame.weak
+            prev.mods.extend(frame.mods)
+            prev.end = frame.end
+            continue
+        if (
+            prev is not None
+            and prev.names_item
+            and (prev.multiplier or prev.number or 1) == 1
+            and not frame.has_head
+            and frame.number == 1
+            and not frame.unknown
+            and frame.mods
+            and tokens[frame.end : frame.end + 1] == ["one"]
+            and all(
+                m.atom.entry is not None and not m.atom.entry.items and not m.negated and m.qualifier is None
+                for m in frame.mods
+            )
+            and all(index.group_single.get(g) for g in groups)
+            and not groups & chosen
+        ):
+            prev.mods.extend(frame.mods)
+            prev.end = max(prev.end, frame.end + 1)
+            continue
+        out.append(frame)
+    return out
+
+
 def _share_head(index: MenuIndex, frames: list[_Frame]) -> None:
     """ "2 large and 1 small pizza with pepperoni": a numbered frame of single-choice options
     only, right before a numbered frame with a head, orders the same thing; so does one
@@ -982,6 +1066,7 @@ def _share_head(index: MenuIndex, frames: list[_Frame]) -> None:
 
 def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> ParseResult:
     frames = _distribute(frames)
+    frames = _described_again(index, tokens, frames)
     _share_head(index, frames)
     loose_frames: list[tuple[_Frame, list[_Mod]]] = []
     lines: list[OrderLine] = []

@@ -921,7 +921,10 @@ def _named_line_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | N
         also = re.search(re.escape(key) + r"\s+(?:too|as well|also|aswell)\b", normalise(clause.text))
         # "diet cokes regular size": a plural name with no number names the lines in the cart
         # (another order would say how many)
-        sure = bool(match["verb"] or match["also"].strip() or clause.corrective or also or target.plural)
+        # "build your own with olives" after one with ham: olives on it, or another? ("with"
+        # says options, not a change)
+        verb = match["verb"] not in (None, "with")
+        sure = bool(verb or match["also"].strip() or clause.corrective or also or target.plural)
         return Act("change", target=target, modifiers=mods, subject="" if sure else "or-add")
     return None
 

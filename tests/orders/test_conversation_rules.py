@@ -423,9 +423,9 @@ async def test_a_cart_holds_at_most_the_store_s_lines_and_items(database_url: st
             assert "Added" in (await chat.say(line))[0]
         (reply,) = await chat.say("1 coke")
         assert "Added" not in reply and "at most 3 different items" in reply and "didn't add Coke" in reply
-        (reply,) = await chat.say("2 margherita")  # a line already there: no new line
+        (reply,) = await chat.say("add 2 margherita")  # a line already there: no new line
         assert "Added 2 x Margherita" in reply
-        (reply,) = await chat.say("9 pepperoni")
+        (reply,) = await chat.say("add 9 pepperoni")
         assert "Added 5 x Pepperoni" in reply and "10 items" in reply and "instead of 9" in reply
         (reply,) = await chat.say("1 veggie")
         assert "Added" not in reply and "10 items" in reply and "didn't add Veggie" in reply

@@ -80,7 +80,6 @@ ASKED = [
     ["3 veggie", "one of them large and the other thin"],
     ["veggie no onions + sprite", "and another veggie, that one can have the onions"],
     # a quantity the line already has corrects nothing: what was meant is asked
-    ["2 margheritas, a large and a small", "the large make it 2"],
     ["2 cokes", "make it 2"],
     # an option left out whose name is a word of an item in the cart: the topping, or the item?
     ["margherita with garlic, and a garlic bread", "no garlic"],
@@ -190,6 +189,9 @@ CHANGED = [
     # another amount of an option already chosen replaces it
     (["1 margherita with extra cheese, 1 coke", "not extra cheese, double cheese"],
      ["1 margherita toppings=cheese:double", "1 coke"]),
+    # "a large and a small" are one of each now; the large one's new quantity
+    (["2 margheritas, a large and a small", "the large make it 2"],
+     ["2 margherita size=large", "1 margherita size=small"]),
     # the answer to "the new total, or that many more?"
     (["1 hawaiian", "i want 2 hawaiians", "1"], ["2 hawaiian"]),
     (["1 hawaiian", "i want 2 hawaiians", "2"], ["3 hawaiian"]),

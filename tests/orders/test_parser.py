@@ -537,9 +537,15 @@ def test_a_large_one_after_a_line_describes_that_line(
     assert pepperoni.options == (ChosenOption("size", "large"),)
 
 
-def test_a_large_one_after_several_or_a_sized_line_is_asked(menu: Menu) -> None:
+def test_a_large_one_after_several_is_asked_and_after_a_sized_line_is_another(menu: Menu) -> None:
+    """ "2 pepperoni, a large one": one of the two, or a third? Asked. "a large pepperoni, a
+    small one" (as "una pepperoni grande y una chica"): a second pepperoni, small."""
     assert parse_order(menu, "2 pepperoni, a large one").ambiguous
-    assert parse_order(menu, "a large pepperoni, a small one").ambiguous
+    lines = parse_order(menu, "a large pepperoni, a small one").lines
+    assert [(x.item, x.quantity, [o.option for o in x.options]) for x in lines] == [
+        ("pepperoni", 1, ["large"]),
+        ("pepperoni", 1, ["small"]),
+    ]
 
 
 @pytest.mark.parametrize("text", ["some wings, one order of wings", "uh some wings, 2 wings, thanks"])

@@ -1055,7 +1055,12 @@ def _share_head(index: MenuIndex, frames: list[_Frame]) -> None:
     for frame, nxt in pairwise(frames):
         if _takes_head(index, frame, nxt) and (nxt.has_head or _dual_head(nxt) is not None):
             _take_head(frame, nxt, options=True)
-    if len(frames) >= 2 and frames[-1].number == 1 and _takes_head(index, frames[-1], frames[-2]):
+    if (
+        len(frames) >= 2
+        and frames[-1].number == 1
+        and (frames[-2].multiplier or frames[-2].number or 1) == 1  # "2 pepperoni, a large one": asked
+        and _takes_head(index, frames[-1], frames[-2])
+    ):
         last, before = frames[-1], frames[-2]
         groups = {g for m in last.mods if m.atom.entry is not None for g, _ in m.atom.entry.options}
         dual = _dual_head(before)

@@ -26,11 +26,11 @@ import os
 import sys
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -38,6 +38,9 @@ import yaml
 from psycopg import sql
 
 from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
+
+if TYPE_CHECKING:
+    from tests.orders.chat import DirectChat
 
 TARGET = 0.95
 WRONG_CART_LIMIT = 0.01
@@ -184,6 +187,30 @@ def _cart_words(menu: Menu, row: dict[str, Any]) -> tuple[str, int, tuple[str, .
     return row["item_code"], int(row["quantity"]), tuple(words)
 
 
+CART_LINES = (
+    "SELECT l.item_code, l.quantity, l.options, l.excluded FROM cart_lines l"
+    " JOIN customers c ON c.id = l.customer_id WHERE c.address = %s ORDER BY l.position"
+)
+
+
+async def cart_of(chat: DirectChat, menu: Menu, customer: str) -> Counter[str]:
+    """The customer's cart now, in canonical form (`canonical_cart`)."""
+    rows = await chat.sql(CART_LINES, customer)
+    return canonical_cart((_cart_words(menu, r) for r in rows), menu)
+
+
+async def play_turns(
+    chat: DirectChat, menu: Menu, turns: Sequence[str], customer: str
+) -> tuple[Counter[str], Counter[str], list[tuple[str, str]]]:
+    """Say every turn but the last as `customer`, then the last: (the cart before the last
+    turn, the cart after it, the last turn's replies as (kind, text))."""
+    for turn in turns[:-1]:
+        await chat.say(turn, customer=customer)
+    before = await cart_of(chat, menu, customer)
+    replies = await chat.replies(turns[-1], customer=customer)
+    return before, await cart_of(chat, menu, customer), replies
+
+
 @asynccontextmanager
 async def eval_database(admin_dsn: str) -> AsyncIterator[str]:
     """A migrated database of this run's own on `admin_dsn`'s server; dropped afterwards."""
@@ -211,22 +238,11 @@ async def play(files: list[Path], admin_dsn: str) -> list[FileReport]:
     async with eval_database(admin_dsn) as url, direct_chat(url, start=NOON) as chat:
         gate = asyncio.Semaphore(CONCURRENCY)
 
-        async def cart_of(customer: str) -> Counter[str]:
-            rows = await chat.sql(
-                "SELECT l.item_code, l.quantity, l.options, l.excluded FROM cart_lines l"
-                " JOIN customers c ON c.id = l.customer_id WHERE c.address = %s ORDER BY l.position",
-                customer,
-            )
-            return canonical_cart((_cart_words(menu, r) for r in rows), menu)
-
         async def one(report: FileReport, index: int, dialogue: Dialogue, n: int) -> None:
-            customer = f"whatsapp:+1999{n:07d}"
             async with gate:
-                for turn in dialogue.turns[:-1]:
-                    await chat.say(turn, customer=customer)
-                before = await cart_of(customer)
-                replies = await chat.replies(dialogue.turns[-1], customer=customer)
-                after = await cart_of(customer)
+                before, after, replies = await play_turns(
+                    chat, menu, dialogue.turns, f"whatsapp:+1999{n:07d}"
+                )
             report.outcomes.append(
                 Outcome(
                     index,

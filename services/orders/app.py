@@ -82,7 +82,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     relay = OutboxRelay(pool, redis, keys, slow_s=settings.slow_query_s)
     handler = InboundHandler(
         pool, stores, cart_ttl_s=settings.cart_ttl_s, slow_s=settings.slow_query_s, on_commit=relay.notify,
-        publish=functools.partial(publish_replies, pool, redis, keys),
+        publish=functools.partial(publish_replies, redis, keys),
     )  # fmt: skip
     consumer = StreamConsumer(
         redis=redis,

@@ -53,7 +53,7 @@ log = logging.getLogger("services.orders.inbound")
 
 T = TypeVar("T")
 # Publishes committed outbox rows on the connection that committed them (`relay.publish_replies`
-# bound to the pool, Redis and keys).
+# bound to Redis and the keys).
 Publish = Callable[[list[dict[str, Any]], Conn], Awaitable[None]]
 
 STATUS_RANK = {
@@ -353,7 +353,7 @@ class InboundHandler:
         if not inbound.message_sid or not inbound.sender:
             raise PermanentError("inbound message without MessageSid or From")
         received_at = dt.datetime.fromtimestamp(env.received_at, dt.UTC)
-        customer = await inbox.record_with_customer(
+        customer = await inbox.record(
             conn,
             inbound.message_sid,
             inbound.body,

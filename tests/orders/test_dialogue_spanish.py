@@ -10,17 +10,13 @@ from collections import Counter
 
 import pytest
 
-from evals.conversations import NOON, Dialogue, _cart_words, canonical_cart, expected_cart
+from evals.conversations import NOON, Dialogue, expected_cart
 from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
 from services.orders.understanding.acts import read_acts
 from services.orders.understanding.parser import english_reading
 from services.orders.understanding.phrases import phrases_for
-from tests.orders.chat import DirectChat, direct_chat
+from tests.orders.dialogues import play
 
-CART = (
-    "SELECT l.item_code, l.quantity, l.options, l.excluded FROM cart_lines l"
-    " JOIN customers c ON c.id = l.customer_id WHERE c.address = %s ORDER BY l.position"
-)
 CUSTOMER = "whatsapp:+15557770002"
 
 
@@ -29,21 +25,11 @@ def menu() -> Menu:
     return load_menu_file(demo_menu_path())
 
 
-async def _cart(chat: DirectChat, menu: Menu) -> Counter[str]:
-    rows = await chat.sql(CART, CUSTOMER)
-    return canonical_cart((_cart_words(menu, row) for row in rows), menu)
-
-
 async def _play(
     database_url: str, menu: Menu, turns: list[str]
 ) -> tuple[Counter[str], Counter[str], list[str]]:
     """(cart before the last turn, cart after it, the kinds of the replies to it)."""
-    async with direct_chat(database_url, start=NOON) as chat:
-        for turn in turns[:-1]:
-            await chat.say(turn, customer=CUSTOMER)
-        before = await _cart(chat, menu)
-        replies = await chat.replies(turns[-1], customer=CUSTOMER)
-        return before, await _cart(chat, menu), [kind for kind, _ in replies]
+    return await play(database_url, menu, turns, customer=CUSTOMER, start=NOON)
 
 
 def _reading(menu: Menu, text: str) -> str:

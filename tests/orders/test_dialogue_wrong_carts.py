@@ -9,14 +9,10 @@ from collections import Counter
 
 import pytest
 
-from evals.conversations import Dialogue, canonical_cart, expected_cart
+from evals.conversations import Dialogue, expected_cart
 from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
-from tests.orders.chat import DirectChat, direct_chat
+from tests.orders.dialogues import play
 
-CART = (
-    "SELECT l.item_code, l.quantity, l.options, l.excluded FROM cart_lines l"
-    " JOIN customers c ON c.id = l.customer_id WHERE c.address = %s ORDER BY l.position"
-)
 CUSTOMER = "whatsapp:+15557770001"
 
 
@@ -25,27 +21,11 @@ def menu() -> Menu:
     return load_menu_file(demo_menu_path())
 
 
-async def _cart(chat: DirectChat, menu: Menu) -> Counter[str]:
-    rows = await chat.sql(CART, CUSTOMER)
-    lines = []
-    for row in rows:
-        words = [f"{o['group']}={o['option']}" + (f":{o['qualifier']}" if o.get("qualifier") else "")
-                 for o in row["options"]]  # fmt: skip
-        words += [f"-toppings={str(name).lower()}" for name in row["excluded"]]
-        lines.append((row["item_code"], int(row["quantity"]), tuple(words)))
-    return canonical_cart(lines, menu)
-
-
 async def _play(
     database_url: str, menu: Menu, turns: list[str]
 ) -> tuple[Counter[str], Counter[str], list[str]]:
     """(cart before the last turn, cart after it, the kinds of the replies to it)."""
-    async with direct_chat(database_url) as chat:
-        for turn in turns[:-1]:
-            await chat.say(turn, customer=CUSTOMER)
-        before = await _cart(chat, menu)
-        replies = await chat.replies(turns[-1], customer=CUSTOMER)
-        return before, await _cart(chat, menu), [kind for kind, _ in replies]
+    return await play(database_url, menu, turns, customer=CUSTOMER)
 
 
 ASKED = [

@@ -281,7 +281,7 @@ async def test_a_poisoned_entry_in_a_consumer_batch_is_dead_lettered_and_the_oth
 ) -> None:
     keys = Keys(key_prefix)
     poison(database_url, "SM2")
-    h = handler(pool, publish=functools.partial(publish_replies, pool, redis_client, keys))
+    h = handler(pool, publish=functools.partial(publish_replies, redis_client, keys))
     batches: list[int] = []
     handle_batch = h.handle_batch
 
@@ -330,7 +330,7 @@ async def test_replies_are_published_on_the_connection_that_committed_them(
         relay_told: list[bool] = []
         h = InboundHandler(
             p, StoreCache(None), cart_ttl_s=3600, slow_s=5.0, on_commit=lambda: relay_told.append(True),
-            publish=functools.partial(publish_replies, p, redis_client, keys),
+            publish=functools.partial(publish_replies, redis_client, keys),
         )  # fmt: skip
         assert await h.handle_batch([message("SM1", ALICE, "menu"), message("SM2", BOB, "1 coke")]) == [
             None,
@@ -348,7 +348,7 @@ async def test_a_crash_between_commit_and_ack_does_not_double_a_reply(
     XACK (the entries stay pending for it, its lease runs out); the consumer that takes them
     over handles them again: the inbox finds every MessageSid, nothing is written or sent twice."""
     keys = Keys(key_prefix)
-    publish = functools.partial(publish_replies, pool, redis_client, keys)
+    publish = functools.partial(publish_replies, redis_client, keys)
     first = handler(pool, publish=publish)
     committed = asyncio.Event()
     died = asyncio.Event()

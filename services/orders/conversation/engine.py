@@ -124,19 +124,18 @@ async def respond(turn: Turn) -> tuple[list[ReplyText], str]:
         return [], "human_mode"
     if asked_language is not None:
         return [ReplyText(asked_language)], "handled"
-    if not turn.guarded:
-        body = await converse(turn, command)
-        purpose = "reply" if turn.kind == "reply" else f"reply:{turn.kind}"
-        return [ReplyText(body, purpose=purpose)], "handled"
-    try:
-        async with turn.conn.transaction():  # a savepoint: a bug undoes only this message's changes
-            body = await converse(turn, command)
-    except (psycopg.OperationalError, RetryableError):
-        raise
-    except Exception:
-        log.exception("conversation failed", extra={"message_sid": inbound.message_sid})
-        body = turn.speaker._(SORRY)
-        turn.kind = "reply"
+    if turn.guarded:
+        try:
+            async with turn.conn.transaction():  # a savepoint: a bug undoes only this message's changes
+                body = await converse(turn, command)
+        except (psycopg.OperationalError, RetryableError):
+            raise
+        except Exception:
+            log.exception("conversation failed", extra={"message_sid": inbound.message_sid})
+            body = turn.speaker._(SORRY)
+            turn.kind = "reply"
+    else:
+        body = await converse(turn, command)  # a failure is raised: the caller isolates it
     purpose = "reply" if turn.kind == "reply" else f"reply:{turn.kind}"
     return [ReplyText(body, purpose=purpose)], "handled"
 

@@ -53,8 +53,9 @@ async def load_cart(conn: Conn, customer_id: int) -> list[CartLine]:
     cart, so a turn reads an unchanged cart once however often it looks (each call gets its
     own copies)."""
     w = _watch.get()
-    watched = w is not None and w.customer_id == customer_id
-    if watched and w is not None and w.lines is not None:
+    if w is not None and w.customer_id != customer_id:
+        w = None
+    if w is not None and w.lines is not None:
         return [_copy(line) for line in w.lines]
     cur = await conn.execute(
         "SELECT id, item_code, name, unit_price_cents, quantity, options, excluded, notes"
@@ -62,7 +63,7 @@ async def load_cart(conn: Conn, customer_id: int) -> list[CartLine]:
         (customer_id,),
     )
     lines = [CartLine(**row) for row in await cur.fetchall()]
-    if watched and w is not None:
+    if w is not None:
         w.lines = [_copy(line) for line in lines]
     return lines
 
@@ -238,21 +239,6 @@ class CartMark:
     digest: str
 
 
-async def mark(conn: Conn, customer_id: int) -> CartMark:
-    """The cart's state now, to compare with another mark (`cart_change`)."""
-    row = await (
-        await conn.execute(
-            "SELECT COALESCE(array_agg(id ORDER BY id), '{}') AS ids,"
-            " md5(COALESCE(string_agg(concat_ws(':', id, quantity, unit_price_cents, options::text,"
-            " excluded::text, notes), '|' ORDER BY id), '')) AS digest"
-            " FROM cart_lines WHERE customer_id = %s",
-            (customer_id,),
-        )
-    ).fetchone()
-    assert row is not None
-    return CartMark(frozenset(int(i) for i in row["ids"]), str(row["digest"]))
-
-
 @dataclass(slots=True)
 class CartWatch:
     """Watches one customer's cart through a unit of work (`watch`): `before` is the cart's mark
@@ -268,7 +254,7 @@ class CartWatch:
         nothing, at most one (the cart read after) when it did."""
         if self.before is None:
             return None
-        return cart_change(self.before, _mark_of(await load_cart(conn, self.customer_id)))
+        return cart_change(self.before, mark_of(await load_cart(conn, self.customer_id)))
 
 
 # The current unit of work's `CartWatch` (`watch`), or None.
@@ -293,12 +279,13 @@ async def _before_write(conn: Conn, customer_id: int) -> None:
     if w is None or w.customer_id != customer_id:
         return
     if w.before is None:
-        w.before = _mark_of(await load_cart(conn, customer_id))
+        w.before = mark_of(await load_cart(conn, customer_id))
     w.lines = None  # about to change
 
 
-def _mark_of(lines: list[CartLine]) -> CartMark:
-    """`mark` from lines already read: their ids and a digest of what a customer sees of them."""
+def mark_of(lines: list[CartLine]) -> CartMark:
+    """A cart's mark, from its lines as read: their ids and a digest of what a customer sees of
+    them (compared by `cart_change`)."""
     content = repr([(x.id, x.quantity, x.unit_price_cents, x.options, x.excluded, x.notes) for x in lines])
     digest = hashlib.md5(content.encode(), usedforsecurity=False).hexdigest()
     return CartMark(frozenset(x.id for x in lines), digest)

@@ -1,7 +1,7 @@
 """The `customers` table: one row per (store, Twilio `From` address), holding the conversation.
 
 A customer row is what serializes one customer's work: the inbound handler locks it for the whole
-message (`upsert_for_message`), and every other writer that also touches the customer's orders
+message (`inbox.record`), and every other writer that also touches the customer's orders
 locks it first (`lock`, `lock_by_address`), so locks are always taken customer row, then order
 row. Rows are returned as dicts of the table's columns.
 """
@@ -14,35 +14,6 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from services.orders.storage.pool import Conn
-
-
-async def upsert_for_message(
-    conn: Conn,
-    store_id: int,
-    *,
-    address: str,
-    wa_id: str | None,
-    profile_name: str | None,
-    at: dt.datetime,
-) -> dict[str, Any]:
-    """Create or update the customer of an inbound message and lock its row until the transaction
-    ends; `at` (the message's arrival) moves `last_inbound_at` forward only."""
-    row = await (
-        await conn.execute(
-            """
-            INSERT INTO customers (store_id, address, wa_id, profile_name, last_inbound_at)
-            VALUES (%s, %s, %s, %s, %s)
-            ON CONFLICT (store_id, address) DO UPDATE SET
-                wa_id = COALESCE(EXCLUDED.wa_id, customers.wa_id),
-                profile_name = COALESCE(EXCLUDED.profile_name, customers.profile_name),
-                last_inbound_at = GREATEST(customers.last_inbound_at, EXCLUDED.last_inbound_at)
-            RETURNING *
-            """,
-            (store_id, address, wa_id, profile_name, at),
-        )
-    ).fetchone()
-    assert row is not None
-    return dict(row)
 
 
 async def _row(conn: Conn, sql: str, params: tuple[Any, ...]) -> dict[str, Any] | None:

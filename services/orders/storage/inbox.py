@@ -1,7 +1,7 @@
 """The `inbox` table: every inbound WhatsApp message, recorded once by its MessageSid.
 
 The row is written in the transaction that handles the message, so a redelivered stream entry
-finds it and changes nothing (`record` returns False).
+finds it and changes nothing (`record` returns None).
 """
 
 from __future__ import annotations
@@ -16,18 +16,6 @@ from services.orders.storage.pool import Conn
 
 
 async def record(
-    conn: Conn, message_sid: str, body: str, fields: dict[str, str], received_at: dt.datetime
-) -> bool:
-    """Record the message; False when its MessageSid was already recorded (a redelivery)."""
-    cur = await conn.execute(
-        "INSERT INTO inbox (message_sid, body, fields, received_at) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (message_sid) DO NOTHING",
-        (message_sid, body, Jsonb(fields), received_at),
-    )
-    return cur.rowcount > 0
-
-
-async def record_with_customer(
     conn: Conn,
     message_sid: str,
     body: str,
@@ -39,10 +27,11 @@ async def record_with_customer(
     wa_id: str | None,
     profile_name: str | None,
 ) -> dict[str, Any] | None:
-    """`record` the message and, when it is new, `customers.upsert_for_message` its sender, in
-    one statement (one round trip on the hot path): returns the customer row, locked until the
-    transaction ends, or None when the MessageSid was already recorded (a redelivery, which
-    changes nothing: the customer is not touched)."""
+    """Record the message and, when it is new, create or update its sender's `customers` row,
+    in one statement (one round trip on the hot path): returns the customer row, locked until
+    the transaction ends, or None when the MessageSid was already recorded (a redelivery, which
+    changes nothing: the customer is not touched). `last_inbound_at` (the message's arrival)
+    moves forward only."""
     cur = await conn.execute(
         """
         WITH message AS (

@@ -52,31 +52,19 @@ def reply_envelope(row: dict[str, Any]) -> Envelope:
     return Envelope(kind=REPLY, fields=fields, id=f"reply-{row['id']}")
 
 
-async def publish_replies(
-    pool: AsyncConnectionPool[Conn],
-    redis: aioredis.Redis,
-    keys: Keys,
-    rows: list[dict[str, Any]],
-    conn: Conn | None = None,
-) -> None:
-    """Publish committed outbox `rows` (in the order given) at once and mark them published:
-    the inbound consumer's own path, right after the commit that wrote them, on the connection
-    that committed them when given (`conn`, out of its transaction), else on one from `pool`.
-    A crash or a failure before the mark leaves them to the relay, which publishes them again;
-    the notifier recognises a reply it already has by `reply_id`. Raises what Redis or the
-    pool raise."""
+async def publish_replies(redis: aioredis.Redis, keys: Keys, rows: list[dict[str, Any]], conn: Conn) -> None:
+    """Publish committed outbox `rows` (in the order given) at once and mark them published on
+    `conn`, the connection that committed them (out of its transaction): the inbound
+    consumer's own path, right after the commit that wrote them. A crash or a failure before
+    the mark leaves them to the relay, which publishes them again; the notifier recognises a
+    reply it already has by `reply_id`. Raises what Redis or PostgreSQL raise."""
     if not rows:
         return
     async with redis.pipeline(transaction=False) as pipe:
         for row in rows:
             pipe.xadd(keys.outbound, {ENTRY_FIELD: reply_envelope(row).encode()})
         await pipe.execute()
-    ids = [int(r["id"]) for r in rows]
-    if conn is not None:
-        await outbox.mark_published(conn, ids)
-        return
-    async with pool.connection() as own:
-        await outbox.mark_published(own, ids)
+    await outbox.mark_published(conn, [int(r["id"]) for r in rows])
 
 
 class Relay:

@@ -315,6 +315,28 @@ def _two_edits(menu: Menu, phrases: Phrases, clause: Clause, text: str) -> list[
     return [clause]
 
 
+def _by_options(
+    said: str,
+    mods: Modifiers,
+    *,
+    ordinal: int | None,
+    other: bool,
+    plural: bool,
+    count: int | None = None,
+) -> Target:
+    """A reference to the lines that have `mods` ("the one with extra cheese", "the small ones")."""
+    return Target(
+        said,
+        pointer=True,
+        options=mods.options,
+        without=mods.excluded,
+        ordinal=ordinal,
+        other=other,
+        plural=plural,
+        count=count,
+    )
+
+
 def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     """A reference to cart lines in `words`, or None when the words name no line.
 
@@ -405,15 +427,7 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         # "the one with extra cheese", "the one without onions": a line by its options
         mods = options_only(menu, rest[len(lead) :]) if rest.startswith(lead) else None
         if mods is not None:
-            return Target(
-                said,
-                pointer=True,
-                options=mods.options,
-                without=mods.excluded,
-                ordinal=ordinal,
-                other=other,
-                plural=lead == "ones ",
-            )
+            return _by_options(said, mods, ordinal=ordinal, other=other, plural=lead == "ones ")
     head, _, after = rest.partition(" ")
     if head in _SIZE_RANKS and ordinal is None:
         # "the bigger one", "the smaller pepperoni": the line of the largest / smallest size
@@ -453,15 +467,9 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             and (mods.options or mods.excluded)
             and (rest.endswith((" one", " ones")) or one_with or named)
         ):
-            return Target(
-                said,
-                pointer=True,
-                options=mods.options,
-                without=mods.excluded,
-                ordinal=ordinal,
-                other=other,
-                plural=rest.endswith(" ones"),
-                count=count,  # "remove one of the large": one unit, not the line
+            # "remove one of the large": `count` is one unit, not the line
+            return _by_options(
+                said, mods, ordinal=ordinal, other=other, plural=rest.endswith(" ones"), count=count
             )
         return None
     return Target(

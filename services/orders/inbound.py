@@ -394,7 +394,13 @@ class InboundHandler:
             customer["id"],
             customer["address"],
             replies,
-            outcome=inbox.Outcome(inbound.message_sid, customer["id"], outcome, change),
+            outcome=inbox.Outcome(
+                inbound.message_sid,
+                customer["id"],
+                outcome,
+                change,
+                language=customer["language"] if turn.language_changed else None,
+            ),
         )
         return outcome
 

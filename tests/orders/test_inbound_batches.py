@@ -165,11 +165,16 @@ def _round_trips(trace: str) -> tuple[int, list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("body", "per_message", "cart_change"),
-    [("menu", 2, None), ("2 margherita and a coke", 9, "started")],
+    ("body", "per_message", "statements_each", "cart_change"),
+    [("menu", 2, 2, None), ("2 margherita and a coke", 9, 10, "started")],
 )
 async def test_a_batch_costs_few_round_trips_per_message_and_no_savepoint(
-    database_url: str, tmp_path: Any, body: str, per_message: int, cart_change: str | None
+    database_url: str,
+    tmp_path: Any,
+    body: str,
+    per_message: int,
+    statements_each: int,
+    cart_change: str | None,
 ) -> None:
     """The hot path's statements, counted on the wire (libpq's trace). A new customer's `menu`
     is the message recorded with its customer (one statement), the language remembered, and
@@ -192,11 +197,16 @@ async def test_a_batch_costs_few_round_trips_per_message_and_no_savepoint(
             async with p.connection() as conn:
                 conn.pgconn.untrace()
         trips, queries = _round_trips(trace.read_text())
+        statements = sum(
+            1 for line in trace.read_text().splitlines() if line.split("\t")[:3:2] == ["F", "Bind"]
+        )
         assert not [q for q in queries if "SAVEPOINT" in q], queries
         # The rest is the batch's own: BEGIN, the store's version, COMMIT, the pool's checks on
         # the three checkouts of this test, and psycopg preparing each statement once (a Parse
         # of its own on its fifth use: `prepare_threshold`).
         assert trips <= per_message * 10 + 16, trips
+        # Statements (Bind messages): a new customer's language is saved with the replies.
+        assert statements <= statements_each * 10 + 4, statements
         assert len(rows(database_url, "SELECT 1 FROM outbox")) == 11
         assert rows(
             database_url, "SELECT DISTINCT outcome, cart_change FROM inbox WHERE message_sid <> 'SM0'"

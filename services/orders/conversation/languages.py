@@ -18,7 +18,6 @@ from services.orders.language import detection
 from services.orders.language import mark as _
 from services.orders.language.catalogs import Locale
 from services.orders.menu.catalog import Menu
-from services.orders.storage import customers
 from services.orders.understanding.menu_index import tokenize
 from services.orders.understanding.parser import guessed_words, parse_order, unread_words
 
@@ -102,7 +101,8 @@ def _by_menu(turn: Turn, text: str) -> Locale | None:
 
 
 async def choose(turn: Turn) -> str | None:
-    """Decide the language of this message, switch `turn` to it and save it on the customer.
+    """Decide the language of this message, switch `turn` to it and mark it to be saved on the
+    customer at the end of the turn (`turn.language_changed`).
 
     Returns the reply when the message only asked for a language ("english please"), else
     None (the message is then answered as usual, in the language chosen)."""
@@ -128,8 +128,9 @@ async def choose(turn: Turn) -> str | None:
     if chosen is None:
         chosen = settings.language_of(current) if current else settings.default_language
     if chosen != current:
-        await customers.set_language(turn.conn, turn.customer_id, chosen)
+        # Saved with the turn's replies (outbox.queue_replies): one statement less per turn.
         turn.customer["language"] = chosen
+        turn.language_changed = True
     turn.use_language(chosen)
     if asked is not None and _REQUEST_ONLY.match(detection.fold(text)):
         return turn.speaker._(SWITCHED) + "\n\n" + turn.speaker._(texts.ORDER_HINT)

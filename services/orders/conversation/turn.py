@@ -110,6 +110,8 @@ class Turn:
     # answered with an apology). Without it the failure is raised: the caller runs the message
     # again with it (orders' inbound batches first run without savepoints: two round trips less).
     guarded: bool = True
+    # Whether `customer["language"]` changed in this turn: the caller saves it with the replies.
+    language_changed: bool = False
     speaker: Speaker = field(init=False)
     # The store as loaded, its menu in the store's default language; `store.menu` is the menu
     # in the customer's language (names, aliases, descriptions: Menu.localized).

@@ -61,6 +61,8 @@ class Outcome:
     customer_id: int
     outcome: str
     cart_change: str | None = None
+    # The customer's language when the turn changed it ("es", "pt_BR"), saved with the outcome.
+    language: str | None = None
 
 
 async def set_outcome(

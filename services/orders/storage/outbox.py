@@ -141,8 +141,8 @@ async def queue_replies(
 
     The customer's next sequence numbers are reserved (`customers.reply_seq`) and the parts
     inserted in one statement (ids drawn in seq order); with `outcome`, the inbound message's
-    `inbox` row is updated in that statement too (`inbox.set_outcome`): the end of a turn is
-    one round trip.
+    `inbox` row is updated in that statement too (`inbox.set_outcome`), and the customer's
+    language when the turn changed it: the end of a turn is one round trip.
     """
     rows: list[tuple[str, ReplyText]] = [
         (part, r) for r in replies for part in split_body(r.body, max_parts=MAX_REPLY_PARTS)
@@ -151,6 +151,8 @@ async def queue_replies(
         if outcome is not None:
             o = outcome
             await inbox.set_outcome(conn, o.message_sid, o.customer_id, o.outcome, cart_change=o.cart_change)
+            if o.language is not None:
+                await customers.set_language(conn, o.customer_id, o.language)
         return 0
     # Data-modifying CTEs run whether or not the outer query reads them
     # (https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING).
@@ -161,7 +163,8 @@ async def queue_replies(
         else ""
     )
     cur = await conn.execute(
-        "WITH seqs AS (UPDATE customers SET reply_seq = reply_seq + %(n)s WHERE id = %(cid)s"
+        "WITH seqs AS (UPDATE customers SET reply_seq = reply_seq + %(n)s,"
+        " language = coalesce(%(language)s, language) WHERE id = %(cid)s"
         " RETURNING reply_seq - %(n)s AS last_before)"
         f"{noted}"
         " INSERT INTO outbox (customer_id, to_address, seq, body, purpose, order_id)"
@@ -179,6 +182,7 @@ async def queue_replies(
             "outcome": outcome.outcome if outcome else None,
             "change": outcome.cart_change if outcome else None,
             "sid": outcome.message_sid if outcome else None,
+            "language": outcome.language if outcome else None,
         },
     )
     written = [dict(r) for r in await cur.fetchall()]

@@ -420,3 +420,25 @@ async def test_a_change_not_understood_after_ok_is_asked_about(database_url: str
     # "dale, ponele 2": never a thumbs-up that leaves the cart as it was unsaid
     before, after, kinds = await _play(database_url, menu, ["una margarita", "dale, ponele 2"])
     assert after == before and "ask" in kinds, kinds
+
+
+@pytest.mark.parametrize(
+    ("turns", "cart", "asked"),
+    [
+        # wings come eight to an order: eight of them may be one order or eight
+        (["quiero 8 alitas"], [], True),
+        (["una docena de alitas"], [], True),
+        (["quiero 8 alitas", "1"], ["1 wings"], False),
+        (["una docena de alitas", "2"], ["2 wings"], False),
+        # a count of orders is a count of orders; a few are as many orders
+        (["2 órdenes de alitas"], ["2 wings"], False),
+        (["6 porciones de alitas"], ["6 wings"], False),
+        (["dos alitas y una coca"], ["2 wings", "1 coke"], False),
+    ],
+)
+async def test_a_count_of_pieces_is_asked_about(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str], asked: bool
+) -> None:
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("add", tuple(turns), tuple(cart)), menu), kinds
+    assert ("ask" in kinds) == asked, kinds

@@ -125,6 +125,11 @@ MEANT = [
      [], "order-cancelled"),
     (["um tiramisu", "finalizar", "retirada", "confirmar", "tem como cancelar o pedido? cancela ele"],
      [], "order-cancelled"),
+    # wings come eight to a portion: a count said in portions is portions, a choice is answered
+    (["8 porções de asinhas"], ["8 wings"], None),
+    (["duas asinhas e uma coca"], ["2 wings", "1 coke"], None),
+    (["quero 8 asinhas", "1"], ["1 wings"], None),
+    (["quero 8 asinhas e uma coca", "2"], ["8 wings", "1 coke"], None),
 ]  # fmt: skip
 
 
@@ -155,6 +160,9 @@ ASKED = [
     ["quero uma pizza metade marguerita metade calabresa"],
     ["uma coca", "faz uma meio a meio de havaiana e pepperoni"],
     ["half and half please, half hawaiian half veggie"],
+    # a count of wings that is rather a count of pieces (a portion has eight): which is meant?
+    ["quero 8 asinhas"],
+    ["uma coca", "e 10 asinhas"],
 ]
 
 

@@ -252,6 +252,7 @@ _ES = _lexicon(
     cancelar=cancel|cancelen=cancel|cancelenla=cancel it|cancelenlo=cancel it|cancelala=cancel it|
     cancelalo=cancel it|cancelad=cancel|anula=cancel|anular=cancel|anulen=cancel|anulad=cancel|
     anulame=cancel|la orden=the order|mi orden=my order|
+    orden=order|ordenes=orders|porcion=portion|porciones=portions|racion=portion|raciones=portions|
     olvida=forget|olvidate de=forget|olvidense de=forget|dulce=sweet|dulces=sweets|
     q sea=make it|q sean=make them|que sea de=make it|que sean de=make them|
     si=yes|sip=yes|sipi=yes|simon=yes|claro que si=yes|orale=ok|va=ok|sale=ok|
@@ -422,6 +423,7 @@ _PT = _lexicon(
     o que tem de sobremesa=which desserts do you have|o que tem de bebida=which drinks do you have|
     a entrega e gratis=is delivery free|entrega gratis=free delivery|e gratis a entrega=is delivery free|
     como eu pago=how do i pay|como pago=how do i pay|como posso pagar=how can i pay|
+    porcao=portion|porcoes=portions|
     errei=actually|me enganei=actually|e so=thats all|ta bom=ok|tudo bem=ok|ta otimo=ok|
     coloca=add|coloque=add|adiciona=add|adicione=add|poe=add|bota=add|acrescenta=add|
     bem passada=well done|bem passado=well done|bem assada=well done|crocante=crispy|

@@ -387,6 +387,11 @@ async def test_spanish_corrections_in_every_register(
         (["¿tienen alitas? me das unas porfa"], ["1 wings"]),
         (["una coca", "¿tienen coca light? quiero dos"], ["1 coke", "2 diet-coke"]),
         (["¿tienen tiramisú? porfa me das dos"], ["2 tiramisu"]),
+        # a question, then an order of something else: answered, and the order added
+        (["¿tienen sprite? y una coca"], ["1 coke"]),
+        (["una coca", "¿tienen alitas? y 2 sprites"], ["1 coke", "2 sprite"]),
+        (["una margarita", "¿la hawaiana lleva piña? y una coca por favor"], ["1 margherita", "1 coke"]),
+        (["¿cuánto cuesta la hawaiana? y una coca"], ["1 coke"]),
     ],
 )
 async def test_an_item_asked_about_then_ordered_is_added(

@@ -77,7 +77,9 @@ def asks_only(turn: Turn) -> bool:
     """Whether the message is a question that asks for nothing ("¿la coca es de botella?", "¿de
     qué tamaño es la familiar?") in a language that marks questions only by their question
     mark (its `question_words` and no `request_words`): such a message changes no cart,
-    whatever items or options it names."""
+    whatever items or options it names. One that goes on after its question to order
+    something ("¿tienen sprite? y una coca") is read whole: the question answered, the order
+    added."""
     phrases = phrases_for(language_of(turn))
     text = turn.inbound.text
     if not phrases.question_words or not ("?" in text or "¿" in text):
@@ -85,6 +87,8 @@ def asks_only(turn: Turn) -> bool:
     words = set(normalise(text).split())
     if not words & phrases.question_words or words & phrases.request_words:
         return False
+    if parse_order(turn.store.menu, text[text.rfind("?") + 1 :]).lines:
+        return False  # "¿tienen sprite? y una coca": the question, then an order
     return _REQUESTING.search(normalise(english_reading(turn.store.menu, text)[1])) is None
 
 

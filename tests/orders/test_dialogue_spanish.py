@@ -143,6 +143,11 @@ CHANGED = [
     (["una hawaiana", "súmale otra hawaiana"], ["2 hawaiian"]),
     # "hazme una hawaiana" orders one: it replaces no line
     (["una coca", "hazme una hawaiana"], ["1 coke", "1 hawaiian"]),
+    # a correction right after one line was added replaces that line (its size and count kept)
+    (["una hawaiana", "me equivoqué, era pepperoni"], ["1 pepperoni"]),
+    (["una coca chica", "mejor una sprite"], ["1 sprite drink-size=small"]),
+    (["dos hawaianas familiares", "mejor de pepperoni"], ["2 pepperoni size=extra-large"]),
+    (["una coca", "un agua", "perdón, mejor una sprite"], ["1 coke", "1 sprite"]),
     # what someone eats is no order of the Vegetariana
     (["una pepperoni", "¿la hawaiana tiene carne? es para mi hijo que es vegetariano"], ["1 pepperoni"]),
 ]  # fmt: skip
@@ -419,6 +424,14 @@ async def test_another_kind_said_without_its_name_is_that_kind(
 ) -> None:
     _, after, kinds = await _play(database_url, menu, [text])
     assert after == expected_cart(Dialogue("add", (text,), tuple(cart)), menu), kinds
+
+
+async def test_a_correction_after_several_lines_were_added_is_asked_about(
+    database_url: str, menu: Menu
+) -> None:
+    # the last message added a coke and a margherita: "mejor una sprite" may swap the coke, or add
+    before, after, kinds = await _play(database_url, menu, ["una coca y una margarita", "mejor una sprite"])
+    assert after == before and "ask" in kinds, kinds
 
 
 async def test_a_change_not_understood_after_ok_is_asked_about(database_url: str, menu: Menu) -> None:

@@ -125,6 +125,9 @@ MEANT = [
      [], "order-cancelled"),
     (["um tiramisu", "finalizar", "retirada", "confirmar", "tem como cancelar o pedido? cancela ele"],
      [], "order-cancelled"),
+    # a correction right after one line was added replaces that line
+    (["uma havaiana pequena", "na verdade uma pepperoni"], ["1 pepperoni size=small"], None),
+    (["uma havaiana", "errei, era pepperoni"], ["1 pepperoni"], None),
     # wings come eight to a portion: a count said in portions is portions, a choice is answered
     (["8 porções de asinhas"], ["8 wings"], None),
     (["duas asinhas e uma coca"], ["2 wings", "1 coke"], None),
@@ -162,6 +165,8 @@ ASKED = [
     ["half and half please, half hawaiian half veggie"],
     # a count of wings that is rather a count of pieces (a portion has eight): which is meant?
     ["quero 8 asinhas"],
+    # the last message added two lines: which one a correction swaps is asked
+    ["uma coca e uma marguerita", "na verdade uma sprite"],
     ["uma coca", "e 10 asinhas"],
 ]
 

@@ -148,6 +148,9 @@ CHANGED = [
     (["una coca chica", "mejor una sprite"], ["1 sprite drink-size=small"]),
     (["dos hawaianas familiares", "mejor de pepperoni"], ["2 pepperoni size=extra-large"]),
     (["una coca", "un agua", "perdón, mejor una sprite"], ["1 coke", "1 sprite"]),
+    # the option left out of a single choice beside the one chosen says nothing more
+    (["coca", "en botella, no lata"], ["1 coke container=bottle"]),
+    (["una coca en botella, no en lata"], ["1 coke container=bottle"]),
     # what someone eats is no order of the Vegetariana
     (["una pepperoni", "¿la hawaiana tiene carne? es para mi hijo que es vegetariano"], ["1 pepperoni"]),
 ]  # fmt: skip
@@ -460,3 +463,19 @@ async def test_a_count_of_pieces_is_asked_about(
     _, after, kinds = await _play(database_url, menu, turns)
     assert after == expected_cart(Dialogue("add", tuple(turns), tuple(cart)), menu), kinds
     assert ("ask" in kinds) == asked, kinds
+
+
+@pytest.mark.parametrize(
+    ("turns", "cart"),
+    [
+        # "pepperoni" shows no language (the store's default was guessed): words only Spanish
+        # reads whole after it are Spanish
+        (["pepperoni", "hazla grande"], ["1 pepperoni size=large"]),
+        (["pepperoni", "que sean 2"], ["2 pepperoni"]),
+    ],
+)
+async def test_a_language_no_message_has_shown_yet_follows_the_words_read(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds

@@ -12,6 +12,7 @@ import pytest
 
 from evals.conversations import NOON, Dialogue, expected_cart
 from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
+from tests.orders.chat import direct_chat
 from tests.orders.dialogues import play
 
 CUSTOMER = "whatsapp:+5511987650001"
@@ -178,3 +179,25 @@ async def test_portuguese_messages_that_could_mean_more_than_one_change_are_aske
     before, after, kinds = await _play(database_url, menu, turns)
     assert after == before, (before, after, kinds)
     assert "ask" in kinds, kinds
+
+
+async def test_a_first_message_both_languages_read_whole_is_in_the_language_of_the_number(
+    database_url: str,
+) -> None:
+    # "1 sprite, 1 coca" is Spanish as much as Portuguese: a number from Brazil reads it in
+    # Portuguese, one from Mexico in Spanish; the cart is the same either way
+    async with direct_chat(database_url, start=NOON) as chat:
+        brazil = " ".join(await chat.say("1 sprite, 1 coca", customer="whatsapp:+5511987650099"))
+        mexico = " ".join(await chat.say("1 sprite, 1 coca", customer="whatsapp:+5215512340099"))
+    assert "Adicionei" in brazil, brazil
+    assert "Agregué" in mexico, mexico
+
+
+async def test_a_language_no_message_has_shown_yet_follows_the_words_read(
+    database_url: str, menu: Menu
+) -> None:
+    # "coca" was no evidence of a language (Spanish, the store's first that reads it, was
+    # guessed): "garrafa, n lata" is read whole only in Portuguese, which it then is
+    turns = ["coca", "garrafa, n lata"]
+    _, after, kinds = await play(database_url, menu, turns, customer="whatsapp:+15557770031", start=NOON)
+    assert after == expected_cart(Dialogue("pt", tuple(turns), ("1 coke container=bottle",)), menu), kinds

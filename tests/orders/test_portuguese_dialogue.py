@@ -129,6 +129,9 @@ MEANT = [
     # a correction right after one line was added replaces that line
     (["uma havaiana pequena", "na verdade uma pepperoni"], ["1 pepperoni size=small"], None),
     (["uma havaiana", "errei, era pepperoni"], ["1 pepperoni"], None),
+    # "uma sem abacaxi" after two of them: one of them without pineapple
+    (["2 havaianas grandes", "uma sem abacaxi"],
+     ["1 hawaiian size=large", "1 hawaiian size=large -toppings=pineapple"], None),
     # wings come eight to a portion: a count said in portions is portions, a choice is answered
     (["8 porções de asinhas"], ["8 wings"], None),
     (["duas asinhas e uma coca"], ["2 wings", "1 coke"], None),

@@ -713,6 +713,31 @@ def _one_of_them(tokens: list[str], menu_phrase_at: Callable[[list[str], int], M
     return out
 
 
+_OPTION_GLUE = frozenset({"and", ",", "extra", "double", "light", "no", "the"})
+
+
+def _one_alone(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "una sin piña", "uma com queijo extra" said alone ("one without pina"): one of the units
+    of the line talked about with those options ("one of them without pina"), as English says
+    it; anything but options after "with"/"without" leaves the message as it was."""
+    start = 0
+    while start < len(tokens) and tokens[start] in ("and", ","):
+        start += 1
+    head = tokens[start : start + 2]
+    if len(head) != 2 or head[0] not in ("one", "a") or head[1] not in ("with", "without"):
+        return tokens
+    i, named = start + 2, False
+    while i < len(tokens):
+        size, what = menu_phrase_at(tokens, i)
+        if size and what == "option":
+            named, i = True, i + size
+        elif tokens[i] in _OPTION_GLUE or tokens[i] == head[1]:
+            i += 1
+        else:
+            return tokens
+    return [*tokens[:start], "one", "of", "them", *tokens[start + 1 :]] if named else tokens
+
+
 def _negation_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
     """ "la sprite mejor no", "salada não": a "no" that ends the message after an item takes
     that item out ("remove the sprite"); English says it first ("no sprite")."""
@@ -1227,6 +1252,7 @@ def _spanish_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
             tokens = [*tokens[: i + 3], *tokens[i + 4 :]]  # "la otra con masa delgada"
             break
     tokens = _asked_then_ordered(tokens, menu_phrase_at)
+    tokens = _one_alone(tokens, menu_phrase_at)
     tokens = _kind_said_alone(tokens, menu_phrase_at)
     tokens = _numbers_said(tokens, menu_phrase_at)
     tokens = _one_of_them_with(tokens, menu_phrase_at)
@@ -1326,6 +1352,7 @@ _Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[st
 _REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
     "pt_BR": (
         _verb_first,
+        _one_alone,
         _one_of_them,
         _instead,
         _item_has,

@@ -193,3 +193,15 @@ def test_a_negative_option_that_still_leaves_a_price_loads() -> None:
     data["option_groups"][0]["options"][0]["price"] = "-8.00"  # a free small Build Your Own (8.00)
     menu = load_menu(data)
     assert menu.unit_price("build-your-own", [ChosenOption("size", "small")]) == 0
+
+
+def test_pieces_of_a_portion() -> None:
+    menu = load_menu_file(demo_menu_path())
+    wings, coke = menu.item("wings"), menu.item("coke")
+    assert wings is not None and wings.pieces == 8
+    assert coke is not None and coke.pieces is None
+
+    def mutate(d: dict[str, Any]) -> None:
+        d["categories"][0]["items"][0]["pieces"] = 1
+
+    assert _break(mutate).path == "categories[0].items[0].pieces"

@@ -143,6 +143,17 @@ CHANGED = [
     (["una hawaiana", "súmale otra hawaiana"], ["2 hawaiian"]),
     # "hazme una hawaiana" orders one: it replaces no line
     (["una coca", "hazme una hawaiana"], ["1 coke", "1 hawaiian"]),
+    # a correction right after one line was added replaces that line (its size and count kept)
+    (["una hawaiana", "me equivoqué, era pepperoni"], ["1 pepperoni"]),
+    (["una coca chica", "mejor una sprite"], ["1 sprite drink-size=small"]),
+    (["dos hawaianas familiares", "mejor de pepperoni"], ["2 pepperoni size=extra-large"]),
+    (["una coca", "un agua", "perdón, mejor una sprite"], ["1 coke", "1 sprite"]),
+    # the option left out of a single choice beside the one chosen says nothing more
+    (["coca", "en botella, no lata"], ["1 coke container=bottle"]),
+    (["una coca en botella, no en lata"], ["1 coke container=bottle"]),
+    # "una sin piña" after two of them: one of them without pineapple
+    (["2 hawaianas", "una sin piña"], ["1 hawaiian", "1 hawaiian -toppings=pineapple"]),
+    (["2 margaritas", "una con extra queso"], ["1 margherita", "1 margherita toppings=cheese:extra"]),
     # what someone eats is no order of the Vegetariana
     (["una pepperoni", "¿la hawaiana tiene carne? es para mi hijo que es vegetariano"], ["1 pepperoni"]),
 ]  # fmt: skip
@@ -387,6 +398,11 @@ async def test_spanish_corrections_in_every_register(
         (["¿tienen alitas? me das unas porfa"], ["1 wings"]),
         (["una coca", "¿tienen coca light? quiero dos"], ["1 coke", "2 diet-coke"]),
         (["¿tienen tiramisú? porfa me das dos"], ["2 tiramisu"]),
+        # a question, then an order of something else: answered, and the order added
+        (["¿tienen sprite? y una coca"], ["1 coke"]),
+        (["una coca", "¿tienen alitas? y 2 sprites"], ["1 coke", "2 sprite"]),
+        (["una margarita", "¿la hawaiana lleva piña? y una coca por favor"], ["1 margherita", "1 coke"]),
+        (["¿cuánto cuesta la hawaiana? y una coca"], ["1 coke"]),
     ],
 )
 async def test_an_item_asked_about_then_ordered_is_added(
@@ -416,7 +432,53 @@ async def test_another_kind_said_without_its_name_is_that_kind(
     assert after == expected_cart(Dialogue("add", (text,), tuple(cart)), menu), kinds
 
 
+async def test_a_correction_after_several_lines_were_added_is_asked_about(
+    database_url: str, menu: Menu
+) -> None:
+    # the last message added a coke and a margherita: "mejor una sprite" may swap the coke, or add
+    before, after, kinds = await _play(database_url, menu, ["una coca y una margarita", "mejor una sprite"])
+    assert after == before and "ask" in kinds, kinds
+
+
 async def test_a_change_not_understood_after_ok_is_asked_about(database_url: str, menu: Menu) -> None:
     # "dale, ponele 2": never a thumbs-up that leaves the cart as it was unsaid
     before, after, kinds = await _play(database_url, menu, ["una margarita", "dale, ponele 2"])
     assert after == before and "ask" in kinds, kinds
+
+
+@pytest.mark.parametrize(
+    ("turns", "cart", "asked"),
+    [
+        # wings come eight to an order: eight of them may be one order or eight
+        (["quiero 8 alitas"], [], True),
+        (["una docena de alitas"], [], True),
+        (["quiero 8 alitas", "1"], ["1 wings"], False),
+        (["una docena de alitas", "2"], ["2 wings"], False),
+        # a count of orders is a count of orders; a few are as many orders
+        (["2 órdenes de alitas"], ["2 wings"], False),
+        (["6 porciones de alitas"], ["6 wings"], False),
+        (["dos alitas y una coca"], ["2 wings", "1 coke"], False),
+    ],
+)
+async def test_a_count_of_pieces_is_asked_about(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str], asked: bool
+) -> None:
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("add", tuple(turns), tuple(cart)), menu), kinds
+    assert ("ask" in kinds) == asked, kinds
+
+
+@pytest.mark.parametrize(
+    ("turns", "cart"),
+    [
+        # "pepperoni" shows no language (the store's default was guessed): words only Spanish
+        # reads whole after it are Spanish
+        (["pepperoni", "hazla grande"], ["1 pepperoni size=large"]),
+        (["pepperoni", "que sean 2"], ["2 pepperoni"]),
+    ],
+)
+async def test_a_language_no_message_has_shown_yet_follows_the_words_read(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds

@@ -12,6 +12,7 @@ import pytest
 
 from evals.conversations import NOON, Dialogue, expected_cart
 from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
+from tests.orders.chat import direct_chat
 from tests.orders.dialogues import play
 
 CUSTOMER = "whatsapp:+5511987650001"
@@ -125,6 +126,17 @@ MEANT = [
      [], "order-cancelled"),
     (["um tiramisu", "finalizar", "retirada", "confirmar", "tem como cancelar o pedido? cancela ele"],
      [], "order-cancelled"),
+    # a correction right after one line was added replaces that line
+    (["uma havaiana pequena", "na verdade uma pepperoni"], ["1 pepperoni size=small"], None),
+    (["uma havaiana", "errei, era pepperoni"], ["1 pepperoni"], None),
+    # "uma sem abacaxi" after two of them: one of them without pineapple
+    (["2 havaianas grandes", "uma sem abacaxi"],
+     ["1 hawaiian size=large", "1 hawaiian size=large -toppings=pineapple"], None),
+    # wings come eight to a portion: a count said in portions is portions, a choice is answered
+    (["8 porções de asinhas"], ["8 wings"], None),
+    (["duas asinhas e uma coca"], ["2 wings", "1 coke"], None),
+    (["quero 8 asinhas", "1"], ["1 wings"], None),
+    (["quero 8 asinhas e uma coca", "2"], ["8 wings", "1 coke"], None),
 ]  # fmt: skip
 
 
@@ -155,6 +167,11 @@ ASKED = [
     ["quero uma pizza metade marguerita metade calabresa"],
     ["uma coca", "faz uma meio a meio de havaiana e pepperoni"],
     ["half and half please, half hawaiian half veggie"],
+    # a count of wings that is rather a count of pieces (a portion has eight): which is meant?
+    ["quero 8 asinhas"],
+    # the last message added two lines: which one a correction swaps is asked
+    ["uma coca e uma marguerita", "na verdade uma sprite"],
+    ["uma coca", "e 10 asinhas"],
 ]
 
 
@@ -165,3 +182,25 @@ async def test_portuguese_messages_that_could_mean_more_than_one_change_are_aske
     before, after, kinds = await _play(database_url, menu, turns)
     assert after == before, (before, after, kinds)
     assert "ask" in kinds, kinds
+
+
+async def test_a_first_message_both_languages_read_whole_is_in_the_language_of_the_number(
+    database_url: str,
+) -> None:
+    # "1 sprite, 1 coca" is Spanish as much as Portuguese: a number from Brazil reads it in
+    # Portuguese, one from Mexico in Spanish; the cart is the same either way
+    async with direct_chat(database_url, start=NOON) as chat:
+        brazil = " ".join(await chat.say("1 sprite, 1 coca", customer="whatsapp:+5511987650099"))
+        mexico = " ".join(await chat.say("1 sprite, 1 coca", customer="whatsapp:+5215512340099"))
+    assert "Adicionei" in brazil, brazil
+    assert "Agregué" in mexico, mexico
+
+
+async def test_a_language_no_message_has_shown_yet_follows_the_words_read(
+    database_url: str, menu: Menu
+) -> None:
+    # "coca" was no evidence of a language (Spanish, the store's first that reads it, was
+    # guessed): "garrafa, n lata" is read whole only in Portuguese, which it then is
+    turns = ["coca", "garrafa, n lata"]
+    _, after, kinds = await play(database_url, menu, turns, customer="whatsapp:+15557770031", start=NOON)
+    assert after == expected_cart(Dialogue("pt", tuple(turns), ("1 coke container=bottle",)), menu), kinds

@@ -145,9 +145,10 @@ async def test_an_option_the_store_does_not_have_is_named_back_not_asked(chat: D
 @pytest.mark.parametrize(
     ("first", "then"),
     [
-        # a correction that names no line of the cart may replace one
-        ("una coca chica", "mejor una sprite"),
-        ("uma havaiana pequena", "na verdade uma pepperoni"),
+        # a correction that names no line of the cart may replace one (after one line added,
+        # that one: tests/orders/test_dialogue_spanish.py)
+        ("una coca chica y una margarita", "mejor una sprite"),
+        ("uma havaiana pequena e uma coca", "na verdade uma pepperoni"),
         # a line of the cart named with "the" points at that line ("el tiramisú por un brownie"
         # is a swap: tests/orders/test_dialogue_spanish.py)
         ("2 cocas y una margarita", "las cocas pa llevar"),

@@ -8,6 +8,7 @@ customer answers with its number or says something else; see docs/conversation.m
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -163,6 +164,8 @@ def build_line(
         if choice.qualifier:
             continue  # "without extra cheese": the cheese as the dish comes, not none of it
         mapped = remap_option(menu, item, choice) or choice
+        if _single_chosen(menu, mapped, kept):
+            continue  # "a coke in a bottle, not a can": the bottle chosen says it all
         group = menu.group(mapped.group)
         option = group.option(mapped.option) if group else None
         if option is not None:
@@ -180,6 +183,17 @@ def build_line(
         "excluded": excluded_names,
         "notes": "; ".join(n for n in notes if n),
     }
+
+
+def _single_chosen(menu: Menu, left_out: ChosenOption, chosen: Iterable[ChosenOption]) -> bool:
+    """Whether another option of `left_out`'s single-choice group is among `chosen`: leaving
+    out the can beside the bottle chosen says nothing more."""
+    group = menu.group(left_out.group)
+    return (
+        group is not None
+        and group.kind == "single"
+        and any(c.group == left_out.group and c.option != left_out.option for c in chosen)
+    )
 
 
 def _line_notes(
@@ -646,12 +660,15 @@ def modified_fields(
         if group is not None and group.kind == "single":
             chosen = {k: v for k, v in chosen.items() if k[0] != mapped.group}
         chosen[(mapped.group, mapped.option)] = mapped
+    said = [m for m in (remap_option(menu, item, o) for o in mods.options) if m is not None]
     for choice in mods.excluded:
         mapped = remap_option(menu, item, choice)
         if mapped is None:
             continue
         if chosen.pop((mapped.group, mapped.option), None) is not None:
             continue  # an option the customer had added is simply taken off again
+        if _single_chosen(menu, mapped, said):
+            continue  # "en botella, no lata": the bottle chosen says it all
         name = _option_name(menu, mapped)
         if name not in excluded_names:
             excluded_names.append(name)

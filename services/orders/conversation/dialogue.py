@@ -77,7 +77,9 @@ def asks_only(turn: Turn) -> bool:
     """Whether the message is a question that asks for nothing ("¿la coca es de botella?", "¿de
     qué tamaño es la familiar?") in a language that marks questions only by their question
     mark (its `question_words` and no `request_words`): such a message changes no cart,
-    whatever items or options it names."""
+    whatever items or options it names. One that goes on after its question to order
+    something ("¿tienen sprite? y una coca") is read whole: the question answered, the order
+    added."""
     phrases = phrases_for(language_of(turn))
     text = turn.inbound.text
     if not phrases.question_words or not ("?" in text or "¿" in text):
@@ -85,6 +87,8 @@ def asks_only(turn: Turn) -> bool:
     words = set(normalise(text).split())
     if not words & phrases.question_words or words & phrases.request_words:
         return False
+    if parse_order(turn.store.menu, text[text.rfind("?") + 1 :]).lines:
+        return False  # "¿tienen sprite? y una coca": the question, then an order
     return _REQUESTING.search(normalise(english_reading(turn.store.menu, text)[1])) is None
 
 
@@ -895,6 +899,10 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
     for new in act.new.lines:
         same = [line for line in lines if line.item_code == new.item]
         if not same:
+            swap = _swap_of_last(turn, new, lines)
+            if swap is not None:
+                out.append(await _run(turn, swap, touched))
+                continue
             _ask_swap_or_add(turn, new, lines)
             out.append(await adding.add_parsed(turn, ParseResult(lines=(new,)), show_cart=False))
             continue
@@ -940,14 +948,12 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
     return out
 
 
-def _ask_swap_or_add(turn: Turn, new: OrderLine, lines: list[CartLine]) -> None:
-    """ "mejor una sprite" with a coke in the cart: a correction naming an item the cart does
-    not hold may replace a line of the same category, or add. Raises _Ask with a numbered
-    choice (each swap, then the addition) when the cart has such a line; returns otherwise."""
+def _swaps(turn: Turn, new: OrderLine, lines: list[CartLine]) -> list[dict[str, Any]]:
+    """The choices of swapping a line of the cart of the same category as `new` for it."""
     menu = turn.store.menu
     item = menu.item(new.item)
     if item is None:
-        return
+        return []
     s = turn.speaker
     options = []
     for line in lines:
@@ -963,6 +969,26 @@ def _ask_swap_or_add(turn: Turn, new: OrderLine, lines: list[CartLine]) -> None:
             new=f"{replacement[0]['quantity']} x {adding.describe(replacement[0]['fields'], s)}",
         )
         options.append({"label": label, "op": {"op": "replace", "line": line.id, "add": replacement}})
+    return options
+
+
+def _swap_of_last(turn: Turn, new: OrderLine, lines: list[CartLine]) -> dict[str, Any] | None:
+    """ "me equivoqué, era pepperoni", "mejor una sprite" right after one line was added (the
+    one line being talked about, of the same category): the swap of that line. None when the
+    last change touched several lines or another kind of line (then the bot asks)."""
+    focus = turn.state.get("focus") or []
+    if len(focus) != 1:
+        return None
+    return next((o["op"] for o in _swaps(turn, new, lines) if o["op"]["line"] == focus[0]), None)
+
+
+def _ask_swap_or_add(turn: Turn, new: OrderLine, lines: list[CartLine]) -> None:
+    """ "mejor una sprite" with a coke in the cart: a correction naming an item the cart does
+    not hold may replace a line of the same category, or add. Raises _Ask with a numbered
+    choice (each swap, then the addition) when the cart has such a line; returns otherwise."""
+    menu = turn.store.menu
+    s = turn.speaker
+    options = _swaps(turn, new, lines)
     if not options:
         return
     add_option = _add_option(menu, new, s)

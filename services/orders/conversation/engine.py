@@ -27,7 +27,7 @@ from typing import Final
 import psycopg
 
 from libs.errors import RetryableError
-from services.orders.conversation import adding, checkout, dialogue, languages, placed_orders, texts
+from services.orders.conversation import adding, checkout, dialogue, languages, placed_orders, portions, texts
 from services.orders.conversation.cart import is_expired, render_cart, room
 from services.orders.conversation.commands import KINDS, Command, Kind, classify, normalize
 from services.orders.conversation.turn import Turn
@@ -636,7 +636,7 @@ async def _text(turn: Turn) -> str:
             + "\n"
             + s._("Send *menu* to see what we have, or *help* for everything I can do.")
         )
-    return await adding.add_parsed(turn, result)
+    return await portions.ask_portions(turn, result) or await adding.add_parsed(turn, result)
 
 
 def _question_details(turn: Turn, result: ParseResult, lines: list[carts.CartLine]) -> str:

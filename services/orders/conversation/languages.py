@@ -33,6 +33,8 @@ _REQUEST_ONLY = re.compile(
     r"escribeme|fala|falar|comigo|conmigo|hi|hello|hola|oi|ola|ok|si|sim|sure|y|e|and)*$"
 )
 _MENU_WORDS: dict[int, tuple[Menu, frozenset[str]]] = {}
+# `customers.state` key: the customer's language was guessed, no message has shown it yet.
+_GUESSED: Final = "language_guessed"
 
 
 def menu_words(menu: Menu) -> frozenset[str]:
@@ -57,6 +59,17 @@ def menu_words(menu: Menu) -> frozenset[str]:
         _MENU_WORDS.clear()
     _MENU_WORDS[id(menu)] = (menu, found)
     return found
+
+
+def _by_number(turn: Turn, text: str) -> Locale | None:
+    """A new customer's language from their WhatsApp number ("55…" is Brazil), for a message
+    with no marker of any language that the number's language reads whole ("1 sprite, 1
+    coca", "pepperoni"); None otherwise."""
+    settings = turn.catalog.menu.store
+    hint = detection.number_language(turn.inbound.wa_id, settings.languages)
+    if hint is None or not _reads_whole(turn, hint, text)[0]:
+        return None
+    return hint
 
 
 def _by_menu(turn: Turn, text: str) -> Locale | None:
@@ -91,13 +104,45 @@ def _by_menu(turn: Turn, text: str) -> Locale | None:
         return None
     # the first that knows every word, as written rather than as a misspelling ("1 havaiana e
     # 1 pepperoni" is Portuguese, though Spanish reads "havaiana" as "hawaiana"); else, when
-    # the default's menu left a name unread, the first whose menu reads the names
-    unread, fewer, locale = min(readers, key=lambda r: (r[0], r[1]))
+    # the default's menu left a name unread, the first whose menu reads the names; of those
+    # that read it as well ("1 sprite, 1 coca"), the language of the customer's number
+    best = min(readers, key=lambda r: (r[0], r[1]))
+    hint = detection.number_language(turn.inbound.wa_id, settings.languages)
+    unread, fewer, locale = next((r for r in readers if r[:2] == best[:2] and r[2] == hint), best)
     if unread and not default.unmatched:
         return None
     if not default.unmatched and not unread_words(default_menu, text) and fewer >= guessed:
         return None  # the default language reads it as well: it stays
     return locale
+
+
+def _reads_whole(turn: Turn, locale: Locale, text: str) -> tuple[bool, int]:
+    """(whether the menu and lexicon of `locale` read every word of `text`, how many of its
+    words they read only as misspellings)."""
+    menu = turn.catalog.menu.localized(locale)
+    whole = not parse_order(menu, text).unmatched and not unread_words(menu, text)
+    return whole, len(guessed_words(menu, text))
+
+
+def _by_words(turn: Turn, text: str, current: Locale) -> Locale | None:
+    """The language of a customer whose language no message has shown yet (`current` was
+    guessed), from a message with no marker of any: another of the store's languages that
+    reads every word where `current` leaves some unread ("pepperoni" then "hazla grande" is
+    Spanish); of several, the one of the customer's number, else the first listed."""
+    if _reads_whole(turn, current, text)[0]:
+        return None
+    readers = [
+        (guessed, locale)
+        for locale in turn.catalog.menu.store.languages
+        if locale != current and (reading := _reads_whole(turn, locale, text))[0]
+        for guessed in (reading[1],)
+    ]
+    if not readers:
+        return None
+    fewest = min(guessed for guessed, _ in readers)
+    tied = [locale for guessed, locale in readers if guessed == fewest]
+    hint = detection.number_language(turn.inbound.wa_id, tied)
+    return hint or tied[0]
 
 
 async def choose(turn: Turn) -> str | None:
@@ -123,14 +168,26 @@ async def choose(turn: Turn) -> str | None:
             # "retira a coca por favor": Spanish words Portuguese writes too; a message
             # Portuguese reads whole keeps a Portuguese customer
             chosen = None
-    if chosen is None and not current and step not in _FREE_TEXT_STEPS and text.strip():
-        chosen = _by_menu(turn, text)
+    # a language no message has shown yet (a first message of menu names: "pepperoni",
+    # "2 cocas") is a guess that later words may correct
+    guessed = chosen is None and (not current or bool(turn.state.get(_GUESSED)))
+    if chosen is None and step not in _FREE_TEXT_STEPS and text.strip():
+        if not current:
+            chosen = _by_number(turn, text) or _by_menu(turn, text)
+        elif guessed:
+            chosen = _by_words(turn, text, settings.language_of(current))
     if chosen is None:
         chosen = settings.language_of(current) if current else settings.default_language
     if chosen != current:
         # Saved with the turn's replies (outbox.queue_replies): one statement less per turn.
         turn.customer["language"] = chosen
         turn.language_changed = True
+    if guessed != bool(turn.state.get(_GUESSED)):
+        if guessed:
+            turn.state[_GUESSED] = True
+        else:
+            turn.state.pop(_GUESSED, None)
+        await turn.save_state()
     turn.use_language(chosen)
     if asked is not None and _REQUEST_ONLY.match(detection.fold(text)):
         return turn.speaker._(SWITCHED) + "\n\n" + turn.speaker._(texts.ORDER_HINT)

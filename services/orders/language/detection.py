@@ -29,7 +29,7 @@ from typing import Final
 
 from services.orders.language.catalogs import LOCALES, Locale
 
-__all__ = ["detect", "marker_words", "preload", "requested"]
+__all__ = ["detect", "marker_words", "number_language", "preload", "requested"]
 
 # Explicit requests for a language, matched on the folded text (no accents, lowercase).
 _REQUESTS: Final[dict[Locale, re.Pattern[str]]] = {
@@ -117,6 +117,29 @@ _CONFIDENT = 0.6
 _AHEAD = 0.25
 _MIN_WORDS = 3
 _MIN_LETTERS = 12
+
+
+# The calling codes of countries where one of the languages is the one spoken (WhatsApp's
+# WaId is the sender's number with its country code): a hint when a message itself says
+# nothing. +1 is no hint: the US and Canada speak English, Spanish and more.
+_CALLING_CODES: Final[dict[Locale, tuple[str, ...]]] = {
+    "pt_BR": ("55", "351", "244", "258"),
+    "es": ("34", "52", "53", "54", "56", "57", "58", "51", "240", "502", "503", "504", "505", "506",
+           "507", "591", "593", "595", "598"),
+}  # fmt: skip
+
+
+def number_language(wa_id: str | None, languages: Iterable[Locale]) -> Locale | None:
+    """The language spoken where the WhatsApp number `wa_id` ("5511987650001") is from, when
+    the store speaks it; None for a number of anywhere else (or none)."""
+    digits = (wa_id or "").lstrip("+")
+    if not digits.isdigit():
+        return None
+    spoken = set(languages)
+    for locale, codes in _CALLING_CODES.items():
+        if locale in spoken and digits.startswith(codes):
+            return locale
+    return None
 
 
 def marker_words() -> frozenset[str]:

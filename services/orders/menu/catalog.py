@@ -173,6 +173,8 @@ class Item:
     option_groups: tuple[str, ...] = ()
     kind: ItemKind = "other"
     translations: Translations = field(default_factory=dict)
+    # Pieces in one portion of an item sold by the portion ("Eight wings": 8), or None.
+    pieces: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -824,6 +826,9 @@ def _item(
     description = m.get("description", "")
     if not isinstance(description, str):
         raise MenuError(f"{path}.description", f"expected a text, got {description!r}")
+    pieces = _int(m, "pieces", path, None)
+    if pieces is not None and pieces < 2:
+        raise MenuError(f"{path}.pieces", f"expected a whole number >= 2, got {pieces!r}")
     return Item(
         code=_code(m, path),
         name=_str(m, "name", path),
@@ -835,4 +840,5 @@ def _item(
         option_groups=tuple(groups),
         kind="pizza" if kind == "pizza" else "drink" if kind == "drink" else "other",
         translations=_translations(m, path, languages),
+        pieces=pieces,
     )

@@ -252,6 +252,7 @@ _ES = _lexicon(
     cancelar=cancel|cancelen=cancel|cancelenla=cancel it|cancelenlo=cancel it|cancelala=cancel it|
     cancelalo=cancel it|cancelad=cancel|anula=cancel|anular=cancel|anulen=cancel|anulad=cancel|
     anulame=cancel|la orden=the order|mi orden=my order|
+    orden=order|ordenes=orders|porcion=portion|porciones=portions|racion=portion|raciones=portions|
     olvida=forget|olvidate de=forget|olvidense de=forget|dulce=sweet|dulces=sweets|
     q sea=make it|q sean=make them|que sea de=make it|que sean de=make them|
     si=yes|sip=yes|sipi=yes|simon=yes|claro que si=yes|orale=ok|va=ok|sale=ok|
@@ -422,6 +423,7 @@ _PT = _lexicon(
     o que tem de sobremesa=which desserts do you have|o que tem de bebida=which drinks do you have|
     a entrega e gratis=is delivery free|entrega gratis=free delivery|e gratis a entrega=is delivery free|
     como eu pago=how do i pay|como pago=how do i pay|como posso pagar=how can i pay|
+    porcao=portion|porcoes=portions|
     errei=actually|me enganei=actually|e so=thats all|ta bom=ok|tudo bem=ok|ta otimo=ok|
     coloca=add|coloque=add|adiciona=add|adicione=add|poe=add|bota=add|acrescenta=add|
     bem passada=well done|bem passado=well done|bem assada=well done|crocante=crispy|
@@ -709,6 +711,31 @@ def _one_of_them(tokens: list[str], menu_phrase_at: Callable[[list[str], int], M
             if size and what == "option":
                 out[i] = "one"
     return out
+
+
+_OPTION_GLUE = frozenset({"and", ",", "extra", "double", "light", "no", "the"})
+
+
+def _one_alone(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "una sin piña", "uma com queijo extra" said alone ("one without pina"): one of the units
+    of the line talked about with those options ("one of them without pina"), as English says
+    it; anything but options after "with"/"without" leaves the message as it was."""
+    start = 0
+    while start < len(tokens) and tokens[start] in ("and", ","):
+        start += 1
+    head = tokens[start : start + 2]
+    if len(head) != 2 or head[0] not in ("one", "a") or head[1] not in ("with", "without"):
+        return tokens
+    i, named = start + 2, False
+    while i < len(tokens):
+        size, what = menu_phrase_at(tokens, i)
+        if size and what == "option":
+            named, i = True, i + size
+        elif tokens[i] in _OPTION_GLUE or tokens[i] == head[1]:
+            i += 1
+        else:
+            return tokens
+    return [*tokens[:start], "one", "of", "them", *tokens[start + 1 :]] if named else tokens
 
 
 def _negation_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
@@ -1225,6 +1252,7 @@ def _spanish_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
             tokens = [*tokens[: i + 3], *tokens[i + 4 :]]  # "la otra con masa delgada"
             break
     tokens = _asked_then_ordered(tokens, menu_phrase_at)
+    tokens = _one_alone(tokens, menu_phrase_at)
     tokens = _kind_said_alone(tokens, menu_phrase_at)
     tokens = _numbers_said(tokens, menu_phrase_at)
     tokens = _one_of_them_with(tokens, menu_phrase_at)
@@ -1324,6 +1352,7 @@ _Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[st
 _REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
     "pt_BR": (
         _verb_first,
+        _one_alone,
         _one_of_them,
         _instead,
         _item_has,

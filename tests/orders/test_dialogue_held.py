@@ -92,3 +92,22 @@ async def test_what_cannot_wait_for_the_answer_is_asked_again(database_url: str,
     _before, _after, replies = await play_replies(database_url, menu, turns, customer=CUSTOMER)
     [(_kind, text)] = replies
     assert "tell me the rest again" in text
+
+
+@pytest.mark.parametrize(
+    ("turns", "cart"),
+    [
+        (["2 margherita 2 coke", "just the pizzas, no drinks"], ["2 margherita"]),
+        (
+            ["veggie pizza", "and a coke", "that's the wrong pizza sorry, i meant hawaiian"],
+            ["1 hawaiian", "1 coke"],
+        ),
+    ],
+)
+async def test_a_kind_said_again_beside_a_change_names_the_lines_of_the_cart(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    # no "which pizza?": the pizzas meant are the ones in the cart
+    _before, after, replies = await play_replies(database_url, menu, turns, customer=CUSTOMER)
+    assert after == _cart(menu, cart)
+    assert [kind for kind, _ in replies] == ["changed"]

@@ -111,3 +111,19 @@ async def test_a_kind_said_again_beside_a_change_names_the_lines_of_the_cart(
     _before, after, replies = await play_replies(database_url, menu, turns, customer=CUSTOMER)
     assert after == _cart(menu, cart)
     assert [kind for kind, _ in replies] == ["changed"]
+
+
+@pytest.mark.parametrize(
+    ("turns", "cart"),
+    [
+        (["2 pizza and a coke", "pepperoni"], ["2 pepperoni", "1 coke"]),
+        (["a pizza and a coke", "the hawaiian please"], ["1 hawaiian", "1 coke"]),
+        (["a pizza and a coke", "veggie large"], ["1 veggie size=large", "1 coke"]),
+        (["uma pizza e uma coca", "a havaiana"], ["1 hawaiian", "1 coke"]),
+    ],
+)
+async def test_a_question_answered_by_name_applies_the_whole_message(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    _before, after, _replies = await play_replies(database_url, menu, turns, customer=CUSTOMER)
+    assert after == _cart(menu, cart)

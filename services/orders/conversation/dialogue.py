@@ -53,6 +53,7 @@ __all__ = [
     "asks_only",
     "cancel",
     "drop_pending",
+    "named_candidate",
     "resolve",
     "respond",
 ]
@@ -1687,10 +1688,28 @@ async def answer_choice(turn: Turn, number: int | None, *, yes: bool = False, no
     return await _changed(turn, [said, *held], touched, [])
 
 
-async def answer_question(turn: Turn, number: int) -> str:
+def named_candidate(turn: Turn) -> tuple[int, OrderLine] | None:
+    """The answer to a pending "did you mean" question given by name rather than number
+    ("pepperoni", "the hawaiian please", "2 pepperoni large"): the candidate's number and the
+    line as said; None when the message says anything else."""
+    question = turn.state.get("question")
+    if not isinstance(question, dict):
+        return None
+    parsed = adding.parse(turn.store.menu, turn.inbound.text)
+    if len(parsed.lines) != 1 or parsed.ambiguous or parsed.unmatched or parsed.bad_quantities:
+        return None
+    if parsed.modifiers is not None:
+        return None
+    line = parsed.lines[0]
+    candidates: list[str] = list(question.get("candidates") or [])
+    return (candidates.index(line.item) + 1, line) if line.item in candidates else None
+
+
+async def answer_question(turn: Turn, number: int, said: OrderLine | None = None) -> str:
     """Resolve the pending "did you mean" question (`state["question"]`) with the customer's
-    `number` (1-based): the item chosen is added with what was said with it, then what the
-    rest of the message held until this answer (`held`); the next question, if any, is asked."""
+    `number` (1-based), or the candidate they named (`said`, with the options and quantity said
+    with it): the item chosen is added with what was said with it, then what the rest of the
+    message held until this answer (`held`); the next question, if any, is asked."""
     menu = turn.store.menu
     s = turn.speaker
     state = turn.state
@@ -1707,18 +1726,20 @@ async def answer_question(turn: Turn, number: int) -> str:
         notes = list(question.get("notes", [])) + [
             s._("no {option}", option=u) for u in question.get("unknown", [])
         ]
+        options = adding.chosen_from_json(question.get("options", []))
+        excluded = adding.chosen_from_json(question.get("excluded", []))
+        quantity = int(question.get("quantity", 1))
+        if said is not None:
+            # "pepperoni large": what the answer says wins over what the question kept
+            groups = {o.group for o in said.options}
+            options = (*(o for o in options if o.group not in groups), *said.options)
+            excluded = (*excluded, *said.excluded)
+            quantity = said.quantity if _explicit_quantity(said) or said.quantity > 1 else quantity
         try:
-            fields = adding.build_line(
-                menu,
-                item,
-                adding.chosen_from_json(question.get("options", [])),
-                adding.chosen_from_json(question.get("excluded", [])),
-                notes,
-                s,
-            )
-            said = await adding.add_line(turn, fields, int(question.get("quantity", 1)), remarks, touched)
-            if said is not None:
-                added.append(said)
+            fields = adding.build_line(menu, item, options, excluded, notes, s)
+            line = await adding.add_line(turn, fields, quantity, remarks, touched)
+            if line is not None:
+                added.append(line)
         except adding.LineProblem as problem:
             remarks.append(str(problem))
     remarks.extend(await operations.run_held(turn, list(question.get("held") or []), touched))

@@ -215,6 +215,10 @@ async def _dispatch(turn: Turn, command: Command) -> str:
     if "question" in state:
         if command.kind == "number" and command.number is not None:
             return await dialogue.answer_question(turn, command.number)
+        named = dialogue.named_candidate(turn) if command.kind == "text" else None
+        if named is not None:
+            # "pepperoni" to "which pizza?": the answer by name, with what the message held
+            return await dialogue.answer_question(turn, *named)
         if command.kind not in _READ_ONLY:
             state.pop("question", None)
             state.pop("questions", None)

@@ -127,3 +127,11 @@ async def test_a_question_answered_by_name_applies_the_whole_message(
 ) -> None:
     _before, after, _replies = await play_replies(database_url, menu, turns, customer=CUSTOMER)
     assert after == _cart(menu, cart)
+
+
+async def test_a_choice_answered_by_the_name_of_its_line_applies_the_whole_message(
+    database_url: str, menu: Menu
+) -> None:
+    turns = ["margherita and pepperoni", "remove the pizza and add a coke", "the pepperoni"]
+    _before, after, _replies = await play_replies(database_url, menu, turns, customer=CUSTOMER)
+    assert after == _cart(menu, ["1 margherita", "1 coke"])

@@ -1672,6 +1672,8 @@ async def answer_choice(turn: Turn, number: int | None, *, yes: bool = False, no
         return kept + ("\n\n" + render_cart(lines, turn.speaker) if lines else "")
     if yes and len(options) == 1:
         number = 1
+    if number is None and not yes:
+        number = await _named_option(turn, options)
     if number is None:
         turn.state.pop("choice", None)
         await turn.save_state()
@@ -1762,6 +1764,24 @@ async def answer_question(turn: Turn, number: int, said: OrderLine | None = None
         hint = s._(CHECKOUT_HINT)
         parts.append(render_cart(lines, s, room(*parts, hint)) + "\n\n" + hint)
     return "\n\n".join(parts)
+
+
+async def _named_option(turn: Turn, options: list[dict[str, Any]]) -> int | None:
+    """The option of a numbered choice the message names by its line's item alone ("the
+    pepperoni" to "which one should I remove? 1. Margherita 2. Pepperoni"); None when it says
+    anything else or names several options."""
+    parsed = adding.parse(turn.store.menu, turn.inbound.text)
+    if len(parsed.lines) != 1 or parsed.ambiguous or parsed.unmatched or parsed.bad_quantities:
+        return None
+    if parsed.modifiers is not None or parsed.lines[0].options or _explicit_quantity(parsed.lines[0]):
+        return None
+    items = {line.id: line.item_code for line in await carts.load_cart(turn.conn, turn.customer_id)}
+    named = [
+        number
+        for number, option in enumerate(options, 1)
+        if "line" in option["op"] and items.get(int(option["op"]["line"])) == parsed.lines[0].item
+    ]
+    return named[0] if len(named) == 1 else None
 
 
 NOT_PLACED_CLEAR = _("You haven't placed an order yet. Do you want me to empty your cart?")

@@ -28,16 +28,17 @@ send results and callbacks are applied together, in a few set-based statements
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.pq import TransactionStatus
+from psycopg.pq import PipelineStatus, TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
 from libs import metrics
@@ -235,7 +236,11 @@ class InboundHandler:
         statuses: list[str] = []
         committed = False
         try:
-            async with asyncio.timeout(TRANSACTION_TIMEOUT_S), self.pool.connection() as conn:
+            async with (
+                asyncio.timeout(TRANSACTION_TIMEOUT_S),
+                self.pool.connection() as conn,
+                _pipelined(conn, not isolate) as pipeline,
+            ):
                 async with conn.transaction():
                     if delivery:
                         statuses = await self._apply_delivery(conn, delivery, errors)
@@ -253,6 +258,10 @@ class InboundHandler:
                             if outcome is not None:
                                 written.extend(rows)
                                 outcomes.append(outcome)
+                        if pipeline is not None:
+                            # A statement whose result nobody read fails only here: its
+                            # message is then found by the isolated run, not by the commit.
+                            await self._straight(conn, pipeline.sync)
                 committed = True
                 if written:
                     await self._publish(written, conn)
@@ -271,9 +280,10 @@ class InboundHandler:
         try:
             return await work()
         except Exception as exc:
-            if conn.closed or conn.info.transaction_status not in (
-                TransactionStatus.INTRANS,
-                TransactionStatus.INERROR,
+            # An aborted pipeline reports its transaction ACTIVE until it is synced.
+            if conn.closed or (
+                conn.info.transaction_status not in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+                and conn.pgconn.pipeline_status != PipelineStatus.ABORTED
             ):
                 raise
             raise _Isolate from exc
@@ -387,6 +397,20 @@ class InboundHandler:
             outcome=inbox.Outcome(inbound.message_sid, customer["id"], outcome, change),
         )
         return outcome
+
+
+@contextlib.asynccontextmanager
+async def _pipelined(conn: Conn, on: bool) -> AsyncIterator[psycopg.AsyncPipeline | None]:
+    """The batch's straight run in pipeline mode (None when not `on`): a statement whose result
+    is not read (an UPDATE, BEGIN) is sent without waiting for its answer, so a message costs
+    only the round trips whose results it reads
+    (https://www.psycopg.org/psycopg3/docs/advanced/pipeline.html). Its errors surface at the
+    next read or sync instead of at the statement, which the isolated run then pins down."""
+    if not on:
+        yield None
+        return
+    async with conn.pipeline() as pipeline:
+        yield pipeline
 
 
 class _Isolate(Exception):

@@ -8,7 +8,7 @@ sets are scored by `make eval`, not here (a test on them would be tuning on them
 from __future__ import annotations
 
 from evals.conversations import DIALOGUES_DIR, Dialogue, Outcome, canonical_cart, load_dialogues, play
-from services.orders.menu.catalog import demo_menu_path, load_menu_file
+from services.orders.menu.catalog import QUALIFIERS, demo_menu_path, load_menu_file
 from tests.conftest import ADMIN_DSN
 
 # file -> (least share understood, most share of wrong carts)
@@ -49,8 +49,18 @@ def test_every_dialogue_file_loads_with_known_categories_and_codes() -> None:
         for dialogue in dialogues:
             assert dialogue.category in categories, (path.name, dialogue)
             for line in dialogue.cart:
-                item = line.split()[1]
-                assert menu.item(item) is not None, (path.name, line)
+                quantity, code, *words = line.split()
+                item = menu.item(code)
+                assert item is not None and int(quantity) > 0, (path.name, line)
+                groups = {g.code: g for g in menu.groups_of(item)}
+                for word in words:
+                    group_code, _, choice = word.lstrip("-").partition("=")
+                    option, _, qualifier = choice.partition(":")
+                    group = groups.get(group_code)
+                    assert group is not None, (path.name, line, word)
+                    assert option in {o.code for o in group.options}, (path.name, line, word)
+                    qualified = not qualifier or (group.qualifiers and qualifier in QUALIFIERS)
+                    assert qualified, (path.name, line, word)
 
 
 def test_a_wrong_cart_is_told_from_an_asked_question() -> None:

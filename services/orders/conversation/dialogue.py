@@ -834,7 +834,11 @@ def _ask_not_found(turn: Turn, act: Act, lines: list[CartLine], make: Any, label
     options = [
         {"label": describe_line(line, s), "op": op} for line in lines if (op := make(line)) is not None
     ]
-    if act.target.number is not None or not options:
+    if act.target.number is not None and lines:
+        # "change 5 to 2" with three lines: no line is meant, so nothing is changed; asked
+        turn.kind = "ask"
+        raise _Ask(_not_found(act.target, lines, s)[0], with_cart=True)
+    if not options:
         return _not_found(act.target, lines, s)
     turn.state["choice"] = {"prompt": label, "options": options}
     listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
@@ -1236,6 +1240,11 @@ async def _remove(
     if not pool:
         if act.modifiers is not None:
             return None  # "no pepperoni" and no Pepperoni in the cart: an option left out
+        number = act.target.number
+        if number is not None and not units and len(lines) == 1 and lines[0].quantity > number:
+            # "take off 2" with 4 x Pepperoni, the cart's one line: no item 2, so 2 of them
+            units = number
+            return [await operations.run(turn, op(lines[0]), touched)]
         return _ask_not_found(turn, act, lines, op, s._("Which one should I remove?"))
 
     if act.modifiers is not None:

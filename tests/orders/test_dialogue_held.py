@@ -135,16 +135,3 @@ async def test_a_choice_answered_by_the_name_of_its_line_applies_the_whole_messa
     turns = ["margherita and pepperoni", "remove the pizza and add a coke", "the pepperoni"]
     _before, after, _replies = await play_replies(database_url, menu, turns, customer=CUSTOMER)
     assert after == _cart(menu, ["1 margherita", "1 coke"])
-
-
-async def test_a_count_to_take_off_the_one_line_is_units_of_it(database_url: str, menu: Menu) -> None:
-    turns = ["4 pepperoni", "take off 2"]
-    _before, after, _replies = await play_replies(database_url, menu, turns, customer=CUSTOMER)
-    assert after == _cart(menu, ["2 pepperoni"])
-
-
-async def test_a_line_number_the_cart_does_not_have_is_asked_about(database_url: str, menu: Menu) -> None:
-    turns = ["a pepperoni and a coke and a sprite", "remove the sprite and remove 5"]
-    _before, after, replies = await play_replies(database_url, menu, turns, customer=CUSTOMER)
-    assert after == _cart(menu, ["1 pepperoni", "1 coke", "1 sprite"])
-    assert [kind for kind, _ in replies] == ["ask"]

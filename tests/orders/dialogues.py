@@ -18,3 +18,11 @@ async def play(
     async with direct_chat(database_url, start=start) as chat:
         before, after, replies = await play_turns(chat, menu, turns, customer)
     return before, after, [kind for kind, _ in replies]
+
+
+async def play_replies(
+    database_url: str, menu: Menu, turns: list[str], *, customer: str
+) -> tuple[Counter[str], Counter[str], list[tuple[str, str]]]:
+    """As `play`, with the last turn's replies as (kind, text)."""
+    async with direct_chat(database_url) as chat:
+        return await play_turns(chat, menu, turns, customer)

@@ -224,3 +224,20 @@ async def test_a_question_that_names_an_option_changes_no_line(
     before, after, kinds = await _play(database_url, menu, turns)
     assert after == before, (before, after, kinds)
     assert kind in kinds, kinds
+
+
+def _cart(menu: Menu, lines: list[str]) -> Counter[str]:
+    return expected_cart(Dialogue("remove", ("x",), tuple(lines)), menu)
+
+
+async def test_a_count_to_take_off_the_one_line_is_units_of_it(database_url: str, menu: Menu) -> None:
+    turns = ["4 pepperoni", "take off 2"]
+    _before, after, _kinds = await _play(database_url, menu, turns)
+    assert after == _cart(menu, ["2 pepperoni"])
+
+
+async def test_a_line_number_the_cart_does_not_have_is_asked_about(database_url: str, menu: Menu) -> None:
+    turns = ["a pepperoni and a coke and a sprite", "remove the sprite and remove 5"]
+    _before, after, kinds = await _play(database_url, menu, turns)
+    assert after == _cart(menu, ["1 pepperoni", "1 coke", "1 sprite"])
+    assert kinds == ["ask"]

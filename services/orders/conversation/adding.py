@@ -14,7 +14,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from services.orders.conversation.cart import numbered_lines, option_words, render_cart, room
-from services.orders.conversation.texts import CHECKOUT_HINT, echo, item_names
+from services.orders.conversation.texts import CHECKOUT_HINT, HELD, echo, item_names
 from services.orders.conversation.turn import Turn
 from services.orders.language import Speaker
 from services.orders.menu.catalog import (
@@ -364,6 +364,10 @@ async def add_parsed(turn: Turn, result: ParseResult, *, show_cart: bool = True)
     added: list[str] = []
     remarks: list[str] = []
     touched: list[int] = []
+    questions = [_question(a, turn.inbound.text) for a in result.ambiguous if a.candidates]
+    # a message is applied whole or not at all: with a question to ask, the lines it orders
+    # are held with the question and added with its answer (dialogue.answer_question)
+    held: list[dict[str, Any]] = []
     for line in result.lines:
         item = menu.item(line.item)
         if item is None:
@@ -373,6 +377,9 @@ async def add_parsed(turn: Turn, result: ParseResult, *, show_cart: bool = True)
             fields = build_line(menu, item, line.options, line.excluded, notes, s)
         except LineProblem as problem:
             remarks.append(str(problem))
+            continue
+        if questions:
+            held.append({"fields": fields, "quantity": line.quantity})
             continue
         said = await add_line(turn, fields, line.quantity, remarks, touched)
         if said is not None:
@@ -395,20 +402,30 @@ async def add_parsed(turn: Turn, result: ParseResult, *, show_cart: bool = True)
             sentence = s._('Sorry, I couldn\'t find "{phrase}" on the menu.', phrase=echo(said))
         remarks.append(sentence)
     changed = ""
-    if result.modifiers is not None:
+    ops: list[dict[str, Any]] = [{"op": "add", "add": held}] if held else []
+    if result.modifiers is not None and questions:
+        change = await _modification(turn, result.modifiers, remarks)
+        if change is not None:
+            ops.append({"op": "change", "line": change[0].id, "fields": change[1]})
+    elif result.modifiers is not None:
         changed = await _modify(turn, result.modifiers, remarks)
-    questions = [_question(a, turn.inbound.text) for a in result.ambiguous if a.candidates]
     state = turn.state
     state.pop("question", None)
     state.pop("questions", None)
     if added or changed:
         state.pop("checkout", None)  # the cart changed: a summary shown before is stale
     if questions:
+        questions[0]["held"] = ops
         state["question"], state["questions"] = questions[0], questions[1:]
     await turn.save_state()
     parts: list[str] = []
     if added:
         parts.append(added_text(added, s))
+    if held and len(ops) == 1:
+        waiting = ", ".join(f"{add['quantity']} x {describe(add['fields'], s)}" for add in held)
+        parts.append(s._("I'll add {lines} too once you answer.", lines=waiting))
+    elif ops:
+        parts.append(s._(HELD))
     if changed:
         parts.append(changed)
     parts.extend(bounded_remarks(remarks, s))
@@ -421,58 +438,6 @@ async def add_parsed(turn: Turn, result: ParseResult, *, show_cart: bool = True)
         parts.append(render_cart(lines, s, room(*parts, hint)) + "\n\n" + hint)
     elif result.unmatched and not result.lines:
         parts.append(s._("Send *menu* to see everything we have."))
-    return "\n\n".join(parts)
-
-
-async def answer_question(turn: Turn, number: int) -> str:
-    """Resolve the pending question with the customer's `number` (1-based)."""
-    menu = turn.store.menu
-    s = turn.speaker
-    state = turn.state
-    question: dict[str, Any] = state["question"]
-    candidates: list[str] = question["candidates"]
-    if not 1 <= number <= len(candidates):
-        ask = s._("Please reply with a number from 1 to {most}.", most=len(candidates))
-        return ask + "\n\n" + question_text(menu, question, s)
-    item = menu.item(candidates[number - 1])
-    remarks: list[str] = []
-    added: list[str] = []
-    if item is not None:
-        notes = list(question.get("notes", [])) + [
-            s._("no {option}", option=u) for u in question.get("unknown", [])
-        ]
-        try:
-            fields = build_line(
-                menu,
-                item,
-                chosen_from_json(question.get("options", [])),
-                chosen_from_json(question.get("excluded", [])),
-                notes,
-                s,
-            )
-            touched: list[int] = []
-            said = await add_line(turn, fields, int(question.get("quantity", 1)), remarks, touched)
-            focus(turn, touched)
-            if said is not None:
-                added.append(said)
-        except LineProblem as problem:
-            remarks.append(str(problem))
-    queue: list[dict[str, Any]] = list(state.get("questions", []))
-    state.pop("question", None)
-    state.pop("questions", None)
-    if added:
-        state.pop("checkout", None)
-    if queue:
-        state["question"], state["questions"] = queue[0], queue[1:]
-    await turn.save_state()
-    parts = ([added_text(added, s)] if added else []) + remarks
-    if queue:
-        turn.kind = "ask"
-        parts.append(question_text(menu, queue[0], s))
-    else:
-        lines = await carts.load_cart(turn.conn, turn.customer_id)
-        hint = s._(CHECKOUT_HINT)
-        parts.append(render_cart(lines, s, room(*parts, hint)) + "\n\n" + hint)
     return "\n\n".join(parts)
 
 
@@ -604,6 +569,20 @@ async def _talked_about(turn: Turn) -> carts.CartLine | None:
 async def _modify(turn: Turn, mods: Modifiers, remarks: list[str]) -> str:
     """Apply options said without an item to the line being talked about; returns what changed
     ("" when nothing did, with the reason in `remarks`)."""
+    change = await _modification(turn, mods, remarks)
+    if change is None:
+        return ""
+    line, fields = change
+    await update_fields(turn, line.id, fields)
+    focus(turn, [line.id])
+    return turn.speaker._("✏️ Updated {line}.", line=f"{line.quantity} x {describe(fields, turn.speaker)}")
+
+
+async def _modification(
+    turn: Turn, mods: Modifiers, remarks: list[str]
+) -> tuple[carts.CartLine, dict[str, Any]] | None:
+    """The line options said without an item are for, and its fields with them; None when no
+    line takes them (the reason in `remarks`)."""
     menu = turn.store.menu
     s = turn.speaker
     line = await _talked_about(turn)
@@ -621,13 +600,9 @@ async def _modify(turn: Turn, mods: Modifiers, remarks: list[str]) -> str:
         if close:
             ask += " " + s._("Or did you mean {names}?", names=s.list([f"*{n}*" for n in close], style="or"))
         remarks.append(ask)
-        return ""
+        return None
     fields = modified_fields(menu, line, mods, remarks, s)
-    if fields is None:
-        return ""
-    await update_fields(turn, line.id, fields)
-    focus(turn, [line.id])
-    return s._("✏️ Updated {line}.", line=f"{line.quantity} x {describe(fields, s)}")
+    return (line, fields) if fields is not None else None
 
 
 def modified_fields(

@@ -8,7 +8,9 @@
 2. a target that names exactly the lines to change is applied at once; one that could mean
    several lines is **asked about, never guessed**: the candidates become a numbered choice
    (`state["choice"]`), each with the concrete operation it stands for, and the cart stays
-   as it was until the customer answers (`answer_choice`);
+   as it was until the customer answers (`answer_choice`). A message is applied whole or not
+   at all: what its other acts would do is held with the question and done with the answer
+   (conversation/operations.py);
 3. the reply says what changed, then shows the cart.
 
 Returns None when the message holds no act of this layer, so the engine reads it as before
@@ -23,7 +25,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from services.orders.conversation import adding, answers, checkout, placed_orders, texts
+from services.orders.conversation import adding, answers, checkout, operations, placed_orders, texts
 from services.orders.conversation.cart import describe as describe_line
 from services.orders.conversation.cart import render_cart, room
 from services.orders.conversation.texts import CHECKOUT_HINT, echo
@@ -44,7 +46,17 @@ from services.orders.understanding.parser import (
 )
 from services.orders.understanding.phrases import phrases_for
 
-__all__ = ["answer_choice", "ask_to_clear", "asks_only", "cancel", "drop_pending", "resolve", "respond"]
+__all__ = [
+    "answer_choice",
+    "answer_question",
+    "ask_to_clear",
+    "asks_only",
+    "cancel",
+    "drop_pending",
+    "named_candidate",
+    "resolve",
+    "respond",
+]
 
 # Single-choice groups whose choice carries over when a line is replaced by another item
 # that has the same group ("swap the large pepperoni for a veggie" keeps it large).
@@ -141,11 +153,13 @@ def _no_halves(turn: Turn, menu: Menu, text: str) -> str:
 
 
 class _Ask(Exception):
-    """Raised inside an act to stop and ask; `text` is the question, the choice is saved."""
+    """Raised inside an act to stop and ask; `text` is the question, the choice is saved;
+    `with_cart` says the cart is shown after it."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, with_cart: bool = False) -> None:
         super().__init__(text)
         self.text = text
+        self.with_cart = with_cart
 
 
 def language_of(turn: Turn) -> str:
@@ -199,67 +213,129 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
         # mushrooms and olives + a coke" are orders ("a pepperoni and two cokes, no make
         # that one coke" corrects what the message itself ordered)
         return None
-    before = _snapshot(await carts.load_cart(turn.conn, turn.customer_id))
+    cart = await carts.load_cart(turn.conn, turn.customer_id)
     state = copy.deepcopy(turn.state)
     try:
-        async with turn.conn.transaction():
-            return await _apply_all(turn, acts, before, phrases, free_text)
+        async with carts.savepoint(turn.conn):
+            return await _apply_all(turn, acts, _snapshot(cart), phrases, free_text)
     except _Undone as undone:
-        # one act of the message asked after another had changed the cart ("one of them
-        # large and the other thin" with 3 in the cart): half a message is never applied, so
-        # the cart is as it was and the question is asked with only what can still be answered
-        return await _ask_undone(turn, undone.ask, state)
+        # one act of the message asks ("remove the pizza and add a coke" with two pizzas): half
+        # a message is never applied, so the cart is as it was, and what the other acts did is
+        # held with the question, to be done with the answer
+        return await _ask_undone(turn, undone, state, cart)
 
 
 class _Undone(Exception):
-    """Raised to roll back the acts a message had applied when a later one of them asks."""
+    """Raised to roll back the acts of a message one of which asks: `ask` is the question,
+    `pending` what it saved (`choice`, or `question` and `questions`), `said` what the acts
+    before it said, `after` the cart the other acts made, `whole` whether every act of the
+    message was read (False when one after the question depended on its answer or asked too)."""
 
-    def __init__(self, ask: _Ask) -> None:
+    def __init__(
+        self,
+        ask: _Ask,
+        pending: dict[str, Any],
+        said: list[str],
+        after: list[CartLine],
+        whole: bool,
+    ) -> None:
         super().__init__(ask.text)
         self.ask = ask
+        self.pending = pending
+        self.said = said
+        self.after = after
+        self.whole = whole
 
 
-async def _ask_undone(turn: Turn, ask: _Ask, state: dict[str, Any]) -> str:
-    """The question of an act after the acts before it were rolled back: the numbered choice
-    it saved keeps only the options whose lines are still in the cart."""
+_PENDING = ("choice", "question", "questions")
+
+
+async def _ask_undone(turn: Turn, undone: _Undone, state: dict[str, Any], before: list[CartLine]) -> str:
+    """The question of one act of a message, after the whole message was rolled back. What the
+    other acts did to the cart is held with the question (`operations.held`) and done with the
+    answer; a numbered choice keeps only the options whose lines are in the cart. When the
+    answer could not be applied with them (an option changes a line they change too, or the
+    question has no answer to wait for), nothing is held and the customer is told so."""
     s = turn.speaker
-    choice = turn.state.get("choice")
     turn.state.clear()
     turn.state.update(state)
+    turn.kind = "ask"
+    turn.state["asked"] = True  # "never mind" next drops the question
     lines = await carts.load_cart(turn.conn, turn.customer_id)
+    changes = operations.held(before, undone.after)
+    choice = undone.pending.get("choice")
+    question = undone.pending.get("question")
+    if not changes:
+        # nothing to hold: the question as the act asked it
+        turn.state.update(undone.pending)
+        await turn.save_state()
+        shown = [render_cart(lines, s)] if undone.ask.with_cart else []
+        return "\n\n".join([*undone.said, undone.ask.text, *shown])
     ids = {line.id for line in lines}
     options = [
         option
         for option in (choice.get("options") or [] if isinstance(choice, dict) else [])
         if "line" not in option["op"] or int(option["op"]["line"]) in ids
     ]
-    turn.kind = "ask"
-    turn.state["asked"] = True
-    undone = s._("I haven't changed anything yet, so that nothing is half done.")
+    changed = {line for op in changes for line in operations.touches(op)}
+    whole = undone.whole and not any(operations.touches(option["op"]) & changed for option in options)
     if isinstance(choice, dict) and len(options) > 1:
-        turn.state["choice"] = {"prompt": choice.get("prompt", ""), "options": options}
+        held = changes if whole else []
+        turn.state["choice"] = {"prompt": choice.get("prompt", ""), "options": options, "held": held}
         listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
         await turn.save_state()
-        return f"{undone}\n{choice.get('prompt', '')}\n{listed}\n{s._(_REPLY_NUMBER)}"
+        told = s._(texts.HELD) if whole else s._(texts.NOT_HELD)
+        return f"{told}\n{choice.get('prompt', '')}\n{listed}\n{s._(_REPLY_NUMBER)}"
+    if isinstance(question, dict):
+        own = list(question.get("held") or [])
+        turn.state["question"] = {**question, "held": [*changes, *own] if whole else []}
+        turn.state["questions"] = undone.pending.get("questions") or []
+        await turn.save_state()
+        told = s._(texts.HELD) if whole else s._(texts.NOT_HELD)
+        return f"{told}\n\n{adding.question_text(turn.store.menu, turn.state['question'], s)}"
     await turn.save_state()
-    question = s._(
+    ask = s._(
         "What would you like to change? For example *remove 2*, *make the coke large*, "
         "*2 margherita not 3* or *swap the coke for a sprite*."
     )
-    text = ask.text if not isinstance(choice, dict) else question
-    return f"{undone} {text}\n\n" + render_cart(lines, s)
+    text = undone.ask.text if not isinstance(choice, dict) else ask
+    return f"{s._(texts.NOT_HELD)} {text}\n\n" + render_cart(lines, s)
+
+
+def _independent(act: Act) -> bool:
+    """Whether an act can be applied without the answer to a question an act before it asked:
+    an order of new lines, a small talk or question, or a change of lines named by their item
+    or number (not "it", "the other one", which may be what the answer decides)."""
+    if act.kind in _SMALL_TALK or act.kind == "question":
+        return True
+    if act.kind == "add":
+        return act.like is None and act.per is None
+    if act.kind == "restate":
+        return True
+    target = act.target
+    if target is None or target.pointer or target.other:
+        return False
+    return bool(target.items) or target.number is not None
 
 
 async def _apply_all(
     turn: Turn, acts: tuple[Act, ...], before: list[tuple[Any, ...]], phrases: Any, free_text: bool
 ) -> str | None:
-    """Apply the acts of one message in order (see `respond`); raises `_Undone` when one asks
-    after another had changed the cart."""
+    """Apply the acts of one message in order (see `respond`). When one asks, the acts after it
+    that do not depend on its answer are applied too, then `_Undone` rolls the whole message
+    back (`_ask_undone` holds what they did with the question)."""
     said: list[str] = []
     touched: list[int] = []
     extra: list[str] = []
     removed = False
+    asked: _Ask | None = None
+    pending: dict[str, Any] = {}
+    before_ask: list[str] = []
+    whole = True
     for index, act in enumerate(acts):
+        if asked is not None and not _independent(act):
+            whole = False
+            break
         if index and act.target is not None and act.target.pointer and not act.target.items:
             # "remove the water, please remove it": "it" is what this message already named
             # ("the other one" is not: "remove the veggie and add another of the other one")
@@ -277,21 +353,34 @@ async def _apply_all(
             _kind, text = await answers.answer(turn, act.topic, act.subject)
             extra.append(text)
             continue
+        question = turn.state.get("question")
         try:
             outcome = await _apply(turn, act, touched)
+            asks = turn.state.get("question")
+            if outcome is not None and asks is not None and asks is not question:
+                # "the pizza" among the lines ordered: a "did you mean" question was asked
+                raise _Ask("\n\n".join(outcome))
         except _Ask as ask:
-            if _snapshot(await carts.load_cart(turn.conn, turn.customer_id)) != before:
-                raise _Undone(ask) from None
-            turn.kind = "ask"
-            turn.state["asked"] = True  # "never mind" next drops the question
-            await turn.save_state()
-            return "\n\n".join([*said, ask.text])
+            if asked is not None:
+                whole = False
+                break
+            asked, before_ask = ask, list(said)
+            pending = {key: copy.deepcopy(turn.state[key]) for key in _PENDING if key in turn.state}
+            for key in _PENDING:
+                turn.state.pop(key, None)
+            continue
         if outcome is None:
+            if asked is not None:
+                whole = False
+                break
             # an act that could not be applied: the order parser reads the message, unless it
             # is words of change the cart could be meant by (then the bot asks)
             return await _guard(turn, phrases, free_text) if not said else "\n\n".join(said)
         removed = removed or act.kind == "remove"
         said.extend(outcome)
+    if asked is not None:
+        after = await carts.load_cart(turn.conn, turn.customer_id)
+        raise _Undone(asked, pending, before_ask, after, whole)
     corrects = any(act.kind in ("restate", "change", "set_quantity") for act in acts) and not extra
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if corrects and lines and _snapshot(lines) == before:
@@ -749,7 +838,11 @@ def _ask_not_found(turn: Turn, act: Act, lines: list[CartLine], make: Any, label
     options = [
         {"label": describe_line(line, s), "op": op} for line in lines if (op := make(line)) is not None
     ]
-    if act.target.number is not None or not options:
+    if act.target.number is not None and lines:
+        # "change 5 to 2" with three lines: no line is meant, so nothing is changed; asked
+        turn.kind = "ask"
+        raise _Ask(_not_found(act.target, lines, s)[0], with_cart=True)
+    if not options:
         return _not_found(act.target, lines, s)
     turn.state["choice"] = {"prompt": label, "options": options}
     listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
@@ -786,7 +879,7 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
         # "one of them large and the other thin" with 3 veggies: "the other" is 2 of them,
         # and which is not said
         turn.kind = "ask"
-        raise _Ask(turn.speaker._("Which one should I change?") + "\n\n" + render_cart(lines, turn.speaker))
+        raise _Ask(turn.speaker._("Which one should I change?"), with_cart=True)
     if not pool and act.target.items and act.kind in ("change", "set_quantity", "adjust") and act.new is None:
         # "pepperoni xl, garlic bread": a line named that is not in the cart is an order
         order = order_of(turn.store.menu, act.words)
@@ -832,7 +925,7 @@ async def _copy(
         if built is None:
             out.append(s._("{line} already has that.", line=describe_line(line, s)))
             continue
-        out.append(await _run(turn, built, touched))
+        out.append(await operations.run(turn, built, touched))
     return out
 
 
@@ -942,7 +1035,17 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
                     )
                 )
                 continue
-            out.append(await _run(turn, built, touched))
+            out.append(await operations.run(turn, built, touched))
+    ambiguous = []
+    for phrase in rest.ambiguous:
+        named = [line for line in lines if line.item_code in phrase.candidates]
+        if named and not (phrase.options or phrase.excluded or phrase.notes):
+            # "just the pizzas, no drinks", "that's the wrong pizza, i meant hawaiian": a kind
+            # said again names the lines of the cart of that kind, the ones talked about
+            touched.extend(line.id for line in named)
+            continue
+        ambiguous.append(phrase)
+    rest = replace(rest, ambiguous=tuple(ambiguous))
     if rest.ambiguous or rest.unmatched:
         out.append(await adding.add_parsed(turn, rest, show_cart=False))
     return out
@@ -1062,7 +1165,7 @@ async def _set_quantity(
         or act.target.said in ("both", "both of them", "all", "all of them", "them all"),
     )
     return [
-        await _run(turn, {"op": "quantity", "line": line.id, "quantity": quantity}, touched)
+        await operations.run(turn, {"op": "quantity", "line": line.id, "quantity": quantity}, touched)
         for line in chosen
     ]
 
@@ -1100,7 +1203,7 @@ async def _adjust(
                 )
             )
             continue
-        out.append(await _run(turn, op(line), touched))
+        out.append(await operations.run(turn, op(line), touched))
     return out
 
 
@@ -1143,7 +1246,7 @@ async def _scale(
                 )
             )
             continue
-        out.append(await _run(turn, built, touched))
+        out.append(await operations.run(turn, built, touched))
     return out
 
 
@@ -1163,6 +1266,11 @@ async def _remove(
     if not pool:
         if act.modifiers is not None:
             return None  # "no pepperoni" and no Pepperoni in the cart: an option left out
+        number = act.target.number
+        if number is not None and not units and len(lines) == 1 and lines[0].quantity > number:
+            # "take off 2" with 4 x Pepperoni, the cart's one line: no item 2, so 2 of them
+            units = number
+            return [await operations.run(turn, op(lines[0]), touched)]
         return _ask_not_found(turn, act, lines, op, s._("Which one should I remove?"))
 
     if act.modifiers is not None:
@@ -1195,7 +1303,7 @@ async def _remove(
         chosen = _one(turn, single, pool + wider, op, s._("Which one should I remove?"))
     else:
         chosen = _one(turn, act, pool, op, s._("Which one should I remove?"), plural_ok=True)
-    return [await _run(turn, op(line), touched) for line in chosen]
+    return [await operations.run(turn, op(line), touched) for line in chosen]
 
 
 def _plural_beyond(target: Target, lines: list[CartLine], pool: list[CartLine]) -> list[CartLine]:
@@ -1308,7 +1416,7 @@ async def _replace(
         if not completed or len(completed) != len(pool) or (len(pool) > 1 and not act.target.plural):
             return None
         return [
-            await _run(turn, {"op": "replace", "line": line.id, "add": add}, touched)
+            await operations.run(turn, {"op": "replace", "line": line.id, "add": add}, touched)
             for line, parsed in completed
             if (add := _replacement(menu, line, parsed, s))
         ]
@@ -1391,7 +1499,7 @@ async def _replace(
         built = op(line)
         if built is None:
             return None
-        out.append(await _run(turn, built, touched))
+        out.append(await operations.run(turn, built, touched))
     return out
 
 
@@ -1502,7 +1610,7 @@ async def _change(
             change=_said(mods, s),
             item=pool[0].name.lower(),
         )
-        raise _Ask(ask + "\n\n" + render_cart(lines, s))
+        raise _Ask(ask, with_cart=True)
     if act.subject == "or-add" and len(pool) == 1 and op(pool[0]) is not None:
         # "pepperoni thin crust" with a Pepperoni in the cart: that one, or another?
         line = pool[0]
@@ -1551,7 +1659,7 @@ async def _change(
     for line in chosen:
         built = op(line)
         if built is not None:
-            out.append(await _run(turn, built, touched))
+            out.append(await operations.run(turn, built, touched))
     return out
 
 
@@ -1578,120 +1686,14 @@ def _said(mods: Modifiers, s: Speaker) -> str:
     return mods.text or s._("that")
 
 
-# -- operations: what a choice stands for, applied now or when the customer answers ---------
-
-
-async def _run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
-    """Apply one concrete operation on the cart; returns the sentence saying what it did."""
-    s = turn.speaker
-    lines = {line.id: line for line in await carts.load_cart(turn.conn, turn.customer_id)}
-    kind = op["op"]
-    if kind == "clear":
-        await carts.clear_cart(turn.conn, turn.customer_id)
-        return s._("🗑️ Your cart is empty now.")
-    if kind == "cancel_order":
-        turn.kind = "order-cancelled"
-        return await placed_orders.cancel(turn, int(op["number"]))
-    if kind == "add":
-        remarks: list[str] = []
-        said = [
-            x
-            for add in op["add"]
-            if (x := await adding.add_line(turn, add["fields"], int(add["quantity"]), remarks, touched))
-        ]
-        return " ".join(([s._("✅ Added {lines}.", lines=", ".join(said))] if said else []) + remarks)
-    line = lines.get(int(op["line"]))
-    if line is None:
-        return s._("That line isn't in your cart any more.")
-    if kind == "quantity":
-        quantity = int(op["quantity"])
-        most = turn.store.menu.store.cart.max_items
-        items = sum(other.quantity for other in lines.values()) - line.quantity + quantity
-        if quantity > line.quantity and items > most:
-            return s._(
-                "Your cart can hold {most} items in all, and with {quantity} x {item} it would "
-                "have {items}, so I left it at {kept}.",
-                most=most,
-                quantity=quantity,
-                item=line.name,
-                items=items,
-                kept=line.quantity,
-            )
-        if quantity <= 0:
-            await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
-            return s._("🗑️ Removed {item}.", item=line.name)
-        await carts.set_quantity(turn.conn, turn.customer_id, line.id, quantity, turn.now)
-        touched.append(line.id)
-        return s._("✏️ Changed {item} to {quantity}.", item=line.name, quantity=quantity)
-    if kind == "remove":
-        await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
-        return s._("🗑️ Removed {quantity} x {item}.", quantity=line.quantity, item=line.name)
-    if kind == "replace_units":
-        units = int(op["units"])
-        await carts.set_quantity(turn.conn, turn.customer_id, line.id, line.quantity - units, turn.now)
-        touched.append(line.id)
-        remarks = []
-        said = [
-            x
-            for add in op["add"]
-            if (x := await adding.add_line(turn, add["fields"], int(add["quantity"]), remarks, touched))
-        ]
-        changed = s._(
-            "🔄 Changed {units} of your {quantity} x {item} to {new}.",
-            units=units,
-            quantity=line.quantity,
-            item=line.name,
-            new=", ".join(said),
-        )
-        return " ".join([changed, *remarks])
-    if kind == "replace":
-        await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
-        remarks = []
-        said = [
-            x
-            for add in op["add"]
-            if (x := await adding.add_line(turn, add["fields"], int(add["quantity"]), remarks, touched))
-        ]
-        replaced = s._(
-            "🔄 Replaced {quantity} x {item} with {new}.",
-            quantity=line.quantity,
-            item=line.name,
-            new=", ".join(said),
-        )
-        return " ".join([replaced, *remarks])
-    fields: dict[str, Any] | None = op.get("fields")
-    if kind == "change" and fields is not None:
-        await adding.update_fields(turn, line.id, fields)
-        touched.append(line.id)
-        return s._("✏️ Updated {line}.", line=f"{line.quantity} x {adding.describe(fields, s)}")
-    if kind == "restate":
-        if fields is not None:
-            await adding.update_fields(turn, line.id, fields)
-        quantity = int(op["quantity"])
-        if quantity != line.quantity:
-            await carts.set_quantity(turn.conn, turn.customer_id, line.id, quantity, turn.now)
-        touched.append(line.id)
-        shown = adding.describe(fields, s) if fields is not None else line.name
-        return s._("✏️ Changed to {line}.", line=f"{quantity} x {shown}")
-    if kind == "split" and fields is not None:
-        units = int(op["units"])
-        await carts.set_quantity(turn.conn, turn.customer_id, line.id, line.quantity - units, turn.now)
-        remarks = []
-        moved = await adding.add_line(turn, fields, units, remarks, touched)
-        made = s._(
-            "✏️ Made {moved} of your {quantity} x {item}.",
-            moved=moved or units,
-            quantity=line.quantity,
-            item=line.name,
-        )
-        return made + (" " + " ".join(remarks) if remarks else "")
-    raise ValueError(f"unknown cart operation {kind!r}")
+# -- answers to what the bot asked ----------------------------------------------------
 
 
 async def answer_choice(turn: Turn, number: int | None, *, yes: bool = False, no: bool = False) -> str | None:
     """The answer to a pending numbered choice (`state["choice"]`): a number in range applies
-    that option; "yes" applies the only option; "no" drops the choice. Returns None when the
-    message is no answer (the choice is dropped and the message read as anything else)."""
+    that option, then what the rest of the message held (`held`); "yes" applies the only
+    option; "no" drops the choice. Returns None when the message is no answer (the choice is
+    dropped and the message read as anything else)."""
     choice = turn.state.get("choice")
     if not isinstance(choice, dict):
         return None
@@ -1705,6 +1707,8 @@ async def answer_choice(turn: Turn, number: int | None, *, yes: bool = False, no
         return kept + ("\n\n" + render_cart(lines, turn.speaker) if lines else "")
     if yes and len(options) == 1:
         number = 1
+    if number is None and not yes:
+        number = await _named_option(turn, options)
     if number is None:
         turn.state.pop("choice", None)
         await turn.save_state()
@@ -1715,8 +1719,104 @@ async def answer_choice(turn: Turn, number: int | None, *, yes: bool = False, no
         ask = turn.speaker._("Please reply with a number from 1 to {most}.", most=len(options))
         return f"{ask}\n{choice.get('prompt', '')}\n{listed}"
     touched: list[int] = []
-    said = await _run(turn, options[number - 1]["op"], touched)
-    return await _changed(turn, [said], touched, [])
+    said = await operations.run(turn, options[number - 1]["op"], touched)
+    # what the rest of the message asked for, held until this answer
+    held = await operations.run_held(turn, list(choice.get("held") or []), touched)
+    return await _changed(turn, [said, *held], touched, [])
+
+
+def named_candidate(turn: Turn) -> tuple[int, OrderLine] | None:
+    """The answer to a pending "did you mean" question given by name rather than number
+    ("pepperoni", "the hawaiian please", "2 pepperoni large"): the candidate's number and the
+    line as said; None when the message says anything else."""
+    question = turn.state.get("question")
+    if not isinstance(question, dict):
+        return None
+    parsed = adding.parse(turn.store.menu, turn.inbound.text)
+    if len(parsed.lines) != 1 or parsed.ambiguous or parsed.unmatched or parsed.bad_quantities:
+        return None
+    if parsed.modifiers is not None:
+        return None
+    line = parsed.lines[0]
+    candidates: list[str] = list(question.get("candidates") or [])
+    return (candidates.index(line.item) + 1, line) if line.item in candidates else None
+
+
+async def answer_question(turn: Turn, number: int, said: OrderLine | None = None) -> str:
+    """Resolve the pending "did you mean" question (`state["question"]`) with the customer's
+    `number` (1-based), or the candidate they named (`said`, with the options and quantity said
+    with it): the item chosen is added with what was said with it, then what the rest of the
+    message held until this answer (`held`); the next question, if any, is asked."""
+    menu = turn.store.menu
+    s = turn.speaker
+    state = turn.state
+    question: dict[str, Any] = state["question"]
+    candidates: list[str] = question["candidates"]
+    if not 1 <= number <= len(candidates):
+        ask = s._("Please reply with a number from 1 to {most}.", most=len(candidates))
+        return ask + "\n\n" + adding.question_text(menu, question, s)
+    item = menu.item(candidates[number - 1])
+    remarks: list[str] = []
+    added: list[str] = []
+    touched: list[int] = []
+    if item is not None:
+        notes = list(question.get("notes", [])) + [
+            s._("no {option}", option=u) for u in question.get("unknown", [])
+        ]
+        options = adding.chosen_from_json(question.get("options", []))
+        excluded = adding.chosen_from_json(question.get("excluded", []))
+        quantity = int(question.get("quantity", 1))
+        if said is not None:
+            # "pepperoni large": what the answer says wins over what the question kept
+            groups = {o.group for o in said.options}
+            options = (*(o for o in options if o.group not in groups), *said.options)
+            excluded = (*excluded, *said.excluded)
+            quantity = said.quantity if _explicit_quantity(said) or said.quantity > 1 else quantity
+        try:
+            fields = adding.build_line(menu, item, options, excluded, notes, s)
+            line = await adding.add_line(turn, fields, quantity, remarks, touched)
+            if line is not None:
+                added.append(line)
+        except adding.LineProblem as problem:
+            remarks.append(str(problem))
+    remarks.extend(await operations.run_held(turn, list(question.get("held") or []), touched))
+    if touched:
+        adding.focus(turn, touched)
+    queue: list[dict[str, Any]] = list(state.get("questions", []))
+    state.pop("question", None)
+    state.pop("questions", None)
+    if added or touched:
+        state.pop("checkout", None)
+    if queue:
+        state["question"], state["questions"] = queue[0], queue[1:]
+    await turn.save_state()
+    parts = ([adding.added_text(added, s)] if added else []) + remarks
+    if queue:
+        turn.kind = "ask"
+        parts.append(adding.question_text(menu, queue[0], s))
+    else:
+        lines = await carts.load_cart(turn.conn, turn.customer_id)
+        hint = s._(CHECKOUT_HINT)
+        parts.append(render_cart(lines, s, room(*parts, hint)) + "\n\n" + hint)
+    return "\n\n".join(parts)
+
+
+async def _named_option(turn: Turn, options: list[dict[str, Any]]) -> int | None:
+    """The option of a numbered choice the message names by its line's item alone ("the
+    pepperoni" to "which one should I remove? 1. Margherita 2. Pepperoni"); None when it says
+    anything else or names several options."""
+    parsed = adding.parse(turn.store.menu, turn.inbound.text)
+    if len(parsed.lines) != 1 or parsed.ambiguous or parsed.unmatched or parsed.bad_quantities:
+        return None
+    if parsed.modifiers is not None or parsed.lines[0].options or _explicit_quantity(parsed.lines[0]):
+        return None
+    items = {line.id: line.item_code for line in await carts.load_cart(turn.conn, turn.customer_id)}
+    named = [
+        number
+        for number, option in enumerate(options, 1)
+        if "line" in option["op"] and items.get(int(option["op"]["line"])) == parsed.lines[0].item
+    ]
+    return named[0] if len(named) == 1 else None
 
 
 NOT_PLACED_CLEAR = _("You haven't placed an order yet. Do you want me to empty your cart?")

@@ -126,7 +126,7 @@ async def respond(turn: Turn) -> tuple[list[ReplyText], str]:
         return [ReplyText(asked_language)], "handled"
     if turn.guarded:
         try:
-            async with turn.conn.transaction():  # a savepoint: a bug undoes only this message's changes
+            async with carts.savepoint(turn.conn):  # a bug undoes only this message's changes
                 body = await converse(turn, command)
         except (psycopg.OperationalError, RetryableError):
             raise
@@ -214,7 +214,11 @@ async def _dispatch(turn: Turn, command: Command) -> str:
             return reply
     if "question" in state:
         if command.kind == "number" and command.number is not None:
-            return await adding.answer_question(turn, command.number)
+            return await dialogue.answer_question(turn, command.number)
+        named = dialogue.named_candidate(turn) if command.kind == "text" else None
+        if named is not None:
+            # "pepperoni" to "which pizza?": the answer by name, with what the message held
+            return await dialogue.answer_question(turn, *named)
         if command.kind not in _READ_ONLY:
             state.pop("question", None)
             state.pop("questions", None)

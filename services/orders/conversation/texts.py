@@ -30,6 +30,14 @@ HELP = _(
     "• *agent* to talk to a person; *stop* to unsubscribe"
 )
 
+# A message is applied whole or not at all: while one of its phrases is asked about, what the
+# rest of it asks for waits for the answer (conversation/operations.py).
+HELD = _("I haven't changed anything yet, so that nothing is half done: I'll do it all once you answer.")
+NOT_HELD = _(
+    "I haven't changed anything yet, so that nothing is half done. Answer this first, then tell me "
+    "the rest again."
+)
+
 # Said whenever an allergy or a diet comes up: the bot cannot vouch for ingredients.
 DIET_ADVICE = _(
     "We can't promise any dish is free of allergens; to ask our team about ingredients, send *agent*."

@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -272,6 +272,20 @@ def watch(customer_id: int) -> Iterator[CartWatch]:
         yield current
     finally:
         _watch.reset(token)
+
+
+@contextlib.asynccontextmanager
+async def savepoint(conn: Conn) -> AsyncIterator[None]:
+    """A savepoint whose writes are undone when the block raises: the cart read inside it is
+    forgotten then too, so the next `load_cart` reads the cart as it is again."""
+    try:
+        async with conn.transaction():
+            yield
+    except BaseException:
+        w = _watch.get()
+        if w is not None:
+            w.lines = None
+        raise
 
 
 async def _before_write(conn: Conn, customer_id: int) -> None:

@@ -994,7 +994,7 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
         if not same:
             swap = _swap_of_last(turn, new, lines)
             if swap is not None:
-                out.append(await _run(turn, swap, touched))
+                out.append(await operations.run(turn, swap, touched))
                 continue
             _ask_swap_or_add(turn, new, lines)
             out.append(await adding.add_parsed(turn, ParseResult(lines=(new,)), show_cart=False))

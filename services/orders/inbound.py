@@ -400,6 +400,7 @@ class InboundHandler:
                 outcome,
                 change,
                 language=customer["language"] if turn.language_changed else None,
+                language_guessed=turn.language_guessed,
             ),
         )
         return outcome

@@ -18,6 +18,7 @@ from services.orders.language import detection
 from services.orders.language import mark as _
 from services.orders.language.catalogs import Locale
 from services.orders.menu.catalog import Menu
+from services.orders.storage import customers
 from services.orders.understanding.menu_index import tokenize
 from services.orders.understanding.parser import guessed_words, parse_order, unread_words
 
@@ -34,7 +35,7 @@ _REQUEST_ONLY = re.compile(
 )
 _MENU_WORDS: dict[int, tuple[Menu, frozenset[str]]] = {}
 # `customers.state` key: the customer's language was guessed, no message has shown it yet.
-_GUESSED: Final = "language_guessed"
+_GUESSED: Final = customers.LANGUAGE_GUESSED
 
 
 def menu_words(menu: Menu) -> frozenset[str]:
@@ -187,7 +188,7 @@ async def choose(turn: Turn) -> str | None:
             turn.state[_GUESSED] = True
         else:
             turn.state.pop(_GUESSED, None)
-        await turn.save_state()
+        turn.language_guessed = guessed  # saved with the turn's replies, like the language
     turn.use_language(chosen)
     if asked is not None and _REQUEST_ONLY.match(detection.fold(text)):
         return turn.speaker._(SWITCHED) + "\n\n" + turn.speaker._(texts.ORDER_HINT)

@@ -112,6 +112,9 @@ class Turn:
     guarded: bool = True
     # Whether `customer["language"]` changed in this turn: the caller saves it with the replies.
     language_changed: bool = False
+    # Whether the language is a guess (True), no longer one (False) or unchanged (None): the
+    # caller saves this flag of the state with the replies, apart from the rest of the state.
+    language_guessed: bool | None = None
     speaker: Speaker = field(init=False)
     # The store as loaded, its menu in the store's default language; `store.menu` is the menu
     # in the customer's language (names, aliases, descriptions: Menu.localized).

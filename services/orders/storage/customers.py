@@ -47,6 +47,19 @@ async def get(conn: Conn, store_id: int, customer_id: int) -> dict[str, Any] | N
     )
 
 
+# `customers.state` key: the customer's language was guessed, no message has shown it yet.
+LANGUAGE_GUESSED = "language_guessed"
+
+
+async def set_language_guessed(conn: Conn, customer_id: int, guessed: bool) -> None:
+    """Set or clear the state's `LANGUAGE_GUESSED` flag alone (the rest of the state untouched)."""
+    await conn.execute(
+        "UPDATE customers SET state = CASE WHEN %s THEN state || jsonb_build_object(%s::text, true)"
+        " ELSE state - %s::text END WHERE id = %s",
+        (guessed, LANGUAGE_GUESSED, LANGUAGE_GUESSED, customer_id),
+    )
+
+
 async def save_state(conn: Conn, customer_id: int, state: dict[str, Any]) -> None:
     """Write the conversation state (`customers.state`, jsonb)."""
     await conn.execute("UPDATE customers SET state = %s WHERE id = %s", (Jsonb(state), customer_id))

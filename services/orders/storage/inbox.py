@@ -63,6 +63,8 @@ class Outcome:
     cart_change: str | None = None
     # The customer's language when the turn changed it ("es", "pt_BR"), saved with the outcome.
     language: str | None = None
+    # The state's language-guessed flag when the turn set (True) or cleared (False) it.
+    language_guessed: bool | None = None
 
 
 async def set_outcome(

@@ -142,7 +142,8 @@ async def queue_replies(
     The customer's next sequence numbers are reserved (`customers.reply_seq`) and the parts
     inserted in one statement (ids drawn in seq order); with `outcome`, the inbound message's
     `inbox` row is updated in that statement too (`inbox.set_outcome`), and the customer's
-    language when the turn changed it: the end of a turn is one round trip.
+    language and its guessed flag when the turn changed them: the end of a turn is one round
+    trip.
     """
     rows: list[tuple[str, ReplyText]] = [
         (part, r) for r in replies for part in split_body(r.body, max_parts=MAX_REPLY_PARTS)
@@ -153,6 +154,8 @@ async def queue_replies(
             await inbox.set_outcome(conn, o.message_sid, o.customer_id, o.outcome, cart_change=o.cart_change)
             if o.language is not None:
                 await customers.set_language(conn, o.customer_id, o.language)
+            if o.language_guessed is not None:
+                await customers.set_language_guessed(conn, o.customer_id, o.language_guessed)
         return 0
     # Data-modifying CTEs run whether or not the outer query reads them
     # (https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING).
@@ -164,7 +167,10 @@ async def queue_replies(
     )
     cur = await conn.execute(
         "WITH seqs AS (UPDATE customers SET reply_seq = reply_seq + %(n)s,"
-        " language = coalesce(%(language)s, language) WHERE id = %(cid)s"
+        " language = coalesce(%(language)s, language),"
+        " state = CASE WHEN %(guessed)s::boolean IS NULL THEN state"
+        " WHEN %(guessed)s::boolean THEN state || jsonb_build_object(%(guessed_key)s::text, true)"
+        " ELSE state - %(guessed_key)s::text END WHERE id = %(cid)s"
         " RETURNING reply_seq - %(n)s AS last_before)"
         f"{noted}"
         " INSERT INTO outbox (customer_id, to_address, seq, body, purpose, order_id)"
@@ -183,6 +189,8 @@ async def queue_replies(
             "change": outcome.cart_change if outcome else None,
             "sid": outcome.message_sid if outcome else None,
             "language": outcome.language if outcome else None,
+            "guessed": outcome.language_guessed if outcome else None,
+            "guessed_key": customers.LANGUAGE_GUESSED,
         },
     )
     written = [dict(r) for r in await cur.fetchall()]

@@ -412,8 +412,9 @@ async def add_parsed(turn: Turn, result: ParseResult, *, show_cart: bool = True)
     state = turn.state
     state.pop("question", None)
     state.pop("questions", None)
-    if added or changed:
-        state.pop("checkout", None)  # the cart changed: a summary shown before is stale
+    if added or changed or questions:
+        # the cart changed, or will with the answer: a summary shown before is stale
+        state.pop("checkout", None)
     if questions:
         questions[0]["held"] = ops
         state["question"], state["questions"] = questions[0], questions[1:]

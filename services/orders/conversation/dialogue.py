@@ -259,6 +259,7 @@ async def _ask_undone(turn: Turn, undone: _Undone, state: dict[str, Any], before
     s = turn.speaker
     turn.state.clear()
     turn.state.update(state)
+    turn.state.pop("checkout", None)  # the message is to change the cart: a summary is stale
     turn.kind = "ask"
     turn.state["asked"] = True  # "never mind" next drops the question
     lines = await carts.load_cart(turn.conn, turn.customer_id)

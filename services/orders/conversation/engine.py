@@ -160,7 +160,7 @@ async def _expire_cart(turn: Turn) -> str:
     removed = await carts.clear_cart(turn.conn, turn.customer_id)
     await customers.set_cart_updated_at(turn.conn, turn.customer_id, None)
     turn.customer["cart_updated_at"] = None
-    for key in ("checkout", "question", "questions", "note"):
+    for key in ("checkout", "choice", "question", "questions", "note"):
         turn.state.pop(key, None)
     await turn.save_state()
     if not removed:

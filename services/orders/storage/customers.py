@@ -71,7 +71,7 @@ async def set_mode(conn: Conn, customer_id: int, mode: str, now: dt.datetime, *,
     if end_checkout:
         await conn.execute(
             "UPDATE customers SET mode = %s, mode_changed_at = %s,"
-            " state = state - 'checkout' - 'question' - 'questions' WHERE id = %s",
+            " state = state - 'checkout' - 'choice' - 'question' - 'questions' WHERE id = %s",
             (mode, now, customer_id),
         )
     else:

@@ -206,7 +206,8 @@ CHANGED = [
     (["a veggie and a coke, i mean a sprite"], ["1 veggie", "1 sprite"]),
     (["a veggie, no olives"], ["1 veggie -toppings=olives"]),
     # to "change my thin one, or add a stuffed one?", the thin one taken off: the change
-    (["margherita thin crust", "margherita stuffed crust", "remove the thin one"], ["1 margherita crust=stuffed"]),
+    (["margherita thin crust", "margherita stuffed crust", "remove the thin one"],
+     ["1 margherita crust=stuffed"]),
 ]  # fmt: skip
 
 

@@ -157,6 +157,7 @@ CHANGED = [
      ["1 diet-coke", "1 pepperoni size=large", "1 pepperoni size=large toppings=mushrooms"]),
     (["a large veggie", "another one without onions"],
      ["1 veggie size=large", "1 veggie size=large -toppings=onions"]),
+    (["a large veggie", "same again but small"], ["1 veggie size=large", "1 veggie size=small"]),
     # an order counted by lines of the cart
     (["3 brownies", "and the same number of tiramisus"], ["3 brownie", "3 tiramisu"]),
     (["2 pep 1 marg", "drinks: one coke for each pizza"], ["2 pepperoni", "1 margherita", "3 coke"]),

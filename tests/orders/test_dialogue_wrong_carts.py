@@ -158,6 +158,9 @@ CHANGED = [
     (["a large veggie", "another one without onions"],
      ["1 veggie size=large", "1 veggie size=large -toppings=onions"]),
     (["a large veggie", "same again but small"], ["1 veggie size=large", "1 veggie size=small"]),
+    # the "no" of a topping does not reach a size said after a comma
+    (["hawaiian with extra pineapple", "actually no extra pineapple, normal is fine"], ["1 hawaiian"]),
+    (["veggie no onions, large"], ["1 veggie size=large -toppings=onions"]),
     # an order counted by lines of the cart
     (["3 brownies", "and the same number of tiramisus"], ["3 brownie", "3 tiramisu"]),
     (["2 pep 1 marg", "drinks: one coke for each pizza"], ["2 pepperoni", "1 margherita", "3 coke"]),

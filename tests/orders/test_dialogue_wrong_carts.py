@@ -11,6 +11,7 @@ import pytest
 
 from evals.conversations import Dialogue, expected_cart
 from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
+from services.orders.understanding.acts import said_last
 from tests.orders.dialogues import play
 
 CUSTOMER = "whatsapp:+15557770001"
@@ -156,6 +157,10 @@ CHANGED = [
      ["1 diet-coke", "1 pepperoni size=large", "1 pepperoni size=large toppings=mushrooms"]),
     (["a large veggie", "another one without onions"],
      ["1 veggie size=large", "1 veggie size=large -toppings=onions"]),
+    (["a large veggie", "same again but small"], ["1 veggie size=large", "1 veggie size=small"]),
+    # the "no" of a topping does not reach a size said after a comma
+    (["hawaiian with extra pineapple", "actually no extra pineapple, normal is fine"], ["1 hawaiian"]),
+    (["veggie no onions, large"], ["1 veggie size=large -toppings=onions"]),
     # an order counted by lines of the cart
     (["3 brownies", "and the same number of tiramisus"], ["3 brownie", "3 tiramisu"]),
     (["2 pep 1 marg", "drinks: one coke for each pizza"], ["2 pepperoni", "1 margherita", "3 coke"]),
@@ -199,6 +204,14 @@ CHANGED = [
      ["1 pepperoni size=large", "1 pepperoni size=small -toppings=pepperoni"]),
     (["large pepperoni, small pepperoni", "make the small one large and add a coke"],
      ["2 pepperoni size=large", "1 coke"]),
+    # a line taken back and said again in the same message: only what was said last
+    (["2 pepperoni no wait 3"], ["3 pepperoni"]),
+    (["a coke, sorry, a diet coke"], ["1 diet-coke"]),
+    (["a veggie and a coke, i mean a sprite"], ["1 veggie", "1 sprite"]),
+    (["a veggie, no olives"], ["1 veggie -toppings=olives"]),
+    # to "change my thin one, or add a stuffed one?", the thin one taken off: the change
+    (["margherita thin crust", "margherita stuffed crust", "remove the thin one"],
+     ["1 margherita crust=stuffed"]),
 ]  # fmt: skip
 
 
@@ -241,3 +254,21 @@ async def test_a_line_number_the_cart_does_not_have_is_asked_about(database_url:
     _before, after, kinds = await _play(database_url, menu, turns)
     assert after == _cart(menu, ["1 pepperoni", "1 coke", "1 sprite"])
     assert kinds == ["ask"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "said", "meant"),
+    [
+        ("es", "2 pepperoni no espera 3", "3 pepperoni"),
+        ("es", "una coca, perdón, una sprite", "una sprite"),
+        ("pt_BR", "2 pepperoni não pera 3", "3 pepperoni"),
+        ("pt_BR", "uma coca, quer dizer, uma sprite", "uma sprite"),
+        ("en", "a pepperoni, no wait, also a veggie", None),
+        ("en", "a pepperoni no wait a coke", None),
+        ("en", "a coke no ice", None),
+    ],
+)
+def test_a_line_taken_back_in_the_message_is_read_as_said_last(
+    menu: Menu, locale: str, said: str, meant: str | None
+) -> None:
+    assert said_last(menu.localized(locale), said) == meant

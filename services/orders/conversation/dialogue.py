@@ -1710,6 +1710,8 @@ async def answer_choice(turn: Turn, number: int | None, *, yes: bool = False, no
         number = 1
     if number is None and not yes:
         number = await _named_option(turn, options)
+    if number is None and not yes:
+        number = await _removed_old(turn, options)
     if number is None:
         turn.state.pop("choice", None)
         await turn.save_state()
@@ -1818,6 +1820,24 @@ async def _named_option(turn: Turn, options: list[dict[str, Any]]) -> int | None
         if "line" in option["op"] and items.get(int(option["op"]["line"])) == parsed.lines[0].item
     ]
     return named[0] if len(named) == 1 else None
+
+
+async def _removed_old(turn: Turn, options: list[dict[str, Any]]) -> int | None:
+    """ "remove the thin one" to "1. Change my Margherita (Thin crust) 2. Add another:
+    Margherita (Stuffed crust)": the line to change is named by an option it has and taken
+    off, so the new one is meant in its place (the change); None for anything else."""
+    if len(options) != 2 or options[1]["op"].get("op") != "add" or "line" not in options[0]["op"]:
+        return None
+    menu, text = english_reading(turn.store.menu, turn.inbound.text)
+    acts = read_acts(menu, text, phrases_for(language_of(turn)))
+    if len(acts) != 1 or acts[0].kind != "remove" or acts[0].target is None or acts[0].quantity is not None:
+        return None
+    target = acts[0].target
+    if not (target.options or target.without) or target.plural or target.number is not None:
+        return None
+    lines = await carts.load_cart(turn.conn, turn.customer_id)
+    meant = resolve(target, lines, list(turn.state.get("focus") or []), turn.store.menu)
+    return 1 if [line.id for line in meant] == [int(options[0]["op"]["line"])] else None
 
 
 NOT_PLACED_CLEAR = _("You haven't placed an order yet. Do you want me to empty your cart?")

@@ -19,6 +19,7 @@ answered with an apology, while database outages still propagate so the message 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -36,7 +37,7 @@ from services.orders.menu.catalog import Item, Menu
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts, customers
 from services.orders.storage.outbox import ReplyText
-from services.orders.understanding.acts import Phrases
+from services.orders.understanding.acts import Phrases, said_last
 from services.orders.understanding.menu_index import tokenize
 from services.orders.understanding.parser import ParseResult, english_reading, unread_words
 from services.orders.understanding.phrases import phrases_for
@@ -106,6 +107,10 @@ async def respond(turn: Turn) -> tuple[list[ReplyText], str]:
     """Decide the replies to `turn.inbound`; see the module docstring."""
     inbound = turn.inbound
     asked_language = await languages.choose(turn)
+    meant = said_last(turn.store.menu, inbound.body) if inbound.text == inbound.body else None
+    if meant is not None:
+        # "2 pepperoni no wait 3", "a coke, sorry, a diet coke": read as what was finally meant
+        inbound = turn.inbound = dataclasses.replace(inbound, body=meant)
     command = classify(inbound.text) if inbound.text.strip() else Command("empty")
     customer = turn.customer
     if command.kind == "stop":

@@ -39,7 +39,8 @@ from typing import Literal
 from services.orders.menu.catalog import ChosenOption, Menu
 from services.orders.understanding.menu_index import index_for, tokenize
 from services.orders.understanding.numbers import number_from_words
-from services.orders.understanding.parser import Modifiers, ParseResult, parse_order
+from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult, parse_order
+from services.orders.understanding.parser import unread_words as _unread_by_parser
 
 __all__ = [
     "Act",
@@ -50,6 +51,7 @@ __all__ = [
     "category_items",
     "read_acts",
     "read_target",
+    "said_last",
     "unread_words",
 ]
 
@@ -731,3 +733,138 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
         out = [replace(a, subject="") if a.subject == "or-add" else a for a in out]
     plain = [a for a in out if a.kind == "add" and a.per is None and a.like is None]
     return tuple(out) if len(plain) < len(out) else ()
+
+
+# Words that take back what was just said in the same message, by language (the menu's
+# locale), as the tokens say them (accents dropped): "2 pepperoni no wait 3", "a coke, sorry,
+# a diet coke", "una coca, perdón, una coca light", "2 pepperoni não pera 3".
+_TAKE_BACK: dict[str, tuple[tuple[str, ...], ...]] = {
+    "en": (
+        ("no", "wait"),
+        ("wait", "no"),
+        ("no", "sorry"),
+        ("sorry",),
+        ("wait",),
+        ("i", "mean"),
+        ("i", "meant"),
+        ("actually",),
+        ("no",),
+        ("oops",),
+        ("sorry", "i", "mean"),
+    ),
+    "es": (
+        ("no", "espera"),
+        ("espera",),
+        ("no", "perdon"),
+        ("perdon",),
+        ("quiero", "decir"),
+        ("digo",),
+        ("no",),
+        ("perdon", "quiero", "decir"),
+    ),
+    "pt_BR": (
+        ("nao", "pera"),
+        ("pera",),
+        ("nao", "espera"),
+        ("espera",),
+        ("quer", "dizer"),
+        ("digo",),
+        ("desculpa",),
+        ("nao",),
+        ("ops",),
+    ),
+}
+# Words that may follow the line said again without saying anything more.
+_COURTESY = frozenset(
+    {"please", "pls", "plz", "then", "por", "favor", "porfa", "entonces", "entao", ".", "!"}
+)
+# Words that count one of a line ("a coke", "una coca").
+_ARTICLES = frozenset({"a", "an", "one", "un", "una", "uno", "um", "uma"})
+
+
+def _plain_order(menu: Menu, tokens: list[str]) -> ParseResult | None:
+    """What `tokens` order when they are an order and nothing else: lines only, every word read."""
+    words = " ".join(tokens)
+    parsed = parse_order(menu, words)
+    if not parsed.lines or parsed.ambiguous or parsed.unmatched or parsed.bad_quantities:
+        return None
+    if parsed.modifiers is not None or any(line.unknown_options or line.notes for line in parsed.lines):
+        return None
+    if _unread_by_parser(menu, words):
+        return None
+    return parsed
+
+
+def _counts(word: str) -> bool:
+    return word in _ARTICLES or number_from_words((word,)) is not None
+
+
+def _line_span(menu: Menu, tokens: list[str], line: OrderLine) -> int | None:
+    """Where the words of `line`, the last line `tokens` order, start: the shortest run of last
+    words that orders the same line, with the article or number before it; None if none does."""
+    for start in range(len(tokens) - 1, -1, -1):
+        parsed = _plain_order(menu, tokens[start:])
+        if parsed is None or len(parsed.lines) != 1:
+            continue
+        found = parsed.lines[0]
+        if (found.item, found.options, found.excluded) != (line.item, line.options, line.excluded):
+            continue
+        if found.quantity != line.quantity and not (start > 0 and _counts(tokens[start - 1])):
+            continue
+        while start > 0 and _counts(tokens[start - 1]):
+            start -= 1
+        return start
+    return None
+
+
+def said_last(menu: Menu, text: str) -> str | None:
+    """The message as the customer finally meant it when it takes back its last line and says
+    it again ("2 pepperoni no wait 3" → "3 pepperoni", "a coke, sorry, a diet coke" → "a diet
+    coke", "a veggie and a coke, i mean a sprite" → "a veggie and a sprite"), else None.
+
+    What follows the words of taking back must be a number alone (the last line's new
+    quantity) or one line of the same category as the last line said before them, and nothing
+    else; what precedes them must be an order whose every word is read. Anything less sure
+    (options, edits, a line of another kind: "a veggie, no olives", "a pepperoni, no wait, a
+    coke too") is left as it was for the other readers."""
+    cues = _TAKE_BACK.get(menu.locale)
+    if not cues:
+        return None
+    tokens = tokenize(text)
+    categories = {item.code: item.category for item in menu.items()}
+    for start in range(2, len(tokens) - 1):
+        for cue in sorted(cues, key=len, reverse=True):
+            end = start + len(cue)
+            if tuple(tokens[start:end]) != cue:
+                continue
+            before = tokens[:start]
+            while before and before[-1] == ",":
+                before = before[:-1]
+            after = tokens[end:]
+            while after and after[0] == ",":
+                after = after[1:]
+            while after and after[-1] in _COURTESY:
+                after = after[:-1]
+            said = _plain_order(menu, before) if before and after else None
+            if said is None:
+                continue
+            last = said.lines[-1]
+            at = _line_span(menu, before, last)
+            if at is None:
+                return None
+            head = before[:at]
+            quantity = number_from_words(tuple(after))
+            if quantity is not None:
+                if not 0 < quantity <= 99:
+                    return None
+                rest = before[at:]
+                while rest and _counts(rest[0]):
+                    rest = rest[1:]
+                return " ".join([*head, str(quantity), *rest])
+            again = _plain_order(menu, after)
+            if again is None or len(again.lines) != 1 or _line_span(menu, after, again.lines[0]) != 0:
+                return None
+            if categories.get(again.lines[0].item) != categories.get(last.item):
+                return None
+            return " ".join([*head, *after])
+    return None

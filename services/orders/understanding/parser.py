@@ -731,6 +731,13 @@ class _Reader:
         cur = self.cur
         if self.negated and not self.neg_fresh and self.qualifier is not None:
             self._end_negation()
+        if self.negated and not self.neg_fresh and cur is not None:
+            # "no extra pineapple, normal is fine": the negation of a list of toppings does not
+            # reach an option of another group (a size is not "no medium")
+            said = [m for m in cur.mods if m.negated]
+            groups = self._opt_groups(said[-1].atom) if said else set()
+            if groups and not groups & self._opt_groups(atom):
+                self._end_negation()
         dual = atom.entry is not None and bool(atom.entry.items)
         if (
             cur is None

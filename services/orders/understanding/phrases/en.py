@@ -998,17 +998,20 @@ def _counted_by_lines(menu: Menu, phrases: Phrases, clause: Clause) -> Act | Non
 _COPY = _re(
     r"(?:(?:the\s+)?same(?:\s+(?P<t>[a-z][a-z ]*?))?\s+again|another(?:\s+one|\s+(?P<t2>[a-z][a-z ]*?))?)"
     r"\s+(?:but\s+)?(?P<o>(?:with|without|no|in)\s+.+)"
+    # "same again but small", "another one but make it thin crust": options alone after "but"
+    r"|(?:(?:the\s+)?same(?:\s+(?P<t3>[a-z][a-z ]*?))?\s+again|another(?:\s+one|\s+(?P<t4>[a-z][a-z ]*?))?)"
+    r"\s+but\s+(?:make\s+(?:it|that|this)\s+)?(?P<b>.+)"
 )
 
 
 def _copy_with_changes(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
-    """ "same pizza again but with mushrooms", "another one without onions": one more of a
-    line, with options changed (the line named, or the one being talked about)."""
+    """ "same pizza again but with mushrooms", "another one without onions", "same again but
+    small": one more of a line, with options changed (the line named, or the one being talked about)."""
     match = _COPY.fullmatch(clause.key)
     if match is None:
         return None
-    mods = options_only(menu, match["o"])
-    words = match["t"] or match["t2"] or ""
+    mods = options_only(menu, match["o"] or match["b"])
+    words = match["t"] or match["t2"] or match["t3"] or match["t4"] or ""
     like = read_target(menu, phrases, words) if words else Target(clause.key, pointer=True)
     if mods is None or like is None or like.options:
         return None

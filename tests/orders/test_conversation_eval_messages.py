@@ -1,7 +1,7 @@
 """Every labelled message of the understanding eval, sent to the conversation as a first
 message: each gets a reply (never the apology for an internal error, never over 1,600
 characters), and a message the parser reads as order lines is added to the cart rather than
-taken for a command."""
+taken for a command (or asked about, with a numbered choice)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ async def test_every_eval_message_gets_a_sensible_first_reply(database_url: str)
                 problems.append(f"{text!r}: {replies!r}")
                 continue
             wants_lines = any(line[0].isdigit() or line.startswith("?") for line in cart)
-            if wants_lines and "Added" not in joined and "Which one" not in joined:
+            # Asked about (a numbered choice: which item, or how many portions of a count of
+            # pieces such as "ten wings") is as good as added.
+            asked = "Which one" in joined or (
+                "\n1. " in joined and "\n2. " in joined and "Added" not in joined
+            )
+            if wants_lines and "Added" not in joined and not asked:
                 problems.append(f"{text!r} should add to the cart: {joined[:120]!r}")
     assert not problems, "\n".join(problems)

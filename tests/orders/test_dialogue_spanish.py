@@ -475,6 +475,9 @@ async def test_a_count_of_pieces_is_asked_about(
         # reads whole after it are Spanish
         (["pepperoni", "hazla grande"], ["1 pepperoni size=large"]),
         (["pepperoni", "que sean 2"], ["2 pepperoni"]),
+        # English reads "alitas" only as a misspelling ("a liter"); Spanish reads it as written
+        (["pepperoni", "alitas"], ["1 pepperoni", "1 wings"]),
+        (["pepperoni", "alitas", "a la pizza ponele aceitunas"], ["1 pepperoni toppings=olives", "1 wings"]),
     ],
 )
 async def test_a_language_no_message_has_shown_yet_follows_the_words_read(

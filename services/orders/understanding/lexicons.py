@@ -234,6 +234,7 @@ _ES = _lexicon(
     que precio tienen=how much are|q precio tiene=how much is|q precio tienen=how much are|
     che=|oigan=|oye=|tio=|tia=|uy=|ay=|nah=|bah=|po=|pues=|weno=|mira=|jaja=|jajaja=|xd=|wey=|
     guey=|chamo=|pana=|
+    espera=wait|esperate=wait|no espera=no wait|
     al final=actually|pensandolo bien=actually|mejor dicho=actually|en realidad=actually|
     en vez del=instead of the|en lugar del=instead of the|
     cambialas=change them|cambialos=change them|cambiamela=change it|cambiamelo=change it|

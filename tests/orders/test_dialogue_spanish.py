@@ -380,6 +380,9 @@ REGISTERS = [
     # "sacales": from them (never "add")
     (["2 hawaianas", "a las dos sacales la piña"], ["2 hawaiian -toppings=pineapple"]),
     (["2 hawaianas", "a la hawaiana sacale la piña"], ["2 hawaiian"]),
+    # "cocas zero" are the diet ones, so "solo 1 coca normal" leaves them be
+    (["2 cocas 2 cocas zero"], ["2 coke", "2 diet-coke"]),
+    (["2 cocas 2 cocas zero", "solo 1 coca normal"], ["1 coke", "2 diet-coke"]),
 ]  # fmt: skip
 
 

@@ -137,6 +137,8 @@ MEANT = [
     (["duas asinhas e uma coca"], ["2 wings", "1 coke"], None),
     (["quero 8 asinhas", "1"], ["1 wings"], None),
     (["quero 8 asinhas e uma coca", "2"], ["8 wings", "1 coke"], None),
+    # "cocas zero" are the diet ones
+    (["2 cocas e 2 cocas zero"], ["2 coke", "2 diet-coke"], None),
 ]  # fmt: skip
 
 

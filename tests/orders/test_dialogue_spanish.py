@@ -383,6 +383,9 @@ REGISTERS = [
     # "cocas zero" are the diet ones, so "solo 1 coca normal" leaves them be
     (["2 cocas 2 cocas zero"], ["2 coke", "2 diet-coke"]),
     (["2 cocas 2 cocas zero", "solo 1 coca normal"], ["1 coke", "2 diet-coke"]),
+    # "lo mismo pero chica": one more, small; the large one stays
+    (["una vegetariana grande", "lo mismo pero chica"], ["1 veggie size=large", "1 veggie size=small"]),
+    (["4 pepperoni y 4 cocas", "somos 3 nomas, entonces 3 pizzas y 3 cocas"], ["3 pepperoni", "3 coke"]),
 ]  # fmt: skip
 
 

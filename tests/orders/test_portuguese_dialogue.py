@@ -139,6 +139,10 @@ MEANT = [
     (["quero 8 asinhas e uma coca", "2"], ["8 wings", "1 coke"], None),
     # "cocas zero" are the diet ones
     (["2 cocas e 2 cocas zero"], ["2 coke", "2 diet-coke"], None),
+    (["uma vegetariana grande", "a mesma coisa só q broto"], ["1 veggie size=large", "1 veggie size=small"],
+     None),
+    (["3 cocas", "uma delas sprite"], ["2 coke", "1 sprite"], None),
+    (["4 pepperoni e 4 coca", "somos só 3, entao 3 pizzas e 3 cocas"], ["3 pepperoni", "3 coke"], None),
 ]  # fmt: skip
 
 

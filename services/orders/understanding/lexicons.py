@@ -234,7 +234,7 @@ _ES = _lexicon(
     que precio tienen=how much are|q precio tiene=how much is|q precio tienen=how much are|
     che=|oigan=|oye=|tio=|tia=|uy=|ay=|nah=|bah=|po=|pues=|weno=|mira=|jaja=|jajaja=|xd=|wey=|
     guey=|chamo=|pana=|
-    espera=wait|esperate=wait|no espera=no wait|
+    espera=wait|esperate=wait|no espera=no wait|lo mismo=the same|entonces=so|
     al final=actually|pensandolo bien=actually|mejor dicho=actually|en realidad=actually|
     en vez del=instead of the|en lugar del=instead of the|
     cambialas=change them|cambialos=change them|cambiamela=change it|cambiamelo=change it|
@@ -468,6 +468,7 @@ _PT = _lexicon(
     o ultimo item=the last item|a ultima linha=the last item|o primeiro item=the first item|
     na vdd=actually|na real=actually|pensando melhor=actually|pensando bem=actually|
     correcao=actually|pera=actually|perdao=sorry|desculpa=sorry|
+    a mesma coisa=the same|mesma coisa=the same|so que=but|
     o refri=the soda|os refris=the sodas|os refri=the sodas|o refrigerante=the soda|
     os refrigerantes=the sodas|
     a bebida=the drink|as bebidas=the drinks|

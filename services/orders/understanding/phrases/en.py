@@ -391,6 +391,21 @@ _SWAP = _re(
 )
 
 
+_ONE_OF_THEM = replace_rule(
+    _re(
+        r"(?P<t>(?:one|1) of (?:them|those|these))\s+(?:to\s+|for\s+|into\s+)?(?:an?\s+)?"
+        r"(?P<x>(?!of\b|\d|(?:two|three|four|five|six|both)\b)(?!.*\b(?:should|be|is|are)\b).+)"
+    )
+)
+
+
+def _one_of_them_another(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "one of them a sprite" after three cokes: one unit of the line becomes another item
+    (never one more sprite); "one of them large" is a change of options, read further on."""
+    act = _ONE_OF_THEM(menu, phrases, clause)
+    return act if act is not None and act.kind == "replace" and act.new is not None else None
+
+
 def _topping_swap(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "swap the ham for bacon on the hawaiian": one option out, another in, on a line."""
     match = _SWAP.fullmatch(clause.key)
@@ -492,6 +507,7 @@ EDITS: list[Rule] = [
             r"rather than)\s+(?P<m>{NUM}))?"
         )
     ),
+    _one_of_them_another,
     # "we'll have 2 of the margherita", "i'll have 2 of those", "3 of the cokes please"
     set_quantity_rule(
         _re(
@@ -998,16 +1014,19 @@ def _counted_by_lines(menu: Menu, phrases: Phrases, clause: Clause) -> Act | Non
 _COPY = _re(
     r"(?:(?:the\s+)?same(?:\s+(?P<t>[a-z][a-z ]*?))?\s+again|another(?:\s+one|\s+(?P<t2>[a-z][a-z ]*?))?)"
     r"\s+(?:but\s+)?(?P<o>(?:with|without|no|in)\s+.+)"
+    # "the same but small", "same thing but thin crust": one more, with those options
+    r"|(?:the\s+)?same(?:\s+(?:thing|one))?\s+but\s+(?P<o2>.+)"
 )
 
 
 def _copy_with_changes(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
-    """ "same pizza again but with mushrooms", "another one without onions": one more of a
-    line, with options changed (the line named, or the one being talked about)."""
+    """ "same pizza again but with mushrooms", "another one without onions", "the same but
+    small": one more of a line, with options changed (the line named, or the one being talked
+    about), the line itself left as it was."""
     match = _COPY.fullmatch(clause.key)
     if match is None:
         return None
-    mods = options_only(menu, match["o"])
+    mods = options_only(menu, match["o"] or match["o2"])
     words = match["t"] or match["t2"] or ""
     like = read_target(menu, phrases, words) if words else Target(clause.key, pointer=True)
     if mods is None or like is None or like.options:

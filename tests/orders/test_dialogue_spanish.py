@@ -385,6 +385,7 @@ REGISTERS = [
     (["2 cocas 2 cocas zero", "solo 1 coca normal"], ["1 coke", "2 diet-coke"]),
     # "lo mismo pero chica": one more, small; the large one stays
     (["una vegetariana grande", "lo mismo pero chica"], ["1 veggie size=large", "1 veggie size=small"]),
+    (["2 cocas y una pepperoni", "las cocas que sean sprite"], ["1 pepperoni", "2 sprite"]),
     (["4 pepperoni y 4 cocas", "somos 3 nomas, entonces 3 pizzas y 3 cocas"], ["3 pepperoni", "3 coke"]),
 ]  # fmt: skip
 

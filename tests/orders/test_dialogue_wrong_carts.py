@@ -159,6 +159,7 @@ CHANGED = [
     (["a large veggie", "the same but small"], ["1 veggie size=large", "1 veggie size=small"]),
     # one of the units becomes another item; a count for each of several lines
     (["3 cokes", "one of them a sprite"], ["2 coke", "1 sprite"]),
+    (["2 cokes and a pepperoni", "the cokes can be sprite?"], ["1 pepperoni", "2 sprite"]),
     (["4 pepperoni and 4 cokes", "we are only 3, so 3 pizzas and 3 cokes"], ["3 pepperoni", "3 coke"]),
     # an order counted by lines of the cart
     (["3 brownies", "and the same number of tiramisus"], ["3 brownie", "3 tiramisu"]),

@@ -142,6 +142,9 @@ MEANT = [
     (["uma vegetariana grande", "a mesma coisa só q broto"], ["1 veggie size=large", "1 veggie size=small"],
      None),
     (["3 cocas", "uma delas sprite"], ["2 coke", "1 sprite"], None),
+    # a request asked as a question; "já tá bom" says the count is enough
+    (["2 cocas e uma pepperoni", "as cocas podem ser sprite?"], ["1 pepperoni", "2 sprite"], None),
+    (["2 saladas", "uma salada ja ta bom"], ["1 salad"], None),
     (["4 pepperoni e 4 coca", "somos só 3, entao 3 pizzas e 3 cocas"], ["3 pepperoni", "3 coke"], None),
 ]  # fmt: skip
 

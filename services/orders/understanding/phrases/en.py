@@ -732,6 +732,13 @@ EDITS: list[Rule] = [
     _topping_swap,
     # "pepperoni, hand tossed instead of thin": an option for another on a line
     _option_instead,
+    # "the cokes can be sprite?", "the cokes make them sprite": the line named first
+    replace_rule(
+        _re(
+            r"(?P<t>(?:the|my)\s+[a-z][a-z ]*?)\s+(?:(?:can|could|should|would)\s+(?:they\s+|it\s+)?be|"
+            r"make (?:them|it))\s+(?:an?\s+)?(?P<x>[a-z][a-z ]*?)\s*\??"
+        )
+    ),
     # "make the margherita a pepperoni", "turn the coke into a sprite"
     replace_rule(_re(r"(?:make|turn|change)\s+(?P<tx>.+)"), frozenset({"a", "an", "into"})),
     # "not sprite, diet coke", "not the veggie but a hawaiian"

@@ -386,6 +386,10 @@ REGISTERS = [
     # "lo mismo pero chica": one more, small; the large one stays
     (["una vegetariana grande", "lo mismo pero chica"], ["1 veggie size=large", "1 veggie size=small"]),
     (["2 cocas y una pepperoni", "las cocas que sean sprite"], ["1 pepperoni", "2 sprite"]),
+    # "la chica", "la gruesa": the line of that size or crust
+    (["hawaiana grande y hawaiana chica", "quita la chica"], ["1 hawaiian size=large"]),
+    (["una margarita masa delgada y una margarita masa gruesa", "borrá la gruesa"],
+     ["1 margherita crust=thin"]),
     (["4 pepperoni y 4 cocas", "somos 3 nomas, entonces 3 pizzas y 3 cocas"], ["3 pepperoni", "3 coke"]),
 ]  # fmt: skip
 

@@ -295,6 +295,14 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
         if not words:
             return None
         target = read_target(menu, phrases, words)
+        if (
+            target is None
+            and phrases.article_names_line
+            and " " not in words
+            and clause.key.endswith(f"the {words}")
+        ):
+            # "quita la chica": the small one ("quita la masa gruesa" may be the crust taken off)
+            target = read_target(menu, phrases, f"the {words}")
         if target is None:
             return None
         option_reading: Modifiers | None = None

@@ -97,5 +97,10 @@ REQUEST_WORDS = _words(
 )
 
 PHRASES = dataclasses.replace(
-    en.PHRASES, language="es", rules=RULES, question_words=QUESTION_WORDS, request_words=REQUEST_WORDS
+    en.PHRASES,
+    language="es",
+    rules=RULES,
+    question_words=QUESTION_WORDS,
+    request_words=REQUEST_WORDS,
+    article_names_line=True,
 )

@@ -386,6 +386,8 @@ REGISTERS = [
     # "lo mismo pero chica": one more, small; the large one stays
     (["una vegetariana grande", "lo mismo pero chica"], ["1 veggie size=large", "1 veggie size=small"]),
     (["2 cocas y una pepperoni", "las cocas que sean sprite"], ["1 pepperoni", "2 sprite"]),
+    # "no" between two names is "not": the second swapped for the first
+    (["un agua", "uy, era una coca no agua"], ["1 coke"]),
     # "la chica", "la gruesa": the line of that size or crust
     (["hawaiana grande y hawaiana chica", "quita la chica"], ["1 hawaiian size=large"]),
     (["una margarita masa delgada y una margarita masa gruesa", "borrá la gruesa"],

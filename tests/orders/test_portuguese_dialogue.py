@@ -145,6 +145,8 @@ MEANT = [
     # a request asked as a question; "já tá bom" says the count is enough
     (["2 cocas e uma pepperoni", "as cocas podem ser sprite?"], ["1 pepperoni", "2 sprite"], None),
     (["2 saladas", "uma salada ja ta bom"], ["1 salad"], None),
+    # "era coca e não água": the water swapped for a coke
+    (["uma agua", "ops, era coca e n agua"], ["1 coke"], None),
     # "a broto": the small one
     (["havaiana grande e havaiana broto", "tira a broto"], ["1 hawaiian size=large"], None),
     (["4 pepperoni e 4 coca", "somos só 3, entao 3 pizzas e 3 cocas"], ["3 pepperoni", "3 coke"], None),

@@ -468,8 +468,8 @@ _PT = _lexicon(
     o ultimo item=the last item|a ultima linha=the last item|o primeiro item=the first item|
     na vdd=actually|na real=actually|pensando melhor=actually|pensando bem=actually|
     correcao=actually|pera=actually|nao pera=no wait|perdao=sorry|desculpa=sorry|
-    a mesma coisa=the same|mesma coisa=the same|so que=but|podem ser=make them|ja ta bom=thats enough|
-    ja esta bom=thats enough|
+    ops=|era=|a mesma coisa=the same|mesma coisa=the same|so que=but|podem ser=make them|
+    ja ta bom=thats enough|ja esta bom=thats enough|
     o refri=the soda|os refris=the sodas|os refri=the sodas|o refrigerante=the soda|
     os refrigerantes=the sodas|
     a bebida=the drink|as bebidas=the drinks|

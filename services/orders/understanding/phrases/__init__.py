@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from services.orders.understanding.acts import Phrases
-from services.orders.understanding.phrases import en, es
+from services.orders.understanding.phrases import en, es, pt
 
 __all__ = ["LANGUAGES", "phrases_for"]
 
-LANGUAGES: dict[str, Phrases] = {
-    "en": en.PHRASES,
-    "es": es.PHRASES,
-    # Portuguese is read through its English words (lexicons.py) with the English phrases; an
-    # article before an adjective names a line ("tira a broto")
-    "pt": dataclasses.replace(en.PHRASES, language="pt", article_names_line=True),
-}
+LANGUAGES: dict[str, Phrases] = {"en": en.PHRASES, "es": es.PHRASES, "pt": pt.PHRASES}
 
 
 def phrases_for(language: str) -> Phrases:

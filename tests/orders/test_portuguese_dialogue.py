@@ -147,6 +147,12 @@ MEANT = [
     (["2 saladas", "uma salada ja ta bom"], ["1 salad"], None),
     # "era coca e não água": the water swapped for a coke
     (["uma agua", "ops, era coca e n agua"], ["1 coke"], None),
+    # "3 tá bom", "pode deixar só uma", "foi mal, eram 2": the quantity meant
+    (["5 aguas", "eita mto, 3 ta bom"], ["3 water"], None),
+    (["2 havaiana grande", "opa, vc pode deixar só uma?"], ["1 hawaiian size=large"], None),
+    (["4 pães de alho", "foi mal, eram 2 pães de alho"], ["2 garlic-bread"], None),
+    # "oq" is "o que", word by word
+    (["uma coca", "oq tem no meu carrinho?"], ["1 coke"], "cart"),
     # "a broto": the small one
     (["havaiana grande e havaiana broto", "tira a broto"], ["1 hawaiian size=large"], None),
     (["4 pepperoni e 4 coca", "somos só 3, entao 3 pizzas e 3 cocas"], ["3 pepperoni", "3 coke"], None),

@@ -182,6 +182,9 @@ CHANGED = [
         (["una margarita", "pagar", "para recoger", "confirmar", "¿cuánto le falta a mi pizza?"], "eta"),
         # "quiero cancelar la coca" takes the coke out: it empties no cart
         (["una coca y un brownie", "quiero cancelar la coca"], "changed"),
+        # "empecemos de nuevo", "ya no quiero nada": the cart emptied, once confirmed
+        (["2 hawaianas", "empecemos de nuevo"], "confirm-empty-cart"),
+        (["pepperoni", "olvídalo, ya no quiero nada"], "confirm-empty-cart"),
     ],
 )
 async def test_spanish_cancel_and_cart_words(
@@ -386,6 +389,9 @@ REGISTERS = [
     # "lo mismo pero chica": one more, small; the large one stays
     (["una vegetariana grande", "lo mismo pero chica"], ["1 veggie size=large", "1 veggie size=small"]),
     (["2 cocas y una pepperoni", "las cocas que sean sprite"], ["1 pepperoni", "2 sprite"]),
+    # "3 nomás", "me dejas solo una?": the quantity meant
+    (["5 aguas", "uy no, 3 nomás"], ["3 water"]),
+    (["2 hawaianas grandes", "oye, me dejas solo una?"], ["1 hawaiian size=large"]),
     # "no" between two names is "not": the second swapped for the first
     (["un agua", "uy, era una coca no agua"], ["1 coke"]),
     # "la chica", "la gruesa": the line of that size or crust

@@ -69,7 +69,10 @@ class Lexicon:
 
 # "ponme 3", "déjala en 2", "coloca 3": a quantity set on the line being talked about.
 _SET_VERBS: Final[dict[str, tuple[str, ...]]] = {
-    "es": ("ponme", "ponle", "hazme", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en"),
+    "es": (
+        "ponme", "ponle", "hazme", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en",
+        "me dejas", "me dejan",
+    ),
     "pt_BR": (
         "coloca", "bota", "poe", "deixa em", "faz", "faca", "deixa so", "deixa", "aumenta pra",
         "aumenta para", "diminui pra", "diminui para", "muda pra", "muda para", "passa pra",
@@ -91,6 +94,8 @@ _NOT_BEFORE: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("e nao", "mas nao", 
 # The verbs of setting a quantity that also add ("coloca uma coca" is one more coke).
 _ADD_VERBS: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("coloca", "bota", "poe")}
 _TO_QUANTITY: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("pra", "para")}
+# "3 nomás": "just" said after the quantity.
+_JUST_AFTER: Final[dict[str, tuple[str, ...]]] = {"es": ("nomas",)}
 # "3 tá bom", "2 já basta": the words that say a quantity said before them is enough.
 _ENOUGH_AFTER: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("ta bom", "esta bom", "ja ta bom")}
 # "deixa 1 só": "only" said after the quantity.
@@ -109,6 +114,9 @@ def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
         if not (verb in _ADD_VERBS.get(locale, ()) and not said.isdigit() and value == 1)
     }
     for said, value in numbers.items():
+        for only in _JUST_AFTER.get(locale, ()):
+            # "3 nomás": just that many
+            out[(said, only)] = ("just", str(value))
         for enough in _ENOUGH_AFTER.get(locale, ()):
             # "3 tá bom": that many is enough
             out[(said, *enough.split())] = ("make", "it", str(value))
@@ -242,6 +250,8 @@ _ES = _lexicon(
     che=|oigan=|oye=|tio=|tia=|uy=|ay=|nah=|bah=|po=|pues=|weno=|mira=|jaja=|jajaja=|xd=|wey=|
     guey=|chamo=|pana=|
     espera=wait|esperate=wait|no espera=no wait|lo mismo=the same|entonces=so|
+    empecemos de nuevo=start over|empezar de nuevo=start over|empecemos otra vez=start over|
+    ya no quiero nada=i dont want anything|no quiero nada=i dont want anything|
     al final=actually|pensandolo bien=actually|mejor dicho=actually|en realidad=actually|
     en vez del=instead of the|en lugar del=instead of the|
     cambialas=change them|cambialos=change them|cambiamela=change it|cambiamelo=change it|

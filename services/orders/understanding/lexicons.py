@@ -114,9 +114,9 @@ def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
         if not (verb in _ADD_VERBS.get(locale, ()) and not said.isdigit() and value == 1)
     }
     for said, value in numbers.items():
-        for only in _JUST_AFTER.get(locale, ()):
+        for just_after in _JUST_AFTER.get(locale, ()):
             # "3 nomás": just that many
-            out[(said, only)] = ("just", str(value))
+            out[(said, just_after)] = ("just", str(value))
         for enough in _ENOUGH_AFTER.get(locale, ()):
             # "3 tá bom": that many is enough
             out[(said, *enough.split())] = ("make", "it", str(value))

@@ -217,6 +217,8 @@ async def test_spanish_cancel_and_cart_words(
         ("¿tienen nequi?", "payment"),
         ("¿cuál es el número para llamar?", "contact"),
         ("¿y de postre qué hay?", "menu"),
+        # "¿cuánto sale?" alone: the price of the line talked about
+        ("cuanto sale?", "price"),
     ],
 )
 async def test_spanish_questions_leave_the_cart_as_it_was(

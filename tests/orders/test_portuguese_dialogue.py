@@ -153,6 +153,7 @@ MEANT = [
     (["4 pães de alho", "foi mal, eram 2 pães de alho"], ["2 garlic-bread"], None),
     # "oq" is "o que", word by word
     (["uma coca", "oq tem no meu carrinho?"], ["1 coke"], "cart"),
+    (["pepperoni grande", "quanto fica?"], ["1 pepperoni size=large"], "price"),
     # "a broto": the small one
     (["havaiana grande e havaiana broto", "tira a broto"], ["1 hawaiian size=large"], None),
     (["4 pepperoni e 4 coca", "somos só 3, entao 3 pizzas e 3 cocas"], ["3 pepperoni", "3 coke"], None),

@@ -869,6 +869,19 @@ CANCEL = _re(
 )
 
 
+_HOW_MUCH_ALONE = _re(
+    r"(?:so\s+|and\s+)?(?:how much|hw much|howmuch)(?:\s+(?:is|are|does it cost|do they cost))?(?:\s*\?)*"
+)
+
+
+def _how_much_alone(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "how much?", "¿cuánto sale?", "quanto fica?" said alone: the price of what is being
+    talked about, as "how much is it?"."""
+    if _HOW_MUCH_ALONE.fullmatch(clause.key) is None:
+        return None
+    return Act("question", topic="price", subject="it")
+
+
 def _menu_question(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "any desserts?", "show me the pizzas", "do you have wings": a section or an item."""
     match = _MENU_ASK.fullmatch(clause.key)
@@ -1076,6 +1089,7 @@ RULES: list[Rule] = [
     fixed_rule(ACK, "ack"),
     fixed_rule(CANCEL, "cancel"),
     fixed_rule(UNSURE, "unsure"),
+    _how_much_alone,
     _menu_question,
     *QUESTIONS,
     *OPTION_QUESTIONS,

@@ -182,6 +182,9 @@ CHANGED = [
         (["una margarita", "pagar", "para recoger", "confirmar", "¿cuánto le falta a mi pizza?"], "eta"),
         # "quiero cancelar la coca" takes the coke out: it empties no cart
         (["una coca y un brownie", "quiero cancelar la coca"], "changed"),
+        # "empecemos de nuevo", "ya no quiero nada": the cart emptied, once confirmed
+        (["2 hawaianas", "empecemos de nuevo"], "confirm-empty-cart"),
+        (["pepperoni", "olvídalo, ya no quiero nada"], "confirm-empty-cart"),
     ],
 )
 async def test_spanish_cancel_and_cart_words(
@@ -214,6 +217,8 @@ async def test_spanish_cancel_and_cart_words(
         ("¿tienen nequi?", "payment"),
         ("¿cuál es el número para llamar?", "contact"),
         ("¿y de postre qué hay?", "menu"),
+        # "¿cuánto sale?" alone: the price of the line talked about
+        ("cuanto sale?", "price"),
     ],
 )
 async def test_spanish_questions_leave_the_cart_as_it_was(
@@ -380,6 +385,22 @@ REGISTERS = [
     # "sacales": from them (never "add")
     (["2 hawaianas", "a las dos sacales la piña"], ["2 hawaiian -toppings=pineapple"]),
     (["2 hawaianas", "a la hawaiana sacale la piña"], ["2 hawaiian"]),
+    # "cocas zero" are the diet ones, so "solo 1 coca normal" leaves them be
+    (["2 cocas 2 cocas zero"], ["2 coke", "2 diet-coke"]),
+    (["2 cocas 2 cocas zero", "solo 1 coca normal"], ["1 coke", "2 diet-coke"]),
+    # "lo mismo pero chica": one more, small; the large one stays
+    (["una vegetariana grande", "lo mismo pero chica"], ["1 veggie size=large", "1 veggie size=small"]),
+    (["2 cocas y una pepperoni", "las cocas que sean sprite"], ["1 pepperoni", "2 sprite"]),
+    # "3 nomás", "me dejas solo una?": the quantity meant
+    (["5 aguas", "uy no, 3 nomás"], ["3 water"]),
+    (["2 hawaianas grandes", "oye, me dejas solo una?"], ["1 hawaiian size=large"]),
+    # "no" between two names is "not": the second swapped for the first
+    (["un agua", "uy, era una coca no agua"], ["1 coke"]),
+    # "la chica", "la gruesa": the line of that size or crust
+    (["hawaiana grande y hawaiana chica", "quita la chica"], ["1 hawaiian size=large"]),
+    (["una margarita masa delgada y una margarita masa gruesa", "borrá la gruesa"],
+     ["1 margherita crust=thin"]),
+    (["4 pepperoni y 4 cocas", "somos 3 nomas, entonces 3 pizzas y 3 cocas"], ["3 pepperoni", "3 coke"]),
 ]  # fmt: skip
 
 
@@ -475,6 +496,9 @@ async def test_a_count_of_pieces_is_asked_about(
         # reads whole after it are Spanish
         (["pepperoni", "hazla grande"], ["1 pepperoni size=large"]),
         (["pepperoni", "que sean 2"], ["2 pepperoni"]),
+        # English reads "alitas" only as a misspelling ("a liter"); Spanish reads it as written
+        (["pepperoni", "alitas"], ["1 pepperoni", "1 wings"]),
+        (["pepperoni", "alitas", "a la pizza ponele aceitunas"], ["1 pepperoni toppings=olives", "1 wings"]),
     ],
 )
 async def test_a_language_no_message_has_shown_yet_follows_the_words_read(

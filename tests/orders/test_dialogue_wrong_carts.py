@@ -161,6 +161,11 @@ CHANGED = [
     # the "no" of a topping does not reach a size said after a comma
     (["hawaiian with extra pineapple", "actually no extra pineapple, normal is fine"], ["1 hawaiian"]),
     (["veggie no onions, large"], ["1 veggie size=large -toppings=onions"]),
+    (["a large veggie", "the same but small"], ["1 veggie size=large", "1 veggie size=small"]),
+    # one of the units becomes another item; a count for each of several lines
+    (["3 cokes", "one of them a sprite"], ["2 coke", "1 sprite"]),
+    (["2 cokes and a pepperoni", "the cokes can be sprite?"], ["1 pepperoni", "2 sprite"]),
+    (["4 pepperoni and 4 cokes", "we are only 3, so 3 pizzas and 3 cokes"], ["3 pepperoni", "3 coke"]),
     # an order counted by lines of the cart
     (["3 brownies", "and the same number of tiramisus"], ["3 brownie", "3 tiramisu"]),
     (["2 pep 1 marg", "drinks: one coke for each pizza"], ["2 pepperoni", "1 margherita", "3 coke"]),

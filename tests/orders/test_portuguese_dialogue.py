@@ -137,6 +137,26 @@ MEANT = [
     (["duas asinhas e uma coca"], ["2 wings", "1 coke"], None),
     (["quero 8 asinhas", "1"], ["1 wings"], None),
     (["quero 8 asinhas e uma coca", "2"], ["8 wings", "1 coke"], None),
+    # "cocas zero" are the diet ones
+    (["2 cocas e 2 cocas zero"], ["2 coke", "2 diet-coke"], None),
+    (["uma vegetariana grande", "a mesma coisa só q broto"], ["1 veggie size=large", "1 veggie size=small"],
+     None),
+    (["3 cocas", "uma delas sprite"], ["2 coke", "1 sprite"], None),
+    # a request asked as a question; "já tá bom" says the count is enough
+    (["2 cocas e uma pepperoni", "as cocas podem ser sprite?"], ["1 pepperoni", "2 sprite"], None),
+    (["2 saladas", "uma salada ja ta bom"], ["1 salad"], None),
+    # "era coca e não água": the water swapped for a coke
+    (["uma agua", "ops, era coca e n agua"], ["1 coke"], None),
+    # "3 tá bom", "pode deixar só uma", "foi mal, eram 2": the quantity meant
+    (["5 aguas", "eita mto, 3 ta bom"], ["3 water"], None),
+    (["2 havaiana grande", "opa, vc pode deixar só uma?"], ["1 hawaiian size=large"], None),
+    (["4 pães de alho", "foi mal, eram 2 pães de alho"], ["2 garlic-bread"], None),
+    # "oq" is "o que", word by word
+    (["uma coca", "oq tem no meu carrinho?"], ["1 coke"], "cart"),
+    (["pepperoni grande", "quanto fica?"], ["1 pepperoni size=large"], "price"),
+    # "a broto": the small one
+    (["havaiana grande e havaiana broto", "tira a broto"], ["1 hawaiian size=large"], None),
+    (["4 pepperoni e 4 coca", "somos só 3, entao 3 pizzas e 3 cocas"], ["3 pepperoni", "3 coke"], None),
 ]  # fmt: skip
 
 

@@ -1041,6 +1041,18 @@ async def _restate(turn: Turn, act: Act, lines: list[CartLine], touched: list[in
     for phrase in rest.ambiguous:
         named = [line for line in lines if line.item_code in phrase.candidates]
         if named and not (phrase.options or phrase.excluded or phrase.notes):
+            count = phrase.quantity
+            if count > 1 and sum(line.quantity for line in named) != count:
+                # "only 3 pizzas and 3 cokes": the one line of that kind gets the count said;
+                # of several, which one is asked
+                def set_count(line: CartLine, count: int = count) -> dict[str, Any]:
+                    return {"op": "restate", "line": line.id, "fields": None, "quantity": count}
+
+                which = turn.speaker._("Which {item} do you mean?", item=phrase.phrase)
+                target = Target(phrase.phrase, items=phrase.candidates)
+                for line in _one(turn, Act("restate", target=target), named, set_count, which):
+                    out.append(await operations.run(turn, set_count(line), touched))
+                continue
             # "just the pizzas, no drinks", "that's the wrong pizza, i meant hawaiian": a kind
             # said again names the lines of the cart of that kind, the ones talked about
             touched.extend(line.id for line in named)

@@ -129,14 +129,18 @@ def _by_words(turn: Turn, text: str, current: Locale) -> Locale | None:
     """The language of a customer whose language no message has shown yet (`current` was
     guessed), from a message with no marker of any: another of the store's languages that
     reads every word where `current` leaves some unread ("pepperoni" then "hazla grande" is
-    Spanish); of several, the one of the customer's number, else the first listed."""
-    if _reads_whole(turn, current, text)[0]:
+    Spanish), or reads as written what `current` reads only as misspellings ("pepperoni" then
+    "alitas", which English takes for "a liter"); of several, the one of the customer's number,
+    else the first listed."""
+    whole, misspelt = _reads_whole(turn, current, text)
+    if whole and not misspelt:
         return None
     readers = [
         (guessed, locale)
         for locale in turn.catalog.menu.store.languages
         if locale != current and (reading := _reads_whole(turn, locale, text))[0]
         for guessed in (reading[1],)
+        if not whole or guessed < misspelt
     ]
     if not readers:
         return None

@@ -176,6 +176,10 @@ class Phrases:
     # with the first and none of the second changes no cart. Empty: questions are inverted.
     question_words: frozenset[str] = frozenset()
     request_words: frozenset[str] = frozenset()
+    # Whether an article before an adjective names a line ("quita la chica", "tira a broto":
+    # the small one), as in Spanish and Portuguese; in English "remove the thin crust" may
+    # rather be the option taken off.
+    article_names_line: bool = False
 
 
 _ARROWS = re.compile(r"\s*(?:->|=>|→|⇒|➡️?|⟶)\s*")

@@ -69,11 +69,15 @@ class Lexicon:
 
 # "ponme 3", "déjala en 2", "coloca 3": a quantity set on the line being talked about.
 _SET_VERBS: Final[dict[str, tuple[str, ...]]] = {
-    "es": ("ponme", "ponle", "hazme", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en"),
+    "es": (
+        "ponme", "ponle", "hazme", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en",
+        "me dejas", "me dejan",
+    ),
     "pt_BR": (
         "coloca", "bota", "poe", "deixa em", "faz", "faca", "deixa so", "deixa", "aumenta pra",
         "aumenta para", "diminui pra", "diminui para", "muda pra", "muda para", "passa pra",
         "passa para", "troca pra", "troca para", "nao", "o certo e", "o certo sao", "o correto e",
+        "pode deixar", "voce pode deixar", "deixar",
         "o correto sao", "na verdade sao", "sao", "serao", "ficam",
     ),
 }  # fmt: skip
@@ -90,6 +94,10 @@ _NOT_BEFORE: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("e nao", "mas nao", 
 # The verbs of setting a quantity that also add ("coloca uma coca" is one more coke).
 _ADD_VERBS: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("coloca", "bota", "poe")}
 _TO_QUANTITY: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("pra", "para")}
+# "3 nomás": "just" said after the quantity.
+_JUST_AFTER: Final[dict[str, tuple[str, ...]]] = {"es": ("nomas",)}
+# "3 tá bom", "2 já basta": the words that say a quantity said before them is enough.
+_ENOUGH_AFTER: Final[dict[str, tuple[str, ...]]] = {"pt_BR": ("ta bom", "esta bom", "ja ta bom")}
 # "deixa 1 só": "only" said after the quantity.
 _ONLY_AFTER: Final[dict[str, str]] = {"pt_BR": "so"}
 
@@ -105,6 +113,13 @@ def _set_quantities(locale: str) -> dict[tuple[str, ...], tuple[str, ...]]:
         # "coloca uma coca", "põe um guaraná": "a" after a verb of adding orders one more
         if not (verb in _ADD_VERBS.get(locale, ()) and not said.isdigit() and value == 1)
     }
+    for said, value in numbers.items():
+        for just_after in _JUST_AFTER.get(locale, ()):
+            # "3 nomás": just that many
+            out[(said, just_after)] = ("just", str(value))
+        for enough in _ENOUGH_AFTER.get(locale, ()):
+            # "3 tá bom": that many is enough
+            out[(said, *enough.split())] = ("make", "it", str(value))
     only = _ONLY_AFTER.get(locale)
     if only:
         out |= {(*key, only): value for key, value in out.items()}
@@ -234,6 +249,9 @@ _ES = _lexicon(
     que precio tienen=how much are|q precio tiene=how much is|q precio tienen=how much are|
     che=|oigan=|oye=|tio=|tia=|uy=|ay=|nah=|bah=|po=|pues=|weno=|mira=|jaja=|jajaja=|xd=|wey=|
     guey=|chamo=|pana=|
+    espera=wait|esperate=wait|no espera=no wait|lo mismo=the same|entonces=so|
+    empecemos de nuevo=start over|empezar de nuevo=start over|empecemos otra vez=start over|
+    ya no quiero nada=i dont want anything|no quiero nada=i dont want anything|
     al final=actually|pensandolo bien=actually|mejor dicho=actually|en realidad=actually|
     en vez del=instead of the|en lugar del=instead of the|
     cambialas=change them|cambialos=change them|cambiamela=change it|cambiamelo=change it|
@@ -466,7 +484,11 @@ _PT = _lexicon(
     pode tirar=remove|pode remover=remove|pode trocar=swap|pode mudar=change|
     o ultimo item=the last item|a ultima linha=the last item|o primeiro item=the first item|
     na vdd=actually|na real=actually|pensando melhor=actually|pensando bem=actually|
-    correcao=actually|pera=actually|perdao=sorry|desculpa=sorry|
+    correcao=actually|pera=actually|nao pera=no wait|perdao=sorry|desculpa=sorry|
+    ops=|era=|a mesma coisa=the same|mesma coisa=the same|so que=but|podem ser=make them|
+    ja ta bom=thats enough|ja esta bom=thats enough|
+    o que tem no meu carrinho=what is in my cart|o que tem no carrinho=what is in my cart|
+    foi mal=sorry|eram=|ah=|eita muito=|
     o refri=the soda|os refris=the sodas|os refri=the sodas|o refrigerante=the soda|
     os refrigerantes=the sodas|
     a bebida=the drink|as bebidas=the drinks|
@@ -644,7 +666,7 @@ def bridge(
     English, longest first; then the word order of the language becomes English: "pizzas de
     pepperoni" → "pepperoni pizzas", "queijo extra" → "extra queijo"."""
     if lexicon.short:
-        tokens = [lexicon.short.get(tok, tok) for tok in tokens]
+        tokens = [word for tok in tokens for word in lexicon.short.get(tok, tok).split()]
     out: list[str] = []
     i, n = 0, len(tokens)
     if (

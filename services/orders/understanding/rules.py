@@ -174,6 +174,10 @@ def _names_one(menu: Menu, phrases: Phrases, words: str) -> bool:
     )
 
 
+# "… and 3 cokes" inside what a quantity is set on: a second line with its own count.
+_ANOTHER_COUNT = re.compile(r"\b(?:and|,)\s+(?:\d+|two|three|four|five|six|seven|eight|nine|ten)\s+[a-z]")
+
+
 def set_quantity_rule(
     pattern: re.Pattern[str], *, add_when_missing: bool = False, or_more: bool = False
 ) -> Rule:
@@ -190,6 +194,8 @@ def set_quantity_rule(
         if quantity is None and not _QUANTITY_SAID.fullmatch(said):
             return None
         words = _group(match, "t") or _group(match, "t2") or _group(match, "t3")
+        if words and _ANOTHER_COUNT.search(words):
+            return None  # "only 3 pizzas and 3 cokes": a quantity for each of several lines
         if said == "one" and words and _names_one(menu, phrases, words):
             return None  # "change the second one", "make the large one": "one" ends a reference
         target = _target(menu, phrases, words)
@@ -289,6 +295,14 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
         if not words:
             return None
         target = read_target(menu, phrases, words)
+        if (
+            target is None
+            and phrases.article_names_line
+            and " " not in words
+            and clause.key.endswith(f"the {words}")
+        ):
+            # "quita la chica": the small one ("quita la masa gruesa" may be the crust taken off)
+            target = read_target(menu, phrases, f"the {words}")
         if target is None:
             return None
         option_reading: Modifiers | None = None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from services.orders.understanding.acts import Phrases
-from services.orders.understanding.phrases import en, es
+from services.orders.understanding.phrases import en, es, pt
 
 __all__ = ["LANGUAGES", "phrases_for"]
 
-LANGUAGES: dict[str, Phrases] = {"en": en.PHRASES, "es": es.PHRASES}
+LANGUAGES: dict[str, Phrases] = {"en": en.PHRASES, "es": es.PHRASES, "pt": pt.PHRASES}
 
 
 def phrases_for(language: str) -> Phrases:

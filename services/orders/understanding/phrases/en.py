@@ -391,6 +391,21 @@ _SWAP = _re(
 )
 
 
+_ONE_OF_THEM = replace_rule(
+    _re(
+        r"(?P<t>(?:one|1) of (?:them|those|these))\s+(?:to\s+|for\s+|into\s+)?(?:an?\s+)?"
+        r"(?P<x>(?!of\b|\d|(?:two|three|four|five|six|both)\b)(?!.*\b(?:should|be|is|are)\b).+)"
+    )
+)
+
+
+def _one_of_them_another(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "one of them a sprite" after three cokes: one unit of the line becomes another item
+    (never one more sprite); "one of them large" is a change of options, read further on."""
+    act = _ONE_OF_THEM(menu, phrases, clause)
+    return act if act is not None and act.kind == "replace" and act.new is not None else None
+
+
 def _topping_swap(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "swap the ham for bacon on the hawaiian": one option out, another in, on a line."""
     match = _SWAP.fullmatch(clause.key)
@@ -492,6 +507,7 @@ EDITS: list[Rule] = [
             r"rather than)\s+(?P<m>{NUM}))?"
         )
     ),
+    _one_of_them_another,
     # "we'll have 2 of the margherita", "i'll have 2 of those", "3 of the cokes please"
     set_quantity_rule(
         _re(
@@ -716,6 +732,13 @@ EDITS: list[Rule] = [
     _topping_swap,
     # "pepperoni, hand tossed instead of thin": an option for another on a line
     _option_instead,
+    # "the cokes can be sprite?", "the cokes make them sprite": the line named first
+    replace_rule(
+        _re(
+            r"(?P<t>(?:the|my)\s+[a-z][a-z ]*?)\s+(?:(?:can|could|should|would)\s+(?:they\s+|it\s+)?be|"
+            r"make (?:them|it))\s+(?:an?\s+)?(?P<x>[a-z][a-z ]*?)\s*\??"
+        )
+    ),
     # "make the margherita a pepperoni", "turn the coke into a sprite"
     replace_rule(_re(r"(?:make|turn|change)\s+(?P<tx>.+)"), frozenset({"a", "an", "into"})),
     # "not sprite, diet coke", "not the veggie but a hawaiian"
@@ -844,6 +867,19 @@ CANCEL = _re(
     r"cancel\s+(?:.+\s+)?(?:by mistake|by accident|wrong order)|(?:ordered|placed) (?:it |that |"
     r"the order )?(?:by mistake|by accident)(?: cancel)?"
 )
+
+
+_HOW_MUCH_ALONE = _re(
+    r"(?:so\s+|and\s+)?(?:how much|hw much|howmuch)(?:\s+(?:is|are|does it cost|do they cost))?(?:\s*\?)*"
+)
+
+
+def _how_much_alone(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "how much?", "¿cuánto sale?", "quanto fica?" said alone: the price of what is being
+    talked about, as "how much is it?"."""
+    if _HOW_MUCH_ALONE.fullmatch(clause.key) is None:
+        return None
+    return Act("question", topic="price", subject="it")
 
 
 def _menu_question(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
@@ -1001,16 +1037,19 @@ _COPY = _re(
     # "same again but small", "another one but make it thin crust": options alone after "but"
     r"|(?:(?:the\s+)?same(?:\s+(?P<t3>[a-z][a-z ]*?))?\s+again|another(?:\s+one|\s+(?P<t4>[a-z][a-z ]*?))?)"
     r"\s+but\s+(?:make\s+(?:it|that|this)\s+)?(?P<b>.+)"
+    # "the same but small", "same thing but thin crust": one more, with those options
+    r"|(?:the\s+)?same(?:\s+(?:thing|one))?\s+but\s+(?P<o2>.+)"
 )
 
 
 def _copy_with_changes(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "same pizza again but with mushrooms", "another one without onions", "same again but
-    small": one more of a line, with options changed (the line named, or the one being talked about)."""
+    small", "the same but small": one more of a line, with options changed (the line named, or
+    the one being talked about), the line itself left as it was."""
     match = _COPY.fullmatch(clause.key)
     if match is None:
         return None
-    mods = options_only(menu, match["o"] or match["b"])
+    mods = options_only(menu, match["o"] or match["b"] or match["o2"])
     words = match["t"] or match["t2"] or match["t3"] or match["t4"] or ""
     like = read_target(menu, phrases, words) if words else Target(clause.key, pointer=True)
     if mods is None or like is None or like.options:
@@ -1053,6 +1092,7 @@ RULES: list[Rule] = [
     fixed_rule(ACK, "ack"),
     fixed_rule(CANCEL, "cancel"),
     fixed_rule(UNSURE, "unsure"),
+    _how_much_alone,
     _menu_question,
     *QUESTIONS,
     *OPTION_QUESTIONS,

@@ -13,7 +13,7 @@ from services.orders.menu.catalog import Menu
 from services.orders.understanding.acts import Act, Clause, Phrases, Rule, Target, order_of
 from services.orders.understanding.parser import Modifiers
 from services.orders.understanding.phrases import en
-from services.orders.understanding.rules import question_rule, set_quantity_rule
+from services.orders.understanding.rules import question_rule, replace_rule, set_quantity_rule
 
 __all__ = ["PHRASES"]
 
@@ -44,6 +44,8 @@ def _the_line_with_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act 
 
 SPANISH: list[Rule] = [
     _the_line_with_options,
+    # "era una coca no agua", "una sprite no coca": "no" between two names is "not"
+    replace_rule(_re(r"(?P<x>(?:an?|one)\s+[a-z][a-z ]*?)\s+no\s+(?:the\s+|an?\s+)?(?P<t>[a-z][a-z ]*)")),
     # "¿y la orilla rellena cuánto cuesta aparte?": the thing priced first
     question_rule(
         re.compile(
@@ -97,5 +99,10 @@ REQUEST_WORDS = _words(
 )
 
 PHRASES = dataclasses.replace(
-    en.PHRASES, language="es", rules=RULES, question_words=QUESTION_WORDS, request_words=REQUEST_WORDS
+    en.PHRASES,
+    language="es",
+    rules=RULES,
+    question_words=QUESTION_WORDS,
+    request_words=REQUEST_WORDS,
+    article_names_line=True,
 )

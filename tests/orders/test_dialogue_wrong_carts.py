@@ -268,6 +268,13 @@ async def test_a_line_number_the_cart_does_not_have_is_asked_about(database_url:
         ("es", "una coca, perdón, una sprite", "una sprite"),
         ("pt_BR", "2 pepperoni não pera 3", "3 pepperoni"),
         ("pt_BR", "uma coca, quer dizer, uma sprite", "uma sprite"),
+        # a bare "no" between two names is "not" ("a coke, not water"), unless a comma or a
+        # number alone after it makes it the word of taking back
+        ("es", "uy, era una coca no agua", None),
+        ("es", "una coca no una sprite", None),
+        ("pt_BR", "uma coca não água", None),
+        ("es", "una coca, no, una sprite", "una sprite"),
+        ("es", "2 pepperoni no 3", "3 pepperoni"),
         ("en", "a pepperoni, no wait, also a veggie", None),
         ("en", "a pepperoni no wait a coke", None),
         ("en", "a coke no ice", None),

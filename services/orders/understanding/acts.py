@@ -845,6 +845,14 @@ def said_last(menu: Menu, text: str) -> str | None:
             while before and before[-1] == ",":
                 before = before[:-1]
             after = tokens[end:]
+            bare = cue == ("no",) or cue == ("nao",)
+            if bare and menu.locale != "en" and after and after[0] != ",":
+                # "una coca no agua", "uma coca não água": a bare "no" between two names is
+                # "not" in Spanish and Portuguese; taken back only as "una coca, no, agua"
+                # or before a count alone ("2 pepperoni no 3")
+                rest = [t for t in after if t not in _COURTESY]
+                if number_from_words(tuple(rest)) is None:
+                    continue
             while after and after[0] == ",":
                 after = after[1:]
             while after and after[-1] in _COURTESY:

@@ -19,14 +19,19 @@ import psycopg
 import pytest
 
 from tests.conftest import migrated_database, redis_namespace
-from tests.e2e.harness import Mesh
+from tests.e2e.harness import Mesh, new_sid
 from tests.orders.scripts import Script, all_scripts, run_script
 
 SCRIPTS = [s for s in all_scripts() if "e2e" in s.modes and s.now is None]
-# How long to wait for a reply, for more parts of it, and for a silence to count as silence.
+# How long to wait for a reply, and for a message ingress did not pass on to count as silence.
 REPLY_TIMEOUT_S = 15.0
-SETTLE_S = 0.4
 SILENCE_S = 1.5
+# Whether orders recorded a message, and whether any reply it queued for the customer still
+# waits for the notifier's send result (a turn's replies are committed with its inbox row).
+SETTLED_SQL = """
+SELECT EXISTS (SELECT 1 FROM inbox WHERE message_sid = %(sid)s) AS recorded,
+       EXISTS (SELECT 1 FROM outbox WHERE to_address = %(to)s AND status = 'pending') AS sending
+"""
 
 
 def render(message: dict[str, Any]) -> str:
@@ -37,28 +42,43 @@ def render(message: dict[str, Any]) -> str:
 
 
 class MeshRunner:
-    """The script runner over real processes (blocking calls run in a thread)."""
+    """The script runner over real processes (blocking calls run in a thread).
+
+    A step is over when orders has recorded the message and every reply queued for the
+    customer has its send result, not after a fixed pause: the replies counted are all there
+    are, and the scripts take no longer than the mesh does."""
 
     def __init__(self, mesh: Mesh) -> None:
         self.mesh = mesh
 
-    def _new_messages(self, customer: str, before: int, *, wait: bool, silent: bool = False) -> list[str]:
-        if silent:
-            time.sleep(SILENCE_S)
-        elif wait:
-            self.mesh.wait_sent(customer, before + 1, REPLY_TIMEOUT_S)
-            time.sleep(SETTLE_S)  # a reply may come in several parts
-        else:
-            time.sleep(SETTLE_S)
-        return [render(m) for m in self.mesh.sent(customer)[before:]]
+    def _settle(self, customer: str, before: int, *, sid: str | None, wait: bool) -> list[str]:
+        deadline = time.monotonic() + REPLY_TIMEOUT_S
+        silence_ends = time.monotonic() + SILENCE_S
+        with psycopg.connect(self.mesh.database_url, autocommit=True) as conn:
+            while True:
+                row = conn.execute(SETTLED_SQL, {"sid": sid, "to": customer}).fetchone()
+                recorded, sending = row if row else (False, True)
+                # A message ingress answered but never passed on (none does today) is silence.
+                seen = recorded or sid is None or (not wait and time.monotonic() > silence_ends)
+                sent = self.mesh.sent(customer)
+                if seen and not sending and (len(sent) > before or not wait):
+                    return [render(m) for m in sent[before:]]
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"no settled reply to {customer} within {REPLY_TIMEOUT_S}s "
+                        f"(recorded {recorded}, sending {sending}, new {len(sent) - before})\n"
+                        + self.mesh.logs()
+                    )
+                time.sleep(0.03)
 
     def _message(self, customer: str, fields: dict[str, str], silent: bool) -> list[str]:
         before = len(self.mesh.sent(customer))
         extra = dict(fields)
         body = extra.pop("Body", "")
         extra.setdefault("ProfileName", "")
+        sid = extra.setdefault("MessageSid", new_sid())
         self.mesh.say(customer, body, **extra)
-        return self._new_messages(customer, before, wait=not silent, silent=silent)
+        return self._settle(customer, before, sid=sid, wait=not silent)
 
     async def message(self, customer: str, fields: dict[str, str], *, silent: bool) -> list[str]:
         return await asyncio.to_thread(self._message, customer, fields, silent)
@@ -69,7 +89,7 @@ class MeshRunner:
         before = len(self.mesh.sent(customer))
         kwargs = {"json": body} if body is not None else {}
         response = self.mesh.admin(method, path, **kwargs)
-        return response.status_code, response.text, self._new_messages(customer, before, wait=wait)
+        return response.status_code, response.text, self._settle(customer, before, sid=None, wait=wait)
 
     async def staff(
         self, method: str, path: str, body: Any, customer: str, *, wait_messages: bool

@@ -1086,6 +1086,7 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
     unmatched: list[UnmatchedPhrase] = []
     bad: list[BadQuantity] = []
     head_kinds = {index.item_kind.get(f.items[0]) if f.items else f.noun for f in frames if f.has_head}
+    named_items = any(f.items or f.noun is not None for f in frames)
     for frame in frames:
         quantity = frame.multiplier or frame.number or 1
         items = frame.items
@@ -1101,11 +1102,15 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
                 )
                 # "extra pepperoni" with no count is the topping, qualified: never the item
                 # with its "extra" dropped
+                # "with pepperoni, sausage and onions" said alone (no item named, no count):
+                # toppings for the line being talked about, not a Pepperoni pizza
+                after_with = not named_items and mod.atom.start > 0 and tokens[mod.atom.start - 1] == "with"
                 if (
                     duals
                     and mod.prefix
                     and not mod.negated
                     and (mod.qualifier is None or frame.number is not None)
+                    and not (after_with and frame.number is None)
                 ):
                     items = duals
                     mods.remove(mod)

@@ -361,8 +361,12 @@ OPTION_QUESTIONS: list[Rule] = [
     ),
     # "does the veggie have onions", "does the margherita come with basil",
     # "does the pepperoni come in thin crust"
+    # ("do a build your own with chicken" asks for one: an article after "do" is no subject)
     menu_question_rule(
-        _re(r"(?:does|do|did|will|would|is|are)\s+(?P<i>.+?)\s+(?:" + _HAS + r"|with)\s+(?:any\s+)?(?P<s>.+)")
+        _re(
+            r"(?:does|do(?!\s+(?:an?|one|\d+)\s)|did|will|would|is|are)\s+(?P<i>.+?)\s+(?:" + _HAS + r"|with)\s+"
+            r"(?:any\s+)?(?P<s>.+)"
+        )
     ),
     # "the hawaiian comes with pineapple?", "la hawaiana lleva piña?", "a vegetariana tem cebola?"
     menu_question_rule(_re(r"(?P<i>.+?)\s+" + _HAS + r"\s+(?:any\s+)?(?P<s>.+)"), needs_mark=True),

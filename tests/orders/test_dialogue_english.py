@@ -40,6 +40,25 @@ CHANGED = [
     # toppings said alone after "with" are for the line just added, even one named like a pizza
     (["build your own", "with pepperoni, sausage and onions"],
      ["1 build-your-own toppings=pepperoni toppings=sausage toppings=onions"]),
+    # a bare number after a hesitation reconsiders the line just added
+    (["3 brownies please", "hmm 2"], ["2 brownie"]),
+    # a word of one item's name before "one" names that line
+    (["coke and diet coke", "make the diet one large"], ["1 coke", "1 diet-coke drink-size=large"]),
+    # a line named by its place, then what it should have
+    (["pepperoni, margherita", "the last one with extra cheese"],
+     ["1 pepperoni", "1 margherita toppings=cheese:extra"]),
+    (["1 coke 1 diet coke 1 sprite", "the middle one in a bottle"],
+     ["1 coke", "1 diet-coke container=bottle", "1 sprite"]),
+    # one unit of the line being talked about becomes another item
+    (["2 pepperoni", "change one to a hawaiian"], ["1 pepperoni", "1 hawaiian"]),
+    # "the rest", after some units of a line were changed, is what that line still has
+    (["3 cokes and a veggie", "make one a sprite and the rest diet"],
+     ["1 sprite", "2 diet-coke", "1 veggie"]),
+    # "just one of them": one unit of the only line that has several
+    (["2 brownies and a margherita", "no actually just one of them"], ["1 brownie", "1 margherita"]),
+    # a name typed with its last letter doubled is that name ("spritess")
+    (["2 spritess n a hawaian", "hawaiian x2 and them sprites large"],
+     ["2 hawaiian", "2 sprite drink-size=large"]),
 ]  # fmt: skip
 
 
@@ -47,3 +66,35 @@ CHANGED = [
 async def test_the_line_meant_is_changed(database_url: str, menu: Menu, turns: list[str], cart: list[str]) -> None:
     _, after, kinds = await _play(database_url, menu, turns)
     assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds
+
+
+ANSWERED = [
+    (["what sizes do the pizzas come in"], "menu"),
+    (["pepperoni", "forget it i dont want anything anymore"], "confirm-empty-cart"),
+]
+
+
+@pytest.mark.parametrize(("turns", "kind"), ANSWERED, ids=[t[0][-1] for t in ANSWERED])
+async def test_the_answer_is_of_the_kind_asked_and_the_cart_unchanged(
+    database_url: str, menu: Menu, turns: list[str], kind: str
+) -> None:
+    before, after, kinds = await _play(database_url, menu, turns)
+    assert after == before, (before, after, kinds)
+    assert kind in kinds, kinds
+
+
+ASKED = [
+    # the second edit names no line it can change: the first is not applied alone
+    ["2 pepperoni and a coke", "remove the coke and make the rest diet"],
+    # two lines of several units: which one is meant is not said
+    ["3 cokes and 2 sprites", "only two of those"],
+]
+
+
+@pytest.mark.parametrize("turns", ASKED, ids=[t[-1] for t in ASKED])
+async def test_a_message_that_cannot_be_applied_whole_is_asked_about(
+    database_url: str, menu: Menu, turns: list[str]
+) -> None:
+    before, after, kinds = await _play(database_url, menu, turns)
+    assert after == before, (before, after, kinds)
+    assert "ask" in kinds, kinds

@@ -218,11 +218,35 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
     try:
         async with carts.savepoint(turn.conn):
             return await _apply_all(turn, acts, _snapshot(cart), phrases, free_text)
+    except _Partial:
+        # an act after others could not be applied ("make one a sprite and the rest diet"
+        # with no line the rest could mean): half a message is never applied, so ask
+        turn.state.clear()
+        turn.state.update(state)
+        turn.kind = "ask"
+        turn.state["asked"] = True
+        await turn.save_state()
+        s = turn.speaker
+        return (
+            s._('Sorry, I didn\'t understand "{phrase}".', phrase=echo(turn.inbound.text))
+            + " "
+            + s._(
+                "What would you like to change? For example *remove 2*, *make the coke large*, "
+                "*2 margherita not 3* or *swap the coke for a sprite*."
+            )
+            + "\n\n"
+            + render_cart(cart, s)
+        )
     except _Undone as undone:
         # one act of the message asks ("remove the pizza and add a coke" with two pizzas): half
         # a message is never applied, so the cart is as it was, and what the other acts did is
         # held with the question, to be done with the answer
         return await _ask_undone(turn, undone, state, cart)
+
+
+class _Partial(Exception):
+    """Raised to roll back the acts of a message one of which, after others were applied,
+    could not be: the message is asked about rather than half applied."""
 
 
 class _Undone(Exception):
@@ -303,6 +327,18 @@ async def _ask_undone(turn: Turn, undone: _Undone, state: dict[str, Any], before
     return f"{s._(texts.NOT_HELD)} {text}\n\n" + render_cart(lines, s)
 
 
+def _on_units(act: Act) -> bool:
+    """Whether `act` changes some units of a line, not the whole line ("make one a sprite")."""
+    target = act.target
+    return act.kind in ("replace", "change") and target is not None and bool(act.quantity or target.count)
+
+
+def _rest_of_line(target: Target) -> bool:
+    """ "the rest", "the others": every line but those being talked about, which after some
+    units of a line were changed is the units that line still has."""
+    return target.other and target.plural and target.pointer and not (target.items or target.options)
+
+
 def _independent(act: Act) -> bool:
     """Whether an act can be applied without the answer to a question an act before it asked:
     an order of new lines, a small talk or question, or a change of lines named by their item
@@ -333,6 +369,8 @@ async def _apply_all(
     pending: dict[str, Any] = {}
     before_ask: list[str] = []
     whole = True
+    split_from: int | None = None
+    start = 0
     for index, act in enumerate(acts):
         if asked is not None and not _independent(act):
             whole = False
@@ -354,6 +392,12 @@ async def _apply_all(
             _kind, text = await answers.answer(turn, act.topic, act.subject)
             extra.append(text)
             continue
+        if split_from is not None and act.target is not None and _rest_of_line(act.target):
+            shown = [line.id for line in await carts.load_cart(turn.conn, turn.customer_id)]
+            if split_from in shown:
+                act = replace(act, target=replace(act.target, number=shown.index(split_from) + 1))
+        split_from = None
+        start = len(touched)
         question = turn.state.get("question")
         try:
             outcome = await _apply(turn, act, touched)
@@ -375,10 +419,15 @@ async def _apply_all(
                 whole = False
                 break
             # an act that could not be applied: the order parser reads the message, unless it
-            # is words of change the cart could be meant by (then the bot asks)
-            return await _guard(turn, phrases, free_text) if not said else "\n\n".join(said)
+            # is words of change the cart could be meant by (then the bot asks); after acts
+            # that were applied, the whole message is asked about
+            if said:
+                raise _Partial
+            return await _guard(turn, phrases, free_text)
         removed = removed or act.kind == "remove"
         said.extend(outcome)
+        # "make one a sprite and the rest diet": the rest of the line some units were taken from
+        split_from = touched[start] if _on_units(act) and len(touched) > start else None
     if asked is not None:
         after = await carts.load_cart(turn.conn, turn.customer_id)
         raise _Undone(asked, pending, before_ask, after, whole)
@@ -1168,14 +1217,19 @@ async def _set_quantity(
     problem = adding.quantity_problem(act.subject if quantity is None else str(quantity), s, allow_zero=True)
     if problem is not None or quantity is None:
         return [f"{problem} " + s._("For example *change 1 to 2*.")]
+    every = act.target.each or act.target.said in ("both", "both of them", "all", "all of them", "them all")
+    if len(pool) > 1 and not every and quantity == 1 and act.target.pointer and not act.target.items:
+        # "just one of them" after 2 brownies and a margherita: one unit of the only line that
+        # has several ("only two of those" after 3 cokes and 2 sprites is still asked)
+        several = [line for line in pool if line.quantity > 1]
+        pool = several if len(several) == 1 else pool
     chosen = _one(
         turn,
         act,
         pool,
         lambda line: {"op": "quantity", "line": line.id, "quantity": quantity},
         s._("Which line should be {quantity}?", quantity=quantity),
-        plural_ok=act.target.each
-        or act.target.said in ("both", "both of them", "all", "all of them", "them all"),
+        plural_ok=every,
     )
     return [
         await operations.run(turn, {"op": "quantity", "line": line.id, "quantity": quantity}, touched)

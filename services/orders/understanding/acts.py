@@ -316,9 +316,17 @@ def _two_edits(menu: Menu, phrases: Phrases, clause: Clause, text: str) -> list[
         if not (left.key and right.key):
             continue
         acts = [read_clause(menu, phrases, part, bare=False) for part in (left, right)]
+        if acts[0] is not None and acts[1] is None and tokens[0] in _CARRIED_VERBS:
+            # "make one a sprite and the rest diet": the verb said once goes on to the second
+            right = _clause(phrases, f"{tokens[0]} {right.key}", text)
+            acts[1] = read_clause(menu, phrases, right, bare=False)
         if all(act is not None and act.kind in _EDIT_KINDS for act in acts):
             return [replace(left, corrective=clause.corrective), replace(right, corrective=clause.corrective)]
     return [clause]
+
+
+# Verbs that a second edit joined by "and" may leave unsaid ("make one large and the other thin").
+_CARRIED_VERBS = frozenset({"make", "change", "turn", "switch"})
 
 
 def _by_options(
@@ -444,6 +452,12 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             return None
         return Target(said, items=inner.items, size_rank=_SIZE_RANKS[head])
     result = parse_order(menu, rest)
+    if result.unmatched and rest.endswith((" one", " ones")):
+        # "the diet one": a word of one item's name, said before "one", names that item
+        named = _item_by_name_words(menu, rest.rpartition(" ")[0])
+        if named is not None:
+            plural = plural or rest.endswith(" ones")
+            return Target(said, items=(named,), ordinal=ordinal, plural=plural, other=other, count=count)
     if result.unmatched or result.bad_quantities:
         return None
     if len({line.item for line in result.lines}) > 1:
@@ -488,6 +502,21 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         other=other,
         count=count,
     )
+
+
+def _item_by_name_words(menu: Menu, words: str) -> str | None:
+    """The one item whose name (or an alias) holds every word of `words` ("diet": the Diet
+    Coke), when the words are read as nothing else; None when no item or several do."""
+    said = set(words.split())
+    if not said or parse_order(menu, words).lines:
+        return None
+    found = {
+        item.code
+        for item in menu.items()
+        for name in (item.name, *item.aliases)
+        if said <= set(normalise(name).split())
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 def _plural_word(text: str) -> bool:

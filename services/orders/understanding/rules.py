@@ -454,7 +454,10 @@ def change_rule(
 
 def _with_article(menu: Menu, words: str) -> Modifiers | None:
     """ "a bottle", "a large": single-choice options said with an article ("the other one a
-    bottle"). A topping with an article ("a pepperoni") names the item, so it is no option."""
+    bottle", "the middle one in a bottle"). A topping with an article ("a pepperoni") names
+    the item, so it is no option."""
+    if words.startswith(("in a ", "in an ")):
+        words = words[len("in ") :]
     head, _, rest = words.partition(" ")
     if head not in ("a", "an") or not rest:
         return None

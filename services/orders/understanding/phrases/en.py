@@ -328,6 +328,15 @@ QUESTIONS: list[Rule] = [
         ),
         "menu",
     ),
+    # "what sizes do the pizzas come in", "which crusts does the veggie come with"
+    question_rule(
+        _re(
+            r"^(?:what|which)\s+(?:sizes?|crusts?|toppings?|options?|extras?|flavou?rs?|kinds?|types?|"
+            r"choices?)\s+(?:do|does|can|will)\s+(?:the\s+|your\s+)?(?P<s>[a-z][a-z ]*?)\s+"
+            r"(?:come in|come with|have|come|take|get)\b"
+        ),
+        "menu",
+    ),
 ]
 
 # Whether the menu has an option, alone or on an item: answered, the cart never changed. A
@@ -410,6 +419,26 @@ def _one_of_them_another(menu: Menu, phrases: Phrases, clause: Clause) -> Act | 
     return act if act is not None and act.kind == "replace" and act.new is not None else None
 
 
+_ONE_TO = _re(
+    r"(?:change|make|swap|switch|turn|replace)\s+(?:one|1)\s+(?:(?:in)?to\s+|into\s+|for\s+|with\s+)?(?P<x>.+)"
+)
+
+
+def _one_to_another(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "change one to a hawaiian", "make one a sprite" after two pepperoni: one unit of the
+    line being talked about becomes another item, as "one of them a hawaiian"."""
+    match = _ONE_TO.fullmatch(clause.key)
+    if match is None:
+        return None
+    said = match["x"].split()
+    if any(w in phrases.other_words or w in phrases.rest_words or w in phrases.plural_pointers for w in said):
+        return None  # "make one a sprite and the rest diet": the rest is no part of the order
+    new = order_of(menu, match["x"])
+    if new is None or len(new.lines) != 1 or new.ambiguous:
+        return None
+    return Act("replace", target=Target("one", pointer=True, plural=True, count=1), new=new)
+
+
 def _topping_swap(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "swap the ham for bacon on the hawaiian": one option out, another in, on a line."""
     match = _SWAP.fullmatch(clause.key)
@@ -486,6 +515,14 @@ EDITS: list[Rule] = [
             r"(?:\s+(?:not|instead of)\s+(?P<m>{NUM}))?"
         )
     ),
+    # "the last one with extra cheese", "the middle one in a bottle": a line named by its place,
+    # then what it should have ("the one with extra cheese" alone names a line by it)
+    change_rule(
+        _re(
+            r"(?P<t>(?:the|that|this)\s+(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|last|middle|"
+            r"final|other)\s+ones?)\s+(?:make it\s+|make them\s+)?(?P<o>(?:with|without|no|in)\s+.+)"
+        )
+    ),
     # "the one without onions make it thin", "the large one no pineapple"
     change_rule(
         _re(
@@ -512,6 +549,7 @@ EDITS: list[Rule] = [
         )
     ),
     _one_of_them_another,
+    _one_to_another,
     # "we'll have 2 of the margherita", "i'll have 2 of those", "3 of the cokes please"
     set_quantity_rule(
         _re(
@@ -866,6 +904,7 @@ CANCEL = _re(
     r"my (?:whole )?(?:cart|order|basket)|the (?:cart|basket|order))|"
     r"forget (?:the whole (?:order|thing)|everything|all of it|the order)|ordered by mistake|"
     r"wrong order(?: cancel)?|"
+    r"(?:(?:forget it|forget that|never ?mind|nvm|scratch that|you know what)\s+)?"
     r"i dont want (?:anything|it anymore|any of it|this order|the order)|"
     r"(?:omg )?wrong order cancel(?: cancel)*|"
     r"cancel\s+(?:.+\s+)?(?:by mistake|by accident|wrong order)|(?:ordered|placed) (?:it |that |"
@@ -974,9 +1013,14 @@ def _split_words(words: str) -> list[tuple[str, str]]:
     return [(" ".join(tokens[:i]), " ".join(tokens[i:])) for i in range(1, min(len(tokens), 4))]
 
 
+# A hesitation before a bare number says it reconsiders ("hmm 2", "umm, three").
+_HESITATION = _re(r"^(?:hmm+|hm+|um+|uh+|er+m?)\b")
+
+
 def _corrected_number(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
-    """ "actually 2", "sorry, 3": a bare number correcting the line being talked about."""
-    if not clause.corrective or _NUMBER.fullmatch(clause.key) is None:
+    """ "actually 2", "sorry, 3", "hmm 2": a bare number correcting the line being talked about."""
+    reconsidered = clause.corrective or _HESITATION.match(normalise(clause.text)) is not None
+    if not reconsidered or _NUMBER.fullmatch(clause.key) is None:
         return None
     quantity = number_of(clause.key)
     return (

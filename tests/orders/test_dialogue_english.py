@@ -59,6 +59,15 @@ CHANGED = [
     # a name typed with its last letter doubled is that name ("spritess")
     (["2 spritess n a hawaian", "hawaiian x2 and them sprites large"],
      ["2 hawaiian", "2 sprite drink-size=large"]),
+    # "normal ham" is the ham's amount, not a medium size: the dish as it comes again
+    (["Hawaiian with light ham please, and a diet coke", "Actually, normal ham is fine."],
+     ["1 hawaiian", "1 diet-coke"]),
+    # "X instead of Y" of two options of one choice: X
+    (["large veggie gluten free", "and 2 brownies", "the veggie on thin crust instead of gf"],
+     ["1 veggie crust=thin size=large", "2 brownie"]),
+    # a quantity for each line being talked about, in order
+    (["i'll take three large veggie pizzas and three waters", "Actually make it two and two"],
+     ["2 veggie size=large", "2 water"]),
 ]  # fmt: skip
 
 
@@ -88,6 +97,8 @@ ASKED = [
     ["2 pepperoni and a coke", "remove the coke and make the rest diet"],
     # two lines of several units: which one is meant is not said
     ["3 cokes and 2 sprites", "only two of those"],
+    # two quantities for three lines: which is which is not said
+    ["a pepperoni, a coke and a sprite", "make them two and three"],
 ]
 
 

@@ -1195,6 +1195,19 @@ async def _set_quantity(
             lambda line: {"op": "quantity", "line": line.id, "quantity": wanted},
             s._("Which line should be {quantity}?", quantity=wanted),
         )
+    if act.quantities:
+        # "make it two and two": one quantity for each line being talked about, in order
+        if len(pool) != len(act.quantities) or not all(0 < q <= MAX_QUANTITY for q in act.quantities):
+            turn.kind = "ask"
+            ask = s._(
+                "What would you like to change? For example *remove 2*, *make the coke large*, "
+                "*2 margherita not 3* or *swap the coke for a sprite*."
+            )
+            raise _Ask(ask, with_cart=True)
+        return [
+            await operations.run(turn, {"op": "quantity", "line": line.id, "quantity": quantity}, touched)
+            for line, quantity in zip(pool, act.quantities, strict=True)
+        ]
     if act.previous is not None and len(pool) > 1:
         pool = [line for line in pool if line.quantity == act.previous] or pool
     quantity = act.quantity

@@ -103,6 +103,8 @@ class Act:
     ``add``, the lines whose units the quantity is counted by ("a coke for each pizza", "the
     same number of tiramisus": the lines being talked about). ``like``: for an ``add``, the line
     the new one copies, with ``modifiers`` changed ("same pizza again but with mushrooms").
+    ``quantities``: for a ``set_quantity``, one new quantity for each line meant, in the order
+    of the cart ("make it two and two" after three veggies and three waters).
     ``words``: the clause the act was read from (normalised)."""
 
     kind: ActKind
@@ -118,6 +120,7 @@ class Act:
     scale: tuple[int, int] | None = None
     per: Target | None = None
     like: Target | None = None
+    quantities: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,6 +544,11 @@ def options_only(menu: Menu, words: str) -> Modifiers | None:
     "gluten free", "large with extra cheese"), else None."""
     if not words.strip():
         return None
+    new, cue, old = words.partition(" instead of ")
+    if not cue:
+        new, cue, old = words.partition(" rather than ")
+    if cue and options_only(menu, new) is not None and options_only(menu, old) is not None:
+        return options_only(menu, new)  # "thin crust instead of gf": the option said first
     result = parse_order(menu, words)
     if result.lines or result.ambiguous or result.unmatched or result.bad_quantities:
         return None

@@ -313,7 +313,26 @@ def _atoms(index: MenuIndex, tokens: list[str], guesses: dict[int, str] | None =
         text = " ".join(tokens[i : i + size])
         atoms.append(_from_entry(entry, i, i + size, text))
         i += size
-    return atoms
+    return _normal_amounts(index, atoms)
+
+
+def _normal_amounts(index: MenuIndex, atoms: list[_Atom]) -> list[_Atom]:
+    """ "normal ham", "regular cheese": "normal" before a topping says its amount (none of
+    light or extra), not the medium size it is an alias of."""
+    out = list(atoms)
+    for k, atom in enumerate(atoms[:-1]):
+        nxt = atoms[k + 1]
+        if (
+            atom.kind == "opt"
+            and atom.text in ("normal", "regular")
+            and nxt.kind == "opt"
+            and nxt.entry is not None
+            and nxt.entry.options
+            and not nxt.entry.items
+            and all(index.group_qualifiers.get(g, False) for g, _ in nxt.entry.options)
+        ):
+            out[k] = _Atom("word", atom.start, atom.end, atom.text)
+    return out
 
 
 def _yield_to_menu(

@@ -453,7 +453,8 @@ def _topping_swap(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
 
 
 _INSTEAD_OF = _re(
-    r"(?:(?P<t>.+?)\s+)?(?P<new>[a-z ]+?)\s+(?:instead of|rather than|not)\s+(?:the\s+)?(?P<old>[a-z ]+)"
+    r"(?:(?P<t>.+?)\s+(?:(?:on|with|in)\s+)?)?(?P<new>[a-z ]+?)\s+(?:instead of|rather than|not)\s+"
+    r"(?:the\s+)?(?P<old>[a-z ]+)"
 )
 
 
@@ -485,8 +486,28 @@ def _kept_line(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     return Act("ack") if target is not None and target.items and not target.options else None
 
 
+_EACH_SAID = _re(
+    r"(?:make|change|set)\s+(?:it|that|them|those|these|it all)\s+(?:to\s+)?(?P<a>{NUM})\s+(?:and|&)\s+"
+    r"(?P<b>{NUM})(?:\s+(?:please|pls|instead|then))*"
+)
+
+
+def _quantity_each(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "make it two and two" after three veggies and three waters: a quantity for each line
+    being talked about, in the order of the cart."""
+    match = _EACH_SAID.fullmatch(clause.key)
+    if match is None:
+        return None
+    quantities = (number_of(match["a"]), number_of(match["b"]))
+    if None in quantities:
+        return None
+    said = [q for q in quantities if q is not None]
+    return Act("set_quantity", target=Target(clause.key, pointer=True, plural=True), quantities=tuple(said))
+
+
 _KEEP = r"(?:\s+(?:just|only|keep)\s+(?:the\s+)?[a-z ]+)?"
 EDITS: list[Rule] = [
+    _quantity_each,
     # "item 2 to 3", "line 1 x2", "#3 qty 2"
     set_quantity_rule(
         _re(

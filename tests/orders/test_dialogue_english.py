@@ -68,11 +68,18 @@ CHANGED = [
     # a quantity for each line being talked about, in order
     (["i'll take three large veggie pizzas and three waters", "Actually make it two and two"],
      ["2 veggie size=large", "2 water"]),
+    # two lines trade their choices of one group
+    (["hawaiian thin crust, pepperoni thick crust", "swap the crusts"],
+     ["1 hawaiian crust=thick", "1 pepperoni crust=thin"]),
+    (["large pepperoni, small hawaiian, a coke", "switch the sizes around"],
+     ["1 pepperoni size=small", "1 hawaiian size=large", "1 coke"]),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("turns", "cart"), CHANGED, ids=[t[0][-1] for t in CHANGED])
-async def test_the_line_meant_is_changed(database_url: str, menu: Menu, turns: list[str], cart: list[str]) -> None:
+async def test_the_line_meant_is_changed(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
     _, after, kinds = await _play(database_url, menu, turns)
     assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds
 
@@ -99,6 +106,9 @@ ASKED = [
     ["3 cokes and 2 sprites", "only two of those"],
     # two quantities for three lines: which is which is not said
     ["a pepperoni, a coke and a sprite", "make them two and three"],
+    # nothing to trade: both have the same crust, or three lines could
+    ["margherita thin crust and pepperoni thin crust", "swap the crusts"],
+    ["thin margherita, thick pepperoni, stuffed veggie", "swap the crusts"],
 ]
 
 

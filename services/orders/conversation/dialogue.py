@@ -935,6 +935,8 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
         order = order_of(turn.store.menu, act.words)
         if order is not None:
             return await _add_instead(turn, order, touched)
+    if act.exchange:
+        return await _exchange(turn, act, lines, pool, touched)
     if act.kind == "set_quantity":
         return await _set_quantity(turn, act, lines, pool, touched)
     if act.kind == "adjust":
@@ -1581,6 +1583,44 @@ async def _replace(
             return None
         out.append(await operations.run(turn, built, touched))
     return out
+
+
+async def _exchange(
+    turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], touched: list[int]
+) -> list[str]:
+    """ "swap the crusts": the two lines (being talked about, else of the cart) that offer the
+    group trade their choices in it; anything but two lines that differ in it is asked about."""
+    menu = turn.store.menu
+    s = turn.speaker
+    group = menu.group(act.exchange)
+
+    def choice(line: CartLine) -> str | None:
+        item = menu.item(line.item_code)
+        if group is None or item is None or group.code not in item.option_groups:
+            return None
+        said = [str(o["option"]) for o in line.options if o["group"] == group.code]
+        return said[0] if said else group.default
+
+    pair = [line for line in pool if choice(line) is not None]
+    if len(pair) != 2:
+        pair = [line for line in lines if choice(line) is not None]
+    ops = []
+    if len(pair) == 2 and choice(pair[0]) != choice(pair[1]):
+        for line, other in (pair, pair[::-1]):
+            traded = Modifiers(options=(ChosenOption(act.exchange, str(choice(other)), None),))
+            fields = adding.modified_fields(menu, line, traded, [], s)
+            if fields is not None:
+                ops.append({"op": "change", "line": line.id, "fields": fields})
+    if len(ops) != 2:
+        turn.kind = "ask"
+        raise _Ask(
+            s._(
+                "What would you like to change? For example *remove 2*, *make the coke large*, "
+                "*2 margherita not 3* or *swap the coke for a sprite*."
+            ),
+            with_cart=True,
+        )
+    return [await operations.run(turn, op, touched) for op in ops]
 
 
 async def _change(

@@ -104,7 +104,9 @@ class Act:
     same number of tiramisus": the lines being talked about). ``like``: for an ``add``, the line
     the new one copies, with ``modifiers`` changed ("same pizza again but with mushrooms").
     ``quantities``: for a ``set_quantity``, one new quantity for each line meant, in the order
-    of the cart ("make it two and two" after three veggies and three waters).
+    of the cart ("make it two and two" after three veggies and three waters). ``exchange``: for
+    a ``change``, the single-choice option group whose choices two lines trade ("swap the
+    crusts").
     ``words``: the clause the act was read from (normalised)."""
 
     kind: ActKind
@@ -121,6 +123,7 @@ class Act:
     per: Target | None = None
     like: Target | None = None
     quantities: tuple[int, ...] = ()
+    exchange: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,10 +460,10 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     result = parse_order(menu, rest)
     if result.unmatched and rest.endswith((" one", " ones")):
         # "the diet one": a word of one item's name, said before "one", names that item
-        named = _item_by_name_words(menu, rest.rpartition(" ")[0])
-        if named is not None:
+        by_name = _item_by_name_words(menu, rest.rpartition(" ")[0])
+        if by_name is not None:
             plural = plural or rest.endswith(" ones")
-            return Target(said, items=(named,), ordinal=ordinal, plural=plural, other=other, count=count)
+            return Target(said, items=(by_name,), ordinal=ordinal, plural=plural, other=other, count=count)
     if result.unmatched or result.bad_quantities:
         return None
     if len({line.item for line in result.lines}) > 1:

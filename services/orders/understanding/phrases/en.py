@@ -373,8 +373,8 @@ OPTION_QUESTIONS: list[Rule] = [
     # ("do a build your own with chicken" asks for one: an article after "do" is no subject)
     menu_question_rule(
         _re(
-            r"(?:does|do(?!\s+(?:an?|one|\d+)\s)|did|will|would|is|are)\s+(?P<i>.+?)\s+(?:" + _HAS + r"|with)\s+"
-            r"(?:any\s+)?(?P<s>.+)"
+            r"(?:does|do(?!\s+(?:an?|one|\d+)\s)|did|will|would|is|are)\s+(?P<i>.+?)\s+"
+            r"(?:" + _HAS + r"|with)\s+(?:any\s+)?(?P<s>.+)"
         )
     ),
     # "the hawaiian comes with pineapple?", "la hawaiana lleva piña?", "a vegetariana tem cebola?"
@@ -505,9 +505,30 @@ def _quantity_each(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     return Act("set_quantity", target=Target(clause.key, pointer=True, plural=True), quantities=tuple(said))
 
 
+_EXCHANGE = _re(
+    r"(?:swap|switch|exchange|trade|flip|reverse)\s+(?:the\s+|their\s+|them\s+|our\s+)?(?P<g>[a-z]+s)"
+    r"(?:\s+(?:around|over|round|between them|between the two))?"
+)
+
+
+def _exchanged(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "swap the crusts", "switch the sizes around": two lines trade their choices of a
+    single-choice group (a size, a crust)."""
+    match = _EXCHANGE.fullmatch(clause.key)
+    if match is None:
+        return None
+    word = match["g"][:-1]
+    for group in menu.option_groups:
+        names = (normalise(group.name), normalise(group.code.replace("-", " ")))
+        if group.kind == "single" and word in names:
+            return Act("change", target=Target(clause.key, pointer=True, plural=True), exchange=group.code)
+    return None
+
+
 _KEEP = r"(?:\s+(?:just|only|keep)\s+(?:the\s+)?[a-z ]+)?"
 EDITS: list[Rule] = [
     _quantity_each,
+    _exchanged,
     # "item 2 to 3", "line 1 x2", "#3 qty 2"
     set_quantity_rule(
         _re(

@@ -223,20 +223,7 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
         # with no line the rest could mean): half a message is never applied, so ask
         turn.state.clear()
         turn.state.update(state)
-        turn.kind = "ask"
-        turn.state["asked"] = True
-        await turn.save_state()
-        s = turn.speaker
-        return (
-            s._('Sorry, I didn\'t understand "{phrase}".', phrase=echo(turn.inbound.text))
-            + " "
-            + s._(
-                "What would you like to change? For example *remove 2*, *make the coke large*, "
-                "*2 margherita not 3* or *swap the coke for a sprite*."
-            )
-            + "\n\n"
-            + render_cart(cart, s)
-        )
+        return await _not_understood(turn, cart)
     except _Undone as undone:
         # one act of the message asks ("remove the pizza and add a coke" with two pizzas): half
         # a message is never applied, so the cart is as it was, and what the other acts did is
@@ -452,11 +439,29 @@ def _snapshot(lines: list[CartLine]) -> list[tuple[Any, ...]]:
     return [(line.id, line.quantity, str(line.options), str(line.excluded), line.notes) for line in lines]
 
 
+async def _not_understood(turn: Turn, lines: list[CartLine]) -> str:
+    """ "Sorry, I didn't understand …", what to change and the cart: a question (kind ``ask``)
+    that "never mind" drops."""
+    s = turn.speaker
+    turn.kind = "ask"
+    turn.state["asked"] = True
+    await turn.save_state()
+    return (
+        s._('Sorry, I didn\'t understand "{phrase}".', phrase=echo(turn.inbound.text))
+        + " "
+        + s._(
+            "What would you like to change? For example *remove 2*, *make the coke large*, "
+            "*2 margherita not 3* or *swap the coke for a sprite*."
+        )
+        + "\n\n"
+        + render_cart(lines, s)
+    )
+
+
 async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None:
     """A message no rule read, that names something already in the cart and has a word of
     change in it ("the coke, can it be a diet instead?"): rather than add what it names, ask.
     None lets the order parser read it as always."""
-    s = turn.speaker
     key = normalise(english_reading(turn.store.menu, turn.inbound.text)[1])
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if not lines:
@@ -470,19 +475,7 @@ async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None
     if free_text and read_nothing and phrases.edit_cues.search(key):
         # "make them the same size", "i want the bigger one": words of change the bot cannot
         # read, with a cart they could change: ask what to change instead of a "sorry"
-        turn.kind = "ask"
-        turn.state["asked"] = True
-        await turn.save_state()
-        return (
-            s._('Sorry, I didn\'t understand "{phrase}".', phrase=echo(turn.inbound.text))
-            + " "
-            + s._(
-                "What would you like to change? For example *remove 2*, *make the coke large*, "
-                "*2 margherita not 3* or *swap the coke for a sprite*."
-            )
-            + "\n\n"
-            + render_cart(lines, s)
-        )
+        return await _not_understood(turn, lines)
     named = {line.item for line in parsed.lines} | {c for amb in parsed.ambiguous for c in amb.candidates}
     if not named:
         return None

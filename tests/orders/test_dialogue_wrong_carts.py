@@ -84,6 +84,15 @@ ASKED = [
     # a plural name with one unit of its item, and another line whose name holds it
     ["a coke and a diet coke", "cancel the cokes"],
     ["a coke a diet coke and a sprite", "remove the cokes"],
+    # the second edit names no line it can change: the first is not applied alone
+    ["2 pepperoni and a coke", "remove the coke and make the rest diet"],
+    # two lines of several units: which one is meant is not said
+    ["3 cokes and 2 sprites", "only two of those"],
+    # two quantities for three lines: which is which is not said
+    ["a pepperoni, a coke and a sprite", "make them two and three"],
+    # nothing to trade: both have the same crust, or three lines could
+    ["margherita thin crust and pepperoni thin crust", "swap the crusts"],
+    ["thin margherita, thick pepperoni, stuffed veggie", "swap the crusts"],
 ]
 
 
@@ -217,6 +226,50 @@ CHANGED = [
     # to "change my thin one, or add a stuffed one?", the thin one taken off: the change
     (["margherita thin crust", "margherita stuffed crust", "remove the thin one"],
      ["1 margherita crust=stuffed"]),
+    # an option before the name says which line is counted ("the small cokes")
+    (["large coke and small coke", "3 of the small cokes"],
+     ["1 coke drink-size=large", "3 coke drink-size=small"]),
+    (["2 large pepperoni and a small pepperoni", "2 of the small pepperonis"],
+     ["2 pepperoni size=large", "2 pepperoni size=small"]),
+    # "let's do a ... with ... instead": an order said instead, no question about the menu
+    (["I'll have a veggie", "hmm no, let's do a build your own with chicken and bacon instead"],
+     ["1 build-your-own toppings=chicken toppings=bacon"]),
+    # toppings said alone after "with" are for the line just added, even one named like a pizza
+    (["build your own", "with pepperoni, sausage and onions"],
+     ["1 build-your-own toppings=pepperoni toppings=sausage toppings=onions"]),
+    # a bare number after a hesitation reconsiders the line just added
+    (["3 brownies please", "hmm 2"], ["2 brownie"]),
+    # a word of one item's name before "one" names that line
+    (["coke and diet coke", "make the diet one large"], ["1 coke", "1 diet-coke drink-size=large"]),
+    # a line named by its place, then what it should have
+    (["pepperoni, margherita", "the last one with extra cheese"],
+     ["1 pepperoni", "1 margherita toppings=cheese:extra"]),
+    (["1 coke 1 diet coke 1 sprite", "the middle one in a bottle"],
+     ["1 coke", "1 diet-coke container=bottle", "1 sprite"]),
+    # one unit of the line being talked about becomes another item
+    (["2 pepperoni", "change one to a hawaiian"], ["1 pepperoni", "1 hawaiian"]),
+    # "the rest", after some units of a line were changed, is what that line still has
+    (["3 cokes and a veggie", "make one a sprite and the rest diet"],
+     ["1 sprite", "2 diet-coke", "1 veggie"]),
+    # "just one of them": one unit of the only line that has several
+    (["2 brownies and a margherita", "no actually just one of them"], ["1 brownie", "1 margherita"]),
+    # a name typed with its last letter doubled is that name ("spritess")
+    (["2 spritess n a hawaian", "hawaiian x2 and them sprites large"],
+     ["2 hawaiian", "2 sprite drink-size=large"]),
+    # "normal ham" is the ham's amount, not a medium size: the dish as it comes again
+    (["Hawaiian with light ham please, and a diet coke", "Actually, normal ham is fine."],
+     ["1 hawaiian", "1 diet-coke"]),
+    # "X instead of Y" of two options of one choice: X
+    (["large veggie gluten free", "and 2 brownies", "the veggie on thin crust instead of gf"],
+     ["1 veggie crust=thin size=large", "2 brownie"]),
+    # a quantity for each line being talked about, in order
+    (["i'll take three large veggie pizzas and three waters", "Actually make it two and two"],
+     ["2 veggie size=large", "2 water"]),
+    # two lines trade their choices of one group
+    (["hawaiian thin crust, pepperoni thick crust", "swap the crusts"],
+     ["1 hawaiian crust=thick", "1 pepperoni crust=thin"]),
+    (["large pepperoni, small hawaiian, a coke", "switch the sizes around"],
+     ["1 pepperoni size=small", "1 hawaiian size=large", "1 coke"]),
 ]  # fmt: skip
 
 
@@ -232,6 +285,8 @@ QUESTIONS = [
     (["a margherita", "is stuffed crust extra?"], "price"),
     (["a large pepperoni", "does extra cheese cost more?"], "price"),
     (["a margherita", "how much is thin crust?"], "price"),
+    (["what sizes do the pizzas come in"], "menu"),
+    (["pepperoni", "forget it i dont want anything anymore"], "confirm-empty-cart"),
 ]
 
 

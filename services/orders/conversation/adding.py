@@ -26,7 +26,7 @@ from services.orders.menu.catalog import (
     Menu,
 )
 from services.orders.storage import carts
-from services.orders.understanding.menu_index import quote
+from services.orders.understanding.menu_index import quote, tokenize
 from services.orders.understanding.parser import (
     AmbiguousPhrase,
     BadQuantity,
@@ -635,6 +635,11 @@ def modified_fields(
         group = menu.group(mapped.group)
         if group is not None and group.kind == "single":
             chosen = {k: v for k, v in chosen.items() if k[0] != mapped.group}
+        had = chosen.get((mapped.group, mapped.option))
+        if had is not None and had.qualifier and not mapped.qualifier and _comes_with(menu, item, name):
+            # "normal ham is fine" on a Hawaiian with light ham: the dish as it comes
+            del chosen[(mapped.group, mapped.option)]
+            continue
         chosen[(mapped.group, mapped.option)] = mapped
     said = [m for m in (remap_option(menu, item, o) for o in mods.options) if m is not None]
     for choice in mods.excluded:
@@ -660,6 +665,13 @@ def modified_fields(
     if (fields["options"], fields["excluded"], fields["notes"]) == (line.options, line.excluded, line.notes):
         return None
     return fields
+
+
+def _comes_with(menu: Menu, item: Item, name: str) -> bool:
+    """Whether `item`'s description names the option called `name` (the dish comes with it)."""
+    words = f" {' '.join(tokenize(item.description))} "
+    said = " ".join(tokenize(name))
+    return bool(said) and (f" {said} " in words or f" {said.rstrip('s')} " in words)
 
 
 async def update_fields(turn: Turn, line_id: int, fields: dict[str, Any]) -> None:

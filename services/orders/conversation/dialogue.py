@@ -218,11 +218,22 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
     try:
         async with carts.savepoint(turn.conn):
             return await _apply_all(turn, acts, _snapshot(cart), phrases, free_text)
+    except _Partial:
+        # an act after others could not be applied ("make one a sprite and the rest diet"
+        # with no line the rest could mean): half a message is never applied, so ask
+        turn.state.clear()
+        turn.state.update(state)
+        return await _not_understood(turn, cart)
     except _Undone as undone:
         # one act of the message asks ("remove the pizza and add a coke" with two pizzas): half
         # a message is never applied, so the cart is as it was, and what the other acts did is
         # held with the question, to be done with the answer
         return await _ask_undone(turn, undone, state, cart)
+
+
+class _Partial(Exception):
+    """Raised to roll back the acts of a message one of which, after others were applied,
+    could not be: the message is asked about rather than half applied."""
 
 
 class _Undone(Exception):
@@ -303,6 +314,18 @@ async def _ask_undone(turn: Turn, undone: _Undone, state: dict[str, Any], before
     return f"{s._(texts.NOT_HELD)} {text}\n\n" + render_cart(lines, s)
 
 
+def _on_units(act: Act) -> bool:
+    """Whether `act` changes some units of a line, not the whole line ("make one a sprite")."""
+    target = act.target
+    return act.kind in ("replace", "change") and target is not None and bool(act.quantity or target.count)
+
+
+def _rest_of_line(target: Target) -> bool:
+    """ "the rest", "the others": every line but those being talked about, which after some
+    units of a line were changed is the units that line still has."""
+    return target.other and target.plural and target.pointer and not (target.items or target.options)
+
+
 def _independent(act: Act) -> bool:
     """Whether an act can be applied without the answer to a question an act before it asked:
     an order of new lines, a small talk or question, or a change of lines named by their item
@@ -333,6 +356,8 @@ async def _apply_all(
     pending: dict[str, Any] = {}
     before_ask: list[str] = []
     whole = True
+    split_from: int | None = None
+    start = 0
     for index, act in enumerate(acts):
         if asked is not None and not _independent(act):
             whole = False
@@ -354,6 +379,12 @@ async def _apply_all(
             _kind, text = await answers.answer(turn, act.topic, act.subject)
             extra.append(text)
             continue
+        if split_from is not None and act.target is not None and _rest_of_line(act.target):
+            shown = [line.id for line in await carts.load_cart(turn.conn, turn.customer_id)]
+            if split_from in shown:
+                act = replace(act, target=replace(act.target, number=shown.index(split_from) + 1))
+        split_from = None
+        start = len(touched)
         question = turn.state.get("question")
         try:
             outcome = await _apply(turn, act, touched)
@@ -375,10 +406,15 @@ async def _apply_all(
                 whole = False
                 break
             # an act that could not be applied: the order parser reads the message, unless it
-            # is words of change the cart could be meant by (then the bot asks)
-            return await _guard(turn, phrases, free_text) if not said else "\n\n".join(said)
+            # is words of change the cart could be meant by (then the bot asks); after acts
+            # that were applied, the whole message is asked about
+            if said:
+                raise _Partial
+            return await _guard(turn, phrases, free_text)
         removed = removed or act.kind == "remove"
         said.extend(outcome)
+        # "make one a sprite and the rest diet": the rest of the line some units were taken from
+        split_from = touched[start] if _on_units(act) and len(touched) > start else None
     if asked is not None:
         after = await carts.load_cart(turn.conn, turn.customer_id)
         raise _Undone(asked, pending, before_ask, after, whole)
@@ -403,11 +439,29 @@ def _snapshot(lines: list[CartLine]) -> list[tuple[Any, ...]]:
     return [(line.id, line.quantity, str(line.options), str(line.excluded), line.notes) for line in lines]
 
 
+async def _not_understood(turn: Turn, lines: list[CartLine]) -> str:
+    """ "Sorry, I didn't understand …", what to change and the cart: a question (kind ``ask``)
+    that "never mind" drops."""
+    s = turn.speaker
+    turn.kind = "ask"
+    turn.state["asked"] = True
+    await turn.save_state()
+    return (
+        s._('Sorry, I didn\'t understand "{phrase}".', phrase=echo(turn.inbound.text))
+        + " "
+        + s._(
+            "What would you like to change? For example *remove 2*, *make the coke large*, "
+            "*2 margherita not 3* or *swap the coke for a sprite*."
+        )
+        + "\n\n"
+        + render_cart(lines, s)
+    )
+
+
 async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None:
     """A message no rule read, that names something already in the cart and has a word of
     change in it ("the coke, can it be a diet instead?"): rather than add what it names, ask.
     None lets the order parser read it as always."""
-    s = turn.speaker
     key = normalise(english_reading(turn.store.menu, turn.inbound.text)[1])
     lines = await carts.load_cart(turn.conn, turn.customer_id)
     if not lines:
@@ -421,19 +475,7 @@ async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None
     if free_text and read_nothing and phrases.edit_cues.search(key):
         # "make them the same size", "i want the bigger one": words of change the bot cannot
         # read, with a cart they could change: ask what to change instead of a "sorry"
-        turn.kind = "ask"
-        turn.state["asked"] = True
-        await turn.save_state()
-        return (
-            s._('Sorry, I didn\'t understand "{phrase}".', phrase=echo(turn.inbound.text))
-            + " "
-            + s._(
-                "What would you like to change? For example *remove 2*, *make the coke large*, "
-                "*2 margherita not 3* or *swap the coke for a sprite*."
-            )
-            + "\n\n"
-            + render_cart(lines, s)
-        )
+        return await _not_understood(turn, lines)
     named = {line.item for line in parsed.lines} | {c for amb in parsed.ambiguous for c in amb.candidates}
     if not named:
         return None
@@ -886,6 +928,8 @@ async def _apply(turn: Turn, act: Act, touched: list[int]) -> list[str] | None:
         order = order_of(turn.store.menu, act.words)
         if order is not None:
             return await _add_instead(turn, order, touched)
+    if act.exchange:
+        return await _exchange(turn, act, lines, pool, touched)
     if act.kind == "set_quantity":
         return await _set_quantity(turn, act, lines, pool, touched)
     if act.kind == "adjust":
@@ -1146,6 +1190,19 @@ async def _set_quantity(
             lambda line: {"op": "quantity", "line": line.id, "quantity": wanted},
             s._("Which line should be {quantity}?", quantity=wanted),
         )
+    if act.quantities:
+        # "make it two and two": one quantity for each line being talked about, in order
+        if len(pool) != len(act.quantities) or not all(0 < q <= MAX_QUANTITY for q in act.quantities):
+            turn.kind = "ask"
+            ask = s._(
+                "What would you like to change? For example *remove 2*, *make the coke large*, "
+                "*2 margherita not 3* or *swap the coke for a sprite*."
+            )
+            raise _Ask(ask, with_cart=True)
+        return [
+            await operations.run(turn, {"op": "quantity", "line": line.id, "quantity": quantity}, touched)
+            for line, quantity in zip(pool, act.quantities, strict=True)
+        ]
     if act.previous is not None and len(pool) > 1:
         pool = [line for line in pool if line.quantity == act.previous] or pool
     quantity = act.quantity
@@ -1168,14 +1225,19 @@ async def _set_quantity(
     problem = adding.quantity_problem(act.subject if quantity is None else str(quantity), s, allow_zero=True)
     if problem is not None or quantity is None:
         return [f"{problem} " + s._("For example *change 1 to 2*.")]
+    every = act.target.each or act.target.said in ("both", "both of them", "all", "all of them", "them all")
+    if len(pool) > 1 and not every and quantity == 1 and act.target.pointer and not act.target.items:
+        # "just one of them" after 2 brownies and a margherita: one unit of the only line that
+        # has several ("only two of those" after 3 cokes and 2 sprites is still asked)
+        several = [line for line in pool if line.quantity > 1]
+        pool = several if len(several) == 1 else pool
     chosen = _one(
         turn,
         act,
         pool,
         lambda line: {"op": "quantity", "line": line.id, "quantity": quantity},
         s._("Which line should be {quantity}?", quantity=quantity),
-        plural_ok=act.target.each
-        or act.target.said in ("both", "both of them", "all", "all of them", "them all"),
+        plural_ok=every,
     )
     return [
         await operations.run(turn, {"op": "quantity", "line": line.id, "quantity": quantity}, touched)
@@ -1514,6 +1576,44 @@ async def _replace(
             return None
         out.append(await operations.run(turn, built, touched))
     return out
+
+
+async def _exchange(
+    turn: Turn, act: Act, lines: list[CartLine], pool: list[CartLine], touched: list[int]
+) -> list[str]:
+    """ "swap the crusts": the two lines (being talked about, else of the cart) that offer the
+    group trade their choices in it; anything but two lines that differ in it is asked about."""
+    menu = turn.store.menu
+    s = turn.speaker
+    group = menu.group(act.exchange)
+
+    def choice(line: CartLine) -> str | None:
+        item = menu.item(line.item_code)
+        if group is None or item is None or group.code not in item.option_groups:
+            return None
+        said = [str(o["option"]) for o in line.options if o["group"] == group.code]
+        return said[0] if said else group.default
+
+    pair = [line for line in pool if choice(line) is not None]
+    if len(pair) != 2:
+        pair = [line for line in lines if choice(line) is not None]
+    ops = []
+    if len(pair) == 2 and choice(pair[0]) != choice(pair[1]):
+        for line, other in (pair, pair[::-1]):
+            traded = Modifiers(options=(ChosenOption(act.exchange, str(choice(other)), None),))
+            fields = adding.modified_fields(menu, line, traded, [], s)
+            if fields is not None:
+                ops.append({"op": "change", "line": line.id, "fields": fields})
+    if len(ops) != 2:
+        turn.kind = "ask"
+        raise _Ask(
+            s._(
+                "What would you like to change? For example *remove 2*, *make the coke large*, "
+                "*2 margherita not 3* or *swap the coke for a sprite*."
+            ),
+            with_cart=True,
+        )
+    return [await operations.run(turn, op, touched) for op in ops]
 
 
 async def _change(

@@ -103,6 +103,10 @@ class Act:
     ``add``, the lines whose units the quantity is counted by ("a coke for each pizza", "the
     same number of tiramisus": the lines being talked about). ``like``: for an ``add``, the line
     the new one copies, with ``modifiers`` changed ("same pizza again but with mushrooms").
+    ``quantities``: for a ``set_quantity``, one new quantity for each line meant, in the order
+    of the cart ("make it two and two" after three veggies and three waters). ``exchange``: for
+    a ``change``, the single-choice option group whose choices two lines trade ("swap the
+    crusts").
     ``words``: the clause the act was read from (normalised)."""
 
     kind: ActKind
@@ -118,6 +122,8 @@ class Act:
     scale: tuple[int, int] | None = None
     per: Target | None = None
     like: Target | None = None
+    quantities: tuple[int, ...] = ()
+    exchange: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,9 +322,17 @@ def _two_edits(menu: Menu, phrases: Phrases, clause: Clause, text: str) -> list[
         if not (left.key and right.key):
             continue
         acts = [read_clause(menu, phrases, part, bare=False) for part in (left, right)]
+        if acts[0] is not None and acts[1] is None and tokens[0] in _CARRIED_VERBS:
+            # "make one a sprite and the rest diet": the verb said once goes on to the second
+            right = _clause(phrases, f"{tokens[0]} {right.key}", text)
+            acts[1] = read_clause(menu, phrases, right, bare=False)
         if all(act is not None and act.kind in _EDIT_KINDS for act in acts):
             return [replace(left, corrective=clause.corrective), replace(right, corrective=clause.corrective)]
     return [clause]
+
+
+# Verbs that a second edit joined by "and" may leave unsaid ("make one large and the other thin").
+_CARRIED_VERBS = frozenset({"make", "change", "turn", "switch"})
 
 
 def _by_options(
@@ -444,6 +458,12 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             return None
         return Target(said, items=inner.items, size_rank=_SIZE_RANKS[head])
     result = parse_order(menu, rest)
+    if result.unmatched and rest.endswith((" one", " ones")):
+        # "the diet one": a word of one item's name, said before "one", names that item
+        by_name = _item_by_name_words(menu, rest.rpartition(" ")[0])
+        if by_name is not None:
+            plural = plural or rest.endswith(" ones")
+            return Target(said, items=(by_name,), ordinal=ordinal, plural=plural, other=other, count=count)
     if result.unmatched or result.bad_quantities:
         return None
     if len({line.item for line in result.lines}) > 1:
@@ -490,6 +510,21 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     )
 
 
+def _item_by_name_words(menu: Menu, words: str) -> str | None:
+    """The one item whose name (or an alias) holds every word of `words` ("diet": the Diet
+    Coke), when the words are read as nothing else; None when no item or several do."""
+    said = set(words.split())
+    if not said or parse_order(menu, words).lines:
+        return None
+    found = {
+        item.code
+        for item in menu.items()
+        for name in (item.name, *item.aliases)
+        if said <= set(normalise(name).split())
+    }
+    return found.pop() if len(found) == 1 else None
+
+
 def _plural_word(text: str) -> bool:
     last = text.split()[-1] if text.split() else ""
     return len(last) > 3 and last.endswith("s") and not last.endswith("ss")
@@ -512,6 +547,11 @@ def options_only(menu: Menu, words: str) -> Modifiers | None:
     "gluten free", "large with extra cheese"), else None."""
     if not words.strip():
         return None
+    new, cue, old = words.partition(" instead of ")
+    if not cue:
+        new, cue, old = words.partition(" rather than ")
+    if cue and options_only(menu, new) is not None and options_only(menu, old) is not None:
+        return options_only(menu, new)  # "thin crust instead of gf": the option said first
     result = parse_order(menu, words)
     if result.lines or result.ambiguous or result.unmatched or result.bad_quantities:
         return None

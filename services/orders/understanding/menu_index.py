@@ -163,6 +163,8 @@ class MenuIndex:
                 # is another word, not a typo: "pepsi" is not "peps" (plural of "pep", i.e.
                 # pepperoni); a real menu word with a stray letter is ("cokez" is "coke")
                 extends = word.startswith(candidate) and candidate not in self.name_words
+                # ... unless the stray letters only repeat its last one ("spritess", "cokess")
+                extends = extends and set(word[len(candidate) :]) != {candidate[-1]}
                 if found[1] <= allowed and (size > 5 or candidate[0] == word[0]) and not extends:
                     result = candidate
         if len(self._corrections) >= _CORRECTION_CACHE_SIZE:

@@ -313,7 +313,26 @@ def _atoms(index: MenuIndex, tokens: list[str], guesses: dict[int, str] | None =
         text = " ".join(tokens[i : i + size])
         atoms.append(_from_entry(entry, i, i + size, text))
         i += size
-    return atoms
+    return _normal_amounts(index, atoms)
+
+
+def _normal_amounts(index: MenuIndex, atoms: list[_Atom]) -> list[_Atom]:
+    """ "normal ham", "regular cheese": "normal" before a topping says its amount (none of
+    light or extra), not the medium size it is an alias of."""
+    out = list(atoms)
+    for k, atom in enumerate(atoms[:-1]):
+        nxt = atoms[k + 1]
+        if (
+            atom.kind == "opt"
+            and atom.text in ("normal", "regular")
+            and nxt.kind == "opt"
+            and nxt.entry is not None
+            and nxt.entry.options
+            and not nxt.entry.items
+            and all(index.group_qualifiers.get(g, False) for g, _ in nxt.entry.options)
+        ):
+            out[k] = _Atom("word", atom.start, atom.end, atom.text)
+    return out
 
 
 def _yield_to_menu(
@@ -1086,6 +1105,7 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
     unmatched: list[UnmatchedPhrase] = []
     bad: list[BadQuantity] = []
     head_kinds = {index.item_kind.get(f.items[0]) if f.items else f.noun for f in frames if f.has_head}
+    named_items = any(f.items or f.noun is not None for f in frames)
     for frame in frames:
         quantity = frame.multiplier or frame.number or 1
         items = frame.items
@@ -1101,11 +1121,15 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
                 )
                 # "extra pepperoni" with no count is the topping, qualified: never the item
                 # with its "extra" dropped
+                # "with pepperoni, sausage and onions" said alone (no item named, no count):
+                # toppings for the line being talked about, not a Pepperoni pizza
+                after_with = not named_items and mod.atom.start > 0 and tokens[mod.atom.start - 1] == "with"
                 if (
                     duals
                     and mod.prefix
                     and not mod.negated
                     and (mod.qualifier is None or frame.number is not None)
+                    and not (after_with and frame.number is None)
                 ):
                     items = duals
                     mods.remove(mod)

@@ -178,6 +178,24 @@ def _names_one(menu: Menu, phrases: Phrases, words: str) -> bool:
 _ANOTHER_COUNT = re.compile(r"\b(?:and|,)\s+(?:\d+|two|three|four|five|six|seven|eight|nine|ten)\s+[a-z]")
 
 
+def _options_before_name(menu: Menu, phrases: Phrases, words: str) -> bool:
+    """Whether `words` name a line by options said before its name ("the small cokes", "those
+    thin crust hawaiians"): options there say which line, not what it should become (after the
+    name, "the hawaiians thin crust", they may be the change)."""
+    tokens = words.split()
+    while tokens and tokens[0] in phrases.determiners:
+        tokens = tokens[1:]
+    for cut in range(1, len(tokens)):
+        mods = options_only(menu, " ".join(tokens[:cut]))
+        if mods is None or mods.excluded or not mods.options:
+            continue
+        name = order_of(menu, " ".join(tokens[cut:]))
+        if name is not None and not name.ambiguous and len(name.lines) == 1:
+            line = name.lines[0]
+            return not (line.options or line.excluded) and line.quantity == 1
+    return False
+
+
 def set_quantity_rule(
     pattern: re.Pattern[str], *, add_when_missing: bool = False, or_more: bool = False
 ) -> Rule:
@@ -209,6 +227,8 @@ def set_quantity_rule(
                 or (not target.items and target.said.split()[:1] in (["the"], ["those"], ["these"]))
             )
         )
+        # "3 of the small cokes": options before the name say which line is counted
+        by_options = by_options or bool(words and _options_before_name(menu, phrases, words))
         if target is None or ((target.options or said_options) and not by_options):
             # "2 of the hawaiians thin crust": options said, not a quantity ("2 of the large
             # one" names its line by them)
@@ -434,7 +454,10 @@ def change_rule(
 
 def _with_article(menu: Menu, words: str) -> Modifiers | None:
     """ "a bottle", "a large": single-choice options said with an article ("the other one a
-    bottle"). A topping with an article ("a pepperoni") names the item, so it is no option."""
+    bottle", "the middle one in a bottle"). A topping with an article ("a pepperoni") names
+    the item, so it is no option."""
+    if words.startswith(("in a ", "in an ")):
+        words = words[len("in ") :]
     head, _, rest = words.partition(" ")
     if head not in ("a", "an") or not rest:
         return None

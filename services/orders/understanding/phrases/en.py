@@ -328,6 +328,15 @@ QUESTIONS: list[Rule] = [
         ),
         "menu",
     ),
+    # "what sizes do the pizzas come in", "which crusts does the veggie come with"
+    question_rule(
+        _re(
+            r"^(?:what|which)\s+(?:sizes?|crusts?|toppings?|options?|extras?|flavou?rs?|kinds?|types?|"
+            r"choices?)\s+(?:do|does|can|will)\s+(?:the\s+|your\s+)?(?P<s>[a-z][a-z ]*?)\s+"
+            r"(?:come in|come with|have|come|take|get)\b"
+        ),
+        "menu",
+    ),
 ]
 
 # Whether the menu has an option, alone or on an item: answered, the cart never changed. A
@@ -361,8 +370,12 @@ OPTION_QUESTIONS: list[Rule] = [
     ),
     # "does the veggie have onions", "does the margherita come with basil",
     # "does the pepperoni come in thin crust"
+    # ("do a build your own with chicken" asks for one: an article after "do" is no subject)
     menu_question_rule(
-        _re(r"(?:does|do|did|will|would|is|are)\s+(?P<i>.+?)\s+(?:" + _HAS + r"|with)\s+(?:any\s+)?(?P<s>.+)")
+        _re(
+            r"(?:does|do(?!\s+(?:an?|one|\d+)\s)|did|will|would|is|are)\s+(?P<i>.+?)\s+"
+            r"(?:" + _HAS + r"|with)\s+(?:any\s+)?(?P<s>.+)"
+        )
     ),
     # "the hawaiian comes with pineapple?", "la hawaiana lleva piña?", "a vegetariana tem cebola?"
     menu_question_rule(_re(r"(?P<i>.+?)\s+" + _HAS + r"\s+(?:any\s+)?(?P<s>.+)"), needs_mark=True),
@@ -406,6 +419,26 @@ def _one_of_them_another(menu: Menu, phrases: Phrases, clause: Clause) -> Act | 
     return act if act is not None and act.kind == "replace" and act.new is not None else None
 
 
+_ONE_TO = _re(
+    r"(?:change|make|swap|switch|turn|replace)\s+(?:one|1)\s+(?:(?:in)?to\s+|into\s+|for\s+|with\s+)?(?P<x>.+)"
+)
+
+
+def _one_to_another(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "change one to a hawaiian", "make one a sprite" after two pepperoni: one unit of the
+    line being talked about becomes another item, as "one of them a hawaiian"."""
+    match = _ONE_TO.fullmatch(clause.key)
+    if match is None:
+        return None
+    said = match["x"].split()
+    if any(w in phrases.other_words or w in phrases.rest_words or w in phrases.plural_pointers for w in said):
+        return None  # "make one a sprite and the rest diet": the rest is no part of the order
+    new = order_of(menu, match["x"])
+    if new is None or len(new.lines) != 1 or new.ambiguous:
+        return None
+    return Act("replace", target=Target("one", pointer=True, plural=True, count=1), new=new)
+
+
 def _topping_swap(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "swap the ham for bacon on the hawaiian": one option out, another in, on a line."""
     match = _SWAP.fullmatch(clause.key)
@@ -420,7 +453,8 @@ def _topping_swap(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
 
 
 _INSTEAD_OF = _re(
-    r"(?:(?P<t>.+?)\s+)?(?P<new>[a-z ]+?)\s+(?:instead of|rather than|not)\s+(?:the\s+)?(?P<old>[a-z ]+)"
+    r"(?:(?P<t>.+?)\s+(?:(?:on|with|in)\s+)?)?(?P<new>[a-z ]+?)\s+(?:instead of|rather than|not)\s+"
+    r"(?:the\s+)?(?P<old>[a-z ]+)"
 )
 
 
@@ -452,8 +486,49 @@ def _kept_line(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     return Act("ack") if target is not None and target.items and not target.options else None
 
 
+_EACH_SAID = _re(
+    r"(?:make|change|set)\s+(?:it|that|them|those|these|it all)\s+(?:to\s+)?(?P<a>{NUM})\s+(?:and|&)\s+"
+    r"(?P<b>{NUM})(?:\s+(?:please|pls|instead|then))*"
+)
+
+
+def _quantity_each(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "make it two and two" after three veggies and three waters: a quantity for each line
+    being talked about, in the order of the cart."""
+    match = _EACH_SAID.fullmatch(clause.key)
+    if match is None:
+        return None
+    quantities = (number_of(match["a"]), number_of(match["b"]))
+    if None in quantities:
+        return None
+    said = [q for q in quantities if q is not None]
+    return Act("set_quantity", target=Target(clause.key, pointer=True, plural=True), quantities=tuple(said))
+
+
+_EXCHANGE = _re(
+    r"(?:swap|switch|exchange|trade|flip|reverse)\s+(?:the\s+|their\s+|them\s+|our\s+)?(?P<g>[a-z]+s)"
+    r"(?:\s+(?:around|over|round|between them|between the two))?"
+)
+
+
+def _exchanged(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "swap the crusts", "switch the sizes around": two lines trade their choices of a
+    single-choice group (a size, a crust)."""
+    match = _EXCHANGE.fullmatch(clause.key)
+    if match is None:
+        return None
+    word = match["g"][:-1]
+    for group in menu.option_groups:
+        names = (normalise(group.name), normalise(group.code.replace("-", " ")))
+        if group.kind == "single" and word in names:
+            return Act("change", target=Target(clause.key, pointer=True, plural=True), exchange=group.code)
+    return None
+
+
 _KEEP = r"(?:\s+(?:just|only|keep)\s+(?:the\s+)?[a-z ]+)?"
 EDITS: list[Rule] = [
+    _quantity_each,
+    _exchanged,
     # "item 2 to 3", "line 1 x2", "#3 qty 2"
     set_quantity_rule(
         _re(
@@ -482,6 +557,14 @@ EDITS: list[Rule] = [
             r"(?:\s+(?:not|instead of)\s+(?P<m>{NUM}))?"
         )
     ),
+    # "the last one with extra cheese", "the middle one in a bottle": a line named by its place,
+    # then what it should have ("the one with extra cheese" alone names a line by it)
+    change_rule(
+        _re(
+            r"(?P<t>(?:the|that|this)\s+(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th|last|middle|"
+            r"final|other)\s+ones?)\s+(?:make it\s+|make them\s+)?(?P<o>(?:with|without|no|in)\s+.+)"
+        )
+    ),
     # "the one without onions make it thin", "the large one no pineapple"
     change_rule(
         _re(
@@ -508,6 +591,7 @@ EDITS: list[Rule] = [
         )
     ),
     _one_of_them_another,
+    _one_to_another,
     # "we'll have 2 of the margherita", "i'll have 2 of those", "3 of the cokes please"
     set_quantity_rule(
         _re(
@@ -862,6 +946,7 @@ CANCEL = _re(
     r"my (?:whole )?(?:cart|order|basket)|the (?:cart|basket|order))|"
     r"forget (?:the whole (?:order|thing)|everything|all of it|the order)|ordered by mistake|"
     r"wrong order(?: cancel)?|"
+    r"(?:(?:forget it|forget that|never ?mind|nvm|scratch that|you know what)\s+)?"
     r"i dont want (?:anything|it anymore|any of it|this order|the order)|"
     r"(?:omg )?wrong order cancel(?: cancel)*|"
     r"cancel\s+(?:.+\s+)?(?:by mistake|by accident|wrong order)|(?:ordered|placed) (?:it |that |"
@@ -970,9 +1055,14 @@ def _split_words(words: str) -> list[tuple[str, str]]:
     return [(" ".join(tokens[:i]), " ".join(tokens[i:])) for i in range(1, min(len(tokens), 4))]
 
 
+# A hesitation before a bare number says it reconsiders ("hmm 2", "umm, three").
+_HESITATION = _re(r"^(?:hmm+|hm+|um+|uh+|er+m?)\b")
+
+
 def _corrected_number(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
-    """ "actually 2", "sorry, 3": a bare number correcting the line being talked about."""
-    if not clause.corrective or _NUMBER.fullmatch(clause.key) is None:
+    """ "actually 2", "sorry, 3", "hmm 2": a bare number correcting the line being talked about."""
+    reconsidered = clause.corrective or _HESITATION.match(normalise(clause.text)) is not None
+    if not reconsidered or _NUMBER.fullmatch(clause.key) is None:
         return None
     quantity = number_of(clause.key)
     return (

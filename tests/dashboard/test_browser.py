@@ -16,6 +16,20 @@ from tests.e2e.harness import Mesh
 LIVE_WITHIN_S = 2.0
 
 
+def laid_out(locator: Any, timeout_s: float = 10.0) -> dict[str, float]:
+    """The locator's box once the page has laid it out. A live update may replace the element
+    between a wait and the measure (its box is then None for a moment), so measure until it
+    has one."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        locator.wait_for(timeout=timeout_s * 1000)
+        box = locator.bounding_box()
+        if box is not None:
+            return dict(box)
+        assert time.monotonic() < deadline, f"{locator} was never laid out"
+        time.sleep(0.05)
+
+
 def customer() -> str:
     """A customer address of this test's own (the mesh is shared by the folder)."""
     return f"whatsapp:+1556{time.time_ns() % 10**7:07d}"
@@ -108,11 +122,9 @@ def test_a_webhook_order_appears_live_and_a_status_tap_tells_the_customer(browse
     tablet.get_by_role("heading", name=f"Order #{number}").wait_for()
     # The order first: its items above the status and the conversation (both laid out first:
     # on a busy machine the page may still be rendering).
-    tablet.locator("#order-items").wait_for()
-    tablet.locator("#order-conversation").wait_for()
-    items = tablet.locator("#order-items").bounding_box()
-    talk = tablet.locator("#order-conversation").bounding_box()
-    assert items and talk and items["y"] < talk["y"] and items["y"] < 768
+    items = laid_out(tablet.locator("#order-items"))
+    talk = laid_out(tablet.locator("#order-conversation"))
+    assert items["y"] < talk["y"] and items["y"] < 768
     assert tablet.locator(".order-items").get_by_role("img", name="Allergy").first.is_visible()
     # History names the staff member, not "staff".
     assert "placed → confirmed" in tablet.locator("table.history").inner_text().replace("— →", "")

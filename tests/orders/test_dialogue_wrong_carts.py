@@ -268,6 +268,10 @@ async def test_a_line_number_the_cart_does_not_have_is_asked_about(database_url:
         ("es", "una coca, perdón, una sprite", "una sprite"),
         ("pt_BR", "2 pepperoni não pera 3", "3 pepperoni"),
         ("pt_BR", "uma coca, quer dizer, uma sprite", "uma sprite"),
+        # the count taken back is a number word of the language ("duas", "cuatro")
+        ("pt_BR", "duas pepperoni não pera três", "3 pepperoni"),
+        ("pt_BR", "duas pepperoni não pera quatro", "4 pepperoni"),
+        ("es", "cuatro hawaianas no espera cinco", "5 hawaianas"),
         # a bare "no" between two names is "not" ("a coke, not water"), unless a comma or a
         # number alone after it makes it the word of taking back
         ("es", "uy, era una coca no agua", None),

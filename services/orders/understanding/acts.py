@@ -37,8 +37,9 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from services.orders.menu.catalog import ChosenOption, Menu
+from services.orders.understanding.lexicons import lexicon_for
 from services.orders.understanding.menu_index import index_for, tokenize
-from services.orders.understanding.numbers import number_from_words
+from services.orders.understanding.numbers import WEAK_NUMBERS, number_from_words
 from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult, parse_order
 from services.orders.understanding.parser import unread_words as _unread_by_parser
 
@@ -799,8 +800,21 @@ def _plain_order(menu: Menu, tokens: list[str]) -> ParseResult | None:
     return parsed
 
 
-def _counts(word: str) -> bool:
-    return word in _ARTICLES or number_from_words((word,)) is not None
+def _said_number(tokens: Sequence[str], locale: str) -> int | None:
+    """The count `tokens` spell in the language of `locale` ("duas", "cuatro", "3"), else None."""
+    found = number_from_words(tuple(tokens))
+    language = lexicon_for(locale)
+    if found is not None or language is None or not tokens:
+        return found
+    english: list[str] = []
+    for token in tokens:
+        english.extend(language.phrases.get((token,), (token,)))
+    # an article or "otra" is no count said again ("2 cocas, perdón, otra")
+    return None if tuple(english) in WEAK_NUMBERS else number_from_words(tuple(english))
+
+
+def _counts(word: str, locale: str = "en") -> bool:
+    return word in _ARTICLES or _said_number((word,), locale) is not None
 
 
 def _line_span(menu: Menu, tokens: list[str], line: OrderLine) -> int | None:
@@ -813,9 +827,9 @@ def _line_span(menu: Menu, tokens: list[str], line: OrderLine) -> int | None:
         found = parsed.lines[0]
         if (found.item, found.options, found.excluded) != (line.item, line.options, line.excluded):
             continue
-        if found.quantity != line.quantity and not (start > 0 and _counts(tokens[start - 1])):
+        if found.quantity != line.quantity and not (start > 0 and _counts(tokens[start - 1], menu.locale)):
             continue
-        while start > 0 and _counts(tokens[start - 1]):
+        while start > 0 and _counts(tokens[start - 1], menu.locale):
             start -= 1
         return start
     return None
@@ -851,7 +865,7 @@ def said_last(menu: Menu, text: str) -> str | None:
                 # "not" in Spanish and Portuguese; taken back only as "una coca, no, agua"
                 # or before a count alone ("2 pepperoni no 3")
                 rest = [t for t in after if t not in _COURTESY]
-                if number_from_words(tuple(rest)) is None:
+                if _said_number(rest, menu.locale) is None:
                     continue
             while after and after[0] == ",":
                 after = after[1:]
@@ -865,12 +879,12 @@ def said_last(menu: Menu, text: str) -> str | None:
             if at is None:
                 return None
             head = before[:at]
-            quantity = number_from_words(tuple(after))
+            quantity = _said_number(after, menu.locale)
             if quantity is not None:
                 if not 0 < quantity <= 99:
                     return None
                 rest = before[at:]
-                while rest and _counts(rest[0]):
+                while rest and _counts(rest[0], menu.locale):
                     rest = rest[1:]
                 return " ".join([*head, str(quantity), *rest])
             again = _plain_order(menu, after)

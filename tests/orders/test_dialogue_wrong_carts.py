@@ -272,6 +272,9 @@ async def test_a_line_number_the_cart_does_not_have_is_asked_about(database_url:
         ("pt_BR", "duas pepperoni não pera três", "3 pepperoni"),
         ("pt_BR", "duas pepperoni não pera quatro", "4 pepperoni"),
         ("es", "cuatro hawaianas no espera cinco", "5 hawaianas"),
+        # "and not" before the count says which count is corrected: nothing is taken back
+        ("pt_BR", "serão três sprites, e não dois", None),
+        ("es", "serán tres sprites y no dos", None),
         # a bare "no" between two names is "not" ("a coke, not water"), unless a comma or a
         # number alone after it makes it the word of taking back
         ("es", "uy, era una coca no agua", None),

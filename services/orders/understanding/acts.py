@@ -784,6 +784,8 @@ _COURTESY = frozenset(
     {"please", "pls", "plz", "then", "por", "favor", "porfa", "entonces", "entao", ".", "!"}
 )
 # Words that count one of a line ("a coke", "una coca").
+# The words before a bare "no" that make it "and not", "but not": "tres, y no dos".
+_AND_NOT = frozenset({"and", "y", "e", "but", "pero", "mas"})
 _ARTICLES = frozenset({"a", "an", "one", "un", "una", "uno", "um", "uma"})
 
 
@@ -860,6 +862,10 @@ def said_last(menu: Menu, text: str) -> str | None:
                 before = before[:-1]
             after = tokens[end:]
             bare = cue == ("no",) or cue == ("nao",)
+            if bare and tokens[start - 1] in _AND_NOT:
+                # "serán tres, y no dos", "serão três, e não dois": the count corrected is
+                # said after "and not"; nothing is taken back
+                continue
             if bare and menu.locale != "en" and after and after[0] != ",":
                 # "una coca no agua", "uma coca não água": a bare "no" between two names is
                 # "not" in Spanish and Portuguese; taken back only as "una coca, no, agua"

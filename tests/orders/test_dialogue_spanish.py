@@ -154,6 +154,11 @@ CHANGED = [
     # "una sin piña" after two of them: one of them without pineapple
     (["2 hawaianas", "una sin piña"], ["1 hawaiian", "1 hawaiian -toppings=pineapple"]),
     (["2 margaritas", "una con extra queso"], ["1 margherita", "1 margherita toppings=cheese:extra"]),
+    # a size said in the plural after two items is each one's; in the singular, the last one's
+    (["hawaiana y pepperoni grandes"], ["1 hawaiian size=large", "1 pepperoni size=large"]),
+    (["una coca y una sprite chicas"], ["1 coke drink-size=small", "1 sprite drink-size=small"]),
+    (["hawaiana y pepperoni grande"], ["1 hawaiian", "1 pepperoni size=large"]),
+    (["2 hawaianas y 2 pepperonis grandes"], ["2 hawaiian", "2 pepperoni size=large"]),
     # what someone eats is no order of the Vegetariana
     (["una pepperoni", "¿la hawaiana tiene carne? es para mi hijo que es vegetariano"], ["1 pepperoni"]),
 ]  # fmt: skip

@@ -157,6 +157,10 @@ MEANT = [
     # "a broto": the small one
     (["havaiana grande e havaiana broto", "tira a broto"], ["1 hawaiian size=large"], None),
     (["4 pepperoni e 4 coca", "somos só 3, entao 3 pizzas e 3 cocas"], ["3 pepperoni", "3 coke"], None),
+    # a size said in the plural after two items is each one's
+    (["havaiana e pepperoni grandes"], ["1 hawaiian size=large", "1 pepperoni size=large"], None),
+    (["havaiana e pepperoni grandes", "uma broto"], ["1 hawaiian size=large", "1 pepperoni size=large"],
+     "ask"),
 ]  # fmt: skip
 
 

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from services.orders.understanding.numbers import number_from_words
+
 __all__ = ["Lexicon", "MenuPhrase", "bridge", "lexicon_for"]
 
 
@@ -698,6 +700,7 @@ def bridge(
         else:
             out.append(tokens[i])
             i += 1
+    out = _options_shared(out, menu_phrase_at)
     ordered = _line_first(_english_order(out, menu_phrase_at), menu_phrase_at)
     if lexicon.reorder is not None:
         ordered = lexicon.reorder(ordered, menu_phrase_at)
@@ -705,6 +708,63 @@ def bridge(
     for reorder in _REORDERS.get(lexicon.locale, ()):
         ordered = reorder(ordered, menu_phrase_at)
     return ordered
+
+
+_ONE = frozenset({"a", "an", "one", "the"})
+
+
+def _plural_option(tokens: list[str], i: int, menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> bool:
+    """Whether `tokens[i]` is an option said in the plural ("grandes", "chicas", "brotos")."""
+    word = tokens[i]
+    if menu_phrase_at(tokens, i) != (1, "option") or not word.endswith("s"):
+        return False
+    return any(menu_phrase_at([stem], 0) == (1, "option") for stem in (word[:-1], word[:-2]) if stem)
+
+
+def _options_shared(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "hawaiana and pepperoni grandes", "a havaiana e a pepperoni grandes": an option said in
+    the plural after two or more items named once each (singular, no count but "a") is each
+    one's, "grandes hawaiana and grandes pepperoni"; said in the singular it is the last one's,
+    and after a count ("2 hawaianas y 2 pepperonis grandes") it is left as it was said."""
+    n = len(tokens)
+    for i in range(2, n):
+        if not _plural_option(tokens, i, menu_phrase_at):
+            continue
+        if i > 0 and _plural_option(tokens, i - 1, menu_phrase_at):
+            continue
+        end = i
+        while end < n and _plural_option(tokens, end, menu_phrase_at):
+            end += 1
+        options = tokens[i:end]
+        # the items before, walking back: [a] ITEM (and|,) [a] ITEM ...
+        starts: list[int] = []
+        k = i
+        while True:
+            found = None
+            for j in range(k - 1, max(k - 4, -1), -1):
+                size, what = menu_phrase_at(tokens, j)
+                if size and j + size == k and what != "option":
+                    found = j
+                    break
+            if found is None or tokens[k - 1].endswith("s"):
+                break
+            starts.append(found)
+            k = found
+            if k > 0 and tokens[k - 1] in _ONE:
+                k -= 1
+            if k > 0 and tokens[k - 1] in ("and", ",") and k > 1:
+                k -= 1
+                continue
+            break
+        if len(starts) < 2 or tokens[k] in ("and", ","):
+            continue
+        if k > 0 and (tokens[k - 1] in ("with", "without", "no", "of") or number_from_words((tokens[k - 1],))):
+            continue
+        out = list(tokens[:i])
+        for start in starts:
+            out[start:start] = options
+        return [*out, *tokens[end:]]
+    return tokens
 
 
 def _instead(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:

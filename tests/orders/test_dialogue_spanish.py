@@ -114,6 +114,11 @@ CHANGED = [
     (["una sprite", "y un agua", "el ítem 1 que sean 2"], ["2 sprite", "1 water"]),
     (["un agua y una pepperoni", "del agua mejor 3"], ["3 water", "1 pepperoni"]),
     (["4 aguas", "de esas quita una"], ["3 water"]),
+    # a line named by its size with "de", then its new count
+    (["una hawaiana grande y una hawaiana chica", "de la chica que sean 3"],
+     ["1 hawaiian size=large", "3 hawaiian size=small"]),
+    (["tres sprites chicas y una sprite grande", "de las chicas solo una"],
+     ["1 sprite drink-size=small", "1 sprite drink-size=large"]),
     (["una hawaiana", "mejor hazme 2"], ["2 hawaiian"]),
     (["un brownie", "mejor tres de esos"], ["3 brownie"]),
     # "las dos": both lines

@@ -157,6 +157,12 @@ MEANT = [
     # "a broto": the small one
     (["havaiana grande e havaiana broto", "tira a broto"], ["1 hawaiian size=large"], None),
     (["4 pepperoni e 4 coca", "somos só 3, entao 3 pizzas e 3 cocas"], ["3 pepperoni", "3 coke"], None),
+    # a line named by its size with "da", then its new count
+    (["uma havaiana grande e uma havaiana broto", "da broto quero 3"],
+     ["1 hawaiian size=large", "3 hawaiian size=small"], None),
+    (["3 sprites pequenas e uma sprite grande", "das pequenas só uma"],
+     ["1 sprite drink-size=small", "1 sprite drink-size=large"], None),
+    (["2 cocas e uma havaiana", "da coca faz 4"], ["4 coke", "1 hawaiian"], None),
     # a size said in the plural after two items is each one's
     (["havaiana e pepperoni grandes"], ["1 hawaiian size=large", "1 pepperoni size=large"], None),
     (["havaiana e pepperoni grandes", "uma broto"], ["1 hawaiian size=large", "1 pepperoni size=large"],

@@ -1016,21 +1016,7 @@ def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int
     if not ref or not _names_line(ref, menu_phrase_at):
         return tokens
     rest = tokens[end:]
-    if ref[0] == "of" and len(ref) > 1:
-        # "of those remove one" (de esas quita una) → "remove one of those"; "of the coca
-        # actually 2" (de la coca mejor 2) → "2 of the coca"
-        named = ref if ref[1] in ("the", "those", "these", "them") else ["of", "the", *ref[1:]]
-        if rest and rest[0] == "remove":
-            return [*tokens[:start], *rest, *named]
-        said = (
-            rest[2:]
-            if rest[:2] == ["make", "it"]
-            else rest[1:]
-            if rest[:1] in (["actually"], ["only"])
-            else rest
-        )
-        if said and (said[0].isdigit() or said[0] in _NUMBERS or said[0] == "one"):
-            return [*tokens[:start], said[0], *named, *said[1:]]
+    if ref[0] == "of":
         return tokens
     if len(rest) >= 2 and rest[0] in ("change", "remove") and rest[1] in _PRONOUNS:
         return [*tokens[:start], rest[0], *ref, *rest[2:]]
@@ -1044,6 +1030,45 @@ def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int
     ):
         return [*tokens[:start], "change", *ref, *rest]
     return tokens
+
+
+# What is said between a line named with "of" and its new count: "de la chica que sean 2",
+# "da grande quero 2", "da broto faz 2", "de la coca mejor 2".
+_COUNT_LEADS = (["make", "it"], ["make", "them"], ["i", "want"], ["give", "me"], ["actually"])
+
+
+def _count_of_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "of those remove one" (de esas quita una) → "remove one of those"; "of the coca
+    actually 2" (de la coca mejor 2), "of the chica make them 2" (de la chica que sean 2), "of
+    the grande i want 2" (da grande quero 2) → "2 of the …"; "of the chicas only a" (de las
+    chicas solo una, das broto só uma) → "only one of the chicas": a line named first with
+    "of", then what is to be done with it."""
+    start = 0
+    while start < len(tokens) and tokens[start] in _LEADS:
+        start += 1
+    if tokens[start : start + 1] != ["of"]:
+        return tokens
+    end = _reference_end(tokens, start, menu_phrase_at)
+    ref = tokens[start:end]
+    if len(ref) < 2 or not _names_line(ref, menu_phrase_at):
+        return tokens
+    named = ref if ref[1] in ("the", "those", "these", "them") else ["of", "the", *ref[1:]]
+    rest = tokens[end:]
+    if rest[:1] == ["remove"]:
+        return [*tokens[:start], *rest, *named]
+    only: list[str] = []
+    while rest:
+        lead = next((lead for lead in _COUNT_LEADS if rest[: len(lead)] == lead), None)
+        if lead is not None:
+            rest = rest[len(lead) :]
+        elif rest[0] in ("only", "just"):
+            only, rest = ["only"], rest[1:]
+        else:
+            break
+    if not rest or not (rest[0].isdigit() or rest[0] in _NUMBERS or rest[0] == "one" or (only and rest[0] == "a")):
+        return tokens
+    count = "one" if rest[0] == "a" else rest[0]
+    return [*tokens[:start], *only, count, *named, *rest[1:]]
 
 
 def _options_before_line(
@@ -1339,6 +1364,7 @@ def _spanish_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
     tokens = _numbers_said(tokens, menu_phrase_at)
     tokens = _one_of_them_with(tokens, menu_phrase_at)
     tokens = _no_then_instead(tokens, menu_phrase_at)
+    tokens = _count_of_line(tokens, menu_phrase_at)
     tokens = _verb_after_line(tokens, menu_phrase_at)
     tokens = _options_before_line(tokens, menu_phrase_at)
     return _units_removed(tokens, menu_phrase_at)
@@ -1433,6 +1459,7 @@ def _all_but(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuP
 _Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]]
 _REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
     "pt_BR": (
+        _count_of_line,
         _verb_first,
         _one_alone,
         _one_of_them,

@@ -163,6 +163,8 @@ MEANT = [
     (["3 sprites pequenas e uma sprite grande", "das pequenas só uma"],
      ["1 sprite drink-size=small", "1 sprite drink-size=large"], None),
     (["2 cocas e uma havaiana", "da coca faz 4"], ["4 coke", "1 hawaiian"], None),
+    # "uma sobremesa" asks which; "deixa quieto" drops the question
+    (["uma coca", "e uma sobremesa", "deixa quieto"], ["1 coke"], "dropped"),
     # a size said in the plural after two items is each one's
     (["havaiana e pepperoni grandes"], ["1 hawaiian size=large", "1 pepperoni size=large"], None),
     (["havaiana e pepperoni grandes", "uma broto"], ["1 hawaiian size=large", "1 pepperoni size=large"],

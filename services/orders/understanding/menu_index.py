@@ -290,6 +290,24 @@ def _merge(old: Meaning | None, new: Meaning) -> Meaning:
     )
 
 
+def _category_nouns(menu: Menu, index: MenuIndex) -> list[tuple[str, Meaning]]:
+    """The name of a section of the menu whose items no kind noun names ("a dessert", "un
+    postre", "uma sobremesa", "a side"), in the singular and the plural: a noun for a kind
+    of item, its items the section's ("which dessert?" is asked, never one guessed)."""
+    out: list[tuple[str, Meaning]] = []
+    for category in menu.categories:
+        codes = tuple(item.code for item in category.items)
+        tokens = tuple(tokenize(category.name))
+        if not codes or not tokens or any(item.kind != "other" for item in category.items):
+            continue
+        kind = f"category:{category.code}"
+        index.kind_items[kind] = codes
+        for form in (tokens, *_variants(tokens)):
+            if " ".join(form) not in KIND_NOUNS:
+                out.append((" ".join(form), Meaning(noun=kind)))
+    return out
+
+
 def _build(menu: Menu) -> MenuIndex:
     index = MenuIndex(menu=menu)
     exact: dict[tuple[str, ...], Meaning] = {}
@@ -353,6 +371,7 @@ def _build(menu: Menu) -> MenuIndex:
     language = lexicon_for(menu.locale)
     if language is not None:
         english += [(p, Meaning(noun=k)) for p, k in language.nouns.items()]
+    english += _category_nouns(menu, index)
     lexicon: dict[tuple[str, ...], Meaning] = dict(generated)
     for phrase, entry in english:
         key = tuple(tokenize(phrase))

@@ -192,6 +192,9 @@ CHANGED = [
         (["una margarita", "pagar", "para recoger", "confirmar", "¿cuánto le falta a mi pizza?"], "eta"),
         # "quiero cancelar la coca" takes the coke out: it empties no cart
         (["una coca y un brownie", "quiero cancelar la coca"], "changed"),
+        # a refusal of what the bot asked ("which dessert?") drops the question
+        (["coca", "agrega un postre", "no, mejor no"], "dropped"),
+        (["coca", "agrega un postre", "no gracias"], "dropped"),
         # "empecemos de nuevo", "ya no quiero nada": the cart emptied, once confirmed
         (["2 hawaianas", "empecemos de nuevo"], "confirm-empty-cart"),
         (["pepperoni", "olvídalo, ya no quiero nada"], "confirm-empty-cart"),

@@ -165,6 +165,8 @@ MEANT = [
     (["2 cocas e uma havaiana", "da coca faz 4"], ["4 coke", "1 hawaiian"], None),
     # "uma sobremesa" asks which; "deixa quieto" drops the question
     (["uma coca", "e uma sobremesa", "deixa quieto"], ["1 coke"], "dropped"),
+    (["coca", "coloca uma sobremesa", "ah n precisa n"], ["1 coke"], "dropped"),
+    (["coca", "coloca uma sobremesa", "não, obrigado"], ["1 coke"], "dropped"),
     # a size said in the plural after two items is each one's
     (["havaiana e pepperoni grandes"], ["1 hawaiian size=large", "1 pepperoni size=large"], None),
     (["havaiana e pepperoni grandes", "uma broto"], ["1 hawaiian size=large", "1 pepperoni size=large"],

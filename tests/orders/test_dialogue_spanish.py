@@ -192,6 +192,10 @@ CHANGED = [
         (["una margarita", "pagar", "para recoger", "confirmar", "¿cuánto le falta a mi pizza?"], "eta"),
         # "quiero cancelar la coca" takes the coke out: it empties no cart
         (["una coca y un brownie", "quiero cancelar la coca"], "changed"),
+        # a first message asking about the store is Spanish, and answered
+        (["llegan al 11231?"], "delivery-area"),
+        (["hacen domicilio a Brooklyn Heights?"], "delivery-area"),
+        (["me pasas el teléfono de la pizzería?"], "contact"),
         # a refusal of what the bot asked ("which dessert?") drops the question
         (["coca", "agrega un postre", "no, mejor no"], "dropped"),
         (["coca", "agrega un postre", "no gracias"], "dropped"),

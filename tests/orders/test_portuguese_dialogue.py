@@ -163,6 +163,11 @@ MEANT = [
     (["3 sprites pequenas e uma sprite grande", "das pequenas só uma"],
      ["1 sprite drink-size=small", "1 sprite drink-size=large"], None),
     (["2 cocas e uma havaiana", "da coca faz 4"], ["4 coke", "1 hawaiian"], None),
+    # a first message asking about the store is Portuguese, and answered
+    (["abre domingo?"], [], "hours"),
+    (["tem guaraná?"], [], "menu"),
+    (["uma coca", "tem guaraná?"], ["1 coke"], "menu"),
+    (["chegam até o 11231?"], [], "delivery-area"),
     # "uma sobremesa" asks which; "deixa quieto" drops the question
     (["uma coca", "e uma sobremesa", "deixa quieto"], ["1 coke"], "dropped"),
     (["coca", "coloca uma sobremesa", "ah n precisa n"], ["1 coke"], "dropped"),

@@ -74,6 +74,7 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         pones poneme ponele mandame pasame muestrame cambiala cambialo cambialas aceptan
         reciben tarjeta efectivo transferencia reparten ubicados estan hasta donde llevo
         pican cancelen cancelad anulen orale perdon sola solas eran alcanza equivoque
+        pasas pasan telefono pizzeria llegan
         """
     ),
     "pt_BR": _words(
@@ -88,6 +89,7 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
         qto qnt obg vlw zera apaga desisti sou diminui aumenta aceitam aceita funcionam funciona
         ficou pedi deixa voce eu oxe uai vixe tche eita kkk kkkk sobremesa sobremesas
         acompanhamento acompanhamentos quis dizer
+        telefone pizzaria chegam guarana
         """
     ),
 }

@@ -42,6 +42,7 @@ from services.orders.understanding.menu_index import index_for, tokenize
 from services.orders.understanding.numbers import WEAK_NUMBERS, number_from_words
 from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult, parse_order
 from services.orders.understanding.parser import unread_words as _unread_by_parser
+from services.orders.understanding.words import KIND_HINTS
 
 __all__ = [
     "Act",
@@ -50,6 +51,7 @@ __all__ = [
     "Phrases",
     "Target",
     "category_items",
+    "kind_hinted",
     "read_acts",
     "read_target",
     "said_last",
@@ -506,6 +508,16 @@ def category_items(menu: Menu, phrases: Phrases, words: str) -> tuple[str, ...]:
         if code == category.code or names & wanted or {n[:-1] for n in names if n.endswith("s")} & wanted:
             return tuple(i.code for i in category.items)
     return ()
+
+
+def kind_hinted(menu: Menu, words: str) -> tuple[str, ...]:
+    """The menu's items of the kind of a thing it does not have ("pepsi", "a guarana": the
+    drinks), else ()."""
+    said = words.split()
+    if said[:1] in (["a"], ["an"]):
+        said = said[1:]
+    kind = KIND_HINTS.get(" ".join(said))
+    return index_for(menu).kind_items.get(kind, ()) if kind is not None else ()
 
 
 def options_only(menu: Menu, words: str) -> Modifiers | None:

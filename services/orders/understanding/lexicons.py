@@ -201,6 +201,13 @@ _ES = _lexicon(
     hacen envios=do you deliver|hacen delivery=do you deliver|hacen entregas=do you deliver|
     llevan a domicilio=do you deliver|entregan a domicilio=do you deliver|reparten=do you deliver|
     envian a=do you deliver to|entregan en=do you deliver to|llegan a=do you deliver to|
+    llegan al=do you deliver to|envian al=do you deliver to|mandan al=do you deliver to|
+    entregan al=do you deliver to|reparten a=do you deliver to|reparten al=do you deliver to|
+    hacen domicilio=do you deliver|hacen domicilios=do you deliver|
+    hacen domicilio a=do you deliver to|hacen domicilio al=do you deliver to|
+    hacen domicilios a=do you deliver to|hacen domicilios al=do you deliver to|
+    hacen envios a=do you deliver to|hacen envios al=do you deliver to|
+    hacen delivery a=do you deliver to|hacen delivery al=do you deliver to|
     cuanto cuesta el envio=how much is delivery|cuanto es el envio=how much is delivery|
     costo de envio=delivery fee|precio del envio=delivery fee|pedido minimo=minimum order|
     aceptan=do you take|reciben=do you take|tarjeta=card|efectivo=cash|
@@ -439,7 +446,8 @@ _PT = _lexicon(
     a segunda=the second one|o segundo=the second one|a terceira=the third one|
     o terceiro=the third one|uma delas=one of them|um deles=one of them|e isso ai=thats all|
     fechou=ok|que seja sem=without|
-    voces abrem=are you open|abrem=are you open|abre hoje=are you open today|
+    voces abrem=are you open|abrem=are you open|abre hoje=are you open today|abre=are you open|
+    ta aberto=are you open|esta aberto=are you open|
     o que tem de sobremesa=which desserts do you have|o que tem de bebida=which drinks do you have|
     a entrega e gratis=is delivery free|entrega gratis=free delivery|e gratis a entrega=is delivery free|
     como eu pago=how do i pay|como pago=how do i pay|como posso pagar=how can i pay|
@@ -502,6 +510,11 @@ _PT = _lexicon(
     entrega la no=do you deliver to|entrega la na=do you deliver to|entrega la em=do you deliver to|
     entrega no=do you deliver to|entrega na=do you deliver to|entregam no=do you deliver to|
     entregam na=do you deliver to|entregam la=do you deliver to|entrega la=do you deliver to|
+    chegam ate=do you deliver to|chegam ate o=do you deliver to|chegam ate a=do you deliver to|
+    chegam no=do you deliver to|chegam na=do you deliver to|chegam em=do you deliver to|
+    fazem entrega no=do you deliver to|fazem entrega na=do you deliver to|
+    fazem delivery no=do you deliver to|fazem delivery na=do you deliver to|
+    fazem delivery em=do you deliver to|
     voces entregam no=do you deliver to|voces entregam na=do you deliver to|
     frete=delivery fee|o frete e quanto=how much is delivery|quanto e o frete=how much is delivery|
     quanto fica o frete=how much is delivery|qual o frete=how much is delivery|

@@ -17,6 +17,7 @@ from services.orders.understanding.acts import (
     Rule,
     Target,
     category_items,
+    kind_hinted,
     normalise,
     number_of,
     options_only,
@@ -889,6 +890,9 @@ def _menu_question(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
         return None
     subject = match.group("s")
     if category_items(menu, phrases, subject) or order_of(menu, subject) is not None:
+        return Act("question", topic="menu", subject=subject)
+    if kind_hinted(menu, subject):
+        # "do you have pepsi?", "tem guaraná?": not on the menu, but a kind it has (drinks)
         return Act("question", topic="menu", subject=subject)
     return None
 

@@ -156,6 +156,8 @@ CHANGED = [
     # the option left out of a single choice beside the one chosen says nothing more
     (["coca", "en botella, no lata"], ["1 coke container=bottle"]),
     (["una coca en botella, no en lata"], ["1 coke container=bottle"]),
+    # "cambia una por hawaiana": one of the units becomes another item
+    (["2 pepperoni", "cambia una por hawaiana"], ["1 pepperoni", "1 hawaiian"]),
     # "una sin piña" after two of them: one of them without pineapple
     (["2 hawaianas", "una sin piña"], ["1 hawaiian", "1 hawaiian -toppings=pineapple"]),
     (["2 margaritas", "una con extra queso"], ["1 margherita", "1 margherita toppings=cheese:extra"]),

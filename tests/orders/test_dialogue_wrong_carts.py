@@ -214,6 +214,8 @@ CHANGED = [
     (["a coke, sorry, a diet coke"], ["1 diet-coke"]),
     (["a veggie and a coke, i mean a sprite"], ["1 veggie", "1 sprite"]),
     (["a veggie, no olives"], ["1 veggie -toppings=olives"]),
+    # "change one to a hawaiian": one of the units becomes another item
+    (["2 pepperoni", "change one to a hawaiian"], ["1 pepperoni", "1 hawaiian"]),
     # to "change my thin one, or add a stuffed one?", the thin one taken off: the change
     (["margherita thin crust", "margherita stuffed crust", "remove the thin one"],
      ["1 margherita crust=stuffed"]),

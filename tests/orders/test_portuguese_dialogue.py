@@ -163,6 +163,8 @@ MEANT = [
     (["3 sprites pequenas e uma sprite grande", "das pequenas só uma"],
      ["1 sprite drink-size=small", "1 sprite drink-size=large"], None),
     (["2 cocas e uma havaiana", "da coca faz 4"], ["4 coke", "1 hawaiian"], None),
+    # "troca uma por havaiana": one of the units becomes another item
+    (["3 cocas", "troca uma por sprite"], ["2 coke", "1 sprite"], None),
     # a first message asking about the store is Portuguese, and answered
     (["abre domingo?"], [], "hours"),
     (["tem guaraná?"], [], "menu"),

@@ -7,6 +7,7 @@ tried in order; the first that reads the clause wins, so the narrower shapes com
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from services.orders.menu.catalog import Menu
@@ -407,6 +408,22 @@ def _one_of_them_another(menu: Menu, phrases: Phrases, clause: Clause) -> Act | 
     return act if act is not None and act.kind == "replace" and act.new is not None else None
 
 
+_SWAP_ONE = _re(
+    r"(?:change|swap|switch|replace|exchange|trade|sub)\s+(?:one|a)\s+(?:for|to|with|into|by)\s+"
+    r"(?P<x>(?!of\b).+)"
+)
+
+
+def _swap_one(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "change one to a hawaiian", "cambia una por hawaiana" ("change a for hawaiana"), "troca
+    uma por havaiana": one unit of the line talked about becomes another item, as "change one
+    of them for a hawaiian"."""
+    match = _SWAP_ONE.fullmatch(clause.key)
+    if match is None:
+        return None
+    return _one_of_them_another(menu, phrases, dataclasses.replace(clause, key=f"one of them for {match['x']}"))
+
+
 def _topping_swap(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "swap the ham for bacon on the hawaiian": one option out, another in, on a line."""
     match = _SWAP.fullmatch(clause.key)
@@ -509,6 +526,7 @@ EDITS: list[Rule] = [
         )
     ),
     _one_of_them_another,
+    _swap_one,
     # "we'll have 2 of the margherita", "i'll have 2 of those", "3 of the cokes please"
     set_quantity_rule(
         _re(

@@ -156,6 +156,11 @@ CHANGED = [
     # the option left out of a single choice beside the one chosen says nothing more
     (["coca", "en botella, no lata"], ["1 coke container=bottle"]),
     (["una coca en botella, no en lata"], ["1 coke container=bottle"]),
+    # "la zero", "la light": the word that makes the Coca-Cola Light of a coke names that line
+    (["coca y coca zero", "la zero grande"], ["1 coke", "1 diet-coke drink-size=large"]),
+    (["una coca light y una coca", "la light no"], ["1 coke"]),
+    # "una light" with no coke named: which is asked, and the water waits for the answer
+    (["un agua y una light", "2"], ["1 water", "1 diet-coke"]),
     # "cambia una por hawaiana": one of the units becomes another item
     (["2 pepperoni", "cambia una por hawaiana"], ["1 pepperoni", "1 hawaiian"]),
     # "una sin piña" after two of them: one of them without pineapple
@@ -198,6 +203,7 @@ CHANGED = [
         (["llegan al 11231?"], "delivery-area"),
         (["hacen domicilio a Brooklyn Heights?"], "delivery-area"),
         (["me pasas el teléfono de la pizzería?"], "contact"),
+        (["un agua y una light"], "ask"),
         # a refusal of what the bot asked ("which dessert?") drops the question
         (["coca", "agrega un postre", "no, mejor no"], "dropped"),
         (["coca", "agrega un postre", "no gracias"], "dropped"),

@@ -163,6 +163,9 @@ MEANT = [
     (["3 sprites pequenas e uma sprite grande", "das pequenas só uma"],
      ["1 sprite drink-size=small", "1 sprite drink-size=large"], None),
     (["2 cocas e uma havaiana", "da coca faz 4"], ["4 coke", "1 hawaiian"], None),
+    # "a zero": the word that makes the Coca-Cola Zero of a coke names that line
+    (["coca e coca zero", "tira a zero"], ["1 coke"], None),
+    (["uma água e uma zero"], [], "ask"),
     # "troca uma por havaiana": one of the units becomes another item
     (["3 cocas", "troca uma por sprite"], ["2 coke", "1 sprite"], None),
     # a first message asking about the store is Portuguese, and answered

@@ -674,14 +674,21 @@ MenuPhrase = tuple[int, str]
 
 
 def bridge(
-    tokens: list[str], lexicon: Lexicon, menu_phrase_at: Callable[[list[str], int], MenuPhrase]
+    tokens: list[str],
+    lexicon: Lexicon,
+    menu_phrase_at: Callable[[list[str], int], MenuPhrase],
+    variants: Mapping[str, tuple[str, tuple[str, ...]]] | None = None,
 ) -> list[str]:
     """`tokens` as the English the parser reads. Where a menu name or alias begins
     (`menu_phrase_at(tokens, i)`) its words are kept; elsewhere the language's phrases become
     English, longest first; then the word order of the language becomes English: "pizzas de
-    pepperoni" → "pepperoni pizzas", "queijo extra" → "extra queijo"."""
+    pepperoni" → "pepperoni pizzas", "queijo extra" → "extra queijo". `variants` are the
+    menu's words that make another item of a name said before them (`MenuIndex.variants`):
+    said after "the" alone ("la zero grande", "a light não"), they name that item."""
     if lexicon.short:
         tokens = [word for tok in tokens for word in lexicon.short.get(tok, tok).split()]
+    if variants:
+        tokens = _variant_named(tokens, variants, menu_phrase_at)
     out: list[str] = []
     i, n = 0, len(tokens)
     if (
@@ -724,6 +731,26 @@ def bridge(
 
 
 _ONE = frozenset({"a", "an", "one", "the"})
+# "the" in Spanish and Portuguese, as said.
+_DEFINITE = frozenset({"el", "la", "los", "las", "o", "a", "os", "as"})
+
+
+def _variant_named(
+    tokens: list[str],
+    variants: Mapping[str, tuple[str, tuple[str, ...]]],
+    menu_phrase_at: Callable[[list[str], int], MenuPhrase],
+) -> list[str]:
+    """ "la zero grande" → "la coca zero grande", "a light não" → "a coca light não": a word
+    that makes another item of a name ("coca zero") said after "the" with no such name in the
+    message is that item; beside the name ("una coca y una light") it is read as before."""
+    for i in range(1, len(tokens)):
+        made = variants.get(tokens[i])
+        if made is None or tokens[i - 1] not in _DEFINITE or menu_phrase_at(tokens, i)[0]:
+            continue
+        if made[0] in tokens:
+            return tokens
+        return [*tokens[:i], made[0], *tokens[i:]]
+    return tokens
 
 
 def _plural_option(tokens: list[str], i: int, menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> bool:

@@ -168,6 +168,8 @@ MEANT = [
     (["uma água e uma zero"], [], "ask"),
     # "troca uma por havaiana": one of the units becomes another item
     (["3 cocas", "troca uma por sprite"], ["2 coke", "1 sprite"], None),
+    # "umas", "uns": some
+    (["uma vegetariana massa fina", "e umas asinhas tb"], ["1 veggie crust=thin", "1 wings"], None),
     # "só isso mesmo" is all, never "isso mesmo" (yes) with "so" before it
     (["havaiana", "só isso mesmo"], ["1 hawaiian"], "offer-checkout"),
     # a first message asking about the store is Portuguese, and answered

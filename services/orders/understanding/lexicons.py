@@ -395,7 +395,7 @@ _ES = _lexicon(
 _PT = _lexicon(
     "pt_BR",
     """
-    um=a|uma=a|dois=two|duas=two|tres=three|quatro=four|cinco=five|seis=six|sete=seven|
+    um=a|uma=a|uns=some|umas=some|dois=two|duas=two|tres=three|quatro=four|cinco=five|seis=six|sete=seven|
     oito=eight|nove=nine|dez=ten|onze=eleven|doze=twelve|treze=thirteen|catorze=fourteen|
     quatorze=fourteen|quinze=fifteen|dezesseis=sixteen|dezessete=seventeen|dezoito=eighteen|
     dezenove=nineteen|vinte=twenty|

@@ -252,3 +252,15 @@ async def test_a_language_no_message_has_shown_yet_follows_the_words_read(
     turns = ["coca", "garrafa, n lata"]
     _, after, kinds = await play(database_url, menu, turns, customer="whatsapp:+15557770031", start=NOON)
     assert after == expected_cart(Dialogue("pt", tuple(turns), ("1 coke container=bottle",)), menu), kinds
+
+
+async def test_a_guessed_language_follows_the_marker_words_of_a_message_two_languages_read(
+    database_url: str, menu: Menu
+) -> None:
+    # "4 brownies" shows no language; Spanish and Portuguese both read "um a menos" whole, but
+    # "um" is Portuguese: the brownies go down by one, in Portuguese
+    async with direct_chat(database_url, start=NOON) as chat:
+        customer = "whatsapp:+15557770032"
+        await chat.say("4 brownies", customer=customer)
+        reply = " ".join(await chat.say("um a menos", customer=customer))
+    assert "3 x" in reply and "Lo siento" not in reply, reply

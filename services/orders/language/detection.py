@@ -144,6 +144,15 @@ def number_language(wa_id: str | None, languages: Iterable[Locale]) -> Locale | 
     return None
 
 
+def leaning(text: str, languages: Iterable[Locale]) -> Locale | None:
+    """The one language among `languages` whose marker words `text` holds, weak ones included
+    ("um a menos": "um" is Portuguese): a tie-break between languages that read a message
+    equally well, never evidence alone; None when none or several do."""
+    words = set(_WORD.findall(fold(text)))
+    found = [locale for locale in languages if words & _MARKERS.get(locale, frozenset())]
+    return found[0] if len(found) == 1 else None
+
+
 def marker_words() -> frozenset[str]:
     """Every marker word of every language: evidence even where a menu name holds one too
     ("sin" of "sin gluten", "dos" of "dos litros")."""

@@ -798,7 +798,9 @@ def _options_shared(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
             break
         if len(starts) < 2 or tokens[k] in ("and", ","):
             continue
-        if k > 0 and (tokens[k - 1] in ("with", "without", "no", "of") or number_from_words((tokens[k - 1],))):
+        if k > 0 and (
+            tokens[k - 1] in ("with", "without", "no", "of") or number_from_words((tokens[k - 1],))
+        ):
             continue
         out = list(tokens[:i])
         for start in starts:
@@ -1105,7 +1107,9 @@ def _count_of_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
             only, rest = ["only"], rest[1:]
         else:
             break
-    if not rest or not (rest[0].isdigit() or rest[0] in _NUMBERS or rest[0] == "one" or (only and rest[0] == "a")):
+    if not rest or not (
+        rest[0].isdigit() or rest[0] in _NUMBERS or rest[0] == "one" or (only and rest[0] == "a")
+    ):
         return tokens
     count = "one" if rest[0] == "a" else rest[0]
     return [*tokens[:start], *only, count, *named, *rest[1:]]

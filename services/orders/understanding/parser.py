@@ -543,8 +543,10 @@ class _Reader:
             names = nxt is not None and nxt.entry is not None and bool(nxt.entry.items)
             after = self.atoms[k + 2] if k + 2 < len(self.atoms) else None
             # "un agua y una light": a word that makes another item of a name, said alone
-            alone = nxt is not None and nxt.text in self.index.variants and (
-                after is None or after.kind not in ("opt", "qual")
+            alone = (
+                nxt is not None
+                and nxt.text in self.index.variants
+                and (after is None or after.kind not in ("opt", "qual"))
             )
             if (
                 nxt is not None

@@ -421,7 +421,9 @@ def _swap_one(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     match = _SWAP_ONE.fullmatch(clause.key)
     if match is None:
         return None
-    return _one_of_them_another(menu, phrases, dataclasses.replace(clause, key=f"one of them for {match['x']}"))
+    return _one_of_them_another(
+        menu, phrases, dataclasses.replace(clause, key=f"one of them for {match['x']}")
+    )
 
 
 def _topping_swap(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:

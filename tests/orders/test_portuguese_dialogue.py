@@ -165,6 +165,12 @@ MEANT = [
     (["2 cocas e uma havaiana", "da coca faz 4"], ["4 coke", "1 hawaiian"], None),
     # "a zero": the word that makes the Coca-Cola Zero of a coke names that line
     (["coca e coca zero", "tira a zero"], ["1 coke"], None),
+    (["coca e coca zero", "a zero grande"], ["1 coke", "1 diet-coke drink-size=large"], None),
+    # a first message of menu names only is read in the language that knows them as written,
+    # not as misspellings of another's ("havaiana" is not Spanish "hawaiana"): "a pepperoni
+    # grande" then names the line with the options it is to have ("uma pepperoni grande"
+    # would be one more), never "a" Spanish
+    (["1 havaiana e 1 pepperoni", "a pepperoni grande"], ["1 hawaiian", "1 pepperoni size=large"], None),
     (["uma água e uma zero"], [], "ask"),
     # "troca uma por havaiana": one of the units becomes another item
     (["3 cocas", "troca uma por sprite"], ["2 coke", "1 sprite"], None),
@@ -202,10 +208,6 @@ async def test_portuguese_messages_do_what_the_customer_meant(
 # Messages that could mean more than one change: asked about, the cart left as it was.
 ASKED = [
     ["uma havaiana grande e uma coca", "tira ela"],
-    # a first message of menu names only is read in the language that knows them as written,
-    # not as misspellings of another's ("havaiana" is not Spanish "hawaiana"): "a pepperoni
-    # grande" then names the line (asked: change it, or add a large one?), never "a" Spanish
-    ["1 havaiana e 1 pepperoni", "a pepperoni grande"],
     # "não é isso", "tá errado": something is wrong, but not what
     ["2 cocas e 1 havaiana", "não é isso"],
     ["2 cocas e 1 havaiana", "tá errado"],

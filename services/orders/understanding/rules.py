@@ -40,6 +40,7 @@ __all__ = [
     "scale_rule",
     "set_quantity_rule",
     "split_pairs",
+    "the_line_with_options",
 ]
 
 _POINTER = Target("", pointer=True)
@@ -456,3 +457,21 @@ def first_of(*rules: Rule) -> Rule:
         return None
 
     return rule
+
+
+def the_line_with_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "la vegetariana sin gluten", "las cocas grandes", "a pepperoni grande": a line of the
+    cart named with "the" and the options it is to have (Spanish and Portuguese say the line,
+    then them); a new line would be "una vegetariana sin gluten", "uma pepperoni grande"."""
+    key = clause.key
+    if not key.startswith("the ") or "?" in clause.text:
+        return None
+    parsed = order_of(menu, key.removeprefix("the "))
+    if parsed is None or len(parsed.lines) != 1 or parsed.ambiguous or parsed.modifiers is not None:
+        return None
+    line = parsed.lines[0]
+    if not (line.options or line.excluded) or line.unknown_options or any(ch.isdigit() for ch in key):
+        return None
+    plural = line.text.split()[-1].endswith("s") if line.text.split() else False
+    mods = Modifiers(options=line.options, excluded=line.excluded, text=key)
+    return Act("change", target=Target(key, items=(line.item,), plural=plural), modifiers=mods)

@@ -214,6 +214,9 @@ CHANGED = [
     (["a coke, sorry, a diet coke"], ["1 diet-coke"]),
     (["a veggie and a coke, i mean a sprite"], ["1 veggie", "1 sprite"]),
     (["a veggie, no olives"], ["1 veggie -toppings=olives"]),
+    # "one of the two": one unit of the line of two
+    (["2 margheritas", "one of the two with extra cheese"],
+     ["1 margherita", "1 margherita toppings=cheese:extra"]),
     # "change one to a hawaiian": one of the units becomes another item
     (["2 pepperoni", "change one to a hawaiian"], ["1 pepperoni", "1 hawaiian"]),
     # to "change my thin one, or add a stuffed one?", the thin one taken off: the change

@@ -174,6 +174,9 @@ MEANT = [
     (["uma água e uma zero"], [], "ask"),
     # "troca uma por havaiana": one of the units becomes another item
     (["3 cocas", "troca uma por sprite"], ["2 coke", "1 sprite"], None),
+    # "uma das duas": one unit of the line of two
+    (["2 margueritas", "uma das duas com queijo extra"],
+     ["1 margherita", "1 margherita toppings=cheese:extra"], None),
     # "umas", "uns": some
     (["uma vegetariana massa fina", "e umas asinhas tb"], ["1 veggie crust=thin", "1 wings"], None),
     # "só isso mesmo" is all, never "isso mesmo" (yes) with "so" before it

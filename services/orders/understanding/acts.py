@@ -424,6 +424,9 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         if not rest:  # a bare "one": one unit of whatever is being talked about
             if ordinal is not None:  # "the first two": that many lines from the start
                 return Target(said, pointer=True, count=count, ordinal=ordinal, plural=plural)
+            if plural and said.split()[:1] == ["the"]:
+                # "the two", "one of the two": both of what is being talked about
+                return Target(said, pointer=True, plural=True)
             return Target(said, pointer=True, count=count)
     if not rest:
         return None

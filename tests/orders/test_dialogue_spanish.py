@@ -161,6 +161,10 @@ CHANGED = [
     (["una coca light y una coca", "la light no"], ["1 coke"]),
     # "una light" with no coke named: which is asked, and the water waits for the answer
     (["un agua y una light", "2"], ["1 water", "1 diet-coke"]),
+    # "sin ensalada ni pan de ajo": neither line
+    (["alitas, ensalada y pan de ajo", "sin ensalada ni pan de ajo"], ["1 wings"]),
+    # "sin cebolla ni pimiento": neither topping
+    (["una vegetariana sin cebolla ni pimiento"], ["1 veggie -toppings=onions -toppings=peppers"]),
     # "cambia una por hawaiana": one of the units becomes another item
     (["2 pepperoni", "cambia una por hawaiana"], ["1 pepperoni", "1 hawaiian"]),
     # "una sin piña" after two of them: one of them without pineapple

@@ -214,6 +214,8 @@ CHANGED = [
     (["a coke, sorry, a diet coke"], ["1 diet-coke"]),
     (["a veggie and a coke, i mean a sprite"], ["1 veggie", "1 sprite"]),
     (["a veggie, no olives"], ["1 veggie -toppings=olives"]),
+    # "no salad or garlic bread": neither line
+    (["wings, salad and garlic bread", "no salad or garlic bread"], ["1 wings"]),
     # "one of the two": one unit of the line of two
     (["2 margheritas", "one of the two with extra cheese"],
      ["1 margherita", "1 margherita toppings=cheese:extra"]),

@@ -177,6 +177,8 @@ MEANT = [
     # "uma das duas": one unit of the line of two
     (["2 margueritas", "uma das duas com queijo extra"],
      ["1 margherita", "1 margherita toppings=cheese:extra"], None),
+    # "sem salada nem pão de alho": neither line
+    (["asinhas, salada e pão de alho", "sem salada nem pão de alho"], ["1 wings"], None),
     # "umas", "uns": some
     (["uma vegetariana massa fina", "e umas asinhas tb"], ["1 veggie crust=thin", "1 wings"], None),
     # "só isso mesmo" is all, never "isso mesmo" (yes) with "so" before it

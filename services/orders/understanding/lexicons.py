@@ -174,7 +174,7 @@ _ES = _lexicon(
     media docena de=half a dozen|media docena=half a dozen|otra=another|otro=another|
     mitad=half|mitades=halves|
     otra mas=another|otro mas=another|una mas=another|uno mas=another|
-    y=and|e=and|o=or|u=or|ademas=also|tambien=also|mas=extra|con mas=with extra|
+    y=and|e=and|o=or|u=or|ni=or|ademas=also|tambien=also|mas=extra|con mas=with extra|
     con extra=with extra|extra de=extra|doble=double|el doble de=double|triple=triple|
     poco=light|poca=light|un poco de=a little|poquito=light|poquita=light|un poquito de=a little|
     con=with|sin=without|pero sin=but without|pero con=but with|pero=but|sin nada de=without|
@@ -401,7 +401,7 @@ _PT = _lexicon(
     dezenove=nineteen|vinte=twenty|
     um par de=a couple of|uma duzia de=a dozen|uma duzia=a dozen|meia duzia de=half a dozen|
     meia duzia=half a dozen|outra=another|outro=another|mais uma=another|mais um=another|
-    e=and|ou=or|tambem=also|mais=extra|com mais=with extra|com extra=with extra|extra de=extra|
+    e=and|ou=or|nem=or|tambem=also|mais=extra|com mais=with extra|com extra=with extra|extra de=extra|
     em dobro=double|dobro de=double|o dobro de=double|duplo=double|dupla=double|triplo=triple|
     pouco=light|pouca=light|um pouco de=a little|pouquinho=light|um pouquinho de=a little|
     com=with|sem=without|mas sem=but without|mas com=but with|mas=but|porem=but|

@@ -280,6 +280,21 @@ def scale_rule(pattern: re.Pattern[str]) -> Rule:
     return rule
 
 
+def _items_or(menu: Menu, phrases: Phrases, words: str) -> Target | None:
+    """ "salad or garlic bread" (no salad or garlic bread, sin ensalada ni pan de ajo): lines
+    of two items or more joined by "or", each named alone, as one target; None otherwise."""
+    parts = [part.strip() for part in re.split(r"\s*,\s*|\s+or\s+", words)]
+    if len(parts) < 2 or " or " not in f" {words} ":
+        return None
+    items: list[str] = []
+    for part in parts:
+        target = read_target(menu, phrases, part)
+        if target is None or target.pointer or target.options or len(target.items) != 1 or target.count:
+            return None
+        items.append(target.items[0])
+    return Target(words, items=tuple(items), plural=True)
+
+
 def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
     """ "remove the coke", "forget the dessert", "no water": a line (or some units of it) out.
 
@@ -295,7 +310,8 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
         words = _group(match, "t")
         if not words:
             return None
-        target = read_target(menu, phrases, words)
+        either = _items_or(menu, phrases, words) if item_only else None
+        target = either or read_target(menu, phrases, words)
         if (
             target is None
             and phrases.article_names_line
@@ -307,7 +323,7 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
         if target is None:
             return None
         option_reading: Modifiers | None = None
-        if item_only:
+        if item_only and either is None:
             # "no olives on the veggie" is an option left out of a line, not a line removed
             if not target.items or target.pointer or target.options or _CONNECTED.search(words):
                 return None

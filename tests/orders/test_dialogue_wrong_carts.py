@@ -30,6 +30,9 @@ async def _play(
 
 
 ASKED = [
+    # "no cheese" with the cheese chosen on one line: which is asked (only a dish with it as it
+    # comes is named by what it leaves out)
+    ["margherita and garlic bread with cheese", "no cheese"],
     # a line described by options no line has: never another line instead
     ["a pepperoni", "a pepperoni with extra cheese", "the one with mushrooms large"],
     ["2 pepperoni", "the cheesy one large"],
@@ -214,6 +217,8 @@ CHANGED = [
     (["a coke, sorry, a diet coke"], ["1 diet-coke"]),
     (["a veggie and a coke, i mean a sprite"], ["1 veggie", "1 sprite"]),
     (["a veggie, no olives"], ["1 veggie -toppings=olives"]),
+    # "no ham" after a Hawaiian and a Pepperoni: the one that has ham
+    (["hawaiian and pepperoni", "no ham"], ["1 hawaiian -toppings=ham", "1 pepperoni"]),
     # "no salad or garlic bread": neither line
     (["wings, salad and garlic bread", "no salad or garlic bread"], ["1 wings"]),
     # "one of the two": one unit of the line of two

@@ -177,6 +177,8 @@ MEANT = [
     # "uma das duas": one unit of the line of two
     (["2 margueritas", "uma das duas com queijo extra"],
      ["1 margherita", "1 margherita toppings=cheese:extra"], None),
+    # "sem presunto" after a Havaiana and a Pepperoni: the one that has ham
+    (["havaiana e pepperoni", "sem presunto"], ["1 hawaiian -toppings=ham", "1 pepperoni"], None),
     # "sem salada nem pão de alho": neither line
     (["asinhas, salada e pão de alho", "sem salada nem pão de alho"], ["1 wings"], None),
     # "umas", "uns": some

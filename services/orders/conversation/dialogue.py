@@ -1602,6 +1602,20 @@ async def _change(
             raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\n{s._(_REPLY_NUMBER)}")
         if len(having) > 1:
             _one(turn, act, having, op, s._("Which one should I change?"))
+        # "no ham" after a Hawaiian and a Pepperoni: the one of them whose dish has ham as it
+        # comes; never an option chosen ("no cheese" may be the cheese on the garlic bread or
+        # the pizza's) nor a choice of one ("no cans")
+        talked = [line for line in having if line in pool]
+        toppings = all((g := menu.group(o.group)) is not None and g.kind == "multiple" for o in mods.excluded)
+        chosen = {str(o["option"]) for line in pool for o in line.options}
+        if (
+            len(talked) == 1
+            and not named
+            and toppings
+            and not chosen & {o.option for o in mods.excluded}
+            and _has_ingredient(menu, replace(talked[0], options=[]), mods)
+        ):
+            pool = talked
     if (
         target.pointer
         and target.said.split()[-1:] in (["them"], ["those"], ["these"], ["they"])

@@ -217,6 +217,8 @@ CHANGED = [
     (["a coke, sorry, a diet coke"], ["1 diet-coke"]),
     (["a veggie and a coke, i mean a sprite"], ["1 veggie", "1 sprite"]),
     (["a veggie, no olives"], ["1 veggie -toppings=olives"]),
+    # "another of that": one more of the line talked about
+    (["a large pepperoni", "another of that"], ["2 pepperoni size=large"]),
     # "no ham" after a Hawaiian and a Pepperoni: the one that has ham
     (["hawaiian and pepperoni", "no ham"], ["1 hawaiian -toppings=ham", "1 pepperoni"]),
     # "no salad or garlic bread": neither line

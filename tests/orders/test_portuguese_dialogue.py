@@ -177,6 +177,8 @@ MEANT = [
     # "uma das duas": one unit of the line of two
     (["2 margueritas", "uma das duas com queijo extra"],
      ["1 margherita", "1 margherita toppings=cheese:extra"], None),
+    # "mais uma dessa": one more of the line talked about
+    (["uma pepperoni grande", "mais uma dessa"], ["2 pepperoni size=large"], None),
     # "sem presunto" after a Havaiana and a Pepperoni: the one that has ham
     (["havaiana e pepperoni", "sem presunto"], ["1 hawaiian -toppings=ham", "1 pepperoni"], None),
     # "sem salada nem pão de alho": neither line

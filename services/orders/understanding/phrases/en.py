@@ -633,7 +633,7 @@ EDITS: list[Rule] = [
             r"have)\s+)?"
             r"(?:another|an?\s+(?:second|2nd|extra)|one more)(?:\s+(?P<t>(?!one\b|of\b).+)|\s+one(?:\s+of\s+"
             r"(?P<t2>(?:those|them|these|it|that|the)(?:\s+[a-z ]+)?))?|"
-            r"\s+of\s+(?P<t3>(?:those|the|these|that)\s+[a-z ]+))?"
+            r"\s+of\s+(?P<t3>(?:those|these|that|them|it)(?:\s+[a-z ]+)?|the\s+[a-z ]+))?"
         ),
         +1,
     ),

@@ -159,6 +159,7 @@ CHANGED = [
     # "la zero", "la light": the word that makes the Coca-Cola Light of a coke names that line
     (["coca y coca zero", "la zero grande"], ["1 coke", "1 diet-coke drink-size=large"]),
     (["una coca light y una coca", "la light no"], ["1 coke"]),
+    (["3 cocas", "una de ellas light"], ["2 coke", "1 diet-coke"]),
     # "una light" with no coke named: which is asked, and the water waits for the answer
     (["un agua y una light", "2"], ["1 water", "1 diet-coke"]),
     # "sin ensalada ni pan de ajo": neither line

@@ -172,6 +172,7 @@ MEANT = [
     # would be one more), never "a" Spanish
     (["1 havaiana e 1 pepperoni", "a pepperoni grande"], ["1 hawaiian", "1 pepperoni size=large"], None),
     (["uma água e uma zero"], [], "ask"),
+    (["3 cocas", "uma delas diet"], ["2 coke", "1 diet-coke"], None),
     # "troca uma por havaiana": one of the units becomes another item
     (["3 cocas", "troca uma por sprite"], ["2 coke", "1 sprite"], None),
     # "uma das duas": one unit of the line of two

@@ -731,8 +731,9 @@ def bridge(
 
 
 _ONE = frozenset({"a", "an", "one", "the"})
-# "the" in Spanish and Portuguese, as said.
-_DEFINITE = frozenset({"el", "la", "los", "las", "o", "a", "os", "as"})
+# "the" in Spanish and Portuguese, as said, and "of them" ("una de ellas light", "uma delas
+# diet"): a line of the cart is named after them.
+_DEFINITE = frozenset({"el", "la", "los", "las", "o", "a", "os", "as", "ellas", "ellos", "delas", "deles"})
 
 
 def _variant_named(
@@ -740,9 +741,10 @@ def _variant_named(
     variants: Mapping[str, tuple[str, tuple[str, ...]]],
     menu_phrase_at: Callable[[list[str], int], MenuPhrase],
 ) -> list[str]:
-    """ "la zero grande" → "la coca zero grande", "a light não" → "a coca light não": a word
-    that makes another item of a name ("coca zero") said after "the" with no such name in the
-    message is that item; beside the name ("una coca y una light") it is read as before."""
+    """ "la zero grande" → "la coca zero grande", "a light não" → "a coca light não", "uma
+    delas diet" → "uma delas coca diet": a word that makes another item of a name ("coca
+    zero") said after "the" or "of them" with no such name in the message is that item; beside
+    the name ("una coca y una light") it is read as before."""
     for i in range(1, len(tokens)):
         made = variants.get(tokens[i])
         if made is None or tokens[i - 1] not in _DEFINITE or menu_phrase_at(tokens, i)[0]:

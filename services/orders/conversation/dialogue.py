@@ -1607,12 +1607,12 @@ async def _change(
         # the pizza's) nor a choice of one ("no cans")
         talked = [line for line in having if line in pool]
         toppings = all((g := menu.group(o.group)) is not None and g.kind == "multiple" for o in mods.excluded)
-        chosen = {str(o["option"]) for line in pool for o in line.options}
+        picked = {str(o["option"]) for line in pool for o in line.options}
         if (
             len(talked) == 1
             and not named
             and toppings
-            and not chosen & {o.option for o in mods.excluded}
+            and not picked & {o.option for o in mods.excluded}
             and _has_ingredient(menu, replace(talked[0], options=[]), mods)
         ):
             pool = talked

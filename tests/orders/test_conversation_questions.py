@@ -61,6 +61,16 @@ async def test_a_price_question_gets_the_price_and_adds_nothing(chat: DirectChat
     assert await chat.sql(SALAD_LINE) == []
 
 
+@pytest.mark.parametrize("text", ["do you have pepsi?", "do you have a fanta?"])
+async def test_a_drink_the_menu_does_not_have_is_answered_with_its_drinks(
+    chat: DirectChat, text: str
+) -> None:
+    (reply,) = await chat.say(text)
+    assert "Added" not in reply
+    assert "couldn't find" in reply and "Sprite $2.50" in reply, reply
+    assert await chat.sql(SALAD_LINE) == []
+
+
 @pytest.mark.parametrize("text", ["can I get a garden salad?", "3 garden salads?", "could you add a salad?"])
 async def test_a_request_phrased_as_a_question_is_an_order(chat: DirectChat, text: str) -> None:
     (reply,) = await chat.say(text)

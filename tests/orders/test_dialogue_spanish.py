@@ -114,6 +114,11 @@ CHANGED = [
     (["una sprite", "y un agua", "el ítem 1 que sean 2"], ["2 sprite", "1 water"]),
     (["un agua y una pepperoni", "del agua mejor 3"], ["3 water", "1 pepperoni"]),
     (["4 aguas", "de esas quita una"], ["3 water"]),
+    # a line named by its size with "de", then its new count
+    (["una hawaiana grande y una hawaiana chica", "de la chica que sean 3"],
+     ["1 hawaiian size=large", "3 hawaiian size=small"]),
+    (["tres sprites chicas y una sprite grande", "de las chicas solo una"],
+     ["1 sprite drink-size=small", "1 sprite drink-size=large"]),
     (["una hawaiana", "mejor hazme 2"], ["2 hawaiian"]),
     (["un brownie", "mejor tres de esos"], ["3 brownie"]),
     # "las dos": both lines
@@ -151,9 +156,26 @@ CHANGED = [
     # the option left out of a single choice beside the one chosen says nothing more
     (["coca", "en botella, no lata"], ["1 coke container=bottle"]),
     (["una coca en botella, no en lata"], ["1 coke container=bottle"]),
+    # "la zero", "la light": the word that makes the Coca-Cola Light of a coke names that line
+    (["coca y coca zero", "la zero grande"], ["1 coke", "1 diet-coke drink-size=large"]),
+    (["una coca light y una coca", "la light no"], ["1 coke"]),
+    (["3 cocas", "una de ellas light"], ["2 coke", "1 diet-coke"]),
+    # "una light" with no coke named: which is asked, and the water waits for the answer
+    (["un agua y una light", "2"], ["1 water", "1 diet-coke"]),
+    # "sin ensalada ni pan de ajo": neither line
+    (["alitas, ensalada y pan de ajo", "sin ensalada ni pan de ajo"], ["1 wings"]),
+    # "sin cebolla ni pimiento": neither topping
+    (["una vegetariana sin cebolla ni pimiento"], ["1 veggie -toppings=onions -toppings=peppers"]),
+    # "cambia una por hawaiana": one of the units becomes another item
+    (["2 pepperoni", "cambia una por hawaiana"], ["1 pepperoni", "1 hawaiian"]),
     # "una sin piña" after two of them: one of them without pineapple
     (["2 hawaianas", "una sin piña"], ["1 hawaiian", "1 hawaiian -toppings=pineapple"]),
     (["2 margaritas", "una con extra queso"], ["1 margherita", "1 margherita toppings=cheese:extra"]),
+    # a size said in the plural after two items is each one's; in the singular, the last one's
+    (["hawaiana y pepperoni grandes"], ["1 hawaiian size=large", "1 pepperoni size=large"]),
+    (["una coca y una sprite chicas"], ["1 coke drink-size=small", "1 sprite drink-size=small"]),
+    (["hawaiana y pepperoni grande"], ["1 hawaiian", "1 pepperoni size=large"]),
+    (["2 hawaianas y 2 pepperonis grandes"], ["2 hawaiian", "2 pepperoni size=large"]),
     # what someone eats is no order of the Vegetariana
     (["una pepperoni", "¿la hawaiana tiene carne? es para mi hijo que es vegetariano"], ["1 pepperoni"]),
 ]  # fmt: skip
@@ -182,6 +204,14 @@ CHANGED = [
         (["una margarita", "pagar", "para recoger", "confirmar", "¿cuánto le falta a mi pizza?"], "eta"),
         # "quiero cancelar la coca" takes the coke out: it empties no cart
         (["una coca y un brownie", "quiero cancelar la coca"], "changed"),
+        # a first message asking about the store is Spanish, and answered
+        (["llegan al 11231?"], "delivery-area"),
+        (["hacen domicilio a Brooklyn Heights?"], "delivery-area"),
+        (["me pasas el teléfono de la pizzería?"], "contact"),
+        (["un agua y una light"], "ask"),
+        # a refusal of what the bot asked ("which dessert?") drops the question
+        (["coca", "agrega un postre", "no, mejor no"], "dropped"),
+        (["coca", "agrega un postre", "no gracias"], "dropped"),
         # "empecemos de nuevo", "ya no quiero nada": the cart emptied, once confirmed
         (["2 hawaianas", "empecemos de nuevo"], "confirm-empty-cart"),
         (["pepperoni", "olvídalo, ya no quiero nada"], "confirm-empty-cart"),

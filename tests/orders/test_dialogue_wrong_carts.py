@@ -30,6 +30,9 @@ async def _play(
 
 
 ASKED = [
+    # "no cheese" with the cheese chosen on one line: which is asked (only a dish with it as it
+    # comes is named by what it leaves out)
+    ["margherita and garlic bread with cheese", "no cheese"],
     # a line described by options no line has: never another line instead
     ["a pepperoni", "a pepperoni with extra cheese", "the one with mushrooms large"],
     ["2 pepperoni", "the cheesy one large"],
@@ -223,6 +226,17 @@ CHANGED = [
     (["a coke, sorry, a diet coke"], ["1 diet-coke"]),
     (["a veggie and a coke, i mean a sprite"], ["1 veggie", "1 sprite"]),
     (["a veggie, no olives"], ["1 veggie -toppings=olives"]),
+    # "another of that": one more of the line talked about
+    (["a large pepperoni", "another of that"], ["2 pepperoni size=large"]),
+    # "no ham" after a Hawaiian and a Pepperoni: the one that has ham
+    (["hawaiian and pepperoni", "no ham"], ["1 hawaiian -toppings=ham", "1 pepperoni"]),
+    # "no salad or garlic bread": neither line
+    (["wings, salad and garlic bread", "no salad or garlic bread"], ["1 wings"]),
+    # "one of the two": one unit of the line of two
+    (["2 margheritas", "one of the two with extra cheese"],
+     ["1 margherita", "1 margherita toppings=cheese:extra"]),
+    # "change one to a hawaiian": one of the units becomes another item
+    (["2 pepperoni", "change one to a hawaiian"], ["1 pepperoni", "1 hawaiian"]),
     # to "change my thin one, or add a stuffed one?", the thin one taken off: the change
     (["margherita thin crust", "margherita stuffed crust", "remove the thin one"],
      ["1 margherita crust=stuffed"]),
@@ -323,6 +337,13 @@ async def test_a_line_number_the_cart_does_not_have_is_asked_about(database_url:
         ("es", "una coca, perdón, una sprite", "una sprite"),
         ("pt_BR", "2 pepperoni não pera 3", "3 pepperoni"),
         ("pt_BR", "uma coca, quer dizer, uma sprite", "uma sprite"),
+        # the count taken back is a number word of the language ("duas", "cuatro")
+        ("pt_BR", "duas pepperoni não pera três", "3 pepperoni"),
+        ("pt_BR", "duas pepperoni não pera quatro", "4 pepperoni"),
+        ("es", "cuatro hawaianas no espera cinco", "5 hawaianas"),
+        # "and not" before the count says which count is corrected: nothing is taken back
+        ("pt_BR", "serão três sprites, e não dois", None),
+        ("es", "serán tres sprites y no dos", None),
         # a bare "no" between two names is "not" ("a coke, not water"), unless a comma or a
         # number alone after it makes it the word of taking back
         ("es", "uy, era una coca no agua", None),

@@ -86,6 +86,24 @@ def test_a_kind_noun_asks_rather_than_guesses() -> None:
     assert not result.lines and result.ambiguous
 
 
+@pytest.mark.parametrize(
+    ("locale", "text", "candidates"),
+    [
+        ("en", "add a dessert", ("tiramisu", "brownie")),
+        ("es", "quiero un postre", ("tiramisu", "brownie")),
+        ("pt_BR", "e uma sobremesa", ("tiramisu", "brownie")),
+        ("es", "una entrada", ("garlic-bread", "wings", "salad")),
+        ("pt_BR", "dois acompanhamentos", ("garlic-bread", "wings", "salad")),
+    ],
+)
+def test_the_name_of_a_section_of_the_menu_asks_which_of_its_items(
+    locale: str, text: str, candidates: tuple[str, ...]
+) -> None:
+    result = parse_order(MENU.localized(locale), text)
+    assert not result.lines
+    assert [a.candidates for a in result.ambiguous] == [candidates]
+
+
 def test_localized_menu_names_and_fallback() -> None:
     es = MENU.localized("es")
     assert es.locale == "es" and es.item("hawaiian").name == "Hawaiana"

@@ -157,6 +157,50 @@ MEANT = [
     # "a broto": the small one
     (["havaiana grande e havaiana broto", "tira a broto"], ["1 hawaiian size=large"], None),
     (["4 pepperoni e 4 coca", "somos só 3, entao 3 pizzas e 3 cocas"], ["3 pepperoni", "3 coke"], None),
+    # a line named by its size with "da", then its new count
+    (["uma havaiana grande e uma havaiana broto", "da broto quero 3"],
+     ["1 hawaiian size=large", "3 hawaiian size=small"], None),
+    (["3 sprites pequenas e uma sprite grande", "das pequenas só uma"],
+     ["1 sprite drink-size=small", "1 sprite drink-size=large"], None),
+    (["2 cocas e uma havaiana", "da coca faz 4"], ["4 coke", "1 hawaiian"], None),
+    # "a zero": the word that makes the Coca-Cola Zero of a coke names that line
+    (["coca e coca zero", "tira a zero"], ["1 coke"], None),
+    (["coca e coca zero", "a zero grande"], ["1 coke", "1 diet-coke drink-size=large"], None),
+    # a first message of menu names only is read in the language that knows them as written,
+    # not as misspellings of another's ("havaiana" is not Spanish "hawaiana"): "a pepperoni
+    # grande" then names the line with the options it is to have ("uma pepperoni grande"
+    # would be one more), never "a" Spanish
+    (["1 havaiana e 1 pepperoni", "a pepperoni grande"], ["1 hawaiian", "1 pepperoni size=large"], None),
+    (["uma água e uma zero"], [], "ask"),
+    (["3 cocas", "uma delas diet"], ["2 coke", "1 diet-coke"], None),
+    # "troca uma por havaiana": one of the units becomes another item
+    (["3 cocas", "troca uma por sprite"], ["2 coke", "1 sprite"], None),
+    # "uma das duas": one unit of the line of two
+    (["2 margueritas", "uma das duas com queijo extra"],
+     ["1 margherita", "1 margherita toppings=cheese:extra"], None),
+    # "mais uma dessa": one more of the line talked about
+    (["uma pepperoni grande", "mais uma dessa"], ["2 pepperoni size=large"], None),
+    # "sem presunto" after a Havaiana and a Pepperoni: the one that has ham
+    (["havaiana e pepperoni", "sem presunto"], ["1 hawaiian -toppings=ham", "1 pepperoni"], None),
+    # "sem salada nem pão de alho": neither line
+    (["asinhas, salada e pão de alho", "sem salada nem pão de alho"], ["1 wings"], None),
+    # "umas", "uns": some
+    (["uma vegetariana massa fina", "e umas asinhas tb"], ["1 veggie crust=thin", "1 wings"], None),
+    # "só isso mesmo" is all, never "isso mesmo" (yes) with "so" before it
+    (["havaiana", "só isso mesmo"], ["1 hawaiian"], "offer-checkout"),
+    # a first message asking about the store is Portuguese, and answered
+    (["abre domingo?"], [], "hours"),
+    (["tem guaraná?"], [], "menu"),
+    (["uma coca", "tem guaraná?"], ["1 coke"], "menu"),
+    (["chegam até o 11231?"], [], "delivery-area"),
+    # "uma sobremesa" asks which; "deixa quieto" drops the question
+    (["uma coca", "e uma sobremesa", "deixa quieto"], ["1 coke"], "dropped"),
+    (["coca", "coloca uma sobremesa", "ah n precisa n"], ["1 coke"], "dropped"),
+    (["coca", "coloca uma sobremesa", "não, obrigado"], ["1 coke"], "dropped"),
+    # a size said in the plural after two items is each one's
+    (["havaiana e pepperoni grandes"], ["1 hawaiian size=large", "1 pepperoni size=large"], None),
+    (["havaiana e pepperoni grandes", "uma broto"], ["1 hawaiian size=large", "1 pepperoni size=large"],
+     "ask"),
 ]  # fmt: skip
 
 
@@ -174,10 +218,6 @@ async def test_portuguese_messages_do_what_the_customer_meant(
 # Messages that could mean more than one change: asked about, the cart left as it was.
 ASKED = [
     ["uma havaiana grande e uma coca", "tira ela"],
-    # a first message of menu names only is read in the language that knows them as written,
-    # not as misspellings of another's ("havaiana" is not Spanish "hawaiana"): "a pepperoni
-    # grande" then names the line (asked: change it, or add a large one?), never "a" Spanish
-    ["1 havaiana e 1 pepperoni", "a pepperoni grande"],
     # "não é isso", "tá errado": something is wrong, but not what
     ["2 cocas e 1 havaiana", "não é isso"],
     ["2 cocas e 1 havaiana", "tá errado"],
@@ -224,3 +264,15 @@ async def test_a_language_no_message_has_shown_yet_follows_the_words_read(
     turns = ["coca", "garrafa, n lata"]
     _, after, kinds = await play(database_url, menu, turns, customer="whatsapp:+15557770031", start=NOON)
     assert after == expected_cart(Dialogue("pt", tuple(turns), ("1 coke container=bottle",)), menu), kinds
+
+
+async def test_a_guessed_language_follows_the_marker_words_of_a_message_two_languages_read(
+    database_url: str, menu: Menu
+) -> None:
+    # "4 brownies" shows no language; Spanish and Portuguese both read "um a menos" whole, but
+    # "um" is Portuguese: the brownies go down by one, in Portuguese
+    async with direct_chat(database_url, start=NOON) as chat:
+        customer = "whatsapp:+15557770032"
+        await chat.say("4 brownies", customer=customer)
+        reply = " ".join(await chat.say("um a menos", customer=customer))
+    assert "3 x" in reply and "Lo siento" not in reply, reply

@@ -22,7 +22,8 @@ from services.orders.menu import delivery_area, hours
 from services.orders.menu.catalog import QUALIFIERS, ChosenOption, Item, Menu, Option, OptionGroup
 from services.orders.ordering import lifecycle
 from services.orders.storage import carts
-from services.orders.understanding.acts import normalise, options_only, order_of
+from services.orders.understanding.acts import kind_hinted, normalise, options_only, order_of
+from services.orders.understanding.menu_index import quote
 from services.orders.understanding.parser import english_reading, parse_order
 
 __all__ = ["PAYMENT_NAMES", "answer"]
@@ -365,9 +366,15 @@ def _section(turn: Turn, subject: str) -> tuple[str, str]:
         if names & wanted or {n.rstrip("s") for n in names} & wanted:
             return "menu", texts.render_category(menu, category, turn.speaker)
     kinds = [i for i in menu.items() if i.kind != "other" and i.kind in (key, key.rstrip("s"))]
-    if kinds:
-        lines = [f"• {i.name} {turn.speaker.money(i.price)}" for i in kinds if i.available]
-        return "menu", "\n".join(lines) + "\n\n" + turn.speaker._(texts.ORDER_HINT)
+    hinted = [] if kinds else [i for i in map(menu.item, kind_hinted(menu, key)) if i is not None]
+    if kinds or hinted:
+        s = turn.speaker
+        lines = [f"• {i.name} {s.money(i.price)}" for i in kinds or hinted if i.available]
+        if hinted:
+            # "do you have pepsi?": not on the menu; what the menu has of its kind (the drinks)
+            said = texts.echo(quote(turn.inbound.text, subject))
+            lines.insert(0, s._('Sorry, I couldn\'t find "{phrase}" on the menu.', phrase=said))
+        return "menu", "\n".join(lines) + "\n\n" + s._(texts.ORDER_HINT)
     order = order_of(menu, subject)
     if order is not None and len(order.lines) == 1:
         item = menu.item(order.lines[0].item)

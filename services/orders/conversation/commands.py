@@ -105,7 +105,8 @@ _SYNONYMS_ES_PT: Final[dict[Kind, str]] = {
     "checkout": "pagar|finalizar|finalizar pedido|terminar|termine|listo|ya esta|eso es todo|"
     "es todo|nada mas|seria todo|seria todo gracias|hacer el pedido|hacer pedido|"
     "finalizar o pedido|fechar|fechar pedido|fechar o pedido|so isso|e so isso|e isso|"
-    "é isso|é só isso|só isso|acabei|pronto|mais nada|fazer o pedido",
+    "é isso|é só isso|só isso|acabei|pronto|mais nada|fazer o pedido|so isso mesmo|e so isso mesmo|"
+    "era so isso|era isso",
     "yes": "confirmar|confirmo|confirma|confirmado|si|sí|si por favor|sí por favor|claro|dale|"
     "va|vale|de acuerdo|perfecto|correcto|sim|sim por favor|isso|pode ser|pode|certo|"
     "beleza|fechado|confirmo o pedido|confirmar pedido|confirmar o pedido|confirmar el pedido",

@@ -60,6 +60,24 @@ __all__ = [
 
 # Single-choice groups whose choice carries over when a line is replaced by another item
 # that has the same group ("swap the large pepperoni for a veggie" keeps it large).
+# A message that only refuses ("no", "no thanks", "actually no", "nah"): the words of it and
+# the words that may stand around them.
+_NO_WORDS = frozenset({"no", "nah", "nope", "nao"})
+_AROUND_NO = frozenset(
+    {"ah", "oh", "hmm", "ok", "okay", "actually", "thanks", "thank", "you", "then", ",", ".", "!"}
+)
+
+
+def _refuses(text: str, said: str) -> bool:
+    """Whether `text` (the English reading of `said`) only says no: "no, mejor no" ("actually
+    actually no"), "no thanks", "ah n precisa n" ("no"), "não, obrigado" ("actually thanks")."""
+    words = normalise(text).split()
+    first = normalise(said).split()[:1]
+    return (any(w in _NO_WORDS for w in words) or first == ["nao"]) and all(
+        w in _NO_WORDS or w in _AROUND_NO for w in words
+    )
+
+
 _TALK_ORDER = ("cancel", "unsure", "never_mind", "done", "ack")
 _EDITS = frozenset({"set_quantity", "adjust", "change", "replace", "restate", "remove"})
 _SMALL_TALK = frozenset(_TALK_ORDER)
@@ -181,6 +199,9 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
         return reply
     phrases = phrases_for(language_of(turn))
     acts = read_acts(menu, text, phrases)
+    if pending and _refuses(text, turn.inbound.text) and all(act.kind == "ack" for act in acts):
+        # "no, mejor no", "ah n precisa n", "no thanks" to what the bot asked: forget it
+        return await _small_talk(turn, Act("never_mind", words=normalise(text)), pending)
     if not acts:
         return await _guard(turn, phrases, free_text)
     if asks_only(turn) and any(act.kind in _EDITS or act.kind == "add" for act in acts):
@@ -1681,6 +1702,20 @@ async def _change(
             raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\n{s._(_REPLY_NUMBER)}")
         if len(having) > 1:
             _one(turn, act, having, op, s._("Which one should I change?"))
+        # "no ham" after a Hawaiian and a Pepperoni: the one of them whose dish has ham as it
+        # comes; never an option chosen ("no cheese" may be the cheese on the garlic bread or
+        # the pizza's) nor a choice of one ("no cans")
+        talked = [line for line in having if line in pool]
+        toppings = all((g := menu.group(o.group)) is not None and g.kind == "multiple" for o in mods.excluded)
+        picked = {str(o["option"]) for line in pool for o in line.options}
+        if (
+            len(talked) == 1
+            and not named
+            and toppings
+            and not picked & {o.option for o in mods.excluded}
+            and _has_ingredient(menu, replace(talked[0], options=[]), mods)
+        ):
+            pool = talked
     if (
         target.pointer
         and target.said.split()[-1:] in (["them"], ["those"], ["these"], ["they"])

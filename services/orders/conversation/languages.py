@@ -131,7 +131,7 @@ def _by_words(turn: Turn, text: str, current: Locale) -> Locale | None:
     reads every word where `current` leaves some unread ("pepperoni" then "hazla grande" is
     Spanish), or reads as written what `current` reads only as misspellings ("pepperoni" then
     "alitas", which English takes for "a liter"); of several, the one of the customer's number,
-    else the first listed."""
+    else the one whose marker words it holds ("um a menos": "um"), else the first listed."""
     whole, misspelt = _reads_whole(turn, current, text)
     if whole and not misspelt:
         return None
@@ -146,7 +146,7 @@ def _by_words(turn: Turn, text: str, current: Locale) -> Locale | None:
         return None
     fewest = min(guessed for guessed, _ in readers)
     tied = [locale for guessed, locale in readers if guessed == fewest]
-    hint = detection.number_language(turn.inbound.wa_id, tied)
+    hint = detection.number_language(turn.inbound.wa_id, tied) or detection.leaning(text, tied)
     return hint or tied[0]
 
 

@@ -37,10 +37,12 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from services.orders.menu.catalog import ChosenOption, Menu
+from services.orders.understanding.lexicons import lexicon_for
 from services.orders.understanding.menu_index import index_for, tokenize
-from services.orders.understanding.numbers import number_from_words
+from services.orders.understanding.numbers import WEAK_NUMBERS, number_from_words
 from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult, parse_order
 from services.orders.understanding.parser import unread_words as _unread_by_parser
+from services.orders.understanding.words import KIND_HINTS
 
 __all__ = [
     "Act",
@@ -49,6 +51,7 @@ __all__ = [
     "Phrases",
     "Target",
     "category_items",
+    "kind_hinted",
     "read_acts",
     "read_target",
     "said_last",
@@ -435,6 +438,9 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
         if not rest:  # a bare "one": one unit of whatever is being talked about
             if ordinal is not None:  # "the first two": that many lines from the start
                 return Target(said, pointer=True, count=count, ordinal=ordinal, plural=plural)
+            if plural and said.split()[:1] == ["the"]:
+                # "the two", "one of the two": both of what is being talked about
+                return Target(said, pointer=True, plural=True)
             return Target(said, pointer=True, count=count)
     if not rest:
         return None
@@ -540,6 +546,16 @@ def category_items(menu: Menu, phrases: Phrases, words: str) -> tuple[str, ...]:
         if code == category.code or names & wanted or {n[:-1] for n in names if n.endswith("s")} & wanted:
             return tuple(i.code for i in category.items)
     return ()
+
+
+def kind_hinted(menu: Menu, words: str) -> tuple[str, ...]:
+    """The menu's items of the kind of a thing it does not have ("pepsi", "a guarana": the
+    drinks), else ()."""
+    said = words.split()
+    if said[:1] in (["a"], ["an"]):
+        said = said[1:]
+    kind = KIND_HINTS.get(" ".join(said))
+    return index_for(menu).kind_items.get(kind, ()) if kind is not None else ()
 
 
 def options_only(menu: Menu, words: str) -> Modifiers | None:
@@ -823,6 +839,8 @@ _COURTESY = frozenset(
     {"please", "pls", "plz", "then", "por", "favor", "porfa", "entonces", "entao", ".", "!"}
 )
 # Words that count one of a line ("a coke", "una coca").
+# The words before a bare "no" that make it "and not", "but not": "tres, y no dos".
+_AND_NOT = frozenset({"and", "y", "e", "but", "pero", "mas"})
 _ARTICLES = frozenset({"a", "an", "one", "un", "una", "uno", "um", "uma"})
 
 
@@ -839,8 +857,21 @@ def _plain_order(menu: Menu, tokens: list[str]) -> ParseResult | None:
     return parsed
 
 
-def _counts(word: str) -> bool:
-    return word in _ARTICLES or number_from_words((word,)) is not None
+def _said_number(tokens: Sequence[str], locale: str) -> int | None:
+    """The count `tokens` spell in the language of `locale` ("duas", "cuatro", "3"), else None."""
+    found = number_from_words(tuple(tokens))
+    language = lexicon_for(locale)
+    if found is not None or language is None or not tokens:
+        return found
+    english: list[str] = []
+    for token in tokens:
+        english.extend(language.phrases.get((token,), (token,)))
+    # an article or "otra" is no count said again ("2 cocas, perdón, otra")
+    return None if tuple(english) in WEAK_NUMBERS else number_from_words(tuple(english))
+
+
+def _counts(word: str, locale: str = "en") -> bool:
+    return word in _ARTICLES or _said_number((word,), locale) is not None
 
 
 def _line_span(menu: Menu, tokens: list[str], line: OrderLine) -> int | None:
@@ -853,9 +884,9 @@ def _line_span(menu: Menu, tokens: list[str], line: OrderLine) -> int | None:
         found = parsed.lines[0]
         if (found.item, found.options, found.excluded) != (line.item, line.options, line.excluded):
             continue
-        if found.quantity != line.quantity and not (start > 0 and _counts(tokens[start - 1])):
+        if found.quantity != line.quantity and not (start > 0 and _counts(tokens[start - 1], menu.locale)):
             continue
-        while start > 0 and _counts(tokens[start - 1]):
+        while start > 0 and _counts(tokens[start - 1], menu.locale):
             start -= 1
         return start
     return None
@@ -886,12 +917,16 @@ def said_last(menu: Menu, text: str) -> str | None:
                 before = before[:-1]
             after = tokens[end:]
             bare = cue == ("no",) or cue == ("nao",)
+            if bare and tokens[start - 1] in _AND_NOT:
+                # "serán tres, y no dos", "serão três, e não dois": the count corrected is
+                # said after "and not"; nothing is taken back
+                continue
             if bare and menu.locale != "en" and after and after[0] != ",":
                 # "una coca no agua", "uma coca não água": a bare "no" between two names is
                 # "not" in Spanish and Portuguese; taken back only as "una coca, no, agua"
                 # or before a count alone ("2 pepperoni no 3")
                 rest = [t for t in after if t not in _COURTESY]
-                if number_from_words(tuple(rest)) is None:
+                if _said_number(rest, menu.locale) is None:
                     continue
             while after and after[0] == ",":
                 after = after[1:]
@@ -905,12 +940,12 @@ def said_last(menu: Menu, text: str) -> str | None:
             if at is None:
                 return None
             head = before[:at]
-            quantity = number_from_words(tuple(after))
+            quantity = _said_number(after, menu.locale)
             if quantity is not None:
                 if not 0 < quantity <= 99:
                     return None
                 rest = before[at:]
-                while rest and _counts(rest[0]):
+                while rest and _counts(rest[0], menu.locale):
                     rest = rest[1:]
                 return " ".join([*head, str(quantity), *rest])
             again = _plain_order(menu, after)

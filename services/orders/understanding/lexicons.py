@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from services.orders.understanding.numbers import number_from_words
+
 __all__ = ["Lexicon", "MenuPhrase", "bridge", "lexicon_for"]
 
 
@@ -172,7 +174,7 @@ _ES = _lexicon(
     media docena de=half a dozen|media docena=half a dozen|otra=another|otro=another|
     mitad=half|mitades=halves|
     otra mas=another|otro mas=another|una mas=another|uno mas=another|
-    y=and|e=and|o=or|u=or|ademas=also|tambien=also|mas=extra|con mas=with extra|
+    y=and|e=and|o=or|u=or|ni=or|ademas=also|tambien=also|mas=extra|con mas=with extra|
     con extra=with extra|extra de=extra|doble=double|el doble de=double|triple=triple|
     poco=light|poca=light|un poco de=a little|poquito=light|poquita=light|un poquito de=a little|
     con=with|sin=without|pero sin=but without|pero con=but with|pero=but|sin nada de=without|
@@ -199,6 +201,13 @@ _ES = _lexicon(
     hacen envios=do you deliver|hacen delivery=do you deliver|hacen entregas=do you deliver|
     llevan a domicilio=do you deliver|entregan a domicilio=do you deliver|reparten=do you deliver|
     envian a=do you deliver to|entregan en=do you deliver to|llegan a=do you deliver to|
+    llegan al=do you deliver to|envian al=do you deliver to|mandan al=do you deliver to|
+    entregan al=do you deliver to|reparten a=do you deliver to|reparten al=do you deliver to|
+    hacen domicilio=do you deliver|hacen domicilios=do you deliver|
+    hacen domicilio a=do you deliver to|hacen domicilio al=do you deliver to|
+    hacen domicilios a=do you deliver to|hacen domicilios al=do you deliver to|
+    hacen envios a=do you deliver to|hacen envios al=do you deliver to|
+    hacen delivery a=do you deliver to|hacen delivery al=do you deliver to|
     cuanto cuesta el envio=how much is delivery|cuanto es el envio=how much is delivery|
     costo de envio=delivery fee|precio del envio=delivery fee|pedido minimo=minimum order|
     aceptan=do you take|reciben=do you take|tarjeta=card|efectivo=cash|
@@ -386,13 +395,13 @@ _ES = _lexicon(
 _PT = _lexicon(
     "pt_BR",
     """
-    um=a|uma=a|dois=two|duas=two|tres=three|quatro=four|cinco=five|seis=six|sete=seven|
+    um=a|uma=a|uns=some|umas=some|dois=two|duas=two|tres=three|quatro=four|cinco=five|seis=six|sete=seven|
     oito=eight|nove=nine|dez=ten|onze=eleven|doze=twelve|treze=thirteen|catorze=fourteen|
     quatorze=fourteen|quinze=fifteen|dezesseis=sixteen|dezessete=seventeen|dezoito=eighteen|
     dezenove=nineteen|vinte=twenty|
     um par de=a couple of|uma duzia de=a dozen|uma duzia=a dozen|meia duzia de=half a dozen|
     meia duzia=half a dozen|outra=another|outro=another|mais uma=another|mais um=another|
-    e=and|ou=or|tambem=also|mais=extra|com mais=with extra|com extra=with extra|extra de=extra|
+    e=and|ou=or|nem=or|tambem=also|mais=extra|com mais=with extra|com extra=with extra|extra de=extra|
     em dobro=double|dobro de=double|o dobro de=double|duplo=double|dupla=double|triplo=triple|
     pouco=light|pouca=light|um pouco de=a little|pouquinho=light|um pouquinho de=a little|
     com=with|sem=without|mas sem=but without|mas com=but with|mas=but|porem=but|
@@ -437,7 +446,8 @@ _PT = _lexicon(
     a segunda=the second one|o segundo=the second one|a terceira=the third one|
     o terceiro=the third one|uma delas=one of them|um deles=one of them|e isso ai=thats all|
     fechou=ok|que seja sem=without|
-    voces abrem=are you open|abrem=are you open|abre hoje=are you open today|
+    voces abrem=are you open|abrem=are you open|abre hoje=are you open today|abre=are you open|
+    ta aberto=are you open|esta aberto=are you open|
     o que tem de sobremesa=which desserts do you have|o que tem de bebida=which drinks do you have|
     a entrega e gratis=is delivery free|entrega gratis=free delivery|e gratis a entrega=is delivery free|
     como eu pago=how do i pay|como pago=how do i pay|como posso pagar=how can i pay|
@@ -500,6 +510,11 @@ _PT = _lexicon(
     entrega la no=do you deliver to|entrega la na=do you deliver to|entrega la em=do you deliver to|
     entrega no=do you deliver to|entrega na=do you deliver to|entregam no=do you deliver to|
     entregam na=do you deliver to|entregam la=do you deliver to|entrega la=do you deliver to|
+    chegam ate=do you deliver to|chegam ate o=do you deliver to|chegam ate a=do you deliver to|
+    chegam no=do you deliver to|chegam na=do you deliver to|chegam em=do you deliver to|
+    fazem entrega no=do you deliver to|fazem entrega na=do you deliver to|
+    fazem delivery no=do you deliver to|fazem delivery na=do you deliver to|
+    fazem delivery em=do you deliver to|
     voces entregam no=do you deliver to|voces entregam na=do you deliver to|
     frete=delivery fee|o frete e quanto=how much is delivery|quanto e o frete=how much is delivery|
     quanto fica o frete=how much is delivery|qual o frete=how much is delivery|
@@ -659,14 +674,21 @@ MenuPhrase = tuple[int, str]
 
 
 def bridge(
-    tokens: list[str], lexicon: Lexicon, menu_phrase_at: Callable[[list[str], int], MenuPhrase]
+    tokens: list[str],
+    lexicon: Lexicon,
+    menu_phrase_at: Callable[[list[str], int], MenuPhrase],
+    variants: Mapping[str, tuple[str, tuple[str, ...]]] | None = None,
 ) -> list[str]:
     """`tokens` as the English the parser reads. Where a menu name or alias begins
     (`menu_phrase_at(tokens, i)`) its words are kept; elsewhere the language's phrases become
     English, longest first; then the word order of the language becomes English: "pizzas de
-    pepperoni" → "pepperoni pizzas", "queijo extra" → "extra queijo"."""
+    pepperoni" → "pepperoni pizzas", "queijo extra" → "extra queijo". `variants` are the
+    menu's words that make another item of a name said before them (`MenuIndex.variants`):
+    said after "the" alone ("la zero grande", "a light não"), they name that item."""
     if lexicon.short:
         tokens = [word for tok in tokens for word in lexicon.short.get(tok, tok).split()]
+    if variants:
+        tokens = _variant_named(tokens, variants, menu_phrase_at)
     out: list[str] = []
     i, n = 0, len(tokens)
     if (
@@ -698,6 +720,7 @@ def bridge(
         else:
             out.append(tokens[i])
             i += 1
+    out = _options_shared(out, menu_phrase_at)
     ordered = _line_first(_english_order(out, menu_phrase_at), menu_phrase_at)
     if lexicon.reorder is not None:
         ordered = lexicon.reorder(ordered, menu_phrase_at)
@@ -705,6 +728,87 @@ def bridge(
     for reorder in _REORDERS.get(lexicon.locale, ()):
         ordered = reorder(ordered, menu_phrase_at)
     return ordered
+
+
+_ONE = frozenset({"a", "an", "one", "the"})
+# "the" in Spanish and Portuguese, as said, and "of them" ("una de ellas light", "uma delas
+# diet"): a line of the cart is named after them.
+_DEFINITE = frozenset({"el", "la", "los", "las", "o", "a", "os", "as", "ellas", "ellos", "delas", "deles"})
+
+
+def _variant_named(
+    tokens: list[str],
+    variants: Mapping[str, tuple[str, tuple[str, ...]]],
+    menu_phrase_at: Callable[[list[str], int], MenuPhrase],
+) -> list[str]:
+    """ "la zero grande" → "la coca zero grande", "a light não" → "a coca light não", "uma
+    delas diet" → "uma delas coca diet": a word that makes another item of a name ("coca
+    zero") said after "the" or "of them" with no such name in the message is that item; beside
+    the name ("una coca y una light") it is read as before."""
+    for i in range(1, len(tokens)):
+        made = variants.get(tokens[i])
+        if made is None or tokens[i - 1] not in _DEFINITE or menu_phrase_at(tokens, i)[0]:
+            continue
+        if made[0] in tokens:
+            return tokens
+        return [*tokens[:i], made[0], *tokens[i:]]
+    return tokens
+
+
+def _plural_option(tokens: list[str], i: int, menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> bool:
+    """Whether `tokens[i]` is an option said in the plural ("grandes", "chicas", "brotos")."""
+    word = tokens[i]
+    if menu_phrase_at(tokens, i) != (1, "option") or not word.endswith("s"):
+        return False
+    return any(menu_phrase_at([stem], 0) == (1, "option") for stem in (word[:-1], word[:-2]) if stem)
+
+
+def _options_shared(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "hawaiana and pepperoni grandes", "a havaiana e a pepperoni grandes": an option said in
+    the plural after two or more items named once each (singular, no count but "a") is each
+    one's, "grandes hawaiana and grandes pepperoni"; said in the singular it is the last one's,
+    and after a count ("2 hawaianas y 2 pepperonis grandes") it is left as it was said."""
+    n = len(tokens)
+    for i in range(2, n):
+        if not _plural_option(tokens, i, menu_phrase_at):
+            continue
+        if i > 0 and _plural_option(tokens, i - 1, menu_phrase_at):
+            continue
+        end = i
+        while end < n and _plural_option(tokens, end, menu_phrase_at):
+            end += 1
+        options = tokens[i:end]
+        # the items before, walking back: [a] ITEM (and|,) [a] ITEM ...
+        starts: list[int] = []
+        k = i
+        while True:
+            found = None
+            for j in range(k - 1, max(k - 4, -1), -1):
+                size, what = menu_phrase_at(tokens, j)
+                if size and j + size == k and what != "option":
+                    found = j
+                    break
+            if found is None or tokens[k - 1].endswith("s"):
+                break
+            starts.append(found)
+            k = found
+            if k > 0 and tokens[k - 1] in _ONE:
+                k -= 1
+            if k > 0 and tokens[k - 1] in ("and", ",") and k > 1:
+                k -= 1
+                continue
+            break
+        if len(starts) < 2 or tokens[k] in ("and", ","):
+            continue
+        if k > 0 and (
+            tokens[k - 1] in ("with", "without", "no", "of") or number_from_words((tokens[k - 1],))
+        ):
+            continue
+        out = list(tokens[:i])
+        for start in starts:
+            out[start:start] = options
+        return [*out, *tokens[end:]]
+    return tokens
 
 
 def _instead(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
@@ -956,21 +1060,7 @@ def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int
     if not ref or not _names_line(ref, menu_phrase_at):
         return tokens
     rest = tokens[end:]
-    if ref[0] == "of" and len(ref) > 1:
-        # "of those remove one" (de esas quita una) → "remove one of those"; "of the coca
-        # actually 2" (de la coca mejor 2) → "2 of the coca"
-        named = ref if ref[1] in ("the", "those", "these", "them") else ["of", "the", *ref[1:]]
-        if rest and rest[0] == "remove":
-            return [*tokens[:start], *rest, *named]
-        said = (
-            rest[2:]
-            if rest[:2] == ["make", "it"]
-            else rest[1:]
-            if rest[:1] in (["actually"], ["only"])
-            else rest
-        )
-        if said and (said[0].isdigit() or said[0] in _NUMBERS or said[0] == "one"):
-            return [*tokens[:start], said[0], *named, *said[1:]]
+    if ref[0] == "of":
         return tokens
     if len(rest) >= 2 and rest[0] in ("change", "remove") and rest[1] in _PRONOUNS:
         return [*tokens[:start], rest[0], *ref, *rest[2:]]
@@ -984,6 +1074,47 @@ def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int
     ):
         return [*tokens[:start], "change", *ref, *rest]
     return tokens
+
+
+# What is said between a line named with "of" and its new count: "de la chica que sean 2",
+# "da grande quero 2", "da broto faz 2", "de la coca mejor 2".
+_COUNT_LEADS = (["make", "it"], ["make", "them"], ["i", "want"], ["give", "me"], ["actually"])
+
+
+def _count_of_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "of those remove one" (de esas quita una) → "remove one of those"; "of the coca
+    actually 2" (de la coca mejor 2), "of the chica make them 2" (de la chica que sean 2), "of
+    the grande i want 2" (da grande quero 2) → "2 of the …"; "of the chicas only a" (de las
+    chicas solo una, das broto só uma) → "only one of the chicas": a line named first with
+    "of", then what is to be done with it."""
+    start = 0
+    while start < len(tokens) and tokens[start] in _LEADS:
+        start += 1
+    if tokens[start : start + 1] != ["of"]:
+        return tokens
+    end = _reference_end(tokens, start, menu_phrase_at)
+    ref = tokens[start:end]
+    if len(ref) < 2 or not _names_line(ref, menu_phrase_at):
+        return tokens
+    named = ref if ref[1] in ("the", "those", "these", "them") else ["of", "the", *ref[1:]]
+    rest = tokens[end:]
+    if rest[:1] == ["remove"]:
+        return [*tokens[:start], *rest, *named]
+    only: list[str] = []
+    while rest:
+        lead = next((lead for lead in _COUNT_LEADS if rest[: len(lead)] == lead), None)
+        if lead is not None:
+            rest = rest[len(lead) :]
+        elif rest[0] in ("only", "just"):
+            only, rest = ["only"], rest[1:]
+        else:
+            break
+    if not rest or not (
+        rest[0].isdigit() or rest[0] in _NUMBERS or rest[0] == "one" or (only and rest[0] == "a")
+    ):
+        return tokens
+    count = "one" if rest[0] == "a" else rest[0]
+    return [*tokens[:start], *only, count, *named, *rest[1:]]
 
 
 def _options_before_line(
@@ -1279,6 +1410,7 @@ def _spanish_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
     tokens = _numbers_said(tokens, menu_phrase_at)
     tokens = _one_of_them_with(tokens, menu_phrase_at)
     tokens = _no_then_instead(tokens, menu_phrase_at)
+    tokens = _count_of_line(tokens, menu_phrase_at)
     tokens = _verb_after_line(tokens, menu_phrase_at)
     tokens = _options_before_line(tokens, menu_phrase_at)
     return _units_removed(tokens, menu_phrase_at)
@@ -1373,6 +1505,7 @@ def _all_but(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuP
 _Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]]
 _REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
     "pt_BR": (
+        _count_of_line,
         _verb_first,
         _one_alone,
         _one_of_them,

@@ -137,6 +137,10 @@ class MenuIndex:
     group_words: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     suggestion_names: tuple[str, ...] = ()
     suggestion_items: tuple[str, ...] = ()
+    # A word that, said after another item's one-word name, makes the name of one item ("coca
+    # light", "coca zero"): the word → (that other item's name, the items it may mean: the
+    # plain one and the one it names, in menu order).
+    variants: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     _corrections: dict[str, str | None] = field(default_factory=dict)
 
     def correct(self, word: str) -> str | None:
@@ -292,6 +296,48 @@ def _merge(old: Meaning | None, new: Meaning) -> Meaning:
     )
 
 
+def _variant_words(
+    menu: Menu, exact: dict[tuple[str, ...], Meaning]
+) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The words that make another item of a one-word name said before them ("coca light" →
+    "light": Coca-Cola Light, else Coca-Cola), kept only when the word makes one item and is
+    no menu word of its own (see `MenuIndex.variants`)."""
+    found: dict[str, set[tuple[str, str, str]]] = {}
+    for tokens, entry in exact.items():
+        if len(tokens) != 2 or len(entry.items) != 1 or not tokens[1].isalpha():
+            continue
+        head = exact.get(tokens[:1])
+        if head is None or len(head.items) != 1 or head.items == entry.items:
+            continue
+        found.setdefault(tokens[1], set()).add((tokens[0], head.items[0], entry.items[0]))
+    order = [item.code for item in menu.items()]
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for word, made in found.items():
+        if len({item for _, _, item in made}) != 1 or (word,) in exact:
+            continue
+        name, plain, item = min(made)
+        out[word] = (name, tuple(sorted({plain, item}, key=order.index)))
+    return out
+
+
+def _category_nouns(menu: Menu, index: MenuIndex) -> list[tuple[str, Meaning]]:
+    """The name of a section of the menu whose items no kind noun names ("a dessert", "un
+    postre", "uma sobremesa", "a side"), in the singular and the plural: a noun for a kind
+    of item, its items the section's ("which dessert?" is asked, never one guessed)."""
+    out: list[tuple[str, Meaning]] = []
+    for category in menu.categories:
+        codes = tuple(item.code for item in category.items)
+        tokens = tuple(tokenize(category.name))
+        if not codes or not tokens or any(item.kind != "other" for item in category.items):
+            continue
+        kind = f"category:{category.code}"
+        index.kind_items[kind] = codes
+        for form in (tokens, *_variants(tokens)):
+            if " ".join(form) not in KIND_NOUNS:
+                out.append((" ".join(form), Meaning(noun=kind)))
+    return out
+
+
 def _build(menu: Menu) -> MenuIndex:
     index = MenuIndex(menu=menu)
     exact: dict[tuple[str, ...], Meaning] = {}
@@ -355,6 +401,7 @@ def _build(menu: Menu) -> MenuIndex:
     language = lexicon_for(menu.locale)
     if language is not None:
         english += [(p, Meaning(noun=k)) for p, k in language.nouns.items()]
+    english += _category_nouns(menu, index)
     lexicon: dict[tuple[str, ...], Meaning] = dict(generated)
     for phrase, entry in english:
         key = tuple(tokenize(phrase))
@@ -371,6 +418,7 @@ def _build(menu: Menu) -> MenuIndex:
     index.known_words = frozenset(
         {w for k in lexicon for w in k} | index.common_words | {w for k in NEGATIONS for w in k.split()}
     )
+    index.variants = _variant_words(menu, exact)
     shown: list[str] = []
     codes: list[str] = []
     for item in menu.items():

@@ -36,6 +36,7 @@ from typing import Any, Literal
 from services.orders.menu.catalog import MAX_QUANTITY, ChosenOption, Menu
 from services.orders.understanding.lexicons import bridge, lexicon_for
 from services.orders.understanding.menu_index import Meaning, MenuIndex, index_for, tokenize
+from services.orders.understanding.numbers import number_from_words
 from services.orders.understanding.words import (
     ANAPHORS,
     COMMON_WORDS,
@@ -559,10 +560,18 @@ class _Reader:
         if atom.weak and cur is not None and cur.has_head:
             nxt = self.atoms[k + 1] if k + 1 < len(self.atoms) else None
             names = nxt is not None and nxt.entry is not None and bool(nxt.entry.items)
+            after = self.atoms[k + 2] if k + 2 < len(self.atoms) else None
+            # "un agua y una light": a word that makes another item of a name, said alone
+            alone = (
+                nxt is not None
+                and nxt.text in self.index.variants
+                and (after is None or after.kind not in ("opt", "qual"))
+            )
             if (
                 nxt is not None
                 and nxt.kind in ("opt", "qual")
                 and not names
+                and not alone
                 and not self._repeats_choice(cur, nxt)
                 and self._leads_to_head(k + 1, dual=True) is None
                 and not self._shares_out(k, cur)
@@ -1146,6 +1155,16 @@ def _resolve(index: MenuIndex, tokens: list[str], frames: list[_Frame]) -> Parse
         if not items and frame.noun is None and frame.number is None:
             loose_frames.append((frame, mods))
             continue
+        said = [
+            t
+            for t in tokens[frame.start : frame.end]
+            if t not in ("and", ",", "please") and number_from_words((t,)) is None
+        ]
+        if not items and frame.noun is None and not mods and len(said) == 1 and said[0] in index.variants:
+            # "un agua y una light": a word that makes another item of a name ("coca light"),
+            # said with no name, could be either: asked, never dropped
+            ambiguous.append(AmbiguousPhrase(said[0], index.variants[said[0]][1], quantity))
+            continue
         if not items and frame.noun is None:
             thing = next((u for u in frame.unknown if u.names_thing), None)
             if thing is not None:
@@ -1329,7 +1348,7 @@ def parse_order(menu: Menu, text: str) -> ParseResult:
     tokens = tokenize(text)[:MAX_TOKENS]
     language = lexicon_for(menu.locale)
     if language is not None:
-        tokens = bridge(tokens, language, index.menu_phrase_at)
+        tokens = bridge(tokens, language, index.menu_phrase_at, index.variants)
     if not tokens:
         return ParseResult()
     guesses: dict[int, str] = {}
@@ -1401,7 +1420,7 @@ def unread_words(menu: Menu, text: str) -> tuple[str, ...]:
     language = lexicon_for(menu.locale)
     leftover: frozenset[str] = frozenset()
     if language is not None:
-        tokens = bridge(tokens, language, index.menu_phrase_at)
+        tokens = bridge(tokens, language, index.menu_phrase_at, index.variants)
         # a word of a phrase of the language that was not said whole ("cancela" of "cancela
         # todo"), unless it is also an ordinary or a menu word
         leftover = language.common - language.plain - COMMON_WORDS
@@ -1422,7 +1441,7 @@ def guessed_words(menu: Menu, text: str) -> tuple[str, ...]:
     tokens = tokenize(text)[:MAX_TOKENS]
     language = lexicon_for(menu.locale)
     if language is not None:
-        tokens = bridge(tokens, language, index.menu_phrase_at)
+        tokens = bridge(tokens, language, index.menu_phrase_at, index.variants)
     return tuple(
         tok
         for tok in tokens
@@ -1448,7 +1467,7 @@ def english_reading(menu: Menu, text: str) -> tuple[Menu, str]:
     if language is None:
         return menu, text
     index = index_for(menu)
-    words = " ".join(bridge(tokenize(text)[:MAX_TOKENS], language, index.menu_phrase_at))
+    words = " ".join(bridge(tokenize(text)[:MAX_TOKENS], language, index.menu_phrase_at, index.variants))
     hit = _READING_MENUS.get(id(menu))
     if hit is None or hit[0] is not menu:
         english = dataclasses.replace(menu, locale="en")

@@ -40,6 +40,7 @@ __all__ = [
     "scale_rule",
     "set_quantity_rule",
     "split_pairs",
+    "the_line_with_options",
 ]
 
 _POINTER = Target("", pointer=True)
@@ -299,6 +300,21 @@ def scale_rule(pattern: re.Pattern[str]) -> Rule:
     return rule
 
 
+def _items_or(menu: Menu, phrases: Phrases, words: str) -> Target | None:
+    """ "salad or garlic bread" (no salad or garlic bread, sin ensalada ni pan de ajo): lines
+    of two items or more joined by "or", each named alone, as one target; None otherwise."""
+    parts = [part.strip() for part in re.split(r"\s*,\s*|\s+or\s+", words)]
+    if len(parts) < 2 or " or " not in f" {words} ":
+        return None
+    items: list[str] = []
+    for part in parts:
+        target = read_target(menu, phrases, part)
+        if target is None or target.pointer or target.options or len(target.items) != 1 or target.count:
+            return None
+        items.append(target.items[0])
+    return Target(words, items=tuple(items), plural=True)
+
+
 def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
     """ "remove the coke", "forget the dessert", "no water": a line (or some units of it) out.
 
@@ -314,7 +330,8 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
         words = _group(match, "t")
         if not words:
             return None
-        target = read_target(menu, phrases, words)
+        either = _items_or(menu, phrases, words) if item_only else None
+        target = either or read_target(menu, phrases, words)
         if (
             target is None
             and phrases.article_names_line
@@ -326,7 +343,7 @@ def remove_rule(pattern: re.Pattern[str], *, item_only: bool = False) -> Rule:
         if target is None:
             return None
         option_reading: Modifiers | None = None
-        if item_only:
+        if item_only and either is None:
             # "no olives on the veggie" is an option left out of a line, not a line removed
             if not target.items or target.pointer or target.options or _CONNECTED.search(words):
                 return None
@@ -479,3 +496,21 @@ def first_of(*rules: Rule) -> Rule:
         return None
 
     return rule
+
+
+def the_line_with_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "la vegetariana sin gluten", "las cocas grandes", "a pepperoni grande": a line of the
+    cart named with "the" and the options it is to have (Spanish and Portuguese say the line,
+    then them); a new line would be "una vegetariana sin gluten", "uma pepperoni grande"."""
+    key = clause.key
+    if not key.startswith("the ") or "?" in clause.text:
+        return None
+    parsed = order_of(menu, key.removeprefix("the "))
+    if parsed is None or len(parsed.lines) != 1 or parsed.ambiguous or parsed.modifiers is not None:
+        return None
+    line = parsed.lines[0]
+    if not (line.options or line.excluded) or line.unknown_options or any(ch.isdigit() for ch in key):
+        return None
+    plural = line.text.split()[-1].endswith("s") if line.text.split() else False
+    mods = Modifiers(options=line.options, excluded=line.excluded, text=key)
+    return Act("change", target=Target(key, items=(line.item,), plural=plural), modifiers=mods)

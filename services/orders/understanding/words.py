@@ -94,7 +94,9 @@ KIND_HINTS: Mapping[str, str] = {
     **dict.fromkeys(
         _split("""pepsi|pepsis|fanta|fantas|dr pepper|mountain dew|7up|seven up|lemonade|
         iced tea|ice tea|juice|orange juice|apple juice|soda water|sparkling water|tonic|
-        ginger ale|root beer|cola|colas|beer|beers|wine|milkshake|smoothie|red bull"""),
+        ginger ale|root beer|cola|colas|beer|beers|wine|milkshake|smoothie|red bull|
+        guarana|guaranas|suco|sucos|jugo|jugos|cerveja|cervejas|cerveza|cervezas|vino|vinho|
+        limonada|limonadas"""),
         "drink",
     ),
 }

@@ -7,6 +7,7 @@ tried in order; the first that reads the clause wins, so the narrower shapes com
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from services.orders.menu.catalog import Menu
@@ -17,6 +18,7 @@ from services.orders.understanding.acts import (
     Rule,
     Target,
     category_items,
+    kind_hinted,
     normalise,
     number_of,
     options_only,
@@ -439,6 +441,24 @@ def _one_to_another(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     return Act("replace", target=Target("one", pointer=True, plural=True, count=1), new=new)
 
 
+_SWAP_ONE = _re(
+    r"(?:change|swap|switch|replace|exchange|trade|sub)\s+(?:one|a)\s+(?:for|to|with|into|by)\s+"
+    r"(?P<x>(?!of\b).+)"
+)
+
+
+def _swap_one(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "change one to a hawaiian", "cambia una por hawaiana" ("change a for hawaiana"), "troca
+    uma por havaiana": one unit of the line talked about becomes another item, as "change one
+    of them for a hawaiian"."""
+    match = _SWAP_ONE.fullmatch(clause.key)
+    if match is None:
+        return None
+    return _one_of_them_another(
+        menu, phrases, dataclasses.replace(clause, key=f"one of them for {match['x']}")
+    )
+
+
 def _topping_swap(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     """ "swap the ham for bacon on the hawaiian": one option out, another in, on a line."""
     match = _SWAP.fullmatch(clause.key)
@@ -592,6 +612,7 @@ EDITS: list[Rule] = [
     ),
     _one_of_them_another,
     _one_to_another,
+    _swap_one,
     # "we'll have 2 of the margherita", "i'll have 2 of those", "3 of the cokes please"
     set_quantity_rule(
         _re(
@@ -696,7 +717,7 @@ EDITS: list[Rule] = [
             r"have)\s+)?"
             r"(?:another|an?\s+(?:second|2nd|extra)|one more)(?:\s+(?P<t>(?!one\b|of\b).+)|\s+one(?:\s+of\s+"
             r"(?P<t2>(?:those|them|these|it|that|the)(?:\s+[a-z ]+)?))?|"
-            r"\s+of\s+(?P<t3>(?:those|the|these|that)\s+[a-z ]+))?"
+            r"\s+of\s+(?P<t3>(?:those|these|that|them|it)(?:\s+[a-z ]+)?|the\s+[a-z ]+))?"
         ),
         +1,
     ),
@@ -974,6 +995,9 @@ def _menu_question(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
         return None
     subject = match.group("s")
     if category_items(menu, phrases, subject) or order_of(menu, subject) is not None:
+        return Act("question", topic="menu", subject=subject)
+    if kind_hinted(menu, subject):
+        # "do you have pepsi?", "tem guaraná?": not on the menu, but a kind it has (drinks)
         return Act("question", topic="menu", subject=subject)
     return None
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from services.orders.menu.catalog import Menu
-from services.orders.understanding.acts import Act, Clause, Phrases, Rule, Target, order_of
-from services.orders.understanding.parser import Modifiers
+from services.orders.understanding.acts import Rule
 from services.orders.understanding.phrases import en
-from services.orders.understanding.rules import question_rule, replace_rule, set_quantity_rule
+from services.orders.understanding.rules import (
+    question_rule,
+    replace_rule,
+    set_quantity_rule,
+    the_line_with_options,
+)
 
 __all__ = ["PHRASES"]
 
@@ -24,26 +27,8 @@ def _re(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern.replace("{NUM}", en.NUM))
 
 
-def _the_line_with_options(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
-    """ "la vegetariana sin gluten", "las cocas grandes", "el pan de ajo con queso": a line of
-    the cart named with "the" and the options it is to have (Spanish says the line, then
-    them); a new line would be "una vegetariana sin gluten"."""
-    key = clause.key
-    if not key.startswith("the ") or "?" in clause.text:
-        return None
-    parsed = order_of(menu, key.removeprefix("the "))
-    if parsed is None or len(parsed.lines) != 1 or parsed.ambiguous or parsed.modifiers is not None:
-        return None
-    line = parsed.lines[0]
-    if not (line.options or line.excluded) or line.unknown_options or any(ch.isdigit() for ch in key):
-        return None
-    plural = line.text.split()[-1].endswith("s") if line.text.split() else False
-    mods = Modifiers(options=line.options, excluded=line.excluded, text=key)
-    return Act("change", target=Target(key, items=(line.item,), plural=plural), modifiers=mods)
-
-
 SPANISH: list[Rule] = [
-    _the_line_with_options,
+    the_line_with_options,
     # "era una coca no agua", "una sprite no coca": "no" between two names is "not"
     replace_rule(_re(r"(?P<x>(?:an?|one)\s+[a-z][a-z ]*?)\s+no\s+(?:the\s+|an?\s+)?(?P<t>[a-z][a-z ]*)")),
     # "¿y la orilla rellena cuánto cuesta aparte?": the thing priced first

@@ -1,7 +1,8 @@
 """Portuguese (Brazil): the English phrases (a Portuguese message is read through its English
 words, `parser.english_reading`), and before them the shapes Portuguese leaves in those words:
 "era coca e não água" (the second name swapped for the first); an article before an adjective
-names a line ("tira a broto": the small one)."""
+names a line ("tira a broto": the small one); a line named with its article and the options it
+is to have ("a pepperoni grande")."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import re
 
 from services.orders.understanding.acts import Rule
 from services.orders.understanding.phrases import en
-from services.orders.understanding.rules import replace_rule
+from services.orders.understanding.rules import replace_rule, the_line_with_options
 
 __all__ = ["PHRASES"]
 
 PORTUGUESE: list[Rule] = [
+    # "a pepperoni grande", "as cocas em garrafa": a line of the cart and its new options
+    the_line_with_options,
     # "era coca e não água", "uma sprite e não coca": the second name swapped for the first
     replace_rule(
         re.compile(r"(?:i meant\s+)?(?P<x>[a-z][a-z ]*?)\s+and no\s+(?:the\s+|an?\s+)?(?P<t>[a-z][a-z ]*)")

@@ -41,6 +41,7 @@ from services.orders.understanding.menu_index import index_for, tokenize
 from services.orders.understanding.numbers import number_from_words
 from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult, parse_order
 from services.orders.understanding.parser import unread_words as _unread_by_parser
+from services.orders.understanding.words import INTERJECTION
 
 __all__ = [
     "Act",
@@ -577,7 +578,12 @@ def unread_words(menu: Menu, words: str) -> list[str]:
     order parser passes over such words, so a message read beside them may mean something else."""
     index = index_for(menu)
     return [
-        w for w in words.split() if w.isalpha() and w not in index.known_words and index.correct(w) is None
+        w
+        for w in words.split()
+        if w.isalpha()
+        and w not in index.known_words
+        and not INTERJECTION.fullmatch(w)
+        and index.correct(w) is None
     ]
 
 
@@ -897,6 +903,8 @@ def said_last(menu: Menu, text: str) -> str | None:
                 after = after[1:]
             while after and after[-1] in _COURTESY:
                 after = after[:-1]
+            if bare and after and options_only(menu, " ".join(["no", *after])) is not None:
+                continue  # "…, no pepperoni on it": an option left out, not a line said again
             said = _plain_order(menu, before) if before and after else None
             if said is None:
                 continue

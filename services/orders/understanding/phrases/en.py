@@ -49,12 +49,26 @@ NUMISH = NUM[:-1] + r"|-?\d[\w.,/-]*)"
 PTR = r"(?:it|that|this|them|those|these|that one|this one|em|they)"
 
 
+# Words of chat before or after what a message says, which change nothing of it: tags ("ngl",
+# "fr", "tbh"), words said to the reader ("bruh", "fam", "abeg", "yaar"), a drawn-out sound.
+CHAT = (
+    r"(?:ngl|tbh|tbf|fr(?: fr)?|frfr|no cap|honestly|lowkey|deadass|legit|bruh|bro|bruv|fam|dawg|"
+    r"abeg|biko|jare|sha|yaar|ji|bhai|lah|innit|aight|ight|yall|y all|lmao|lmfao|o+h+|a+h+|m{3,}|"
+    r"u+m+|oo+)"
+)
+
+
 def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern.replace("{NUMISH}", NUMISH).replace("{NUM}", NUM).replace("{PTR}", PTR))
+    return re.compile(
+        pattern.replace("{NUMISH}", NUMISH)
+        .replace("{NUM}", NUM)
+        .replace("{PTR}", PTR)
+        .replace("{CHAT}", CHAT)
+    )
 
 
 LEAD = _re(
-    r"^(?:(?:actually|actualy|acutally|sorry|soz|oops|oh|ah|ahh|hmm+|um+|uh+|er|wait|hold on|"
+    r"^(?:(?:{CHAT}|actually|actualy|acutally|sorry|soz|oops|oh|ah|ahh|hmm+|um+|uh+|er|wait|hold on|"
     r"ok|okay|k|so|and|also|then|hey|hi|hello|well|please|pls|plz|kindly|yes|yeah|yep|oi mate|oi|mate|"
     r"i mean|my bad|on second thought|on second thoughts|second thoughts|change of plans?|on reflection|"
     r"thinking about it|come to think of it|"
@@ -71,7 +85,8 @@ LEAD = _re(
     r"seven|eight|nine|ten)\b))\s+)+"
 )
 TRAIL = _re(
-    r"(?:\s+(?:please|pls|plz|thanks|thank you|thx|ty|then|too|as well|for me|for us|for now|for today|"
+    r"(?:\s+(?:{CHAT}|o|tho|though|sis|hun|dude|guys|please|pls|plz|thanks|thank you|thx|ty|then|too|as well|"
+    r"for me|for us|for now|for today|"
     r"for tonight|"
     r"from (?:my|the) (?:cart|order|basket|bag|list)|from it|off (?:my|the) (?:order|cart|list)|"
     r"actually|after all|anymore|any more|now|ok|okay|thanks a lot|mate|lol|haha|will ya|will you|would ya|"
@@ -1121,6 +1136,33 @@ def _counted_by_lines(menu: Menu, phrases: Phrases, clause: Clause) -> Act | Non
     return Act("add", new=new, per=per)
 
 
+_SO_TOTAL = _re(
+    r"(?P<why>[a-z][a-z ]*?)\s+(?:so|which makes|that makes|making it|makes)\s+(?:thats\s+|that makes\s+|"
+    r"that s\s+|its\s+|make it\s+|make that\s+|we need\s+|i need\s+)?(?P<x>{NUM}\s+[a-z][a-z ]*?)"
+    r"(?:\s+(?:in total|total|altogether|in all))?"
+)
+
+
+def _so_total(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "my sister wants one too so 2 tiramisus", "the kids are out, so that makes 1 coke": a
+    reason, then the count it comes to, said again as the line's total (an item not in the cart
+    is added). The reason must name nothing on the menu and change nothing itself."""
+    match = _SO_TOTAL.fullmatch(clause.key)
+    if match is None or phrases.edit_cues.search(match["why"]) or _NEGATION.search(match["why"]):
+        return None
+    why = order_of(menu, match["why"])
+    if why is not None or options_only(menu, match["why"]) is not None:
+        return None
+    if phrases.adding.search(match["x"]):
+        return None  # "so 2 more cokes" orders more
+    new = order_of(menu, match["x"])
+    if new is None or new.ambiguous or len(new.lines) != 1:
+        return None
+    return Act("restate", new=new)
+
+
+_NEGATION = _re(r"\b(?:no|not|dont|doesnt|didnt|cant|wont|never|without)\b")
+
 _COPY = _re(
     r"(?:(?:the\s+)?same(?:\s+(?P<t>[a-z][a-z ]*?))?\s+again|another(?:\s+one|\s+(?P<t2>[a-z][a-z ]*?))?)"
     r"\s+(?:but\s+)?(?P<o>(?:with|without|no|in)\s+.+)"
@@ -1190,6 +1232,7 @@ RULES: list[Rule] = [
     _same_again,
     _copy_with_changes,
     _counted_by_lines,
+    _so_total,
     _corrected_ones,
     *EDITS,
     _named_line_options,

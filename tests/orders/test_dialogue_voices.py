@@ -42,7 +42,9 @@ CHANGED = [
 
 
 @pytest.mark.parametrize(("turns", "cart"), CHANGED, ids=[t[0][-1] for t in CHANGED])
-async def test_the_cart_ends_as_meant(database_url: str, menu: Menu, turns: list[str], cart: list[str]) -> None:
+async def test_the_cart_ends_as_meant(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
     _, after, kinds = await play(database_url, menu, turns, customer=CUSTOMER)
     assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds
 

@@ -38,6 +38,19 @@ CHANGED = [
      ["1 coke", "1 margherita"]),
     (["a margherita", "my brother is coming so 2 cokes"], ["1 margherita", "2 coke"]),
     (["a coke", "my brother is coming so 2 more cokes"], ["3 coke"]),
+    # a count said in portions: "orders", "portions", "servings" count the line
+    (["1 salad and 1 order of wings", "wings, make it 2 orders"], ["1 salad", "2 wings"]),
+    (["a garlic bread and a coke", "make the garlic bread 3 portions"], ["3 garlic-bread", "1 coke"]),
+    # a swap said with a particle, "in place of" as "instead of"
+    (["a margherita and a veggie", "swap the veggie out for a pepperoni"], ["1 margherita", "1 pepperoni"]),
+    (["a coke and a salad", "switch the coke over to a sprite"], ["1 sprite", "1 salad"]),
+    (["large veggie and large margherita", "in place of the large veggie, a large hawaiian"],
+     ["1 hawaiian size=large", "1 margherita size=large"]),
+    # a line named by place or size, then a change of "it": that line
+    (["a large pepperoni", "a small pepperoni", "a coke", "the last pizza, make it medium"],
+     ["1 pepperoni size=large", "1 pepperoni", "1 coke"]),
+    (["xl pepperoni and a small hawaiian", "the smaller pizza, make it 2"],
+     ["1 pepperoni size=extra-large", "2 hawaiian size=small"]),
 ]  # fmt: skip
 
 
@@ -60,6 +73,22 @@ async def test_what_could_be_a_change_is_asked_about(database_url: str, menu: Me
     before, after, kinds = await play(database_url, menu, turns, customer=CUSTOMER)
     assert after == before, (before, after, kinds)
     assert "ask" in kinds, kinds
+
+
+QUESTIONS = [
+    (["what kinda desserts are there"], "menu"),
+    (["a coke", "what sorta drinks do you have"], "menu"),
+    (["what type of pizzas are there"], "menu"),
+]
+
+
+@pytest.mark.parametrize(("turns", "kind"), QUESTIONS, ids=[t[0][-1] for t in QUESTIONS])
+async def test_a_question_is_answered_and_changes_nothing(
+    database_url: str, menu: Menu, turns: list[str], kind: str
+) -> None:
+    before, after, kinds = await play(database_url, menu, turns, customer=CUSTOMER)
+    assert after == before, (before, after, kinds)
+    assert kind in kinds, kinds
 
 
 @pytest.mark.parametrize(

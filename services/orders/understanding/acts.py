@@ -687,17 +687,30 @@ def _bare_name(act: Act) -> str | None:
     return line.item
 
 
-def _joined(menu: Menu, acts: list[Act]) -> list[Act]:
+def _placed(menu: Menu, phrases: Phrases, act: Act) -> Target | None:
+    """The line an ``add`` or ``restate`` names by its place or size and nothing more ("the last
+    pizza", "the smaller pizza"): a reference said before the change of "it" that follows."""
+    if act.kind not in ("add", "restate") or act.words.split()[:1] not in (["the"], ["my"], ["that"]):
+        return None
+    target = read_target(menu, phrases, act.words)
+    if target is None or not target.items or (target.ordinal is None and not target.size_rank):
+        return None
+    return target
+
+
+def _joined(menu: Menu, phrases: Phrases, acts: list[Act]) -> list[Act]:
     """Acts that are one act said in two clauses: a name, then a change of "it" ("wings, take
-    one off", "the coke, make it large": the change of that line), and a replacement, then
-    the line it replaces ("i meant a pepperoni, not a veggie": a swap, not a removal)."""
+    one off", "the coke, make it large", "the last pizza, make it medium": the change of that
+    line), and a replacement, then the line it replaces ("i meant a pepperoni, not a veggie":
+    a swap, not a removal)."""
     out: list[Act] = []
     for act in acts:
         last = out[-1] if out else None
         target = act.target
         topic = _bare_name(last) if last is not None else None
+        placed = _placed(menu, phrases, last) if last is not None and topic is None else None
         if (
-            topic is not None
+            (topic is not None or placed is not None)
             and act.kind in _EDIT_KINDS
             and target is not None
             and target.pointer
@@ -705,7 +718,8 @@ def _joined(menu: Menu, acts: list[Act]) -> list[Act]:
             and target.number is None
             and target.ordinal is None
         ):
-            out[-1] = replace(act, target=replace(target, items=(topic,), pointer=False))
+            named = placed if topic is None else replace(target, items=(topic,), pointer=False)
+            out[-1] = replace(act, target=named)
             continue
         if (
             last is not None
@@ -767,7 +781,7 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
         restates = (clause.corrective or edits) and not adds
         if restates and len(parts) == 1 and _ASKS.match(normalise(text)):
             return ()  # "is the veggie actually vegetarian": a question, for the parser to answer
-        if restates and clause.key.startswith("instead of "):
+        if restates and clause.key.startswith(("instead of ", "in place of ")):
             # "instead of the coke, guarana": what is meant instead was not read; the line
             # named is not being said again
             return (Act("unsure", words=clause.key),)
@@ -775,8 +789,8 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
             # "on reflection i do not require the water": a line said with a negation beside
             # words not read may mean the opposite of the line said again: asked
             return (Act("unsure", words=clause.key),)
-        out.append(Act("restate" if restates else "add", new=order))
-    out = _joined(menu, out)
+        out.append(Act("restate" if restates else "add", new=order, words=clause.key))
+    out = _joined(menu, phrases, out)
     if sum(a.kind in ("change", "set_quantity", "remove", "replace", "adjust") for a in out) > 1:
         # "veggie without olives and make the coke a bottle": beside other edits, options said
         # for a named line change it (alone they could also order another: see the rules)

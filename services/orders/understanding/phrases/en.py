@@ -45,6 +45,12 @@ NUM = (
 )
 # A quantity as written, even one that cannot be used ("2.5", "1e9", "0x10"): refused with the range.
 NUMISH = NUM[:-1] + r"|-?\d[\w.,/-]*)"
+# Words that count portions after a number ("make it 2 orders", "3 portions"): no name.
+UNITS = r"(?:\s+(?:orders?|portions?|servings?|plates?|boxes|box|lots|units|helpings?))?"
+# "what kinds of desserts", "what kinda drinks", "which other pizzas": before what is asked about.
+KIND_OF = (
+    r"(?:other\s+)?(?:(?:kinds?|types?|sorts?|flavou?rs?) of\s+|kinda\s+|sorta\s+|typa\s+)?(?:other\s+)?"
+)
 # "it", "that", "them" and the other words that point at the line being talked about.
 PTR = r"(?:it|that|this|them|those|these|that one|this one|em|they)"
 
@@ -64,6 +70,8 @@ def _re(pattern: str) -> re.Pattern[str]:
         .replace("{NUM}", NUM)
         .replace("{PTR}", PTR)
         .replace("{CHAT}", CHAT)
+        .replace("{UNITS}", UNITS)
+        .replace("{KIND_OF}", KIND_OF)
     )
 
 
@@ -335,11 +343,10 @@ QUESTIONS: list[Rule] = [
     ),
     question_rule(
         _re(
-            r"^(?:what|which)\s+(?:other\s+|kinds? of |types? of |sorts? of |"
-            r"flavou?rs? of )?(?:other\s+)?(?P<s>[a-z]+(?: [a-z]+)?)\s+"
+            r"^(?:what|which)\s+{KIND_OF}(?P<s>[a-z]+(?: [a-z]+)?)\s+"
             r"(?:do|have|can|does)\s+(?:you|u|ya|you guys)\s+(?:have|got|do|offer|sell|serve|carry)\b|"
-            r"^(?:what|which)\s+(?:other\s+)?(?P<s2>[a-z]+)\s+(?:are there|are available|options|choices)\b|"
-            r"^(?:what|which)\s+(?P<s3>[a-z]+)\s+(?:do\s+)?(?:you|u|ya)\s+(?:got|have)\b"
+            r"^(?:what|which)\s+{KIND_OF}(?P<s2>[a-z]+)\s+(?:are there|are available|options|choices)\b|"
+            r"^(?:what|which)\s+{KIND_OF}(?P<s3>[a-z]+)\s+(?:do\s+)?(?:you|u|ya)\s+(?:got|have)\b"
         ),
         "menu",
     ),
@@ -647,7 +654,7 @@ EDITS: list[Rule] = [
         _re(
             r"(?:make|change|set|put|bump|update)\s+(?P<t3>it|that|this|them|those|these|both|both of them|"
             r"all|"
-            r"all of them|them all|each|each one)\s+(?:to\s+)?(?P<n>{NUM})"
+            r"all of them|them all|each|each one)\s+(?:to\s+)?(?P<n>{NUM}){UNITS}"
             r"(?:\s+(?P<t>(?!not\b|instead\b).+?))?(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?"
             r"(?:\s+(?:of (?:them|those|it)|instead|total|in total))?"
         )
@@ -656,7 +663,7 @@ EDITS: list[Rule] = [
     set_quantity_rule(
         _re(
             _SET_VERB + r"\s+(?:the\s+)?(?:quantity|qty|number|amount)?\s*(?:of\s+)?(?P<t>.+?)\s+"
-            r"(?:to|into|=|x|qty|quantity|amount|should be)?\s*(?P<n>{NUMISH})"
+            r"(?:to|into|=|x|qty|quantity|amount|should be)?\s*(?P<n>{NUMISH}){UNITS}"
             r"(?:\s+(?:please|pcs|pieces|items|units|of them|instead|total))?"
             r"(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?"
         )
@@ -788,6 +795,13 @@ EDITS: list[Rule] = [
         ),
         REPLACE_CONNECTORS,
     ),
+    # "swap the veggie out for a pepperoni", "switch the coke over to a sprite"
+    replace_rule(
+        _re(
+            r"(?:swap|switch|change|replace|exchange|substitute|sub|trade)\s+(?P<t>.+?)\s+(?:out|over|up|in)\s+"
+            r"(?:for|with|to|into)\s+(?P<x>.+)"
+        )
+    ),
     # "please change the hawaiian, I want a veggie"
     replace_rule(
         _re(
@@ -848,8 +862,8 @@ EDITS: list[Rule] = [
         _re(r"(?:switch|change|swap|go|move)\s+(?:it\s+|that\s+)?(?:to|for|with)\s+(?:an?\s+)?(?P<x>.+)")
     ),
     # "instead of the veggie a hawaiian", "instead of the coke can i get a sprite"
-    replace_rule(_re(r"instead of\s+(?P<t>.+?)\s+" + _WANT + r"\s+(?P<x>.+)")),
-    replace_rule(_re(r"instead of\s+(?P<tx>.+)")),
+    replace_rule(_re(r"(?:instead of|in place of)\s+(?P<t>.+?)\s+" + _WANT + r"\s+(?P<x>.+)")),
+    replace_rule(_re(r"(?:instead of|in place of)\s+(?P<tx>.+)")),
     # "a sprite instead of the coke", "i want a hawaiian instead of the veggie"
     replace_rule(
         _re(

@@ -49,6 +49,12 @@ CHANGED = [
     # a line named by place or size, then a change of "it": that line
     (["a large pepperoni", "a small pepperoni", "a coke", "the last pizza, make it medium"],
      ["1 pepperoni size=large", "1 pepperoni", "1 coke"]),
+    # "one of them ... instead" changes one unit, it orders nothing
+    (["2 pepperoni thin", "make one of em stuffed crust instead"],
+     ["1 pepperoni crust=stuffed", "1 pepperoni crust=thin"]),
+    # an option whose name starts with an article
+    (["bottled water", "make it a liter"], ["1 water volume=1l"]),
+    (["a coke", "make it a sprite"], ["1 sprite"]),
     (["xl pepperoni and a small hawaiian", "the smaller pizza, make it 2"],
      ["1 pepperoni size=extra-large", "2 hawaiian size=small"]),
 ]  # fmt: skip

@@ -547,9 +547,30 @@ def _exchanged(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     return None
 
 
+_ARTICLE_OPTION = _re(
+    r"(?:make|change|turn|switch)\s+(?P<t>{PTR})\s+(?:to\s+|into\s+)?(?P<o>(?:a|an|one)\s+[a-z0-9 ]+?)"
+    r"(?:\s+(?:instead|please|pls))?"
+)
+
+
+def _article_option(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "make it a liter", "change it to a litre": a single choice named with its article (the
+    article is part of the option's name), not an item to replace the line with."""
+    match = _ARTICLE_OPTION.fullmatch(clause.key)
+    mods = options_only(menu, match["o"]) if match else None
+    if match is None or mods is None or mods.excluded or not mods.options:
+        return None
+    if not all((g := menu.group(o.group)) is not None and g.kind == "single" for o in mods.options):
+        return None
+    target = read_target(menu, phrases, match["t"])
+    return Act("change", target=target, modifiers=mods) if target is not None else None
+
+
 _KEEP = r"(?:\s+(?:just|only|keep)\s+(?:the\s+)?[a-z ]+)?"
 EDITS: list[Rule] = [
     _quantity_each,
+    # "make it a liter": an option whose name starts with an article
+    _article_option,
     _exchanged,
     # "item 2 to 3", "line 1 x2", "#3 qty 2"
     set_quantity_rule(
@@ -874,7 +895,10 @@ EDITS: list[Rule] = [
     ),
     # "a sprite instead", "can i have a hawaiian instead", "make it a diet coke instead"
     replace_rule(
-        _re(r"(?:" + _WANT + r"\s+)?(?P<x>.+?)\s+instead(?:\s+(?:of that|of it|of this|of those|of them))?")
+        _re(
+            r"(?:" + _WANT + r"\s+)?(?P<x>(?!.*\b(?:one|1|two|2|three|3) of\b).+?)\s+instead"
+            r"(?:\s+(?:of that|of it|of this|of those|of them))?"
+        )
     ),
     # "change it to a sprite", "make it a hawaiian", "make that a large"
     replace_rule(

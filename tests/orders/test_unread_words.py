@@ -41,7 +41,10 @@ async def chat(database_url: str) -> AsyncIterator[DirectChat]:
         ("pt_BR", "esquece o pão de alho", ()),  # bridged to English: read
         ("en", "2 large pepperoni and a coke please", ()),
         ("en", "4 brownies y un tiramisú", ("un",)),
-        ("en", "2 cokes for my wife", ("wife",)),
+        ("en", "2 cokes for my wife", ()),  # whom an order is for is read: it changes nothing
+        ("en", "2 cokes for the carpool", ("carpool",)),
+        ("en", "ooh throw in a tiramisu ngl", ()),  # a sound, words of ordering, a chat tag
+        ("en", "chuck the tiramisu", ("chuck",)),  # "chuck" orders only as "chuck in"
         ("en", "2 margaritas", ()),  # a misspelling of a menu word is read as that word
     ],
 )

@@ -42,7 +42,7 @@ from services.orders.understanding.menu_index import index_for, tokenize
 from services.orders.understanding.numbers import WEAK_NUMBERS, number_from_words
 from services.orders.understanding.parser import Modifiers, OrderLine, ParseResult, parse_order
 from services.orders.understanding.parser import unread_words as _unread_by_parser
-from services.orders.understanding.words import KIND_HINTS
+from services.orders.understanding.words import INTERJECTION, KIND_HINTS
 
 __all__ = [
     "Act",
@@ -593,7 +593,12 @@ def unread_words(menu: Menu, words: str) -> list[str]:
     order parser passes over such words, so a message read beside them may mean something else."""
     index = index_for(menu)
     return [
-        w for w in words.split() if w.isalpha() and w not in index.known_words and index.correct(w) is None
+        w
+        for w in words.split()
+        if w.isalpha()
+        and w not in index.known_words
+        and not INTERJECTION.fullmatch(w)
+        and index.correct(w) is None
     ]
 
 
@@ -697,17 +702,30 @@ def _bare_name(act: Act) -> str | None:
     return line.item
 
 
-def _joined(menu: Menu, acts: list[Act]) -> list[Act]:
+def _placed(menu: Menu, phrases: Phrases, act: Act) -> Target | None:
+    """The line an ``add`` or ``restate`` names by its place or size and nothing more ("the last
+    pizza", "the smaller pizza"): a reference said before the change of "it" that follows."""
+    if act.kind not in ("add", "restate") or act.words.split()[:1] not in (["the"], ["my"], ["that"]):
+        return None
+    target = read_target(menu, phrases, act.words)
+    if target is None or not target.items or (target.ordinal is None and not target.size_rank):
+        return None
+    return target
+
+
+def _joined(menu: Menu, phrases: Phrases, acts: list[Act]) -> list[Act]:
     """Acts that are one act said in two clauses: a name, then a change of "it" ("wings, take
-    one off", "the coke, make it large": the change of that line), and a replacement, then
-    the line it replaces ("i meant a pepperoni, not a veggie": a swap, not a removal)."""
+    one off", "the coke, make it large", "the last pizza, make it medium": the change of that
+    line), and a replacement, then the line it replaces ("i meant a pepperoni, not a veggie":
+    a swap, not a removal)."""
     out: list[Act] = []
     for act in acts:
         last = out[-1] if out else None
         target = act.target
         topic = _bare_name(last) if last is not None else None
+        placed = _placed(menu, phrases, last) if last is not None and topic is None else None
         if (
-            topic is not None
+            (topic is not None or placed is not None)
             and act.kind in _EDIT_KINDS
             and target is not None
             and target.pointer
@@ -715,7 +733,8 @@ def _joined(menu: Menu, acts: list[Act]) -> list[Act]:
             and target.number is None
             and target.ordinal is None
         ):
-            out[-1] = replace(act, target=replace(target, items=(topic,), pointer=False))
+            named = placed if topic is None else replace(target, items=(topic,), pointer=False)
+            out[-1] = replace(act, target=named)
             continue
         if (
             last is not None
@@ -777,7 +796,7 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
         restates = (clause.corrective or edits) and not adds
         if restates and len(parts) == 1 and _ASKS.match(normalise(text)):
             return ()  # "is the veggie actually vegetarian": a question, for the parser to answer
-        if restates and clause.key.startswith("instead of "):
+        if restates and clause.key.startswith(("instead of ", "in place of ")):
             # "instead of the coke, guarana": what is meant instead was not read; the line
             # named is not being said again
             return (Act("unsure", words=clause.key),)
@@ -785,8 +804,8 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
             # "on reflection i do not require the water": a line said with a negation beside
             # words not read may mean the opposite of the line said again: asked
             return (Act("unsure", words=clause.key),)
-        out.append(Act("restate" if restates else "add", new=order))
-    out = _joined(menu, out)
+        out.append(Act("restate" if restates else "add", new=order, words=clause.key))
+    out = _joined(menu, phrases, out)
     if sum(a.kind in ("change", "set_quantity", "remove", "replace", "adjust") for a in out) > 1:
         # "veggie without olives and make the coke a bottle": beside other edits, options said
         # for a named line change it (alone they could also order another: see the rules)
@@ -932,6 +951,8 @@ def said_last(menu: Menu, text: str) -> str | None:
                 after = after[1:]
             while after and after[-1] in _COURTESY:
                 after = after[:-1]
+            if bare and after and options_only(menu, " ".join(["no", *after])) is not None:
+                continue  # "…, no pepperoni on it": an option left out, not a line said again
             said = _plain_order(menu, before) if before and after else None
             if said is None:
                 continue

@@ -20,12 +20,14 @@ from services.orders.menu.catalog import ItemKind, Menu
 from services.orders.understanding.lexicons import lexicon_for
 from services.orders.understanding.numbers import NUMBER_PHRASES, NUMERAL, WEAK_NUMBERS, ascii_digits
 from services.orders.understanding.words import (
+    CHAT_WORDS,
     COMMON_WORDS,
     FILLER_PHRASES,
     KIND_HINTS,
     KIND_NOUNS,
     NEGATIONS,
     NOTE_PHRASES,
+    ORDER_VERBS,
     QUALIFIER_PHRASES,
 )
 
@@ -415,8 +417,14 @@ def _build(menu: Menu) -> MenuIndex:
     index.vocabulary = tuple(sorted(w for w in menu_words if len(w) >= 3))
     index.name_words = frozenset(w for k, e in exact.items() if e.menu for w in k)
     index.common_words = COMMON_WORDS | language.common if language else COMMON_WORDS
+    # chat words ("bruh", "ngl", "my sister") and ordering verbs ("grab") are read: they say
+    # nothing a message could mean otherwise, so no reading waits on them
     index.known_words = frozenset(
-        {w for k in lexicon for w in k} | index.common_words | {w for k in NEGATIONS for w in k.split()}
+        {w for k in lexicon for w in k}
+        | index.common_words
+        | {w for k in NEGATIONS for w in k.split()}
+        | CHAT_WORDS
+        | ORDER_VERBS
     )
     index.variants = _variant_words(menu, exact)
     shown: list[str] = []

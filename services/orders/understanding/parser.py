@@ -40,8 +40,10 @@ from services.orders.understanding.numbers import number_from_words
 from services.orders.understanding.words import (
     ANAPHORS,
     COMMON_WORDS,
+    INTERJECTION,
     LIST_WORDS,
     NEGATION_GLUE,
+    ORDER_PHRASES,
     ORDER_VERBS,
     POSITIVE_MARKERS,
 )
@@ -1425,13 +1427,26 @@ def unread_words(menu: Menu, text: str) -> tuple[str, ...]:
         # todo"), unless it is also an ordinary or a menu word
         leftover = language.common - language.plain - COMMON_WORDS
     out = []
-    for tok in tokens:
+    ordering = _ordering_phrases(tokens)
+    for i, tok in enumerate(tokens):
         if len(tok) < 2 or not tok.isalpha() or (language is not None and tok in language.english):
             continue
+        if i in ordering or INTERJECTION.fullmatch(tok):
+            continue  # "throw in a tiramisu", "ooh": words of ordering, a sound
         unknown = tok not in index.known_words and index.correct(tok) is None
         if unknown or (tok in leftover and not any(tok in key for key in index.lexicon)):
             out.append(tok)
     return tuple(out)
+
+
+def _ordering_phrases(tokens: list[str]) -> set[int]:
+    """The positions of words that order more only said together ("throw in", "chuck in")."""
+    found: set[int] = set()
+    for i in range(len(tokens)):
+        for phrase in ORDER_PHRASES:
+            if tuple(tokens[i : i + len(phrase)]) == phrase:
+                found |= set(range(i, i + len(phrase)))
+    return found
 
 
 def guessed_words(menu: Menu, text: str) -> tuple[str, ...]:

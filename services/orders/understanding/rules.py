@@ -406,6 +406,8 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
         both = _group(match, "tx")
         if both:
             for left, right in split_pairs(both, connectors):
+                if connectors is None and _inside_a_name(menu, phrases, left, right):
+                    continue  # "instead of the large | veggie, a hawaiian": the name goes on
                 act = pair(menu, phrases, left, right)
                 if act is not None:
                     return act
@@ -413,6 +415,17 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
         return pair(menu, phrases, _group(match, "t"), _group(match, "x"))
 
     return rule
+
+
+def _inside_a_name(menu: Menu, phrases: Phrases, left: str, right: str) -> bool:
+    """Whether a cut between `left` and `right` falls inside the name of a line: `left` names
+    lines by options only ("the large") and goes on into an item with the next word ("the
+    large veggie")."""
+    said = read_target(menu, phrases, left)
+    if said is None or said.items:
+        return False
+    longer = read_target(menu, phrases, f"{left} {right.split()[0]}")
+    return longer is not None and bool(longer.items)
 
 
 def change_rule(

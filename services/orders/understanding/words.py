@@ -7,6 +7,7 @@ so "not a lot of" (a light portion) wins over "not" (a negation).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 
@@ -17,13 +18,16 @@ def _split(text: str) -> list[str]:
 
 __all__ = [
     "ANAPHORS",
+    "CHAT_WORDS",
     "COMMON_WORDS",
     "FILLER_PHRASES",
+    "INTERJECTION",
     "KIND_NOUNS",
     "LIST_WORDS",
     "NEGATIONS",
     "NEGATION_GLUE",
     "NOTE_PHRASES",
+    "ORDER_PHRASES",
     "ORDER_VERBS",
     "POSITIVE_MARKERS",
     "QUALIFIER_PHRASES",
@@ -125,6 +129,14 @@ ORDER_VERBS: frozenset[str] = frozenset(
     prefer|add|grab|fancy|craving|do""")
 )
 
+# Words that order more when said together ("throw in a tiramisu", "chuck in some wings"); alone
+# ("chuck the tiramisu") they may as well take a line out.
+ORDER_PHRASES: frozenset[tuple[str, ...]] = frozenset(
+    tuple(p.split())
+    for p in _split("""throw in|chuck in|toss in|pop in|bung in|stick in|whack in|
+    add in|slide in|sneak in|throw on|chuck on""")
+)
+
 # Words before a kind noun that point back at an order already made ("on those pizzas").
 ANAPHORS: frozenset[str] = frozenset(
     {"the", "those", "these", "that", "this", "each", "all", "both", "every", "of", "my",
@@ -221,5 +233,21 @@ COMMON_WORDS: frozenset[str] = frozenset(
     no|nah|nope|not|never|none|nothing|without|except|but|however|
     open|opens|opening|close|closes|closing|closed|hours|delivery|deliveries|deliver|
     status|track|tracking|cart|basket|checkout|confirm|confirmed|receipt|bill|tip|
-    help|agent|human|stop|start|unsubscribe|info|information|details|question|questions""")
+    help|agent|human|stop|start|unsubscribe|info|information|details|question|questions|em""")
 )
+
+# Words of chat that say nothing of an order or of a change: tags ("ngl", "fr", "tbh"), words
+# said to the reader ("bruh", "fam", "abeg", "yaar"), the people an order is for ("my sister
+# wants one too"). A message read beside them means what it says without them.
+CHAT_WORDS: frozenset[str] = frozenset(
+    _split("""ngl|fr|frfr|tbh|tbf|idk|imo|imho|btw|fyi|rn|ikr|smh|lmao|lmfao|rofl|omg|omfg|ffs|
+    lowkey|highkey|deadass|legit|innit|init|aight|ight|yall|bruh|bro|bruv|fam|sis|hun|babe|
+    dawg|homie|mate|oi|abeg|biko|oga|abi|sha|jare|o|oo|ooo|yaar|ji|bhai|bhaiya|didi|lah|
+    cuz|coz|cos|reckon|arvo|heaps|ta|sister|brother|mom|mum|mommy|mummy|dad|daddy|
+    wife|husband|hubby|son|daughter|kid|child|children|baby|partner|boyfriend|girlfriend|bf|gf|
+    roommate|flatmate|housemate|cousin|aunt|auntie|uncle|grandma|grandpa|nan|nana|gran|
+    colleague|coworker|coworkers|colleagues|neighbour|neighbor|guest|guests|ugh|argh""")
+)
+
+# An interjection however long it is drawn out ("ooh", "ahhh", "hmmm", "ummm", "mmm").
+INTERJECTION = re.compile(r"o+h*|a+h+|h+m+|m{2,}|u+[mh]+|e+r+m*|e+h+|o+p+s+|w+o+w+")

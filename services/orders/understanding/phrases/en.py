@@ -47,16 +47,38 @@ NUM = (
 )
 # A quantity as written, even one that cannot be used ("2.5", "1e9", "0x10"): refused with the range.
 NUMISH = NUM[:-1] + r"|-?\d[\w.,/-]*)"
+# Words that count portions after a number ("make it 2 orders", "3 portions"): no name.
+UNITS = r"(?:\s+(?:orders?|portions?|servings?|plates?|boxes|box|lots|units|helpings?))?"
+# "what kinds of desserts", "what kinda drinks", "which other pizzas": before what is asked about.
+KIND_OF = (
+    r"(?:other\s+)?(?:(?:kinds?|types?|sorts?|flavou?rs?) of\s+|kinda\s+|sorta\s+|typa\s+)?(?:other\s+)?"
+)
 # "it", "that", "them" and the other words that point at the line being talked about.
 PTR = r"(?:it|that|this|them|those|these|that one|this one|em|they)"
 
 
+# Words of chat before or after what a message says, which change nothing of it: tags ("ngl",
+# "fr", "tbh"), words said to the reader ("bruh", "fam", "abeg", "yaar"), a drawn-out sound.
+CHAT = (
+    r"(?:ngl|tbh|tbf|fr(?: fr)?|frfr|no cap|honestly|lowkey|deadass|legit|bruh|bro|bruv|fam|dawg|"
+    r"abeg|biko|jare|sha|yaar|ji|bhai|lah|innit|aight|ight|yall|y all|lmao|lmfao|o+h+|a+h+|m{3,}|"
+    r"u+m+|oo+)"
+)
+
+
 def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern.replace("{NUMISH}", NUMISH).replace("{NUM}", NUM).replace("{PTR}", PTR))
+    return re.compile(
+        pattern.replace("{NUMISH}", NUMISH)
+        .replace("{NUM}", NUM)
+        .replace("{PTR}", PTR)
+        .replace("{CHAT}", CHAT)
+        .replace("{UNITS}", UNITS)
+        .replace("{KIND_OF}", KIND_OF)
+    )
 
 
 LEAD = _re(
-    r"^(?:(?:actually|actualy|acutally|sorry|soz|oops|oh|ah|ahh|hmm+|um+|uh+|er|wait|hold on|"
+    r"^(?:(?:{CHAT}|actually|actualy|acutally|sorry|soz|oops|oh|ah|ahh|hmm+|um+|uh+|er|wait|hold on|"
     r"ok|okay|k|so|and|also|then|hey|hi|hello|well|please|pls|plz|kindly|yes|yeah|yep|oi mate|oi|mate|"
     r"i mean|my bad|on second thought|on second thoughts|second thoughts|change of plans?|on reflection|"
     r"thinking about it|come to think of it|"
@@ -73,7 +95,8 @@ LEAD = _re(
     r"seven|eight|nine|ten)\b))\s+)+"
 )
 TRAIL = _re(
-    r"(?:\s+(?:please|pls|plz|thanks|thank you|thx|ty|then|too|as well|for me|for us|for now|for today|"
+    r"(?:\s+(?:{CHAT}|o|tho|though|sis|hun|dude|guys|please|pls|plz|thanks|thank you|thx|ty|then|too|as well|"
+    r"for me|for us|for now|for today|"
     r"for tonight|"
     r"from (?:my|the) (?:cart|order|basket|bag|list)|from it|off (?:my|the) (?:order|cart|list)|"
     r"actually|after all|anymore|any more|now|ok|okay|thanks a lot|mate|lol|haha|will ya|will you|would ya|"
@@ -322,11 +345,10 @@ QUESTIONS: list[Rule] = [
     ),
     question_rule(
         _re(
-            r"^(?:what|which)\s+(?:other\s+|kinds? of |types? of |sorts? of |"
-            r"flavou?rs? of )?(?:other\s+)?(?P<s>[a-z]+(?: [a-z]+)?)\s+"
+            r"^(?:what|which)\s+{KIND_OF}(?P<s>[a-z]+(?: [a-z]+)?)\s+"
             r"(?:do|have|can|does)\s+(?:you|u|ya|you guys)\s+(?:have|got|do|offer|sell|serve|carry)\b|"
-            r"^(?:what|which)\s+(?:other\s+)?(?P<s2>[a-z]+)\s+(?:are there|are available|options|choices)\b|"
-            r"^(?:what|which)\s+(?P<s3>[a-z]+)\s+(?:do\s+)?(?:you|u|ya)\s+(?:got|have)\b"
+            r"^(?:what|which)\s+{KIND_OF}(?P<s2>[a-z]+)\s+(?:are there|are available|options|choices)\b|"
+            r"^(?:what|which)\s+{KIND_OF}(?P<s3>[a-z]+)\s+(?:do\s+)?(?:you|u|ya)\s+(?:got|have)\b"
         ),
         "menu",
     ),
@@ -545,9 +567,30 @@ def _exchanged(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     return None
 
 
+_ARTICLE_OPTION = _re(
+    r"(?:make|change|turn|switch)\s+(?P<t>{PTR})\s+(?:to\s+|into\s+)?(?P<o>(?:a|an|one)\s+[a-z0-9 ]+?)"
+    r"(?:\s+(?:instead|please|pls))?"
+)
+
+
+def _article_option(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "make it a liter", "change it to a litre": a single choice named with its article (the
+    article is part of the option's name), not an item to replace the line with."""
+    match = _ARTICLE_OPTION.fullmatch(clause.key)
+    mods = options_only(menu, match["o"]) if match else None
+    if match is None or mods is None or mods.excluded or not mods.options:
+        return None
+    if not all((g := menu.group(o.group)) is not None and g.kind == "single" for o in mods.options):
+        return None
+    target = read_target(menu, phrases, match["t"])
+    return Act("change", target=target, modifiers=mods) if target is not None else None
+
+
 _KEEP = r"(?:\s+(?:just|only|keep)\s+(?:the\s+)?[a-z ]+)?"
 EDITS: list[Rule] = [
     _quantity_each,
+    # "make it a liter": an option whose name starts with an article
+    _article_option,
     _exchanged,
     # "item 2 to 3", "line 1 x2", "#3 qty 2"
     set_quantity_rule(
@@ -653,7 +696,7 @@ EDITS: list[Rule] = [
         _re(
             r"(?:make|change|set|put|bump|update)\s+(?P<t3>it|that|this|them|those|these|both|both of them|"
             r"all|"
-            r"all of them|them all|each|each one)\s+(?:to\s+)?(?P<n>{NUM})"
+            r"all of them|them all|each|each one)\s+(?:to\s+)?(?P<n>{NUM}){UNITS}"
             r"(?:\s+(?P<t>(?!not\b|instead\b).+?))?(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?"
             r"(?:\s+(?:of (?:them|those|it)|instead|total|in total))?"
         )
@@ -662,7 +705,7 @@ EDITS: list[Rule] = [
     set_quantity_rule(
         _re(
             _SET_VERB + r"\s+(?:the\s+)?(?:quantity|qty|number|amount)?\s*(?:of\s+)?(?P<t>.+?)\s+"
-            r"(?:to|into|=|x|qty|quantity|amount|should be)?\s*(?P<n>{NUMISH})"
+            r"(?:to|into|=|x|qty|quantity|amount|should be)?\s*(?P<n>{NUMISH}){UNITS}"
             r"(?:\s+(?:please|pcs|pieces|items|units|of them|instead|total))?"
             r"(?:\s+(?:not|instead of|rather than)\s+(?P<m>{NUM}))?"
         )
@@ -794,6 +837,13 @@ EDITS: list[Rule] = [
         ),
         REPLACE_CONNECTORS,
     ),
+    # "swap the veggie out for a pepperoni", "switch the coke over to a sprite"
+    replace_rule(
+        _re(
+            r"(?:swap|switch|change|replace|exchange|substitute|sub|trade)\s+(?P<t>.+?)\s+(?:out|over|up|in)\s+"
+            r"(?:for|with|to|into)\s+(?P<x>.+)"
+        )
+    ),
     # "please change the hawaiian, I want a veggie"
     replace_rule(
         _re(
@@ -854,8 +904,8 @@ EDITS: list[Rule] = [
         _re(r"(?:switch|change|swap|go|move)\s+(?:it\s+|that\s+)?(?:to|for|with)\s+(?:an?\s+)?(?P<x>.+)")
     ),
     # "instead of the veggie a hawaiian", "instead of the coke can i get a sprite"
-    replace_rule(_re(r"instead of\s+(?P<t>.+?)\s+" + _WANT + r"\s+(?P<x>.+)")),
-    replace_rule(_re(r"instead of\s+(?P<tx>.+)")),
+    replace_rule(_re(r"(?:instead of|in place of)\s+(?P<t>.+?)\s+" + _WANT + r"\s+(?P<x>.+)")),
+    replace_rule(_re(r"(?:instead of|in place of)\s+(?P<tx>.+)")),
     # "a sprite instead of the coke", "i want a hawaiian instead of the veggie"
     replace_rule(
         _re(
@@ -866,7 +916,10 @@ EDITS: list[Rule] = [
     ),
     # "a sprite instead", "can i have a hawaiian instead", "make it a diet coke instead"
     replace_rule(
-        _re(r"(?:" + _WANT + r"\s+)?(?P<x>.+?)\s+instead(?:\s+(?:of that|of it|of this|of those|of them))?")
+        _re(
+            r"(?:" + _WANT + r"\s+)?(?P<x>(?!.*\b(?:one|1|two|2|three|3) of\b).+?)\s+instead"
+            r"(?:\s+(?:of that|of it|of this|of those|of them))?"
+        )
     ),
     # "change it to a sprite", "make it a hawaiian", "make that a large"
     replace_rule(
@@ -1145,6 +1198,33 @@ def _counted_by_lines(menu: Menu, phrases: Phrases, clause: Clause) -> Act | Non
     return Act("add", new=new, per=per)
 
 
+_SO_TOTAL = _re(
+    r"(?P<why>[a-z][a-z ]*?)\s+(?:so|which makes|that makes|making it|makes)\s+(?:thats\s+|that makes\s+|"
+    r"that s\s+|its\s+|make it\s+|make that\s+|we need\s+|i need\s+)?(?P<x>{NUM}\s+[a-z][a-z ]*?)"
+    r"(?:\s+(?:in total|total|altogether|in all))?"
+)
+
+
+def _so_total(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
+    """ "my sister wants one too so 2 tiramisus", "the kids are out, so that makes 1 coke": a
+    reason, then the count it comes to, said again as the line's total (an item not in the cart
+    is added). The reason must name nothing on the menu and change nothing itself."""
+    match = _SO_TOTAL.fullmatch(clause.key)
+    if match is None or phrases.edit_cues.search(match["why"]) or _NEGATION.search(match["why"]):
+        return None
+    why = order_of(menu, match["why"])
+    if why is not None or options_only(menu, match["why"]) is not None:
+        return None
+    if phrases.adding.search(match["x"]):
+        return None  # "so 2 more cokes" orders more
+    new = order_of(menu, match["x"])
+    if new is None or new.ambiguous or len(new.lines) != 1:
+        return None
+    return Act("restate", new=new)
+
+
+_NEGATION = _re(r"\b(?:no|not|dont|doesnt|didnt|cant|wont|never|without)\b")
+
 _COPY = _re(
     r"(?:(?:the\s+)?same(?:\s+(?P<t>[a-z][a-z ]*?))?\s+again|another(?:\s+one|\s+(?P<t2>[a-z][a-z ]*?))?)"
     r"\s+(?:but\s+)?(?P<o>(?:with|without|no|in)\s+.+)"
@@ -1214,6 +1294,7 @@ RULES: list[Rule] = [
     _same_again,
     _copy_with_changes,
     _counted_by_lines,
+    _so_total,
     _corrected_ones,
     *EDITS,
     _named_line_options,

@@ -607,6 +607,21 @@ _ES = _asking(
     vienen con=come with|tiene=has|a domicilio=""",
 )
 _PT = _asking(_PT, "vem com=comes with|vem acompanhada de=comes with|vem acompanhado de=comes with")
+# A line named by its size compared with the others ("la más grande sácala", "a pizza menor
+# coloca 2"): "the biggest one", "the smallest pizza" (docs/conversation.md, references); only
+# after an article, so "una coca más grande" is still a coke with more of its size said.
+_ES = _asking(
+    _ES,
+    """la mas grande=the biggest one|el mas grande=the biggest one|las mas grandes=the biggest ones|
+    la mas chica=the smallest one|el mas chico=the smallest one|la mas pequena=the smallest one|
+    el mas pequeno=the smallest one|la pizza mas grande=the biggest pizza|
+    la pizza mas chica=the smallest pizza|la pizza mas pequena=the smallest pizza""",
+)
+_PT = _asking(
+    _PT,
+    """a maior=the biggest one|o maior=the biggest one|a menor=the smallest one|o menor=the smallest one|
+    a pizza maior=the biggest pizza|a pizza menor=the smallest pizza""",
+)
 # Short spellings of Brazilian chat, read as the words they stand for.
 _PT = dataclasses.replace(
     _PT,
@@ -913,6 +928,7 @@ _PRONOUNS = frozenset({"it", "them"})
 _REF_WORDS = frozenset(
     {"the", "that", "this", "those", "these", "one", "ones", "of", "them", "it", "last", "first",
      "second", "third", "other", "item", "both", "two", "three", "four", "five", "my",
+     "biggest", "smallest",
      # kinds and categories: "el refresco cámbialo por agua", "el postre que sean 2"
      "soda", "sodas", "drink", "drinks", "bebida", "bebidas", "sweet", "sweets", "postre", "postres",
      "dessert", "desserts", "pizza", "pizzas", "entrada", "entradas"}
@@ -1298,7 +1314,8 @@ _ES = dataclasses.replace(
     _ES,
     phrases={**_ES.phrases, **_ES_DIETS},
     max_phrase=max(_ES.max_phrase, *(len(k) for k in _ES_DIETS)),
-    over_menu=frozenset(_ES_DIETS),
+    # "la más grande": read over the size's name, which it compares
+    over_menu=frozenset(_ES_DIETS) | {k for k in _ES.phrases if "mas" in k[1:3] and k[0] in ("la", "el", "las")},
     more_last=frozenset({"mas"}),
     reorder=_spanish_order,
 )

@@ -398,6 +398,8 @@ def change_rule(
             return Act("replace", target=target, new=new, quantity=units) if new is not None else None
         if option_words.split()[0] in ("one", "ones"):
             return None  # "the large | one no pineapple": the reference goes on
+        if negate and option_words.split()[-1] in ("one", "ones"):
+            return None  # "take the xl one out": a line named by its options, taken out
         if option_words.split()[0] in ("is", "are", "was", "were") or " too " in f" {option_words} ":
             return None  # "the xl ones are too big": a complaint, not the option to choose
         mods = options_only(menu, f"no {option_words}" if negate else option_words)

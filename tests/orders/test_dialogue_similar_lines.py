@@ -1,0 +1,58 @@
+"""Carts of similar lines (sizes, containers, volumes, toppings) and a change that names one of
+them by what sets it apart, in English, Spanish and Portuguese: the line meant is changed, or
+the bot asks (reply kind ``ask``) and the cart stays as it was; never another line changed,
+never an act dropped."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from evals.conversations import Dialogue, expected_cart
+from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
+from tests.orders.dialogues import play
+
+CUSTOMER = "whatsapp:+15557770101"
+
+
+@pytest.fixture(scope="module")
+def menu() -> Menu:
+    return load_menu_file(demo_menu_path())
+
+
+async def _play(
+    database_url: str, menu: Menu, turns: list[str]
+) -> tuple[Counter[str], Counter[str], list[str]]:
+    return await play(database_url, menu, turns, customer=CUSTOMER)
+
+
+CHANGED = [
+    # a line named by its size compared with the others', or by its size with "one"
+    (["a hawaiian xl", "and a large hawaiian", "take the xl one out"], ["1 hawaiian size=large"]),
+    (["una hawaiana familiar", "y una hawaiana grande", "la más grande sácala"], ["1 hawaiian size=large"]),
+    (["pepperoni familiar y hawaiana chica", "la pizza más chica que sean 2"],
+     ["2 hawaiian size=small", "1 pepperoni size=extra-large"]),
+    (["pepperoni família e havaiana broto", "a pizza menor coloca 2"],
+     ["2 hawaiian size=small", "1 pepperoni size=extra-large"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("turns", "cart"), CHANGED, ids=[t[0][-1] for t in CHANGED])
+async def test_the_line_named_is_the_one_changed(
+    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+) -> None:
+    _, after, kinds = await _play(database_url, menu, turns)
+    assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds
+
+
+ASKED: list[list[str]] = []
+
+
+@pytest.mark.parametrize("turns", ASKED, ids=[t[-1] for t in ASKED])
+async def test_what_could_mean_two_changes_is_asked_about(
+    database_url: str, menu: Menu, turns: list[str]
+) -> None:
+    before, after, kinds = await _play(database_url, menu, turns)
+    assert after == before, (before, after, kinds)
+    assert "ask" in kinds, kinds

@@ -35,6 +35,9 @@ CHANGED = [
      ["2 hawaiian size=small", "1 pepperoni size=extra-large"]),
     (["pepperoni família e havaiana broto", "a pizza menor coloca 2"],
      ["2 hawaiian size=small", "1 pepperoni size=extra-large"]),
+    # two quantities set with one verb: both applied, never only the second
+    (["3 xl pepperoni and a diet coke", "make the pizzas 2 and the diet coke 2"],
+     ["2 pepperoni size=extra-large", "2 diet-coke"]),
 ]  # fmt: skip
 
 

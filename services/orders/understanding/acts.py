@@ -316,6 +316,11 @@ def _two_edits(menu: Menu, phrases: Phrases, clause: Clause, text: str) -> list[
         if not (left.key and right.key):
             continue
         acts = [read_clause(menu, phrases, part, bare=False) for part in (left, right)]
+        if acts[1] is None and tokens[0] in ("make", "set", "change") and tokens[i + 1] == "the":
+            # "make the pizzas 2 and the diet coke 2": the verb said once is the second's too
+            shared = _clause(phrases, f"{tokens[0]} {right.key}", text)
+            if (act := read_clause(menu, phrases, shared, bare=False)) is not None and act.kind == "set_quantity":
+                right, acts[1] = shared, act
         if all(act is not None and act.kind in _EDIT_KINDS for act in acts):
             return [replace(left, corrective=clause.corrective), replace(right, corrective=clause.corrective)]
     return [clause]

@@ -38,6 +38,9 @@ CHANGED = [
     # two quantities set with one verb: both applied, never only the second
     (["3 xl pepperoni and a diet coke", "make the pizzas 2 and the diet coke 2"],
      ["2 pepperoni size=extra-large", "2 diet-coke"]),
+    # "that has extra mushrooms": one line (the plural is the topping's), and only the one with extra
+    (["2 veggie pizzas, one with extra mushrooms", "remove the veggie that has extra mushrooms, keep the other one"],
+     ["1 veggie"]),
 ]  # fmt: skip
 
 

@@ -672,7 +672,10 @@ def _has_options(line: CartLine, options: tuple[ChosenOption, ...], menu: Menu |
     names = {str(o["option"]) for o in line.options}
     groups = {str(o["group"]) for o in line.options}
     left_out = {normalise(name) for name in line.excluded}
+    amounts = {(o["group"], o["option"]): o.get("qualifier") for o in line.options}
     for wanted in options:
+        if wanted.qualifier and amounts.get((wanted.group, wanted.option), "") != wanted.qualifier:
+            return False  # "the one with extra mushrooms": the dish as it comes has no extra
         if (wanted.group, wanted.option) in chosen or wanted.option in names:
             continue
         group = menu.group(wanted.group) if menu is not None else None

@@ -495,7 +495,13 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
     )
 
 
+# Words after a name that go on to say what the line has ("the veggie that has extra mushrooms"):
+# a plural after them is the options', not the line's.
+_HAS_WORDS = re.compile(r"\s(?:that|which|with|without|w)\s.*$")
+
+
 def _plural_word(text: str) -> bool:
+    text = _HAS_WORDS.sub("", text)
     last = text.split()[-1] if text.split() else ""
     return len(last) > 3 and last.endswith("s") and not last.endswith("ss")
 

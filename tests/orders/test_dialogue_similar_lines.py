@@ -41,6 +41,8 @@ CHANGED = [
     # "that has extra mushrooms": one line (the plural is the topping's), and only the one with extra
     (["2 veggie pizzas, one with extra mushrooms", "remove the veggie that has extra mushrooms, keep the other one"],
      ["1 veggie"]),
+    # a "no" alone before what is meant instead corrects it; it leaves nothing out
+    (["margherita w extra cheese", "hmm no, light cheese"], ["1 margherita toppings=cheese:light"]),
 ]  # fmt: skip
 
 

@@ -258,9 +258,14 @@ def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
             continue
         merged: list[str] = []
         previous_is_act = False
-        for part in (p.strip() for p in sentence.split(" , ")):
+        parts = [p.strip() for p in sentence.split(" , ")]
+        for k, part in enumerate(parts):
             if not part:
                 continue
+            if k + 1 < len(parts) and _strip(phrases, part) in ("no", "nope"):
+                # "hmm no, light cheese": a "no" alone before what is said instead corrects
+                # it; it leaves nothing out of what follows
+                part = "actually"
             alone = _clause(phrases, part, text)
             is_act = bool(alone.key) and read_clause(menu, phrases, alone, bare=False) is not None
             if not merged or is_act:

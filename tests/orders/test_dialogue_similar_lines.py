@@ -43,6 +43,8 @@ CHANGED = [
      ["1 veggie"]),
     # a "no" alone before what is meant instead corrects it; it leaves nothing out
     (["margherita w extra cheese", "hmm no, light cheese"], ["1 margherita toppings=cheese:light"]),
+    # of two choices of one group left out, the last said is the one meant instead
+    (["veggie thin", "actually not thin, thick crust"], ["1 veggie crust=thick"]),
 ]  # fmt: skip
 
 

@@ -1533,6 +1533,14 @@ async def _change(
         mods = replace(
             mods, excluded=tuple(o for o in mods.excluded if (o.group, o.option) not in chosen_now)
         )
+    for group in dict.fromkeys(o.group for o in mods.excluded):
+        left_out = [o for o in mods.excluded if o.group == group]
+        kind = g.kind if (g := menu.group(group)) is not None else ""
+        if kind == "single" and len(left_out) > 1 and not any(o.group == group for o in mods.options):
+            # "not thin, thick crust": of two choices of one group, the last said is meant instead
+            mods = replace(
+                mods, options=(*mods.options, left_out[-1]), excluded=tuple(o for o in mods.excluded if o != left_out[-1])
+            )
     remarks: list[str] = []
 
     def op(line: CartLine) -> dict[str, Any] | None:

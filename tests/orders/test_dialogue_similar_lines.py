@@ -66,3 +66,16 @@ async def test_what_could_mean_two_changes_is_asked_about(
     before, after, kinds = await _play(database_url, menu, turns)
     assert after == before, (before, after, kinds)
     assert "ask" in kinds, kinds
+
+
+QUESTIONS = [
+    # a question marked only by its question mark asks what the menu has; the cart stays
+    (["margherita", "u guys do gluten free crust?"], "menu"),
+]
+
+
+@pytest.mark.parametrize(("turns", "kind"), QUESTIONS, ids=[t[0][-1] for t in QUESTIONS])
+async def test_a_question_changes_no_line(database_url: str, menu: Menu, turns: list[str], kind: str) -> None:
+    before, after, kinds = await _play(database_url, menu, turns)
+    assert after == before, (before, after, kinds)
+    assert kind in kinds, kinds

@@ -350,6 +350,10 @@ OPTION_QUESTIONS: list[Rule] = [
     menu_question_rule(
         _re(r"(?:have\s+" + _YOU + r"\s+got|" + _YOU + r"\s+(?:have|got)|got|any)\s+(?P<s>.+)")
     ),
+    # "u guys do gluten free crust?", "you sell stuffed crust?": a question by its mark alone
+    menu_question_rule(
+        _re(_YOU + r"\s+(?:also\s+|still\s+)?(?:do|offer|sell|serve|carry|make|stock)\s+(?P<s>.+)"), needs_mark=True
+    ),
     # "is there pineapple on the hawaiian", "are there gluten free options"
     menu_question_rule(_re(r"(?:is|are)\s+there\s+(?P<s>.+)")),
     # "is thin crust available", "is gluten free crust available for the veggie"

@@ -45,6 +45,8 @@ CHANGED = [
     (["margherita w extra cheese", "hmm no, light cheese"], ["1 margherita toppings=cheese:light"]),
     # of two choices of one group left out, the last said is the one meant instead
     (["veggie thin", "actually not thin, thick crust"], ["1 veggie crust=thick"]),
+    # wanting nothing any more is a cancel: asked, then emptied with the "yes"
+    (["margherita and veggie", "i dont want anything anymore sorry", "yes"], []),
 ]  # fmt: skip
 
 

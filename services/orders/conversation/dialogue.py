@@ -1592,6 +1592,11 @@ async def _change(
             raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\n{s._(_REPLY_NUMBER)}")
         if len(having) > 1:
             _one(turn, act, having, op, s._("Which one should I change?"))
+        talked_about = [line for line in pool if line not in having and op(line) is not None]
+        if len(having) == 1 and talked_about:
+            # "no cheese" after a margherita, with a garlic bread with cheese in the cart: the
+            # cheese the garlic bread has, or the margherita's? asked, never guessed
+            _one(turn, act, [*having, *talked_about], op, s._("Which one should I change?"))
     if (
         target.pointer
         and target.said.split()[-1:] in (["them"], ["those"], ["these"], ["they"])

@@ -63,6 +63,9 @@ ASKED = [
     ["garlic bread with cheese", "margherita", "no cheese"],
     ["pan de ajo con queso", "margarita", "sin queso"],
     ["pão de alho com queijo", "marguerita", "sem queijo"],
+    # an item that is also a topping, said with "and" and no article after a pizza
+    ["una margarita", "y pepperoni"],
+    ["uma marguerita", "e pepperoni"],
 ]
 
 

@@ -550,9 +550,11 @@ async def _homonym(turn: Turn, parsed: ParseResult, lines: list[CartLine], key: 
     item = menu.item(line.item)
     if item is None or len(key.split()) > 4:
         return None
-    # "a pepperoni" orders the pizza; "add pepperoni", "extra pepperoni" may mean the topping
+    # "a pepperoni" orders the pizza; "add pepperoni", "extra pepperoni", "and pepperoni" (with
+    # no article, after a pizza) may mean the topping
     rest = set(key.split()) - set(normalise(item.name).split()) - set(normalise(line.text).split())
-    if not rest & {"add", "extra", "some", "with", "plus", "more"} or rest & {"a", "an", "one", "another"}:
+    articles = {"a", "an", "one", "another"}
+    if not rest & {"add", "extra", "some", "with", "plus", "more", "and"} or (rest | set(key.split())) & articles:
         return None
     mods = Modifiers(options=tuple(
         ChosenOption(group.code, option.code)

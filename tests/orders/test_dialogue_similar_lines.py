@@ -47,6 +47,10 @@ CHANGED = [
     (["veggie thin", "actually not thin, thick crust"], ["1 veggie crust=thick"]),
     # wanting nothing any more is a cancel: asked, then emptied with the "yes"
     (["margherita and veggie", "i dont want anything anymore sorry", "yes"], []),
+    # the word that tells an item's name from another's ("coca light" beside "coca") names its line
+    (["2 coca light y 2 cocas", "las light por sprites"], ["2 coke", "2 sprite"]),
+    (["coca e coca zero", "a zero troca por sprite"], ["1 coke", "1 sprite"]),
+    (["2 coca zero e 2 cocas", "as zero troca por sprite"], ["2 coke", "2 sprite"]),
 ]  # fmt: skip
 
 

@@ -454,6 +454,10 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             return None
         return Target(said, items=inner.items, size_rank=_SIZE_RANKS[head])
     result = parse_order(menu, rest)
+    if not (result.lines or result.ambiguous or result.modifiers) and (tails := _named_by_tail(menu, rest)):
+        # "las light por sprites", "as zero troca por sprite": the word that tells an item's
+        # name from another's ("coca light") names its lines
+        return Target(said, items=tails, ordinal=ordinal, plural=plural or rest.endswith("s"), count=count)
     if result.unmatched or result.bad_quantities:
         return None
     if len({line.item for line in result.lines}) > 1:
@@ -503,6 +507,24 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
 # Words after a name that go on to say what the line has ("the veggie that has extra mushrooms"):
 # a plural after them is the options', not the line's.
 _HAS_WORDS = re.compile(r"\s(?:that|which|with|without|w)\s.*$")
+
+
+def _named_by_tail(menu: Menu, words: str) -> tuple[str, ...]:
+    """The items a name or alias of which ends with `words` after a word it shares with
+    another item's name ("light" of "coca light", beside "coca"), or ()."""
+    said = words.split()
+    if not said or len(said) > 2 or said[0] in ("one", "ones"):
+        return ()
+    heads = {normalise(name).split()[0] for item in menu.items() for name in (item.name, *item.aliases) if name}
+    codes = [
+        item.code
+        for item in menu.items()
+        for name in (item.name, *item.aliases)
+        if len(toks := normalise(name).split()) > len(said)
+        and toks[0] in heads
+        and [t.rstrip("s") for t in toks[-len(said) :]] == [t.rstrip("s") for t in said]
+    ]
+    return tuple(dict.fromkeys(codes))
 
 
 def _plural_word(text: str) -> bool:

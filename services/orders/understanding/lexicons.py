@@ -969,6 +969,15 @@ def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int
         start += 1
     end = _reference_end(tokens, start, menu_phrase_at)
     ref = tokens[start:end]
+    if (
+        ref == ["the"]
+        and tokens[end + 1 : end + 2] == ["for"]
+        and tokens[end] not in _NOT_A_LINE
+        and any(menu_phrase_at(tokens, k)[0] for k in (end + 2, end + 3) if k < len(tokens))
+    ):
+        # "las light por sprites": the word that tells a line apart, then "for" another item
+        end += 1
+        ref = tokens[start:end]
     if not ref or not _names_line(ref, menu_phrase_at):
         return tokens
     rest = tokens[end:]

@@ -454,7 +454,11 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             return None
         return Target(said, items=inner.items, size_rank=_SIZE_RANKS[head])
     result = parse_order(menu, rest)
-    if not (result.lines or result.ambiguous or result.modifiers) and (tails := _named_by_tail(menu, rest)):
+    if (
+        len(tokens) < len(said.split())  # said with "the": "light" alone is an amount
+        and not (result.lines or result.ambiguous or result.modifiers)
+        and (tails := _named_by_tail(menu, rest))
+    ):
         # "las light por sprites", "as zero troca por sprite": the word that tells an item's
         # name from another's ("coca light") names its lines
         return Target(said, items=tails, ordinal=ordinal, plural=plural or rest.endswith("s"), count=count)

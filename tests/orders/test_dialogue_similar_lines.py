@@ -51,6 +51,8 @@ CHANGED = [
     (["2 coca light y 2 cocas", "las light por sprites"], ["2 coke", "2 sprite"]),
     (["coca e coca zero", "a zero troca por sprite"], ["1 coke", "1 sprite"]),
     (["2 coca zero e 2 cocas", "as zero troca por sprite"], ["2 coke", "2 sprite"]),
+    # "uma das": one of them, never the whole line
+    (["3 margueritas", "uma das margueritas troca por vegetariana"], ["2 margherita", "1 veggie"]),
 ]  # fmt: skip
 
 

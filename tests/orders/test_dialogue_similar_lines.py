@@ -53,6 +53,9 @@ CHANGED = [
     (["2 coca zero e 2 cocas", "as zero troca por sprite"], ["2 coke", "2 sprite"]),
     # "uma das": one of them, never the whole line
     (["3 margueritas", "uma das margueritas troca por vegetariana"], ["2 margherita", "1 veggie"]),
+    # options put "on" the lines named first: those lines changed, no new ones
+    (["2 margueritas", "1 coca", "nas duas margueritas coloca jalapeño"],
+     ["2 margherita toppings=jalapenos", "1 coke"]),
 ]  # fmt: skip
 
 

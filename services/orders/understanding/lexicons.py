@@ -1380,11 +1380,14 @@ def _on_item_remove(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
     taken off a line named first are taken "from" it, as English says after them."""
     if tokens[:2] != ["on", "the"]:
         return tokens
-    size, what = menu_phrase_at(tokens, 2)
-    end = 2 + size
-    if not size or what == "option" or tokens[end : end + 1] != ["remove"] or end + 1 >= len(tokens):
+    end = _reference_end(tokens, 2, menu_phrase_at)
+    ref = tokens[2:end]
+    items = [what for k in range(len(ref)) if (what := menu_phrase_at(ref, k))[0] and what[1] != "option"]
+    verb = tokens[end : end + 1]
+    if not items or verb not in (["remove"], ["add"]) or end + 1 >= len(tokens):
         return tokens
-    return ["remove", *tokens[end + 1 :], "from", "the", *tokens[2:end]]
+    # "nas duas margueritas coloca jalapeño": options put "on" the lines named first
+    return [*verb, *tokens[end + 1 :], "from" if verb == ["remove"] else "to", "the", *ref]
 
 
 def _all_but(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:

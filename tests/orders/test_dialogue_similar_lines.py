@@ -56,6 +56,9 @@ CHANGED = [
     # options put "on" the lines named first: those lines changed, no new ones
     (["2 margueritas", "1 coca", "nas duas margueritas coloca jalapeño"],
      ["2 margherita toppings=jalapenos", "1 coke"]),
+    # a topping left out, then "take it off": "it" is the topping, never the line
+    (["uma havaiana", "não curto abacaxi, tira ele"], ["1 hawaiian -toppings=pineapple"]),
+    (["hawaiian", "i dont like pineapple, take it off"], ["1 hawaiian -toppings=pineapple"]),
 ]  # fmt: skip
 
 

@@ -685,8 +685,9 @@ def _bare_name(act: Act) -> str | None:
 
 def _joined(menu: Menu, acts: list[Act]) -> list[Act]:
     """Acts that are one act said in two clauses: a name, then a change of "it" ("wings, take
-    one off", "the coke, make it large": the change of that line), and a replacement, then
-    the line it replaces ("i meant a pepperoni, not a veggie": a swap, not a removal)."""
+    one off", "the coke, make it large": the change of that line), a replacement, then
+    the line it replaces ("i meant a pepperoni, not a veggie": a swap, not a removal), and a
+    topping left out, then "remove it" ("no pineapple, take it off": the topping, not the line)."""
     out: list[Act] = []
     for act in acts:
         last = out[-1] if out else None
@@ -717,6 +718,20 @@ def _joined(menu: Menu, acts: list[Act]) -> list[Act]:
         ):
             out[-1] = replace(last, target=target)
             continue
+        if (
+            last is not None
+            and last.kind == "change"
+            and last.modifiers is not None
+            and last.modifiers.excluded
+            and not last.modifiers.options
+            and last.target is not None
+            and last.target.pointer
+            and not (last.target.items or last.target.options or last.target.without)
+            and act.kind == "remove"
+            and target is not None
+            and target.said in ("it", "that")
+        ):
+            continue  # "não curto abacaxi, tira ele": "it" is the topping just left out
         out.append(act)
     return out
 

@@ -435,6 +435,7 @@ _PT = _lexicon(
     quanto sai=how much is|meu pedido ja ta pronto=is my order ready|
     meu pedido ja esta pronto=is my order ready|ja ta pronto=is it ready|ta pronto=is it ready|
     a segunda=the second one|o segundo=the second one|a terceira=the third one|
+    nao curto=i dont like|eu nao curto=i dont like|nao gosto de=i dont like|eu nao gosto de=i dont like|
     o terceiro=the third one|uma delas=one of them|um deles=one of them|uma das=one of the|um dos=one of the|e isso ai=thats all|
     fechou=ok|que seja sem=without|
     voces abrem=are you open|abrem=are you open|abre hoje=are you open today|

@@ -59,6 +59,11 @@ CHANGED = [
     # a topping left out, then "take it off": "it" is the topping, never the line
     (["uma havaiana", "não curto abacaxi, tira ele"], ["1 hawaiian -toppings=pineapple"]),
     (["hawaiian", "i dont like pineapple, take it off"], ["1 hawaiian -toppings=pineapple"]),
+    # "o de queijo", "el de queso": the line with that option, never the option added to another
+    (["um pão de alho com queijo e um pão de alho com molho marinara", "o de queijo tira"],
+     ["1 garlic-bread side-extras=marinara-dip"]),
+    (["un pan de ajo con queso y un pan de ajo con salsa marinara", "el de queso quítalo"],
+     ["1 garlic-bread side-extras=marinara-dip"]),
 ]  # fmt: skip
 
 

@@ -343,7 +343,7 @@ _ES = _lexicon(
     sumale=add|sumame=add|suma=add|sumar=add|anademe=add|
     una con=one with|uno con=one with|una sin=one without|uno sin=one without|
     una de las=one of the|uno de los=one of the|una de esas=one of those|uno de esos=one of those|
-    la de=the|el de=the|las de=the|los de=the|x una=for a|x un=for a|que pena=sorry|ya=|
+    la de=the of|el de=the of|las de=the of|los de=the of|x una=for a|x un=for a|que pena=sorry|ya=|
     otra igual=another one|otro igual=another one|otra igualita=another one|
     otro igualito=another one|mas iguales=more|otra mas=another one|otro mas=another one|
     en vez de una=instead of one|en vez de uno=instead of one|en lugar de una=instead of one|
@@ -714,13 +714,29 @@ def bridge(
         else:
             out.append(tokens[i])
             i += 1
-    ordered = _line_first(_english_order(out, menu_phrase_at), menu_phrase_at)
+    ordered = _line_first(_english_order(_one_with(out, menu_phrase_at), menu_phrase_at), menu_phrase_at)
     if lexicon.reorder is not None:
         ordered = lexicon.reorder(ordered, menu_phrase_at)
     ordered = _negation_first(ordered, menu_phrase_at)
     for reorder in _REORDERS.get(lexicon.locale, ()):
         ordered = reorder(ordered, menu_phrase_at)
     return ordered
+
+
+def _one_with(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "o de queijo tira", "el de queso" ("the of queijo"): a line named "the (one) of" an
+    option is the one with it ("the one with queijo"); "la de pepperoni" is the pepperoni."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i : i + 2] == ["the", "of"] and i + 2 < len(tokens):
+            size, what = menu_phrase_at(tokens, i + 2)
+            out.extend(["the", "one", "with"] if size and what == "option" else ["the"])
+            i += 2
+            continue
+        out.append(tokens[i])
+        i += 1
+    return out
 
 
 def _instead(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
@@ -946,8 +962,8 @@ def _reference_end(tokens: list[str], i: int, menu_phrase_at: Callable[[list[str
         size, _ = menu_phrase_at(tokens, j)
         if size:
             j += size
-        elif tokens[j] in _REF_WORDS or tokens[j].isdigit():
-            j += 1
+        elif tokens[j] in _REF_WORDS or tokens[j].isdigit() or tokens[j - 1 : j + 1] == ["one", "with"]:
+            j += 1  # "the one with queso": a line named by an option it has
         else:
             break
     return j

@@ -64,6 +64,9 @@ CHANGED = [
      ["1 garlic-bread side-extras=marinara-dip"]),
     (["un pan de ajo con queso y un pan de ajo con salsa marinara", "el de queso quítalo"],
      ["1 garlic-bread side-extras=marinara-dip"]),
+    # "muda pra" another item: the line swapped, never another one added
+    (["uma marguerita família", "muda pra monte sua pizza família com cogumelo e bacon"],
+     ["1 build-your-own size=extra-large toppings=bacon toppings=mushrooms"]),
 ]  # fmt: skip
 
 

@@ -399,6 +399,7 @@ _PT = _lexicon(
     sem nada de=without|nada de=no|nao=no|nao ,=actually|nao nao=actually|menos=no|
     tira=remove|tirar=remove|remove=remove|remover=remove|exclui=remove|excluir=remove|
     nao quero mais=remove|ja nao quero=remove|nao quero=i dont want|
+    muda pra=change it to|muda para=change it to|troca pra=change it to|troca para=change it to|
     troca=swap|trocar=swap|muda=change|mudar=change|altera=change|alterar=change|
     substitui=swap|deixa=make it|por=for|pela=for the|pelo=for the|
     em vez de=instead of|ao inves de=instead of|no lugar de=instead of|na verdade=actually|

@@ -67,6 +67,9 @@ CHANGED = [
     # "muda pra" another item: the line swapped, never another one added
     (["uma marguerita família", "muda pra monte sua pizza família com cogumelo e bacon"],
      ["1 build-your-own size=extra-large toppings=bacon toppings=mushrooms"]),
+    # "la grande que sea sprite": the line named first becomes the other item
+    (["una coca normal y una coca grande", "la grande que sea sprite grande"],
+     ["1 coke", "1 sprite drink-size=large"]),
 ]  # fmt: skip
 
 

@@ -1017,6 +1017,14 @@ def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int
         return tokens
     if len(rest) >= 2 and rest[0] in ("change", "remove") and rest[1] in _PRONOUNS:
         return [*tokens[:start], rest[0], *ref, *rest[2:]]
+    if (
+        rest[:1] == ["make"]
+        and rest[1:2] in (["it"], ["them"])
+        and ref[0] == "the"
+        and any(menu_phrase_at(rest, k)[0] and menu_phrase_at(rest, k)[1] == "item" for k in range(2, len(rest)))
+    ):
+        # "la grande que sea sprite grande": the line named first becomes another item
+        return [*tokens[:start], "change", *ref, "for", *rest[2:]]
     if rest == ["remove"]:
         return [*tokens[:start], "remove", *ref]
     if (

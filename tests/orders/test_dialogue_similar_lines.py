@@ -70,6 +70,9 @@ CHANGED = [
     # "la grande que sea sprite": the line named first becomes the other item
     (["una coca normal y una coca grande", "la grande que sea sprite grande"],
      ["1 coke", "1 sprite drink-size=large"]),
+    # "dejá una": the quantity the line is left at, never one more
+    (["2 porciones de alitas y 2 panes de ajo", "de alitas dejá una porción sola"],
+     ["1 wings", "2 garlic-bread"]),
 ]  # fmt: skip
 
 

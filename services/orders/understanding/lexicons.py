@@ -71,7 +71,7 @@ class Lexicon:
 _SET_VERBS: Final[dict[str, tuple[str, ...]]] = {
     "es": (
         "ponme", "ponle", "hazme", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en",
-        "me dejas", "me dejan",
+        "me dejas", "me dejan", "deja", "dejame",
     ),
     "pt_BR": (
         "coloca", "bota", "poe", "deixa em", "faz", "faca", "deixa so", "deixa", "aumenta pra",

@@ -73,6 +73,9 @@ CHANGED = [
     # "dejá una": the quantity the line is left at, never one more
     (["2 porciones de alitas y 2 panes de ajo", "de alitas dejá una porción sola"],
      ["1 wings", "2 garlic-bread"]),
+    # "and 1 … no onions": the "no" leaves an option out of the line added, no change is asked
+    (["2 large veggie", "and 1 small veggie no onions", "2 of the small ones"],
+     ["2 veggie size=large", "2 veggie size=small -toppings=onions"]),
 ]  # fmt: skip
 
 

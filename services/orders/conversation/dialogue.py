@@ -439,7 +439,11 @@ async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None
         return None
     in_cart = bool(named & {line.item_code for line in lines})
     adding_said = phrases.adding.search(key) is not None
-    if phrases.edit_cues.search(key):
+    cues = {m.group(0) for m in phrases.edit_cues.finditer(key)}
+    if adding_said and cues <= {"no", "without"} and any(line.excluded for line in parsed.lines):
+        # "and 1 small veggie no onions": the "no" leaves an option out of the line added
+        return None
+    if cues:
         # "mejor una sprite", "na verdade uma pepperoni": a correction that names no line of
         # the cart may still replace one; only a word of adding makes it an addition. A word
         # of change that corrects nothing ("hawaiian no pickles", "only one") orders a new line.

@@ -76,6 +76,8 @@ CHANGED = [
     # "and 1 … no onions": the "no" leaves an option out of the line added, no change is asked
     (["2 large veggie", "and 1 small veggie no onions", "2 of the small ones"],
      ["2 veggie size=large", "2 veggie size=small -toppings=onions"]),
+    # "and 3 cokes" inside a restatement is no word of adding
+    (["4 pepperoni 4 cokes", "wait we're only 3 people so 3 pepperoni and 3 cokes"], ["3 pepperoni", "3 coke"]),
 ]  # fmt: skip
 
 

@@ -96,7 +96,7 @@ EDIT_CUES = _re(
     r"them|size)\b"
 )
 # Words that make a clause an addition whatever the cart holds.
-ADDING = _re(r"\b(?:add|also|another|more|plus|extra|too|as well|and a|and (?:one|\d+)|one more)\b")
+ADDING = _re(r"\b(?:add|also|another|more|plus|extra|too|as well|and a|^and (?:one|\d+)|one more)\b")
 # Where a new act starts inside a sentence: "remove the coke and add a sprite".
 SPLIT = _re(
     r"\s+(?=(?:actually|no|i mean|sorry|wait)\s+(?:no\s+)?make (?:that|it)\b)|"

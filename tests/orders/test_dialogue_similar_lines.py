@@ -11,7 +11,7 @@ import pytest
 
 from evals.conversations import Dialogue, expected_cart
 from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
-from tests.orders.dialogues import play
+from tests.orders.dialogues import play, play_replies
 
 CUSTOMER = "whatsapp:+15557770101"
 
@@ -120,3 +120,22 @@ async def test_a_question_changes_no_line(database_url: str, menu: Menu, turns: 
     before, after, kinds = await _play(database_url, menu, turns)
     assert after == before, (before, after, kinds)
     assert kind in kinds, kinds
+
+
+TOLD_APART = [
+    # a question between lines of one name shows what tells them apart, never "Water or Water"
+    (["1 liter water and a half liter water", "make the 1 liter ones 3"], ["Water (1 liter)", "Water (500 ml)"]),
+    (["2 diet coke bottles and 1 diet coke can", "cans: 3"], ["Diet Coke (Bottle)", "Diet Coke (Can)"]),
+    # and so does the reply that says what changed
+    (["a large coke in a bottle and a small coke", "2 of the bottle one"], ["Coke (Large, Bottle) to 2"]),
+]
+
+
+@pytest.mark.parametrize(("turns", "shown"), TOLD_APART, ids=[t[0][-1] for t in TOLD_APART])
+async def test_lines_of_one_name_are_shown_with_what_tells_them_apart(
+    database_url: str, menu: Menu, turns: list[str], shown: list[str]
+) -> None:
+    _, _, replies = await play_replies(database_url, menu, turns, customer=CUSTOMER)
+    text = "\n".join(body for _, body in replies)
+    for words in shown:
+        assert words in text, text

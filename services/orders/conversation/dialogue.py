@@ -27,7 +27,7 @@ from typing import Any
 
 from services.orders.conversation import adding, answers, checkout, operations, placed_orders, texts
 from services.orders.conversation.cart import describe as describe_line
-from services.orders.conversation.cart import render_cart, room
+from services.orders.conversation.cart import render_cart, room, told_apart
 from services.orders.conversation.texts import CHECKOUT_HINT, echo
 from services.orders.conversation.turn import Turn
 from services.orders.language import Speaker
@@ -1628,7 +1628,11 @@ async def _change(
     ):
         # "make it large" after "a coke and a water": which one is "it"? Ask, change nothing.
         turn.kind = "ask"
-        names = s.list([line.name for line in pool], style="or")
+        able = [line for line in pool if op(line) is not None]
+        if len(able) > 1:
+            # a numbered choice, each line shown with what tells it from the others
+            _one(turn, replace(act, target=replace(target, plural=False)), able, op, s._("Which one should I change?"))
+        names = s.list(told_apart(pool, s), style="or")
         raise _Ask(
             s._(
                 "Which one do you mean: {names}? For example *make the {item} {change}*.",

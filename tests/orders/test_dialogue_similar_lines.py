@@ -78,6 +78,13 @@ CHANGED = [
      ["2 veggie size=large", "2 veggie size=small -toppings=onions"]),
     # "and 3 cokes" inside a restatement is no word of adding
     (["4 pepperoni 4 cokes", "wait we're only 3 people so 3 pepperoni and 3 cokes"], ["3 pepperoni", "3 coke"]),
+    # lines named alone, then an edit of "it" or "those": the edit of the lines named
+    (["a large coke in a bottle and a small coke in a can", "the bottle one, 2 of those"],
+     ["2 coke drink-size=large container=bottle", "1 coke drink-size=small"]),
+    (["a large pepperoni", "a small pepperoni", "a coke", "the last pizza, make it medium"],
+     ["1 pepperoni size=large", "1 pepperoni", "1 coke"]),
+    (["xl pepperoni and a small hawaiian", "the smaller pizza, make it 2"],
+     ["1 pepperoni size=extra-large", "2 hawaiian size=small"]),
 ]  # fmt: skip
 
 

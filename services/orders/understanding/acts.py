@@ -736,6 +736,41 @@ def _joined(menu: Menu, acts: list[Act]) -> list[Act]:
     return out
 
 
+_POINTING = frozenset({"it", "that", "this", "them", "those", "these", "em", "they", "that one", "this one"})
+
+
+def _named_then_pointed(
+    menu: Menu, phrases: Phrases, parts: list[Clause], acts: list[Act | None]
+) -> tuple[list[Clause], list[Act | None]]:
+    """ "the bottle one, 2 of those", "the last pizza, make it medium", "the smaller pizza, make
+    it 2": a clause that only names lines of the cart, then an edit of "it" or "those", is that
+    edit of the lines named (read alone, the name could be options or an order)."""
+    for i in range(len(parts) - 1):
+        key = parts[i].key
+        nxt = acts[i + 1]
+        if not key.startswith(("the ", "that ", "those ")) or nxt is None or nxt.target is None:
+            continue
+        pointed = nxt.target
+        if not (
+            nxt.kind in _EDIT_KINDS
+            and pointed.pointer
+            and pointed.said in _POINTING
+            and not (pointed.items or pointed.options or pointed.without or pointed.other or pointed.size_rank)
+            and pointed.number is None
+            and pointed.ordinal is None
+        ):
+            continue
+        named = read_target(menu, phrases, key)
+        if named is None or not (
+            named.items or named.options or named.without or named.size_rank or named.ordinal is not None
+        ):
+            continue
+        acts = [*acts[:i], replace(nxt, target=replace(named, count=named.count or pointed.count)), *acts[i + 2 :]]
+        parts = [*parts[:i], parts[i + 1], *parts[i + 2 :]]
+        return _named_then_pointed(menu, phrases, parts, acts)
+    return parts, acts
+
+
 def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     """The acts of `text` (see the module docstring); ``()`` when no clause is an act of this
     layer, so the caller reads the message as an order. A clause that is no act but orders
@@ -751,6 +786,7 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     acts: list[Act | None] = [
         replace(act, words=clause.key) if act is not None else None for clause, act in read
     ]
+    parts, acts = _named_then_pointed(menu, phrases, parts, acts)
     lead = _LEAD_IN.match(normalise(text))
     if lead and len(parts) == 1 and acts[0] is not None and acts[0].kind == "ack":
         # "ok, add mushrooms": the "ok" only leads in to the change that follows it

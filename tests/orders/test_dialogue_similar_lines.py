@@ -85,6 +85,9 @@ CHANGED = [
      ["1 pepperoni size=large", "1 pepperoni", "1 coke"]),
     (["xl pepperoni and a small hawaiian", "the smaller pizza, make it 2"],
      ["1 pepperoni size=extra-large", "2 hawaiian size=small"]),
+    # a size, container or volume taken out beside lines that differ by it: the line that has it
+    (["2 large hawaiian 1 xl hawaiian", "remove the xl"], ["2 hawaiian size=large"]),
+    (["a coke in a bottle and a coke in a can", "lose the can one"], ["1 coke container=bottle"]),
 ]  # fmt: skip
 
 
@@ -104,6 +107,8 @@ ASKED = [
     # an item that is also a topping, said with "and" and no article after a pizza
     ["una margarita", "y pepperoni"],
     ["uma marguerita", "e pepperoni"],
+    # "no 2 liter" beside a 1 liter water: that water out? asked (no word of removing)
+    ["a 1 liter water and a 2 liter water", "no 2 liter"],
 ]
 
 

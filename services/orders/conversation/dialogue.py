@@ -1557,6 +1557,24 @@ async def _change(
             return {"op": "split", "line": line.id, "fields": fields, "units": units}
         return {"op": "change", "line": line.id, "fields": fields}
 
+    sizes = [o for o in mods.excluded if (g := menu.group(o.group)) is not None and g.kind == "single"]
+    if sizes and len(sizes) == len(mods.excluded) and not mods.options and _bare_pointer(act.target):
+        # "remove the xl", "lose the can one", "no 2 liter" beside lines of one item that differ
+        # by it: the option names the line; taken out with a word of removing, else asked
+        having = [line for line in lines if _has_options(line, tuple(sizes), menu)]
+        items = {line.item_code for line in having}
+        if having and any(line.item_code in items and line not in having for line in lines):
+            removals = [
+                {"label": s._("Remove {line}", line=describe_line(line, s)), "op": {"op": "remove", "line": line.id}}
+                for line in having
+            ]
+            if _REMOVING.search(act.words) and len(removals) == 1:
+                return [await operations.run(turn, removals[0]["op"], touched)]
+            turn.kind = "ask"
+            turn.state["choice"] = {"prompt": s._("Which do you mean?"), "options": removals}
+            listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(removals, 1))
+            raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\n{s._(_REPLY_NUMBER)}")
+
     if not pool:
         return _ask_not_found(turn, act, lines, op, s._("Which one should I change?"))
 
@@ -1700,6 +1718,20 @@ async def _change(
         if built is not None:
             out.append(await operations.run(turn, built, touched))
     return out
+
+
+# Words that take a line out ("remove the xl", "lose the can one", "take the 2 liter out").
+_REMOVING = re.compile(r"\b(?:remove|lose|drop|delete|take|get rid|cancel|scrap|ditch|out|off)\b")
+
+
+def _bare_pointer(target: Target) -> bool:
+    """Whether `target` only points ("it", the line talked about), naming no line itself."""
+    return (
+        target.pointer
+        and not (target.items or target.options or target.without or target.other or target.size_rank)
+        and target.number is None
+        and target.ordinal is None
+    )
 
 
 def _one_or_all(turn: Turn, act: Act, pool: list[CartLine]) -> bool:

@@ -67,7 +67,8 @@ LEAD = _re(
     r"oh and|hmm actually|no sorry|sorry no|wait wait|uh oh|oh no|"
     r"(?:my\s+)?(?:boss|wife|husband|mom|mum|dad|friend|son|daughter|kid|kids|partner)\s+says|"
     r"(?:can|could|may)\s+(?:i|we)(?=\s+(?:change|make|swap|switch|remove|replace|take|drop|delete|put)\b)|"
-    r"no(?=\s+(?:only|just|actually|i meant|i said|make|sorry|my bad|wait|\d|one|two|three|four|five|six|"
+    r"no(?=\s+(?:only|just|actually|i meant|i said|make|sorry|my bad|wait|\d(?!\d*\s*(?:liters?|litres?|l|ml|lt)\b)|"
+    r"one|two|three|four|five|six|"
     r"seven|eight|nine|ten)\b))\s+)+"
 )
 TRAIL = _re(

@@ -88,6 +88,8 @@ CHANGED = [
     # a size, container or volume taken out beside lines that differ by it: the line that has it
     (["2 large hawaiian 1 xl hawaiian", "remove the xl"], ["2 hawaiian size=large"]),
     (["a coke in a bottle and a coke in a can", "lose the can one"], ["1 coke container=bottle"]),
+    # "the 1 liter ones": a volume, not a count
+    (["1 liter water and a half liter water", "make the 1 liter ones 3"], ["3 water volume=1l", "1 water"]),
 ]  # fmt: skip
 
 
@@ -136,7 +138,7 @@ async def test_a_question_changes_no_line(database_url: str, menu: Menu, turns: 
 
 TOLD_APART = [
     # a question between lines of one name shows what tells them apart, never "Water or Water"
-    (["1 liter water and a half liter water", "make the 1 liter ones 3"], ["Water (1 liter)", "Water (500 ml)"]),
+    (["1 liter water and a half liter water", "make it 2 liter"], ["Water (1 liter)", "Water (500 ml)"]),
     (["2 diet coke bottles and 1 diet coke can", "cans: 3"], ["Diet Coke (Bottle)", "Diet Coke (Can)"]),
     # and so does the reply that says what changed
     (["a large coke in a bottle and a small coke", "2 of the bottle one"], ["Coke (Large, Bottle) to 2"]),

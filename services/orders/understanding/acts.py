@@ -304,6 +304,8 @@ _SIZE_RANKS = {"bigger": 1, "biggest": 1, "larger": 1, "largest": 1, "smaller": 
 _BY_OPTIONS = frozenset({"with", "without", "in", "no", "on"})
 
 
+# Words of a measure after a number ("the 1 liter ones"): the number is an option's, not a count.
+_UNITS = frozenset({"liter", "liters", "litre", "litres", "l", "lt", "ml", "litro", "litros"})
 _EDIT_KINDS = frozenset({"set_quantity", "adjust", "remove", "replace", "change"})
 
 
@@ -414,7 +416,9 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             if rest in phrases.line_words and ordinal > 0:
                 return Target(said, number=ordinal)
             return Target(said, pointer=True, ordinal=ordinal)
-    by_options = len(tokens) > 1 and tokens[0] in ("one", "ones") and tokens[1] in _BY_OPTIONS
+    by_options = len(tokens) > 1 and (
+        (tokens[0] in ("one", "ones") and tokens[1] in _BY_OPTIONS) or tokens[1] in _UNITS
+    )  # "the one with cheese", "the 1 liter ones": options, no count
     if not by_options and (
         (tokens and tokens[0].isdigit()) or (tokens and number_of(tokens[0]) and tokens[0] not in ("a", "an"))
     ):

@@ -90,6 +90,13 @@ CHANGED = [
     (["a coke in a bottle and a coke in a can", "lose the can one"], ["1 coke container=bottle"]),
     # "the 1 liter ones": a volume, not a count
     (["1 liter water and a half liter water", "make the 1 liter ones 3"], ["3 water volume=1l", "1 water"]),
+    # "de la pequeña póngame tres", "de la gruesa también dos", "de lata 3": a line by its option
+    (["una margarita pequeña y una margarita grande", "de la pequeña póngame tres"],
+     ["3 margherita size=small", "1 margherita size=large"]),
+    (["2 hawaianas finas y 1 hawaiana gruesa", "de la gruesa también dos"],
+     ["2 hawaiian crust=thin", "2 hawaiian crust=thick"]),
+    (["2 coca zero en botella y 1 coca zero en lata", "de lata 3"],
+     ["2 diet-coke container=bottle", "3 diet-coke container=can"]),
 ]  # fmt: skip
 
 

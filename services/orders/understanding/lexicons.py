@@ -71,7 +71,7 @@ class Lexicon:
 _SET_VERBS: Final[dict[str, tuple[str, ...]]] = {
     "es": (
         "ponme", "ponle", "hazme", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en",
-        "me dejas", "me dejan", "deja", "dejame",
+        "me dejas", "me dejan", "deja", "dejame", "pongame", "poneme", "ponga",
     ),
     "pt_BR": (
         "coloca", "bota", "poe", "deixa em", "faz", "faca", "deixa so", "deixa", "aumenta pra",
@@ -999,6 +999,8 @@ def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int
     if not ref or not _names_line(ref, menu_phrase_at):
         return tokens
     rest = tokens[end:]
+    if ref[0] == "of" and len(ref) > 2 and not rest and ref[-1].isdigit() and ref[-2] != "item":
+        ref, rest = ref[:-1], ref[-1:]  # "de lata 3": the quantity, not a line number
     if ref[0] == "of" and len(ref) > 1:
         # "of those remove one" (de esas quita una) → "remove one of those"; "of the coca
         # actually 2" (de la coca mejor 2) → "2 of the coca"
@@ -1009,7 +1011,7 @@ def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int
             rest[2:]
             if rest[:2] == ["make", "it"]
             else rest[1:]
-            if rest[:1] in (["actually"], ["only"])
+            if rest[:1] in (["actually"], ["only"], ["also"])
             else rest
         )
         if said and (said[0].isdigit() or said[0] in _NUMBERS or said[0] == "one"):

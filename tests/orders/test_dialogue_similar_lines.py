@@ -97,6 +97,10 @@ CHANGED = [
      ["2 hawaiian crust=thin", "2 hawaiian crust=thick"]),
     (["2 coca zero en botella y 1 coca zero en lata", "de lata 3"],
      ["2 diet-coke container=bottle", "3 diet-coke container=can"]),
+    # the formal imperatives ("elimine", "quíteme"), and "la de 2 litros no"
+    (["dos pepperoni, una delgada y otra gruesa", "elimine la gruesa"], ["1 pepperoni crust=thin"]),
+    (["3 sprites", "quíteme una sprite"], ["2 sprite"]),
+    (["un agua de litro y un agua de 2 litros", "la de 2 litros no"], ["1 water volume=1l"]),
 ]  # fmt: skip
 
 

@@ -341,6 +341,7 @@ _ES = _lexicon(
     ya recibieron=did you receive|cuanto le falta=how long|cuanto les falta=how long|
     cuanto falta para=how long|
     sumale=add|sumame=add|suma=add|sumar=add|anademe=add|
+    elimine=remove|eliminela=remove it|quite=remove|quiteme=remove|quitele=remove|saque=remove|borre=remove|
     una con=one with|uno con=one with|una sin=one without|uno sin=one without|
     una de las=one of the|uno de los=one of the|una de esas=one of those|uno de esos=one of those|
     la de=the of|el de=the of|las de=the of|los de=the of|x una=for a|x un=for a|que pena=sorry|ya=|
@@ -807,6 +808,8 @@ def _negation_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
         if size and i + size == end and what != "option":
             start = i - 1 if i > 0 and tokens[i - 1] == "the" else i
             return [*tokens[:start], "remove", "the", *tokens[i:end]]
+    if tokens[:3] == ["the", "one", "with"] and end > 3 and menu_phrase_at(tokens, 3)[0]:
+        return ["remove", *tokens[:end]]  # "la de 2 litros no": the line with that option
     return tokens
 
 

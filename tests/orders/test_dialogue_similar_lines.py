@@ -101,6 +101,14 @@ CHANGED = [
     (["dos pepperoni, una delgada y otra gruesa", "elimine la gruesa"], ["1 pepperoni crust=thin"]),
     (["3 sprites", "quíteme una sprite"], ["2 sprite"]),
     (["un agua de litro y un agua de 2 litros", "la de 2 litros no"], ["1 water volume=1l"]),
+    # Portuguese: the quantity of a line named first by what it has
+    (["duas pepperoni grandes e uma pepperoni broto", "das grandes só uma"],
+     ["1 pepperoni size=large", "1 pepperoni size=small"]),
+    (["2 havaianas massa fina e 1 havaiana massa grossa", "da grossa tbm quero 2"],
+     ["2 hawaiian crust=thin", "2 hawaiian crust=thick"]),
+    (["uma coca grande de garrafa e uma coca pequena de lata", "a de garrafa manda 2"],
+     ["2 coke drink-size=large container=bottle", "1 coke drink-size=small container=can"]),
+    (["uma água de 1 litro e uma água de meio litro", "as de 1 litro quero 3"], ["3 water volume=1l", "1 water"]),
 ]  # fmt: skip
 
 

@@ -1421,6 +1421,40 @@ def _on_item_remove(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
     return [*verb, *tokens[end + 1 :], "from" if verb == ["remove"] else "to", "the", *ref]
 
 
+# What may stand between a line named first and the quantity it is to have ("só", "tbm quero",
+# "manda", "coloca").
+_QUANTITY_SAID = (
+    ("i", "also", "want"), ("i", "want"), ("make", "it"), ("make", "them"), ("give", "me"), ("only",),
+    ("also",), ("send",), ("want",), (),
+)  # fmt: skip
+
+
+def _quantity_of_named(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "das grandes só uma" ("of the grandes only one"), "da grossa tbm quero 2", "a de garrafa
+    manda 2" ("the one with garrafa send 2"): the quantity of a line named first by what it has
+    → "only one of the grandes", "2 of the grossa", "2 of the one with garrafa"."""
+    if tokens[:2] == ["of", "the"]:
+        first = 2
+    elif tokens[:3] == ["the", "one", "with"]:
+        first = 3
+    else:
+        return tokens
+    end = _reference_end(tokens, first, menu_phrase_at)
+    if end == first or not any(menu_phrase_at(tokens, k)[0] for k in range(first, end)):
+        return tokens
+    if end == len(tokens) and tokens[end - 1].isdigit() and end - 1 > first:
+        end -= 1  # "da lata 3": the quantity, not part of the name
+    rest = tokens[end:]
+    for lead in _QUANTITY_SAID:
+        said = rest[len(lead) :]
+        if tuple(rest[: len(lead)]) != lead or len(said) != 1:
+            continue
+        if said[0].isdigit() or said[0] in _NUMBERS or said[0] == "one":
+            named = tokens[:end] if tokens[0] == "of" else ["of", *tokens[:end]]
+            return [*(["only"] if lead == ("only",) else []), said[0], *named]
+    return tokens
+
+
 def _all_but(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
     """ "tira tudo menos a havaiana" ("remove everything except the havaiana"): only the lines
     named stay ("only the havaiana , forget the rest")."""
@@ -1433,6 +1467,7 @@ def _all_but(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuP
 _Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]]
 _REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
     "pt_BR": (
+        _quantity_of_named,
         _verb_first,
         _one_alone,
         _one_of_them,

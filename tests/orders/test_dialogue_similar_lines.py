@@ -109,6 +109,8 @@ CHANGED = [
     (["uma coca grande de garrafa e uma coca pequena de lata", "a de garrafa manda 2"],
      ["2 coke drink-size=large container=bottle", "1 coke drink-size=small container=can"]),
     (["uma água de 1 litro e uma água de meio litro", "as de 1 litro quero 3"], ["3 water volume=1l", "1 water"]),
+    (["uma marguerita broto e uma marguerita grande", "na broto coloca azeitona"],
+     ["1 margherita size=small toppings=olives", "1 margherita size=large"]),
 ]  # fmt: skip
 
 

@@ -1413,9 +1413,10 @@ def _on_item_remove(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
         return tokens
     end = _reference_end(tokens, 2, menu_phrase_at)
     ref = tokens[2:end]
-    items = [what for k in range(len(ref)) if (what := menu_phrase_at(ref, k))[0] and what[1] != "option"]
+    # a line by its item or by an option it has ("na broto coloca azeitona": the small one)
+    named = [what for k in range(len(ref)) if (what := menu_phrase_at(ref, k))[0]]
     verb = tokens[end : end + 1]
-    if not items or verb not in (["remove"], ["add"]) or end + 1 >= len(tokens):
+    if not named or verb not in (["remove"], ["add"]) or end + 1 >= len(tokens):
         return tokens
     # "nas duas margueritas coloca jalapeño": options put "on" the lines named first
     return [*verb, *tokens[end + 1 :], "from" if verb == ["remove"] else "to", "the", *ref]

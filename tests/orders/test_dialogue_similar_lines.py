@@ -111,6 +111,9 @@ CHANGED = [
     (["uma água de 1 litro e uma água de meio litro", "as de 1 litro quero 3"], ["3 water volume=1l", "1 water"]),
     (["uma marguerita broto e uma marguerita grande", "na broto coloca azeitona"],
      ["1 margherita size=small toppings=olives", "1 margherita size=large"]),
+    # "a coca zero grande": the line named with "the" and the options it is to have
+    (["coca e coca zero", "a coca zero grande"], ["1 coke", "1 diet-coke drink-size=large"]),
+    (["uma havaiana e uma marguerita", "a havaiana sem glúten"], ["1 hawaiian crust=gluten-free", "1 margherita"]),
 ]  # fmt: skip
 
 

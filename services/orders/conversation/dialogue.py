@@ -748,6 +748,10 @@ def resolve(
         # the lines being talked about first, then any line of the cart ("the one without onions")
         wide = lines if target.pointer and not target.other and target.ordinal is None else pool
         pool = [line for line in pool if described(line)] or [line for line in wide if described(line)]
+        if len(pool) > 1 and menu is not None and set(target.said.split()) & _PLAIN_WORDS:
+            # "3 of the normal one" beside one with extra cheese: the line as it comes
+            plain = [line for line in pool if _as_it_comes(line, menu)]
+            pool = plain if len(plain) == 1 else pool
     if target.other and target.items:
         pool = [line for line in pool if line.id not in focus] or pool
     if (
@@ -766,6 +770,18 @@ def resolve(
         index = target.ordinal - 1 if target.ordinal > 0 else target.ordinal
         return [pool[index]] if -len(pool) <= index < len(pool) else []
     return pool
+
+
+_PLAIN_WORDS = frozenset({"normal", "regular", "plain", "usual"})
+
+
+def _as_it_comes(line: CartLine, menu: Menu) -> bool:
+    """Whether `line` chose nothing but its groups' defaults and leaves nothing out."""
+    for option in line.options:
+        group = menu.group(str(option["group"]))
+        if group is None or group.default != option["option"] or option.get("qualifier"):
+            return False
+    return not line.excluded
 
 
 def _by_size(pool: list[CartLine], rank: int, menu: Menu) -> list[CartLine]:

@@ -117,6 +117,10 @@ CHANGED = [
     # "the normal one" beside one with extra cheese: the line as it comes
     (["a margherita with extra cheese and a normal margherita", "3 of the normal one"],
      ["3 margherita", "1 margherita toppings=cheese:extra"]),
+    # "the little one", "the big one": the line of the smallest or largest size
+    (["2 large pepperoni, 1 small pepperoni", "the little one extra cheese"],
+     ["2 pepperoni size=large", "1 pepperoni size=small toppings=cheese:extra"]),
+    (["large pepperoni and small hawaiian", "remove the big one"], ["1 hawaiian size=small"]),
 ]  # fmt: skip
 
 

@@ -299,7 +299,10 @@ def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
 
 
 # "the bigger one", "the smaller one": the line of the largest (1) or smallest (-1) size.
-_SIZE_RANKS = {"bigger": 1, "biggest": 1, "larger": 1, "largest": 1, "smaller": -1, "smallest": -1}
+_SIZE_RANKS = {
+    "bigger": 1, "biggest": 1, "larger": 1, "largest": 1, "big": 1,
+    "smaller": -1, "smallest": -1, "little": -1,
+}  # fmt: skip
 # Words after "the one" that go on to say the line's options ("the one with pineapple").
 _BY_OPTIONS = frozenset({"with", "without", "in", "no", "on"})
 

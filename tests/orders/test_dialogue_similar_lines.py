@@ -121,6 +121,9 @@ CHANGED = [
     (["2 large pepperoni, 1 small pepperoni", "the little one extra cheese"],
      ["2 pepperoni size=large", "1 pepperoni size=small toppings=cheese:extra"]),
     (["large pepperoni and small hawaiian", "remove the big one"], ["1 hawaiian size=small"]),
+    # "the cheesy one can go": the line goes; "can" there is no container
+    (["1 garlic bread with cheese and 1 garlic bread with marinara", "the cheesy one can go"],
+     ["1 garlic-bread side-extras=marinara-dip"]),
 ]  # fmt: skip
 
 

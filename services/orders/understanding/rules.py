@@ -402,6 +402,8 @@ def change_rule(
             return None  # "take the xl one out": a line named by its options, taken out
         if option_words.split()[0] in ("is", "are", "was", "were") or " too " in f" {option_words} ":
             return None  # "the xl ones are too big": a complaint, not the option to choose
+        if option_words.split()[-1] in ("go", "goes", "gone"):
+            return None  # "the cheesy one can go": the line goes, "can" is no container
         mods = options_only(menu, f"no {option_words}" if negate else option_words)
         if mods is None and not negate:
             mods = _with_article(menu, option_words)

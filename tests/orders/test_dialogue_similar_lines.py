@@ -124,6 +124,14 @@ CHANGED = [
     # "the cheesy one can go": the line goes; "can" there is no container
     (["1 garlic bread with cheese and 1 garlic bread with marinara", "the cheesy one can go"],
      ["1 garlic-bread side-extras=marinara-dip"]),
+    # "instead of the large veggie, a large hawaiian": a name is never cut into a line by its
+    # options and a replacement ("the large | veggie")
+    (["large veggie and large margherita", "instead of the large veggie, a large hawaiian"],
+     ["1 hawaiian size=large", "1 margherita size=large"]),
+    (["una vegetariana grande y una margarita grande", "en vez de la vegetariana grande, una hawaiana grande"],
+     ["1 hawaiian size=large", "1 margherita size=large"]),
+    (["uma vegetariana grande e uma marguerita grande", "ao invés da vegetariana grande, uma havaiana grande"],
+     ["1 hawaiian size=large", "1 margherita size=large"]),
 ]  # fmt: skip
 
 

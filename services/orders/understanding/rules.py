@@ -369,6 +369,8 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
         both = _group(match, "tx")
         if both:
             for left, right in split_pairs(both, connectors):
+                if connectors is None and _cuts_a_name(menu, phrases, left, right):
+                    continue
                 act = pair(menu, phrases, left, right)
                 if act is not None:
                     return act
@@ -376,6 +378,23 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
         return pair(menu, phrases, _group(match, "t"), _group(match, "x"))
 
     return rule
+
+
+_ARTICLE_OR_COUNT = re.compile(r"^(?:an?|one|some|the|\d+)\b")
+
+
+def _cuts_a_name(menu: Menu, phrases: Phrases, left: str, right: str) -> bool:
+    """Whether cutting at `left` | `right` splits one name: "the large | veggie a large hawaiian"
+    (the large veggie), since a line named by options alone is followed by its item, not by the
+    replacement, which comes with an article or a count."""
+    target = read_target(menu, phrases, left) if left else None
+    return (
+        target is not None
+        and bool(target.options)
+        and not target.items
+        and not left.split()[-1] in ("one", "ones")
+        and _ARTICLE_OR_COUNT.match(right) is None
+    )
 
 
 def change_rule(

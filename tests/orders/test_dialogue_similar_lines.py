@@ -132,6 +132,8 @@ CHANGED = [
      ["1 hawaiian size=large", "1 margherita size=large"]),
     (["uma vegetariana grande e uma marguerita grande", "ao invés da vegetariana grande, uma havaiana grande"],
      ["1 hawaiian size=large", "1 margherita size=large"]),
+    (["large veggie and large margherita", "in place of the large veggie, a large hawaiian"],
+     ["1 hawaiian size=large", "1 margherita size=large"]),
 ]  # fmt: skip
 
 

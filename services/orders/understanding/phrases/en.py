@@ -754,8 +754,8 @@ EDITS: list[Rule] = [
         _re(r"(?:switch|change|swap|go|move)\s+(?:it\s+|that\s+)?(?:to|for|with)\s+(?:an?\s+)?(?P<x>.+)")
     ),
     # "instead of the veggie a hawaiian", "instead of the coke can i get a sprite"
-    replace_rule(_re(r"instead of\s+(?P<t>.+?)\s+" + _WANT + r"\s+(?P<x>.+)")),
-    replace_rule(_re(r"instead of\s+(?P<tx>.+)")),
+    replace_rule(_re(r"(?:instead of|in place of)\s+(?P<t>.+?)\s+" + _WANT + r"\s+(?P<x>.+)")),
+    replace_rule(_re(r"(?:instead of|in place of)\s+(?P<tx>.+)")),
     # "a sprite instead of the coke", "i want a hawaiian instead of the veggie"
     replace_rule(
         _re(

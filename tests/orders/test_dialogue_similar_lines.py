@@ -134,6 +134,9 @@ CHANGED = [
      ["1 hawaiian size=large", "1 margherita size=large"]),
     (["large veggie and large margherita", "in place of the large veggie, a large hawaiian"],
      ["1 hawaiian size=large", "1 margherita size=large"]),
+    # "only 1 large, sorry": a correction of how many of the line of that size
+    (["2 large cokes and 2 small cokes y'all", "only 1 large, sorry"],
+     ["1 coke drink-size=large", "2 coke drink-size=small"]),
 ]  # fmt: skip
 
 

@@ -7,6 +7,7 @@ tried in order; the first that reads the clause wins, so the narrower shapes com
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from services.orders.menu.catalog import Menu
@@ -993,10 +994,26 @@ _NUMBER = _re(r"{NUM}")
 _ONES_BY_OPTIONS = set_quantity_rule(_re(r"(?P<n>{NUM})\s+(?P<t>(?:[a-z]+\s+){1,3}ones?)"))
 
 
+_COUNT_BY_OPTIONS = _re(r"(?:only\s+|just\s+)?(?P<n>{NUM})\s+(?P<o>[a-z][a-z ]*?)")
+
+
 def _corrected_ones(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
-    """ "3 small ones actually": a correction of how many of the line that has those options
-    (said without a correction, "2 large ones" may as well order more)."""
-    return _ONES_BY_OPTIONS(menu, phrases, clause) if clause.corrective else None
+    """ "3 small ones actually", "only 1 large, sorry": a correction of how many of the line
+    that has those options (said without a correction, "2 large ones" may as well order more;
+    "only 1 large" is read so only when it names a size, container or volume alone)."""
+    if not clause.corrective:
+        return None
+    act = _ONES_BY_OPTIONS(menu, phrases, clause)
+    match = _COUNT_BY_OPTIONS.fullmatch(clause.key) if act is None else None
+    mods = options_only(menu, match.group("o")) if match else None
+    if match and mods and not mods.excluded and all(
+        (g := menu.group(o.group)) is not None and g.kind == "single" for o in mods.options
+    ):
+        ones = dataclasses.replace(clause, key=f"{match.group('n')} {match.group('o')} ones")
+        act = _ONES_BY_OPTIONS(menu, phrases, ones)
+        if act is not None and act.target is not None:  # quoted back as said: "large"
+            act = dataclasses.replace(act, target=dataclasses.replace(act.target, said=match.group("o")))
+    return act
 
 
 # Allergies and diets said on their own are a note for the kitchen, not an option change

@@ -39,8 +39,8 @@ CHANGED = [
     (["3 xl pepperoni and a diet coke", "make the pizzas 2 and the diet coke 2"],
      ["2 pepperoni size=extra-large", "2 diet-coke"]),
     # "that has extra mushrooms": one line (the plural is the topping's), and only the one with extra
-    (["2 veggie pizzas, one with extra mushrooms", "remove the veggie that has extra mushrooms, keep the other one"],
-     ["1 veggie"]),
+    (["2 veggie pizzas, one with extra mushrooms",
+      "remove the veggie that has extra mushrooms, keep the other one"], ["1 veggie"]),
     # a "no" alone before what is meant instead corrects it; it leaves nothing out
     (["margherita w extra cheese", "hmm no, light cheese"], ["1 margherita toppings=cheese:light"]),
     # of two choices of one group left out, the last said is the one meant instead
@@ -77,7 +77,8 @@ CHANGED = [
     (["2 large veggie", "and 1 small veggie no onions", "2 of the small ones"],
      ["2 veggie size=large", "2 veggie size=small -toppings=onions"]),
     # "and 3 cokes" inside a restatement is no word of adding
-    (["4 pepperoni 4 cokes", "wait we're only 3 people so 3 pepperoni and 3 cokes"], ["3 pepperoni", "3 coke"]),
+    (["4 pepperoni 4 cokes", "wait we're only 3 people so 3 pepperoni and 3 cokes"],
+     ["3 pepperoni", "3 coke"]),
     # lines named alone, then an edit of "it" or "those": the edit of the lines named
     (["a large coke in a bottle and a small coke in a can", "the bottle one, 2 of those"],
      ["2 coke drink-size=large container=bottle", "1 coke drink-size=small"]),
@@ -108,12 +109,14 @@ CHANGED = [
      ["2 hawaiian crust=thin", "2 hawaiian crust=thick"]),
     (["uma coca grande de garrafa e uma coca pequena de lata", "a de garrafa manda 2"],
      ["2 coke drink-size=large container=bottle", "1 coke drink-size=small container=can"]),
-    (["uma água de 1 litro e uma água de meio litro", "as de 1 litro quero 3"], ["3 water volume=1l", "1 water"]),
+    (["uma água de 1 litro e uma água de meio litro", "as de 1 litro quero 3"],
+     ["3 water volume=1l", "1 water"]),
     (["uma marguerita broto e uma marguerita grande", "na broto coloca azeitona"],
      ["1 margherita size=small toppings=olives", "1 margherita size=large"]),
     # "a coca zero grande": the line named with "the" and the options it is to have
     (["coca e coca zero", "a coca zero grande"], ["1 coke", "1 diet-coke drink-size=large"]),
-    (["uma havaiana e uma marguerita", "a havaiana sem glúten"], ["1 hawaiian crust=gluten-free", "1 margherita"]),
+    (["uma havaiana e uma marguerita", "a havaiana sem glúten"],
+     ["1 hawaiian crust=gluten-free", "1 margherita"]),
     # "the normal one" beside one with extra cheese: the line as it comes
     (["a margherita with extra cheese and a normal margherita", "3 of the normal one"],
      ["3 margherita", "1 margherita toppings=cheese:extra"]),
@@ -128,9 +131,11 @@ CHANGED = [
     # options and a replacement ("the large | veggie")
     (["large veggie and large margherita", "instead of the large veggie, a large hawaiian"],
      ["1 hawaiian size=large", "1 margherita size=large"]),
-    (["una vegetariana grande y una margarita grande", "en vez de la vegetariana grande, una hawaiana grande"],
+    (["una vegetariana grande y una margarita grande",
+      "en vez de la vegetariana grande, una hawaiana grande"],
      ["1 hawaiian size=large", "1 margherita size=large"]),
-    (["uma vegetariana grande e uma marguerita grande", "ao invés da vegetariana grande, uma havaiana grande"],
+    (["uma vegetariana grande e uma marguerita grande",
+      "ao invés da vegetariana grande, uma havaiana grande"],
      ["1 hawaiian size=large", "1 margherita size=large"]),
     (["large veggie and large margherita", "in place of the large veggie, a large hawaiian"],
      ["1 hawaiian size=large", "1 margherita size=large"]),

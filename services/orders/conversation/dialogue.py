@@ -558,7 +558,10 @@ async def _homonym(turn: Turn, parsed: ParseResult, lines: list[CartLine], key: 
     # no article, after a pizza) may mean the topping
     rest = set(key.split()) - set(normalise(item.name).split()) - set(normalise(line.text).split())
     articles = {"a", "an", "one", "another"}
-    if not rest & {"add", "extra", "some", "with", "plus", "more", "and"} or (rest | set(key.split())) & articles:
+    if (
+        not rest & {"add", "extra", "some", "with", "plus", "more", "and"}
+        or (rest | set(key.split())) & articles
+    ):
         return None
     mods = Modifiers(options=tuple(
         ChosenOption(group.code, option.code)
@@ -1561,7 +1564,9 @@ async def _change(
         if kind == "single" and len(left_out) > 1 and not any(o.group == group for o in mods.options):
             # "not thin, thick crust": of two choices of one group, the last said is meant instead
             mods = replace(
-                mods, options=(*mods.options, left_out[-1]), excluded=tuple(o for o in mods.excluded if o != left_out[-1])
+                mods,
+                options=(*mods.options, left_out[-1]),
+                excluded=tuple(o for o in mods.excluded if o != left_out[-1]),
             )
     remarks: list[str] = []
 
@@ -1580,8 +1585,11 @@ async def _change(
         having = [line for line in lines if _has_options(line, tuple(sizes), menu)]
         items = {line.item_code for line in having}
         if having and any(line.item_code in items and line not in having for line in lines):
-            removals = [
-                {"label": s._("Remove {line}", line=describe_line(line, s)), "op": {"op": "remove", "line": line.id}}
+            removals: list[dict[str, Any]] = [
+                {
+                    "label": s._("Remove {line}", line=describe_line(line, s)),
+                    "op": {"op": "remove", "line": line.id},
+                }
                 for line in having
             ]
             if _REMOVING.search(act.words) and len(removals) == 1:
@@ -1665,7 +1673,13 @@ async def _change(
         able = [line for line in pool if op(line) is not None]
         if len(able) > 1:
             # a numbered choice, each line shown with what tells it from the others
-            _one(turn, replace(act, target=replace(target, plural=False)), able, op, s._("Which one should I change?"))
+            _one(
+                turn,
+                replace(act, target=replace(target, plural=False)),
+                able,
+                op,
+                s._("Which one should I change?"),
+            )
         names = s.list(told_apart(pool, s), style="or")
         raise _Ask(
             s._(

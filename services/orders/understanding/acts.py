@@ -329,7 +329,9 @@ def _two_edits(menu: Menu, phrases: Phrases, clause: Clause, text: str) -> list[
         if acts[1] is None and tokens[0] in ("make", "set", "change") and tokens[i + 1] == "the":
             # "make the pizzas 2 and the diet coke 2": the verb said once is the second's too
             shared = _clause(phrases, f"{tokens[0]} {right.key}", text)
-            if (act := read_clause(menu, phrases, shared, bare=False)) is not None and act.kind == "set_quantity":
+            if (
+                act := read_clause(menu, phrases, shared, bare=False)
+            ) is not None and act.kind == "set_quantity":
                 right, acts[1] = shared, act
         if all(act is not None and act.kind in _EDIT_KINDS for act in acts):
             return [replace(left, corrective=clause.corrective), replace(right, corrective=clause.corrective)]
@@ -526,7 +528,9 @@ def _named_by_tail(menu: Menu, words: str) -> tuple[str, ...]:
     said = words.split()
     if not said or len(said) > 2 or said[0] in ("one", "ones"):
         return ()
-    heads = {normalise(name).split()[0] for item in menu.items() for name in (item.name, *item.aliases) if name}
+    heads = {
+        normalise(name).split()[0] for item in menu.items() for name in (item.name, *item.aliases) if name
+    }
     codes = [
         item.code
         for item in menu.items()
@@ -762,7 +766,9 @@ def _named_then_pointed(
             nxt.kind in _EDIT_KINDS
             and pointed.pointer
             and pointed.said in _POINTING
-            and not (pointed.items or pointed.options or pointed.without or pointed.other or pointed.size_rank)
+            and not (
+                pointed.items or pointed.options or pointed.without or pointed.other or pointed.size_rank
+            )
             and pointed.number is None
             and pointed.ordinal is None
         ):
@@ -772,7 +778,11 @@ def _named_then_pointed(
             named.items or named.options or named.without or named.size_rank or named.ordinal is not None
         ):
             continue
-        acts = [*acts[:i], replace(nxt, target=replace(named, count=named.count or pointed.count)), *acts[i + 2 :]]
+        acts = [
+            *acts[:i],
+            replace(nxt, target=replace(named, count=named.count or pointed.count)),
+            *acts[i + 2 :],
+        ]
         parts = [*parts[:i], parts[i + 1], *parts[i + 2 :]]
         return _named_then_pointed(menu, phrases, parts, acts)
     return parts, acts

@@ -438,7 +438,8 @@ _PT = _lexicon(
     meu pedido ja esta pronto=is my order ready|ja ta pronto=is it ready|ta pronto=is it ready|
     a segunda=the second one|o segundo=the second one|a terceira=the third one|
     nao curto=i dont like|eu nao curto=i dont like|nao gosto de=i dont like|eu nao gosto de=i dont like|
-    o terceiro=the third one|uma delas=one of them|um deles=one of them|uma das=one of the|um dos=one of the|e isso ai=thats all|
+    o terceiro=the third one|uma delas=one of them|um deles=one of them|uma das=one of the|
+    um dos=one of the|e isso ai=thats all|
     fechou=ok|que seja sem=without|
     voces abrem=are you open|abrem=are you open|abre hoje=are you open today|
     o que tem de sobremesa=which desserts do you have|o que tem de bebida=which drinks do you have|
@@ -1026,7 +1027,9 @@ def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int
         rest[:1] == ["make"]
         and rest[1:2] in (["it"], ["them"])
         and ref[0] == "the"
-        and any(menu_phrase_at(rest, k)[0] and menu_phrase_at(rest, k)[1] == "item" for k in range(2, len(rest)))
+        and any(
+            menu_phrase_at(rest, k)[0] and menu_phrase_at(rest, k)[1] == "item" for k in range(2, len(rest))
+        )
     ):
         # "la grande que sea sprite grande": the line named first becomes another item
         return [*tokens[:start], "change", *ref, "for", *rest[2:]]
@@ -1355,7 +1358,8 @@ _ES = dataclasses.replace(
     phrases={**_ES.phrases, **_ES_DIETS},
     max_phrase=max(_ES.max_phrase, *(len(k) for k in _ES_DIETS)),
     # "la más grande": read over the size's name, which it compares
-    over_menu=frozenset(_ES_DIETS) | {k for k in _ES.phrases if "mas" in k[1:3] and k[0] in ("la", "el", "las")},
+    over_menu=frozenset(_ES_DIETS)
+    | {k for k in _ES.phrases if "mas" in k[1:3] and k[0] in ("la", "el", "las")},
     more_last=frozenset({"mas"}),
     reorder=_spanish_order,
 )
@@ -1430,7 +1434,9 @@ _QUANTITY_SAID = (
 )  # fmt: skip
 
 
-def _quantity_of_named(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+def _quantity_of_named(
+    tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]
+) -> list[str]:
     """ "das grandes só uma" ("of the grandes only one"), "da grossa tbm quero 2", "a de garrafa
     manda 2" ("the one with garrafa send 2"): the quantity of a line named first by what it has
     → "only one of the grandes", "2 of the grossa", "2 of the one with garrafa"."""

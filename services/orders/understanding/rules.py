@@ -392,7 +392,7 @@ def _cuts_a_name(menu: Menu, phrases: Phrases, left: str, right: str) -> bool:
         target is not None
         and bool(target.options)
         and not target.items
-        and not left.split()[-1] in ("one", "ones")
+        and left.split()[-1] not in ("one", "ones")
         and _ARTICLE_OR_COUNT.match(right) is None
     )
 

@@ -68,7 +68,8 @@ LEAD = _re(
     r"oh and|hmm actually|no sorry|sorry no|wait wait|uh oh|oh no|"
     r"(?:my\s+)?(?:boss|wife|husband|mom|mum|dad|friend|son|daughter|kid|kids|partner)\s+says|"
     r"(?:can|could|may)\s+(?:i|we)(?=\s+(?:change|make|swap|switch|remove|replace|take|drop|delete|put)\b)|"
-    r"no(?=\s+(?:only|just|actually|i meant|i said|make|sorry|my bad|wait|\d(?!\d*\s*(?:liters?|litres?|l|ml|lt)\b)|"
+    r"no(?=\s+(?:only|just|actually|i meant|i said|make|sorry|my bad|wait|"
+    r"\d(?!\d*\s*(?:liters?|litres?|l|ml|lt)\b)|"
     r"one|two|three|four|five|six|"
     r"seven|eight|nine|ten)\b))\s+)+"
 )
@@ -354,7 +355,8 @@ OPTION_QUESTIONS: list[Rule] = [
     ),
     # "u guys do gluten free crust?", "you sell stuffed crust?": a question by its mark alone
     menu_question_rule(
-        _re(_YOU + r"\s+(?:also\s+|still\s+)?(?:do|offer|sell|serve|carry|make|stock)\s+(?P<s>.+)"), needs_mark=True
+        _re(_YOU + r"\s+(?:also\s+|still\s+)?(?:do|offer|sell|serve|carry|make|stock)\s+(?P<s>.+)"),
+        needs_mark=True,
     ),
     # "is there pineapple on the hawaiian", "are there gluten free options"
     menu_question_rule(_re(r"(?:is|are)\s+there\s+(?P<s>.+)")),
@@ -1006,8 +1008,11 @@ def _corrected_ones(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
     act = _ONES_BY_OPTIONS(menu, phrases, clause)
     match = _COUNT_BY_OPTIONS.fullmatch(clause.key) if act is None else None
     mods = options_only(menu, match.group("o")) if match else None
-    if match and mods and not mods.excluded and all(
-        (g := menu.group(o.group)) is not None and g.kind == "single" for o in mods.options
+    if (
+        match
+        and mods
+        and not mods.excluded
+        and all((g := menu.group(o.group)) is not None and g.kind == "single" for o in mods.options)
     ):
         ones = dataclasses.replace(clause, key=f"{match.group('n')} {match.group('o')} ones")
         act = _ONES_BY_OPTIONS(menu, phrases, ones)

@@ -113,10 +113,6 @@ CHANGED = [
      ["3 water volume=1l", "1 water"]),
     (["uma marguerita broto e uma marguerita grande", "na broto coloca azeitona"],
      ["1 margherita size=small toppings=olives", "1 margherita size=large"]),
-    # "a coca zero grande": the line named with "the" and the options it is to have
-    (["coca e coca zero", "a coca zero grande"], ["1 coke", "1 diet-coke drink-size=large"]),
-    (["uma havaiana e uma marguerita", "a havaiana sem glúten"],
-     ["1 hawaiian crust=gluten-free", "1 margherita"]),
     # "the normal one" beside one with extra cheese: the line as it comes
     (["a margherita with extra cheese and a normal margherita", "3 of the normal one"],
      ["3 margherita", "1 margherita toppings=cheese:extra"]),

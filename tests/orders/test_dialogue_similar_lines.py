@@ -138,6 +138,9 @@ CHANGED = [
     # "only 1 large, sorry": a correction of how many of the line of that size
     (["2 large cokes and 2 small cokes y'all", "only 1 large, sorry"],
      ["1 coke drink-size=large", "2 coke drink-size=small"]),
+    # "cans: 3": the quantity of the line of that option
+    (["2 diet coke bottles and 1 diet coke can", "cans: 3"],
+     ["2 diet-coke container=bottle", "3 diet-coke container=can"]),
 ]  # fmt: skip
 
 

@@ -919,6 +919,13 @@ def _colon_change(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
         return None
     target = read_target(menu, phrases, normalise(head))
     quantity = number_of(normalise(tail))
+    if (
+        target is None
+        and quantity is not None
+        and (named := read_target(menu, phrases, f"the {normalise(head)}"))
+    ):
+        # "cans: 3": the lines of that option (quoted back as said)
+        target = dataclasses.replace(named, said=normalise(head)) if named.options else None
     if target is not None and quantity is not None:
         return Act("set_quantity", target=target, quantity=quantity)  # "brownies: 4"
     mods = options_only(menu, normalise(tail)) if target is not None else None

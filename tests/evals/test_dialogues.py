@@ -17,15 +17,15 @@ FLOORS = {
     "en-more": (0.97, 0.0),
     "en-third": (0.93, 0.0),
     "en-fourth": (0.95, 0.014),
-    "en-fifth": (0.79, 0.041),
+    "en-fifth": (0.90, 0.0),
     "es-dev": (0.99, 0.0),
     "es-more": (0.97, 0.0),
     "es-third": (0.92, 0.006),
-    "es-fourth": (0.75, 0.047),
+    "es-fourth": (0.85, 0.0),
     "pt-BR-dev": (0.98, 0.0),
     "pt-BR-more": (0.96, 0.0),
     "pt-BR-third": (0.90, 0.006),
-    "pt-BR-fourth": (0.75, 0.047),
+    "pt-BR-fourth": (0.88, 0.0),
 }
 
 

@@ -5,29 +5,19 @@ never an act dropped."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 from evals.conversations import Dialogue, expected_cart
-from services.orders.menu.catalog import Menu, demo_menu_path, load_menu_file
+from services.orders.menu.catalog import demo_menu_path, load_menu_file
 from tests.orders.dialogues import play, play_replies
 
 CUSTOMER = "whatsapp:+15557770101"
+MENU = load_menu_file(demo_menu_path())
 
+# (turns, what the last one must do): the cart after it, line by line; or the kind of reply it
+# must get ("ask", "menu"), the cart left as it was.
 
-@pytest.fixture(scope="module")
-def menu() -> Menu:
-    return load_menu_file(demo_menu_path())
-
-
-async def _play(
-    database_url: str, menu: Menu, turns: list[str]
-) -> tuple[Counter[str], Counter[str], list[str]]:
-    return await play(database_url, menu, turns, customer=CUSTOMER)
-
-
-CHANGED = [
+CASES: list[tuple[list[str], list[str] | str]] = [
     # a line named by its size compared with the others', or by its size with "one"
     (["a hawaiian xl", "and a large hawaiian", "take the xl one out"], ["1 hawaiian size=large"]),
     (["una hawaiana familiar", "y una hawaiana grande", "la más grande sácala"], ["1 hawaiian size=large"]),
@@ -141,50 +131,30 @@ CHANGED = [
     # "cans: 3": the quantity of the line of that option
     (["2 diet coke bottles and 1 diet coke can", "cans: 3"],
      ["2 diet-coke container=bottle", "3 diet-coke container=can"]),
+    # an option left out that one line chose, said after another line that could leave it out
+    (["garlic bread with cheese", "margherita", "no cheese"], "ask"),
+    (["pan de ajo con queso", "margarita", "sin queso"], "ask"),
+    (["pão de alho com queijo", "marguerita", "sem queijo"], "ask"),
+    # an item that is also a topping, said with "and" and no article after a pizza
+    (["una margarita", "y pepperoni"], "ask"),
+    (["uma marguerita", "e pepperoni"], "ask"),
+    # "no 2 liter" beside a 1 liter water: that water out? asked (no word of removing)
+    (["a 1 liter water and a 2 liter water", "no 2 liter"], "ask"),
+    # a question marked only by its question mark asks what the menu has; the cart stays
+    (["margherita", "u guys do gluten free crust?"], "menu"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("turns", "cart"), CHANGED, ids=[t[0][-1] for t in CHANGED])
-async def test_the_line_named_is_the_one_changed(
-    database_url: str, menu: Menu, turns: list[str], cart: list[str]
+@pytest.mark.parametrize(("turns", "expected"), CASES, ids=[t[0][-1] for t in CASES])
+async def test_the_line_named_is_the_one_changed_or_it_is_asked_about(
+    database_url: str, turns: list[str], expected: list[str] | str
 ) -> None:
-    _, after, kinds = await _play(database_url, menu, turns)
-    assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(cart)), menu), kinds
-
-
-ASKED = [
-    # an option left out that one line chose, said after another line that could leave it out
-    ["garlic bread with cheese", "margherita", "no cheese"],
-    ["pan de ajo con queso", "margarita", "sin queso"],
-    ["pão de alho com queijo", "marguerita", "sem queijo"],
-    # an item that is also a topping, said with "and" and no article after a pizza
-    ["una margarita", "y pepperoni"],
-    ["uma marguerita", "e pepperoni"],
-    # "no 2 liter" beside a 1 liter water: that water out? asked (no word of removing)
-    ["a 1 liter water and a 2 liter water", "no 2 liter"],
-]
-
-
-@pytest.mark.parametrize("turns", ASKED, ids=[t[-1] for t in ASKED])
-async def test_what_could_mean_two_changes_is_asked_about(
-    database_url: str, menu: Menu, turns: list[str]
-) -> None:
-    before, after, kinds = await _play(database_url, menu, turns)
-    assert after == before, (before, after, kinds)
-    assert "ask" in kinds, kinds
-
-
-QUESTIONS = [
-    # a question marked only by its question mark asks what the menu has; the cart stays
-    (["margherita", "u guys do gluten free crust?"], "menu"),
-]
-
-
-@pytest.mark.parametrize(("turns", "kind"), QUESTIONS, ids=[t[0][-1] for t in QUESTIONS])
-async def test_a_question_changes_no_line(database_url: str, menu: Menu, turns: list[str], kind: str) -> None:
-    before, after, kinds = await _play(database_url, menu, turns)
-    assert after == before, (before, after, kinds)
-    assert kind in kinds, kinds
+    before, after, kinds = await play(database_url, MENU, turns, customer=CUSTOMER)
+    if isinstance(expected, str):
+        assert after == before, (before, after, kinds)
+        assert expected in kinds, kinds
+    else:
+        assert after == expected_cart(Dialogue("reference", tuple(turns), tuple(expected)), MENU), kinds
 
 
 TOLD_APART = [
@@ -198,9 +168,9 @@ TOLD_APART = [
 
 @pytest.mark.parametrize(("turns", "shown"), TOLD_APART, ids=[t[0][-1] for t in TOLD_APART])
 async def test_lines_of_one_name_are_shown_with_what_tells_them_apart(
-    database_url: str, menu: Menu, turns: list[str], shown: list[str]
+    database_url: str, turns: list[str], shown: list[str]
 ) -> None:
-    _, _, replies = await play_replies(database_url, menu, turns, customer=CUSTOMER)
+    _, _, replies = await play_replies(database_url, MENU, turns, customer=CUSTOMER)
     text = "\n".join(body for _, body in replies)
     for words in shown:
         assert words in text, text

@@ -1654,13 +1654,7 @@ async def _change(
         # "make them large" after pizzas and drinks: which of them? (never every kind at once)
         kinds = {i.category for line in pool if (i := menu.item(line.item_code)) and op(line) is not None}
         if len(kinds) > 1:
-            _one(
-                turn,
-                replace(act, target=replace(target, plural=False)),
-                pool,
-                op,
-                s._("Which one should I change?"),
-            )
+            _which_one(turn, act, pool, op)
     if (
         target.pointer
         and not target.plural
@@ -1672,14 +1666,7 @@ async def _change(
         turn.kind = "ask"
         able = [line for line in pool if op(line) is not None]
         if len(able) > 1:
-            # a numbered choice, each line shown with what tells it from the others
-            _one(
-                turn,
-                replace(act, target=replace(target, plural=False)),
-                able,
-                op,
-                s._("Which one should I change?"),
-            )
+            _which_one(turn, act, able, op)  # each line shown with what tells it from the others
         names = s.list(told_apart(pool, s), style="or")
         raise _Ask(
             s._(
@@ -1762,6 +1749,14 @@ def _bare_pointer(target: Target) -> bool:
         and target.number is None
         and target.ordinal is None
     )
+
+
+def _which_one(turn: Turn, act: Act, lines: list[CartLine], make: Any) -> None:
+    """Ask which one of `lines` a change of a plural or pointing target means (a numbered
+    choice, each option the operation `make(line)` builds)."""
+    assert act.target is not None
+    _one(turn, replace(act, target=replace(act.target, plural=False)), lines, make,
+         turn.speaker._("Which one should I change?"))  # fmt: skip
 
 
 def _one_or_all(turn: Turn, act: Act, pool: list[CartLine]) -> bool:

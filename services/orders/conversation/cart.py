@@ -64,6 +64,20 @@ def describe(line: CartLine, speaker: Speaker, detail_chars: int | None = None) 
     return f"{line.quantity} x {line.name}{detail} — {speaker.money(line.total_cents)}"
 
 
+def told_apart(lines: Sequence[CartLine], speaker: Speaker) -> list[str]:
+    """The names of `lines` as a choice between them shows them: each name alone when the names
+    differ, else with the options that tell the lines apart ("Coke (Large, Bottle)"), so that
+    a choice is never between two identical labels."""
+    names = [line.name for line in lines]
+    if len(set(names)) == len(names):
+        return names
+    out = []
+    for line in lines:
+        text = ", ".join(option_words(speaker, line.options, line.excluded, line.notes))
+        out.append(f"{line.name} ({text})" if text else line.name)
+    return out
+
+
 def numbered_lines(lines: Sequence[CartLine], budget: int, speaker: Speaker) -> str:
     """`1. 2 x Margherita (Large) — $21.00`, one line each, in at most `budget` characters
     (summarised as the module says when the whole list is longer)."""

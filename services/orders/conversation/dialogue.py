@@ -27,7 +27,7 @@ from typing import Any
 
 from services.orders.conversation import adding, answers, checkout, operations, placed_orders, texts
 from services.orders.conversation.cart import describe as describe_line
-from services.orders.conversation.cart import render_cart, room
+from services.orders.conversation.cart import render_cart, room, told_apart
 from services.orders.conversation.texts import CHECKOUT_HINT, echo
 from services.orders.conversation.turn import Turn
 from services.orders.language import Speaker
@@ -502,7 +502,11 @@ async def _guard(turn: Turn, phrases: Any, free_text: bool = True) -> str | None
         return None
     in_cart = bool(named & {line.item_code for line in lines})
     adding_said = phrases.adding.search(key) is not None
-    if phrases.edit_cues.search(key):
+    cues = {m.group(0) for m in phrases.edit_cues.finditer(key)}
+    if adding_said and cues <= {"no", "without"} and any(line.excluded for line in parsed.lines):
+        # "and 1 small veggie no onions": the "no" leaves an option out of the line added
+        return None
+    if cues:
         # "mejor una sprite", "na verdade uma pepperoni": a correction that names no line of
         # the cart may still replace one; only a word of adding makes it an addition. A word
         # of change that corrects nothing ("hawaiian no pickles", "only one") orders a new line.
@@ -613,9 +617,14 @@ async def _homonym(turn: Turn, parsed: ParseResult, lines: list[CartLine], key: 
     item = menu.item(line.item)
     if item is None or len(key.split()) > 4:
         return None
-    # "a pepperoni" orders the pizza; "add pepperoni", "extra pepperoni" may mean the topping
+    # "a pepperoni" orders the pizza; "add pepperoni", "extra pepperoni", "and pepperoni" (with
+    # no article, after a pizza) may mean the topping
     rest = set(key.split()) - set(normalise(item.name).split()) - set(normalise(line.text).split())
-    if not rest & {"add", "extra", "some", "with", "plus", "more"} or rest & {"a", "an", "one", "another"}:
+    articles = {"a", "an", "one", "another"}
+    if (
+        not rest & {"add", "extra", "some", "with", "plus", "more", "and"}
+        or (rest | set(key.split())) & articles
+    ):
         return None
     mods = Modifiers(options=tuple(
         ChosenOption(group.code, option.code)
@@ -735,7 +744,10 @@ def _has_options(line: CartLine, options: tuple[ChosenOption, ...], menu: Menu |
     names = {str(o["option"]) for o in line.options}
     groups = {str(o["group"]) for o in line.options}
     left_out = {normalise(name) for name in line.excluded}
+    amounts = {(o["group"], o["option"]): o.get("qualifier") for o in line.options}
     for wanted in options:
+        if wanted.qualifier and amounts.get((wanted.group, wanted.option), "") != wanted.qualifier:
+            return False  # "the one with extra mushrooms": the dish as it comes has no extra
         if (wanted.group, wanted.option) in chosen or wanted.option in names:
             continue
         group = menu.group(wanted.group) if menu is not None else None
@@ -802,6 +814,10 @@ def resolve(
         # the lines being talked about first, then any line of the cart ("the one without onions")
         wide = lines if target.pointer and not target.other and target.ordinal is None else pool
         pool = [line for line in pool if described(line)] or [line for line in wide if described(line)]
+        if len(pool) > 1 and menu is not None and set(target.said.split()) & _PLAIN_WORDS:
+            # "3 of the normal one" beside one with extra cheese: the line as it comes
+            plain = [line for line in pool if _as_it_comes(line, menu)]
+            pool = plain if len(plain) == 1 else pool
     if target.other and target.items:
         pool = [line for line in pool if line.id not in focus] or pool
     if (
@@ -820,6 +836,18 @@ def resolve(
         index = target.ordinal - 1 if target.ordinal > 0 else target.ordinal
         return [pool[index]] if -len(pool) <= index < len(pool) else []
     return pool
+
+
+_PLAIN_WORDS = frozenset({"normal", "regular", "plain", "usual"})
+
+
+def _as_it_comes(line: CartLine, menu: Menu) -> bool:
+    """Whether `line` chose nothing but its groups' defaults and leaves nothing out."""
+    for option in line.options:
+        group = menu.group(str(option["group"]))
+        if group is None or group.default != option["option"] or option.get("qualifier"):
+            return False
+    return not line.excluded
 
 
 def _by_size(pool: list[CartLine], rank: int, menu: Menu) -> list[CartLine]:
@@ -1651,6 +1679,16 @@ async def _change(
         mods = replace(
             mods, excluded=tuple(o for o in mods.excluded if (o.group, o.option) not in chosen_now)
         )
+    for group in dict.fromkeys(o.group for o in mods.excluded):
+        left_out = [o for o in mods.excluded if o.group == group]
+        kind = g.kind if (g := menu.group(group)) is not None else ""
+        if kind == "single" and len(left_out) > 1 and not any(o.group == group for o in mods.options):
+            # "not thin, thick crust": of two choices of one group, the last said is meant instead
+            mods = replace(
+                mods,
+                options=(*mods.options, left_out[-1]),
+                excluded=tuple(o for o in mods.excluded if o != left_out[-1]),
+            )
     remarks: list[str] = []
 
     def op(line: CartLine) -> dict[str, Any] | None:
@@ -1660,6 +1698,27 @@ async def _change(
         if units and units < line.quantity:
             return {"op": "split", "line": line.id, "fields": fields, "units": units}
         return {"op": "change", "line": line.id, "fields": fields}
+
+    sizes = [o for o in mods.excluded if (g := menu.group(o.group)) is not None and g.kind == "single"]
+    if sizes and len(sizes) == len(mods.excluded) and not mods.options and _bare_pointer(act.target):
+        # "remove the xl", "lose the can one", "no 2 liter" beside lines of one item that differ
+        # by it: the option names the line; taken out with a word of removing, else asked
+        having = [line for line in lines if _has_options(line, tuple(sizes), menu)]
+        items = {line.item_code for line in having}
+        if having and any(line.item_code in items and line not in having for line in lines):
+            removals: list[dict[str, Any]] = [
+                {
+                    "label": s._("Remove {line}", line=describe_line(line, s)),
+                    "op": {"op": "remove", "line": line.id},
+                }
+                for line in having
+            ]
+            if _REMOVING.search(act.words) and len(removals) == 1:
+                return [await operations.run(turn, removals[0]["op"], touched)]
+            turn.kind = "ask"
+            turn.state["choice"] = {"prompt": s._("Which do you mean?"), "options": removals}
+            listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(removals, 1))
+            raise _Ask(f"{turn.state['choice']['prompt']}\n{listed}\n{s._(_REPLY_NUMBER)}")
 
     if not pool:
         return _ask_not_found(turn, act, lines, op, s._("Which one should I change?"))
@@ -1716,6 +1775,11 @@ async def _change(
             and _has_ingredient(menu, replace(talked[0], options=[]), mods)
         ):
             pool = talked
+        talked_about = [line for line in pool if line not in having and op(line) is not None]
+        if len(having) == 1 and talked_about:
+            # "no cheese" after a margherita, with a garlic bread with cheese in the cart: the
+            # cheese the garlic bread has, or the margherita's? asked, never guessed
+            _one(turn, act, [*having, *talked_about], op, s._("Which one should I change?"))
     if (
         target.pointer
         and target.said.split()[-1:] in (["them"], ["those"], ["these"], ["they"])
@@ -1725,13 +1789,7 @@ async def _change(
         # "make them large" after pizzas and drinks: which of them? (never every kind at once)
         kinds = {i.category for line in pool if (i := menu.item(line.item_code)) and op(line) is not None}
         if len(kinds) > 1:
-            _one(
-                turn,
-                replace(act, target=replace(target, plural=False)),
-                pool,
-                op,
-                s._("Which one should I change?"),
-            )
+            _which_one(turn, act, pool, op)
     if (
         target.pointer
         and not target.plural
@@ -1741,7 +1799,10 @@ async def _change(
     ):
         # "make it large" after "a coke and a water": which one is "it"? Ask, change nothing.
         turn.kind = "ask"
-        names = s.list([line.name for line in pool], style="or")
+        able = [line for line in pool if op(line) is not None]
+        if len(able) > 1:
+            _which_one(turn, act, able, op)  # each line shown with what tells it from the others
+        names = s.list(told_apart(pool, s), style="or")
         raise _Ask(
             s._(
                 "Which one do you mean: {names}? For example *make the {item} {change}*.",
@@ -1809,6 +1870,28 @@ async def _change(
         if built is not None:
             out.append(await operations.run(turn, built, touched))
     return out
+
+
+# Words that take a line out ("remove the xl", "lose the can one", "take the 2 liter out").
+_REMOVING = re.compile(r"\b(?:remove|lose|drop|delete|take|get rid|cancel|scrap|ditch|out|off)\b")
+
+
+def _bare_pointer(target: Target) -> bool:
+    """Whether `target` only points ("it", the line talked about), naming no line itself."""
+    return (
+        target.pointer
+        and not (target.items or target.options or target.without or target.other or target.size_rank)
+        and target.number is None
+        and target.ordinal is None
+    )
+
+
+def _which_one(turn: Turn, act: Act, lines: list[CartLine], make: Any) -> None:
+    """Ask which one of `lines` a change of a plural or pointing target means (a numbered
+    choice, each option the operation `make(line)` builds)."""
+    assert act.target is not None
+    _one(turn, replace(act, target=replace(act.target, plural=False)), lines, make,
+         turn.speaker._("Which one should I change?"))  # fmt: skip
 
 
 def _one_or_all(turn: Turn, act: Act, pool: list[CartLine]) -> bool:

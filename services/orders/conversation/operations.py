@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.orders.conversation import adding, placed_orders
+from services.orders.conversation.cart import told_apart
 from services.orders.conversation.turn import Turn
 from services.orders.storage import carts
 
@@ -42,6 +43,9 @@ async def run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
     line = lines.get(int(op["line"]))
     if line is None:
         return s._("That line isn't in your cart any more.")
+    # the line as the reply names it: with what tells it from another line of that name
+    same = [other for other in lines.values() if other.name == line.name and other.id != line.id]
+    name = told_apart([line, *same], s)[0]
     if kind == "quantity":
         quantity = int(op["quantity"])
         most = turn.store.menu.store.cart.max_items
@@ -52,19 +56,19 @@ async def run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
                 "have {items}, so I left it at {kept}.",
                 most=most,
                 quantity=quantity,
-                item=line.name,
+                item=name,
                 items=items,
                 kept=line.quantity,
             )
         if quantity <= 0:
             await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
-            return s._("🗑️ Removed {item}.", item=line.name)
+            return s._("🗑️ Removed {item}.", item=name)
         await carts.set_quantity(turn.conn, turn.customer_id, line.id, quantity, turn.now)
         touched.append(line.id)
-        return s._("✏️ Changed {item} to {quantity}.", item=line.name, quantity=quantity)
+        return s._("✏️ Changed {item} to {quantity}.", item=name, quantity=quantity)
     if kind == "remove":
         await carts.remove_line(turn.conn, turn.customer_id, line.id, turn.now)
-        return s._("🗑️ Removed {quantity} x {item}.", quantity=line.quantity, item=line.name)
+        return s._("🗑️ Removed {quantity} x {item}.", quantity=line.quantity, item=name)
     if kind == "replace_units":
         units = int(op["units"])
         await carts.set_quantity(turn.conn, turn.customer_id, line.id, line.quantity - units, turn.now)
@@ -79,7 +83,7 @@ async def run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
             "🔄 Changed {units} of your {quantity} x {item} to {new}.",
             units=units,
             quantity=line.quantity,
-            item=line.name,
+            item=name,
             new=", ".join(said),
         )
         return " ".join([changed, *remarks])
@@ -94,7 +98,7 @@ async def run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
         replaced = s._(
             "🔄 Replaced {quantity} x {item} with {new}.",
             quantity=line.quantity,
-            item=line.name,
+            item=name,
             new=", ".join(said),
         )
         return " ".join([replaced, *remarks])
@@ -121,7 +125,7 @@ async def run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
             "✏️ Made {moved} of your {quantity} x {item}.",
             moved=moved or units,
             quantity=line.quantity,
-            item=line.name,
+            item=name,
         )
         return made + (" " + " ".join(remarks) if remarks else "")
     raise ValueError(f"unknown cart operation {kind!r}")

@@ -267,9 +267,14 @@ def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
             continue
         merged: list[str] = []
         previous_is_act = False
-        for part in (p.strip() for p in sentence.split(" , ")):
+        parts = [p.strip() for p in sentence.split(" , ")]
+        for k, part in enumerate(parts):
             if not part:
                 continue
+            if k + 1 < len(parts) and _strip(phrases, part) in ("no", "nope"):
+                # "hmm no, light cheese": a "no" alone before what is said instead corrects
+                # it; it leaves nothing out of what follows
+                part = "actually"
             alone = _clause(phrases, part, text)
             is_act = bool(alone.key) and read_clause(menu, phrases, alone, bare=False) is not None
             if not merged or is_act:
@@ -303,11 +308,16 @@ def clauses(menu: Menu, phrases: Phrases, text: str) -> list[Clause]:
 
 
 # "the bigger one", "the smaller one": the line of the largest (1) or smallest (-1) size.
-_SIZE_RANKS = {"bigger": 1, "biggest": 1, "larger": 1, "largest": 1, "smaller": -1, "smallest": -1}
+_SIZE_RANKS = {
+    "bigger": 1, "biggest": 1, "larger": 1, "largest": 1, "big": 1,
+    "smaller": -1, "smallest": -1, "little": -1,
+}  # fmt: skip
 # Words after "the one" that go on to say the line's options ("the one with pineapple").
 _BY_OPTIONS = frozenset({"with", "without", "in", "no", "on"})
 
 
+# Words of a measure after a number ("the 1 liter ones"): the number is an option's, not a count.
+_UNITS = frozenset({"liter", "liters", "litre", "litres", "l", "lt", "ml", "litro", "litros"})
 _EDIT_KINDS = frozenset({"set_quantity", "adjust", "remove", "replace", "change"})
 
 
@@ -325,10 +335,16 @@ def _two_edits(menu: Menu, phrases: Phrases, clause: Clause, text: str) -> list[
         if not (left.key and right.key):
             continue
         acts = [read_clause(menu, phrases, part, bare=False) for part in (left, right)]
-        if acts[0] is not None and acts[1] is None and tokens[0] in _CARRIED_VERBS:
-            # "make one a sprite and the rest diet": the verb said once goes on to the second
-            right = _clause(phrases, f"{tokens[0]} {right.key}", text)
-            acts[1] = read_clause(menu, phrases, right, bare=False)
+        if acts[1] is None and tokens[0] in _CARRIED_VERBS | {"set"}:
+            # "make one a sprite and the rest diet", "make the pizzas 2 and the diet coke 2":
+            # the verb said once goes on to the second
+            shared = _clause(phrases, f"{tokens[0]} {right.key}", text)
+            act = read_clause(menu, phrases, shared, bare=False)
+            if act is not None and (
+                (acts[0] is not None and tokens[0] in _CARRIED_VERBS)
+                or (tokens[i + 1] == "the" and act.kind == "set_quantity")
+            ):
+                right, acts[1] = shared, act
         if all(act is not None and act.kind in _EDIT_KINDS for act in acts):
             return [replace(left, corrective=clause.corrective), replace(right, corrective=clause.corrective)]
     return [clause]
@@ -421,7 +437,9 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             if rest in phrases.line_words and ordinal > 0:
                 return Target(said, number=ordinal)
             return Target(said, pointer=True, ordinal=ordinal)
-    by_options = len(tokens) > 1 and tokens[0] in ("one", "ones") and tokens[1] in _BY_OPTIONS
+    by_options = len(tokens) > 1 and (
+        (tokens[0] in ("one", "ones") and tokens[1] in _BY_OPTIONS) or tokens[1] in _UNITS
+    )  # "the one with cheese", "the 1 liter ones": options, no count
     if not by_options and (
         (tokens and tokens[0].isdigit()) or (tokens and number_of(tokens[0]) and tokens[0] not in ("a", "an"))
     ):
@@ -464,6 +482,14 @@ def read_target(menu: Menu, phrases: Phrases, words: str) -> Target | None:
             return None
         return Target(said, items=inner.items, size_rank=_SIZE_RANKS[head])
     result = parse_order(menu, rest)
+    if (
+        len(tokens) < len(said.split())  # said with "the": "light" alone is an amount
+        and not (result.lines or result.ambiguous or result.modifiers)
+        and (tails := _named_by_tail(menu, rest))
+    ):
+        # "las light por sprites", "as zero troca por sprite": the word that tells an item's
+        # name from another's ("coca light") names its lines
+        return Target(said, items=tails, ordinal=ordinal, plural=plural or rest.endswith("s"), count=count)
     if result.unmatched and rest.endswith((" one", " ones")):
         # "the diet one": a word of one item's name, said before "one", names that item
         by_name = _item_by_name_words(menu, rest.rpartition(" ")[0])
@@ -531,7 +557,33 @@ def _item_by_name_words(menu: Menu, words: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+# Words after a name that go on to say what the line has ("the veggie that has extra mushrooms"):
+# a plural after them is the options', not the line's.
+_HAS_WORDS = re.compile(r"\s(?:that|which|with|without|w)\s.*$")
+
+
+def _named_by_tail(menu: Menu, words: str) -> tuple[str, ...]:
+    """The items a name or alias of which ends with `words` after a word it shares with
+    another item's name ("light" of "coca light", beside "coca"), or ()."""
+    said = words.split()
+    if not said or len(said) > 2 or said[0] in ("one", "ones"):
+        return ()
+    heads = {
+        normalise(name).split()[0] for item in menu.items() for name in (item.name, *item.aliases) if name
+    }
+    codes = [
+        item.code
+        for item in menu.items()
+        for name in (item.name, *item.aliases)
+        if len(toks := normalise(name).split()) > len(said)
+        and toks[0] in heads
+        and [t.rstrip("s") for t in toks[-len(said) :]] == [t.rstrip("s") for t in said]
+    ]
+    return tuple(dict.fromkeys(codes))
+
+
 def _plural_word(text: str) -> bool:
+    text = _HAS_WORDS.sub("", text)
     last = text.split()[-1] if text.split() else ""
     return len(last) > 3 and last.endswith("s") and not last.endswith("ss")
 
@@ -716,8 +768,9 @@ def _placed(menu: Menu, phrases: Phrases, act: Act) -> Target | None:
 def _joined(menu: Menu, phrases: Phrases, acts: list[Act]) -> list[Act]:
     """Acts that are one act said in two clauses: a name, then a change of "it" ("wings, take
     one off", "the coke, make it large", "the last pizza, make it medium": the change of that
-    line), and a replacement, then the line it replaces ("i meant a pepperoni, not a veggie":
-    a swap, not a removal)."""
+    line), a replacement, then the line it replaces ("i meant a pepperoni, not a veggie": a
+    swap, not a removal), and a topping left out, then "remove it" ("no pineapple, take it
+    off": the topping, not the line)."""
     out: list[Act] = []
     for act in acts:
         last = out[-1] if out else None
@@ -750,8 +803,63 @@ def _joined(menu: Menu, phrases: Phrases, acts: list[Act]) -> list[Act]:
         ):
             out[-1] = replace(last, target=target)
             continue
+        if (
+            last is not None
+            and last.kind == "change"
+            and last.modifiers is not None
+            and last.modifiers.excluded
+            and not last.modifiers.options
+            and last.target is not None
+            and last.target.pointer
+            and not (last.target.items or last.target.options or last.target.without)
+            and act.kind == "remove"
+            and target is not None
+            and target.said in ("it", "that")
+        ):
+            continue  # "não curto abacaxi, tira ele": "it" is the topping just left out
         out.append(act)
     return out
+
+
+_POINTING = frozenset({"it", "that", "this", "them", "those", "these", "em", "they", "that one", "this one"})
+
+
+def _named_then_pointed(
+    menu: Menu, phrases: Phrases, parts: list[Clause], acts: list[Act | None]
+) -> tuple[list[Clause], list[Act | None]]:
+    """ "the bottle one, 2 of those", "the last pizza, make it medium", "the smaller pizza, make
+    it 2": a clause that only names lines of the cart, then an edit of "it" or "those", is that
+    edit of the lines named (read alone, the name could be options or an order)."""
+    for i in range(len(parts) - 1):
+        key = parts[i].key
+        nxt = acts[i + 1]
+        if not key.startswith(("the ", "that ", "those ")) or nxt is None or nxt.target is None:
+            continue
+        pointed = nxt.target
+        if not (
+            nxt.kind in _EDIT_KINDS
+            and pointed.pointer
+            and pointed.said in _POINTING
+            and not (
+                pointed.items or pointed.options or pointed.without or pointed.other or pointed.size_rank
+            )
+            and pointed.number is None
+            and pointed.ordinal is None
+        ):
+            continue
+        named = read_target(menu, phrases, key)
+        if named is None or not (
+            named.items or named.options or named.without or named.size_rank or named.ordinal is not None
+        ):
+            continue
+        acts = [
+            *acts[:i],
+            replace(nxt, target=replace(named, count=named.count or pointed.count)),
+            *acts[i + 2 :],
+        ]
+        parts = [*parts[:i], parts[i + 1], *parts[i + 2 :]]
+        return _named_then_pointed(menu, phrases, parts, acts)
+    return parts, acts
 
 
 def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
@@ -769,6 +877,7 @@ def read_acts(menu: Menu, text: str, phrases: Phrases) -> tuple[Act, ...]:
     acts: list[Act | None] = [
         replace(act, words=clause.key) if act is not None else None for clause, act in read
     ]
+    parts, acts = _named_then_pointed(menu, phrases, parts, acts)
     lead = _LEAD_IN.match(normalise(text))
     if lead and len(parts) == 1 and acts[0] is not None and acts[0].kind == "ack":
         # "ok, add mushrooms": the "ok" only leads in to the change that follows it

@@ -73,7 +73,7 @@ class Lexicon:
 _SET_VERBS: Final[dict[str, tuple[str, ...]]] = {
     "es": (
         "ponme", "ponle", "hazme", "dejala en", "dejalo en", "dejalas en", "dejalos en", "deja en",
-        "me dejas", "me dejan",
+        "me dejas", "me dejan", "deja", "dejame", "pongame", "poneme", "ponga",
     ),
     "pt_BR": (
         "coloca", "bota", "poe", "deixa em", "faz", "faca", "deixa so", "deixa", "aumenta pra",
@@ -350,9 +350,10 @@ _ES = _lexicon(
     ya recibieron=did you receive|cuanto le falta=how long|cuanto les falta=how long|
     cuanto falta para=how long|
     sumale=add|sumame=add|suma=add|sumar=add|anademe=add|
+    elimine=remove|eliminela=remove it|quite=remove|quiteme=remove|quitele=remove|saque=remove|borre=remove|
     una con=one with|uno con=one with|una sin=one without|uno sin=one without|
     una de las=one of the|uno de los=one of the|una de esas=one of those|uno de esos=one of those|
-    la de=the|el de=the|las de=the|los de=the|x una=for a|x un=for a|que pena=sorry|ya=|
+    la de=the of|el de=the of|las de=the of|los de=the of|x una=for a|x un=for a|que pena=sorry|ya=|
     otra igual=another one|otro igual=another one|otra igualita=another one|
     otro igualito=another one|mas iguales=more|otra mas=another one|otro mas=another one|
     en vez de una=instead of one|en vez de uno=instead of one|en lugar de una=instead of one|
@@ -408,6 +409,7 @@ _PT = _lexicon(
     sem nada de=without|nada de=no|nao=no|nao ,=actually|nao nao=actually|menos=no|
     tira=remove|tirar=remove|remove=remove|remover=remove|exclui=remove|excluir=remove|
     nao quero mais=remove|ja nao quero=remove|nao quero=i dont want|
+    muda pra=change it to|muda para=change it to|troca pra=change it to|troca para=change it to|
     troca=swap|trocar=swap|muda=change|mudar=change|altera=change|alterar=change|
     substitui=swap|deixa=make it|por=for|pela=for the|pelo=for the|
     em vez de=instead of|ao inves de=instead of|no lugar de=instead of|na verdade=actually|
@@ -444,7 +446,9 @@ _PT = _lexicon(
     quanto sai=how much is|meu pedido ja ta pronto=is my order ready|
     meu pedido ja esta pronto=is my order ready|ja ta pronto=is it ready|ta pronto=is it ready|
     a segunda=the second one|o segundo=the second one|a terceira=the third one|
-    o terceiro=the third one|uma delas=one of them|um deles=one of them|e isso ai=thats all|
+    nao curto=i dont like|eu nao curto=i dont like|nao gosto de=i dont like|eu nao gosto de=i dont like|
+    o terceiro=the third one|uma delas=one of them|um deles=one of them|uma das=one of the|
+    um dos=one of the|e isso ai=thats all|
     fechou=ok|que seja sem=without|
     voces abrem=are you open|abrem=are you open|abre hoje=are you open today|abre=are you open|
     ta aberto=are you open|esta aberto=are you open|
@@ -622,6 +626,21 @@ _ES = _asking(
     vienen con=come with|tiene=has|a domicilio=""",
 )
 _PT = _asking(_PT, "vem com=comes with|vem acompanhada de=comes with|vem acompanhado de=comes with")
+# A line named by its size compared with the others ("la más grande sácala", "a pizza menor
+# coloca 2"): "the biggest one", "the smallest pizza" (docs/conversation.md, references); only
+# after an article, so "una coca más grande" is still a coke with more of its size said.
+_ES = _asking(
+    _ES,
+    """la mas grande=the biggest one|el mas grande=the biggest one|las mas grandes=the biggest ones|
+    la mas chica=the smallest one|el mas chico=the smallest one|la mas pequena=the smallest one|
+    el mas pequeno=the smallest one|la pizza mas grande=the biggest pizza|
+    la pizza mas chica=the smallest pizza|la pizza mas pequena=the smallest pizza""",
+)
+_PT = _asking(
+    _PT,
+    """a maior=the biggest one|o maior=the biggest one|a menor=the smallest one|o menor=the smallest one|
+    a pizza maior=the biggest pizza|a pizza menor=the smallest pizza""",
+)
 # Short spellings of Brazilian chat, read as the words they stand for.
 _PT = dataclasses.replace(
     _PT,
@@ -721,7 +740,7 @@ def bridge(
             out.append(tokens[i])
             i += 1
     out = _options_shared(out, menu_phrase_at)
-    ordered = _line_first(_english_order(out, menu_phrase_at), menu_phrase_at)
+    ordered = _line_first(_english_order(_one_with(out, menu_phrase_at), menu_phrase_at), menu_phrase_at)
     if lexicon.reorder is not None:
         ordered = lexicon.reorder(ordered, menu_phrase_at)
     ordered = _negation_first(ordered, menu_phrase_at)
@@ -811,6 +830,22 @@ def _options_shared(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
     return tokens
 
 
+def _one_with(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "o de queijo tira", "el de queso" ("the of queijo"): a line named "the (one) of" an
+    option is the one with it ("the one with queijo"); "la de pepperoni" is the pepperoni."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i : i + 2] == ["the", "of"] and i + 2 < len(tokens):
+            size, what = menu_phrase_at(tokens, i + 2)
+            out.extend(["the", "one", "with"] if size and what == "option" else ["the"])
+            i += 2
+            continue
+        out.append(tokens[i])
+        i += 1
+    return out
+
+
 def _instead(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
     """ "sprite não, coca" ("sprite actually coca"): an item said with "não," and another
     after it is the one said instead: "instead of the sprite , coca"."""
@@ -878,6 +913,8 @@ def _negation_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
         if size and i + size == end and what != "option":
             start = i - 1 if i > 0 and tokens[i - 1] == "the" else i
             return [*tokens[:start], "remove", "the", *tokens[i:end]]
+    if tokens[:3] == ["the", "one", "with"] and end > 3 and menu_phrase_at(tokens, 3)[0]:
+        return ["remove", *tokens[:end]]  # "la de 2 litros no": the line with that option
     return tokens
 
 
@@ -1017,6 +1054,7 @@ _PRONOUNS = frozenset({"it", "them"})
 _REF_WORDS = frozenset(
     {"the", "that", "this", "those", "these", "one", "ones", "of", "them", "it", "last", "first",
      "second", "third", "other", "item", "both", "two", "three", "four", "five", "my",
+     "biggest", "smallest",
      # kinds and categories: "el refresco cámbialo por agua", "el postre que sean 2"
      "soda", "sodas", "drink", "drinks", "bebida", "bebidas", "sweet", "sweets", "postre", "postres",
      "dessert", "desserts", "pizza", "pizzas", "entrada", "entradas"}
@@ -1033,8 +1071,8 @@ def _reference_end(tokens: list[str], i: int, menu_phrase_at: Callable[[list[str
         size, _ = menu_phrase_at(tokens, j)
         if size:
             j += size
-        elif tokens[j] in _REF_WORDS or tokens[j].isdigit():
-            j += 1
+        elif tokens[j] in _REF_WORDS or tokens[j].isdigit() or tokens[j - 1 : j + 1] == ["one", "with"]:
+            j += 1  # "the one with queso": a line named by an option it has
         else:
             break
     return j
@@ -1057,13 +1095,48 @@ def _verb_after_line(tokens: list[str], menu_phrase_at: Callable[[list[str], int
         start += 1
     end = _reference_end(tokens, start, menu_phrase_at)
     ref = tokens[start:end]
+    if (
+        ref == ["the"]
+        and tokens[end + 1 : end + 2] == ["for"]
+        and tokens[end] not in _NOT_A_LINE
+        and any(menu_phrase_at(tokens, k)[0] for k in (end + 2, end + 3) if k < len(tokens))
+    ):
+        # "las light por sprites": the word that tells a line apart, then "for" another item
+        end += 1
+        ref = tokens[start:end]
     if not ref or not _names_line(ref, menu_phrase_at):
         return tokens
     rest = tokens[end:]
-    if ref[0] == "of":
+    if ref[0] == "of" and len(ref) > 2 and not rest and ref[-1].isdigit() and ref[-2] != "item":
+        ref, rest = ref[:-1], ref[-1:]  # "de lata 3": the quantity, not a line number
+    if ref[0] == "of" and len(ref) > 1:
+        # "of those remove one" (de esas quita una) → "remove one of those"; "of the coca
+        # actually 2" (de la coca mejor 2) → "2 of the coca"
+        named = ref if ref[1] in ("the", "those", "these", "them") else ["of", "the", *ref[1:]]
+        if rest and rest[0] == "remove":
+            return [*tokens[:start], *rest, *named]
+        said = (
+            rest[2:]
+            if rest[:2] == ["make", "it"]
+            else rest[1:]
+            if rest[:1] in (["actually"], ["only"], ["also"])
+            else rest
+        )
+        if said and (said[0].isdigit() or said[0] in _NUMBERS or said[0] == "one"):
+            return [*tokens[:start], said[0], *named, *said[1:]]
         return tokens
     if len(rest) >= 2 and rest[0] in ("change", "remove") and rest[1] in _PRONOUNS:
         return [*tokens[:start], rest[0], *ref, *rest[2:]]
+    if (
+        rest[:1] == ["make"]
+        and rest[1:2] in (["it"], ["them"])
+        and ref[0] == "the"
+        and any(
+            menu_phrase_at(rest, k)[0] and menu_phrase_at(rest, k)[1] == "item" for k in range(2, len(rest))
+        )
+    ):
+        # "la grande que sea sprite grande": the line named first becomes another item
+        return [*tokens[:start], "change", *ref, "for", *rest[2:]]
     if rest == ["remove"]:
         return [*tokens[:start], "remove", *ref]
     if (
@@ -1430,7 +1503,9 @@ _ES = dataclasses.replace(
     _ES,
     phrases={**_ES.phrases, **_ES_DIETS},
     max_phrase=max(_ES.max_phrase, *(len(k) for k in _ES_DIETS)),
-    over_menu=frozenset(_ES_DIETS),
+    # "la más grande": read over the size's name, which it compares
+    over_menu=frozenset(_ES_DIETS)
+    | {k for k in _ES.phrases if "mas" in k[1:3] and k[0] in ("la", "el", "las")},
     more_last=frozenset({"mas"}),
     reorder=_spanish_order,
 )
@@ -1486,11 +1561,51 @@ def _on_item_remove(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
     taken off a line named first are taken "from" it, as English says after them."""
     if tokens[:2] != ["on", "the"]:
         return tokens
-    size, what = menu_phrase_at(tokens, 2)
-    end = 2 + size
-    if not size or what == "option" or tokens[end : end + 1] != ["remove"] or end + 1 >= len(tokens):
+    end = _reference_end(tokens, 2, menu_phrase_at)
+    ref = tokens[2:end]
+    # a line by its item or by an option it has ("na broto coloca azeitona": the small one)
+    named = [what for k in range(len(ref)) if (what := menu_phrase_at(ref, k))[0]]
+    verb = tokens[end : end + 1]
+    if not named or verb not in (["remove"], ["add"]) or end + 1 >= len(tokens):
         return tokens
-    return ["remove", *tokens[end + 1 :], "from", "the", *tokens[2:end]]
+    # "nas duas margueritas coloca jalapeño": options put "on" the lines named first
+    return [*verb, *tokens[end + 1 :], "from" if verb == ["remove"] else "to", "the", *ref]
+
+
+# What may stand between a line named first and the quantity it is to have ("só", "tbm quero",
+# "manda", "coloca").
+_QUANTITY_SAID = (
+    ("i", "also", "want"), ("i", "want"), ("make", "it"), ("make", "them"), ("give", "me"), ("only",),
+    ("also",), ("send",), ("want",), (),
+)  # fmt: skip
+
+
+def _quantity_of_named(
+    tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]
+) -> list[str]:
+    """ "das grandes só uma" ("of the grandes only one"), "da grossa tbm quero 2", "a de garrafa
+    manda 2" ("the one with garrafa send 2"): the quantity of a line named first by what it has
+    → "only one of the grandes", "2 of the grossa", "2 of the one with garrafa"."""
+    if tokens[:2] == ["of", "the"]:
+        first = 2
+    elif tokens[:3] == ["the", "one", "with"]:
+        first = 3
+    else:
+        return tokens
+    end = _reference_end(tokens, first, menu_phrase_at)
+    if end == first or not any(menu_phrase_at(tokens, k)[0] for k in range(first, end)):
+        return tokens
+    if end == len(tokens) and tokens[end - 1].isdigit() and end - 1 > first:
+        end -= 1  # "da lata 3": the quantity, not part of the name
+    rest = tokens[end:]
+    for lead in _QUANTITY_SAID:
+        said = rest[len(lead) :]
+        if tuple(rest[: len(lead)]) != lead or len(said) != 1:
+            continue
+        if said[0].isdigit() or said[0] in _NUMBERS or said[0] == "one":
+            named = tokens[:end] if tokens[0] == "of" else ["of", *tokens[:end]]
+            return [*(["only"] if lead == ("only",) else []), said[0], *named]
+    return tokens
 
 
 def _all_but(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
@@ -1506,6 +1621,7 @@ _Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[st
 _REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
     "pt_BR": (
         _count_of_line,
+        _quantity_of_named,
         _verb_first,
         _one_alone,
         _one_of_them,

@@ -406,7 +406,9 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
         both = _group(match, "tx")
         if both:
             for left, right in split_pairs(both, connectors):
-                if connectors is None and _inside_a_name(menu, phrases, left, right):
+                if connectors is None and (
+                    _inside_a_name(menu, phrases, left, right) or _cuts_a_name(menu, phrases, left, right)
+                ):
                     continue  # "instead of the large | veggie, a hawaiian": the name goes on
                 act = pair(menu, phrases, left, right)
                 if act is not None:
@@ -426,6 +428,23 @@ def _inside_a_name(menu: Menu, phrases: Phrases, left: str, right: str) -> bool:
         return False
     longer = read_target(menu, phrases, f"{left} {right.split()[0]}")
     return longer is not None and bool(longer.items)
+
+
+_ARTICLE_OR_COUNT = re.compile(r"^(?:an?|one|some|the|\d+)\b")
+
+
+def _cuts_a_name(menu: Menu, phrases: Phrases, left: str, right: str) -> bool:
+    """Whether cutting at `left` | `right` splits one name: "the large | veggie a large hawaiian"
+    (the large veggie), since a line named by options alone is followed by its item, not by the
+    replacement, which comes with an article or a count."""
+    target = read_target(menu, phrases, left) if left else None
+    return (
+        target is not None
+        and bool(target.options)
+        and not target.items
+        and left.split()[-1] not in ("one", "ones")
+        and _ARTICLE_OR_COUNT.match(right) is None
+    )
 
 
 def change_rule(
@@ -448,8 +467,12 @@ def change_rule(
             return Act("replace", target=target, new=new, quantity=units) if new is not None else None
         if option_words.split()[0] in ("one", "ones"):
             return None  # "the large | one no pineapple": the reference goes on
+        if negate and option_words.split()[-1] in ("one", "ones"):
+            return None  # "take the xl one out": a line named by its options, taken out
         if option_words.split()[0] in ("is", "are", "was", "were") or " too " in f" {option_words} ":
             return None  # "the xl ones are too big": a complaint, not the option to choose
+        if option_words.split()[-1] in ("go", "goes", "gone"):
+            return None  # "the cheesy one can go": the line goes, "can" is no container
         mods = options_only(menu, f"no {option_words}" if negate else option_words)
         if mods is None and not negate:
             mods = _with_article(menu, option_words)

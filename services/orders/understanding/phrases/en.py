@@ -91,7 +91,9 @@ LEAD = _re(
     r"oh and|hmm actually|no sorry|sorry no|wait wait|uh oh|oh no|"
     r"(?:my\s+)?(?:boss|wife|husband|mom|mum|dad|friend|son|daughter|kid|kids|partner)\s+says|"
     r"(?:can|could|may)\s+(?:i|we)(?=\s+(?:change|make|swap|switch|remove|replace|take|drop|delete|put)\b)|"
-    r"no(?=\s+(?:only|just|actually|i meant|i said|make|sorry|my bad|wait|\d|one|two|three|four|five|six|"
+    r"no(?=\s+(?:only|just|actually|i meant|i said|make|sorry|my bad|wait|"
+    r"\d(?!\d*\s*(?:liters?|litres?|l|ml|lt)\b)|"
+    r"one|two|three|four|five|six|"
     r"seven|eight|nine|ten)\b))\s+)+"
 )
 TRAIL = _re(
@@ -121,7 +123,7 @@ EDIT_CUES = _re(
     r"them|size)\b"
 )
 # Words that make a clause an addition whatever the cart holds.
-ADDING = _re(r"\b(?:add|also|another|more|plus|extra|too|as well|and a|one more)\b")
+ADDING = _re(r"\b(?:add|also|another|more|plus|extra|too|as well|and a|^and (?:one|\d+)|one more)\b")
 # Where a new act starts inside a sentence: "remove the coke and add a sprite".
 SPLIT = _re(
     r"\s+(?=(?:actually|no|i mean|sorry|wait)\s+(?:no\s+)?make (?:that|it)\b)|"
@@ -382,6 +384,11 @@ OPTION_QUESTIONS: list[Rule] = [
     # "have you got thin crust", "you have gluten free", "got stuffed crust", "any thin crust"
     menu_question_rule(
         _re(r"(?:have\s+" + _YOU + r"\s+got|" + _YOU + r"\s+(?:have|got)|got|any)\s+(?P<s>.+)")
+    ),
+    # "u guys do gluten free crust?", "you sell stuffed crust?": a question by its mark alone
+    menu_question_rule(
+        _re(_YOU + r"\s+(?:also\s+|still\s+)?(?:do|offer|sell|serve|carry|make|stock)\s+(?P<s>.+)"),
+        needs_mark=True,
     ),
     # "is there pineapple on the hawaiian", "are there gluten free options"
     menu_question_rule(_re(r"(?:is|are)\s+there\s+(?P<s>.+)")),
@@ -1021,7 +1028,8 @@ CANCEL = _re(
     r"forget (?:the whole (?:order|thing)|everything|all of it|the order)|ordered by mistake|"
     r"wrong order(?: cancel)?|"
     r"(?:(?:forget it|forget that|never ?mind|nvm|scratch that|you know what)\s+)?"
-    r"i dont want (?:anything|it anymore|any of it|this order|the order)|"
+    r"i dont want (?:anything|it anymore|any of it|this order|the order)(?:\s+(?:anymore|any more|at all))?"
+    r"(?:\s+(?:sorry|soz|after all))?|"
     r"(?:omg )?wrong order cancel(?: cancel)*|"
     r"cancel\s+(?:.+\s+)?(?:by mistake|by accident|wrong order)|(?:ordered|placed) (?:it |that |"
     r"the order )?(?:by mistake|by accident)(?: cancel)?"
@@ -1072,6 +1080,13 @@ def _colon_change(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
         return None
     target = read_target(menu, phrases, normalise(head))
     quantity = number_of(normalise(tail))
+    if (
+        target is None
+        and quantity is not None
+        and (named := read_target(menu, phrases, f"the {normalise(head)}"))
+    ):
+        # "cans: 3": the lines of that option (quoted back as said)
+        target = dataclasses.replace(named, said=normalise(head)) if named.options else None
     if target is not None and quantity is not None:
         return Act("set_quantity", target=target, quantity=quantity)  # "brownies: 4"
     mods = options_only(menu, normalise(tail)) if target is not None else None
@@ -1154,10 +1169,29 @@ _NUMBER = _re(r"{NUM}")
 _ONES_BY_OPTIONS = set_quantity_rule(_re(r"(?P<n>{NUM})\s+(?P<t>(?:[a-z]+\s+){1,3}ones?)"))
 
 
+_COUNT_BY_OPTIONS = _re(r"(?:only\s+|just\s+)?(?P<n>{NUM})\s+(?P<o>[a-z][a-z ]*?)")
+
+
 def _corrected_ones(menu: Menu, phrases: Phrases, clause: Clause) -> Act | None:
-    """ "3 small ones actually": a correction of how many of the line that has those options
-    (said without a correction, "2 large ones" may as well order more)."""
-    return _ONES_BY_OPTIONS(menu, phrases, clause) if clause.corrective else None
+    """ "3 small ones actually", "only 1 large, sorry": a correction of how many of the line
+    that has those options (said without a correction, "2 large ones" may as well order more;
+    "only 1 large" is read so only when it names a size, container or volume alone)."""
+    if not clause.corrective:
+        return None
+    act = _ONES_BY_OPTIONS(menu, phrases, clause)
+    match = _COUNT_BY_OPTIONS.fullmatch(clause.key) if act is None else None
+    mods = options_only(menu, match.group("o")) if match else None
+    if (
+        match
+        and mods
+        and not mods.excluded
+        and all((g := menu.group(o.group)) is not None and g.kind == "single" for o in mods.options)
+    ):
+        ones = dataclasses.replace(clause, key=f"{match.group('n')} {match.group('o')} ones")
+        act = _ONES_BY_OPTIONS(menu, phrases, ones)
+        if act is not None and act.target is not None:  # quoted back as said: "large"
+            act = dataclasses.replace(act, target=dataclasses.replace(act.target, said=match.group("o")))
+    return act
 
 
 # Allergies and diets said on their own are a note for the kitchen, not an option change

@@ -240,6 +240,25 @@ _MENU_OF = re.compile(
     r"^(?:menu|show me|see|list|show|view|ver|muestrame|mostrar|mostra|me mostra)\s+"
     r"(?:the\s+|your\s+|of\s+|los\s+|las\s+|el\s+|la\s+|de\s+|os\s+|as\s+)?(.+)$"
 )
+# A yes said with a confirm, in any of the three languages ("yes, confirm", "yes please confirm
+# it", "sí, confírmalo", "dale, confirmá", "sim, pode confirmar"): a yes, whatever the words
+# around it. Matched on the folded text (no accents), so "confírmalo" is "confirmalo".
+_YES_WORD = (
+    r"(?:yes|yeah|yea|yep|yup|ya|sure|ok|okay|alright|great|perfect|si|sip|claro|dale|va|vale|bueno|"
+    r"perfecto|sim|isso|beleza|certo|otimo|perfeito|bora|fechou)"
+)
+_POLITE = r"(?:please|pls|plz|then|now|por favor|porfa|pfv|entonces|ya|ahora|entao|agora|ai|la)"
+_CONFIRM_VERB = (
+    r"(?:(?:(?:you can|can you|go ahead and|puedes|podes|puede|pode|podem|pueden)\s+)?"
+    r"(?:confirm|confirmed|confirmo|confirma|confirmar|confirmalo|confirmala|confirmamelo|"
+    r"confirmado|confirmada|confirmamos)"
+    r"(?:\s+(?:it|that|the order|my order|order|el pedido|mi pedido|pedido|o pedido|meu pedido))?"
+    r"|place (?:it|the order|my order))"
+)
+_CONFIRMING = re.compile(
+    rf"^(?:{_YES_WORD}\s+)*(?:{_POLITE}\s+)*{_CONFIRM_VERB}(?:\s+{_POLITE})*$"
+    rf"|^(?:{_YES_WORD}\s+)+(?:{_POLITE}\s+)*(?:go ahead|do it)(?:\s+{_POLITE})*$"
+)
 _NUMBER = re.compile(r"^#?\s*(\d{1,4})$")
 # "note: ring the bell twice", read from the raw text so the note keeps its punctuation.
 _NOTE = re.compile(
@@ -300,6 +319,8 @@ def classify(text: str) -> Command:
     kind = _SYNONYMS.get(key) or _SYNONYMS.get(_strip_fillers(key))
     if kind is None and _AGENT_WORDS.search(key) and len(key.split()) <= 10:
         kind = "agent"
+    if kind is None and _CONFIRMING.match(key):
+        kind = "yes"
     if kind is not None:
         return Command(kind)
     note = _NOTE.match(raw)

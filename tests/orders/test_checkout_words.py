@@ -53,3 +53,62 @@ async def test_a_yes_with_a_confirm_places_the_order(chat: DirectChat, language:
     (reply,) = await chat.say(text)
     assert "#" in reply and "*" in reply, reply
     assert await chat.sql(ORDERS) == [{"fulfilment": "pickup", "delivery_address": None}]
+
+
+# (what to order, how to check out) in each language: then the "how do you want it?" question
+TO_FULFILMENT = {language: turns[:2] for language, turns in TO_SUMMARY.items()}
+
+
+async def _at_fulfilment(chat: DirectChat, language: str) -> None:
+    for text in TO_FULFILMENT[language]:
+        (reply,) = await chat.say(text)
+    assert "1 / 2" in reply
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("es", "paso a recogerla"),
+        ("es", "voy a pasar por ella"),
+        ("es", "yo la recojo"),
+        ("pt", "vou retirar aí"),
+        ("pt", "vou buscar"),
+        ("pt", "eu busco aí"),
+        ("en", "i'll pick it up"),
+        ("en", "I'll come get it"),
+        ("en", "we'll collect it"),
+    ],
+)
+async def test_saying_one_will_come_for_it_is_pickup(chat: DirectChat, language: str, text: str) -> None:
+    await _at_fulfilment(chat, language)
+    (reply,) = await chat.say(text)
+    assert "Demo Pizzeria" in reply and "Subtotal" in reply, reply
+    (summary,) = await chat.say({"en": "confirm", "es": "confirmar", "pt": "confirmar"}[language])
+    assert await chat.sql(ORDERS) == [{"fulfilment": "pickup", "delivery_address": None}], summary
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "address"),
+    [
+        ("es", "a domicilio porfa, 250 Court Street, Brooklyn 11201", "250 Court Street, Brooklyn 11201"),
+        ("pt", "entrega no endereço Rua Henry 123, 11201", "Rua Henry 123, 11201"),
+        ("en", "deliver to 12 Main St, Brooklyn 11201", "12 Main St, Brooklyn 11201"),
+        ("en", "delivery please: 75 Smith St 11201", "75 Smith St 11201"),
+    ],
+)
+async def test_delivery_said_with_the_address_uses_that_address(
+    chat: DirectChat, language: str, text: str, address: str
+) -> None:
+    await _at_fulfilment(chat, language)
+    (reply,) = await chat.say(text)
+    assert address in reply and "Subtotal" in reply, reply
+    await chat.say({"en": "confirm", "es": "confirmar", "pt": "confirmar"}[language])
+    assert await chat.sql(ORDERS) == [{"fulfilment": "delivery", "delivery_address": address}]
+
+
+async def test_delivery_said_with_an_address_outside_the_area_is_refused(chat: DirectChat) -> None:
+    await _at_fulfilment(chat, "en")
+    (reply,) = await chat.say("deliver to 1 Market St, San Francisco 94105")
+    assert "outside our delivery area" in reply, reply
+    (reply,) = await chat.say("12 Main St, Brooklyn 11201")
+    assert "Delivery to: 12 Main St, Brooklyn 11201" in reply

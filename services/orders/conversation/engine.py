@@ -291,6 +291,13 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
             return await checkout.choose(turn, "delivery" if command.number == 1 else "pickup")
         if kind in ("yes", "checkout"):
             return await checkout.start(turn)
+        address = checkout.address_said_with_delivery(turn.inbound.text)
+        if address is not None and kind in ("text", "info_or_text", "info", "menu_of", "number"):
+            # "deliver to 12 Main St": delivery, and that address as the address step takes it
+            reply = await checkout.choose(turn, "delivery")
+            if (turn.state.get("checkout") or {}).get("step") != "address":
+                return reply  # no delivery, or below its minimum: that answer comes first
+            return await checkout.set_address(turn, address, None)
         return None
     if step == "address":
         if kind == "same_address":
@@ -301,7 +308,8 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
         if kind in ("text", "info_or_text", "info", "menu_of", "number"):
             if kind in ("info", "menu_of") and _show(turn, command.arg) is not None:
                 return None
-            text = turn.inbound.text.strip()
+            # "deliver to 12 Main St" here too is the address after the words asking for delivery
+            text = checkout.address_said_with_delivery(turn.inbound.text) or turn.inbound.text.strip()
             if checkout.looks_like_address(text):
                 return await checkout.set_address(turn, text, None)
             return checkout.address_rejected(turn, text)

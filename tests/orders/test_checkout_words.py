@@ -112,3 +112,23 @@ async def test_delivery_said_with_an_address_outside_the_area_is_refused(chat: D
     assert "outside our delivery area" in reply, reply
     (reply,) = await chat.say("12 Main St, Brooklyn 11201")
     assert "Delivery to: 12 Main St, Brooklyn 11201" in reply
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "reminder", "hint"),
+    [
+        ("en", "how long will it take?", "Reply *confirm* to place the order", "To order, just type"),
+        ("en", "do you take card?", "Reply *confirm* to place the order", "To order, just type"),
+        ("es", "¿cuánto tarda?", "Responde *confirmar*", "Para pedir, solo escribe"),
+        ("pt", "quanto tempo demora?", "Responda *confirmar*", "Para pedir, é só digitar"),
+    ],
+)
+async def test_a_question_at_the_summary_is_answered_with_how_to_confirm(
+    chat: DirectChat, language: str, text: str, reminder: str, hint: str
+) -> None:
+    await _at_summary(chat, language)
+    (reply,) = await chat.say(text)
+    assert reminder in reply and hint not in reply, reply
+    assert await chat.sql(ORDERS) == []
+    await chat.say({"en": "confirm", "es": "confirmar", "pt": "confirmar"}[language])
+    assert len(await chat.sql(ORDERS)) == 1

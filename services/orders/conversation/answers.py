@@ -160,7 +160,7 @@ async def _eta(turn: Turn) -> str:
             "⏱️ Orders are usually ready about {minutes} minutes after you place them.",
             minutes=store.preparation_minutes,
         )
-    return text + " " + s._(texts.ORDER_HINT)
+    return text + " " + s._(texts.hint_for(turn.state))
 
 
 def _hours(turn: Turn) -> str:
@@ -168,7 +168,7 @@ def _hours(turn: Turn) -> str:
     s = turn.speaker
     status = hours.open_status(store, turn.now, s)
     if hours.always_open(store):
-        return s._("🕒 We're open 24 hours, every day.") + " " + s._(texts.ORDER_HINT)
+        return s._("🕒 We're open 24 hours, every day.") + " " + s._(texts.hint_for(turn.state))
     days = []
     for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
         spans = store.hours.get(day) or ()
@@ -367,7 +367,7 @@ def _section(turn: Turn, subject: str) -> tuple[str, str]:
     kinds = [i for i in menu.items() if i.kind != "other" and i.kind in (key, key.rstrip("s"))]
     if kinds:
         lines = [f"• {i.name} {turn.speaker.money(i.price)}" for i in kinds if i.available]
-        return "menu", "\n".join(lines) + "\n\n" + turn.speaker._(texts.ORDER_HINT)
+        return "menu", "\n".join(lines) + "\n\n" + turn.speaker._(texts.hint_for(turn.state))
     order = order_of(menu, subject)
     if order is not None and len(order.lines) == 1:
         item = menu.item(order.lines[0].item)

@@ -18,7 +18,7 @@ from typing import Any
 
 from services.orders.conversation.cart import numbered_lines, room
 from services.orders.conversation.note_flags import flag_of
-from services.orders.conversation.texts import ORDER_HINT, echo
+from services.orders.conversation.texts import CONFIRM_HINT, ORDER_HINT, echo
 from services.orders.conversation.turn import Turn
 from services.orders.language import mark as _
 from services.orders.menu import delivery_area, hours
@@ -351,9 +351,7 @@ async def summary(turn: Turn, checkout: dict[str, Any], note: str = "") -> str:
         + f"{fee_line}\n"
         + s._("*Total: {amount}*", amount=s.money(total))
         + f"\n{where}\n\n"
-        + s._(
-            "Reply *confirm* to place the order, *edit* to change your cart, or *cancel* to drop the order."
-        )
+        + s._(CONFIRM_HINT)
     )
     # One message: a long order's lines are summarised (conversation.cart) to leave room for the rest.
     body = numbered_lines(lines, room(head, tail), s)

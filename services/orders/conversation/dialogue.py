@@ -203,7 +203,11 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
                 kind, text = await answers.answer(turn, act.topic, act.subject)
                 seen[act.topic] = text
                 turn.kind = kind if turn.kind in ("reply", kind) else turn.kind
-        return "\n\n".join(seen.values())
+        said = "\n\n".join(seen.values())
+        reminder = turn.speaker._(texts.CONFIRM_HINT)
+        if texts.hint_for(turn.state) == texts.CONFIRM_HINT and reminder not in said:
+            said += "\n\n" + reminder  # asked at the order summary: how to go on from it
+        return said
     if (
         not await carts.load_cart(turn.conn, turn.customer_id)
         and all(act.kind in _EDITS or act.kind == "add" for act in acts)

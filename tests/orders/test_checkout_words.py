@@ -132,3 +132,37 @@ async def test_a_question_at_the_summary_is_answered_with_how_to_confirm(
     assert await chat.sql(ORDERS) == []
     await chat.say({"en": "confirm", "es": "confirmar", "pt": "confirmar"}[language])
     assert len(await chat.sql(ORDERS)) == 1
+
+
+@pytest.mark.parametrize(
+    ("turns", "fee", "not_said"),
+    [
+        (["una pepperoni", "¿hacen envíos a domicilio? ¿cuánto cobran?"], "$2.99", "suma"),
+        (["una pepperoni", "¿hacen envíos a domicilio?", "¿cuánto cobran?"], "$2.99", "suma"),
+        (["una pepperoni", "¿hacen envíos?", "¿y cuánto es?"], "$2.99", "suma"),
+        (["uma pepperoni", "vocês entregam? quanto cobram?"], "US$ 2,99", "Desculpe"),
+        (["uma pepperoni", "vocês fazem entrega?", "quanto cobram?"], "US$ 2,99", "Desculpe"),
+        (["uma pepperoni", "vocês entregam?", "qual a taxa?"], "US$ 2,99", "Desculpe"),
+        (["uma pepperoni", "qual a taxa?"], "US$ 2,99", "Desculpe"),
+        (["a pepperoni", "do you deliver?", "how much is it?"], "$2.99", "Your cart comes to"),
+    ],
+)
+async def test_how_much_after_a_delivery_question_is_the_delivery_fee(
+    chat: DirectChat, turns: list[str], fee: str, not_said: str
+) -> None:
+    for text in turns:
+        (reply,) = await chat.say(text)
+    assert fee in reply and not_said not in reply, reply
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        ["una pepperoni", "¿cuánto cobran?"],
+        ["una pepperoni", "¿hacen envíos?", "y una coca", "¿cuánto cobran?"],
+    ],
+)
+async def test_how_much_otherwise_is_the_cart(chat: DirectChat, turns: list[str]) -> None:
+    for text in turns:
+        (reply,) = await chat.say(text)
+    assert "Tu carrito suma" in reply, reply

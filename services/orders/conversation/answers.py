@@ -25,7 +25,7 @@ from services.orders.storage import carts
 from services.orders.understanding.acts import normalise, options_only, order_of
 from services.orders.understanding.parser import english_reading, parse_order
 
-__all__ = ["PAYMENT_NAMES", "answer"]
+__all__ = ["PAYMENT_NAMES", "about_the_cart", "answer"]
 
 # How each payment method code of the menu file is said (translated where it is said).
 PAYMENT_NAMES = {
@@ -229,11 +229,22 @@ def _delivery_area(turn: Turn, subject: str) -> str:
     return f"🛵 {listed}"
 
 
-async def _price(turn: Turn, subject: str) -> tuple[str, str]:
-    menu = turn.store.menu
+def _price_key(subject: str) -> str:
     key = normalise(subject)
     for filler in ("the ", "a ", "an ", "one "):
         key = key.removeprefix(filler)
+    return key
+
+
+def about_the_cart(subject: str) -> bool:
+    """Whether a price question's subject names nothing but the cart ("how much is it", "how
+    much is the total")."""
+    return _price_key(subject) in _CART_WORDS
+
+
+async def _price(turn: Turn, subject: str) -> tuple[str, str]:
+    menu = turn.store.menu
+    key = _price_key(subject)
     s = turn.speaker
     if key in ("delivery", "the delivery", "delivery fee"):
         return "delivery-fee", _delivery_fee(turn)

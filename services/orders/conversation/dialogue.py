@@ -63,6 +63,8 @@ __all__ = [
 _TALK_ORDER = ("cancel", "unsure", "never_mind", "done", "ack")
 _EDITS = frozenset({"set_quantity", "adjust", "change", "replace", "restate", "remove"})
 _SMALL_TALK = frozenset(_TALK_ORDER)
+# Questions about delivery: a "how much?" right after one asks the delivery fee.
+_DELIVERY_TOPICS = frozenset({"delivery-area", "delivery-fee"})
 _REPLY_NUMBER = _("Reply with the number, or *never mind*.")
 # Words that point at the lines being talked about: "no onions on it" is about those lines.
 # Languages whose "the" before a line of several units may name one of them.
@@ -198,11 +200,21 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
     if all(act.kind in ("question", "ack") for act in acts) and any(act.kind == "question" for act in acts):
         # one answer per topic asked: "can I call the store? what's the number"
         seen: dict[str, str] = {}
+        # "¿hacen envíos? ¿cuánto cobran?": after a question about delivery (in this message or
+        # the one before), "how much" with nothing named asks the delivery fee
+        delivery = turn.last_topic == "delivery"
         for act in acts:
-            if act.kind == "question" and act.topic not in seen:
-                kind, text = await answers.answer(turn, act.topic, act.subject)
-                seen[act.topic] = text
+            topic = act.topic
+            if act.kind == "question" and topic == "price" and delivery and answers.about_the_cart(act.subject):
+                topic = "delivery-fee"
+            if act.kind == "question" and topic not in seen:
+                kind, text = await answers.answer(turn, topic, act.subject)
+                seen[topic] = text
                 turn.kind = kind if turn.kind in ("reply", kind) else turn.kind
+            delivery = delivery or topic in _DELIVERY_TOPICS
+        if delivery and any(topic in _DELIVERY_TOPICS for topic in seen):
+            turn.state["topic"] = "delivery"
+            await turn.save_state()
         said = "\n\n".join(seen.values())
         reminder = turn.speaker._(texts.CONFIRM_HINT)
         if texts.hint_for(turn.state) == texts.CONFIRM_HINT and reminder not in said:

@@ -187,6 +187,10 @@ async def converse(turn: Turn, command: Command) -> str:
 
 async def _dispatch(turn: Turn, command: Command) -> str:
     inbound = turn.inbound
+    if "topic" in turn.state:
+        # what the previous message asked about; said once, it holds for this message only
+        turn.last_topic = str(turn.state.pop("topic"))
+        await turn.save_state()
     if inbound.num_media > 0:
         return turn.speaker._(texts.MEDIA)
     if inbound.has_location:

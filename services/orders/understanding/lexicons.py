@@ -418,6 +418,12 @@ _PT = _lexicon(
     fazem entrega=do you deliver|tem entrega=do you deliver|tem delivery=do you deliver|
     entregam em=do you deliver to|entrega em=do you deliver to|
     taxa de entrega=delivery fee|quanto e a entrega=how much is delivery|
+    qual a taxa=how much is delivery|qual e a taxa=how much is delivery|
+    quanto e a taxa=how much is delivery|e a taxa=how much is delivery|taxa=delivery fee|
+    quanto cobram pela entrega=how much is delivery|quanto cobram de entrega=how much is delivery|
+    quanto cobram de taxa=how much is delivery|quanto voces cobram pela entrega=how much is delivery|
+    quanto voces cobram de entrega=how much is delivery|cobram taxa=delivery fee|cobram entrega=delivery fee|
+    quanto cobram=how much is|quanto voces cobram=how much is|quanto cobra=how much is|
     quanto custa a entrega=how much is delivery|pedido minimo=minimum order|
     aceita=do you take|aceitam=do you take|voces aceitam=do you take|cartao=card|
     dinheiro=cash|onde fica=where are you located|onde voces ficam=where are you located|

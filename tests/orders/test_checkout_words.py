@@ -166,3 +166,11 @@ async def test_how_much_otherwise_is_the_cart(chat: DirectChat, turns: list[str]
     for text in turns:
         (reply,) = await chat.say(text)
     assert "Tu carrito suma" in reply, reply
+
+
+async def test_one_short_word_of_either_language_keeps_the_customers_language(chat: DirectChat) -> None:
+    await chat.say("una pepperoni")
+    (reply,) = await chat.say("tira")
+    assert "Lo siento" in reply and "Desculpe" not in reply, reply
+    (reply,) = await chat.say("carrito")
+    assert "Tu carrito" in reply

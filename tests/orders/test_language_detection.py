@@ -92,7 +92,6 @@ def test_no_request_in_an_order() -> None:
     assert requested("quiero una hawaiana", ALL) is None
 
 
-
 @pytest.mark.parametrize(
     ("text", "remembered"),
     [

@@ -175,7 +175,7 @@ _DELIVER_TO = re.compile(
     r"(?:[\s,]+(?:please|pls|por\s+favor|porfa|pfv|pf))?"
     r"(?:[\s,]+(?:to|at|a|al|en|no|na|em|pra|para|pro|ao))?"
     r"(?:[\s,]+(?:(?:la|mi|my|the|o|meu|this|esta|este)\s+)?(?:direcci[oó]n|endere[cç]o|address))?"
-    r"[\s,:;.\-–]+(?P<address>.*\d.*?)[\s.!]*$",
+    r"[\s,:;.\-\u2013]+(?P<address>.*\d.*?)[\s.!]*$",
     re.I | re.S,
 )
 

@@ -174,3 +174,41 @@ async def test_one_short_word_of_either_language_keeps_the_customers_language(ch
     assert "Lo siento" in reply and "Desculpe" not in reply, reply
     (reply,) = await chat.say("carrito")
     assert "Tu carrito" in reply
+
+
+CART = "SELECT item_code, quantity, excluded FROM cart_lines ORDER BY id"
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        ["uma pepperoni", "tira a cebola da pizza"],
+        ["uma pepperoni", "pizza sem cebola"],
+        ["una pepperoni", "quita la cebolla de la pizza"],
+        ["una pepperoni", "pizza sin cebolla"],
+        ["a pepperoni", "pizza without onions"],
+    ],
+)
+async def test_an_ingredient_taken_off_the_only_pizza_changes_that_pizza(
+    chat: DirectChat, turns: list[str]
+) -> None:
+    for text in turns:
+        (reply,) = await chat.say(text)
+    rows = await chat.sql(CART)
+    assert [(r["item_code"], r["quantity"]) for r in rows] == [("pepperoni", 1)], reply
+    assert len(rows[0]["excluded"]) == 1, reply
+    assert " of the " not in reply
+
+
+async def test_a_ham_taken_off_the_hawaiian_keeps_the_hawaiian(chat: DirectChat) -> None:
+    await chat.say("una hawaiana")
+    (reply,) = await chat.say("quita el jamón de la hawaiana")
+    rows = await chat.sql(CART)
+    assert [(r["item_code"], r["quantity"]) for r in rows] == [("hawaiian", 1)], reply
+    assert len(rows[0]["excluded"]) == 1, reply
+
+
+async def test_a_line_not_found_is_quoted_in_the_customers_words(chat: DirectChat) -> None:
+    await chat.say("uma pepperoni e uma coca")
+    (reply,) = await chat.say("tira o bacon da lasanha")
+    assert '"bacon da lasanha"' in reply and " of the " not in reply, reply

@@ -37,6 +37,7 @@ from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 from services.orders.storage.carts import CartLine
 from services.orders.understanding.acts import Act, Target, normalise, order_of, read_acts
+from services.orders.understanding.menu_index import quote, tokenize
 from services.orders.understanding.parser import (
     Modifiers,
     OrderLine,
@@ -183,6 +184,10 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
         return reply
     phrases = phrases_for(language_of(turn))
     acts = read_acts(menu, text, phrases)
+    if not acts and await _kind_in_cart_without(turn, menu, text):
+        # "pizza sem cebola" with a pizza in the cart: that pizza without onions, as "the
+        # pizza without onions" says (two pizzas are asked about, as there)
+        acts = read_acts(menu, f"the {text}", phrases)
     if not acts:
         return await _guard(turn, phrases, free_text)
     if asks_only(turn) and any(act.kind in _EDITS or act.kind == "add" for act in acts):
@@ -205,7 +210,12 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
         delivery = turn.last_topic == "delivery"
         for act in acts:
             topic = act.topic
-            if act.kind == "question" and topic == "price" and delivery and answers.about_the_cart(act.subject):
+            if (
+                act.kind == "question"
+                and topic == "price"
+                and delivery
+                and answers.about_the_cart(act.subject)
+            ):
                 topic = "delivery-fee"
             if act.kind == "question" and topic not in seen:
                 kind, text = await answers.answer(turn, topic, act.subject)
@@ -245,6 +255,23 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
         # a message is never applied, so the cart is as it was, and what the other acts did is
         # held with the question, to be done with the answer
         return await _ask_undone(turn, undone, state, cart)
+
+
+# A kind of item named bare, then what it goes without: "pizza without onions", "pizza no ham".
+_KIND_WITHOUT = re.compile(r"^(?:pizza|pizzas)\s+(?:without|no)\s")
+
+
+async def _kind_in_cart_without(turn: Turn, menu: Menu, text: str) -> bool:
+    """Whether the message (read in English) is a kind of item named bare, without a count or
+    an article, and what it goes without ("pizza sem cebola"), with a line of that kind in the
+    cart: then it is said of that line, not a new one."""
+    if _KIND_WITHOUT.match(normalise(text)) is None:
+        return False
+    parsed = parse_order(menu, text)
+    if parsed.lines or len(parsed.ambiguous) != 1 or parsed.ambiguous[0].quantity != 1:
+        return False
+    kind = set(parsed.ambiguous[0].candidates)
+    return any(line.item_code in kind for line in await carts.load_cart(turn.conn, turn.customer_id))
 
 
 class _Partial(Exception):
@@ -867,7 +894,27 @@ def _one(
     raise _Ask(f"{label}\n{listed}\n{turn.speaker._(_REPLY_NUMBER)}")
 
 
-def _not_found(target: Target, lines: list[CartLine], s: Speaker) -> list[str]:
+_WORD = re.compile(r"[^\W_]+")
+
+
+def own_words(text: str, said: str) -> str:
+    """The customer's own words in `text` that `said` was read from. A Spanish or Portuguese
+    message is read through English words ("tira o bacon da lasanha" names "bacon of the
+    lasanha"), which are never quoted back: the words the customer wrote from the first of the
+    phrase to its last ("bacon da lasanha"); `said` itself when they are not found."""
+    quoted = quote(text, said)
+    wanted = tokenize(said)
+    if quoted != said or not wanted:
+        return quoted
+    found = [(m, tokenize(m.group())) for m in _WORD.finditer(text)]
+    starts = [m.start() for m, words in found if words[:1] == wanted[:1]]
+    ends = [m.end() for m, words in found if words[-1:] == wanted[-1:]]
+    if starts and ends and starts[0] < ends[-1]:
+        return text[starts[0] : ends[-1]]
+    return said
+
+
+def _not_found(target: Target, lines: list[CartLine], s: Speaker, text: str) -> list[str]:
     if not lines:
         return [s._("Your cart is empty, so there's nothing to change.") + " " + s._(texts.ORDER_HINT)]
     if target.number is not None:
@@ -882,7 +929,7 @@ def _not_found(target: Target, lines: list[CartLine], s: Speaker) -> list[str]:
     return [
         s._(
             "I couldn't find \"{phrase}\" in your cart, so I didn't change anything.",
-            phrase=echo(target.said),
+            phrase=echo(own_words(text, target.said)),
         )
     ]
 
@@ -900,12 +947,12 @@ def _ask_not_found(turn: Turn, act: Act, lines: list[CartLine], make: Any, label
     if act.target.number is not None and lines:
         # "change 5 to 2" with three lines: no line is meant, so nothing is changed; asked
         turn.kind = "ask"
-        raise _Ask(_not_found(act.target, lines, s)[0], with_cart=True)
+        raise _Ask(_not_found(act.target, lines, s, turn.inbound.text)[0], with_cart=True)
     if not options:
-        return _not_found(act.target, lines, s)
+        return _not_found(act.target, lines, s, turn.inbound.text)
     turn.state["choice"] = {"prompt": label, "options": options}
     listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
-    missing = _not_found(act.target, lines, s)[0]
+    missing = _not_found(act.target, lines, s, turn.inbound.text)[0]
     raise _Ask(f"{missing}\n{label}\n{listed}\n{s._(_REPLY_NUMBER)}")
 
 
@@ -1197,7 +1244,7 @@ async def _set_quantity(
         if act.new is not None:
             return await _add_instead(turn, act.new, touched)
         if act.quantity is None or not 0 <= act.quantity <= MAX_QUANTITY:
-            return _not_found(act.target, lines, s)
+            return _not_found(act.target, lines, s, turn.inbound.text)
         wanted = act.quantity
         return _ask_not_found(
             turn,
@@ -1372,7 +1419,7 @@ async def _remove(
         options = [
             {"label": s._("Remove {line}", line=describe_line(line, s)), "op": op(line)} for line in pool
         ]
-        said = echo(act.target.said)
+        said = echo(own_words(turn.inbound.text, act.target.said))
         for line in talked:
             fields = adding.modified_fields(menu, line, act.modifiers, [], s)
             if fields is not None:
@@ -1535,7 +1582,11 @@ async def _replace(
                 return {"op": "replace", "line": line.id, "add": add} if add else None
 
             return _ask_not_found(turn, act, lines, whole, s._("Which one should I replace?"))
-        return _not_found(act.target, lines, s) if act.target.items or act.target.number else None
+        return (
+            _not_found(act.target, lines, s, turn.inbound.text)
+            if act.target.items or act.target.number
+            else None
+        )
     if new.ambiguous and not new.lines:
         amb = new.ambiguous[0]
         old = pool[0] if len(pool) == 1 else None
@@ -1676,7 +1727,7 @@ async def _change(
         if named and having:
             # "no garlic" with a Margherita with garlic and a Garlic Bread: the topping, or the
             # garlic bread? (as "no pepperoni" with a Pepperoni pizza)
-            said = echo(target.said)
+            said = echo(own_words(turn.inbound.text, target.said))
             options: list[dict[str, Any]] = [
                 {
                     "label": s._("Remove {line}", line=describe_line(line, s)),

@@ -1341,8 +1341,9 @@ def _question_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
 
 
 def _from_item(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
-    """ "tira o abacaxi da havaiana" ("remove the abacaxi of the havaiana"): an option taken
-    "of" an item is taken from it ("remove the abacaxi from the havaiana"), not the item."""
+    """ "tira o abacaxi da havaiana" ("remove the abacaxi of the havaiana"), "quita el jamón de
+    la hawaiana", "tira a cebola da pizza": an option taken "of" an item, or of the pizza, is
+    taken from it ("remove the abacaxi from the havaiana"), not the item."""
     if tokens[:1] != ["remove"]:
         return tokens
     for i in range(1, len(tokens) - 2):
@@ -1350,7 +1351,7 @@ def _from_item(tokens: list[str], menu_phrase_at: Callable[[list[str], int], Men
         end = i + size
         if size and what == "option" and tokens[end : end + 2] == ["of", "the"]:
             after, kind = menu_phrase_at(tokens, end + 2)
-            if after and kind != "option":
+            if (after and kind != "option") or tokens[end + 2] in _NOUNS_BEFORE:
                 return [*tokens[:end], "from", *tokens[end + 1 :]]
     return tokens
 
@@ -1378,6 +1379,7 @@ def _all_but(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuP
 # Word orders of one language read as English, after the common ones (see each function).
 _Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]]
 _REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
+    "es": (_from_item,),
     "pt_BR": (
         _verb_first,
         _one_alone,

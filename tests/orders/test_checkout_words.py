@@ -212,3 +212,24 @@ async def test_a_line_not_found_is_quoted_in_the_customers_words(chat: DirectCha
     await chat.say("uma pepperoni e uma coca")
     (reply,) = await chat.say("tira o bacon da lasanha")
     assert '"bacon da lasanha"' in reply and " of the " not in reply, reply
+
+
+@pytest.mark.parametrize(
+    ("turns", "emptied", "empty"),
+    [
+        (
+            ["uma coca", "limpa o carrinho", "sim"],
+            "Seu carrinho está vazio agora",
+            "Seu carrinho está vazio.",
+        ),
+        (["una coca", "vaciar carrito", "sí"], "Tu carrito quedó vacío", "Tu carrito está vacío."),
+        (["a coke", "clear cart", "yes"], "Your cart is empty now", "Your cart is empty."),
+    ],
+)
+async def test_an_emptied_cart_is_said_once(
+    chat: DirectChat, turns: list[str], emptied: str, empty: str
+) -> None:
+    for text in turns:
+        (reply,) = await chat.say(text)
+    assert emptied in reply and empty not in reply, reply
+    assert await chat.sql(CART) == []

@@ -695,6 +695,9 @@ async def _changed(turn: Turn, said: list[str], touched: list[int], extra: list[
     # one message: the cart gets the room the other parts leave (conversation.cart.room)
     hint = turn.speaker._(CHECKOUT_HINT)
     cart = render_cart(lines, turn.speaker, room(*said, *extra, hint)) + ("\n\n" + hint if lines else "")
+    if not lines and turn.speaker._(texts.EMPTIED) in said:
+        # "🗑️ Your cart is empty now." is said once, not again as the empty cart
+        cart = turn.speaker._(texts.ORDER_HINT)
     return "\n\n".join([*said, cart, *extra])
 
 

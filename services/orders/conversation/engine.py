@@ -392,7 +392,7 @@ async def _clear(turn: Turn, command: Command) -> str:
     await carts.clear_cart(turn.conn, turn.customer_id)
     turn.state.pop("checkout", None)
     await turn.save_state()
-    return turn.speaker._("🗑️ Your cart is empty now.") + " " + turn.speaker._(texts.ORDER_HINT)
+    return turn.speaker._(texts.EMPTIED) + " " + turn.speaker._(texts.ORDER_HINT)
 
 
 async def _remove(turn: Turn, command: Command) -> str:

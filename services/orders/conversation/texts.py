@@ -45,6 +45,7 @@ DIET_ADVICE = _(
     "We can't promise any dish is free of allergens; to ask our team about ingredients, send *agent*."
 )
 ORDER_HINT = _("To order, just type what you'd like, e.g. *2 margherita and a coke*.")
+EMPTIED = _("🗑️ Your cart is empty now.")
 CHECKOUT_HINT = _("Add more, or send *checkout* when you're ready.")
 # At the order summary the customer is asked to confirm: anything said there ends with this.
 CONFIRM_HINT = _(

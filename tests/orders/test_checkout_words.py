@@ -26,10 +26,14 @@ async def chat(database_url: str) -> AsyncIterator[DirectChat]:
         yield c
 
 
+async def _last_reply(chat: DirectChat, turns: list[str]) -> str:
+    """Say `turns` one after the other; the reply to the last one."""
+    replies = [reply for text in turns for reply in await chat.say(text)]
+    return replies[-1]
+
+
 async def _at_summary(chat: DirectChat, language: str) -> None:
-    for text in TO_SUMMARY[language]:
-        (reply,) = await chat.say(text)
-    assert "Subtotal" in reply
+    assert "Subtotal" in await _last_reply(chat, TO_SUMMARY[language])
 
 
 @pytest.mark.parametrize(
@@ -60,9 +64,7 @@ TO_FULFILMENT = {language: turns[:2] for language, turns in TO_SUMMARY.items()}
 
 
 async def _at_fulfilment(chat: DirectChat, language: str) -> None:
-    for text in TO_FULFILMENT[language]:
-        (reply,) = await chat.say(text)
-    assert "1 / 2" in reply
+    assert "1 / 2" in await _last_reply(chat, TO_FULFILMENT[language])
 
 
 @pytest.mark.parametrize(
@@ -150,8 +152,7 @@ async def test_a_question_at_the_summary_is_answered_with_how_to_confirm(
 async def test_how_much_after_a_delivery_question_is_the_delivery_fee(
     chat: DirectChat, turns: list[str], fee: str, not_said: str
 ) -> None:
-    for text in turns:
-        (reply,) = await chat.say(text)
+    reply = await _last_reply(chat, turns)
     assert fee in reply and not_said not in reply, reply
 
 
@@ -163,8 +164,7 @@ async def test_how_much_after_a_delivery_question_is_the_delivery_fee(
     ],
 )
 async def test_how_much_otherwise_is_the_cart(chat: DirectChat, turns: list[str]) -> None:
-    for text in turns:
-        (reply,) = await chat.say(text)
+    reply = await _last_reply(chat, turns)
     assert "Tu carrito suma" in reply, reply
 
 
@@ -192,8 +192,7 @@ CART = "SELECT item_code, quantity, excluded FROM cart_lines ORDER BY id"
 async def test_an_ingredient_taken_off_the_only_pizza_changes_that_pizza(
     chat: DirectChat, turns: list[str]
 ) -> None:
-    for text in turns:
-        (reply,) = await chat.say(text)
+    reply = await _last_reply(chat, turns)
     rows = await chat.sql(CART)
     assert [(r["item_code"], r["quantity"]) for r in rows] == [("pepperoni", 1)], reply
     assert len(rows[0]["excluded"]) == 1, reply
@@ -229,7 +228,6 @@ async def test_a_line_not_found_is_quoted_in_the_customers_words(chat: DirectCha
 async def test_an_emptied_cart_is_said_once(
     chat: DirectChat, turns: list[str], emptied: str, empty: str
 ) -> None:
-    for text in turns:
-        (reply,) = await chat.say(text)
+    reply = await _last_reply(chat, turns)
     assert emptied in reply and empty not in reply, reply
     assert await chat.sql(CART) == []

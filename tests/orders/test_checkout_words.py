@@ -1,6 +1,7 @@
-"""Checkout answered in the customer's own words, in English, Spanish and Portuguese (Brazil):
-a yes said with a confirm at the summary places the order, and the other steps read what a
-customer writes rather than only the bot's keywords."""
+"""What real customers write around checkout, in English, Spanish and Portuguese (Brazil): a yes
+said with a confirm at the summary places the order; pickup and delivery (with its address) said
+in words; questions at the summary and "how much?" after a delivery question; a short word of
+either language; an ingredient taken off the only pizza; an emptied cart said once."""
 
 from __future__ import annotations
 

@@ -57,6 +57,23 @@ def test_translations_keep_the_placeholders(locale: str) -> None:
             assert names(text) - {"n"} == wanted, (locale, message.id, text)
 
 
+# Words that make the customer a man or a woman ("cuando estés listo", "quando estiver pronto"):
+# the bot does not know, so its texts say it without ("cuando quieras", "quando quiser").
+GENDERED = {
+    "es": ("estés listo", "estés lista", "estás listo", "estás lista", "bienvenido a", "estás seguro"),
+    "pt_BR": ("estiver pronto", "estiver pronta", "você está pronto", "bem-vindo", "bem-vinda"),
+}
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_no_text_assumes_the_customers_gender(locale: str) -> None:
+    for message in read_catalog(locale):
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for text in strings:
+            said = [words for words in GENDERED[locale] if words in text.lower()]
+            assert not said, (locale, message.id, text)
+
+
 def test_the_checker_reports_a_missing_text(tmp_path, monkeypatch, template) -> None:
     """The check can fail: a catalog without one of the code's texts is reported."""
     from babel.messages.pofile import read_po, write_po

@@ -90,3 +90,35 @@ def test_explicit_requests(text: str, language: str) -> None:
 def test_no_request_in_an_order() -> None:
     assert requested("2 margherita and a coke", ALL) is None
     assert requested("quiero una hawaiana", ALL) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "remembered"),
+    [
+        ("tira", "es"),
+        ("manda", "es"),
+        ("abre", "es"),
+        ("claro", "pt_BR"),
+        ("vale", "pt_BR"),
+        ("por favor", "pt_BR"),
+    ],
+)
+def test_one_word_the_customers_language_writes_too_is_no_evidence(text: str, remembered: str) -> None:
+    assert detect(text, ALL, MENU_WORDS) is not None  # a new customer's language would follow it
+    assert detect(text, ALL, MENU_WORDS, remembered=remembered) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "remembered", "language"),
+    [
+        ("tira a cebola da pizza", "es", "pt_BR"),
+        ("so duas agua", "es", "pt_BR"),
+        ("obrigado", "es", "pt_BR"),
+        ("não", "es", "pt_BR"),
+        ("¿tienen coca?", "pt_BR", "es"),
+        ("gracias", "pt_BR", "es"),
+        ("can i get a coke please", "es", "en"),
+    ],
+)
+def test_clear_evidence_changes_a_remembered_language(text: str, remembered: str, language: str) -> None:
+    assert detect(text, ALL, MENU_WORDS, remembered=remembered) == language  # type: ignore[arg-type]

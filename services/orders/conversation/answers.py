@@ -26,7 +26,7 @@ from services.orders.understanding.acts import kind_hinted, normalise, options_o
 from services.orders.understanding.menu_index import quote
 from services.orders.understanding.parser import english_reading, parse_order
 
-__all__ = ["PAYMENT_NAMES", "answer"]
+__all__ = ["PAYMENT_NAMES", "about_the_cart", "answer"]
 
 # How each payment method code of the menu file is said (translated where it is said).
 PAYMENT_NAMES = {
@@ -161,7 +161,7 @@ async def _eta(turn: Turn) -> str:
             "⏱️ Orders are usually ready about {minutes} minutes after you place them.",
             minutes=store.preparation_minutes,
         )
-    return text + " " + s._(texts.ORDER_HINT)
+    return text + " " + s._(texts.hint_for(turn.state))
 
 
 def _hours(turn: Turn) -> str:
@@ -169,7 +169,7 @@ def _hours(turn: Turn) -> str:
     s = turn.speaker
     status = hours.open_status(store, turn.now, s)
     if hours.always_open(store):
-        return s._("🕒 We're open 24 hours, every day.") + " " + s._(texts.ORDER_HINT)
+        return s._("🕒 We're open 24 hours, every day.") + " " + s._(texts.hint_for(turn.state))
     days = []
     for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
         spans = store.hours.get(day) or ()
@@ -230,11 +230,22 @@ def _delivery_area(turn: Turn, subject: str) -> str:
     return f"🛵 {listed}"
 
 
-async def _price(turn: Turn, subject: str) -> tuple[str, str]:
-    menu = turn.store.menu
+def _price_key(subject: str) -> str:
     key = normalise(subject)
     for filler in ("the ", "a ", "an ", "one "):
         key = key.removeprefix(filler)
+    return key
+
+
+def about_the_cart(subject: str) -> bool:
+    """Whether a price question's subject names nothing but the cart ("how much is it", "how
+    much is the total")."""
+    return _price_key(subject) in _CART_WORDS
+
+
+async def _price(turn: Turn, subject: str) -> tuple[str, str]:
+    menu = turn.store.menu
+    key = _price_key(subject)
     s = turn.speaker
     if key in ("delivery", "the delivery", "delivery fee"):
         return "delivery-fee", _delivery_fee(turn)
@@ -374,7 +385,7 @@ def _section(turn: Turn, subject: str) -> tuple[str, str]:
             # "do you have pepsi?": not on the menu; what the menu has of its kind (the drinks)
             said = texts.echo(quote(turn.inbound.text, subject))
             lines.insert(0, s._('Sorry, I couldn\'t find "{phrase}" on the menu.', phrase=said))
-        return "menu", "\n".join(lines) + "\n\n" + s._(texts.ORDER_HINT)
+        return "menu", "\n".join(lines) + "\n\n" + s._(texts.hint_for(turn.state))
     order = order_of(menu, subject)
     if order is not None and len(order.lines) == 1:
         item = menu.item(order.lines[0].item)

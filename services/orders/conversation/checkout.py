@@ -13,11 +13,12 @@ are allergies or diets are classified then (note_flags.py) and stored with them.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from services.orders.conversation.cart import numbered_lines, room
 from services.orders.conversation.note_flags import flag_of
-from services.orders.conversation.texts import ORDER_HINT, echo
+from services.orders.conversation.texts import CONFIRM_HINT, ORDER_HINT, echo
 from services.orders.conversation.turn import Turn
 from services.orders.language import mark as _
 from services.orders.menu import delivery_area, hours
@@ -160,6 +161,34 @@ async def set_note(turn: Turn, note: str) -> str:
     if step == "fulfilment":
         return f"{noted}\n\n{_fulfilment_question(turn)}"
     return f"{noted}\n" + turn.speaker._("Send *checkout* when you're ready.")
+
+
+# Delivery asked for with the address in the same message ("deliver to 12 Main St", "a domicilio
+# porfa, 250 Court Street", "entrega no endereço Rua X 123"): the words asking for delivery,
+# then the address. Read on the text as typed, so the address keeps its capitals and commas.
+_DELIVER_TO = re.compile(
+    r"^\s*(?:(?:ok|okay|yes|s[ií]|sim|please|pls)[\s,]+)*"
+    r"(?:(?:for\s+)?deliver(?:y|ed)?(?:\s+(?:it|them))?|home\s+delivery|"
+    r"(?:(?:para|con|por)\s+)?(?:entrega\s+)?(?:a\s+)?domicilio|(?:con\s+|por\s+)?env[ií]o|"
+    r"(?:que\s+)?me\s+l[oa]\s+(?:traen|traigan|llevan|lleven)|tr[aá]em[eé]l[oa]|ll[eé]vam[eé]l[oa]|"
+    r"(?:(?:pra|para)\s+)?entreg(?:a|ar|ue|uem)(?:\s+em\s+casa)?)"
+    r"(?:[\s,]+(?:please|pls|por\s+favor|porfa|pfv|pf))?"
+    r"(?:[\s,]+(?:to|at|a|al|en|no|na|em|pra|para|pro|ao))?"
+    r"(?:[\s,]+(?:(?:la|mi|my|the|o|meu|this|esta|este)\s+)?(?:direcci[oó]n|endere[cç]o|address))?"
+    r"[\s,:;.\-\u2013]+(?P<address>.*\d.*?)[\s.!]*$",
+    re.I | re.S,
+)
+
+
+def address_said_with_delivery(text: str) -> str | None:
+    """The address in a message that asks for delivery and gives it ("deliver to 12 Main St,
+    Brooklyn" is "12 Main St, Brooklyn"), or None. An address has a number and looks like one
+    (`looks_like_address`)."""
+    match = _DELIVER_TO.match(text)
+    if match is None:
+        return None
+    address = match.group("address").strip()
+    return address if looks_like_address(address) else None
 
 
 def looks_like_address(text: str) -> bool:
@@ -322,9 +351,7 @@ async def summary(turn: Turn, checkout: dict[str, Any], note: str = "") -> str:
         + f"{fee_line}\n"
         + s._("*Total: {amount}*", amount=s.money(total))
         + f"\n{where}\n\n"
-        + s._(
-            "Reply *confirm* to place the order, *edit* to change your cart, or *cancel* to drop the order."
-        )
+        + s._(CONFIRM_HINT)
     )
     # One message: a long order's lines are summarised (conversation.cart) to leave room for the rest.
     body = numbered_lines(lines, room(head, tail), s)

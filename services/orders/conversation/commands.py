@@ -241,6 +241,53 @@ _MENU_OF = re.compile(
     r"^(?:menu|show me|see|list|show|view|ver|muestrame|mostrar|mostra|me mostra)\s+"
     r"(?:the\s+|your\s+|of\s+|los\s+|las\s+|el\s+|la\s+|de\s+|os\s+|as\s+)?(.+)$"
 )
+# A yes said with a confirm, in any of the three languages ("yes, confirm", "yes please confirm
+# it", "sí, confírmalo", "dale, confirmá", "sim, pode confirmar"): a yes, whatever the words
+# around it. Matched on the folded text (no accents), so "confírmalo" is "confirmalo".
+_YES_WORD = (
+    r"(?:yes|yeah|yea|yep|yup|ya|sure|ok|okay|alright|great|perfect|si|sip|claro|dale|va|vale|bueno|"
+    r"perfecto|sim|isso|beleza|certo|otimo|perfeito|bora|fechou)"
+)
+_POLITE = r"(?:please|pls|plz|then|now|por favor|porfa|pfv|entonces|ya|ahora|entao|agora|ai|la)"
+_CONFIRM_VERB = (
+    r"(?:(?:(?:you can|can you|go ahead and|puedes|podes|puede|pode|podem|pueden)\s+)?"
+    r"(?:confirm|confirmed|confirmo|confirma|confirmar|confirmalo|confirmala|confirmamelo|"
+    r"confirmado|confirmada|confirmamos)"
+    r"(?:\s+(?:it|that|the order|my order|order|el pedido|mi pedido|pedido|o pedido|meu pedido))?"
+    r"|place (?:it|the order|my order))"
+)
+_CONFIRMING = re.compile(
+    rf"^(?:{_YES_WORD}\s+)*(?:{_POLITE}\s+)*{_CONFIRM_VERB}(?:\s+{_POLITE})*$"
+    rf"|^(?:{_YES_WORD}\s+)+(?:{_POLITE}\s+)*(?:go ahead|do it)(?:\s+{_POLITE})*$"
+)
+# Saying one will come for the order ("i'll come get it", "paso a recogerla", "voy a pasar por
+# ella", "vou retirar aí", "eu busco"): pickup. Matched whole, on the folded text.
+_PICKUP_SAID = re.compile(
+    r"^(?:(?:ok|okay|yes|si|sim|no|nah|nao|bueno|vale|dale|then|entonces|entao)\s+)*(?:"
+    # English: "i'll pick it up", "we'll come get it", "im gonna collect it", "ill come by"
+    r"(?:i|we|ill|well|i will|we will|im gonna|i am gonna|im going to|i am going to|i can|we can|"
+    r"let me|ill just|i will just)\s+"
+    r"(?:just\s+)?(?:(?:come\s+(?:and\s+)?)?pick\s+(?:it|them|the order|my order|the food)?\s*up|"
+    r"come\s+(?:and\s+)?(?:get|grab)\s+(?:it|them)|come for it|collect(?:\s+it)?|come by|stop by|"
+    r"swing by)"
+    r"(?:\s+(?:myself|ourselves|in store|at the store|from the store|there|in person))?"
+    # Spanish: "paso a recogerla", "voy a pasar por ella", "yo la recojo", "la paso a buscar"
+    r"|(?:yo\s+)?(?:(?:lo|la|los|las)\s+)?(?:paso|pasamos|pasare|voy|vamos|vengo|venimos|"
+    r"voy a pasar|vamos a pasar|paso yo)\s+(?:a\s+)?(?:recoger|buscar|retirar)(?:la|lo|las|los)?"
+    r"(?:\s+(?:yo|al local|a la tienda|en el local|en la tienda|alla|ahi))?"
+    r"|(?:yo\s+)?(?:voy a pasar|vamos a pasar|paso|pasamos|voy|vamos)\s+por\s+"
+    r"(?:ella|el|ellas|ellos|el pedido|mi pedido|la pizza|las pizzas)"
+    r"|(?:yo\s+)?(?:lo|la|los|las)\s+(?:recojo|recogemos|busco|buscamos|retiro)(?:\s+(?:yo|ahi|alla))?"
+    r"|(?:recojo|retiro)\s+(?:yo|en el local|en la tienda)"
+    # Portuguese: "vou retirar aí", "vou buscar na loja", "eu busco", "passo aí pra pegar"
+    r"|(?:eu\s+|a gente\s+)?(?:vou|vamos|vai|vou passar ai pra|vou passar ai para|passo ai pra|"
+    r"passo ai para|vou ai)\s+(?:retirar|buscar|pegar)(?:\s+(?:ai|ele|o pedido|na loja|no local|"
+    r"pessoalmente))?"
+    r"|(?:eu\s+|a gente\s+)?(?:retiro|busco)(?:\s+(?:ai|na loja|no local|pessoalmente))?"
+    r"|(?:eu\s+)?pego\s+(?:ai|na loja|no local)"
+    r"|(?:eu\s+)?(?:vou passar ai|passo ai)"
+    r")(?:\s+(?:please|pls|thanks|por favor|porfa|gracias|obrigado|obrigada|pfv))*$"
+)
 _NUMBER = re.compile(r"^#?\s*(\d{1,4})$")
 # "note: ring the bell twice", read from the raw text so the note keeps its punctuation.
 _NOTE = re.compile(
@@ -301,6 +348,10 @@ def classify(text: str) -> Command:
     kind = _SYNONYMS.get(key) or _SYNONYMS.get(_strip_fillers(key))
     if kind is None and _AGENT_WORDS.search(key) and len(key.split()) <= 10:
         kind = "agent"
+    if kind is None and _CONFIRMING.match(key):
+        kind = "yes"
+    if kind is None and _PICKUP_SAID.match(key):
+        kind = "pickup"
     if kind is not None:
         return Command(kind)
     note = _NOTE.match(raw)

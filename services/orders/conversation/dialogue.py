@@ -37,6 +37,7 @@ from services.orders.ordering import lifecycle
 from services.orders.storage import carts
 from services.orders.storage.carts import CartLine
 from services.orders.understanding.acts import Act, Target, normalise, order_of, read_acts
+from services.orders.understanding.menu_index import quote, tokenize
 from services.orders.understanding.parser import (
     Modifiers,
     OrderLine,
@@ -81,6 +82,8 @@ def _refuses(text: str, said: str) -> bool:
 _TALK_ORDER = ("cancel", "unsure", "never_mind", "done", "ack")
 _EDITS = frozenset({"set_quantity", "adjust", "change", "replace", "restate", "remove"})
 _SMALL_TALK = frozenset(_TALK_ORDER)
+# Questions about delivery: a "how much?" right after one asks the delivery fee.
+_DELIVERY_TOPICS = frozenset({"delivery-area", "delivery-fee"})
 _REPLY_NUMBER = _("Reply with the number, or *never mind*.")
 # Words that point at the lines being talked about: "no onions on it" is about those lines.
 # Languages whose "the" before a line of several units may name one of them.
@@ -202,6 +205,10 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
     if pending and _refuses(text, turn.inbound.text) and all(act.kind == "ack" for act in acts):
         # "no, mejor no", "ah n precisa n", "no thanks" to what the bot asked: forget it
         return await _small_talk(turn, Act("never_mind", words=normalise(text)), pending)
+    if not acts and await _kind_in_cart_without(turn, menu, text):
+        # "pizza sem cebola" with a pizza in the cart: that pizza without onions, as "the
+        # pizza without onions" says (two pizzas are asked about, as there)
+        acts = read_acts(menu, f"the {text}", phrases)
     if not acts:
         return await _guard(turn, phrases, free_text)
     if asks_only(turn) and any(act.kind in _EDITS or act.kind == "add" for act in acts):
@@ -219,12 +226,31 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
     if all(act.kind in ("question", "ack") for act in acts) and any(act.kind == "question" for act in acts):
         # one answer per topic asked: "can I call the store? what's the number"
         seen: dict[str, str] = {}
+        # "¿hacen envíos? ¿cuánto cobran?": after a question about delivery (in this message or
+        # the one before), "how much" with nothing named asks the delivery fee
+        delivery = turn.last_topic == "delivery"
         for act in acts:
-            if act.kind == "question" and act.topic not in seen:
-                kind, text = await answers.answer(turn, act.topic, act.subject)
-                seen[act.topic] = text
+            topic = act.topic
+            if (
+                act.kind == "question"
+                and topic == "price"
+                and delivery
+                and answers.about_the_cart(act.subject)
+            ):
+                topic = "delivery-fee"
+            if act.kind == "question" and topic not in seen:
+                kind, text = await answers.answer(turn, topic, act.subject)
+                seen[topic] = text
                 turn.kind = kind if turn.kind in ("reply", kind) else turn.kind
-        return "\n\n".join(seen.values())
+            delivery = delivery or topic in _DELIVERY_TOPICS
+        if delivery and any(topic in _DELIVERY_TOPICS for topic in seen):
+            turn.state["topic"] = "delivery"
+            await turn.save_state()
+        said = "\n\n".join(seen.values())
+        reminder = turn.speaker._(texts.CONFIRM_HINT)
+        if texts.hint_for(turn.state) == texts.CONFIRM_HINT and reminder not in said:
+            said += "\n\n" + reminder  # asked at the order summary: how to go on from it
+        return said
     if (
         not await carts.load_cart(turn.conn, turn.customer_id)
         and all(act.kind in _EDITS or act.kind == "add" for act in acts)
@@ -250,6 +276,23 @@ async def respond(turn: Turn, *, pending: bool = False, free_text: bool = True) 
         # a message is never applied, so the cart is as it was, and what the other acts did is
         # held with the question, to be done with the answer
         return await _ask_undone(turn, undone, state, cart)
+
+
+# A kind of item named bare, then what it goes without: "pizza without onions", "pizza no ham".
+_KIND_WITHOUT = re.compile(r"^(?:pizza|pizzas)\s+(?:without|no)\s")
+
+
+async def _kind_in_cart_without(turn: Turn, menu: Menu, text: str) -> bool:
+    """Whether the message (read in English) is a kind of item named bare, without a count or
+    an article, and what it goes without ("pizza sem cebola"), with a line of that kind in the
+    cart: then it is said of that line, not a new one."""
+    if _KIND_WITHOUT.match(normalise(text)) is None:
+        return False
+    parsed = parse_order(menu, text)
+    if parsed.lines or len(parsed.ambiguous) != 1 or parsed.ambiguous[0].quantity != 1:
+        return False
+    kind = set(parsed.ambiguous[0].candidates)
+    return any(line.item_code in kind for line in await carts.load_cart(turn.conn, turn.customer_id))
 
 
 class _Partial(Exception):
@@ -682,6 +725,9 @@ async def _changed(turn: Turn, said: list[str], touched: list[int], extra: list[
     # one message: the cart gets the room the other parts leave (conversation.cart.room)
     hint = turn.speaker._(CHECKOUT_HINT)
     cart = render_cart(lines, turn.speaker, room(*said, *extra, hint)) + ("\n\n" + hint if lines else "")
+    if not lines and turn.speaker._(texts.EMPTIED) in said:
+        # "🗑️ Your cart is empty now." is said once, not again as the empty cart
+        cart = turn.speaker._(texts.ORDER_HINT)
     return "\n\n".join([*said, cart, *extra])
 
 
@@ -900,7 +946,27 @@ def _one(
     raise _Ask(f"{label}\n{listed}\n{turn.speaker._(_REPLY_NUMBER)}")
 
 
-def _not_found(target: Target, lines: list[CartLine], s: Speaker) -> list[str]:
+_WORD = re.compile(r"[^\W_]+")
+
+
+def own_words(text: str, said: str) -> str:
+    """The customer's own words in `text` that `said` was read from. A Spanish or Portuguese
+    message is read through English words ("tira o bacon da lasanha" names "bacon of the
+    lasanha"), which are never quoted back: the words the customer wrote from the first of the
+    phrase to its last ("bacon da lasanha"); `said` itself when they are not found."""
+    quoted = quote(text, said)
+    wanted = tokenize(said)
+    if quoted != said or not wanted:
+        return quoted
+    found = [(m, tokenize(m.group())) for m in _WORD.finditer(text)]
+    starts = [m.start() for m, words in found if words[:1] == wanted[:1]]
+    ends = [m.end() for m, words in found if words[-1:] == wanted[-1:]]
+    if starts and ends and starts[0] < ends[-1]:
+        return text[starts[0] : ends[-1]]
+    return said
+
+
+def _not_found(target: Target, lines: list[CartLine], s: Speaker, text: str) -> list[str]:
     if not lines:
         return [s._("Your cart is empty, so there's nothing to change.") + " " + s._(texts.ORDER_HINT)]
     if target.number is not None:
@@ -915,7 +981,7 @@ def _not_found(target: Target, lines: list[CartLine], s: Speaker) -> list[str]:
     return [
         s._(
             "I couldn't find \"{phrase}\" in your cart, so I didn't change anything.",
-            phrase=echo(target.said),
+            phrase=echo(own_words(text, target.said)),
         )
     ]
 
@@ -933,12 +999,12 @@ def _ask_not_found(turn: Turn, act: Act, lines: list[CartLine], make: Any, label
     if act.target.number is not None and lines:
         # "change 5 to 2" with three lines: no line is meant, so nothing is changed; asked
         turn.kind = "ask"
-        raise _Ask(_not_found(act.target, lines, s)[0], with_cart=True)
+        raise _Ask(_not_found(act.target, lines, s, turn.inbound.text)[0], with_cart=True)
     if not options:
-        return _not_found(act.target, lines, s)
+        return _not_found(act.target, lines, s, turn.inbound.text)
     turn.state["choice"] = {"prompt": label, "options": options}
     listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
-    missing = _not_found(act.target, lines, s)[0]
+    missing = _not_found(act.target, lines, s, turn.inbound.text)[0]
     raise _Ask(f"{missing}\n{label}\n{listed}\n{s._(_REPLY_NUMBER)}")
 
 
@@ -1230,7 +1296,7 @@ async def _set_quantity(
         if act.new is not None:
             return await _add_instead(turn, act.new, touched)
         if act.quantity is None or not 0 <= act.quantity <= MAX_QUANTITY:
-            return _not_found(act.target, lines, s)
+            return _not_found(act.target, lines, s, turn.inbound.text)
         wanted = act.quantity
         return _ask_not_found(
             turn,
@@ -1405,7 +1471,7 @@ async def _remove(
         options = [
             {"label": s._("Remove {line}", line=describe_line(line, s)), "op": op(line)} for line in pool
         ]
-        said = echo(act.target.said)
+        said = echo(own_words(turn.inbound.text, act.target.said))
         for line in talked:
             fields = adding.modified_fields(menu, line, act.modifiers, [], s)
             if fields is not None:
@@ -1568,7 +1634,11 @@ async def _replace(
                 return {"op": "replace", "line": line.id, "add": add} if add else None
 
             return _ask_not_found(turn, act, lines, whole, s._("Which one should I replace?"))
-        return _not_found(act.target, lines, s) if act.target.items or act.target.number else None
+        return (
+            _not_found(act.target, lines, s, turn.inbound.text)
+            if act.target.items or act.target.number
+            else None
+        )
     if new.ambiguous and not new.lines:
         amb = new.ambiguous[0]
         old = pool[0] if len(pool) == 1 else None
@@ -1740,7 +1810,7 @@ async def _change(
         if named and having:
             # "no garlic" with a Margherita with garlic and a Garlic Bread: the topping, or the
             # garlic bread? (as "no pepperoni" with a Pepperoni pizza)
-            said = echo(target.said)
+            said = echo(own_words(turn.inbound.text, target.said))
             options: list[dict[str, Any]] = [
                 {
                     "label": s._("Remove {line}", line=describe_line(line, s)),

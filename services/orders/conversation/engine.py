@@ -187,6 +187,10 @@ async def converse(turn: Turn, command: Command) -> str:
 
 async def _dispatch(turn: Turn, command: Command) -> str:
     inbound = turn.inbound
+    if "topic" in turn.state:
+        # what the previous message asked about; said once, it holds for this message only
+        turn.last_topic = str(turn.state.pop("topic"))
+        await turn.save_state()
     if inbound.num_media > 0:
         return turn.speaker._(texts.MEDIA)
     if inbound.has_location:
@@ -291,6 +295,13 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
             return await checkout.choose(turn, "delivery" if command.number == 1 else "pickup")
         if kind in ("yes", "checkout"):
             return await checkout.start(turn)
+        address = checkout.address_said_with_delivery(turn.inbound.text)
+        if address is not None and kind in ("text", "info_or_text", "info", "menu_of", "number"):
+            # "deliver to 12 Main St": delivery, and that address as the address step takes it
+            reply = await checkout.choose(turn, "delivery")
+            if (turn.state.get("checkout") or {}).get("step") != "address":
+                return reply  # no delivery, or below its minimum: that answer comes first
+            return await checkout.set_address(turn, address, None)
         return None
     if step == "address":
         if kind == "same_address":
@@ -301,7 +312,8 @@ async def _checkout_step(turn: Turn, step: str, command: Command) -> str | None:
         if kind in ("text", "info_or_text", "info", "menu_of", "number"):
             if kind in ("info", "menu_of") and _show(turn, command.arg) is not None:
                 return None
-            text = turn.inbound.text.strip()
+            # "deliver to 12 Main St" here too is the address after the words asking for delivery
+            text = checkout.address_said_with_delivery(turn.inbound.text) or turn.inbound.text.strip()
             if checkout.looks_like_address(text):
                 return await checkout.set_address(turn, text, None)
             return checkout.address_rejected(turn, text)
@@ -380,7 +392,7 @@ async def _clear(turn: Turn, command: Command) -> str:
     await carts.clear_cart(turn.conn, turn.customer_id)
     turn.state.pop("checkout", None)
     await turn.save_state()
-    return turn.speaker._("🗑️ Your cart is empty now.") + " " + turn.speaker._(texts.ORDER_HINT)
+    return turn.speaker._(texts.EMPTIED) + " " + turn.speaker._(texts.ORDER_HINT)
 
 
 async def _remove(turn: Turn, command: Command) -> str:

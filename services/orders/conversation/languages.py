@@ -164,7 +164,10 @@ async def choose(turn: Turn) -> str | None:
     chosen = asked
     step = (turn.state.get("checkout") or {}).get("step")
     if chosen is None and step not in _FREE_TEXT_STEPS and text.strip():
-        chosen = detection.detect(text, spoken, menu_words(turn.catalog.menu))
+        # a language some message showed is kept on one word it writes too ("tira" from a
+        # Spanish customer); a guessed one is not
+        remembered = settings.language_of(current) if current and not turn.state.get(_GUESSED) else None
+        chosen = detection.detect(text, spoken, menu_words(turn.catalog.menu), remembered=remembered)
         if (
             chosen == "es"
             and current == "pt_BR"

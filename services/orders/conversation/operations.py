@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.orders.conversation import adding, placed_orders
+from services.orders.conversation import adding, placed_orders, texts
 from services.orders.conversation.cart import told_apart
 from services.orders.conversation.turn import Turn
 from services.orders.storage import carts
@@ -28,7 +28,7 @@ async def run(turn: Turn, op: dict[str, Any], touched: list[int]) -> str:
     kind = op["op"]
     if kind == "clear":
         await carts.clear_cart(turn.conn, turn.customer_id)
-        return s._("🗑️ Your cart is empty now.")
+        return s._(texts.EMPTIED)
     if kind == "cancel_order":
         turn.kind = "order-cancelled"
         return await placed_orders.cancel(turn, int(op["number"]))

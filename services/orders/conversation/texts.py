@@ -11,6 +11,8 @@ English), bold with WhatsApp's `*…*`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from services.orders.language import Speaker
 from services.orders.language import mark as _
@@ -43,7 +45,12 @@ DIET_ADVICE = _(
     "We can't promise any dish is free of allergens; to ask our team about ingredients, send *agent*."
 )
 ORDER_HINT = _("To order, just type what you'd like, e.g. *2 margherita and a coke*.")
+EMPTIED = _("🗑️ Your cart is empty now.")
 CHECKOUT_HINT = _("Add more, or send *checkout* when you're ready.")
+# At the order summary the customer is asked to confirm: anything said there ends with this.
+CONFIRM_HINT = _(
+    "Reply *confirm* to place the order, *edit* to change your cart, or *cancel* to drop the order."
+)
 MEDIA = _(
     "Thanks! 📷 I can only read text messages, so I can't open pictures, voice notes or files. "
     "Please type what you'd like, e.g. *2 margherita*, or send *menu*."
@@ -72,6 +79,12 @@ NO_CONTEXT_YES = _(
     "There's nothing to confirm right now. To order, just type what you'd like, e.g. "
     "*2 margherita and a coke*."
 )
+
+
+def hint_for(state: Mapping[str, Any]) -> str:
+    """The hint that ends an answer (a message id): how to confirm at the order summary
+    (checkout step `confirm`), else how to order."""
+    return CONFIRM_HINT if (state.get("checkout") or {}).get("step") == "confirm" else ORDER_HINT
 
 
 def echo(text: str) -> str:

@@ -115,6 +115,9 @@ class Turn:
     # Whether the language is a guess (True), no longer one (False) or unchanged (None): the
     # caller saves this flag of the state with the replies, apart from the rest of the state.
     language_guessed: bool | None = None
+    # The topic of the question the bot answered in the customer's previous message ("delivery"
+    # after "do you deliver?"), taken out of the state when this turn starts, or None.
+    last_topic: str | None = None
     speaker: Speaker = field(init=False)
     # The store as loaded, its menu in the store's default language; `store.menu` is the menu
     # in the customer's language (names, aliases, descriptions: Menu.localized).

@@ -98,6 +98,23 @@ _MARKERS: Final[dict[Locale, frozenset[str]]] = {
 _MARKERS["pt_BR"] = _MARKERS["pt_BR"] | {"para"}
 # Markers too short or too common elsewhere to decide a one- or two-word message alone.
 _WEAK: Final = _words("a e o y as os el la las los do da dos das um mi al del mas pro pra ve tem bom")
+# Marker words of one language that another writes too, as words of its own ("tira", "manda",
+# "abre" are Spanish as well as Portuguese; "claro", "vale", "todo", "favor" Portuguese as well as
+# Spanish): alone in a short message, they keep a customer whose language is known.
+_ALSO_WRITTEN: Final[dict[Locale, frozenset[str]]] = {
+    "es": _words(
+        """
+        tira manda abre fecha apaga apenas funciona aumenta retirar retirada muda mudar pedi
+        tarde dia sobremesa coloca aceita
+        """
+    ),
+    "pt_BR": _words(
+        """
+        claro vale todo seis doce tres estado envio domicilio saca solo sola hasta donde
+        refresco si favor
+        """
+    ),
+}
 # Letters only Spanish or only Portuguese writes (looked for before accents are dropped).
 _LETTERS: Final[dict[Locale, frozenset[str]]] = {
     "es": frozenset("ñ¿¡"),
@@ -210,11 +227,21 @@ def _lingua(text: str, languages: tuple[Locale, ...]) -> Locale | None:
     return None
 
 
-def detect(text: str, languages: Iterable[Locale], ignore: frozenset[str] = frozenset()) -> Locale | None:
+def detect(
+    text: str,
+    languages: Iterable[Locale],
+    ignore: frozenset[str] = frozenset(),
+    *,
+    remembered: Locale | None = None,
+) -> Locale | None:
     """The language `text` is clearly written in, among the store's `languages`; None when the
     text is no clear evidence of any (then the customer keeps theirs). `ignore` holds words
     (folded) that say nothing about the language: the menu's names and aliases in every
-    language ("pepperoni", "coke", "grande")."""
+    language ("pepperoni", "coke", "grande").
+
+    `remembered` is the customer's language when a message has shown it: a short message whose
+    one marker is a word that language writes too ("tira" or "manda" to a Spanish customer,
+    "claro" or "favor" to a Portuguese one, `_ALSO_WRITTEN`) could be either, and keeps it."""
     spoken = tuple(sorted(set(languages)))
     if len(spoken) < 2:
         return spoken[0] if spoken else None
@@ -247,7 +274,8 @@ def detect(text: str, languages: Iterable[Locale], ignore: frozenset[str] = froz
             return best
         # one marker decides a message of one or two words, unless it is a short word other
         # languages write too ("sweet as" is English, "e" and "o" are letters of anything)
-        if score == 1 and not rest and len(words) <= 2 and strong:
+        shared = _ALSO_WRITTEN.get(remembered, frozenset()) if remembered else frozenset()
+        if score == 1 and not rest and len(words) <= 2 and strong and not shared & set(words):
             return best
     if len(words) >= _MIN_WORDS and sum(len(w) for w in words) >= _MIN_LETTERS:
         found = _lingua(" ".join(words), spoken)

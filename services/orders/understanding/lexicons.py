@@ -429,6 +429,12 @@ _PT = _lexicon(
     fazem entrega=do you deliver|tem entrega=do you deliver|tem delivery=do you deliver|
     entregam em=do you deliver to|entrega em=do you deliver to|
     taxa de entrega=delivery fee|quanto e a entrega=how much is delivery|
+    qual a taxa=how much is delivery|qual e a taxa=how much is delivery|
+    quanto e a taxa=how much is delivery|e a taxa=how much is delivery|taxa=delivery fee|
+    quanto cobram pela entrega=how much is delivery|quanto cobram de entrega=how much is delivery|
+    quanto cobram de taxa=how much is delivery|quanto voces cobram pela entrega=how much is delivery|
+    quanto voces cobram de entrega=how much is delivery|cobram taxa=delivery fee|cobram entrega=delivery fee|
+    quanto cobram=how much is|quanto voces cobram=how much is|quanto cobra=how much is|
     quanto custa a entrega=how much is delivery|pedido minimo=minimum order|
     aceita=do you take|aceitam=do you take|voces aceitam=do you take|cartao=card|
     dinheiro=cash|onde fica=where are you located|onde voces ficam=where are you located|
@@ -1542,8 +1548,9 @@ def _question_first(tokens: list[str], menu_phrase_at: Callable[[list[str], int]
 
 
 def _from_item(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
-    """ "tira o abacaxi da havaiana" ("remove the abacaxi of the havaiana"): an option taken
-    "of" an item is taken from it ("remove the abacaxi from the havaiana"), not the item."""
+    """ "tira o abacaxi da havaiana" ("remove the abacaxi of the havaiana"), "quita el jamón de
+    la hawaiana", "tira a cebola da pizza": an option taken "of" an item, or of the pizza, is
+    taken from it ("remove the abacaxi from the havaiana"), not the item."""
     if tokens[:1] != ["remove"]:
         return tokens
     for i in range(1, len(tokens) - 2):
@@ -1551,7 +1558,7 @@ def _from_item(tokens: list[str], menu_phrase_at: Callable[[list[str], int], Men
         end = i + size
         if size and what == "option" and tokens[end : end + 2] == ["of", "the"]:
             after, kind = menu_phrase_at(tokens, end + 2)
-            if after and kind != "option":
+            if (after and kind != "option") or tokens[end + 2] in _NOUNS_BEFORE:
                 return [*tokens[:end], "from", *tokens[end + 1 :]]
     return tokens
 
@@ -1619,6 +1626,7 @@ def _all_but(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuP
 # Word orders of one language read as English, after the common ones (see each function).
 _Reorder = Callable[[list[str], Callable[[list[str], int], MenuPhrase]], list[str]]
 _REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
+    "es": (_from_item,),
     "pt_BR": (
         _count_of_line,
         _quantity_of_named,

@@ -178,6 +178,9 @@ CHANGED = [
     (["2 hawaianas y 2 pepperonis grandes"], ["2 hawaiian", "2 pepperoni size=large"]),
     # what someone eats is no order of the Vegetariana
     (["una pepperoni", "¿la hawaiana tiene carne? es para mi hijo que es vegetariano"], ["1 pepperoni"]),
+    # a count taken back in the same message: the count said last
+    (["quiero 3 cocas, no, mejor 2"], ["2 coke"]),
+    (["3 cocas", "y dos hawaianas... no, mejor una"], ["3 coke", "1 hawaiian"]),
 ]  # fmt: skip
 
 

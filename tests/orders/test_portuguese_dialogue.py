@@ -201,6 +201,8 @@ MEANT = [
     (["havaiana e pepperoni grandes"], ["1 hawaiian size=large", "1 pepperoni size=large"], None),
     (["havaiana e pepperoni grandes", "uma broto"], ["1 hawaiian size=large", "1 pepperoni size=large"],
      "ask"),
+    # a count taken back in the same message: the count said last
+    (["quero duas pizzas grandes de pepperoni... não, uma só"], ["1 pepperoni size=large"], None),
 ]  # fmt: skip
 
 

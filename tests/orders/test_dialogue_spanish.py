@@ -181,6 +181,8 @@ CHANGED = [
     # a count taken back in the same message: the count said last
     (["quiero 3 cocas, no, mejor 2"], ["2 coke"]),
     (["3 cocas", "y dos hawaianas... no, mejor una"], ["3 coke", "1 hawaiian"]),
+    # "una" of a line of several swapped is one unit of it, as in "quita una coca"
+    (["2 cocas", "cambia una coca por una coca light"], ["1 coke", "1 diet-coke"]),
 ]  # fmt: skip
 
 

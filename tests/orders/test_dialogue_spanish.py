@@ -178,6 +178,11 @@ CHANGED = [
     (["2 hawaianas y 2 pepperonis grandes"], ["2 hawaiian", "2 pepperoni size=large"]),
     # what someone eats is no order of the Vegetariana
     (["una pepperoni", "¿la hawaiana tiene carne? es para mi hijo que es vegetariano"], ["1 pepperoni"]),
+    # a count taken back in the same message: the count said last
+    (["quiero 3 cocas, no, mejor 2"], ["2 coke"]),
+    (["3 cocas", "y dos hawaianas... no, mejor una"], ["3 coke", "1 hawaiian"]),
+    # "una" of a line of several swapped is one unit of it, as in "quita una coca"
+    (["2 cocas", "cambia una coca por una coca light"], ["1 coke", "1 diet-coke"]),
 ]  # fmt: skip
 
 

@@ -226,6 +226,7 @@ CHANGED = [
     (["a coke, sorry, a diet coke"], ["1 diet-coke"]),
     (["a veggie and a coke, i mean a sprite"], ["1 veggie", "1 sprite"]),
     (["a veggie, no olives"], ["1 veggie -toppings=olives"]),
+    (["2 margherita... actually make that 1"], ["1 margherita"]),
     # "another of that": one more of the line talked about
     (["a large pepperoni", "another of that"], ["2 pepperoni size=large"]),
     # "no ham" after a Hawaiian and a Pepperoni: the one that has ham
@@ -354,6 +355,19 @@ async def test_a_line_number_the_cart_does_not_have_is_asked_about(database_url:
         ("en", "a pepperoni, no wait, also a veggie", None),
         ("en", "a pepperoni no wait a coke", None),
         ("en", "a coke no ice", None),
+        # an ellipsis parts the line from the words taking it back; words that only lead up to
+        # the new count ("actually make that", "mejor", "só") are no part of it
+        ("en", "2 margherita... actually make that 1", "1 margherita"),
+        ("es", "quiero 3 cocas, no, mejor 2", "quiero 2 cocas"),
+        ("es", "y dos hawaianas... no, mejor una", "y 1 hawaianas"),
+        (
+            "pt_BR",
+            "quero duas pizzas grandes de pepperoni... não, uma só",
+            "quero 1 pizzas grandes de pepperoni",
+        ),
+        # "otra" is no count; "only a sprite" could leave out more than the last line
+        ("es", "2 cocas, perdón, otra", None),
+        ("en", "a veggie and a coke, no, only a sprite", None),
     ],
 )
 def test_a_line_taken_back_in_the_message_is_read_as_said_last(

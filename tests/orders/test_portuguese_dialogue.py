@@ -201,6 +201,11 @@ MEANT = [
     (["havaiana e pepperoni grandes"], ["1 hawaiian size=large", "1 pepperoni size=large"], None),
     (["havaiana e pepperoni grandes", "uma broto"], ["1 hawaiian size=large", "1 pepperoni size=large"],
      "ask"),
+    # a count taken back in the same message: the count said last
+    (["quero duas pizzas grandes de pepperoni... não, uma só"], ["1 pepperoni size=large"], None),
+    # "uma" of a line of several swapped is one unit of it ("uma das cocas": one of them)
+    (["2 cocas", "troca uma coca por coca zero"], ["1 coke", "1 diet-coke"], None),
+    (["2 cocas", "troca uma das cocas por uma coca zero"], ["1 coke", "1 diet-coke"], None),
 ]  # fmt: skip
 
 

@@ -966,7 +966,14 @@ _TAKE_BACK: dict[str, tuple[tuple[str, ...], ...]] = {
 _COURTESY = frozenset(
     {"please", "pls", "plz", "then", "por", "favor", "porfa", "entonces", "entao", ".", "!"}
 )
-# Words that count one of a line ("a coke", "una coca").
+# Marks that part the line said from the words taking it back ("2 margherita... actually 1").
+_BREAKS = frozenset({",", ".", ";"})
+# Words, in English, that lead up to what is said again without being part of it ("actually
+# make that 1", "no, mejor 2"); and those that only go with a count said alone ("no, only 2",
+# "não, uma só"), since before a line they could leave out more than the last one ("only a
+# sprite").
+_LEAD_INS: tuple[tuple[str, ...], ...] = (("make", "that"), ("make", "it"), ("actually",), ("better",))
+_COUNT_ONLY: frozenset[tuple[str, ...]] = frozenset({("only",), ("just",)})
 # The words before a bare "no" that make it "and not", "but not": "tres, y no dos".
 _AND_NOT = frozenset({"and", "y", "e", "but", "pero", "mas"})
 _ARTICLES = frozenset({"a", "an", "one", "un", "una", "uno", "um", "uma"})
@@ -996,6 +1003,39 @@ def _said_number(tokens: Sequence[str], locale: str) -> int | None:
         english.extend(language.phrases.get((token,), (token,)))
     # an article or "otra" is no count said again ("2 cocas, perdón, otra")
     return None if tuple(english) in WEAK_NUMBERS else number_from_words(tuple(english))
+
+
+def _english(token: str, locale: str) -> tuple[str, ...]:
+    """`token` in English, by the lexicon of `locale` ("mejor" → "actually"); itself if none."""
+    language = lexicon_for(locale) if locale != "en" else None
+    return language.phrases.get((token,), (token,)) if language is not None else (token,)
+
+
+def _said_again(tokens: list[str], locale: str) -> tuple[list[str], int | None]:
+    """What `tokens`, the words after those taking a line back, say again: the words without
+    the marks and lead-ins around them, and the count they are when they are one alone ("make
+    that 1", "mejor una", "uma só"), else None."""
+    words = list(tokens)
+    while words:
+        if words[0] in _BREAKS:
+            words = words[1:]
+        elif (lead := next((c for c in _LEAD_INS if tuple(words[: len(c)]) == c), None)) is not None:
+            words = words[len(lead) :]
+        elif _english(words[0], locale) in _LEAD_INS:
+            words = words[1:]
+        else:
+            break
+    while words and words[-1] in _COURTESY:
+        words = words[:-1]
+    count = list(words)
+    while count and _english(count[0], locale) in _COUNT_ONLY:
+        count = count[1:]
+    while count and _english(count[-1], locale) in {(), *_COUNT_ONLY}:
+        count = count[:-1]
+    quantity = _said_number(count, locale)
+    if quantity is None and locale != "en" and len(count) == 1 and count[0] in _ARTICLES:
+        quantity = 1  # "una", "uma" alone: one, as the count said again ("no, mejor una")
+    return words, quantity
 
 
 def _counts(word: str, locale: str = "en") -> bool:
@@ -1041,25 +1081,20 @@ def said_last(menu: Menu, text: str) -> str | None:
             if tuple(tokens[start:end]) != cue:
                 continue
             before = tokens[:start]
-            while before and before[-1] == ",":
+            while before and before[-1] in _BREAKS:
                 before = before[:-1]
-            after = tokens[end:]
+            after, quantity = _said_again(tokens[end:], menu.locale)
             bare = cue == ("no",) or cue == ("nao",)
             if bare and tokens[start - 1] in _AND_NOT:
                 # "serán tres, y no dos", "serão três, e não dois": the count corrected is
                 # said after "and not"; nothing is taken back
                 continue
-            if bare and menu.locale != "en" and after and after[0] != ",":
-                # "una coca no agua", "uma coca não água": a bare "no" between two names is
-                # "not" in Spanish and Portuguese; taken back only as "una coca, no, agua"
-                # or before a count alone ("2 pepperoni no 3")
-                rest = [t for t in after if t not in _COURTESY]
-                if _said_number(rest, menu.locale) is None:
-                    continue
-            while after and after[0] == ",":
-                after = after[1:]
-            while after and after[-1] in _COURTESY:
-                after = after[:-1]
+            # "una coca no agua", "uma coca não água": a bare "no" between two names is "not"
+            # in Spanish and Portuguese; taken back only as "una coca, no, agua" or before a
+            # count alone ("2 pepperoni no 3")
+            between = end < len(tokens) and tokens[end] not in _BREAKS
+            if bare and menu.locale != "en" and between and quantity is None:
+                continue
             if bare and after and options_only(menu, " ".join(["no", *after])) is not None:
                 continue  # "…, no pepperoni on it": an option left out, not a line said again
             said = _plain_order(menu, before) if before and after else None
@@ -1070,7 +1105,6 @@ def said_last(menu: Menu, text: str) -> str | None:
             if at is None:
                 return None
             head = before[:at]
-            quantity = _said_number(after, menu.locale)
             if quantity is not None:
                 if not 0 < quantity <= 99:
                     return None

@@ -498,6 +498,7 @@ _PT = _lexicon(
     dessa=of that|desse=of that|desta=of that|deste=of that|dessas=of those|desses=of those|
     da outra=of the other one|do outro=of the other one|
     uma das duas=one of the two|um dos dois=one of the two|as duas=both|os dois=both|
+    uma das=one of the|um dos=one of the|
     ambas=both|ambos=both|as duas de=both|os dois de=both|
     faz=make|faca=make|faz ela=make it|faz ele=make it|faz elas=make them|faz eles=make them|
     faz de=make it|faz ela de=make it|faz ele de=make it|
@@ -1227,6 +1228,20 @@ def _options_before_line(
     return tokens
 
 
+_SWAPS = frozenset({"change", "swap", "replace"})
+
+
+def _unit_swapped(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
+    """ "swap a coca for coca zero" → "swap one coca for coca zero" (troca uma coca por…,
+    cambia una coca por…): "una", "uma" before the line swapped is a number, one unit of it."""
+    out = list(tokens)
+    for k in range(len(out) - 3):
+        named = menu_phrase_at(out, k + 2)[0] if out[k] in _SWAPS and out[k + 1] == "a" else 0
+        if named and k + 2 + named < len(out) and out[k + 2 + named] in ("for", "with", "to"):
+            out[k + 1] = "one"
+    return out
+
+
 def _units_removed(tokens: list[str], menu_phrase_at: Callable[[list[str], int], MenuPhrase]) -> list[str]:
     """ "remove a coca" → "remove one coca" ("una" is a number); "remove the margarita and one
     coca" → "… and remove one coca", each line its own removal; "a coca no" (una coca menos) →
@@ -1492,7 +1507,7 @@ def _spanish_order(tokens: list[str], menu_phrase_at: Callable[[list[str], int],
     tokens = _count_of_line(tokens, menu_phrase_at)
     tokens = _verb_after_line(tokens, menu_phrase_at)
     tokens = _options_before_line(tokens, menu_phrase_at)
-    return _units_removed(tokens, menu_phrase_at)
+    return _unit_swapped(_units_removed(tokens, menu_phrase_at), menu_phrase_at)
 
 
 # What the customer (or someone they order for) eats: "es pa mi hermana que es vegetariana".
@@ -1639,5 +1654,6 @@ _REORDERS: Final[dict[str, tuple[_Reorder, ...]]] = {
         _from_item,
         _all_but,
         _on_item_remove,
+        _unit_swapped,
     ),
 }

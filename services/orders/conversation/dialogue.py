@@ -132,7 +132,8 @@ _HALVES = re.compile(r"\bhalf\b.*\bhalf\b|\bhalves\b")
 # with a count said instead of the one offered ("yes but just one", "sí, pero solo una",
 # "sim, mas só uma", "yes make it 3"). A yes with any other word is asked again.
 _YES_WORDS = frozenset(
-    {"yes", "yeah", "yea", "yep", "yup", "ya", "sure", "ok", "okay", "si", "sip", "sim", "claro", "dale", "vale"}
+    {"yes", "yeah", "yea", "yep", "yup", "ya", "sure", "ok", "okay", "si", "sip", "sim", "claro", "dale"}
+    | {"vale"}
 )
 _WITH_YES = frozenset(
     {

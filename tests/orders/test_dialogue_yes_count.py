@@ -70,6 +70,9 @@ UNREAD = [
     ("es", "sí, pero zorblax"),
     ("pt", "sim, mas zorblax"),
     ("en", "yes, 1 or 2"),
+    # the number of the one option offered, or a count of it: asked
+    ("en", "yes, 1"),
+    ("es", "sí 1"),
 ]
 
 

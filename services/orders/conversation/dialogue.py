@@ -2140,10 +2140,13 @@ def _offers_one_add(option: dict[str, Any]) -> bool:
 def _yes_count(text: str) -> int | str | None:
     """What a yes to an offer to add says of its count: the count said with it ("sí, pero solo
     una" is 1, "yes make it 3" is 3), 0 for a plain yes ("yes please"), "unread" for a yes with
-    words the bot cannot read ("yes, the big one", "yes, 1 or 2"); None when `text` is no yes."""
+    words the bot cannot read ("yes, the big one", "yes, 1 or 2") or a count that may be the
+    option's number ("yes, 1"); None when `text` is no yes."""
     words = [w for w in tokenize(text) if any(c.isalnum() for c in w)]
     if not words or words[0] not in _YES_WORDS:
         return None
+    if words[1:] == ["1"]:
+        return "unread"  # "yes, 1": the option numbered 1, or one of it
     counts: list[int] = []
     for word in words[1:]:
         if word.isdigit():
@@ -2173,7 +2176,7 @@ async def _ask_choice_again(turn: Turn, options: list[dict[str, Any]]) -> str:
     turn.state["asked"] = True
     await turn.save_state()
     listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
-    ask = s._("Sorry, I'm not sure what to add. Reply *yes* to add this, or tell me how many, like *yes, 1*:")
+    ask = s._("Sorry, I'm not sure what to add. Reply *yes* to add this, or tell me how many, like *yes, just 1*:")
     return f"{ask}\n{listed}"
 
 

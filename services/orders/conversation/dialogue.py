@@ -2176,7 +2176,9 @@ async def _ask_choice_again(turn: Turn, options: list[dict[str, Any]]) -> str:
     turn.state["asked"] = True
     await turn.save_state()
     listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
-    ask = s._("Sorry, I'm not sure what to add. Reply *yes* to add this, or tell me how many, like *yes, just 1*:")
+    ask = s._(
+        "Sorry, I'm not sure what to add. Reply *yes* to add this, or tell me how many, like *yes, just 1*:"
+    )
     return f"{ask}\n{listed}"
 
 

@@ -128,6 +128,27 @@ def asks_only(turn: Turn) -> bool:
 # "half hawaiian half pepperoni", "mitad y mitad", "meio a meio", "halves": a pizza of two
 # kinds. The menu has none, so the bot offers the pizzas named, whole, rather than add both.
 _HALVES = re.compile(r"\bhalf\b.*\bhalf\b|\bhalves\b")
+# A yes to an offer, in any of the three languages, and the words that may go with it and
+# with a count said instead of the one offered ("yes but just one", "sí, pero solo una",
+# "sim, mas só uma", "yes make it 3"). A yes with any other word is asked again.
+_YES_WORDS = frozenset(
+    {"yes", "yeah", "yea", "yep", "yup", "ya", "sure", "ok", "okay", "si", "sip", "sim", "claro", "dale"}
+    | {"vale"}
+)
+_WITH_YES = frozenset(
+    {
+        "please", "pls", "plz", "but", "just", "only", "make", "it", "them", "then", "thanks", "go",
+        "ahead", "pero", "solo", "solamente", "nada", "mas", "nomas", "que", "sea", "sean", "porfa",
+        "por", "favor", "gracias", "entonces", "so", "apenas", "somente", "seja", "sejam", "obrigado",
+        "obrigada", "pode", "entao", "mesmo",
+    }
+)  # fmt: skip
+_COUNT_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5,
+    "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "um": 1, "uma": 1, "dois": 2,
+    "duas": 2, "quatro": 4, "sete": 7, "oito": 8, "nove": 9, "dez": 10,
+}  # fmt: skip
 
 
 def _no_halves(turn: Turn, menu: Menu, text: str) -> str:
@@ -2006,6 +2027,12 @@ async def answer_choice(turn: Turn, number: int | None, *, yes: bool = False, no
         lines = await carts.load_cart(turn.conn, turn.customer_id)
         kept = turn.speaker._("OK, I left your cart as it was. 👍")
         return kept + ("\n\n" + render_cart(lines, turn.speaker) if lines else "")
+    if len(options) == 1 and _offers_one_add(options[0]):
+        said = _yes_count(turn.inbound.text)
+        if said == "unread":
+            return await _ask_choice_again(turn, options)
+        if said is not None:
+            yes, options = True, [_with_quantity(options[0], said)]
     if yes and len(options) == 1:
         number = 1
     if number is None and not yes:
@@ -2102,6 +2129,57 @@ async def answer_question(turn: Turn, number: int, said: OrderLine | None = None
         hint = s._(CHECKOUT_HINT)
         parts.append(render_cart(lines, s, room(*parts, hint)) + "\n\n" + hint)
     return "\n\n".join(parts)
+
+
+def _offers_one_add(option: dict[str, Any]) -> bool:
+    """Whether a choice's `option` adds one line ("Add 2 x Hawaiian")."""
+    op = option.get("op") or {}
+    return op.get("op") == "add" and len(op.get("add") or []) == 1
+
+
+def _yes_count(text: str) -> int | str | None:
+    """What a yes to an offer to add says of its count: the count said with it ("sí, pero solo
+    una" is 1, "yes make it 3" is 3), 0 for a plain yes ("yes please"), "unread" for a yes with
+    words the bot cannot read ("yes, the big one", "yes, 1 or 2") or a count that may be the
+    option's number ("yes, 1"); None when `text` is no yes."""
+    words = [w for w in tokenize(text) if any(c.isalnum() for c in w)]
+    if not words or words[0] not in _YES_WORDS:
+        return None
+    if words[1:] == ["1"]:
+        return "unread"  # "yes, 1": the option numbered 1, or one of it
+    counts: list[int] = []
+    for word in words[1:]:
+        if word.isdigit():
+            counts.append(int(word))
+        elif word in _COUNT_WORDS:
+            counts.append(_COUNT_WORDS[word])
+        elif word not in _YES_WORDS and word not in _WITH_YES:
+            return "unread"
+    if len(counts) > 1 or (counts and not 1 <= counts[0] <= MAX_QUANTITY):
+        return "unread"
+    return counts[0] if counts else 0
+
+
+def _with_quantity(option: dict[str, Any], count: int | str) -> dict[str, Any]:
+    """The add `option` with the `count` said (0: as offered)."""
+    if not isinstance(count, int) or count == 0:
+        return option
+    changed = copy.deepcopy(option)
+    changed["op"]["add"][0]["quantity"] = count
+    return changed
+
+
+async def _ask_choice_again(turn: Turn, options: list[dict[str, Any]]) -> str:
+    """The pending one-option offer asked again, as a yes said with words not read leaves it."""
+    s = turn.speaker
+    turn.kind = "ask"
+    turn.state["asked"] = True
+    await turn.save_state()
+    listed = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, 1))
+    ask = s._(
+        "Sorry, I'm not sure what to add. Reply *yes* to add this, or tell me how many, like *yes, just 1*:"
+    )
+    return f"{ask}\n{listed}"
 
 
 async def _named_option(turn: Turn, options: list[dict[str, Any]]) -> int | None:

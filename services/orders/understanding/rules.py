@@ -406,9 +406,7 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
         both = _group(match, "tx")
         if both:
             for left, right in split_pairs(both, connectors):
-                if connectors is None and (
-                    _inside_a_name(menu, phrases, left, right) or _cuts_a_name(menu, phrases, left, right)
-                ):
+                if connectors is None and _cuts_a_name(menu, phrases, left, right):
                     continue  # "instead of the large | veggie, a hawaiian": the name goes on
                 act = pair(menu, phrases, left, right)
                 if act is not None:
@@ -419,29 +417,22 @@ def replace_rule(pattern: re.Pattern[str], connectors: frozenset[str] | None = N
     return rule
 
 
-def _inside_a_name(menu: Menu, phrases: Phrases, left: str, right: str) -> bool:
-    """Whether a cut between `left` and `right` falls inside the name of a line: `left` names
-    lines by options only ("the large") and goes on into an item with the next word ("the
-    large veggie")."""
-    said = read_target(menu, phrases, left)
-    if said is None or said.items:
-        return False
-    longer = read_target(menu, phrases, f"{left} {right.split()[0]}")
-    return longer is not None and bool(longer.items)
-
-
 _ARTICLE_OR_COUNT = re.compile(r"^(?:an?|one|some|the|\d+)\b")
 
 
 def _cuts_a_name(menu: Menu, phrases: Phrases, left: str, right: str) -> bool:
-    """Whether cutting at `left` | `right` splits one name: "the large | veggie a large hawaiian"
-    (the large veggie), since a line named by options alone is followed by its item, not by the
-    replacement, which comes with an article or a count."""
+    """Whether cutting at `left` | `right` splits the name of a line: `left` names lines by
+    options alone ("the large") and either goes on into an item with the next word ("the large
+    | veggie, a hawaiian": the large veggie) or is followed by no article or count, which the
+    replacement would come with ("the large | veggie a large hawaiian")."""
     target = read_target(menu, phrases, left) if left else None
+    if target is None or target.items:
+        return False
+    longer = read_target(menu, phrases, f"{left} {right.split()[0]}") if right else None
+    if longer is not None and longer.items:
+        return True
     return (
-        target is not None
-        and bool(target.options)
-        and not target.items
+        bool(target.options)
         and left.split()[-1] not in ("one", "ones")
         and _ARTICLE_OR_COUNT.match(right) is None
     )
